@@ -8,7 +8,11 @@
 import assert from "node:assert/strict";
 
 /** Asserts deep strict equality. */
-export function assertEquals<T>(actual: unknown, expected: T, msg?: string): asserts actual is T {
+export function assertEquals<T>(
+  actual: unknown,
+  expected: T,
+  msg?: string,
+): asserts actual is T {
   assert.deepStrictEqual(actual, expected, msg);
 }
 
@@ -28,13 +32,16 @@ function checkError<E extends Error>(
   if (!(err instanceof cls)) {
     throw new assert.AssertionError({
       message: `Expected error to be instance of "${cls.name}", but was "${
-        err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err)
+        err instanceof Error
+          ? `${err.constructor.name}: ${err.message}`
+          : String(err)
       }"`,
     });
   }
   if (msgIncludes !== undefined && !err.message.includes(msgIncludes)) {
     throw new assert.AssertionError({
-      message: `Expected error message to include "${msgIncludes}", but got "${err.message}"`,
+      message:
+        `Expected error message to include "${msgIncludes}", but got "${err.message}"`,
     });
   }
   return err;
@@ -51,7 +58,9 @@ export function assertThrows<E extends Error>(
   } catch (err) {
     return checkError(err, cls, msgIncludes);
   }
-  throw new assert.AssertionError({ message: `Expected function to throw ${cls.name}` });
+  throw new assert.AssertionError({
+    message: `Expected function to throw ${cls.name}`,
+  });
 }
 
 /** Asserts that `fn` rejects with an instance of `cls` whose message includes `msgIncludes`. */
@@ -65,7 +74,9 @@ export async function assertRejects<E extends Error>(
   } catch (err) {
     return checkError(err, cls, msgIncludes);
   }
-  throw new assert.AssertionError({ message: `Expected function to reject with ${cls.name}` });
+  throw new assert.AssertionError({
+    message: `Expected function to reject with ${cls.name}`,
+  });
 }
 
 /** Hex string of bytes (lower case, no separators). */
@@ -78,11 +89,15 @@ export function toHex(bytes: Uint8Array): string {
 /** Bytes from a hex string; whitespace is ignored. */
 export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
   const clean = hex.replace(/\s+/g, "");
-  if (clean.length % 2 !== 0) throw new TypeError(`Cannot parse hex: odd length ${clean.length}`);
+  if (clean.length % 2 !== 0) {
+    throw new TypeError(`Cannot parse hex: odd length ${clean.length}`);
+  }
   const out = new Uint8Array(clean.length / 2);
   for (let i = 0; i < out.length; i++) {
     const byte = Number.parseInt(clean.slice(i * 2, i * 2 + 2), 16);
-    if (Number.isNaN(byte)) throw new TypeError(`Cannot parse hex: bad digit at ${i * 2}`);
+    if (Number.isNaN(byte)) {
+      throw new TypeError(`Cannot parse hex: bad digit at ${i * 2}`);
+    }
     out[i] = byte;
   }
   return out;

@@ -6,7 +6,9 @@
  */
 
 /** Concatenates byte arrays. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+export function concatBytes(
+  parts: readonly Uint8Array[],
+): Uint8Array<ArrayBuffer> {
   let n = 0;
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
@@ -19,8 +21,13 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffe
 }
 
 /** Splits `bytes` at the given cut points (sorted, deduplicated, clamped). */
-export function splitAt(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => Math.max(0, Math.min(bytes.length, c))))]
+export function splitAt(
+  bytes: Uint8Array,
+  cuts: readonly number[],
+): Uint8Array[] {
+  const points = [
+    ...new Set(cuts.map((c) => Math.max(0, Math.min(bytes.length, c)))),
+  ]
     .sort((a, b) => a - b);
   const out: Uint8Array[] = [];
   let prev = 0;
@@ -42,5 +49,7 @@ export async function collect<I, O>(
   chunks: Iterable<I>,
   transform: TransformStream<I, O>,
 ): Promise<O[]> {
-  return await Array.fromAsync(ReadableStream.from(chunks).pipeThrough(transform));
+  return await Array.fromAsync(
+    ReadableStream.from(chunks).pipeThrough(transform),
+  );
 }

@@ -8,7 +8,8 @@
  */
 
 /** True when running under CI (`CI=true`), where missing peers fail. */
-export const IN_CI: boolean = (Deno.env.get("CI") ?? "").toLowerCase() === "true";
+export const IN_CI: boolean =
+  (Deno.env.get("CI") ?? "").toLowerCase() === "true";
 
 function isExecutable(path: string): boolean {
   try {
@@ -23,7 +24,11 @@ function pyenvRoot(): string {
   const env = Deno.env.get("PYENV_ROOT");
   if (env) return env;
   try {
-    const out = new Deno.Command("pyenv", { args: ["root"], stdout: "piped", stderr: "null" })
+    const out = new Deno.Command("pyenv", {
+      args: ["root"],
+      stdout: "piped",
+      stderr: "null",
+    })
       .outputSync();
     if (out.success) return new TextDecoder().decode(out.stdout).trim();
   } catch {
@@ -74,8 +79,14 @@ export function findPython(minor: "3.11" | "3.12" | "3.13"): Python | null {
 }
 
 /** Every CPython the interop tests run against, in order; missing ones are `null`. */
-export function pythons(): { minor: "3.11" | "3.12" | "3.13"; python: Python | null }[] {
-  return (["3.11", "3.12", "3.13"] as const).map((minor) => ({ minor, python: findPython(minor) }));
+export function pythons(): {
+  minor: "3.11" | "3.12" | "3.13";
+  python: Python | null;
+}[] {
+  return (["3.11", "3.12", "3.13"] as const).map((minor) => ({
+    minor,
+    python: findPython(minor),
+  }));
 }
 
 /**
@@ -92,10 +103,14 @@ export function peerTest<P>(
   if (peer === null) {
     if (IN_CI) {
       Deno.test(name, () => {
-        throw new Error(`Cannot run test: peer ${peerName} is missing and CI=true`);
+        throw new Error(
+          `Cannot run test: peer ${peerName} is missing and CI=true`,
+        );
       });
     } else {
-      console.warn(`\n!!! SKIPPING "${name}": peer ${peerName} is missing (this fails in CI)\n`);
+      console.warn(
+        `\n!!! SKIPPING "${name}": peer ${peerName} is missing (this fails in CI)\n`,
+      );
       Deno.test({ name, ignore: true, fn() {} });
     }
     return;

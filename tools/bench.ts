@@ -1,0 +1,46 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Runs every module's comparison script (`<module>/bench/*compare.ts`): each
+ * runs our code and the real reference peer on the same work in one run and
+ * prints the ratios. Pass module names to run only those:
+ * `deno task bench connection framing`.
+ *
+ * The micro benchmarks (`*_bench.ts`) run with `deno bench -A`.
+ *
+ * @module
+ */
+
+const root = new URL("..", import.meta.url).pathname;
+const only = new Set(Deno.args);
+const scripts: string[] = [];
+for (const mod of ["connection", "framing", "session", "dirty"]) {
+  if (only.size > 0 && !only.has(mod)) continue;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(`${root}${mod}/bench`)];
+  } catch {
+    continue;
+  }
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    if (e.isFile && e.name.endsWith("compare.ts")) {
+      scripts.push(`${mod}/bench/${e.name}`);
+    }
+  }
+}
+
+let failures = 0;
+for (const script of scripts) {
+  console.log(`\n### ${script}\n`);
+  const { code } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}${script}`],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (code !== 0) {
+    failures++;
+    console.log(`${script} exited with code ${code}`);
+  }
+}
+if (scripts.length === 0) console.log("No comparison scripts found");
+Deno.exit(failures === 0 ? 0 : 1);
