@@ -1,0 +1,494 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// This module is browser compatible.
+/**
+ * The hgrpc frame: an 8-byte header (`length:u24le | requestId:u16le |
+ * streamId:u8 | streamFlags:u8 | type<<4 | flags`) and a payload. Our reader
+ * decodes the 24-bit length correctly (Mercurial misreads lengths of 65536
+ * and above); our writer never puts more than 65535 payload bytes in a frame.
+ *
+ * @module
+ */
+import { FramingError } from "./errors.ts";
+
+/** Size of a frame header in bytes. */
+export const FRAME_HEADER_SIZE = 8;
+/** Mercurial's split size for payloads (`DEFAULT_MAX_FRAME_SIZE`). */
+export const DEFAULT_MAX_FRAME_SIZE = 32768;
+/** Largest payload ever written, so that Mercurial can read every frame. */
+export const MAX_WIRE_PAYLOAD_SIZE = 65535;
+/** Largest payload the 24-bit length can express. */
+export const MAX_PAYLOAD_SIZE_24 = 0xffffff;
+
+/** Frame type ids of the released protocol. */
+export const FRAME_TYPE = {
+  COMMAND_REQUEST: 0x01,
+  COMMAND_DATA: 0x02,
+  COMMAND_RESPONSE: 0x03,
+  ERROR_RESPONSE: 0x05,
+  TEXT_OUTPUT: 0x06,
+  PROGRESS: 0x07,
+  SENDER_PROTOCOL_SETTINGS: 0x08,
+  STREAM_SETTINGS: 0x09,
+} as const;
+
+/** Stream flags (header byte 6). */
+export const STREAM_FLAG = {
+  BEGIN: 0x01,
+  END: 0x02,
+  ENCODED: 0x04,
+} as const;
+
+/** Frame flags, per frame type (low nibble of header byte 7). */
+export const FRAME_FLAG = {
+  COMMAND_REQUEST_NEW: 0x01,
+  COMMAND_REQUEST_CONTINUATION: 0x02,
+  COMMAND_REQUEST_MORE_FRAMES: 0x04,
+  COMMAND_REQUEST_EXPECT_DATA: 0x08,
+  COMMAND_DATA_CONTINUATION: 0x01,
+  COMMAND_DATA_EOS: 0x02,
+  COMMAND_RESPONSE_CONTINUATION: 0x01,
+  COMMAND_RESPONSE_EOS: 0x02,
+  SENDER_PROTOCOL_SETTINGS_CONTINUATION: 0x01,
+  SENDER_PROTOCOL_SETTINGS_EOS: 0x02,
+  STREAM_SETTINGS_CONTINUATION: 0x01,
+  STREAM_SETTINGS_EOS: 0x02,
+} as const;
+
+/** Frame type names as Mercurial spells them (`FRAME_TYPES`). */
+export const FRAME_TYPE_NAMES: Readonly<Record<string, number>> = {
+  "command-request": 0x01,
+  "command-data": 0x02,
+  "command-response": 0x03,
+  "error-response": 0x05,
+  "text-output": 0x06,
+  "progress": 0x07,
+  "sender-protocol-settings": 0x08,
+  "stream-settings": 0x09,
+};
+
+/** Stream flag names as Mercurial spells them (`STREAM_FLAGS`). */
+export const STREAM_FLAG_NAMES: Readonly<Record<string, number>> = {
+  "stream-begin": 0x01,
+  "stream-end": 0x02,
+  "encoded": 0x04,
+};
+
+/** Flag names per frame type (`FRAME_TYPE_FLAGS`). */
+export const FRAME_TYPE_FLAG_NAMES: Readonly<
+  Record<number, Readonly<Record<string, number>>>
+> = {
+  0x01: { "new": 0x01, "continuation": 0x02, "more": 0x04, "have-data": 0x08 },
+  0x02: { "continuation": 0x01, "eos": 0x02 },
+  0x03: { "continuation": 0x01, "eos": 0x02 },
+  0x05: {},
+  0x06: {},
+  0x07: {},
+  0x08: { "continuation": 0x01, "eos": 0x02 },
+  0x09: { "continuation": 0x01, "eos": 0x02 },
+};
+
+/** One frame. */
+export interface Frame {
+  /** Request id (u16). */
+  requestId: number;
+  /** Stream id (u8). Odd: client to server; even: server to client. */
+  streamId: number;
+  /** Stream flags (u8), see {@linkcode STREAM_FLAG}. */
+  streamFlags: number;
+  /** Frame type (4 bits), see {@linkcode FRAME_TYPE}. */
+  type: number;
+  /** Frame flags (4 bits), see {@linkcode FRAME_FLAG}. */
+  flags: number;
+  /** The payload, after any stream encoding. */
+  payload: Uint8Array;
+}
+
+function checkField(name: string, v: number, max: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    throw new RangeError(
+      `Cannot encode frame: ${name} ${v} is outside 0..${max}`,
+    );
+  }
+}
+
+/**
+ * Writes a frame header into `out` at `offset`.
+ *
+ * @param out The destination.
+ * @param offset Where the 8 header bytes go.
+ * @param frame The frame fields; `payloadLength` is written as the length.
+ * @param payloadLength The payload length.
+ *
+ * @example Usage
+ * ```ts
+ * import { writeFrameHeader } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const h = new Uint8Array(8);
+ * writeFrameHeader(h, 0, { requestId: 1, streamId: 1, streamFlags: 1, type: 1, flags: 1 }, 25);
+ * assert.deepEqual([...h], [0x19, 0, 0, 1, 0, 1, 1, 0x11]);
+ * ```
+ */
+export function writeFrameHeader(
+  out: Uint8Array,
+  offset: number,
+  frame: Omit<Frame, "payload">,
+  payloadLength: number,
+): void {
+  checkField("request id", frame.requestId, 0xffff);
+  checkField("stream id", frame.streamId, 0xff);
+  checkField("stream flags", frame.streamFlags, 0xff);
+  checkField("frame type", frame.type, 0x0f);
+  checkField("frame flags", frame.flags, 0x0f);
+  out[offset] = payloadLength & 0xff;
+  out[offset + 1] = (payloadLength >>> 8) & 0xff;
+  out[offset + 2] = (payloadLength >>> 16) & 0xff;
+  out[offset + 3] = frame.requestId & 0xff;
+  out[offset + 4] = frame.requestId >>> 8;
+  out[offset + 5] = frame.streamId;
+  out[offset + 6] = frame.streamFlags;
+  out[offset + 7] = (frame.type << 4) | frame.flags;
+}
+
+/**
+ * Encodes one frame (header and payload).
+ *
+ * @param frame The frame.
+ * @param maxPayloadSize Largest payload allowed; never above 65535 unless
+ * the peer is known to read 24-bit lengths correctly.
+ * @returns The frame's bytes.
+ * @throws {RangeError} When a field is out of range or the payload is
+ * larger than `maxPayloadSize`.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeFrame, FRAME_TYPE } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeFrame({
+ *   requestId: 1, streamId: 2, streamFlags: 0, type: FRAME_TYPE.COMMAND_RESPONSE,
+ *   flags: 2, payload: new Uint8Array(0),
+ * });
+ * assert.deepEqual([...bytes], [0, 0, 0, 1, 0, 2, 0, 0x32]);
+ * ```
+ */
+export function encodeFrame(
+  frame: Frame,
+  maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
+): Uint8Array {
+  const n = frame.payload.length;
+  if (n > maxPayloadSize || n > MAX_PAYLOAD_SIZE_24) {
+    throw new RangeError(
+      `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
+    );
+  }
+  const out = new Uint8Array(FRAME_HEADER_SIZE + n);
+  writeFrameHeader(out, 0, frame, n);
+  out.set(frame.payload, FRAME_HEADER_SIZE);
+  return out;
+}
+
+/**
+ * Encodes several frames into one buffer.
+ *
+ * @param frames The frames.
+ * @param maxPayloadSize Largest payload allowed per frame.
+ * @returns The concatenated frames.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeFrames } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const f = { requestId: 1, streamId: 1, streamFlags: 0, type: 2, flags: 2, payload: new Uint8Array(1) };
+ * assert.equal(encodeFrames([f, f]).length, 18);
+ * ```
+ */
+export function encodeFrames(
+  frames: Iterable<Frame>,
+  maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
+): Uint8Array {
+  const list = [...frames];
+  let total = 0;
+  for (const f of list) {
+    if (
+      f.payload.length > maxPayloadSize ||
+      f.payload.length > MAX_PAYLOAD_SIZE_24
+    ) {
+      throw new RangeError(
+        `Cannot encode frame: payload of ${f.payload.length} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
+      );
+    }
+    total += FRAME_HEADER_SIZE + f.payload.length;
+  }
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const f of list) {
+    writeFrameHeader(out, o, f, f.payload.length);
+    out.set(f.payload, o + FRAME_HEADER_SIZE);
+    o += FRAME_HEADER_SIZE + f.payload.length;
+  }
+  return out;
+}
+
+/** Options of {@linkcode FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /**
+   * Largest payload accepted; a larger length is refused from the header
+   * alone, before anything is buffered.
+   *
+   * @default {65535}
+   */
+  maxPayloadSize?: number;
+}
+
+/**
+ * Incremental frame reader: feed bytes in any pieces, get whole frames.
+ * Payloads are copies, never views of the caller's buffers.
+ *
+ * @example Usage
+ * ```ts
+ * import { FrameDecoder } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const d = new FrameDecoder();
+ * assert.deepEqual(d.push(Uint8Array.of(1, 0, 0, 1, 0, 1, 1)), []);
+ * const [f] = d.push(Uint8Array.of(0x22, 0x61));
+ * assert.equal(f?.type, 2);
+ * assert.deepEqual([...f!.payload], [0x61]);
+ * ```
+ */
+export class FrameDecoder {
+  #max: number;
+  #buf: Uint8Array = new Uint8Array(0);
+  #len = 0;
+  /**
+   * Creates a reader.
+   *
+   * @param options Limits.
+   */
+  constructor(options: FrameDecoderOptions = {}) {
+    this.#max = Math.min(
+      options.maxPayloadSize ?? MAX_WIRE_PAYLOAD_SIZE,
+      MAX_PAYLOAD_SIZE_24,
+    );
+  }
+
+  /**
+   * Number of buffered bytes of an incomplete frame.
+   *
+   * @returns The byte count.
+   *
+   * @example Usage
+   * ```ts
+   * import { FrameDecoder } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const d = new FrameDecoder();
+   * d.push(Uint8Array.of(0, 0));
+   * assert.equal(d.pending, 2);
+   * ```
+   */
+  get pending(): number {
+    return this.#len;
+  }
+
+  /**
+   * Feeds bytes; returns the frames they complete.
+   *
+   * @param chunk The next bytes.
+   * @returns Completed frames, in order.
+   * @throws {FramingError} When a header announces a payload above the
+   * limit.
+   *
+   * @example Usage
+   * ```ts
+   * import { FrameDecoder } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const d = new FrameDecoder();
+   * assert.equal(d.push(new Uint8Array(16)).length, 2);
+   * ```
+   */
+  push(chunk: Uint8Array): Frame[] {
+    const frames: Frame[] = [];
+    let pos = 0;
+    if (this.#len > 0) {
+      if (this.#len < FRAME_HEADER_SIZE) {
+        const take = Math.min(FRAME_HEADER_SIZE - this.#len, chunk.length);
+        this.#append(chunk.subarray(0, take));
+        pos = take;
+        if (this.#len < FRAME_HEADER_SIZE) return frames;
+      }
+      const need = this.#needed();
+      const take = Math.min(need - this.#len, chunk.length - pos);
+      this.#append(chunk.subarray(pos, pos + take));
+      pos += take;
+      if (this.#len < need) return frames;
+      frames.push(this.#parse(this.#buf, 0));
+      this.#len = 0;
+    }
+    const data = chunk;
+    const end = data.length;
+    while (end - pos >= FRAME_HEADER_SIZE) {
+      const n = data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16);
+      this.#check(n);
+      if (end - pos - FRAME_HEADER_SIZE < n) break;
+      frames.push(this.#parse(data, pos));
+      pos += FRAME_HEADER_SIZE + n;
+    }
+    if (pos < end) this.#append(data.subarray(pos));
+    return frames;
+  }
+
+  /**
+   * Checks that input ended on a frame boundary.
+   *
+   * @throws {FramingError} With Mercurial's `readframe` messages when bytes
+   * of an incomplete frame are left.
+   *
+   * @example Usage
+   * ```ts
+   * import { FrameDecoder, FramingError } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const d = new FrameDecoder();
+   * d.push(Uint8Array.of(1, 2));
+   * assert.throws(() => d.finish(), FramingError);
+   * ```
+   */
+  finish(): void {
+    if (this.#len === 0) return;
+    if (this.#len < FRAME_HEADER_SIZE) {
+      throw new FramingError(
+        `received incomplete frame: got ${this.#len} bytes`,
+      );
+    }
+    throw new FramingError(
+      `frame length error: expected ${
+        this.#needed() - FRAME_HEADER_SIZE
+      }; got ${this.#len - FRAME_HEADER_SIZE}`,
+    );
+  }
+
+  #needed(): number {
+    if (this.#len < FRAME_HEADER_SIZE) return FRAME_HEADER_SIZE;
+    const b = this.#buf;
+    return FRAME_HEADER_SIZE + (b[0]! | (b[1]! << 8) | (b[2]! << 16));
+  }
+
+  #check(n: number): void {
+    if (n > this.#max) {
+      throw new FramingError(
+        `Cannot read frame: payload of ${n} bytes exceeds the maximum of ${this.#max} bytes`,
+      );
+    }
+  }
+
+  #append(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    const wasHeader = this.#len < FRAME_HEADER_SIZE;
+    const need = this.#len + bytes.length;
+    if (this.#buf.length < need) {
+      const next = new Uint8Array(
+        Math.max(need, FRAME_HEADER_SIZE, this.#buf.length * 2),
+      );
+      next.set(this.#buf.subarray(0, this.#len));
+      this.#buf = next;
+    }
+    this.#buf.set(bytes, this.#len);
+    this.#len = need;
+    if (wasHeader && this.#len >= FRAME_HEADER_SIZE) {
+      const b = this.#buf;
+      this.#check(b[0]! | (b[1]! << 8) | (b[2]! << 16));
+    }
+  }
+
+  #parse(b: Uint8Array, o: number): Frame {
+    const n = b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16);
+    const p = o + FRAME_HEADER_SIZE;
+    return {
+      requestId: b[o + 3]! | (b[o + 4]! << 8),
+      streamId: b[o + 5]!,
+      streamFlags: b[o + 6]!,
+      type: b[o + 7]! >> 4,
+      flags: b[o + 7]! & 0x0f,
+      payload: b.slice(p, p + n),
+    };
+  }
+}
+
+/**
+ * Decodes a buffer holding whole frames only.
+ *
+ * @param bytes The bytes.
+ * @param options Limits.
+ * @returns The frames.
+ * @throws {FramingError} On a truncated frame or an oversized length.
+ *
+ * @example Usage
+ * ```ts
+ * import { decodeFrames } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(decodeFrames(new Uint8Array(8))[0]?.payload.length, 0);
+ * ```
+ */
+export function decodeFrames(
+  bytes: Uint8Array,
+  options: FrameDecoderOptions = {},
+): Frame[] {
+  const d = new FrameDecoder(options);
+  const frames = d.push(bytes);
+  d.finish();
+  return frames;
+}
+
+function flagNames(
+  value: number,
+  names: Readonly<Record<string, number>>,
+): string {
+  const out: string[] = [];
+  let rest = value;
+  for (const [name, bit] of Object.entries(names)) {
+    if (value & bit) {
+      out.push(name);
+      rest &= ~bit;
+    }
+  }
+  for (let bit = 1; bit <= 0x80; bit <<= 1) {
+    if (rest & bit) {
+      out.push(`<unknown 0x${bit.toString(16).padStart(2, "0")}>`);
+    }
+  }
+  return out.join("|");
+}
+
+/**
+ * Describes a frame the way Mercurial's debug output does:
+ * `frame(size=N; request=R; stream=S; streamflags=...; type=...; flags=...)`.
+ *
+ * @param frame The frame.
+ * @returns The description.
+ *
+ * @example Usage
+ * ```ts
+ * import { describeFrame } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(
+ *   describeFrame({ requestId: 1, streamId: 1, streamFlags: 1, type: 1, flags: 1, payload: new Uint8Array(3) }),
+ *   "frame(size=3; request=1; stream=1; streamflags=stream-begin; type=command-request; flags=new)",
+ * );
+ * ```
+ */
+export function describeFrame(frame: Frame): string {
+  const typeName =
+    Object.entries(FRAME_TYPE_NAMES).find(([, v]) => v === frame.type)?.[0] ??
+      `<unknown 0x${frame.type.toString(16).padStart(2, "0")}>`;
+  return `frame(size=${frame.payload.length}; request=${frame.requestId}; stream=${frame.streamId}; streamflags=${
+    flagNames(frame.streamFlags, STREAM_FLAG_NAMES)
+  }; type=${typeName}; flags=${
+    flagNames(frame.flags, FRAME_TYPE_FLAG_NAMES[frame.type] ?? {})
+  })`;
+}
