@@ -26,3 +26,7 @@ export * from "./errors.ts";
 export * from "./sockaddr.ts";
 export * from "./session_header.ts";
 export * from "./session_decoder.ts";
+export * from "./socket_session.ts";
+export * from "./forwarder.ts";
+export * from "./receiver.ts";
+export * from "./listener.ts";

@@ -1,0 +1,478 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * libc through `Deno.dlopen` (needs `--allow-ffi`): the socket calls, the
+ * per-platform constants and struct layouts (in one table), errno, and the
+ * `sendmsg`/`recvmsg` buffers for `SCM_RIGHTS`.
+ *
+ * Every call that can fail is synchronous (it runs on the JS thread, so
+ * `errno` is ours to read); only `poll` has a `nonblocking` twin, used by
+ * the one shared poller in `_poller.ts`.
+ *
+ * @module
+ */
+
+import { SocketSessionError } from "./errors.ts";
+import type { SessionOs } from "./sockaddr.ts";
+
+/** Constants and struct layouts of one platform. */
+interface Platform {
+  os: SessionOs;
+  library: string;
+  errnoSymbol: string;
+  // struct msghdr
+  msghdrSize: number;
+  msgName: number;
+  msgNameLen: number;
+  msgIov: number;
+  msgIovLen: number;
+  msgControl: number;
+  msgControlLen: number;
+  msgFlags: number;
+  // struct cmsghdr: header size (= CMSG_LEN(0)) and CMSG_ALIGN unit
+  cmsgHeader: number;
+  cmsgAlign: number;
+  // constants
+  SOL_SOCKET: number;
+  SCM_RIGHTS: number;
+  AF_UNIX: number;
+  AF_INET: number;
+  AF_INET6: number;
+  SOCK_STREAM: number;
+  SOCK_DGRAM: number;
+  SOCK_NONBLOCK: number;
+  SOCK_CLOEXEC: number;
+  MSG_DONTWAIT: number;
+  MSG_NOSIGNAL: number;
+  MSG_CMSG_CLOEXEC: number;
+  MSG_CTRUNC: number;
+  MSG_TRUNC: number;
+  SO_REUSEADDR: number;
+  SO_SNDBUF: number;
+  SO_RCVBUF: number;
+  IPPROTO_IPV6: number;
+  IPV6_V6ONLY: number;
+  F_GETFD: number;
+  F_SETFD: number;
+  F_GETFL: number;
+  F_SETFL: number;
+  FD_CLOEXEC: number;
+  O_NONBLOCK: number;
+  POLLIN: number;
+  POLLOUT: number;
+  POLLERR: number;
+  POLLHUP: number;
+  POLLNVAL: number;
+  errnos: Record<number, string>;
+}
+
+const LINUX_ERRNOS: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  32: "EPIPE",
+  88: "ENOTSOCK",
+  98: "EADDRINUSE",
+  99: "EADDRNOTAVAIL",
+  103: "ECONNABORTED",
+  104: "ECONNRESET",
+  105: "ENOBUFS",
+  107: "ENOTCONN",
+  109: "ETOOMANYREFS",
+  111: "ECONNREFUSED",
+  115: "EINPROGRESS",
+};
+
+// Linux glibc: x86_64 and aarch64 share every value below (measured with a
+// C probe on x86_64, cross-compiled and read back for aarch64; session.md §4.2).
+const LINUX: Omit<Platform, "library"> = {
+  os: "linux",
+  errnoSymbol: "__errno_location",
+  msghdrSize: 56,
+  msgName: 0,
+  msgNameLen: 8,
+  msgIov: 16,
+  msgIovLen: 24,
+  msgControl: 32,
+  msgControlLen: 40,
+  msgFlags: 48,
+  cmsgHeader: 16,
+  cmsgAlign: 8,
+  SOL_SOCKET: 1,
+  SCM_RIGHTS: 1,
+  AF_UNIX: 1,
+  AF_INET: 2,
+  AF_INET6: 10,
+  SOCK_STREAM: 1,
+  SOCK_DGRAM: 2,
+  SOCK_NONBLOCK: 0x800,
+  SOCK_CLOEXEC: 0x80000,
+  MSG_DONTWAIT: 0x40,
+  MSG_NOSIGNAL: 0x4000,
+  MSG_CMSG_CLOEXEC: 0x40000000,
+  MSG_CTRUNC: 0x8,
+  MSG_TRUNC: 0x20,
+  SO_REUSEADDR: 2,
+  SO_SNDBUF: 7,
+  SO_RCVBUF: 8,
+  IPPROTO_IPV6: 41,
+  IPV6_V6ONLY: 26,
+  F_GETFD: 1,
+  F_SETFD: 2,
+  F_GETFL: 3,
+  F_SETFL: 4,
+  FD_CLOEXEC: 1,
+  O_NONBLOCK: 0x800,
+  POLLIN: 1,
+  POLLOUT: 4,
+  POLLERR: 8,
+  POLLHUP: 0x10,
+  POLLNVAL: 0x20,
+  errnos: LINUX_ERRNOS,
+};
+
+const PLATFORMS: Record<string, Platform> = {
+  "linux-x86_64": { ...LINUX, library: "libc.so.6" },
+  "linux-aarch64": { ...LINUX, library: "libc.so.6" },
+};
+
+function selectPlatform(): Platform {
+  const key = `${Deno.build.os}-${Deno.build.arch}`;
+  const p = PLATFORMS[key];
+  if (p === undefined) {
+    throw new Error(
+      `Cannot load socket sessions: platform ${key} is not supported (Linux x86_64 and aarch64 are)`,
+    );
+  }
+  return p;
+}
+
+/** The running platform's constants and layouts. */
+export const P: Platform = selectPlatform();
+
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: {
+    parameters: ["i32", "i32", "i32", "buffer", "u32"],
+    result: "i32",
+  },
+  getsockopt: {
+    parameters: ["i32", "i32", "i32", "buffer", "buffer"],
+    result: "i32",
+  },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
+  recvfrom: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+  },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  unlink: { parameters: ["buffer"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  pollBlocking: {
+    name: "poll",
+    parameters: ["buffer", "u64", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  errnoLocation: { name: P.errnoSymbol, parameters: [], result: "pointer" },
+} as const;
+
+/** The libc symbols. */
+export const libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] =
+  Deno.dlopen(P.library, SYMBOLS).symbols;
+
+const errnoView = new Deno.UnsafePointerView(libc.errnoLocation()!);
+
+/**
+ * The calling thread's `errno`; read it right after a failed sync call.
+ *
+ * @returns The errno value.
+ */
+export function errno(): number {
+  return errnoView.getInt32();
+}
+
+/**
+ * The symbolic name of an errno value (`"EAGAIN"`), or `"E<n>"`.
+ *
+ * @param e The errno value.
+ * @returns Its name.
+ */
+export function errnoName(e: number): string {
+  return P.errnos[e] ?? `E${e}`;
+}
+
+/**
+ * A {@linkcode SocketSessionError} for a failed system call.
+ *
+ * @param action What failed, for `Cannot <action>: <strerror>`.
+ * @param e The errno value.
+ * @param bytesWritten Bytes already written, if any.
+ * @returns The error.
+ */
+export function sysError(
+  action: string,
+  e: number = errno(),
+  bytesWritten = 0,
+): SocketSessionError {
+  const p = libc.strerror(e);
+  const text = p === null ? `errno ${e}` : Deno.UnsafePointerView.getCString(p);
+  return new SocketSessionError(errnoName(e), `Cannot ${action}: ${text}`, {
+    errno: e,
+    bytesWritten,
+  });
+}
+
+/** `EAGAIN` / `EWOULDBLOCK`. */
+export const EAGAIN = 11;
+/** `EINTR`. */
+export const EINTR = 4;
+
+/**
+ * Closes an fd, ignoring errors (`EINTR` on Linux still closes it).
+ *
+ * @param fd The fd.
+ */
+export function closeFd(fd: number): void {
+  if (fd >= 0) libc.close(fd);
+}
+
+/**
+ * Sets `O_NONBLOCK` on an fd.
+ *
+ * @param fd The fd.
+ */
+export function setNonBlocking(fd: number): void {
+  const flags = libc.fcntl(fd, P.F_GETFL, 0);
+  if (flags < 0 || libc.fcntl(fd, P.F_SETFL, flags | P.O_NONBLOCK) < 0) {
+    throw sysError("set O_NONBLOCK");
+  }
+}
+
+/**
+ * Reads an `int` socket option.
+ *
+ * @param fd The socket.
+ * @param level The level.
+ * @param name The option.
+ * @returns The value.
+ */
+export function getIntOption(fd: number, level: number, name: number): number {
+  const v = new Int32Array(1);
+  const len = new Uint32Array([4]);
+  if (libc.getsockopt(fd, level, name, v, len) < 0) {
+    throw sysError("read socket option");
+  }
+  return v[0]!;
+}
+
+/**
+ * Sets an `int` socket option.
+ *
+ * @param fd The socket.
+ * @param level The level.
+ * @param name The option.
+ * @param value The value.
+ */
+export function setIntOption(
+  fd: number,
+  level: number,
+  name: number,
+  value: number,
+): void {
+  if (libc.setsockopt(fd, level, name, new Int32Array([value]), 4) < 0) {
+    throw sysError("set socket option");
+  }
+}
+
+/**
+ * `getsockname`/`getpeername` as a raw sockaddr image.
+ *
+ * @param fd The socket.
+ * @param peer True for the peer's address.
+ * @returns The sockaddr bytes.
+ */
+export function socketName(fd: number, peer: boolean): Uint8Array<ArrayBuffer> {
+  const buf = new Uint8Array(128);
+  const len = new Uint32Array([128]);
+  const rc = peer
+    ? libc.getpeername(fd, buf, len)
+    : libc.getsockname(fd, buf, len);
+  if (rc < 0) {
+    throw sysError(peer ? "read peer address" : "read socket address");
+  }
+  return buf.slice(0, Math.min(len[0]!, 128));
+}
+
+/**
+ * Creates a nonblocking, close-on-exec socket.
+ *
+ * @param family The address family.
+ * @param type The socket type.
+ * @returns The fd.
+ */
+export function openSocket(family: number, type: number): number {
+  const fd = libc.socket(family, type | P.SOCK_NONBLOCK | P.SOCK_CLOEXEC, 0);
+  if (fd < 0) throw sysError("create socket");
+  return fd;
+}
+
+function pointerValue(buf: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+/** Room for this many fds in one receive: more is `MSG_CTRUNC`. */
+const MAX_RECEIVED_FDS = 16;
+
+/**
+ * Reusable `sendmsg`/`recvmsg` buffers for one socket: a message buffer, a
+ * `msghdr`, an `iovec` and a control buffer, with their addresses computed
+ * once. Memory comes from explicit `ArrayBuffer`s and is kept referenced.
+ */
+export class MsgIo {
+  #buf: Uint8Array<ArrayBuffer>;
+  #bufPtr: bigint;
+  #msg = new Uint8Array(new ArrayBuffer(P.msghdrSize));
+  #msgView = new DataView(this.#msg.buffer);
+  #iov = new Uint8Array(new ArrayBuffer(16));
+  #iovView = new DataView(this.#iov.buffer);
+  #control = new Uint8Array(
+    new ArrayBuffer(P.cmsgHeader + 4 * MAX_RECEIVED_FDS),
+  );
+  #controlView = new DataView(this.#control.buffer);
+  /** fds received by the last {@linkcode MsgIo.recv}. */
+  fds: number[] = [];
+  /** `msg_flags` of the last {@linkcode MsgIo.recv}. */
+  flags = 0;
+
+  /**
+   * Allocates the buffers.
+   *
+   * @param size The message buffer size.
+   */
+  constructor(size: number) {
+    this.#buf = new Uint8Array(new ArrayBuffer(size));
+    this.#bufPtr = pointerValue(this.#buf);
+    const v = this.#msgView;
+    v.setBigUint64(P.msgIov, pointerValue(this.#iov), true);
+    v.setBigUint64(P.msgIovLen, 1n, true);
+    v.setBigUint64(P.msgControl, pointerValue(this.#control), true);
+  }
+
+  /**
+   * The message buffer: fill it before {@linkcode MsgIo.send}, read it after
+   * {@linkcode MsgIo.recv}.
+   *
+   * @returns The buffer.
+   */
+  get buffer(): Uint8Array<ArrayBuffer> {
+    return this.#buf;
+  }
+
+  /**
+   * Sends `buffer[offset, offset + length)` with `fd` attached when `fd >= 0`.
+   *
+   * @param sock The Unix socket.
+   * @param offset Start in the message buffer.
+   * @param length Byte count.
+   * @param fd The fd to pass, or -1.
+   * @returns Bytes sent, or `-errno`.
+   */
+  send(sock: number, offset: number, length: number, fd: number): number {
+    this.#iovView.setBigUint64(0, this.#bufPtr + BigInt(offset), true);
+    this.#iovView.setBigUint64(8, BigInt(length), true);
+    const v = this.#msgView;
+    if (fd >= 0) {
+      const cv = this.#controlView;
+      cv.setBigUint64(0, BigInt(P.cmsgHeader + 4), true);
+      cv.setInt32(8, P.SOL_SOCKET, true);
+      cv.setInt32(12, P.SCM_RIGHTS, true);
+      cv.setInt32(P.cmsgHeader, fd, true);
+      v.setBigUint64(P.msgControlLen, BigInt(align(P.cmsgHeader + 4)), true);
+    } else {
+      v.setBigUint64(P.msgControlLen, 0n, true);
+    }
+    v.setInt32(P.msgFlags, 0, true);
+    const n = Number(
+      libc.sendmsg(sock, this.#msg, P.MSG_DONTWAIT | P.MSG_NOSIGNAL),
+    );
+    return n < 0 ? -errno() : n;
+  }
+
+  /**
+   * Receives at most `length` bytes into the start of the message buffer,
+   * with a control buffer; sets {@linkcode MsgIo.fds} (every fd received,
+   * close-on-exec) and {@linkcode MsgIo.flags}.
+   *
+   * @param sock The Unix socket.
+   * @param length Byte count.
+   * @returns Bytes received (0 at end of stream), or `-errno`.
+   */
+  recv(sock: number, length: number): number {
+    this.#iovView.setBigUint64(0, this.#bufPtr, true);
+    this.#iovView.setBigUint64(8, BigInt(length), true);
+    const v = this.#msgView;
+    v.setBigUint64(P.msgControlLen, BigInt(this.#control.length), true);
+    v.setInt32(P.msgFlags, 0, true);
+    const n = Number(
+      libc.recvmsg(sock, this.#msg, P.MSG_DONTWAIT | P.MSG_CMSG_CLOEXEC),
+    );
+    if (n < 0) {
+      const e = errno();
+      this.fds = [];
+      this.flags = 0;
+      return -e;
+    }
+    this.flags = v.getInt32(P.msgFlags, true);
+    const controlLen = Number(v.getBigUint64(P.msgControlLen, true));
+    this.fds = controlLen > 0 ? this.#parseFds(controlLen) : [];
+    return n;
+  }
+
+  #parseFds(controlLen: number): number[] {
+    const fds: number[] = [];
+    const cv = this.#controlView;
+    let o = 0;
+    while (o + P.cmsgHeader <= controlLen) {
+      const len = Number(cv.getBigUint64(o, true));
+      if (len < P.cmsgHeader) break;
+      const level = cv.getInt32(o + 8, true);
+      const type = cv.getInt32(o + 12, true);
+      if (level === P.SOL_SOCKET && type === P.SCM_RIGHTS) {
+        const end = Math.min(o + len, controlLen);
+        for (let p = o + P.cmsgHeader; p + 4 <= end; p += 4) {
+          fds.push(cv.getInt32(p, true));
+        }
+      }
+      o += align(len);
+    }
+    return fds;
+  }
+}
+
+function align(n: number): number {
+  return (n + P.cmsgAlign - 1) & ~(P.cmsgAlign - 1);
+}

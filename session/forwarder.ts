@@ -1,0 +1,363 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+
+import {
+  closeFd,
+  EAGAIN,
+  EINTR,
+  getIntOption,
+  libc,
+  MsgIo,
+  openSocket,
+  P,
+  setIntOption,
+  sysError,
+} from "./_libc.ts";
+import { poller } from "./_poller.ts";
+import { SocketSessionError, WouldBlockError } from "./errors.ts";
+import {
+  encodeSessionHeader,
+  MAX_DATA_SIZE,
+  MAX_HEADER_LENGTH,
+  SOCKET_SESSION_BUFSIZE,
+} from "./session_header.ts";
+import {
+  encodeSockaddr,
+  encodeUnixSockaddr,
+  sockaddrFamily,
+  type SocketAddress,
+} from "./sockaddr.ts";
+
+/** A session to forward. */
+export interface OutgoingSession {
+  /** The socket fd to pass; the caller keeps its own copy and closes it when it likes. */
+  fd: number;
+  /** Address family; defaults to the local endpoint's. @default {undefined} */
+  family?: number;
+  /** Socket type (`SOCK_STREAM` 1, `SOCK_DGRAM` 2). */
+  type: number;
+  /** Protocol (`IPPROTO_TCP` 6, `IPPROTO_UDP` 17). */
+  protocol: number;
+  /** Local endpoint: an address or a raw sockaddr image. */
+  local: SocketAddress | Uint8Array;
+  /** Remote endpoint: an address or a raw sockaddr image. */
+  remote: SocketAddress | Uint8Array;
+  /** The data already read (1..65535 bytes). */
+  data: Uint8Array;
+}
+
+/** Options for {@linkcode SocketSessionForwarder.send}. */
+export interface SendOptions {
+  /** Cancels the wait. @default {undefined} */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  buf: Uint8Array;
+  sent: number;
+  fd: number;
+}
+
+const WIRE_MAX = 1 + 2 + MAX_HEADER_LENGTH + MAX_DATA_SIZE;
+
+/**
+ * Forwards socket sessions to a `SocketSessionReceiver` (ours, or BIND 10 /
+ * Kea's) listening on a Unix socket path. Each session goes out in one
+ * `sendmsg` (dummy byte, header and data, with the fd attached): the same
+ * bytes as BIND 10's two writes, but all or nothing.
+ *
+ * @example Usage
+ * ```ts
+ * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * const path = `${await Deno.makeTempDir()}/s.sock`;
+ * using listener = SocketSessionListener.listen(path);
+ * using forwarder = new SocketSessionForwarder(path);
+ * forwarder.connect();
+ * using receiver = await listener.accept();
+ * forwarder.push({
+ *   fd: 0, // any fd: the receiver gets its own copy
+ *   type: 2,
+ *   protocol: 17,
+ *   local: { hostname: "127.0.0.1", port: 53 },
+ *   remote: { hostname: "192.0.2.2", port: 5300 },
+ *   data: new TextEncoder().encode("hello"),
+ * });
+ * using session = await receiver.pop();
+ * assert.equal(session.remote.hostname, "192.0.2.2");
+ * assert.equal(new TextDecoder().decode(session.data), "hello");
+ * ```
+ */
+export class SocketSessionForwarder implements Disposable {
+  #path: string;
+  #addr: Uint8Array<ArrayBuffer>;
+  #fd = -1;
+  #broken: SocketSessionError | null = null;
+  #io: MsgIo | null = null;
+  #queue: Pending[] = [];
+  #draining: Promise<void> | null = null;
+
+  /**
+   * Creates a forwarder for `path`; does not connect.
+   *
+   * @param path The receiver's Unix socket path (at most 107 bytes on Linux).
+   * @throws {RangeError} When the path does not fit `sun_path`.
+   */
+  constructor(path: string) {
+    this.#path = path;
+    this.#addr = encodeUnixSockaddr(path);
+  }
+
+  /**
+   * The receiver path.
+   *
+   * @returns The path.
+   */
+  get path(): string {
+    return this.#path;
+  }
+
+  /**
+   * Whether {@linkcode SocketSessionForwarder.connect} succeeded and
+   * {@linkcode SocketSessionForwarder.close} was not called since.
+   *
+   * @returns The state.
+   */
+  get connected(): boolean {
+    return this.#fd >= 0;
+  }
+
+  /**
+   * Connects to the receiver (non-blocking, close-on-exec; raises
+   * `SO_SNDBUF` to 131634 if it is smaller). A closed forwarder may connect
+   * again.
+   *
+   * @throws {TypeError} When already connected.
+   * @throws {SocketSessionError} When the socket cannot be created or connected
+   * (`ENOENT`, `ECONNREFUSED`, `EAGAIN` for a full backlog, ...).
+   */
+  connect(): void {
+    if (this.#fd >= 0) {
+      throw new TypeError("Cannot connect forwarder: it is already connected");
+    }
+    const fd = openSocket(P.AF_UNIX, P.SOCK_STREAM);
+    try {
+      if (
+        getIntOption(fd, P.SOL_SOCKET, P.SO_SNDBUF) < SOCKET_SESSION_BUFSIZE
+      ) {
+        setIntOption(fd, P.SOL_SOCKET, P.SO_SNDBUF, SOCKET_SESSION_BUFSIZE);
+      }
+      if (libc.connect(fd, this.#addr, this.#addr.length) < 0) {
+        throw sysError(`connect to socket session receiver "${this.#path}"`);
+      }
+    } catch (err) {
+      closeFd(fd);
+      throw err;
+    }
+    this.#fd = fd;
+    this.#broken = null;
+    this.#io ??= new MsgIo(WIRE_MAX);
+  }
+
+  #check(): void {
+    if (this.#fd < 0) {
+      throw new TypeError(
+        "Cannot push socket session: the forwarder is not connected",
+      );
+    }
+    if (this.#broken) {
+      throw new SocketSessionError(
+        "BROKEN",
+        "Cannot push socket session: the stream is broken, reconnect",
+        {
+          cause: this.#broken,
+        },
+      );
+    }
+  }
+
+  #encode(session: OutgoingSession): Uint8Array<ArrayBuffer> {
+    const local = session.local instanceof Uint8Array
+      ? session.local
+      : encodeSockaddr(session.local);
+    const remote = session.remote instanceof Uint8Array
+      ? session.remote
+      : encodeSockaddr(session.remote);
+    const header = encodeSessionHeader({
+      family: session.family ?? sockaddrFamily(local),
+      type: session.type,
+      protocol: session.protocol,
+      local,
+      remote,
+      dataLength: session.data.length,
+    });
+    if (!Number.isInteger(session.fd) || session.fd < 0) {
+      throw new TypeError(
+        `Cannot push socket session: fd ${session.fd} is not a file descriptor`,
+      );
+    }
+    const wire = this.#io!.buffer;
+    wire[0] = 0;
+    wire.set(header, 1);
+    wire.set(session.data, 1 + header.length);
+    return wire.subarray(0, 1 + header.length + session.data.length);
+  }
+
+  #fail(err: SocketSessionError): SocketSessionError {
+    this.#broken = err;
+    return err;
+  }
+
+  /**
+   * Forwards a session now, without waiting: all of it or nothing.
+   *
+   * @param session The session.
+   * @throws {TypeError} When not connected, or for a bad family or endpoints.
+   * @throws {RangeError} When the data is empty or longer than 65535 bytes.
+   * @throws {WouldBlockError} When the receiver is not reading: nothing was sent.
+   * @throws {SocketSessionError} On any other failure (`EPIPE`, ...); the
+   * forwarder is then broken until `close()` and `connect()`.
+   */
+  push(session: OutgoingSession): void {
+    this.#check();
+    const wire = this.#encode(session);
+    if (this.#queue.length > 0) throw new WouldBlockError(EAGAIN);
+    let n: number;
+    do n = this.#io!.send(this.#fd, 0, wire.length, session.fd); while (
+      n === -EINTR
+    );
+    if (n === wire.length) return;
+    if (n === -EAGAIN) throw new WouldBlockError(EAGAIN);
+    if (n < 0) throw this.#fail(sysError("forward socket session", -n));
+    throw this.#fail(
+      new SocketSessionError(
+        "INCOMPLETE",
+        `Cannot forward socket session: incomplete write ${n}/${wire.length}`,
+        {
+          bytesWritten: n,
+        },
+      ),
+    );
+  }
+
+  /**
+   * Forwards a session, waiting while the receiver is slow and completing
+   * partial writes; sessions go out in call order.
+   *
+   * If `signal` aborts before any byte of this session was written, the
+   * session is dropped and the stream stays usable; after that, the
+   * forwarder is broken.
+   *
+   * @param session The session.
+   * @param options The abort signal.
+   * @returns When the whole session was handed to the kernel.
+   * @throws {TypeError} When not connected, or for a bad family or endpoints.
+   * @throws {RangeError} When the data is empty or longer than 65535 bytes.
+   * @throws {SocketSessionError} On a socket failure.
+   */
+  async send(
+    session: OutgoingSession,
+    options: SendOptions = {},
+  ): Promise<void> {
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    this.#check();
+    const item: Pending = {
+      buf: this.#encode(session).slice(),
+      sent: 0,
+      fd: session.fd,
+    };
+    this.#queue.push(item);
+    const done = new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (item.sent === 0) {
+          const i = this.#queue.indexOf(item);
+          if (i >= 0) this.#queue.splice(i, 1);
+        } else if (item.sent < item.buf.length) {
+          this.#fail(
+            new SocketSessionError(
+              "BROKEN",
+              "Cannot forward socket session: aborted halfway",
+            ),
+          );
+        }
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      (item as Pending & { settle?: (e?: unknown) => void }).settle = (
+        e?: unknown,
+      ) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (e === undefined) resolve();
+        else reject(e);
+      };
+    });
+    this.#draining ??= this.#drain().finally(() => this.#draining = null);
+    await done;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const item = this.#queue[0]! as Pending & {
+        settle: (e?: unknown) => void;
+      };
+      if (this.#broken || this.#fd < 0) {
+        this.#queue.shift();
+        item.settle(
+          this.#broken ??
+            new TypeError(
+              "Cannot forward socket session: the forwarder was closed",
+            ),
+        );
+        continue;
+      }
+      const io = this.#io!;
+      const rest = item.buf.length - item.sent;
+      io.buffer.set(item.buf.subarray(item.sent), 0);
+      const n = io.send(this.#fd, 0, rest, item.sent === 0 ? item.fd : -1);
+      if (n === -EINTR) continue;
+      if (n === -EAGAIN) {
+        try {
+          const fd = this.#fd;
+          await poller.wait(fd, P.POLLOUT);
+        } catch (err) {
+          // The forwarder was closed while waiting.
+          this.#queue.shift();
+          item.settle(err);
+        }
+        continue;
+      }
+      if (n < 0) {
+        this.#queue.shift();
+        item.settle(
+          this.#fail(sysError("forward socket session", -n, item.sent)),
+        );
+        continue;
+      }
+      item.sent += n;
+      if (item.sent === item.buf.length) {
+        this.#queue.shift();
+        item.settle();
+      }
+    }
+  }
+
+  /**
+   * Closes the connection; pending `send()`s reject. Idempotent.
+   */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    poller.cancel(
+      fd,
+      new TypeError("Cannot forward socket session: the forwarder was closed"),
+    );
+    closeFd(fd);
+  }
+
+  /** Same as {@linkcode SocketSessionForwarder.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}

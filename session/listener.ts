@@ -1,0 +1,168 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+
+import {
+  closeFd,
+  EAGAIN,
+  EINTR,
+  errno,
+  libc,
+  openSocket,
+  P,
+  sysError,
+} from "./_libc.ts";
+import { poller } from "./_poller.ts";
+import { SocketSessionError } from "./errors.ts";
+import { SocketSessionReceiver } from "./receiver.ts";
+import { encodeUnixSockaddr } from "./sockaddr.ts";
+
+/** Options for {@linkcode SocketSessionListener.listen}. */
+export interface ListenOptions {
+  /** `listen()` backlog. @default {128} */
+  backlog?: number;
+  /** Remove an existing file at the path first (a stale socket). @default {false} */
+  unlinkExisting?: boolean;
+}
+
+/** Options for {@linkcode SocketSessionListener.accept}. */
+export interface AcceptOptions {
+  /** Cancels the wait. @default {undefined} */
+  signal?: AbortSignal;
+}
+
+/**
+ * Listens on a Unix socket path for forwarder connections and wraps each
+ * accepted one in a {@linkcode SocketSessionReceiver} (BIND 10 left this to
+ * the application). Closing it removes the path it created.
+ *
+ * @example Usage
+ * ```ts
+ * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * const path = `${await Deno.makeTempDir()}/l.sock`;
+ * using listener = SocketSessionListener.listen(path);
+ * using forwarder = new SocketSessionForwarder(path);
+ * forwarder.connect();
+ * using receiver = await listener.accept();
+ * assert.ok(receiver.fd >= 0);
+ * ```
+ */
+export class SocketSessionListener
+  implements Disposable, AsyncIterable<SocketSessionReceiver> {
+  #fd: number;
+  #path: string;
+
+  private constructor(fd: number, path: string) {
+    this.#fd = fd;
+    this.#path = path;
+  }
+
+  /**
+   * Binds and listens on `path` (non-blocking, close-on-exec).
+   *
+   * @param path The socket path.
+   * @param options Backlog and stale-path removal.
+   * @returns The listener.
+   * @throws {RangeError} When the path does not fit `sun_path`.
+   * @throws {SocketSessionError} When bind or listen fails (`EADDRINUSE`, ...).
+   */
+  static listen(
+    path: string,
+    options: ListenOptions = {},
+  ): SocketSessionListener {
+    const addr = encodeUnixSockaddr(path);
+    const cpath = new TextEncoder().encode(path + "\0");
+    if (options.unlinkExisting) libc.unlink(cpath);
+    const fd = openSocket(P.AF_UNIX, P.SOCK_STREAM);
+    if (libc.bind(fd, addr, addr.length) < 0) {
+      const err = sysError(`bind socket session listener to "${path}"`);
+      closeFd(fd);
+      throw err;
+    }
+    if (libc.listen(fd, options.backlog ?? 128) < 0) {
+      const err = sysError("listen for socket session forwarders");
+      closeFd(fd);
+      libc.unlink(cpath);
+      throw err;
+    }
+    return new SocketSessionListener(fd, path);
+  }
+
+  /**
+   * The path listened on.
+   *
+   * @returns The path.
+   */
+  get path(): string {
+    return this.#path;
+  }
+
+  /**
+   * Waits for the next forwarder connection.
+   *
+   * @param options The abort signal.
+   * @returns A receiver owning the accepted connection.
+   * @throws {SocketSessionError} When accept fails or the listener was closed.
+   */
+  async accept(options: AcceptOptions = {}): Promise<SocketSessionReceiver> {
+    options.signal?.throwIfAborted();
+    while (true) {
+      if (this.#fd < 0) {
+        throw new SocketSessionError(
+          "CLOSED",
+          "Cannot accept forwarder: the listener is closed",
+        );
+      }
+      const fd = libc.accept4(this.#fd, null, null, P.SOCK_CLOEXEC);
+      if (fd >= 0) {
+        try {
+          return new SocketSessionReceiver(fd);
+        } catch (err) {
+          closeFd(fd);
+          throw err;
+        }
+      }
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e !== EAGAIN) throw sysError("accept forwarder", e);
+      await poller.wait(this.#fd, P.POLLIN, options);
+    }
+  }
+
+  /**
+   * Yields a receiver per forwarder connection until closed.
+   *
+   * @returns The iterator.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<SocketSessionReceiver> {
+    while (this.#fd >= 0) {
+      try {
+        yield await this.accept();
+      } catch (err) {
+        if (err instanceof SocketSessionError && err.code === "CLOSED") return;
+        throw err;
+      }
+    }
+  }
+
+  /** Stops listening and removes the path. Idempotent. */
+  close(): void {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
+    poller.cancel(
+      fd,
+      new SocketSessionError(
+        "CLOSED",
+        "Cannot accept forwarder: the listener is closed",
+      ),
+    );
+    closeFd(fd);
+    libc.unlink(new TextEncoder().encode(this.#path + "\0"));
+  }
+
+  /** Same as {@linkcode SocketSessionListener.close}. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
