@@ -1,0 +1,69 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * The minimal byte transport a Connection runs on: `Deno.Conn` directly
+ * (the fast path), or a readable/writable byte stream pair.
+ *
+ * @module
+ */
+
+import type { ByteStreamPair } from "./connection.ts";
+
+/** Read/write/close, as `Deno.Conn` offers them. */
+export interface ByteTransport {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** Whether `x` looks like a `Deno.Conn` (has read, write and close). */
+export function isDenoConn(x: unknown): x is Deno.Conn {
+  const c = x as Partial<Deno.Conn>;
+  return typeof c?.read === "function" && typeof c?.write === "function" &&
+    typeof c?.close === "function";
+}
+
+/** Adapts a stream pair to {@linkcode ByteTransport}. */
+export class StreamTransport implements ByteTransport {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #left: Uint8Array | null = null;
+  #closed = false;
+
+  constructor(pair: ByteStreamPair) {
+    this.#reader = pair.readable.getReader();
+    this.#writer = pair.writable.getWriter();
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    let chunk = this.#left;
+    this.#left = null;
+    while (chunk === null || chunk.length === 0) {
+      if (this.#closed) {
+        throw new Deno.errors.BadResource("Cannot read: transport is closed");
+      }
+      const r = await this.#reader.read();
+      if (r.done) return null;
+      chunk = r.value;
+    }
+    const n = Math.min(p.length, chunk.length);
+    p.set(chunk.subarray(0, n), 0);
+    if (n < chunk.length) this.#left = chunk.subarray(n);
+    return n;
+  }
+
+  async write(p: Uint8Array): Promise<number> {
+    if (this.#closed) {
+      throw new Deno.errors.BadResource("Cannot write: transport is closed");
+    }
+    // The caller reuses its buffers: hand the stream a copy it owns.
+    await this.#writer.write(p.slice());
+    return p.length;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#writer.close().catch(() => {});
+    this.#reader.cancel().catch(() => {});
+  }
+}

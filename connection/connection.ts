@@ -1,0 +1,991 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * `Connection`: a message connection compatible with CPython's
+ * `multiprocessing.connection.Connection`.
+ *
+ * @module
+ */
+import { bytesCodec, type MessageCodec } from "./codec.ts";
+import {
+  BufferTooShort,
+  ConnectionError,
+  EOFError,
+  ProtocolError,
+} from "./errors.ts";
+import {
+  decodeHeader,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  encodeHeader,
+} from "./message_codec.ts";
+import { abortable } from "./_abort.ts";
+import {
+  type ByteTransport,
+  isDenoConn,
+  StreamTransport,
+} from "./_transport.ts";
+
+/** A pair of byte streams, such as an in-memory pipe or a socket's. */
+export interface ByteStreamPair {
+  /** Where received bytes come from. */
+  readable: ReadableStream<Uint8Array>;
+  /** Where bytes to send go. */
+  writable: WritableStream<Uint8Array>;
+}
+
+/** Options of {@linkcode Connection}. */
+export interface ConnectionOptions<T = unknown> {
+  /**
+   * How `send()`/`recv()` turn values into payloads. `sendBytes()` and
+   * `recvBytes()` never use it.
+   *
+   * @default {bytesCodec}
+   */
+  codec?: MessageCodec<T>;
+  /**
+   * The largest payload `recv()`, `recvBytes()` without a `maxLength`, and
+   * `recvBytesInto()` accept; checked on the header, before allocating.
+   * CPython has no limit; pass `Infinity` to match it.
+   *
+   * @default {256 * 1024 * 1024}
+   */
+  maxMessageSize?: number;
+  /**
+   * Bytes that may wait in the send queue before `sendBytes()` waits for
+   * the transport to drain (backpressure).
+   *
+   * @default {1048576}
+   */
+  writeHighWaterMark?: number;
+}
+
+/** Options of a single wait. */
+export interface WaitOptions {
+  /** Aborts the wait; an already-aborted signal rejects at once with its reason. */
+  signal?: AbortSignal | undefined;
+}
+
+const READ_BUFFER_SIZE = 64 * 1024;
+const BATCH_SIZE = 64 * 1024;
+/** Payloads up to this size are copied into the write batch. */
+const COPY_LIMIT = 16 * 1024;
+const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+
+interface WriteEntry {
+  data: Uint8Array;
+  batch: Uint8Array | null;
+  done: { resolve(): void; reject(e: unknown): void } | null;
+}
+
+/**
+ * One end of a message connection, compatible on the wire with CPython's
+ * `multiprocessing.connection.Connection` (each message is a 4-byte signed
+ * big-endian length, or `-1` and a 64-bit length, then the payload).
+ *
+ * Runs on a `Deno.Conn` (read/write directly, the fast path) or on any pair
+ * of byte streams. Small messages are copied into a batch buffer and
+ * `sendBytes()` resolves at once; while a write is in flight, later
+ * messages are gathered into one write. Payloads over 16 KiB are written
+ * from the caller's buffer and `sendBytes()` resolves once they are
+ * written. When more than `writeHighWaterMark` bytes are queued,
+ * `sendBytes()` waits. `close()` flushes the queue first.
+ *
+ * Python mapping: `send_bytes` -> {@linkcode Connection.sendBytes},
+ * `recv_bytes` -> {@linkcode Connection.recvBytes}, `recv_bytes_into` ->
+ * {@linkcode Connection.recvBytesInto}, `send`/`recv` -> {@linkcode Connection.send} /
+ * {@linkcode Connection.recv} through the codec, `poll` -> {@linkcode Connection.poll}
+ * (milliseconds, not seconds). Errors are described in `errors.ts`.
+ *
+ * Receives are served one at a time in call order. If a receive is
+ * aborted, a message it was already reading is kept for the next receive,
+ * so the stream never loses sync.
+ *
+ * @typeParam T The value type of `send()`/`recv()`.
+ *
+ * @example Over an in-memory pipe
+ * ```ts
+ * import { pipe } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = pipe();
+ * await a.sendBytes(new TextEncoder().encode("hello"));
+ * assert.equal(new TextDecoder().decode(await b.recvBytes()), "hello");
+ * await a.close();
+ * await b.close();
+ * ```
+ */
+export class Connection<T = unknown>
+  implements AsyncIterable<T>, AsyncDisposable {
+  #t: ByteTransport;
+  #codec: MessageCodec<T>;
+  #max: number;
+  #hwm: number;
+  #closed = false;
+  #closing: Promise<void> | null = null;
+
+  // Receive side.
+  #rbuf = new Uint8Array(READ_BUFFER_SIZE);
+  #rstart = 0;
+  #rend = 0;
+  #eof = false;
+  #readError: unknown = null;
+  #broken: ProtocolError | null = null;
+  #fillP: Promise<void> | null = null;
+  #inflight: Promise<Uint8Array> | null = null;
+  #recvBusy = false;
+  #recvWaiters: (() => void)[] = [];
+
+  // Send side.
+  #queue: WriteEntry[] = [];
+  #batch: Uint8Array | null = null;
+  #batchLen = 0;
+  #spare: Uint8Array | null = null;
+  #queued = 0;
+  #writing = false;
+  #writeError: unknown = null;
+  #drainWaiters: { resolve(): void; reject(e: unknown): void }[] = [];
+  #idleWaiters: (() => void)[] = [];
+
+  #readable: ReadableStream<T> | null = null;
+  #writable: WritableStream<T> | null = null;
+
+  /**
+   * Wraps a connected transport. The handshake is not run here; see
+   * {@linkcode authenticate}, {@linkcode connect} and {@linkcode Listener}.
+   *
+   * @param transport A `Deno.Conn` or a pair of byte streams.
+   * @param options Codec, limits and buffering.
+   */
+  constructor(
+    transport: Deno.Conn | ByteStreamPair,
+    options: ConnectionOptions<T> = {},
+  ) {
+    if (isDenoConn(transport)) {
+      this.#t = transport;
+    } else if (
+      transport?.readable instanceof ReadableStream &&
+      transport.writable instanceof WritableStream
+    ) {
+      this.#t = new StreamTransport(transport);
+    } else {
+      throw new TypeError(
+        "Cannot create connection: expected a Deno.Conn or a byte stream pair",
+      );
+    }
+    this.#codec = options.codec ?? (bytesCodec as unknown as MessageCodec<T>);
+    this.#max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#hwm = options.writeHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    if (!(this.#max >= 0)) {
+      throw new RangeError(
+        `Cannot create connection: invalid maxMessageSize ${this.#max}`,
+      );
+    }
+  }
+
+  /**
+   * True after {@linkcode Connection.close}.
+   *
+   * @returns Whether the connection is closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * await a.close();
+   * assert.equal(a.closed, true);
+   * await b.close();
+   * ```
+   */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Sends `buf[offset, offset + size)` as one message (Python's
+   * `send_bytes`). Offsets are in bytes for every kind of view.
+   *
+   * @param buf The bytes (any `ArrayBufferView` or `ArrayBuffer`).
+   * @param offset Where the message starts.
+   * @param size The message length (default: to the end of `buf`).
+   * @param options An abort signal for the wait (backpressure, large writes).
+   * @returns Resolves when the message is queued (small) or written (large).
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * await a.sendBytes(new TextEncoder().encode("abcdefghij"), 2, 3);
+   * assert.equal(new TextDecoder().decode(await b.recvBytes()), "cde");
+   * await a.close();
+   * await b.close();
+   * ```
+   */
+  sendBytes(
+    buf: ArrayBufferView | ArrayBuffer,
+    offset = 0,
+    size?: number,
+    options?: WaitOptions,
+  ): Promise<void> {
+    let bytes: Uint8Array;
+    if (buf instanceof Uint8Array) bytes = buf;
+    else if (ArrayBuffer.isView(buf)) {
+      bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    } else if (buf instanceof ArrayBuffer) bytes = new Uint8Array(buf);
+    else {return Promise.reject(
+        new TypeError("Cannot send bytes: expected a buffer"),
+      );}
+    if (!Number.isInteger(offset) || offset < 0) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot send bytes: offset ${offset} is negative or not an integer`,
+        ),
+      );
+    }
+    if (offset > bytes.length) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot send bytes: buffer length ${bytes.length} < offset ${offset}`,
+        ),
+      );
+    }
+    const n = size ?? bytes.length - offset;
+    if (!Number.isInteger(n) || n < 0) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot send bytes: size ${n} is negative or not an integer`,
+        ),
+      );
+    }
+    if (offset + n > bytes.length) {
+      return Promise.reject(
+        new RangeError(
+          `Cannot send bytes: buffer length ${bytes.length} < offset + size ${
+            offset + n
+          }`,
+        ),
+      );
+    }
+    if (this.#closed) {
+      return Promise.reject(
+        new ConnectionError("Cannot send: connection is closed"),
+      );
+    }
+    if (this.#writeError !== null) return Promise.reject(this.#sendFailed());
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const payload = bytes.subarray(offset, offset + n);
+    if (n <= COPY_LIMIT) {
+      this.#appendSmall(payload);
+      this.#kick();
+      if (this.#queued <= this.#hwm) return Promise.resolve();
+      return this.#waitDrain(signal);
+    }
+    // Large: the header goes with the batch, the payload is written from the
+    // caller's buffer; resolve when written.
+    const header = encodeHeader(n);
+    this.#appendRaw(header);
+    this.#sealBatch();
+    const done = Promise.withResolvers<void>();
+    this.#queue.push({ data: payload, batch: null, done });
+    this.#queued += n;
+    this.#kick();
+    return abortable(done.promise, signal);
+  }
+
+  /**
+   * Encodes `value` with the codec and sends it as one message (Python's `send`).
+   *
+   * @param value The value.
+   * @param options An abort signal for the wait.
+   * @returns Resolves when the message is queued or written.
+   *
+   * @example Usage
+   * ```ts
+   * import { bytesCodec, pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe({ codec: bytesCodec });
+   * await a.send(new Uint8Array([1, 2]));
+   * assert.deepEqual(await b.recv(), new Uint8Array([1, 2]));
+   * await a.close();
+   * await b.close();
+   * ```
+   */
+  send(value: T, options?: WaitOptions): Promise<void> {
+    let payload: Uint8Array;
+    try {
+      payload = this.#codec.encode(value);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.sendBytes(payload, 0, payload.length, options);
+  }
+
+  /**
+   * Receives one message (Python's `recv_bytes`).
+   *
+   * @param maxLength Refuse a longer message. As in Python the payload is
+   * then left unread and the connection becomes write-only.
+   * @param options An abort signal.
+   * @returns The payload.
+   * @throws {EOFError} The peer closed at a message boundary.
+   * @throws {ProtocolError} Truncated message, bad length or over `maxLength`.
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe, ProtocolError } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * await a.sendBytes(new Uint8Array(10));
+   * await assert.rejects(b.recvBytes(5), ProtocolError);
+   * await a.close();
+   * await b.close();
+   * ```
+   */
+  recvBytes(maxLength?: number, options?: WaitOptions): Promise<Uint8Array> {
+    if (maxLength !== undefined && !(maxLength >= 0)) {
+      return Promise.reject(
+        new RangeError(`Cannot receive: negative maxLength ${maxLength}`),
+      );
+    }
+    return this.#recv(maxLength ?? this.#max, options?.signal);
+  }
+
+  /**
+   * Receives one message into `buf` at byte `offset` (Python's
+   * `recv_bytes_into`) and returns its length.
+   *
+   * @param buf Where to write (any `ArrayBufferView`; offsets in bytes).
+   * @param offset Where to start writing.
+   * @param options An abort signal.
+   * @returns The message length.
+   * @throws {BufferTooShort} The message does not fit; it is consumed and
+   * carried in the error.
+   *
+   * @example Usage
+   * ```ts
+   * import { BufferTooShort, pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * await a.sendBytes(new Uint8Array([1, 2, 3]));
+   * const buf = new Uint8Array(5);
+   * assert.equal(await b.recvBytesInto(buf, 2), 3);
+   * assert.deepEqual(buf, new Uint8Array([0, 0, 1, 2, 3]));
+   * await a.sendBytes(new Uint8Array(9));
+   * const err = await assert.rejects(b.recvBytesInto(buf), BufferTooShort);
+   * await a.close();
+   * await b.close();
+   * ```
+   */
+  async recvBytesInto(
+    buf: ArrayBufferView,
+    offset = 0,
+    options?: WaitOptions,
+  ): Promise<number> {
+    if (!ArrayBuffer.isView(buf)) {
+      throw new TypeError(
+        "Cannot receive into buffer: expected an ArrayBufferView",
+      );
+    }
+    const view = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (!Number.isInteger(offset) || offset < 0) {
+      throw new RangeError(
+        `Cannot receive into buffer: offset ${offset} is negative or not an integer`,
+      );
+    }
+    if (offset > view.length) {
+      throw new RangeError(
+        `Cannot receive into buffer: offset ${offset} is too large`,
+      );
+    }
+    const msg = await this.#recv(this.#max, options?.signal);
+    if (view.length - offset < msg.length) {
+      throw new BufferTooShort(msg, view.length - offset);
+    }
+    view.set(msg, offset);
+    return msg.length;
+  }
+
+  /**
+   * Receives one message and decodes it with the codec (Python's `recv`).
+   *
+   * @param options An abort signal.
+   * @returns The decoded value.
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * await a.sendBytes(new Uint8Array([7]));
+   * assert.ok((await b.recvBytes()).length === 1);
+   * await a.close();
+   * await b.close();
+   * ```
+   */
+  async recv(options?: WaitOptions): Promise<T> {
+    return this.#codec.decode(await this.#recv(this.#max, options?.signal));
+  }
+
+  /**
+   * Waits up to `timeout` milliseconds until data can be read, without
+   * consuming anything (Python's `poll`, which takes seconds). True as soon
+   * as any byte is buffered or the peer has closed; it does not wait for a
+   * whole message, as in CPython. `poll(0)` lets the event loop turn once.
+   *
+   * @param timeout Milliseconds; `Infinity` waits forever; negative acts as 0.
+   * @param options An abort signal.
+   * @returns Whether a receive would find data or EOF.
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * assert.equal(await b.poll(), false);
+   * await a.sendBytes(new Uint8Array(0));
+   * assert.equal(await b.poll(1000), true);
+   * assert.equal(await b.poll(), true); // nothing consumed
+   * await a.close();
+   * await b.close();
+   * ```
+   */
+  async poll(timeout = 0, options?: WaitOptions): Promise<boolean> {
+    this.#checkReadable("poll");
+    const signal = options?.signal;
+    if (signal?.aborted) throw signal.reason;
+    const ready = (): boolean =>
+      this.#rend > this.#rstart || this.#eof || this.#readError !== null;
+    let pending: Promise<unknown>;
+    if (this.#inflight !== null) {
+      pending = this.#inflight.then(() => {}, () => {});
+    } else {
+      if (ready()) return true;
+      pending = this.#fill();
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let settled = false;
+    const waits: Promise<unknown>[] = [pending.then(() => settled = true)];
+    if (timeout !== Infinity) {
+      waits.push(
+        new Promise((r) => timer = setTimeout(r, Math.max(0, timeout))),
+      );
+    }
+    try {
+      await abortable(Promise.race(waits), signal);
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.#inflight !== null ? settled : ready();
+  }
+
+  /**
+   * Flushes queued messages, then closes the transport. Idempotent. Pending
+   * receives reject with a {@linkcode ConnectionError}.
+   *
+   * @returns Resolves when closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { ConnectionError, pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * await a.close();
+   * await a.close();
+   * await assert.rejects(a.sendBytes(new Uint8Array(1)), ConnectionError);
+   * await b.close();
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    this.#closed = true;
+    this.#closing = (async () => {
+      if (this.#writing || this.#queue.length > 0 || this.#batchLen > 0) {
+        this.#kick();
+        await new Promise<void>((r) => this.#idleWaiters.push(r));
+      }
+      try {
+        this.#t.close();
+      } catch {
+        // Already closed by the peer side or by the runtime.
+      }
+    })();
+    return this.#closing;
+  }
+
+  /**
+   * Closes the connection (for `await using`).
+   *
+   * @returns Resolves when closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * {
+   *   await using _a = a;
+   * }
+   * assert.ok(a.closed);
+   * await b.close();
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Yields decoded messages until the peer closes cleanly.
+   *
+   * @returns An async iterator of values.
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * await a.sendBytes(new Uint8Array([1]));
+   * await a.sendBytes(new Uint8Array([2]));
+   * await a.close();
+   * const got = [];
+   * for await (const m of b) got.push(m);
+   * assert.equal(got.length, 2);
+   * await b.close();
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    while (true) {
+      let value: T;
+      try {
+        value = await this.recv();
+      } catch (e) {
+        if (e instanceof EOFError) return;
+        throw e;
+      }
+      yield value;
+    }
+  }
+
+  /**
+   * A stream of decoded received messages; it closes when the peer closes
+   * cleanly and cancelling it closes the connection.
+   *
+   * @returns The readable stream (the same one on every call).
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * const writer = a.writable.getWriter();
+   * await writer.write(new Uint8Array([1, 2]));
+   * await writer.close();
+   * assert.deepEqual(await Array.fromAsync(b.readable), [new Uint8Array([1, 2])]);
+   * await b.close();
+   * ```
+   */
+  get readable(): ReadableStream<T> {
+    this.#readable ??= new ReadableStream<T>({
+      pull: async (controller) => {
+        try {
+          controller.enqueue(await this.recv());
+        } catch (e) {
+          if (e instanceof EOFError) controller.close();
+          else controller.error(e);
+        }
+      },
+      cancel: () => this.close(),
+    }, { highWaterMark: 0 });
+    return this.#readable;
+  }
+
+  /**
+   * A stream that sends each written value with {@linkcode Connection.send};
+   * closing it closes the connection.
+   *
+   * @returns The writable stream (the same one on every call).
+   *
+   * @example Usage
+   * ```ts
+   * import { pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe();
+   * const writer = a.writable.getWriter();
+   * await writer.write(new Uint8Array([9]));
+   * assert.deepEqual(await b.recvBytes(), new Uint8Array([9]));
+   * await writer.close();
+   * await b.close();
+   * ```
+   */
+  get writable(): WritableStream<T> {
+    this.#writable ??= new WritableStream<T>({
+      write: (value) => this.send(value),
+      close: () => this.close(),
+      abort: () => this.close(),
+    });
+    return this.#writable;
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  #checkReadable(action: string): void {
+    if (this.#closed) {
+      throw new ConnectionError(`Cannot ${action}: connection is closed`);
+    }
+    if (this.#broken !== null) {
+      throw new ConnectionError(
+        `Cannot ${action}: connection is write-only after a protocol error`,
+        { cause: this.#broken },
+      );
+    }
+  }
+
+  async #recv(
+    max: number,
+    signal: AbortSignal | undefined,
+  ): Promise<Uint8Array> {
+    this.#checkReadable("receive");
+    if (signal?.aborted) throw signal.reason;
+    if (this.#recvBusy) await this.#waitTurn(signal);
+    else this.#recvBusy = true;
+    try {
+      this.#checkReadable("receive");
+      if (signal === undefined) {
+        const task = this.#inflight ?? this.#readMessage(max);
+        this.#inflight = null;
+        return await task;
+      }
+      if (this.#inflight === null) {
+        this.#inflight = this.#readMessage(max);
+        this.#inflight.catch(() => {});
+      }
+      const result = await abortable(this.#inflight, signal).catch((e) => {
+        if (signal.aborted && e === signal.reason) throw e;
+        this.#inflight = null;
+        throw e;
+      });
+      this.#inflight = null;
+      return result;
+    } finally {
+      const next = this.#recvWaiters.shift();
+      if (next !== undefined) next();
+      else this.#recvBusy = false;
+    }
+  }
+
+  #waitTurn(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const turn = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.#recvWaiters.indexOf(turn);
+        if (i >= 0) this.#recvWaiters.splice(i, 1);
+        reject(signal!.reason);
+      };
+      this.#recvWaiters.push(turn);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Starts (or joins) one read into the buffer. Never rejects. */
+  #fill(): Promise<void> {
+    return this.#fillP ??= this.#doFill();
+  }
+
+  async #doFill(): Promise<void> {
+    try {
+      if (this.#rstart === this.#rend) {
+        this.#rstart = this.#rend = 0;
+      } else if (this.#rbuf.length - this.#rend < 4096 && this.#rstart > 0) {
+        this.#rbuf.copyWithin(0, this.#rstart, this.#rend);
+        this.#rend -= this.#rstart;
+        this.#rstart = 0;
+      }
+      if (this.#rend === this.#rbuf.length) {
+        const bigger = new Uint8Array(this.#rbuf.length * 2);
+        bigger.set(this.#rbuf.subarray(this.#rstart, this.#rend));
+        this.#rend -= this.#rstart;
+        this.#rstart = 0;
+        this.#rbuf = bigger;
+      }
+      const n = await this.#t.read(this.#rbuf.subarray(this.#rend));
+      if (n === null) this.#eof = true;
+      else this.#rend += n;
+    } catch (e) {
+      this.#onReadError(e);
+    } finally {
+      this.#fillP = null;
+    }
+  }
+
+  #onReadError(e: unknown): void {
+    if (
+      e instanceof Deno.errors.ConnectionReset ||
+      e instanceof Deno.errors.BrokenPipe
+    ) {
+      // CPython's close() resets the socket when unread data is left: EOF.
+      this.#eof = true;
+    } else {
+      this.#readError = e;
+    }
+  }
+
+  #throwReadState(): never {
+    if (this.#closed) {
+      throw new ConnectionError("Cannot receive: connection is closed");
+    }
+    throw new ConnectionError("Cannot receive: transport failed", {
+      cause: this.#readError,
+    });
+  }
+
+  async #readMessage(max: number): Promise<Uint8Array> {
+    // Header.
+    let header;
+    while (true) {
+      try {
+        header = decodeHeader(this.#rbuf, this.#rstart, this.#rend);
+      } catch (e) {
+        this.#broken = e as ProtocolError;
+        throw e;
+      }
+      if (header !== undefined) break;
+      if (this.#readError !== null || this.#closed) this.#throwReadState();
+      if (this.#eof) {
+        const have = this.#rend - this.#rstart;
+        if (have === 0) throw new EOFError();
+        throw this.#breakWith(
+          new ProtocolError(
+            `Cannot receive: connection closed inside a message header after ${have} bytes`,
+          ),
+        );
+      }
+      await this.#fill();
+    }
+    const size = header.size;
+    if (size > max) {
+      throw this.#breakWith(
+        new ProtocolError(
+          `Cannot receive: message length ${size} exceeds the maximum of ${max} bytes`,
+        ),
+      );
+    }
+    this.#rstart += header.headerLength;
+    // Payload.
+    const have = this.#rend - this.#rstart;
+    if (have >= size) {
+      const out = this.#rbuf.slice(this.#rstart, this.#rstart + size);
+      this.#rstart += size;
+      return out;
+    }
+    const out = new Uint8Array(size);
+    out.set(this.#rbuf.subarray(this.#rstart, this.#rend), 0);
+    let filled = have;
+    this.#rstart = this.#rend = 0;
+    while (filled < size) {
+      if (size - filled < this.#rbuf.length / 2) {
+        // Small remainder: read through the buffer so that the next
+        // messages' bytes are kept.
+        await this.#fill();
+        const take = Math.min(size - filled, this.#rend - this.#rstart);
+        out.set(this.#rbuf.subarray(this.#rstart, this.#rstart + take), filled);
+        this.#rstart += take;
+        filled += take;
+      } else {
+        let n: number | null = null;
+        try {
+          n = await this.#t.read(out.subarray(filled));
+        } catch (e) {
+          this.#onReadError(e);
+        }
+        if (n === null && !this.#eof && this.#readError === null) {
+          this.#eof = true;
+        }
+        if (n !== null) filled += n;
+      }
+      if (
+        filled < size && (this.#eof || this.#readError !== null || this.#closed)
+      ) {
+        if (this.#readError !== null || this.#closed) this.#throwReadState();
+        throw this.#breakWith(
+          new ProtocolError(
+            `Cannot receive: connection closed after ${filled} of ${size} payload bytes`,
+          ),
+        );
+      }
+    }
+    return out;
+  }
+
+  #breakWith(e: ProtocolError): ProtocolError {
+    this.#broken = e;
+    return e;
+  }
+
+  // ------------------------------------------------------------------- send
+
+  #appendSmall(payload: Uint8Array): void {
+    const n = payload.length;
+    const need = n + 4;
+    if (this.#batch === null || this.#batch.length - this.#batchLen < need) {
+      this.#sealBatch();
+      this.#batch = this.#spare ?? new Uint8Array(BATCH_SIZE);
+      this.#spare = null;
+    }
+    const b = this.#batch;
+    let o = this.#batchLen;
+    b[o] = n >>> 24;
+    b[o + 1] = (n >>> 16) & 0xff;
+    b[o + 2] = (n >>> 8) & 0xff;
+    b[o + 3] = n & 0xff;
+    o += 4;
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) b[o + i] = payload[i]!;
+    } else {
+      b.set(payload, o);
+    }
+    this.#batchLen = o + n;
+    this.#queued += need;
+  }
+
+  #appendRaw(bytes: Uint8Array): void {
+    if (
+      this.#batch === null || this.#batch.length - this.#batchLen < bytes.length
+    ) {
+      this.#sealBatch();
+      this.#batch = this.#spare ?? new Uint8Array(BATCH_SIZE);
+      this.#spare = null;
+    }
+    this.#batch.set(bytes, this.#batchLen);
+    this.#batchLen += bytes.length;
+    this.#queued += bytes.length;
+  }
+
+  #sealBatch(): void {
+    if (this.#batch === null || this.#batchLen === 0) return;
+    this.#queue.push({
+      data: this.#batch.subarray(0, this.#batchLen),
+      batch: this.#batch,
+      done: null,
+    });
+    this.#batch = null;
+    this.#batchLen = 0;
+  }
+
+  #kick(): void {
+    if (this.#writing) return;
+    this.#writing = true;
+    this.#runWriter();
+  }
+
+  async #runWriter(): Promise<void> {
+    try {
+      while (true) {
+        if (this.#queue.length === 0) this.#sealBatch();
+        const entry = this.#queue.shift();
+        if (entry === undefined) break;
+        const data = entry.data;
+        let off = 0;
+        while (off < data.length) {
+          off += await this.#t.write(data.subarray(off));
+        }
+        this.#queued -= data.length;
+        if (entry.batch !== null && entry.batch.length === BATCH_SIZE) {
+          this.#spare = entry.batch;
+        }
+        entry.done?.resolve();
+        if (this.#queued <= this.#hwm && this.#drainWaiters.length > 0) {
+          for (const w of this.#drainWaiters.splice(0)) w.resolve();
+        }
+      }
+    } catch (e) {
+      this.#writeError = e;
+      const err = this.#sendFailed();
+      for (const entry of this.#queue.splice(0)) entry.done?.reject(err);
+      this.#batch = null;
+      this.#batchLen = 0;
+      this.#queued = 0;
+      for (const w of this.#drainWaiters.splice(0)) w.reject(err);
+    } finally {
+      this.#writing = false;
+      for (const w of this.#idleWaiters.splice(0)) w();
+    }
+  }
+
+  #sendFailed(): ConnectionError {
+    if (this.#writeError instanceof ConnectionError) return this.#writeError;
+    return new ConnectionError("Cannot send: transport failed", {
+      cause: this.#writeError,
+    });
+  }
+
+  #waitDrain(signal: AbortSignal | undefined): Promise<void> {
+    const d = Promise.withResolvers<void>();
+    this.#drainWaiters.push(d);
+    return abortable(d.promise, signal);
+  }
+}
+
+/**
+ * Creates two connected in-memory connections, like Python's
+ * `multiprocessing.Pipe()` (duplex). Useful for tests and examples.
+ *
+ * @typeParam T The value type of `send()`/`recv()`.
+ * @param options Options for both ends.
+ * @returns The two ends.
+ *
+ * @example Usage
+ * ```ts
+ * import { pipe } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = pipe();
+ * await b.sendBytes(new Uint8Array([1]));
+ * assert.deepEqual(await a.recvBytes(), new Uint8Array([1]));
+ * await a.close();
+ * await b.close();
+ * ```
+ */
+export function pipe<T = unknown>(
+  options: ConnectionOptions<T> = {},
+): [Connection<T>, Connection<T>] {
+  // Buffer up to 1 MiB in each direction, like a socket's kernel buffers.
+  const strategy = (): QueuingStrategy<Uint8Array> => ({
+    highWaterMark: 1024 * 1024,
+    size: (chunk) => chunk.byteLength,
+  });
+  const ab = new TransformStream<Uint8Array, Uint8Array>(
+    {},
+    strategy(),
+    strategy(),
+  );
+  const ba = new TransformStream<Uint8Array, Uint8Array>(
+    {},
+    strategy(),
+    strategy(),
+  );
+  return [
+    new Connection<T>(
+      { readable: ba.readable, writable: ab.writable },
+      options,
+    ),
+    new Connection<T>(
+      { readable: ab.readable, writable: ba.writable },
+      options,
+    ),
+  ];
+}

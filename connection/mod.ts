@@ -1,0 +1,46 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * CPython `multiprocessing.connection` for Deno: the same messages on the
+ * wire (4-byte big-endian length prefix, `-1` + 64-bit length for huge
+ * payloads), the same mutual HMAC challenge (legacy HMAC-MD5 of Python
+ * 3.11 and older, `{sha256}` of 3.12+), `Listener` and `connect()` over
+ * TCP, Unix sockets and Linux abstract addresses, with timeouts, abort
+ * signals, Web Streams and `await using`.
+ *
+ * Layers: {@linkcode MessageDecoder} / {@linkcode encodeMessage} and
+ * {@linkcode Handshake} are sans-I/O; {@linkcode MessageDecoderStream} and
+ * {@linkcode MessageEncoderStream} wrap the framing as `TransformStream`s;
+ * {@linkcode Connection}, {@linkcode Listener} and {@linkcode connect} do
+ * the I/O.
+ *
+ * Permissions: `--allow-net` for TCP; `--allow-read --allow-write` for Unix
+ * sockets.
+ *
+ * ```ts
+ * import { connect, Listener } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * await using listener = new Listener({ hostname: "127.0.0.1", port: 0 }, { authkey: "secret" });
+ * const [server, client] = await Promise.all([
+ *   listener.accept(),
+ *   connect(listener.address, { authkey: "secret" }),
+ * ]);
+ * await client.sendBytes(new TextEncoder().encode("ping"));
+ * assert.equal(new TextDecoder().decode(await server.recvBytes()), "ping");
+ * await client.close();
+ * await server.close();
+ * ```
+ *
+ * @module
+ */
+export * from "./address.ts";
+export * from "./authenticate.ts";
+export * from "./codec.ts";
+export * from "./connect.ts";
+export * from "./connection.ts";
+export * from "./errors.ts";
+export * from "./handshake.ts";
+export * from "./listener.ts";
+export * from "./message_codec.ts";
+export * from "./message_decoder_stream.ts";
+export * from "./message_encoder_stream.ts";
