@@ -1,0 +1,25 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * gunicorn 26 "dirty workers" from Deno: the TLV value codec and the
+ * 16-byte framed binary protocol, byte-compatible with gunicorn 26.1.0,
+ * and the error taxonomy carried on the wire.
+ *
+ * Numbers: safe integers encode as INT64, other numbers as FLOAT64, `bigint`
+ * as INT64 and {@linkcode DirtyFloat} as FLOAT64 even when integral. Dicts
+ * decode as `Map` by default (wire order, any key), or as plain objects.
+ *
+ * ```ts
+ * import { decodeMessage, encodeRequest, parseFrame } from "@sidecar/ipc/dirty";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeRequest(2n, "m:C", "ping");
+ * assert.equal(bytes.length, 92);
+ * const msg = parseFrame(decodeMessage(bytes));
+ * assert.equal(msg.type === "request" && msg.action, "ping");
+ * ```
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./tlv.ts";
+export * from "./message.ts";

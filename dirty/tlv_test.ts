@@ -1,0 +1,358 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { assertThrows, toHex } from "../_test_utils/assert.ts";
+import { fromHex } from "../_test_utils/assert.ts";
+import {
+  fromTagged,
+  hexBytes,
+  loadVectors,
+  type Vector,
+} from "../_test_utils/dirty_vectors.ts";
+import { DirtyProtocolError } from "./errors.ts";
+import {
+  decodeTlv,
+  decodeTlvAt,
+  DirtyFloat,
+  type DirtyInput,
+  type DirtyValue,
+  encodeTlv,
+  MAX_BYTES_SIZE,
+} from "./tlv.ts";
+
+const vectors: Vector[] = [
+  ...loadVectors("dirty-vectors.json"),
+  ...loadVectors("extra-vectors.json"),
+];
+const EXACT = { float: "tagged" } as const;
+
+function byKind(kind: string): Vector[] {
+  const out = vectors.filter((v) => v.kind === kind);
+  assert.ok(out.length > 0, `no vectors of kind ${kind}`);
+  return out;
+}
+
+Deno.test("tlv: every gunicorn TLV vector decodes to its value and re-encodes byte-identically", () => {
+  let n = 0;
+  for (const v of byKind("tlv")) {
+    const bytes = hexBytes(v.hex);
+    const value = decodeTlv(bytes, EXACT);
+    assert.deepStrictEqual(value, fromTagged(v.expected!), v.name);
+    assert.equal(toHex(encodeTlv(value)), v.hex, v.name);
+    n++;
+  }
+  assert.ok(n >= 30);
+});
+
+Deno.test("tlv: encoding the natural JS form of each vector gives gunicorn's bytes", () => {
+  const cases: [string, DirtyInput][] = [
+    ["none", null],
+    ["bool_true", true],
+    ["int_minus_1", -1],
+    ["int_max", 2n ** 63n - 1n],
+    ["int_min", -(2n ** 63n)],
+    ["int_2_pow_32", 2 ** 32],
+    ["float_1_0", new DirtyFloat(1)],
+    ["float_3_14159", 3.14159],
+    ["float_neg_zero", -0],
+    ["float_nan", NaN],
+    ["float_inf", Infinity],
+    ["str_unicode", "\u00e9\u2603\u{1F600}"],
+    ["list_mixed", [1, "a", null, true, Uint8Array.of(0x78), 1.5]],
+    ["tuple_as_list", [1, 2]],
+    ["dict_two_keys_order", { b: 1, a: 2 }],
+    ["dict_int_key", { 1: "x" }],
+    ["dict_nested", { a: [{ b: Uint8Array.of(0) }] }],
+    ["request_payload", {
+      app_path: "m:C",
+      action: "run",
+      args: [1],
+      kwargs: {},
+    }],
+  ];
+  for (const [name, value] of cases) {
+    const v = vectors.find((x) => x.name === name && x.kind === "tlv");
+    assert.ok(v, name);
+    assert.equal(toHex(encodeTlv(value)), v.hex, name);
+  }
+});
+
+Deno.test("tlv: decode-error vectors fail with gunicorn's message and details", () => {
+  for (const v of byKind("tlv_decode_error")) {
+    const err = assertThrows(
+      () => decodeTlv(hexBytes(v.hex)),
+      DirtyProtocolError,
+    );
+    assert.equal(err.message, v.error_message, v.name);
+    assert.deepStrictEqual({ ...err.details }, v.error_details, v.name);
+    assert.equal(err.errorType, "DirtyProtocolError");
+  }
+});
+
+Deno.test("tlv: lenient vectors decode like gunicorn", () => {
+  for (const v of byKind("tlv_decode_lenient")) {
+    const value = decodeTlv(hexBytes(v.hex), EXACT);
+    assert.deepStrictEqual(value, fromTagged(v.expected!), v.name);
+  }
+});
+
+Deno.test("tlv: encode-error vectors are typed errors with gunicorn's messages", () => {
+  const inputs: Record<string, DirtyInput> = {
+    "int_2_pow_63": 2n ** 63n,
+    "int_minus_2_pow_63_minus_1": -(2n ** 63n) - 1n,
+    "lone_surrogate_str": "\ud800",
+  };
+  for (const v of byKind("tlv_encode_error")) {
+    if (!(v.name in inputs)) continue;
+    const err = assertThrows(
+      () => encodeTlv(inputs[v.name]),
+      DirtyProtocolError,
+    );
+    assert.equal(err.message, v.error_message, v.name);
+  }
+  // Python's bytearray/object have JS counterparts that are refused the same way.
+  const clamped = assertThrows(
+    () => encodeTlv(new Uint8ClampedArray(1) as unknown as DirtyInput),
+    DirtyProtocolError,
+  );
+  assert.equal(
+    clamped.message,
+    "Unsupported type for TLV encoding: Uint8ClampedArray",
+  );
+  const date = assertThrows(
+    () => encodeTlv(new Date() as unknown as DirtyInput),
+    DirtyProtocolError,
+  );
+  assert.equal(date.message, "Unsupported type for TLV encoding: Date");
+  for (const bad of [Symbol("x"), () => 1, new Set([1]), new ArrayBuffer(1)]) {
+    assertThrows(
+      () => encodeTlv(bad as unknown as DirtyInput),
+      DirtyProtocolError,
+      "Unsupported type",
+    );
+  }
+});
+
+Deno.test("tlv: int and float stay apart through a round trip", () => {
+  assert.equal(toHex(encodeTlv(1)), "050000000000000001");
+  assert.equal(toHex(encodeTlv(new DirtyFloat(1))), "063ff0000000000000");
+  assert.equal(toHex(encodeTlv(1n)), "050000000000000001");
+  // beyond 2^53 a number is a float; bigint is the int
+  assert.equal(toHex(encodeTlv(2 ** 60)), "0643b0000000000000");
+  assert.equal(toHex(encodeTlv(2n ** 60n)), "051000000000000000");
+  const tagged = decodeTlv(fromHex("063ff0000000000000"), EXACT);
+  assert.ok(tagged instanceof DirtyFloat);
+  assert.equal(decodeTlv(fromHex("063ff0000000000000")), 1);
+  assert.equal(decodeTlv(fromHex("050000000000000001"), { int: "bigint" }), 1n);
+  // safe-integer boundaries
+  for (const b of [2n ** 53n - 1n, -(2n ** 53n) + 1n]) {
+    const bytes = encodeTlv(b);
+    assert.equal(decodeTlv(bytes), Number(b));
+    assert.equal(toHex(encodeTlv(decodeTlv(bytes))), toHex(bytes));
+  }
+  for (const b of [2n ** 53n, -(2n ** 53n), 2n ** 63n - 1n]) {
+    const bytes = encodeTlv(b);
+    assert.equal(decodeTlv(bytes), b);
+    assert.equal(toHex(encodeTlv(decodeTlv(bytes))), toHex(bytes));
+  }
+});
+
+Deno.test("tlv: bool decodes any non-zero byte as true; dict duplicate keys keep the last", () => {
+  assert.equal(decodeTlv(fromHex("0102")), true);
+  assert.equal(decodeTlv(fromHex("01ff")), true);
+  const dup = fromHex(
+    "2100000002" +
+      "1100000001610500000000000000011100000001610500000000000000" + "02",
+  );
+  assert.deepStrictEqual(decodeTlv(dup), new Map([["a", 2]]));
+});
+
+Deno.test("tlv: dict decoding as objects keeps __proto__ as a plain key", () => {
+  const bytes = encodeTlv(new Map([["__proto__", 1], ["b", 2]]));
+  const obj = decodeTlv(bytes, { dict: "object" }) as Record<
+    string,
+    DirtyValue
+  >;
+  assert.equal(Object.getPrototypeOf(obj), Object.prototype);
+  assert.deepStrictEqual(Object.keys(obj), ["__proto__", "b"]);
+  assert.equal(toHex(encodeTlv(obj)), toHex(bytes));
+});
+
+Deno.test("tlv: non-string Map keys are refused on encode", () => {
+  assertThrows(
+    () => encodeTlv(new Map([[1, 2]]) as unknown as DirtyInput),
+    DirtyProtocolError,
+    "Dict key must be string, got number",
+  );
+});
+
+Deno.test("tlv: limits are checked before allocating", () => {
+  // Huge declared lengths fail on the header, never allocate.
+  assertThrows(
+    () => decodeTlv(fromHex("10ffffffff")),
+    DirtyProtocolError,
+    "Bytes too large: 4294967295",
+  );
+  assertThrows(
+    () => decodeTlv(fromHex("11ffffffff")),
+    DirtyProtocolError,
+    "String too large",
+  );
+  assertThrows(
+    () => decodeTlv(fromHex("20ffffffff")),
+    DirtyProtocolError,
+    "List too large: 4294967295 items",
+  );
+  // Exactly at the limit the length is accepted, then truncation is reported.
+  assertThrows(
+    () => decodeTlv(fromHex("1004000000")),
+    DirtyProtocolError,
+    `expected ${MAX_BYTES_SIZE} bytes, got 0`,
+  );
+  // A list that claims a million items but has none.
+  assertThrows(
+    () => decodeTlv(fromHex("2000100000")),
+    DirtyProtocolError,
+    "no type byte",
+  );
+});
+
+Deno.test("tlv: nesting is capped (decode and encode) and cycles are refused", () => {
+  const depth = 1000;
+  const ok = new Uint8Array(depth * 5 + 5);
+  for (let i = 0; i < depth; i++) ok.set([0x20, 0, 0, 0, 1], i * 5);
+  ok.set([0x20, 0, 0, 0, 0], (depth - 1) * 5);
+  assert.ok(Array.isArray(decodeTlv(ok.subarray(0, depth * 5))));
+  const deep = new Uint8Array((depth + 1) * 5);
+  for (let i = 0; i <= depth; i++) {
+    deep.set([0x20, 0, 0, 0, i === depth ? 0 : 1], i * 5);
+  }
+  assertThrows(
+    () => decodeTlv(deep),
+    DirtyProtocolError,
+    "nesting deeper than 1000",
+  );
+  const cyc: unknown[] = [];
+  cyc.push(cyc);
+  assertThrows(
+    () => encodeTlv(cyc as DirtyInput),
+    DirtyProtocolError,
+    "nesting deeper",
+  );
+  assert.equal(decodeTlv(deep, { maxDepth: 1001 }) instanceof Array, true);
+});
+
+Deno.test("tlv: strings are strict UTF-8 with Python's error texts, BOM kept", () => {
+  assert.equal(decodeTlv(fromHex("1100000003efbbbf")), "\ufeff");
+  for (const v of vectors.filter((x) => x.kind === "utf8_decode_error")) {
+    const body = hexBytes(v.hex);
+    const tlv = new Uint8Array(5 + body.length);
+    tlv[0] = 0x11;
+    new DataView(tlv.buffer).setUint32(1, body.length);
+    tlv.set(body, 5);
+    const err = assertThrows(() => decodeTlv(tlv), DirtyProtocolError);
+    assert.equal(
+      err.message,
+      `Invalid UTF-8 in string: ${v.error_message}`,
+      v.name,
+    );
+  }
+  for (const v of vectors.filter((x) => x.kind === "utf8_encode_error")) {
+    const s = JSON.parse(v.python_repr) as string;
+    const err = assertThrows(() => encodeTlv(s), DirtyProtocolError);
+    assert.equal(err.message, v.error_message, v.name);
+  }
+});
+
+Deno.test("tlv: truncating any encoded value at any offset gives a typed error", () => {
+  const value = {
+    s: "h\u00e9llo",
+    b: Uint8Array.of(1, 2, 3),
+    l: [1, 2.5, null, true, [new Map([["k", -7n]])]],
+    big: 2n ** 62n,
+  };
+  const bytes = encodeTlv(value);
+  for (let cut = 0; cut < bytes.length; cut++) {
+    assertThrows(() => decodeTlv(bytes.subarray(0, cut)), DirtyProtocolError);
+  }
+  for (let i = 0; i < bytes.length; i++) {
+    // Flipping each byte never crashes untyped.
+    const copy = bytes.slice();
+    copy[i] = copy[i]! ^ 0xff;
+    try {
+      decodeTlv(copy);
+    } catch (e) {
+      assert.ok(e instanceof DirtyProtocolError, `byte ${i}: ${e}`);
+    }
+  }
+});
+
+Deno.test("tlv: decodeTlvAt reads consecutive values like gunicorn's decode(data, offset)", () => {
+  const bytes = fromHex("05000000000000002a" + "0101" + "00");
+  let r = decodeTlvAt(bytes, 0);
+  assert.deepStrictEqual(r, { value: 42, offset: 9 });
+  r = decodeTlvAt(bytes, r.offset);
+  assert.deepStrictEqual(r, { value: true, offset: 11 });
+  r = decodeTlvAt(bytes, r.offset);
+  assert.deepStrictEqual(r, { value: null, offset: 12 });
+  assertThrows(
+    () => decodeTlvAt(bytes, 12),
+    DirtyProtocolError,
+    "no type byte",
+  );
+});
+
+Deno.test("tlv: decoded bytes are copies, not views of the input", () => {
+  const input = fromHex("1000000002abcd");
+  const out = decodeTlv(input) as Uint8Array;
+  input[5] = 0;
+  assert.deepStrictEqual([...out], [0xab, 0xcd]);
+});
+
+const leaf: fc.Arbitrary<DirtyValue> = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
+    .filter((b) => !Number.isSafeInteger(Number(b)) || BigInt(Number(b)) !== b),
+  fc.double().filter((d) => !Number.isSafeInteger(d) || Object.is(d, -0)),
+  fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e15, max: 1e15 })
+    .map((d) => new DirtyFloat(Math.round(d) + 0)),
+  fc.string({ unit: "grapheme" }),
+  fc.uint8Array({ maxLength: 64 }),
+);
+
+const value: fc.Arbitrary<DirtyValue> = fc.letrec<{ v: DirtyValue }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: "small", withCrossShrink: true },
+    leaf,
+    fc.array(tie("v"), { maxLength: 5 }),
+    fc.array(fc.tuple(fc.string(), tie("v")), { maxLength: 5 })
+      .map((pairs) => new Map(pairs)),
+  ),
+})).v;
+
+Deno.test("tlv: fast-check round trip (exact mode) is lossless and byte-stable", () => {
+  fc.assert(
+    fc.property(value, (v) => {
+      const bytes = encodeTlv(v);
+      const back = decodeTlv(bytes, EXACT);
+      assert.deepStrictEqual(back, v);
+      assert.equal(toHex(encodeTlv(back)), toHex(bytes));
+    }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("tlv: fast-check random bytes never crash untyped", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+      try {
+        decodeTlv(bytes);
+      } catch (e) {
+        assert.ok(e instanceof DirtyProtocolError, String(e));
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
