@@ -172,6 +172,15 @@ export class Poller {
     return this.#waiters.size;
   }
 
+  /**
+   * Whether a `poll()` call is outstanding.
+   *
+   * @returns The state.
+   */
+  get running(): boolean {
+    return this.#running;
+  }
+
   /** Closes the wake pipe when nothing waits (tests use it to count fds). */
   closeIdle(): void {
     if (this.#running || this.#pipe === null) return;

@@ -55,6 +55,7 @@ interface Pending {
   buf: Uint8Array;
   sent: number;
   fd: number;
+  settle: (e?: unknown) => void;
 }
 
 const WIRE_MAX = 1 + 2 + MAX_HEADER_LENGTH + MAX_DATA_SIZE;
@@ -209,7 +210,11 @@ export class SocketSessionForwarder implements Disposable {
   }
 
   /**
-   * Forwards a session now, without waiting: all of it or nothing.
+   * Forwards a session now, without waiting, in one `sendmsg`: the
+   * session is sent whole or not at all, except that Linux may cut a
+   * session above about 32 KiB after its fd and first bytes went out. Such
+   * a session is committed: its tail is finished in the background, and
+   * later pushes throw {@linkcode WouldBlockError} until it is out.
    *
    * @param session The session.
    * @throws {TypeError} When not connected, or for a bad family or endpoints.
@@ -229,15 +234,22 @@ export class SocketSessionForwarder implements Disposable {
     if (n === wire.length) return;
     if (n === -EAGAIN) throw new WouldBlockError(EAGAIN);
     if (n < 0) throw this.#fail(sysError("forward socket session", -n));
-    throw this.#fail(
-      new SocketSessionError(
-        "INCOMPLETE",
-        `Cannot forward socket session: incomplete write ${n}/${wire.length}`,
-        {
-          bytesWritten: n,
-        },
-      ),
-    );
+    // A large session was cut by the kernel after its fd went out: it is
+    // committed. Keep the tail and finish it in the background; later pushes
+    // throw WouldBlockError until it is out (a failure breaks the stream).
+    const tail: Pending = {
+      buf: wire.slice(n),
+      sent: 0,
+      fd: -1,
+      settle: (e?: unknown) => {
+        if (
+          e !== undefined && this.#broken === null &&
+          e instanceof SocketSessionError
+        ) this.#fail(e);
+      },
+    };
+    this.#queue.push(tail);
+    this.#draining ??= this.#drain().finally(() => this.#draining = null);
   }
 
   /**
@@ -266,6 +278,7 @@ export class SocketSessionForwarder implements Disposable {
       buf: this.#encode(session).slice(),
       sent: 0,
       fd: session.fd,
+      settle: () => {},
     };
     this.#queue.push(item);
     const done = new Promise<void>((resolve, reject) => {
@@ -315,6 +328,7 @@ export class SocketSessionForwarder implements Disposable {
       const rest = item.buf.length - item.sent;
       io.buffer.set(item.buf.subarray(item.sent), 0);
       const n = io.send(this.#fd, 0, rest, item.sent === 0 ? item.fd : -1);
+      if (n > 0 && item.fd >= 0) item.fd = -1;
       if (n === -EINTR) continue;
       if (n === -EAGAIN) {
         try {

@@ -76,6 +76,7 @@ export class SocketSessionReceiver
   #pendingFd = -1;
   #error: unknown = null;
   #popping = false;
+  #ended = false;
 
   /**
    * Wraps an accepted Unix stream socket; the receiver owns it from now on
@@ -115,6 +116,7 @@ export class SocketSessionReceiver
    * @returns A session, `null` when more bytes are needed, or END at a clean end of stream.
    */
   #step(): SocketSession | null | typeof END {
+    if (this.#ended) return END;
     if (this.#error !== null) throw this.#error;
     if (this.#fd < 0) {
       throw new TypeError(
@@ -131,6 +133,7 @@ export class SocketSessionReceiver
       const fds = io.fds;
       if (phase === "marker") {
         if (n === 0) {
+          this.#ended = true;
           this.#error = new SocketSessionError(
             "ECONNRESET",
             "Cannot receive socket session: the forwarder closed",

@@ -1,0 +1,183 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Raw socket helpers for the session tests: a fake forwarder that sends any
+ * bytes with any number of fds, FFI UDP/TCP sockets, fd inspection.
+ *
+ * @module
+ */
+import {
+  closeFd,
+  EAGAIN,
+  errno,
+  libc,
+  openSocket,
+  P,
+  socketName,
+  sysError,
+} from "../session/_libc.ts";
+import { poller } from "../session/_poller.ts";
+import {
+  decodeSockaddr,
+  encodeSockaddr,
+  encodeUnixSockaddr,
+} from "../session/sockaddr.ts";
+
+/** Connects a raw Unix stream socket to `path`. */
+export function rawConnect(path: string): number {
+  const fd = openSocket(P.AF_UNIX, P.SOCK_STREAM);
+  const sa = encodeUnixSockaddr(path);
+  if (libc.connect(fd, sa, sa.length) < 0) {
+    const err = sysError("connect");
+    closeFd(fd);
+    throw err;
+  }
+  return fd;
+}
+
+function ptr(buf: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+/** Sends `bytes` in one `sendmsg` with `fds` in one SCM_RIGHTS message. */
+export function sendRaw(
+  sock: number,
+  bytes: Uint8Array,
+  fds: number[] = [],
+): number {
+  const data = new Uint8Array(new ArrayBuffer(Math.max(1, bytes.length)));
+  data.set(bytes);
+  const iov = new Uint8Array(new ArrayBuffer(16));
+  const iv = new DataView(iov.buffer);
+  iv.setBigUint64(0, ptr(data), true);
+  iv.setBigUint64(8, BigInt(bytes.length), true);
+  const clen = fds.length ? P.cmsgHeader + 4 * fds.length : 0;
+  const control = new Uint8Array(new ArrayBuffer(Math.max(8, (clen + 7) & ~7)));
+  const cv = new DataView(control.buffer);
+  if (fds.length) {
+    cv.setBigUint64(0, BigInt(clen), true);
+    cv.setInt32(8, P.SOL_SOCKET, true);
+    cv.setInt32(12, P.SCM_RIGHTS, true);
+    fds.forEach((fd, i) => cv.setInt32(P.cmsgHeader + 4 * i, fd, true));
+  }
+  const msg = new Uint8Array(new ArrayBuffer(P.msghdrSize));
+  const mv = new DataView(msg.buffer);
+  mv.setBigUint64(P.msgIov, ptr(iov), true);
+  mv.setBigUint64(P.msgIovLen, 1n, true);
+  if (fds.length) {
+    mv.setBigUint64(P.msgControl, ptr(control), true);
+    mv.setBigUint64(P.msgControlLen, BigInt((clen + 7) & ~7), true);
+  }
+  const n = Number(libc.sendmsg(sock, msg, P.MSG_NOSIGNAL));
+  if (n < 0) throw sysError("sendmsg");
+  return n;
+}
+
+/** A bound FFI socket and its port. */
+export interface BoundSocket {
+  fd: number;
+  port: number;
+}
+
+/** Binds a UDP (or TCP, listening) socket on `hostname`, port 0. */
+export function bindSocket(hostname: string, tcp: boolean): BoundSocket {
+  const sa = encodeSockaddr({ hostname, port: 0 });
+  const fd = openSocket(
+    sa[0] === P.AF_INET ? P.AF_INET : P.AF_INET6,
+    tcp ? P.SOCK_STREAM : P.SOCK_DGRAM,
+  );
+  if (libc.bind(fd, sa, sa.length) < 0 || (tcp && libc.listen(fd, 1024) < 0)) {
+    const err = sysError("bind");
+    closeFd(fd);
+    throw err;
+  }
+  return { fd, port: decodeSockaddr(socketName(fd, false)).port };
+}
+
+/** Waits for and accepts one connection on a listening FFI socket. */
+export async function acceptOne(fd: number): Promise<number> {
+  while (true) {
+    const c = libc.accept4(fd, null, null, P.SOCK_CLOEXEC | P.SOCK_NONBLOCK);
+    if (c >= 0) return c;
+    if (errno() !== EAGAIN) throw sysError("accept");
+    await poller.wait(fd, P.POLLIN);
+  }
+}
+
+/** `sendto` on a UDP fd. */
+export function sendTo(
+  fd: number,
+  data: Uint8Array,
+  to: { hostname: string; port: number },
+): number {
+  const sa = encodeSockaddr(to);
+  const n = Number(
+    libc.sendto(fd, data, BigInt(data.length), P.MSG_NOSIGNAL, sa, sa.length),
+  );
+  if (n < 0) throw sysError("sendto");
+  return n;
+}
+
+/** `send` on a connected fd (waits for writability). */
+export async function sendAll(fd: number, data: Uint8Array): Promise<void> {
+  let o = 0;
+  while (o < data.length) {
+    const part = data.slice(o);
+    const n = Number(
+      libc.sendto(
+        fd,
+        part,
+        BigInt(part.length),
+        P.MSG_NOSIGNAL | P.MSG_DONTWAIT,
+        null,
+        0,
+      ),
+    );
+    if (n >= 0) {
+      o += n;
+      continue;
+    }
+    if (errno() !== EAGAIN) throw sysError("send");
+    await poller.wait(fd, P.POLLOUT);
+  }
+}
+
+/** Receives one datagram (or stream chunk) with a wait. */
+export async function recvSome(fd: number, max = 65536): Promise<Uint8Array> {
+  const buf = new Uint8Array(max);
+  while (true) {
+    const n = Number(
+      libc.recvfrom(fd, buf, BigInt(max), P.MSG_DONTWAIT, null, null),
+    );
+    if (n >= 0) return buf.slice(0, n);
+    if (errno() !== EAGAIN) throw sysError("recv");
+    await poller.wait(fd, P.POLLIN);
+  }
+}
+
+/** Whether an fd number is open in this process. */
+export function fdIsOpen(fd: number): boolean {
+  return libc.fcntl(fd, P.F_GETFD, 0) >= 0;
+}
+
+/** Whether an fd has close-on-exec. */
+export function hasCloexec(fd: number): boolean {
+  return (libc.fcntl(fd, P.F_GETFD, 0) & P.FD_CLOEXEC) !== 0;
+}
+
+/** The local address of a socket. */
+export function localAddress(fd: number): { hostname: string; port: number } {
+  return decodeSockaddr(socketName(fd, false));
+}
+
+export { closeFd, poller };
+
+/** Open fd count once the shared poller is idle (its wake pipe closed). */
+export async function settledFdCount(): Promise<number> {
+  for (let i = 0; i < 200 && poller.running; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  poller.closeIdle();
+  let n = 0;
+  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
+  return n;
+}

@@ -1,0 +1,417 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import {
+  assertEquals,
+  assertOk,
+  assertRejects,
+  assertThrows,
+} from "../_test_utils/assert.ts";
+import { tempDir } from "../_test_utils/peers.ts";
+import { BAD_SESSION_CASES } from "../_test_utils/session_cases.ts";
+import {
+  acceptOne,
+  bindSocket,
+  closeFd,
+  fdIsOpen,
+  hasCloexec,
+  localAddress,
+  rawConnect,
+  recvSome,
+  sendAll,
+  sendRaw,
+  sendTo,
+  settledFdCount,
+} from "../_test_utils/session_raw.ts";
+import { SocketSessionError, WouldBlockError } from "./errors.ts";
+import { SocketSessionForwarder } from "./forwarder.ts";
+import { SocketSessionListener } from "./listener.ts";
+import type { SocketSessionReceiver } from "./receiver.ts";
+import { encodeSessionHeader } from "./session_header.ts";
+import { encodeSockaddr } from "./sockaddr.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function setup(dir: string, name = "s.sock"): Promise<{
+  listener: SocketSessionListener;
+  forwarder: SocketSessionForwarder;
+  receiver: SocketSessionReceiver;
+  [Symbol.dispose](): void;
+}> {
+  const listener = SocketSessionListener.listen(`${dir}/${name}`);
+  const forwarder = new SocketSessionForwarder(`${dir}/${name}`);
+  forwarder.connect();
+  const receiver = await listener.accept();
+  return {
+    listener,
+    forwarder,
+    receiver,
+    [Symbol.dispose]() {
+      forwarder.close();
+      receiver.close();
+      listener.close();
+    },
+  };
+}
+
+Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP sockets, IPv4 and IPv6 (pushAndPop)", async () => {
+  await using dir = await tempDir();
+  const before = await settledFdCount();
+  {
+    using c = await setup(dir.path);
+    for (const host of ["127.0.0.1", "::1"]) {
+      for (const size of [1, 100, 65535]) {
+        // UDP: forward the bound socket; the receiver answers with sendto on its copy.
+        const udp = bindSocket(host, false);
+        const data = new Uint8Array(size).fill(0x61);
+        c.forwarder.push({
+          fd: udp.fd,
+          type: 2,
+          protocol: 17,
+          local: { hostname: host, port: udp.port },
+          remote: {
+            hostname: host === "::1" ? "2001:db8::1" : "192.0.2.2",
+            port: 5300,
+          },
+          data,
+        });
+        const s = await c.receiver.pop();
+        assertOk(s.fd >= 0 && s.fd !== udp.fd);
+        assertOk(hasCloexec(s.fd), "received fd is close-on-exec");
+        assertEquals([s.family, s.type, s.protocol], [
+          host === "::1" ? 10 : 2,
+          2,
+          17,
+        ]);
+        assertEquals(s.local.port, udp.port);
+        assertEquals(
+          s.remote.hostname,
+          host === "::1" ? "2001:db8::1" : "192.0.2.2",
+        );
+        assertEquals(s.data, data);
+        assertEquals(localAddress(s.fd).port, udp.port);
+        sendTo(s.fd, enc.encode("BIND10 test"), {
+          hostname: host,
+          port: udp.port,
+        });
+        assertEquals(dec.decode(await recvSome(udp.fd)), "BIND10 test");
+        s.close();
+        closeFd(udp.fd);
+
+        // TCP: forward an accepted connection; the receiver answers the client.
+        const server = bindSocket(host, true);
+        const client = await Deno.connect({
+          hostname: host,
+          port: server.port,
+        });
+        const conn = await acceptOne(server.fd);
+        c.forwarder.push({
+          fd: conn,
+          type: 1,
+          protocol: 6,
+          local: { hostname: host, port: server.port },
+          remote: {
+            hostname: host,
+            port: (client.localAddr as Deno.NetAddr).port,
+          },
+          data,
+        });
+        closeFd(conn);
+        using t = await c.receiver.pop();
+        assertEquals([t.type, t.protocol], [1, 6]);
+        assertEquals(t.remote.port, (client.localAddr as Deno.NetAddr).port);
+        await sendAll(t.fd, enc.encode("reply"));
+        const buf = new Uint8Array(16);
+        const n = await client.read(buf);
+        assertEquals(dec.decode(buf.subarray(0, n ?? 0)), "reply");
+        client.close();
+        closeFd(server.fd);
+      }
+    }
+  }
+  assertEquals(await settledFdCount(), before);
+});
+
+Deno.test("SocketSessionForwarder checks paths and connection state like BIND 10 (construct, connect, close)", async () => {
+  await using dir = await tempDir();
+  assertThrows(() => new SocketSessionForwarder("x".repeat(108)), RangeError);
+  new SocketSessionForwarder("x".repeat(107));
+  const missing = new SocketSessionForwarder(`${dir.path}/missing.sock`);
+  const err = assertThrows(() => missing.connect(), SocketSessionError);
+  assertEquals(err.code, "ENOENT");
+  assertEquals(missing.connected, false);
+  using listener = SocketSessionListener.listen(`${dir.path}/c.sock`);
+  using f = new SocketSessionForwarder(`${dir.path}/c.sock`);
+  f.connect();
+  assertThrows(() => f.connect(), TypeError, "already connected");
+  f.close();
+  f.close();
+  f.connect();
+  assertEquals(f.connected, true);
+  (await listener.accept()).close();
+  (await listener.accept()).close();
+  assertThrows(
+    () => SocketSessionListener.listen(`${dir.path}/c.sock`),
+    SocketSessionError,
+    "in use",
+  );
+  SocketSessionListener.listen(`${dir.path}/c2.sock`).close();
+});
+
+Deno.test("SocketSessionForwarder.push() rejects bad sessions like BIND 10 (badPush)", async () => {
+  await using dir = await tempDir();
+  const v4 = { hostname: "192.0.2.1", port: 53 };
+  const v6 = { hostname: "2001:db8::1", port: 53 };
+  const base = {
+    fd: 0,
+    type: 2,
+    protocol: 17,
+    local: v4,
+    remote: v4,
+    data: enc.encode("x"),
+  };
+  const notConnected = new SocketSessionForwarder(`${dir.path}/none.sock`);
+  assertThrows(() => notConnected.push(base), TypeError, "not connected");
+  using c = await setup(dir.path);
+  const unspec = new Uint8Array(16);
+  assertThrows(
+    () => c.forwarder.push({ ...base, local: unspec }),
+    TypeError,
+    "family",
+  );
+  assertThrows(
+    () => c.forwarder.push({ ...base, remote: unspec }),
+    TypeError,
+    "family",
+  );
+  assertThrows(
+    () => c.forwarder.push({ ...base, local: v6 }),
+    TypeError,
+    "inconsistent",
+  );
+  assertThrows(
+    () =>
+      c.forwarder.push({
+        ...base,
+        family: 10,
+        remote: v6,
+        local: v6,
+        data: new Uint8Array(),
+      }),
+    RangeError,
+  );
+  assertThrows(
+    () => c.forwarder.push({ ...base, data: new Uint8Array(65536) }),
+    RangeError,
+  );
+  assertThrows(() => c.forwarder.push({ ...base, fd: -1 }), TypeError);
+  // The receiver goes away: EPIPE, then the forwarder is broken.
+  c.receiver.close();
+  const e = assertThrows(() => c.forwarder.push(base), SocketSessionError);
+  assertEquals(e.code, "EPIPE");
+  assertEquals(
+    assertThrows(() => c.forwarder.push(base), SocketSessionError).code,
+    "BROKEN",
+  );
+});
+
+Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receiver stops reading, send() waits and honours its signal (pushTooFast)", async () => {
+  await using dir = await tempDir();
+  const before = await settledFdCount();
+  {
+    using c = await setup(dir.path);
+    const s = {
+      fd: 0,
+      type: 2,
+      protocol: 17,
+      local: { hostname: "127.0.0.1", port: 1 },
+      remote: { hostname: "127.0.0.1", port: 2 },
+      data: new Uint8Array(65535),
+    };
+    let pushed = 0;
+    let blocked: unknown = null;
+    for (let i = 0; i < 10 && blocked === null; i++) {
+      try {
+        c.forwarder.push(s);
+        pushed++;
+      } catch (err) {
+        blocked = err;
+      }
+    }
+    assertOk(
+      blocked instanceof WouldBlockError,
+      `push should block within 10, pushed ${pushed}`,
+    );
+    assertEquals((blocked as WouldBlockError).bytesWritten, 0);
+    // send() with an abort before any byte went out: rejected, stream intact.
+    const ac = new AbortController();
+    const pending = c.forwarder.send({ ...s, data: new Uint8Array([7]) }, {
+      signal: ac.signal,
+    });
+    ac.abort(new Error("stop"));
+    await assertRejects(() => pending, Error, "stop");
+    // send() completes once the receiver reads again.
+    const sent = c.forwarder.send({ ...s, data: new Uint8Array([9]) });
+    for (let i = 0; i < pushed; i++) (await c.receiver.pop()).close();
+    await sent;
+    using last = await c.receiver.pop({ timeout: 5000 });
+    assertEquals(last.data, new Uint8Array([9]));
+  }
+  assertEquals(await settledFdCount(), before);
+});
+
+Deno.test("SocketSessionReceiver gives the reference's error for every badPop case and closes the fd", async (t) => {
+  await using dir = await tempDir();
+  using listener = SocketSessionListener.listen(`${dir.path}/b.sock`);
+  const before = await settledFdCount();
+  for (const c of BAD_SESSION_CASES) {
+    await t.step(c.name, async () => {
+      const sock = rawConnect(listener.path);
+      const passed = bindSocket("127.0.0.1", false);
+      sendRaw(sock, Uint8Array.of(0), c.fd ? [passed.fd] : []);
+      if (c.rest.length) sendRaw(sock, c.rest);
+      closeFd(sock);
+      using receiver = await listener.accept();
+      const err = await assertRejects(
+        () => receiver.pop({ timeout: 5000 }),
+        SocketSessionError,
+      );
+      assertEquals(err.code, c.code);
+      // A later pop reports the same failure.
+      assertEquals(
+        (await assertRejects(() => receiver.pop(), SocketSessionError)).code,
+        c.code,
+      );
+      receiver.close();
+      closeFd(passed.fd);
+      // The passed copy was closed too.
+      assertEquals(await settledFdCount(), before);
+    });
+  }
+  await t.step("close with nothing sent", async () => {
+    closeFd(rawConnect(listener.path));
+    using receiver = await listener.accept();
+    assertEquals(
+      (await assertRejects(() => receiver.pop(), SocketSessionError)).code,
+      "ECONNRESET",
+    );
+    const all = [];
+    for await (const s of receiver) all.push(s);
+    assertEquals(all.length, 0);
+  });
+});
+
+function validSession(fd: number): Uint8Array {
+  const local = encodeSockaddr({ hostname: "127.0.0.1", port: 1 });
+  const header = encodeSessionHeader({
+    family: 2,
+    type: 2,
+    protocol: 17,
+    local,
+    remote: local,
+    dataLength: 3,
+  });
+  void fd;
+  return new Uint8Array([...header, 1, 2, 3]);
+}
+
+Deno.test("SocketSessionReceiver closes every fd of a message with 2 or 40 fds, or an fd inside a header", async (t) => {
+  await using dir = await tempDir();
+  using listener = SocketSessionListener.listen(`${dir.path}/m.sock`);
+  const before = await settledFdCount();
+  const cases: [string, number, boolean, string][] = [
+    ["two fds", 2, false, "EXTRA_FDS"],
+    ["forty fds (MSG_CTRUNC)", 40, false, "CONTROL_TRUNCATED"],
+    ["fd inside the header", 1, true, "EXTRA_FDS"],
+  ];
+  for (const [name, count, inHeader, code] of cases) {
+    await t.step(name, async () => {
+      const passed = bindSocket("127.0.0.1", false);
+      const sock = rawConnect(listener.path);
+      const body = validSession(passed.fd);
+      if (inHeader) {
+        sendRaw(sock, Uint8Array.of(0), [passed.fd]);
+        sendRaw(sock, body.subarray(0, 10));
+        sendRaw(sock, body.subarray(10), [passed.fd]);
+      } else {
+        sendRaw(
+          sock,
+          new Uint8Array([0, ...body]),
+          new Array(count).fill(passed.fd),
+        );
+      }
+      closeFd(sock);
+      using receiver = await listener.accept();
+      assertEquals(
+        (await assertRejects(
+          () => receiver.pop({ timeout: 5000 }),
+          SocketSessionError,
+        )).code,
+        code,
+      );
+      receiver.close();
+      closeFd(passed.fd);
+      assertEquals(await settledFdCount(), before);
+    });
+  }
+});
+
+Deno.test("SocketSessionReceiver.pop() times out on half a session, closes its fd, and honours abort between sessions", async () => {
+  await using dir = await tempDir();
+  using listener = SocketSessionListener.listen(`${dir.path}/h.sock`);
+  const before = await settledFdCount();
+  const passed = bindSocket("127.0.0.1", false);
+  const sock = rawConnect(listener.path);
+  {
+    using receiver = await listener.accept();
+    // Abort between sessions: the receiver stays usable.
+    const ac = new AbortController();
+    const p = receiver.pop({ signal: ac.signal });
+    ac.abort(new Error("later"));
+    await assertRejects(() => p, Error, "later");
+    // Half a session, then the forwarder stalls (keeps the connection open).
+    sendRaw(
+      sock,
+      new Uint8Array([0, ...validSession(passed.fd).subarray(0, 20)]),
+      [passed.fd],
+    );
+    const err = await assertRejects(
+      () => receiver.pop({ timeout: 200 }),
+      SocketSessionError,
+    );
+    assertEquals(err.code, "TIMEOUT");
+    await assertRejects(() => receiver.pop(), SocketSessionError, "timed out");
+  }
+  closeFd(sock);
+  closeFd(passed.fd);
+  assertEquals(await settledFdCount(), before);
+  assertEquals(fdIsOpen(passed.fd), false);
+});
+
+Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() rejects a pending pop", async () => {
+  await using dir = await tempDir();
+  using c = await setup(dir.path);
+  const s = {
+    fd: 0,
+    type: 1,
+    protocol: 6,
+    local: { hostname: "::1", port: 1 },
+    remote: { hostname: "::1", port: 2 },
+  };
+  for (let i = 1; i <= 3; i++) {
+    await c.forwarder.send({ ...s, data: new Uint8Array([i]) });
+  }
+  c.forwarder.close();
+  const got: number[] = [];
+  for await (const x of c.receiver) {
+    got.push(x.data[0]!);
+    x.close();
+  }
+  assertEquals(got, [1, 2, 3]);
+  using d = await setup(dir.path, "d.sock");
+  const pending = d.receiver.pop();
+  d.receiver.close();
+  assertEquals(
+    (await assertRejects(() => pending, SocketSessionError)).code,
+    "CLOSED",
+  );
+});
