@@ -1,0 +1,489 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import {
+  assertEquals,
+  assertOk,
+  assertRejects,
+  fromHex,
+} from "../_test_utils/assert.ts";
+import { concatBytes } from "../_test_utils/chunks.ts";
+import { type MessageCodec } from "./codec.ts";
+import { Connection, pipe } from "./connection.ts";
+import {
+  BufferTooShort,
+  ConnectionError,
+  EOFError,
+  ProtocolError,
+} from "./errors.ts";
+import { encodeMessage, MessageDecoder } from "./message_codec.ts";
+
+const enc = new TextEncoder();
+
+/** A scripted Deno.Conn stand-in: reads come from `feed()`, writes are recorded. */
+class FakeConn {
+  #inbox: (Uint8Array | null | Error)[] = [];
+  #wake: (() => void) | null = null;
+  writes: Uint8Array[] = [];
+  gate: Promise<void> = Promise.resolve();
+  closed = false;
+  reads = 0;
+
+  feed(...items: (Uint8Array | null | Error)[]): void {
+    this.#inbox.push(...items);
+    this.#wake?.();
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    this.reads++;
+    while (this.#inbox.length === 0) {
+      if (this.closed) throw new Deno.errors.BadResource("closed");
+      await new Promise<void>((r) => this.#wake = r);
+      this.#wake = null;
+    }
+    if (this.closed) throw new Deno.errors.BadResource("closed");
+    const item = this.#inbox.shift()!;
+    if (item === null) return null;
+    if (item instanceof Error) throw item;
+    const n = Math.min(p.length, item.length);
+    p.set(item.subarray(0, n));
+    if (n < item.length) this.#inbox.unshift(item.subarray(n));
+    return n;
+  }
+
+  async write(p: Uint8Array): Promise<number> {
+    this.writes.push(p.slice());
+    await this.gate;
+    return p.length;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.#wake?.();
+  }
+
+  written(): Uint8Array {
+    return concatBytes(this.writes);
+  }
+}
+
+function fake(): [Connection<Uint8Array>, FakeConn] {
+  const f = new FakeConn();
+  return [new Connection<Uint8Array>(f as unknown as Deno.Conn), f];
+}
+
+function decodeAll(bytes: Uint8Array): Uint8Array[] {
+  const d = new MessageDecoder();
+  const out = d.push(bytes).map((m) => m.slice());
+  d.finish();
+  return out;
+}
+
+const turns = async (n = 5): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 0));
+};
+
+Deno.test("Connection.sendBytes() follows CPython's offset and size rules", async () => {
+  const [a, b] = pipe();
+  const buf = enc.encode("abcdefghijklmnopqrstuvwxyz");
+  await a.sendBytes(buf);
+  await a.sendBytes(buf, 5);
+  await a.sendBytes(buf, 7, 10);
+  await a.sendBytes(buf, 26);
+  await a.sendBytes(buf, 26, 0);
+  assertEquals(await b.recvBytes(), buf);
+  assertEquals(await b.recvBytes(), buf.subarray(5));
+  assertEquals(await b.recvBytes(), buf.subarray(7, 17));
+  assertEquals(await b.recvBytes(), new Uint8Array(0));
+  assertEquals(await b.recvBytes(), new Uint8Array(0));
+  for (
+    const args of [[27], [22, 5], [26, 1], [-1], [4, -1], [1.5]] as [
+      number,
+      number?,
+    ][]
+  ) {
+    await assertRejects(() => a.sendBytes(buf, ...args), RangeError);
+  }
+  await assertRejects(
+    () => a.sendBytes("x" as unknown as Uint8Array),
+    TypeError,
+  );
+  // Any view is sent as its raw bytes; offsets are in bytes.
+  const ints = new Int32Array([1, 2]);
+  await a.sendBytes(ints);
+  await a.sendBytes(ints, 4);
+  await a.sendBytes(ints.buffer);
+  const native = new Uint8Array(ints.buffer);
+  assertEquals(await b.recvBytes(), native);
+  assertEquals(await b.recvBytes(), native.subarray(4));
+  assertEquals(await b.recvBytes(), native);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("Connection.recvBytesInto() fills at byte offsets and throws BufferTooShort with the whole message", async () => {
+  const [a, b] = pipe();
+  await a.sendBytes(new Int32Array([0, 1, 2, 3]));
+  const arr = new Int32Array(10);
+  assertEquals(await b.recvBytesInto(arr), 16);
+  assertEquals([...arr.subarray(0, 5)], [0, 1, 2, 3, 0]);
+  await a.sendBytes(new Int32Array([0, 1, 2, 3]));
+  const arr2 = new Int32Array(10);
+  assertEquals(await b.recvBytesInto(arr2, 3 * 4), 16);
+  assertEquals([...arr2], [0, 0, 0, 0, 1, 2, 3, 0, 0, 0]);
+  // Argument checks run before reading: the message stays queued.
+  const small = new Uint8Array(40);
+  await a.sendBytes(new Uint8Array(110).fill(7));
+  await a.sendBytes(enc.encode("next"));
+  await assertRejects(() => b.recvBytesInto(small, -1), RangeError);
+  await assertRejects(() => b.recvBytesInto(small, 41), RangeError);
+  const err = await assertRejects(() => b.recvBytesInto(small), BufferTooShort);
+  assertEquals(err.bytes, new Uint8Array(110).fill(7));
+  // The message was consumed.
+  assertEquals(await b.recvBytes(), enc.encode("next"));
+  await a.sendBytes(new Uint8Array(1));
+  await assertRejects(() => b.recvBytesInto(small, 40), BufferTooShort);
+  await a.sendBytes(new Uint8Array(0));
+  assertEquals(await b.recvBytesInto(small, 40), 0);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("Connection.recvBytes(maxLength) accepts equal, refuses longer and becomes write-only", async () => {
+  const [a, b] = pipe();
+  await a.sendBytes(new Uint8Array(5));
+  assertEquals((await b.recvBytes(5)).length, 5);
+  await assertRejects(() => b.recvBytes(-1), RangeError);
+  await a.sendBytes(new Uint8Array(6));
+  await assertRejects(
+    () => b.recvBytes(5),
+    ProtocolError,
+    "exceeds the maximum of 5",
+  );
+  await assertRejects(() => b.recvBytes(), ConnectionError, "write-only");
+  await assertRejects(() => b.poll(), ConnectionError, "write-only");
+  await b.sendBytes(enc.encode("still writable"));
+  assertEquals(await a.recvBytes(), enc.encode("still writable"));
+  await a.close();
+  await b.close();
+});
+
+Deno.test("Connection maxMessageSize bounds recv(), recvBytes() and recvBytesInto()", async () => {
+  const [a, b] = pipe({ maxMessageSize: 3 });
+  await a.sendBytes(new Uint8Array(4));
+  await assertRejects(() => b.recv(), ProtocolError);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("Connection end-of-file rules match CPython, stricter on truncation", async (t) => {
+  await t.step(
+    "clean close at a boundary: EOFError, again and again",
+    async () => {
+      const [c, f] = fake();
+      f.feed(fromHex("00000001ff"), null);
+      assertEquals(await c.recvBytes(), fromHex("ff"));
+      await assertRejects(() => c.recvBytes(), EOFError);
+      await assertRejects(() => c.recvBytes(), EOFError);
+      await c.close();
+    },
+  );
+  for (
+    const [name, bytes] of [
+      ["1 header byte", "00"],
+      ["3 header bytes", "000000"],
+      [
+        "a complete header only",
+        "00000004",
+      ],
+      ["part of the payload", "00000004aabb"],
+      ["part of an extended header", "ffffffff0000"],
+    ]
+  ) {
+    await t.step(`EOF after ${name}: ProtocolError`, async () => {
+      const [c, f] = fake();
+      f.feed(fromHex(bytes!), null);
+      await assertRejects(() => c.recvBytes(), ProtocolError, "closed");
+      await c.close();
+    });
+  }
+  await t.step(
+    "a zero-length header then EOF is a complete message",
+    async () => {
+      const [c, f] = fake();
+      f.feed(fromHex("00000000"), null);
+      assertEquals(await c.recvBytes(), new Uint8Array(0));
+      await assertRejects(() => c.recvBytes(), EOFError);
+      await c.close();
+    },
+  );
+  await t.step("ECONNRESET is a clean close", async () => {
+    const [c, f] = fake();
+    f.feed(new Deno.errors.ConnectionReset("reset"));
+    await assertRejects(() => c.recvBytes(), EOFError);
+    await c.close();
+  });
+  await t.step(
+    "a negative length other than -1 is a ProtocolError",
+    async () => {
+      const [c, f] = fake();
+      f.feed(fromHex("fffffffe00000001"));
+      await assertRejects(
+        () => c.recvBytes(),
+        ProtocolError,
+        "negative length -2",
+      );
+      await c.close();
+    },
+  );
+  await t.step(
+    "another transport error is a ConnectionError carrying it",
+    async () => {
+      const [c, f] = fake();
+      const cause = new Error("boom");
+      f.feed(cause);
+      const err = await assertRejects(() => c.recvBytes(), ConnectionError);
+      assertEquals(err.cause, cause);
+      await c.close();
+    },
+  );
+});
+
+Deno.test("Connection reads large payloads spread over many reads, keeping what follows", async () => {
+  const [c, f] = fake();
+  const big = new Uint8Array(300_000).map((_, i) => i & 0xff);
+  const stream = concatBytes([
+    encodeMessage(big),
+    encodeMessage(enc.encode("after")),
+    encodeMessage(big),
+  ]);
+  for (let i = 0; i < stream.length; i += 7777) {
+    f.feed(stream.subarray(i, i + 7777));
+  }
+  assertEquals(await c.recvBytes(), big);
+  assertEquals(await c.recvBytes(), enc.encode("after"));
+  assertEquals(await c.recvBytes(), big);
+  await c.close();
+});
+
+Deno.test("Connection.poll() sees bytes or EOF without consuming them", async () => {
+  const [c, f] = fake();
+  assertEquals(await c.poll(), false);
+  assertEquals(await c.poll(-1), false);
+  f.feed(fromHex("0000"));
+  assertEquals(await c.poll(50), true); // only half a header buffered
+  f.feed(fromHex("0001aa"));
+  assertEquals(await c.poll(), true);
+  assertEquals(await c.recvBytes(), fromHex("aa"));
+  f.feed(null);
+  assertEquals(await c.poll(Infinity), true);
+  await assertRejects(() => c.recvBytes(), EOFError);
+  await c.close();
+  await assertRejects(() => c.poll(), ConnectionError, "closed");
+});
+
+Deno.test("Connection keeps messages of aborted receives for the next receive", async () => {
+  const [c, f] = fake();
+  const aborted = AbortSignal.abort(new Error("already"));
+  await assertRejects(
+    () => c.recvBytes(undefined, { signal: aborted }),
+    Error,
+    "already",
+  );
+  const ac = new AbortController();
+  const p = c.recvBytes(undefined, { signal: ac.signal });
+  f.feed(fromHex("00000003aa")); // half a message
+  await turns();
+  ac.abort(new Error("stop"));
+  await assertRejects(() => p, Error, "stop");
+  f.feed(fromHex("bbcc00000001dd"));
+  assertEquals(await c.recvBytes(), fromHex("aabbcc"));
+  assertEquals(await c.recvBytes(), fromHex("dd"));
+  // Queued receives are served in call order.
+  const r1 = c.recvBytes();
+  const r2 = c.recvBytes();
+  const ac2 = new AbortController();
+  const r3 = c.recvBytes(undefined, { signal: ac2.signal });
+  const r4 = c.recvBytes();
+  ac2.abort(new Error("skip"));
+  f.feed(
+    encodeMessage(fromHex("01")),
+    encodeMessage(fromHex("02")),
+    encodeMessage(fromHex("03")),
+  );
+  assertEquals(await Promise.all([r1, r2, r4]), [
+    fromHex("01"),
+    fromHex("02"),
+    fromHex("03"),
+  ]);
+  await assertRejects(() => r3, Error, "skip");
+  await c.close();
+});
+
+Deno.test("Connection gathers queued small messages into few writes", async () => {
+  const [c, f] = fake();
+  let release!: () => void;
+  f.gate = new Promise((r) => release = r);
+  const messages = Array.from(
+    { length: 1000 },
+    (_, i) => enc.encode(`message ${i}`),
+  );
+  for (const m of messages) await c.sendBytes(m);
+  release();
+  await c.close();
+  assertOk(f.writes.length <= 3, `${f.writes.length} writes for 1000 messages`);
+  assertEquals(decodeAll(f.written()), messages);
+});
+
+Deno.test("Connection applies backpressure past writeHighWaterMark", async () => {
+  const f = new FakeConn();
+  const c = new Connection(f as unknown as Deno.Conn, {
+    writeHighWaterMark: 100,
+  });
+  let release!: () => void;
+  f.gate = new Promise((r) => release = r);
+  await c.sendBytes(new Uint8Array(50)); // written at once (in flight)
+  await c.sendBytes(new Uint8Array(40)); // 98 bytes queued or in flight
+  let accepted = false;
+  const p = c.sendBytes(new Uint8Array(60)).then(() => accepted = true); // 162 > 100
+  await turns();
+  assertEquals(accepted, false);
+  release();
+  await p;
+  assertEquals(accepted, true);
+  // A large payload resolves only once written from the caller's buffer.
+  f.gate = new Promise((r) => release = r);
+  let written = false;
+  const big = c.sendBytes(new Uint8Array(100_000)).then(() => written = true);
+  await turns();
+  assertEquals(written, false);
+  release();
+  await big;
+  await c.close();
+  assertEquals(decodeAll(f.written()).map((m) => m.length), [
+    50,
+    40,
+    60,
+    100_000,
+  ]);
+});
+
+Deno.test("Connection.close() flushes, is idempotent, and fails pending and later calls", async () => {
+  const [c, f] = fake();
+  let release!: () => void;
+  f.gate = new Promise((r) => release = r);
+  await c.sendBytes(enc.encode("one"));
+  await c.sendBytes(enc.encode("two"));
+  const pendingRecv = c.recvBytes();
+  const closing = c.close();
+  assertEquals(c.closed, true);
+  await assertRejects(
+    () => c.sendBytes(enc.encode("late")),
+    ConnectionError,
+    "closed",
+  );
+  release();
+  await closing;
+  await c.close();
+  assertEquals(f.closed, true);
+  assertEquals(decodeAll(f.written()), [enc.encode("one"), enc.encode("two")]);
+  await assertRejects(() => pendingRecv, ConnectionError, "closed");
+  await assertRejects(() => c.recvBytes(), ConnectionError, "closed");
+});
+
+Deno.test("Connection reports a failed write on later sends", async () => {
+  const f = new FakeConn();
+  f.write = () => Promise.reject(new Deno.errors.BrokenPipe("gone"));
+  const c = new Connection(f as unknown as Deno.Conn);
+  await c.sendBytes(new Uint8Array(1));
+  await turns();
+  await assertRejects(
+    () => c.sendBytes(new Uint8Array(1)),
+    ConnectionError,
+    "transport failed",
+  );
+  await assertRejects(
+    () => c.sendBytes(new Uint8Array(100_000)),
+    ConnectionError,
+  );
+  await c.close();
+});
+
+Deno.test("Connection send()/recv() use the codec; bytes methods do not", async () => {
+  const text: MessageCodec<string> = {
+    encode: (s) => enc.encode(s),
+    decode: (b) => new TextDecoder().decode(b),
+  };
+  const [a, b] = pipe({ codec: text });
+  await a.send("héllo");
+  assertEquals(await b.recvBytes(), enc.encode("héllo"));
+  await a.sendBytes(enc.encode("raw"));
+  assertEquals(await b.recv(), "raw");
+  const bad: MessageCodec<string> = {
+    encode: () => {
+      throw new TypeError("nope");
+    },
+    decode: () => "",
+  };
+  const [x, y] = pipe({ codec: bad });
+  await assertRejects(() => x.send("v"), TypeError, "nope");
+  for (const c of [a, b, x, y]) await c.close();
+});
+
+Deno.test("Connection streams and async iteration end at a clean close", async () => {
+  const [a, b] = pipe();
+  const writer = a.writable.getWriter();
+  for (const m of [[1], [], [2, 3]]) await writer.write(new Uint8Array(m));
+  await writer.close();
+  assertEquals(await Array.fromAsync(b.readable), [
+    new Uint8Array([1]),
+    new Uint8Array([]),
+    new Uint8Array([2, 3]),
+  ]);
+  await b.close();
+  const [c, d] = pipe();
+  await c.sendBytes(fromHex("00000001")); // a payload that looks like a header
+  await c.close();
+  const got: unknown[] = [];
+  for await (const m of d) got.push(m);
+  assertEquals(got, [fromHex("00000001")]);
+  await d.close();
+  const [e, g] = pipe();
+  await e.sendBytes(fromHex("01"));
+  const reader = g.readable.getReader();
+  assertEquals((await reader.read()).value, fromHex("01"));
+  await reader.cancel();
+  assertEquals(g.closed, true);
+  await e.close();
+});
+
+Deno.test("Connection refuses something that is not a transport", () => {
+  let threw = false;
+  try {
+    new Connection({} as unknown as Deno.Conn);
+  } catch (e) {
+    threw = e instanceof TypeError;
+  }
+  assertOk(threw);
+});
+
+Deno.test("Connection over a Unix socket pair round-trips 0 B to 16 MiB without leaking fds", async () => {
+  const { openFdCount, tempDir } = await import("../_test_utils/peers.ts");
+  const before = openFdCount();
+  {
+    await using dir = await tempDir();
+    const listener = Deno.listen({ transport: "unix", path: `${dir.path}/s` });
+    const [rawA, rawB] = await Promise.all([
+      listener.accept(),
+      Deno.connect({ transport: "unix", path: `${dir.path}/s` }),
+    ]);
+    listener.close();
+    await using a = new Connection(rawA);
+    await using b = new Connection(rawB);
+    for (const size of [0, 1, 64 * 1024, 16 * 1024 * 1024]) {
+      const msg = new Uint8Array(size).map((_, i) => (i * 31) & 0xff);
+      const [, got] = await Promise.all([a.sendBytes(msg), b.recvBytes()]);
+      assertEquals(got.length, size);
+      assertOk(got.every((v, i) => v === ((i * 31) & 0xff)));
+    }
+  }
+  assertEquals(openFdCount(), before);
+});
