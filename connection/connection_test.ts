@@ -6,7 +6,7 @@ import {
   fromHex,
 } from "../_test_utils/assert.ts";
 import { concatBytes } from "../_test_utils/chunks.ts";
-import { type MessageCodec } from "./codec.ts";
+import type { MessageCodec } from "./codec.ts";
 import { Connection, pipe } from "./connection.ts";
 import {
   BufferTooShort,

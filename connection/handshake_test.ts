@@ -1,4 +1,5 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
+// deno-lint-ignore-file camelcase -- the keys are those of the recorded JSON vectors
 import {
   assertEquals,
   assertOk,
