@@ -22,3 +22,7 @@ export * from "./errors.ts";
 export * from "./cbor.ts";
 export * from "./frame_codec.ts";
 export * from "./human_frame.ts";
+export * from "./stream_encoding.ts";
+export * from "./output_stream.ts";
+export * from "./server_reactor.ts";
+export * from "./client_reactor.ts";

@@ -1,0 +1,508 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * The client side of hgrpc as a sans-I/O state machine, after Mercurial's
+ * `clientreactor`: issue commands (`callCommand`, `flushCommands`) and feed
+ * received frames (`onFrameRecv`); it answers with actions. Unlike Mercurial
+ * it never throws on bad input: every violation is an `error` action with a
+ * typed error, and `text-output`/`progress` frames are reported instead of
+ * crashing.
+ *
+ * @module
+ */
+import { type CborKey, CborStreamDecoder, type CborValue, decodeCborAll, encodeCbor } from "./cbor.ts";
+import { formatMessage, ProtocolError, ServerError } from "./errors.ts";
+import { DEFAULT_MAX_FRAME_SIZE, FRAME_FLAG, FRAME_TYPE, type Frame, STREAM_FLAG } from "./frame_codec.ts";
+import { createCommandFrames, OutputStream } from "./output_stream.ts";
+import { createStreamDecoder, type StreamDecoder, type StreamDecoderOptions } from "./stream_encoding.ts";
+
+/** Life cycle of a {@linkcode ClientRequest}. */
+export type ClientRequestState = "pending" | "sending" | "sent" | "receiving" | "received" | "errored";
+
+/**
+ * One command issued through a {@linkcode ClientReactor}.
+ *
+ * @example Usage
+ * ```ts
+ * import { ClientReactor } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const { request } = new ClientReactor().callCommand("heads", {});
+ * assert.equal(request.requestId, 1);
+ * assert.equal(request.state, "pending");
+ * ```
+ */
+export class ClientRequest {
+  /** The request id. */
+  readonly requestId: number;
+  /** The command name. */
+  readonly name: string;
+  /** The arguments. */
+  readonly args: ReadonlyMap<string, CborValue> | { readonly [key: string]: CborValue };
+  /** The command data, if any. */
+  readonly data: Uint8Array | undefined;
+  /** The redirect map, if any. */
+  readonly redirect: CborValue | undefined;
+  /** Where the request is in its life cycle. */
+  state: ClientRequestState = "pending";
+  /**
+   * Creates a request record (done by {@linkcode ClientReactor.callCommand}).
+   *
+   * @param requestId The id.
+   * @param name The command.
+   * @param args The arguments.
+   * @param data The command data.
+   * @param redirect The redirect map.
+   */
+  constructor(
+    requestId: number,
+    name: string,
+    args: ReadonlyMap<string, CborValue> | { readonly [key: string]: CborValue },
+    data: Uint8Array | undefined,
+    redirect: CborValue | undefined,
+  ) {
+    this.requestId = requestId;
+    this.name = name;
+    this.args = args;
+    this.data = data;
+    this.redirect = redirect;
+  }
+}
+
+/** What the caller of {@linkcode ClientReactor} must do next. */
+export type ClientAction =
+  | { action: "noop" }
+  | { action: "sendframes"; frames: Iterable<Frame> }
+  | {
+    action: "responsedata";
+    request: ClientRequest;
+    expectMore: boolean;
+    eos: boolean;
+    data: Uint8Array;
+  }
+  | {
+    action: "error";
+    message: string;
+    error: ProtocolError | ServerError;
+    request?: ClientRequest;
+    type?: string;
+  }
+  | { action: "textoutput"; request: ClientRequest; atoms: CborValue[] }
+  | { action: "progress"; request: ClientRequest; progress: CborValue };
+
+/** Options of {@linkcode ClientReactor}. */
+export interface ClientReactorOptions {
+  /**
+   * Whether the transport can send more than once (full duplex).
+   *
+   * @default {false}
+   */
+  hasMultipleSend?: boolean;
+  /**
+   * Queue commands until {@linkcode ClientReactor.flushCommands}.
+   *
+   * @default {true}
+   */
+  bufferSends?: boolean;
+  /**
+   * Encodings to advertise in a sender-protocol-settings frame, most
+   * preferred first; `null` sends no such frame.
+   *
+   * @default {null}
+   */
+  clientContentEncoders?: readonly string[] | null;
+  /**
+   * Split size of request CBOR.
+   *
+   * @default {32768}
+   */
+  maxFrameSize?: number;
+  /**
+   * Limits of the per-stream decoders.
+   *
+   * @default {{}}
+   */
+  decoderOptions?: StreamDecoderOptions;
+}
+
+/** Options of {@linkcode ClientReactor.callCommand}. */
+export interface CallCommandOptions {
+  /**
+   * Command data.
+   *
+   * @default {undefined}
+   */
+  data?: Uint8Array | undefined;
+  /**
+   * The redirect map (`{targets, hashes}`).
+   *
+   * @default {undefined}
+   */
+  redirect?: CborValue | undefined;
+}
+
+const TEXT_DECODER = new TextDecoder();
+
+function text(v: CborValue | undefined): string {
+  if (v instanceof Uint8Array) return TEXT_DECODER.decode(v);
+  if (typeof v === "string") return v;
+  return String(v);
+}
+
+/**
+ * Renders message atoms (`[{msg, args?, labels?}]`) as text.
+ *
+ * @param atoms The decoded atoms.
+ * @returns The text.
+ *
+ * @example Usage
+ * ```ts
+ * import { renderAtoms } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const enc = new TextEncoder();
+ * assert.equal(renderAtoms([new Map([["msg", enc.encode("a %s")], ["args", [enc.encode("b")]]])]), "a b");
+ * ```
+ */
+export function renderAtoms(atoms: CborValue): string {
+  if (!Array.isArray(atoms)) return text(atoms as CborValue);
+  return (atoms as CborValue[]).map((a) => {
+    if (!(a instanceof Map)) return text(a);
+    const args = a.get("args");
+    return formatMessage(text(a.get("msg")), Array.isArray(args) ? args.map((x) => text(x as CborValue)) : []);
+  }).join("");
+}
+
+interface InputStream {
+  decoder: StreamDecoder | null;
+}
+
+/**
+ * The client reactor.
+ *
+ * @example Usage
+ * ```ts
+ * import { ClientReactor } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const r = new ClientReactor({ hasMultipleSend: true, bufferSends: false });
+ * const { action } = r.callCommand("heads", {});
+ * assert.equal(action.action, "sendframes");
+ * ```
+ */
+export class ClientReactor {
+  #multiple: boolean;
+  #buffer: boolean;
+  #encoders: readonly string[] | null;
+  #max: number;
+  #decoderOptions: StreamDecoderOptions;
+  #canIssue = true;
+  #canSend = true;
+  #settingsSent = false;
+  #nextId = 1;
+  #out = new OutputStream(1);
+  #pending: ClientRequest[] = [];
+  #active = new Map<number, ClientRequest>();
+  #incoming = new Map<number, InputStream>();
+  #settingsDecoders = new Map<number, { decoder: CborStreamDecoder; values: CborValue[] }>();
+
+  /**
+   * Creates a reactor.
+   *
+   * @param options Send mode and advertised encodings.
+   */
+  constructor(options: ClientReactorOptions = {}) {
+    this.#multiple = options.hasMultipleSend ?? false;
+    this.#buffer = options.bufferSends ?? true;
+    this.#encoders = options.clientContentEncoders ?? null;
+    this.#max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+    this.#decoderOptions = options.decoderOptions ?? {};
+  }
+
+  /**
+   * Number of requests sent and not yet finished.
+   *
+   * @returns The count.
+   *
+   * @example Usage
+   * ```ts
+   * import { ClientReactor } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new ClientReactor().activeRequests, 0);
+   * ```
+   */
+  get activeRequests(): number {
+    return this.#active.size;
+  }
+
+  /**
+   * Issues a command. Ids go 1, 3, 5, ...
+   *
+   * @param name The command name.
+   * @param args The arguments.
+   * @param options Data and redirect.
+   * @returns The request and the action (`noop` while buffering,
+   * else `sendframes`).
+   * @throws {TypeError} `cannot issue new commands` or `sends cannot be
+   * performed on this instance` (Mercurial's ProgrammingErrors), or when
+   * request ids run out.
+   *
+   * @example Usage
+   * ```ts
+   * import { ClientReactor } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const r = new ClientReactor();
+   * r.callCommand("a", {});
+   * assert.equal(r.callCommand("b", {}).request.requestId, 3);
+   * ```
+   */
+  callCommand(
+    name: string,
+    args: ReadonlyMap<string, CborValue> | { readonly [key: string]: CborValue },
+    options: CallCommandOptions = {},
+  ): { request: ClientRequest; action: ClientAction } {
+    if (!this.#canIssue) throw new TypeError("cannot issue new commands");
+    if (this.#nextId > 0xffff) throw new RangeError("Cannot issue command: request ids are exhausted");
+    const request = new ClientRequest(this.#nextId, name, args, options.data, options.redirect);
+    this.#nextId += 2;
+    if (this.#buffer) {
+      this.#pending.push(request);
+      return { request, action: { action: "noop" } };
+    }
+    if (!this.#canSend) throw new TypeError("sends cannot be performed on this instance");
+    if (!this.#multiple) {
+      this.#canSend = false;
+      this.#canIssue = false;
+    }
+    return { request, action: { action: "sendframes", frames: this.#commandFrames(request) } };
+  }
+
+  /**
+   * Sends every queued command.
+   *
+   * @returns `sendframes`, or `noop` when nothing is queued.
+   * @throws {TypeError} When sending is closed on this instance.
+   *
+   * @example Usage
+   * ```ts
+   * import { ClientReactor } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const r = new ClientReactor({ clientContentEncoders: ["identity"] });
+   * r.callCommand("heads", {});
+   * const a = r.flushCommands();
+   * assert.equal(a.action, "sendframes");
+   * if (a.action === "sendframes") assert.deepEqual([...a.frames].map((f) => f.type), [8, 1]);
+   * ```
+   */
+  flushCommands(): ClientAction {
+    if (this.#pending.length === 0) return { action: "noop" };
+    if (!this.#canSend) throw new TypeError("sends cannot be performed on this instance");
+    if (!this.#multiple) {
+      this.#canIssue = false;
+      this.#canSend = false;
+    }
+    const pending = this.#pending;
+    this.#pending = [];
+    const frames: Frame[] = [];
+    for (const r of pending) frames.push(...this.#commandFrames(r));
+    return { action: "sendframes", frames };
+  }
+
+  #commandFrames(request: ClientRequest): Frame[] {
+    this.#active.set(request.requestId, request);
+    request.state = "sending";
+    const frames: Frame[] = [];
+    if (!this.#settingsSent && this.#encoders !== null && this.#encoders.length > 0) {
+      this.#settingsSent = true;
+      frames.push(this.#out.makeFrame(
+        request.requestId,
+        FRAME_TYPE.SENDER_PROTOCOL_SETTINGS,
+        FRAME_FLAG.SENDER_PROTOCOL_SETTINGS_EOS,
+        encodeSettings(this.#encoders),
+      ));
+    }
+    frames.push(...createCommandFrames(this.#out, request.requestId, request.name, request.args, {
+      data: request.data,
+      redirect: request.redirect,
+      maxFrameSize: this.#max,
+    }));
+    request.state = "sent";
+    return frames;
+  }
+
+  #error(message: string): ClientAction {
+    return { action: "error", message, error: new ProtocolError(message) };
+  }
+
+  /**
+   * Processes one received frame.
+   *
+   * @param frame The frame.
+   * @returns The action.
+   *
+   * @example Usage
+   * ```ts
+   * import { ClientReactor, frameFromHumanString } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const r = new ClientReactor();
+   * const a = r.onFrameRecv(frameFromHumanString("1 1 0 command-response eos foo"));
+   * assert.equal(a.action === "error" && a.message, "received frame with odd numbered stream ID: 1");
+   * ```
+   */
+  onFrameRecv(frame: Frame): ClientAction {
+    if (frame.streamId % 2 === 1) {
+      return this.#error(`received frame with odd numbered stream ID: ${frame.streamId}`);
+    }
+    let stream = this.#incoming.get(frame.streamId);
+    if (stream === undefined) {
+      if (!(frame.streamFlags & STREAM_FLAG.BEGIN)) {
+        return this.#error("received frame on unknown stream without beginning of stream flag set");
+      }
+      stream = { decoder: null };
+      this.#incoming.set(frame.streamId, stream);
+    }
+    let payload = frame.payload;
+    if (frame.streamFlags & STREAM_FLAG.ENCODED && stream.decoder !== null) {
+      try {
+        payload = stream.decoder.decode(payload);
+      } catch (e) {
+        return {
+          action: "error",
+          message: e instanceof Error ? e.message : String(e),
+          error: e instanceof ProtocolError ? e : new ProtocolError(String(e), { cause: e }),
+        };
+      }
+    }
+    if (frame.streamFlags & STREAM_FLAG.END) {
+      stream.decoder?.close();
+      this.#incoming.delete(frame.streamId);
+    }
+    if (frame.type === FRAME_TYPE.STREAM_SETTINGS) return this.#onStreamSettings(frame, payload);
+    const request = this.#active.get(frame.requestId);
+    if (request === undefined) return this.#error(`received frame for inactive request ID: ${frame.requestId}`);
+    request.state = "receiving";
+    switch (frame.type) {
+      case FRAME_TYPE.COMMAND_RESPONSE: {
+        const eos = (frame.flags & FRAME_FLAG.COMMAND_RESPONSE_EOS) !== 0;
+        if (eos) {
+          request.state = "received";
+          this.#active.delete(request.requestId);
+        }
+        return {
+          action: "responsedata",
+          request,
+          expectMore: (frame.flags & FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION) !== 0,
+          eos,
+          data: payload,
+        };
+      }
+      case FRAME_TYPE.ERROR_RESPONSE: {
+        request.state = "errored";
+        this.#active.delete(request.requestId);
+        let m: CborValue;
+        try {
+          m = decodeCborAll(payload)[0] ?? null;
+        } catch (e) {
+          return {
+            action: "error",
+            request,
+            message: `error decoding CBOR from error response frame: ${e instanceof Error ? e.message : e}`,
+            error: new ProtocolError("error decoding CBOR from error response frame", { cause: e }),
+          };
+        }
+        if (!(m instanceof Map) || !m.has("type")) {
+          const message = "error response frame is missing the type field";
+          return { action: "error", request, message, error: new ProtocolError(message) };
+        }
+        const type = text(m.get("type"));
+        const message = renderAtoms(m.get("message") ?? []);
+        return { action: "error", request, type, message, error: new ServerError(type, message) };
+      }
+      case FRAME_TYPE.TEXT_OUTPUT:
+      case FRAME_TYPE.PROGRESS: {
+        let v: CborValue;
+        try {
+          v = decodeCborAll(payload)[0] ?? null;
+        } catch (e) {
+          return {
+            action: "error",
+            request,
+            message: `error decoding CBOR from frame type ${frame.type}`,
+            error: new ProtocolError(`error decoding CBOR from frame type ${frame.type}`, { cause: e }),
+          };
+        }
+        if (frame.type === FRAME_TYPE.PROGRESS) return { action: "progress", request, progress: v };
+        return { action: "textoutput", request, atoms: Array.isArray(v) ? [...v as CborValue[]] : [v] };
+      }
+      default:
+        return this.#error(`unhandled frame type: ${frame.type}`);
+    }
+  }
+
+  #onStreamSettings(frame: Frame, payload: Uint8Array): ClientAction {
+    const more = frame.flags & FRAME_FLAG.STREAM_SETTINGS_CONTINUATION;
+    const eos = frame.flags & FRAME_FLAG.STREAM_SETTINGS_EOS;
+    if (more && eos) {
+      return this.#error("stream encoding settings frame cannot have both continuation and end of stream flags set");
+    }
+    if (!more && !eos) {
+      return this.#error("stream encoding settings frame must have continuation or end of stream flag set");
+    }
+    let entry = this.#settingsDecoders.get(frame.streamId);
+    if (entry === undefined) {
+      entry = { decoder: new CborStreamDecoder({ maxBytesLength: 65536 }), values: [] };
+      this.#settingsDecoders.set(frame.streamId, entry);
+    }
+    try {
+      entry.values.push(...entry.decoder.decode(payload));
+    } catch (e) {
+      this.#settingsDecoders.delete(frame.streamId);
+      return this.#error(
+        `error decoding CBOR from stream encoding settings frame: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    if (more) return { action: "noop" };
+    this.#settingsDecoders.delete(frame.streamId);
+    if (entry.values.length === 0 || entry.decoder.inValue) {
+      return this.#error("stream encoding settings frame did not contain CBOR data");
+    }
+    const stream = this.#incoming.get(frame.streamId);
+    try {
+      const decoder = createStreamDecoder(text(entry.values[0]), entry.values.slice(1), this.#decoderOptions);
+      if (stream === undefined) decoder.close();
+      else {
+        stream.decoder?.close();
+        stream.decoder = decoder;
+      }
+    } catch (e) {
+      return this.#error(`error setting stream decoder: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return { action: "noop" };
+  }
+
+  /**
+   * Releases every stream decoder.
+   *
+   * @example Usage
+   * ```ts
+   * import { ClientReactor } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const r = new ClientReactor();
+   * r.close();
+   * assert.equal(r.activeRequests, 0);
+   * ```
+   */
+  close(): void {
+    for (const s of this.#incoming.values()) s.decoder?.close();
+    this.#incoming.clear();
+  }
+}
+
+function encodeSettings(encoders: readonly string[]): Uint8Array {
+  const m = new Map<CborKey, CborValue>([["contentencodings", [...encoders]]]);
+  return encodeCbor(m);
+}
