@@ -1,0 +1,649 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// This module is browser compatible.
+// The pickler: writes the same bytes as CPython's C pickler (3.8-3.14) for
+// the same value at protocols 2-5: memo, batches of 1000 (with CPython's
+// single-item and empty-trailing-batch quirks) and frames (connection.md
+// sections 4.3-4.5).
+
+import { OP } from "./_pickle_opcodes.ts";
+import { utf8Length, writeUtf8 } from "./_pickle_utf8.ts";
+import { ByteArray, FrozenSet, PyFloat, Tuple } from "./pickle_types.ts";
+
+/** Encoder settings with every default filled in. */
+export interface EncoderSettings {
+  protocol: 2 | 3 | 4 | 5;
+  maxDepth: number;
+}
+
+const BATCH = 1000;
+const FRAME_TARGET = 65536;
+const FRAME_MIN = 4;
+const HEADER = 9;
+
+// Identities of the globals and constants CPython memoizes once per pickle.
+const G_CODECS_ENCODE = { module: "_codecs", name: "encode" };
+const G_BYTES = { module: "builtins", name: "bytes" };
+const G_BYTEARRAY = { module: "builtins", name: "bytearray" };
+const G_SET = { module: "builtins", name: "set" };
+const G_FROZENSET = { module: "builtins", name: "frozenset" };
+type GlobalId = typeof G_BYTES;
+const LATIN1 = { str: "latin1" };
+
+let scratch: Uint8Array<ArrayBuffer> | null = new Uint8Array(16384);
+const MAX_SCRATCH = 4 * 1024 * 1024;
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value !== "object") return typeof value;
+  return (value as object).constructor?.name ?? "object";
+}
+
+/** Pickles `value`; throws `TypeError`/`RangeError` for what it cannot. */
+export function encodePickle(
+  value: unknown,
+  settings: EncoderSettings,
+): Uint8Array<ArrayBuffer> {
+  const buf = scratch ?? new Uint8Array(1024);
+  scratch = null; // not reentrant: a getter calling dumps() gets its own
+  const enc = new Encoder(buf, settings);
+  try {
+    enc.dump(value);
+    return enc.buf.slice(0, enc.pos);
+  } finally {
+    if (enc.buf.length <= MAX_SCRATCH) scratch = enc.buf;
+    else scratch = buf;
+  }
+}
+
+class Encoder {
+  buf: Uint8Array<ArrayBuffer>;
+  view: DataView;
+  pos = 0;
+  proto: number;
+  framing = false;
+  frameStart = -1;
+  memo: Map<object, number> = new Map();
+  memoLen = 0;
+  depth = 0;
+  maxDepth: number;
+
+  constructor(buf: Uint8Array<ArrayBuffer>, s: EncoderSettings) {
+    this.buf = buf;
+    this.view = new DataView(buf.buffer);
+    this.proto = s.protocol;
+    this.maxDepth = s.maxDepth;
+  }
+
+  dump(value: unknown): void {
+    this.ensure(2);
+    this.buf[this.pos++] = OP.PROTO;
+    this.buf[this.pos++] = this.proto;
+    if (this.proto >= 4) this.framing = true;
+    this.save(value);
+    this.ensure(1);
+    this.buf[this.pos++] = OP.STOP;
+    this.commitFrame();
+    this.framing = false;
+  }
+
+  grow(n: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** Makes room for `n` bytes, opening a frame first when framing. */
+  ensure(n: number): void {
+    if (this.framing && this.frameStart < 0) {
+      if (this.pos + HEADER > this.buf.length) this.grow(HEADER);
+      this.frameStart = this.pos;
+      this.pos += HEADER;
+    }
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  commitFrame(): void {
+    const start = this.frameStart;
+    if (start < 0) return;
+    const len = this.pos - start - HEADER;
+    if (len >= FRAME_MIN) {
+      this.buf[start] = OP.FRAME;
+      this.view.setUint32(start + 1, len % 2 ** 32, true);
+      this.view.setUint32(start + 5, Math.floor(len / 2 ** 32), true);
+    } else {
+      this.buf.copyWithin(start, start + HEADER, this.pos);
+      this.pos -= HEADER;
+    }
+    this.frameStart = -1;
+  }
+
+  /** End of saving one object: CPython's `_Pickler_OpcodeBoundary`. */
+  boundary(): void {
+    if (
+      this.frameStart >= 0 &&
+      this.pos - this.frameStart - HEADER >= FRAME_TARGET
+    ) {
+      this.commitFrame();
+    }
+  }
+
+  op(code: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = code;
+  }
+
+  memoPut(obj: object | null): void {
+    const idx = this.memoLen++;
+    if (obj !== null) this.memo.set(obj, idx);
+    if (this.proto >= 4) {
+      this.op(OP.MEMOIZE);
+    } else if (idx < 256) {
+      this.ensure(2);
+      this.buf[this.pos++] = OP.BINPUT;
+      this.buf[this.pos++] = idx;
+    } else {
+      this.ensure(5);
+      this.buf[this.pos++] = OP.LONG_BINPUT;
+      this.view.setUint32(this.pos, idx, true);
+      this.pos += 4;
+    }
+  }
+
+  memoGet(idx: number): void {
+    if (idx < 256) {
+      this.ensure(2);
+      this.buf[this.pos++] = OP.BINGET;
+      this.buf[this.pos++] = idx;
+    } else {
+      this.ensure(5);
+      this.buf[this.pos++] = OP.LONG_BINGET;
+      this.view.setUint32(this.pos, idx, true);
+      this.pos += 4;
+    }
+  }
+
+  save(v: unknown): void {
+    switch (typeof v) {
+      case "number":
+        if (Number.isInteger(v) && !(v === 0 && 1 / v < 0)) this.saveInt(v);
+        else this.saveFloat(v);
+        break;
+      case "string":
+        this.saveStr(v);
+        break;
+      case "boolean":
+        this.ensure(1);
+        this.buf[this.pos++] = v ? OP.NEWTRUE : OP.NEWFALSE;
+        break;
+      case "bigint":
+        this.saveBigInt(v);
+        break;
+      case "object":
+        if (v === null) {
+          this.ensure(1);
+          this.buf[this.pos++] = OP.NONE;
+        } else {
+          this.saveObject(v);
+        }
+        break;
+      default:
+        throw new TypeError(
+          `Cannot pickle value: ${typeof v} has no Python equivalent`,
+        );
+    }
+    if (
+      this.frameStart >= 0 &&
+      this.pos - this.frameStart - HEADER >= FRAME_TARGET
+    ) {
+      this.commitFrame();
+    }
+  }
+
+  saveInt(v: number): void {
+    if (v >= 0) {
+      if (v <= 0xff) {
+        this.ensure(2);
+        this.buf[this.pos++] = OP.BININT1;
+        this.buf[this.pos++] = v;
+        return;
+      }
+      if (v <= 0xffff) {
+        this.ensure(3);
+        this.buf[this.pos++] = OP.BININT2;
+        this.buf[this.pos++] = v & 0xff;
+        this.buf[this.pos++] = v >> 8;
+        return;
+      }
+    }
+    if (v >= -0x80000000 && v <= 0x7fffffff) {
+      this.ensure(5);
+      this.buf[this.pos++] = OP.BININT;
+      this.view.setInt32(this.pos, v, true);
+      this.pos += 4;
+      return;
+    }
+    this.saveLong(BigInt(v));
+  }
+
+  saveBigInt(v: bigint): void {
+    if (v >= -0x80000000n && v <= 0x7fffffffn) this.saveInt(Number(v));
+    else this.saveLong(v);
+  }
+
+  /** LONG1/LONG4: minimal little-endian two's complement. */
+  saveLong(v: bigint): void {
+    const mag = v < 0n ? -v - 1n : v;
+    const bits = mag === 0n ? 0 : mag.toString(2).length;
+    const n = (bits >> 3) + 1;
+    let x = v < 0n ? (1n << BigInt(8 * n)) + v : v;
+    if (n < 256) {
+      this.ensure(2 + n);
+      this.buf[this.pos++] = OP.LONG1;
+      this.buf[this.pos++] = n;
+    } else {
+      this.ensure(5 + n);
+      this.buf[this.pos++] = OP.LONG4;
+      this.view.setInt32(this.pos, n, true);
+      this.pos += 4;
+    }
+    // 48 bits at a time keeps the BigInt work small.
+    let i = 0;
+    while (i < n) {
+      let chunk = Number(x & 0xffffffffffffn);
+      x >>= 48n;
+      const stop = Math.min(n, i + 6);
+      for (; i < stop; i++) {
+        this.buf[this.pos++] = chunk % 256;
+        chunk = Math.floor(chunk / 256);
+      }
+    }
+  }
+
+  saveFloat(f: number): void {
+    this.ensure(9);
+    this.buf[this.pos++] = OP.BINFLOAT;
+    this.view.setFloat64(this.pos, f, false);
+    this.pos += 8;
+  }
+
+  saveStr(s: string): void {
+    const n = s.length;
+    if (this.proto >= 4) {
+      if (n < 86) {
+        this.ensure(2 + 3 * n);
+        const start = this.pos + 2;
+        const end = writeUtf8(s, this.buf, start);
+        this.buf[this.pos] = OP.SHORT_BINUNICODE;
+        this.buf[this.pos + 1] = end - start;
+        this.pos = end;
+      } else if (n < 21846) {
+        this.ensure(5 + 3 * n);
+        const start = this.pos + 5;
+        const end = writeUtf8(s, this.buf, start);
+        const len = end - start;
+        if (len < 256) {
+          this.buf[this.pos] = OP.SHORT_BINUNICODE;
+          this.buf[this.pos + 1] = len;
+          this.buf.copyWithin(this.pos + 2, start, end);
+          this.pos += 2 + len;
+        } else {
+          this.buf[this.pos] = OP.BINUNICODE;
+          this.view.setUint32(this.pos + 1, len, true);
+          this.pos = end;
+        }
+      } else {
+        const wasFraming = this.framing;
+        this.writeLarge(OP.BINUNICODE, utf8Length(s), 4);
+        this.pos = writeUtf8(s, this.buf, this.pos);
+        this.framing = wasFraming;
+      }
+    } else {
+      this.ensure(5 + 3 * n);
+      const start = this.pos + 5;
+      const end = writeUtf8(s, this.buf, start);
+      this.buf[this.pos] = OP.BINUNICODE;
+      this.view.setUint32(this.pos + 1, end - start, true);
+      this.pos = end;
+    }
+    this.memoPut(null);
+  }
+
+  /**
+   * Writes the opcode and length of a payload of `len` bytes and makes room
+   * for it. A payload of 64 KiB or more goes outside any frame (CPython's
+   * `_Pickler_write_bytes`); the caller writes the payload and then turns
+   * `framing` back on when it was turned off here.
+   */
+  writeLarge(code: number, len: number, lenSize: 1 | 4 | 8): void {
+    if (this.framing && len >= FRAME_TARGET) {
+      this.commitFrame();
+      this.framing = false;
+    }
+    this.ensure(1 + lenSize + len);
+    this.buf[this.pos++] = code;
+    if (lenSize === 1) {
+      this.buf[this.pos++] = len;
+    } else if (lenSize === 4) {
+      this.view.setUint32(this.pos, len, true);
+      this.pos += 4;
+    } else {
+      this.view.setUint32(this.pos, len % 2 ** 32, true);
+      this.view.setUint32(this.pos + 4, Math.floor(len / 2 ** 32), true);
+      this.pos += 8;
+    }
+  }
+
+  writePayload(code: number, lenSize: 1 | 4 | 8, b: Uint8Array): void {
+    const wasFraming = this.framing;
+    this.writeLarge(code, b.length, lenSize);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    this.framing = wasFraming;
+  }
+
+  saveObject(o: object): void {
+    if (o instanceof PyFloat) {
+      if (typeof o.value !== "number") {
+        throw new TypeError("Cannot pickle value: PyFloat holds a non-number");
+      }
+      this.saveFloat(o.value);
+      return;
+    }
+    const idx = this.memo.get(o);
+    if (idx !== undefined) {
+      this.memoGet(idx);
+      return;
+    }
+    if (o instanceof Uint8Array) {
+      this.saveBytes(o, o);
+      return;
+    }
+    if (++this.depth > this.maxDepth) {
+      throw new RangeError(
+        `Cannot pickle value: nesting depth exceeds the maximum of ${this.maxDepth}`,
+      );
+    }
+    if (Array.isArray(o)) this.saveList(o);
+    else if (o instanceof Tuple) this.saveTuple(o);
+    else if (o instanceof Map) this.saveDict(o, o.size, o.entries(), true);
+    else if (o instanceof Set) this.saveSet(o);
+    else if (o instanceof FrozenSet) this.saveFrozenSet(o);
+    else if (o instanceof ByteArray) this.saveByteArray(o);
+    else {
+      const proto = Object.getPrototypeOf(o);
+      if (proto !== Object.prototype && proto !== null) {
+        this.depth--;
+        throw new TypeError(
+          `Cannot pickle value: ${describe(o)} has no Python equivalent`,
+        );
+      }
+      const rec = o as Record<string, unknown>;
+      const keys = Object.keys(rec);
+      this.saveDict(rec, keys.length, keys, false);
+    }
+    this.depth--;
+  }
+
+  saveBytes(b: Uint8Array, identity: object | null): void {
+    const n = b.length;
+    if (this.proto >= 3) {
+      if (n < 256) {
+        this.ensure(2 + n);
+        this.buf[this.pos++] = OP.SHORT_BINBYTES;
+        this.buf[this.pos++] = n;
+        this.buf.set(b, this.pos);
+        this.pos += n;
+      } else if (n < 2 ** 32) {
+        this.writePayload(OP.BINBYTES, 4, b);
+      } else {
+        this.writePayload(OP.BINBYTES8, 8, b);
+      }
+      this.memoPut(identity);
+      return;
+    }
+    // Protocol 2 has no bytes opcode: CPython writes a call.
+    if (n === 0) {
+      this.saveGlobal(G_BYTES);
+      this.op(OP.EMPTY_TUPLE);
+      this.boundary();
+    } else {
+      this.saveGlobal(G_CODECS_ENCODE);
+      let latin1 = "";
+      for (let i = 0; i < n; i += 4096) {
+        latin1 += String.fromCharCode(...b.subarray(i, Math.min(n, i + 4096)));
+      }
+      this.saveStr(latin1);
+      this.boundary();
+      const k = this.memo.get(LATIN1);
+      if (k !== undefined) this.memoGet(k);
+      else {
+        this.saveStr(LATIN1.str);
+        this.memo.set(LATIN1, this.memoLen - 1);
+      }
+      this.boundary();
+      this.op(OP.TUPLE2);
+      this.memoPut(null);
+      this.boundary();
+    }
+    this.op(OP.REDUCE);
+    this.memoPut(identity);
+  }
+
+  saveGlobal(g: GlobalId): void {
+    const idx = this.memo.get(g);
+    if (idx !== undefined) {
+      this.memoGet(idx);
+    } else if (this.proto >= 4) {
+      this.saveStr(g.module);
+      this.boundary();
+      this.saveStr(g.name);
+      this.boundary();
+      this.op(OP.STACK_GLOBAL);
+      this.memoPut(g);
+    } else {
+      const module = this.proto < 3 && g.module === "builtins"
+        ? "__builtin__"
+        : g.module;
+      const text = `${module}\n${g.name}\n`;
+      this.ensure(1 + text.length);
+      this.buf[this.pos++] = OP.GLOBAL;
+      for (let i = 0; i < text.length; i++) {
+        this.buf[this.pos++] = text.charCodeAt(i);
+      }
+      this.memoPut(g);
+    }
+    this.boundary();
+  }
+
+  saveList(a: readonly unknown[]): void {
+    this.op(OP.EMPTY_LIST);
+    this.memoPut(a);
+    this.batchList(a);
+  }
+
+  batchList(a: readonly unknown[]): void {
+    const n = a.length;
+    if (n === 1) {
+      this.save(a[0]);
+      this.op(OP.APPEND);
+      return;
+    }
+    let i = 0;
+    while (i < n) {
+      this.op(OP.MARK);
+      const stop = Math.min(n, i + BATCH);
+      for (; i < stop; i++) this.save(a[i]);
+      this.op(OP.APPENDS);
+    }
+  }
+
+  saveTuple(t: Tuple<readonly unknown[]>): void {
+    const items = t.items;
+    const n = items.length;
+    if (n === 0) {
+      this.op(OP.EMPTY_TUPLE);
+      return;
+    }
+    if (n <= 3) {
+      for (let i = 0; i < n; i++) this.save(items[i]);
+      const idx = this.memo.get(t);
+      if (idx !== undefined) {
+        // Recursive: saving the items already saved this tuple.
+        for (let i = 0; i < n; i++) this.op(OP.POP);
+        this.memoGet(idx);
+        return;
+      }
+      this.op(OP.TUPLE1 + n - 1);
+    } else {
+      this.op(OP.MARK);
+      for (let i = 0; i < n; i++) this.save(items[i]);
+      const idx = this.memo.get(t);
+      if (idx !== undefined) {
+        this.op(OP.POP_MARK);
+        this.memoGet(idx);
+        return;
+      }
+      this.op(OP.TUPLE);
+    }
+    this.memoPut(t);
+  }
+
+  saveDict(
+    d: object,
+    size: number,
+    it: Iterable<string> | Iterator<[unknown, unknown]>,
+    isMap: boolean,
+  ): void {
+    this.op(OP.EMPTY_DICT);
+    this.memoPut(d);
+    if (size === 0) return;
+    if (isMap) {
+      const entries = it as Iterator<[unknown, unknown]>;
+      if (size === 1) {
+        const e = entries.next();
+        if (!e.done) {
+          this.save(e.value[0]);
+          this.save(e.value[1]);
+        }
+        this.op(OP.SETITEM);
+        return;
+      }
+      let count: number;
+      do {
+        this.op(OP.MARK);
+        count = 0;
+        for (let e = entries.next(); !e.done; e = entries.next()) {
+          this.save(e.value[0]);
+          this.save(e.value[1]);
+          if (++count === BATCH) break;
+        }
+        this.op(OP.SETITEMS);
+      } while (count === BATCH);
+      return;
+    }
+    const keys = it as string[];
+    const rec = d as Record<string, unknown>;
+    if (size === 1) {
+      this.saveStr(keys[0]!);
+      this.boundary();
+      this.save(rec[keys[0]!]);
+      this.op(OP.SETITEM);
+      return;
+    }
+    let i = 0;
+    let count: number;
+    do {
+      this.op(OP.MARK);
+      count = 0;
+      while (i < size) {
+        const k = keys[i++]!;
+        this.saveStr(k);
+        this.boundary();
+        this.save(rec[k]);
+        if (++count === BATCH) break;
+      }
+      this.op(OP.SETITEMS);
+    } while (count === BATCH);
+  }
+
+  saveSet(set: Set<unknown>): void {
+    if (this.proto < 4) {
+      this.saveReduceWithList(G_SET, set, [...set]);
+      return;
+    }
+    this.op(OP.EMPTY_SET);
+    this.memoPut(set);
+    if (set.size === 0) return;
+    const it = set.values();
+    let count: number;
+    do {
+      this.op(OP.MARK);
+      count = 0;
+      for (let e = it.next(); !e.done; e = it.next()) {
+        this.save(e.value);
+        if (++count === BATCH) break;
+      }
+      this.op(OP.ADDITEMS);
+    } while (count === BATCH);
+  }
+
+  saveFrozenSet(fs: FrozenSet): void {
+    if (this.proto < 4) {
+      this.saveReduceWithList(G_FROZENSET, fs, [...fs]);
+      return;
+    }
+    this.op(OP.MARK);
+    for (const item of fs) this.save(item);
+    const idx = this.memo.get(fs);
+    if (idx !== undefined) {
+      this.op(OP.POP_MARK);
+      this.memoGet(idx);
+      return;
+    }
+    this.op(OP.FROZENSET);
+    this.memoPut(fs);
+  }
+
+  /** `callable((list,))` as CPython's save_reduce writes it. */
+  saveReduceWithList(g: GlobalId, obj: object, items: unknown[]): void {
+    this.saveGlobal(g);
+    this.op(OP.EMPTY_LIST);
+    this.memoPut(null);
+    this.batchList(items);
+    this.boundary();
+    this.op(OP.TUPLE1);
+    this.memoPut(null);
+    this.boundary();
+    this.op(OP.REDUCE);
+    this.memoPut(obj);
+  }
+
+  saveByteArray(ba: ByteArray): void {
+    const b = ba.bytes;
+    if (!(b instanceof Uint8Array)) {
+      throw new TypeError(
+        "Cannot pickle value: ByteArray holds a non-Uint8Array",
+      );
+    }
+    if (this.proto >= 5) {
+      this.writePayload(OP.BYTEARRAY8, 8, b);
+      this.memoPut(ba);
+      return;
+    }
+    this.saveGlobal(G_BYTEARRAY);
+    if (b.length === 0) {
+      this.op(OP.EMPTY_TUPLE);
+    } else {
+      this.saveBytes(b, null);
+      this.boundary();
+      this.op(OP.TUPLE1);
+      this.memoPut(null);
+    }
+    this.boundary();
+    this.op(OP.REDUCE);
+    this.memoPut(ba);
+  }
+}

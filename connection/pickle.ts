@@ -1,0 +1,251 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// This module is browser compatible.
+/**
+ * A safe pickle codec for the values Python programs exchange over
+ * `multiprocessing.connection` (`conn.send(obj)` / `conn.recv()`).
+ *
+ * `loads()` decodes protocols 0-5 as CPython writes them for `None`, `bool`,
+ * `int`, `float`, `str`, `bytes`, `bytearray`, `list`, `tuple`, `dict`, `set`
+ * and `frozenset`, including shared and recursive references. It never runs
+ * code: opcodes that would call code in Python (`GLOBAL`, `REDUCE`, `BUILD`,
+ * `NEWOBJ`, ...) are refused with an {@linkcode UnpicklingError}, except the
+ * few built-in globals that plain data needs at older protocols, checked by
+ * the shape of their arguments.
+ *
+ * `dumps()` writes protocols 2-5 and produces the same bytes as CPython's C
+ * pickler for the same value (up to object identity: JavaScript strings have
+ * none, so a string used twice is written twice).
+ *
+ * | JavaScript | Python |
+ * | --- | --- |
+ * | `null` | `None` |
+ * | `boolean` | `bool` |
+ * | `number`, integer-valued (not `-0`) | `int` |
+ * | other `number`, {@linkcode PyFloat} | `float` |
+ * | `bigint` | `int` |
+ * | `string` | `str` (lone surrogates kept, as Python's `surrogatepass`) |
+ * | `Uint8Array` | `bytes` |
+ * | {@linkcode ByteArray} | `bytearray` |
+ * | `Array` | `list` |
+ * | {@linkcode Tuple} | `tuple` |
+ * | plain object | `dict` with `str` keys |
+ * | `Map`, {@linkcode PyDict} | `dict` with any keys |
+ * | `Set` | `set` |
+ * | {@linkcode FrozenSet} | `frozenset` |
+ *
+ * Decoding maps back the same way: `int` gives a `number` when it is a safe
+ * integer and a `bigint` otherwise; a `dict` gives a plain object when all
+ * its keys are strings and a {@linkcode PyDict} otherwise (or always a
+ * `PyDict` with `dicts: "map"`). Plain objects order integer-like keys
+ * (`"1"`) first, as JavaScript does; use `dicts: "map"` to keep Python's
+ * order for such keys.
+ *
+ * @module
+ */
+
+import { decodePickle, type GlobalFunction } from "./_pickle_decoder.ts";
+import { encodePickle } from "./_pickle_encoder.ts";
+
+export * from "./pickle_types.ts";
+
+/** Options of {@linkcode dumps}. */
+export interface DumpsOptions {
+  /**
+   * Pickle protocol, 2 to 5. Python 3.8-3.13 send 4; 3.14 sends 5.
+   *
+   * @default {4}
+   */
+  protocol?: 2 | 3 | 4 | 5;
+  /**
+   * Maximum nesting depth of containers; deeper values throw a `RangeError`.
+   *
+   * @default {1000}
+   */
+  maxDepth?: number;
+}
+
+/**
+ * A caller-supplied global: called by `REDUCE` with the argument tuple's
+ * items; its return value becomes the decoded object.
+ */
+export type PickleGlobal = GlobalFunction;
+
+/** Options of {@linkcode loads}. */
+export interface LoadsOptions {
+  /**
+   * Largest accepted input in bytes.
+   *
+   * @default {134217728}
+   */
+  maxBytes?: number;
+  /**
+   * Largest nesting depth of containers.
+   *
+   * @default {1000}
+   */
+  maxDepth?: number;
+  /**
+   * Largest memo index (Python's memo holds every shared object).
+   *
+   * @default {16777216}
+   */
+  maxMemo?: number;
+  /**
+   * Largest number of items in one list, tuple, dict, set or frozenset.
+   *
+   * @default {16777216}
+   */
+  maxContainerLength?: number;
+  /**
+   * How dicts decode: `"object"` gives a plain object when every key is a
+   * string and a {@linkcode PyDict} otherwise; `"map"` always gives a
+   * `PyDict`.
+   *
+   * @default {"object"}
+   */
+  dicts?: "object" | "map";
+  /**
+   * How floats decode: `"number"` gives a `number`; `"wrap"` gives a
+   * {@linkcode PyFloat}, so that `1.0` stays a float when sent back.
+   *
+   * @default {"number"}
+   */
+  floats?: "number" | "wrap";
+  /**
+   * Allows more globals than the built-in allow-list (`set`, `frozenset`,
+   * `bytearray`, `bytes`, `_codecs.encode`). Called with the module and
+   * name of each other global; return a function to allow it (`REDUCE`
+   * calls it with the arguments) or `undefined` to refuse it. Opcodes other
+   * than `REDUCE` that call code (`BUILD`, `NEWOBJ`, ...) stay refused.
+   *
+   * @default {undefined}
+   */
+  resolveGlobal?: (module: string, name: string) => PickleGlobal | undefined;
+}
+
+/** Options of {@linkcode pickleCodec}: those of `dumps()` and `loads()`. */
+export interface PickleCodecOptions extends DumpsOptions, LoadsOptions {}
+
+/**
+ * Pickles `value` the way CPython's `pickle.dumps(value, protocol)` does;
+ * see the module documentation for the type mapping.
+ *
+ * @param value The value to pickle.
+ * @param options The protocol and depth limit.
+ * @returns The pickle bytes.
+ * @throws {TypeError} For values with no Python equivalent (`undefined`,
+ * functions, symbols, class instances other than the supported ones).
+ * @throws {RangeError} For a bad protocol or nesting deeper than `maxDepth`.
+ *
+ * @example Usage
+ * ```ts
+ * import { dumps } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * // The same bytes as Python's pickle.dumps(256) (protocol 4).
+ * assert.deepEqual(
+ *   dumps(256),
+ *   new Uint8Array([0x80, 4, 0x95, 4, 0, 0, 0, 0, 0, 0, 0, 0x4d, 0, 1, 0x2e]),
+ * );
+ * ```
+ */
+export function dumps(
+  value: unknown,
+  options: DumpsOptions = {},
+): Uint8Array<ArrayBuffer> {
+  const protocol = options.protocol ?? 4;
+  if (protocol !== 2 && protocol !== 3 && protocol !== 4 && protocol !== 5) {
+    throw new RangeError(
+      `Cannot pickle value: protocol ${protocol} is not supported (use 2 to 5)`,
+    );
+  }
+  return encodePickle(value, { protocol, maxDepth: options.maxDepth ?? 1000 });
+}
+
+/**
+ * Unpickles `bytes` safely (nothing is executed); see the module
+ * documentation for the type mapping.
+ *
+ * @param bytes One complete pickle (bytes after its STOP are ignored).
+ * @param options Limits, representation choices and the global hook.
+ * @returns The decoded value.
+ * @throws {UnpicklingError} For truncated, malformed, refused or over-limit
+ * input; `reason`, `opcode` and `offset` say which.
+ *
+ * @example Usage
+ * ```ts
+ * import { loads, Tuple } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * // Python: pickle.dumps(('#RETURN', {'id': 42}))
+ * const bytes = Uint8Array.from(
+ *   atob("gASVFwAAAAAAAACMByNSRVRVUk6UfZSMAmlklEsqc4aULg=="),
+ *   (c) => c.charCodeAt(0),
+ * );
+ * const value = loads(bytes);
+ * assert.ok(value instanceof Tuple);
+ * assert.deepEqual(value.items, ["#RETURN", { id: 42 }]);
+ * ```
+ */
+export function loads(bytes: Uint8Array, options: LoadsOptions = {}): unknown {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError("Cannot unpickle: input is not a Uint8Array");
+  }
+  return decodePickle(bytes, {
+    maxBytes: options.maxBytes ?? 134217728,
+    maxDepth: options.maxDepth ?? 1000,
+    maxMemo: options.maxMemo ?? 16777216,
+    maxContainerLength: options.maxContainerLength ?? 16777216,
+    dicts: options.dicts ?? "object",
+    floats: options.floats ?? "number",
+    resolveGlobal: options.resolveGlobal,
+  });
+}
+
+/** A message codec (the `MessageCodec` plug point of `Connection`). */
+export interface PickleCodec {
+  /**
+   * Pickles one value.
+   *
+   * @param value The value.
+   * @returns The pickle bytes.
+   */
+  encode(value: unknown): Uint8Array;
+  /**
+   * Unpickles one message.
+   *
+   * @param bytes The pickle bytes.
+   * @returns The value.
+   */
+  decode(bytes: Uint8Array): unknown;
+}
+
+/**
+ * The pickle codec for `Connection`: `encode` is {@linkcode dumps} and
+ * `decode` is {@linkcode loads} with the given options.
+ *
+ * @param options Protocol (default 4, as Python 3.8-3.13 send), limits,
+ * representation choices and the global hook.
+ * @returns A codec with `encode` and `decode`.
+ *
+ * @example Usage
+ * ```ts
+ * import { pickleCodec } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * const codec = pickleCodec({ protocol: 5 });
+ * const bytes = codec.encode({ answer: [1, 2.5, "x"] });
+ * assert.equal(bytes[1], 5);
+ * assert.deepEqual(codec.decode(bytes), { answer: [1, 2.5, "x"] });
+ * ```
+ */
+export function pickleCodec(options: PickleCodecOptions = {}): PickleCodec {
+  const dumpOptions: DumpsOptions = {};
+  if (options.protocol !== undefined) dumpOptions.protocol = options.protocol;
+  if (options.maxDepth !== undefined) dumpOptions.maxDepth = options.maxDepth;
+  dumps(null, dumpOptions); // validates the protocol now
+  return {
+    encode: (value: unknown): Uint8Array => dumps(value, dumpOptions),
+    decode: (bytes: Uint8Array): unknown => loads(bytes, options),
+  };
+}
