@@ -130,6 +130,7 @@ export class Connection<T = unknown>
   #readError: unknown = null;
   #broken: ProtocolError | null = null;
   #fillP: Promise<void> | null = null;
+  #directRead: Promise<unknown> | null = null;
   #inflight: Promise<Uint8Array> | null = null;
   #recvBusy = false;
   #recvWaiters: (() => void)[] = [];
@@ -517,6 +518,10 @@ export class Connection<T = unknown>
       } catch {
         // Already closed by the peer side or by the runtime.
       }
+      // Let a pending read finish (it fails at once): the runtime releases
+      // the socket only then, so the fd is closed when this resolves.
+      await this.#fillP;
+      await this.#directRead;
     })();
     return this.#closing;
   }
@@ -808,9 +813,13 @@ export class Connection<T = unknown>
       } else {
         let n: number | null = null;
         try {
-          n = await this.#t.read(out.subarray(filled));
+          const op = this.#t.read(out.subarray(filled));
+          this.#directRead = op.catch(() => {});
+          n = await op;
         } catch (e) {
           this.#onReadError(e);
+        } finally {
+          this.#directRead = null;
         }
         if (n === null && !this.#eof && this.#readError === null) {
           this.#eof = true;

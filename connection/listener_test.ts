@@ -1,0 +1,256 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import {
+  assertEquals,
+  assertOk,
+  assertRejects,
+  assertThrows,
+} from "../_test_utils/assert.ts";
+import { openFdCount, tempDir } from "../_test_utils/peers.ts";
+import { connect } from "./connect.ts";
+import {
+  AuthenticationError,
+  ConnectionError,
+  ProtocolError,
+} from "./errors.ts";
+import { Listener } from "./listener.ts";
+
+const enc = new TextEncoder();
+
+async function echoOnce(
+  listener: Listener,
+  address = listener.address,
+): Promise<Uint8Array> {
+  const [server, client] = await Promise.all([
+    listener.accept(),
+    connect(address, { authkey: "k" }),
+  ]);
+  await client.sendBytes(enc.encode("ping"));
+  await server.sendBytes(await server.recvBytes());
+  const got = await client.recvBytes();
+  await client.close();
+  await server.close();
+  return got;
+}
+
+Deno.test("Listener on TCP: address, lastAccepted, authenticated round trip, no fd leak", async () => {
+  const before = openFdCount();
+  {
+    using listener = new Listener({ hostname: "127.0.0.1", port: 0 }, {
+      authkey: "k",
+    });
+    const address = listener.address;
+    assertOk(
+      typeof address === "object" && address.port > 0 &&
+        address.hostname === "127.0.0.1",
+    );
+    assertEquals(listener.lastAccepted, null);
+    assertEquals(await echoOnce(listener), enc.encode("ping"));
+    const last = listener.lastAccepted as
+      | { hostname: string; port: number }
+      | null;
+    assertOk(
+      typeof last === "object" && last !== null &&
+        last.hostname === "127.0.0.1" && last.port > 0,
+    );
+  }
+  assertEquals(openFdCount(), before);
+});
+
+Deno.test("Listener on a Unix path: mode 0600, refuses a taken path, removes the file on close", async () => {
+  const before = openFdCount();
+  {
+    await using dir = await tempDir();
+    const path = `${dir.path}/sidecar.sock`;
+    const listener = new Listener(path, { authkey: "k" });
+    const info = await Deno.lstat(path);
+    assertOk(info.isSocket, "a socket file");
+    assertEquals(info.mode! & 0o777, 0o600);
+    assertEquals(await echoOnce(listener), enc.encode("ping"));
+    assertEquals(listener.lastAccepted, "");
+    assertThrows(() => new Listener(path), Deno.errors.AddrInUse);
+    // No temporary directory is left next to the socket.
+    assertEquals([...Deno.readDirSync(dir.path)].map((e) => e.name), [
+      "sidecar.sock",
+    ]);
+    listener.close();
+    listener.close();
+    assertEquals([...Deno.readDirSync(dir.path)].length, 0);
+    await assertRejects(() => listener.accept(), ConnectionError, "closed");
+  }
+  assertEquals(openFdCount(), before);
+});
+
+Deno.test("Listener on a Linux abstract address", async () => {
+  const name = `\0sidecar-ipc-test-${crypto.randomUUID()}`;
+  await using listener = new Listener(name, { authkey: "k" });
+  assertEquals(listener.address, name);
+  assertEquals(await echoOnce(listener), enc.encode("ping"));
+});
+
+Deno.test("Listener and connect(): wrong key fails on both sides, the listener stays usable", async () => {
+  const before = openFdCount();
+  {
+    using listener = new Listener({ port: 0 }, { authkey: "right" });
+    const [serverResult, clientResult] = await Promise.allSettled([
+      listener.accept(),
+      connect(listener.address, { authkey: "wrong" }),
+    ]);
+    assertOk(
+      serverResult.status === "rejected" &&
+        serverResult.reason instanceof AuthenticationError,
+    );
+    assertOk(
+      clientResult.status === "rejected" &&
+        clientResult.reason instanceof AuthenticationError,
+    );
+    assertOk(clientResult.reason.message.includes("rejected"));
+    // Still accepting.
+    const [server, client] = await Promise.all([
+      listener.accept(),
+      connect(listener.address, { authkey: "right" }),
+    ]);
+    await server.close();
+    await client.close();
+  }
+  assertEquals(openFdCount(), before);
+});
+
+Deno.test("Listener and connect() without keys skip the handshake", async () => {
+  using listener = new Listener({ port: 0 });
+  const [server, client] = await Promise.all([
+    listener.accept(),
+    connect(listener.address),
+  ]);
+  await client.sendBytes(new Uint8Array([1]));
+  assertEquals(await server.recvBytes(), new Uint8Array([1]));
+  await server.close();
+  await client.close();
+});
+
+Deno.test("Listener allowLegacy false refuses a client behaving as CPython 3.11", async () => {
+  using listener = new Listener({ port: 0 }, {
+    authkey: "k",
+    allowLegacy: false,
+  });
+  const [s, c] = await Promise.allSettled([
+    listener.accept(),
+    connect(listener.address, { authkey: "k", protocol: "legacy" }),
+  ]);
+  assertOk(s.status === "rejected" && s.reason instanceof AuthenticationError);
+  assertOk(c.status === "rejected" && c.reason instanceof AuthenticationError);
+  // Both legacy: works.
+  using legacy = new Listener({ port: 0 }, {
+    authkey: "k",
+    protocol: "legacy",
+  });
+  const [server, client] = await Promise.all([
+    legacy.accept(),
+    connect(legacy.address, { authkey: "k", protocol: "legacy" }),
+  ]);
+  await server.close();
+  await client.close();
+});
+
+Deno.test("Listener handshake timeout: a silent client ends in a ProtocolError, no leak", async () => {
+  const before = openFdCount();
+  {
+    using listener = new Listener({ port: 0 }, {
+      authkey: "k",
+      handshakeTimeout: 200,
+    });
+    const address = listener.address as { hostname: string; port: number };
+    const silent = await Deno.connect(address);
+    const err = await assertRejects(
+      () => listener.accept(),
+      ProtocolError,
+      "timed out after 200 ms",
+    );
+    assertOk(err.cause instanceof DOMException);
+    // The server closed its end: the silent client sees the challenge then EOF.
+    const buf = new Uint8Array(1024);
+    let total = 0;
+    for (let n; (n = await silent.read(buf.subarray(total))) !== null;) {
+      total += n;
+    }
+    assertEquals(total, 4 + 59);
+    silent.close();
+  }
+  assertEquals(openFdCount(), before);
+});
+
+Deno.test("connect() handshake timeout: a listener that never challenges", async () => {
+  const before = openFdCount();
+  {
+    using raw = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = raw.accept();
+    await assertRejects(
+      () =>
+        connect({ port: raw.addr.port }, {
+          authkey: "k",
+          handshakeTimeout: 200,
+        }),
+      ProtocolError,
+      "timed out",
+    );
+    (await accepted).close();
+  }
+  assertEquals(openFdCount(), before);
+});
+
+Deno.test("Listener.accept() abort hands a later connection to the next accept", async () => {
+  using listener = new Listener({ port: 0 });
+  await assertRejects(
+    () => listener.accept({ signal: AbortSignal.abort(new Error("pre")) }),
+    Error,
+    "pre",
+  );
+  const ac = new AbortController();
+  const first = listener.accept({ signal: ac.signal });
+  ac.abort(new Error("stop"));
+  await assertRejects(() => first, Error, "stop");
+  const client = await connect(listener.address);
+  const server = await listener.accept();
+  await client.sendBytes(new Uint8Array([3]));
+  assertEquals(await server.recvBytes(), new Uint8Array([3]));
+  await server.close();
+  await client.close();
+});
+
+Deno.test("Listener async iteration skips failed handshakes and ends on close", async () => {
+  const listener = new Listener({ port: 0 }, { authkey: "k" });
+  const served: number[] = [];
+  const loop = (async () => {
+    for await (const conn of listener) {
+      served.push((await conn.recvBytes())[0]!);
+      await conn.close();
+    }
+  })();
+  const bad = await connect(listener.address, { authkey: "bad" }).then(
+    () => null,
+    (e) => e,
+  );
+  assertOk(bad instanceof AuthenticationError);
+  const client = await connect(listener.address, { authkey: "k" });
+  await client.sendBytes(new Uint8Array([9]));
+  await assertRejects(() => client.recvBytes(), Error); // the server closed after reading
+  listener.close();
+  await loop;
+  assertEquals(served, [9]);
+  await client.close();
+});
+
+Deno.test("Listener.close() rejects a pending accept", async () => {
+  const listener = new Listener({ port: 0 });
+  const pending = listener.accept();
+  listener.close();
+  await assertRejects(() => pending, ConnectionError, "closed");
+});
+
+Deno.test("Listener and connect() refuse bad addresses", async () => {
+  assertThrows(() => new Listener({} as unknown as string), TypeError);
+  await assertRejects(() => connect(42 as unknown as string), TypeError);
+  await assertRejects(
+    () => connect("/nonexistent/sidecar.sock"),
+    Deno.errors.NotFound,
+  );
+});
