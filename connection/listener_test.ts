@@ -74,7 +74,7 @@ Deno.test("Listener on a Unix path: mode 0600, refuses a taken path, removes the
     ]);
     listener.close();
     listener.close();
-    assertEquals([...Deno.readDirSync(dir.path)].length, 0);
+    assertEquals((await Array.fromAsync(Deno.readDir(dir.path))).length, 0);
     await assertRejects(() => listener.accept(), ConnectionError, "closed");
   }
   assertEquals(openFdCount(), before);
