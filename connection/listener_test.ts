@@ -69,9 +69,10 @@ Deno.test("Listener on a Unix path: mode 0600, refuses a taken path, removes the
     assertEquals(listener.lastAccepted, "");
     assertThrows(() => new Listener(path), Deno.errors.AddrInUse);
     // No temporary directory is left next to the socket.
-    assertEquals([...Deno.readDirSync(dir.path)].map((e) => e.name), [
-      "sidecar.sock",
-    ]);
+    const names = (await Array.fromAsync(Deno.readDir(dir.path))).map((e) =>
+      e.name
+    );
+    assertEquals(names, ["sidecar.sock"]);
     listener.close();
     listener.close();
     assertEquals((await Array.fromAsync(Deno.readDir(dir.path))).length, 0);
