@@ -1,0 +1,102 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Builds the Kea 2.2 socket session peer (`session_kea_peer.cc`) with g++
+ * against Debian's `libkea-util-io.so.0`, into a temporary directory, once
+ * per process; and reads its JSON lines.
+ *
+ * @module
+ */
+import { which } from "./peers.ts";
+
+const TRIPLETS = ["x86_64-linux-gnu", "aarch64-linux-gnu"];
+
+function keaLibraries(): [string, string] | null {
+  for (const t of TRIPLETS) {
+    const io = `/usr/lib/${t}/libkea-util-io.so.0`;
+    const ex = `/usr/lib/${t}/libkea-exceptions.so.13`;
+    try {
+      Deno.statSync(io);
+      Deno.statSync(ex);
+      return [io, ex];
+    } catch {
+      // Try the next triplet.
+    }
+  }
+  return null;
+}
+
+let built: string | null | undefined;
+
+/** Path of the built peer, or null when kea-common or g++ is missing. */
+export function keaPeer(): string | null {
+  if (built !== undefined) return built;
+  const libs = keaLibraries();
+  const gpp = which("g++");
+  if (libs === null || gpp === null) return built = null;
+  const dir = Deno.makeTempDirSync({ prefix: "sidecar-kea-peer-" });
+  const out = `${dir}/kea_peer`;
+  const source = new URL("./session_kea_peer.cc", import.meta.url).pathname;
+  const r = new Deno.Command(gpp, {
+    args: ["-O2", "-o", out, source, ...libs],
+    stdout: "piped",
+    stderr: "piped",
+  }).outputSync();
+  if (!r.success) {
+    throw new Error(
+      `Cannot build the Kea peer: ${new TextDecoder().decode(r.stderr)}`,
+    );
+  }
+  globalThis.addEventListener("unload", () => {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch {
+      // Already gone.
+    }
+  });
+  return built = out;
+}
+
+/** A running peer process with a JSON line reader. */
+export interface PeerProcess extends AsyncDisposable {
+  child: Deno.ChildProcess;
+  /** The next JSON line from stdout. */
+  next(): Promise<Record<string, unknown>>;
+}
+
+/** Starts the peer with `args`. */
+export function startPeer(peer: string, args: string[]): PeerProcess {
+  const child = new Deno.Command(peer, {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  })
+    .spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  return {
+    child,
+    async next() {
+      while (!buf.includes("\n")) {
+        const r = await lines.read();
+        if (r.done) {
+          throw new Error(`Kea peer ended early; output so far: ${buf}`);
+        }
+        buf += r.value;
+      }
+      const i = buf.indexOf("\n");
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      return JSON.parse(line);
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already exited.
+      }
+      await lines.cancel().catch(() => {});
+      await child.status;
+    },
+  };
+}
