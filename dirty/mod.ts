@@ -2,7 +2,9 @@
 /**
  * gunicorn 26 "dirty workers" from Deno: the TLV value codec and the
  * 16-byte framed binary protocol, byte-compatible with gunicorn 26.1.0,
- * and the error taxonomy carried on the wire.
+ * the error taxonomy carried on the wire, a frame decoder stream, and
+ * {@linkcode DirtyClient} / {@linkcode StashClient} to call dirty apps and
+ * the shared stash over the dirty arbiter's Unix socket.
  *
  * Numbers: safe integers encode as INT64, other numbers as FLOAT64, `bigint`
  * as INT64 and {@linkcode DirtyFloat} as FLOAT64 even when integral. Dicts
@@ -23,3 +25,6 @@
 export * from "./errors.ts";
 export * from "./tlv.ts";
 export * from "./message.ts";
+export * from "./message_stream.ts";
+export * from "./client.ts";
+export * from "./stash_client.ts";

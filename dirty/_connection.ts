@@ -1,0 +1,93 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * One Unix stream connection to a dirty arbiter: whole-frame writes and a
+ * frame reader over the push decoder. Aborting closes the socket, which is
+ * the only way to interrupt a pending read in Deno.
+ *
+ * @module
+ */
+
+import { DirtyConnectionError, DirtyProtocolError } from "./errors.ts";
+import {
+  type DirtyFrame,
+  type DirtyMessageDecodeOptions,
+  DirtyMessageDecoder,
+} from "./message.ts";
+
+const READ_SIZE = 64 * 1024;
+
+/** A single connection; not safe for concurrent requests (the pool ensures that). */
+export class DirtyConnection {
+  readonly #conn: Deno.Conn;
+  readonly #decoder: DirtyMessageDecoder;
+  readonly #queue: DirtyFrame[] = [];
+  #buf = new Uint8Array(READ_SIZE);
+  #closed = false;
+
+  constructor(conn: Deno.Conn, options: DirtyMessageDecodeOptions) {
+    this.#conn = conn;
+    this.#decoder = new DirtyMessageDecoder(options);
+  }
+
+  static async open(
+    path: string,
+    options: DirtyMessageDecodeOptions,
+  ): Promise<DirtyConnection> {
+    try {
+      const conn = await Deno.connect({ transport: "unix", path });
+      return new DirtyConnection(conn, options);
+    } catch (cause) {
+      const text = cause instanceof Error ? cause.message : String(cause);
+      throw new DirtyConnectionError(
+        `Failed to connect to dirty arbiter: ${text}`,
+        path,
+        {
+          cause,
+        },
+      );
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Frames already decoded but not yet read (non-zero means the peer sent extra frames). */
+  get pending(): number {
+    return this.#queue.length + this.#decoder.buffered;
+  }
+
+  async write(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) {
+      off += await this.#conn.write(bytes.subarray(off));
+    }
+  }
+
+  async readFrame(): Promise<DirtyFrame> {
+    while (this.#queue.length === 0) {
+      const n = await this.#conn.read(this.#buf);
+      if (n === null) {
+        if (this.#decoder.buffered === 0) {
+          throw new DirtyProtocolError("Connection closed");
+        }
+        this.#decoder.finish();
+        throw new DirtyProtocolError("Connection closed");
+      }
+      for (const f of this.#decoder.push(this.#buf.subarray(0, n))) {
+        this.#queue.push(f);
+      }
+    }
+    return this.#queue.shift()!;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the runtime.
+    }
+  }
+}

@@ -1,0 +1,704 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * `DirtyClient`: call gunicorn dirty apps over the dirty arbiter's Unix
+ * socket.
+ *
+ * @module
+ */
+
+import { DirtyConnection } from "./_connection.ts";
+import {
+  DirtyConnectionError,
+  DirtyProtocolError,
+  DirtyTimeoutError,
+  errorFromDict,
+} from "./errors.ts";
+import {
+  type DirtyFrame,
+  type DirtyMessageDecodeOptions,
+  encodeManage,
+  encodeRequest,
+  encodeStatus,
+  ManageOp,
+  MAX_MESSAGE_SIZE,
+} from "./message.ts";
+import type { DirtyInput, DirtyValue, TlvDecodeOptions } from "./tlv.ts";
+
+/** The environment variable gunicorn sets to the arbiter's socket path. */
+export const DIRTY_SOCKET_ENV = "GUNICORN_DIRTY_SOCKET";
+
+/** Options of {@linkcode DirtyClient}. */
+export interface DirtyClientOptions {
+  /**
+   * The arbiter's socket path. Defaults to `$GUNICORN_DIRTY_SOCKET`
+   * (needs `--allow-env=GUNICORN_DIRTY_SOCKET`).
+   *
+   * @default {undefined}
+   */
+  socketPath?: string;
+  /**
+   * Default time limit of each call in milliseconds, from the call until
+   * its last frame (for streams: from the first `next()` until END).
+   *
+   * @default {30000}
+   */
+  timeout?: number;
+  /**
+   * Most connections open at once; calls beyond it wait for a free one.
+   * Each connection carries one request at a time.
+   *
+   * @default {4}
+   */
+  maxConnections?: number;
+  /**
+   * How results decode (dicts as plain objects by default here; pass
+   * `{ dict: "map" }` for exact key order and any key).
+   *
+   * @default {{ dict: "object" }}
+   */
+  decode?: TlvDecodeOptions;
+  /**
+   * Largest incoming message accepted.
+   *
+   * @default {67108864}
+   */
+  maxMessageSize?: number;
+}
+
+/** Per-call options. */
+export interface DirtyCallOptions {
+  /**
+   * Aborts the call; the connection it used is closed.
+   *
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Time limit in milliseconds (overrides the client's).
+   *
+   * @default {undefined}
+   */
+  timeout?: number;
+}
+
+/** What to change with {@linkcode DirtyClient.manage}. */
+export type ManageRequest = { add: number } | { remove: number };
+
+interface Waiter {
+  resolve(conn: DirtyConnection | null): void;
+  reject(reason: unknown): void;
+}
+
+/** Tracks one call: its deadline, the caller's signal, the connection in use. */
+class Call {
+  readonly #signal: AbortSignal | undefined;
+  readonly #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #timeoutMs: number;
+  #conn: DirtyConnection | null = null;
+  #onFail: ((conn: DirtyConnection) => void) | null = null;
+  #reason: unknown = undefined;
+  #onAbort = (): void => this.#fail(this.#signal!.reason);
+  #rejecters = new Set<(reason: unknown) => void>();
+
+  constructor(options: DirtyCallOptions, defaultTimeout: number) {
+    this.#signal = options.signal;
+    this.#timeoutMs = options.timeout ?? defaultTimeout;
+    this.#signal?.throwIfAborted();
+    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+    if (Number.isFinite(this.#timeoutMs)) {
+      this.#timer = setTimeout(() => {
+        this.#fail(
+          new DirtyTimeoutError(
+            "Timeout waiting for dirty app response",
+            this.#timeoutMs / 1000,
+          ),
+        );
+      }, this.#timeoutMs);
+    }
+  }
+
+  get failed(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  #fail(reason: unknown): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    if (this.#conn) {
+      this.#conn.close();
+      this.#onFail?.(this.#conn);
+    }
+    for (const r of this.#rejecters) r(reason);
+  }
+
+  /** Records the connection in use; a failure closes it and hands it back via `onFail`. */
+  attach(conn: DirtyConnection, onFail: (conn: DirtyConnection) => void): void {
+    this.#conn = conn;
+    this.#onFail = onFail;
+    if (this.#reason !== undefined) {
+      conn.close();
+      onFail(conn);
+    }
+  }
+
+  /** Races `p` against the call's abort/timeout; errors after a failure become its reason. */
+  async guard<T>(p: Promise<T>): Promise<T> {
+    if (this.#reason !== undefined) {
+      p.catch(() => {});
+      throw this.#reason;
+    }
+    let reject!: (reason: unknown) => void;
+    const stop = new Promise<never>((_, rej) => (reject = rej));
+    this.#rejecters.add(reject);
+    try {
+      return await Promise.race([p, stop]);
+    } catch (e) {
+      p.catch(() => {});
+      throw this.#reason ?? e;
+    } finally {
+      this.#rejecters.delete(reject);
+    }
+  }
+
+  dispose(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+  }
+}
+
+function randomUint64(): bigint {
+  const b = new BigUint64Array(1);
+  crypto.getRandomValues(b);
+  return b[0]!;
+}
+
+function expectFinal(frame: DirtyFrame, id: bigint): DirtyValue {
+  if (frame.id !== id) {
+    throw new DirtyProtocolError(
+      `Cannot read response: request id ${frame.id} does not match ${id}`,
+    );
+  }
+  if (frame.type === "response") return field(frame.payload, "result");
+  if (frame.type === "error") {
+    throw errorFromDict(field(frame.payload, "error") ?? {});
+  }
+  throw new DirtyProtocolError(
+    frame.type === "chunk" || frame.type === "end"
+      ? `Cannot read response: got a ${frame.type} message; use stream() for streaming actions`
+      : `Cannot read response: unexpected ${frame.type} message`,
+  );
+}
+
+function field(payload: DirtyValue, key: string): DirtyValue {
+  if (payload instanceof Map) return payload.get(key) ?? null;
+  if (
+    payload !== null && typeof payload === "object" && !Array.isArray(payload)
+  ) {
+    const rec = payload as Record<string, DirtyValue>;
+    return Object.hasOwn(rec, key) ? rec[key]! : null;
+  }
+  throw new DirtyProtocolError("Cannot read response: payload is not a dict");
+}
+
+/**
+ * A client for a gunicorn 26 dirty arbiter (or any server speaking its
+ * protocol). Calls run on a small pool of Unix socket connections, one
+ * request per connection at a time, so concurrent calls never interleave
+ * frames. A call that times out, is aborted, or a stream left before its
+ * END closes its connection, so stale frames never reach the next call.
+ * Errors sent by the server are thrown as the class named by their
+ * `error_type` ({@linkcode DirtyAppError},
+ * {@linkcode DirtyNoWorkersAvailableError}, ...). Request ids are uint64
+ * values from a per-client counter that starts at a random point.
+ *
+ * Permissions: `--allow-read=<socket> --allow-write=<socket>`, plus
+ * `--allow-env=GUNICORN_DIRTY_SOCKET` when the path comes from there.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { DirtyClient } from "@sidecar/ipc/dirty";
+ *
+ * await using client = new DirtyClient(); // $GUNICORN_DIRTY_SOCKET
+ * const sum = await client.execute("myapp.ml:MLApp", "add", [2, 3]);
+ * for await (const token of client.stream("myapp.llm:LLMApp", "generate", ["hi"])) {
+ *   console.log(token);
+ * }
+ * ```
+ */
+export class DirtyClient implements AsyncDisposable {
+  readonly #path: string;
+  readonly #timeout: number;
+  readonly #max: number;
+  readonly #decode: DirtyMessageDecodeOptions;
+  readonly #idle: DirtyConnection[] = [];
+  readonly #busy = new Set<DirtyConnection>();
+  readonly #waiters: Waiter[] = [];
+  #opening = 0;
+  #nextId: bigint = randomUint64();
+  #closed = false;
+
+  /**
+   * Creates a client. No connection is made until the first call.
+   *
+   * @param options Socket path, timeout, pool size, decoding.
+   * @throws {DirtyConnectionError} If no socket path is given or set in the environment.
+   */
+  constructor(options: DirtyClientOptions = {}) {
+    const path = options.socketPath ?? Deno.env.get(DIRTY_SOCKET_ENV);
+    if (!path) {
+      throw new DirtyConnectionError(
+        `Cannot create DirtyClient: no socketPath given and ${DIRTY_SOCKET_ENV} is not set`,
+      );
+    }
+    this.#path = path;
+    this.#timeout = options.timeout ?? 30_000;
+    this.#max = Math.max(1, options.maxConnections ?? 4);
+    this.#decode = {
+      dict: "object",
+      ...options.decode,
+      maxMessageSize: options.maxMessageSize ?? MAX_MESSAGE_SIZE,
+    };
+  }
+
+  /**
+   * The socket path in use.
+   *
+   * @returns The path.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * const client = new DirtyClient({ socketPath: "/tmp/x.sock" });
+   * assert.equal(client.socketPath, "/tmp/x.sock");
+   * ```
+   */
+  get socketPath(): string {
+    return this.#path;
+  }
+
+  /**
+   * Open connections (idle and busy).
+   *
+   * @returns The count.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new DirtyClient({ socketPath: "/tmp/x.sock" }).connections, 0);
+   * ```
+   */
+  get connections(): number {
+    return this.#idle.length + this.#busy.size;
+  }
+
+  /**
+   * A fresh request id: uint64, unique within this client.
+   *
+   * @returns The id.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * const client = new DirtyClient({ socketPath: "/tmp/x.sock" });
+   * assert.notEqual(client.nextRequestId(), client.nextRequestId());
+   * ```
+   */
+  nextRequestId(): bigint {
+    const id = this.#nextId;
+    this.#nextId = (id + 1n) & 0xffff_ffff_ffff_ffffn;
+    return id;
+  }
+
+  async #acquire(call: Call): Promise<DirtyConnection> {
+    if (this.#closed) {
+      throw new DirtyConnectionError("Cannot send request: client is closed");
+    }
+    const idle = this.#idle.pop();
+    if (idle) {
+      this.#busy.add(idle);
+      return idle;
+    }
+    if (this.connections + this.#opening < this.#max) {
+      this.#opening++;
+      return await this.#open(call);
+    }
+    let waiter!: Waiter;
+    const wait = new Promise<DirtyConnection | null>((resolve, reject) => {
+      waiter = { resolve, reject };
+    });
+    this.#waiters.push(waiter);
+    let got: DirtyConnection | null;
+    try {
+      got = await call.guard(wait);
+    } catch (e) {
+      const i = this.#waiters.indexOf(waiter);
+      if (i >= 0) {
+        this.#waiters.splice(i, 1);
+      } else {
+        // Already handed a slot: give it back.
+        wait.then((c) => {
+          if (c) {
+            this.#release(c, true);
+          } else {
+            this.#opening--;
+            this.#wake();
+          }
+        }, () => {});
+      }
+      throw e;
+    }
+    // null: a slot was reserved for us (#opening already counts it).
+    return got ?? await this.#open(call);
+  }
+
+  /** Opens a connection for a slot already counted in #opening. */
+  async #open(call: Call): Promise<DirtyConnection> {
+    const opening = DirtyConnection.open(this.#path, this.#decode);
+    let conn: DirtyConnection;
+    try {
+      conn = await call.guard(opening);
+    } catch (e) {
+      opening.then((c) => c.close(), () => {});
+      this.#opening--;
+      this.#wake();
+      throw e;
+    }
+    this.#opening--;
+    if (this.#closed) {
+      conn.close();
+      throw new DirtyConnectionError("Cannot send request: client is closed");
+    }
+    this.#busy.add(conn);
+    return conn;
+  }
+
+  /** Hands a free slot to the next waiter: an idle connection, or a reserved slot to open one. */
+  #wake(): void {
+    if (this.#waiters.length === 0) return;
+    const idle = this.#idle.pop();
+    if (idle) {
+      this.#busy.add(idle);
+      this.#waiters.shift()!.resolve(idle);
+      return;
+    }
+    if (this.connections + this.#opening < this.#max) {
+      this.#opening++;
+      this.#waiters.shift()!.resolve(null);
+    }
+  }
+
+  #release(conn: DirtyConnection, reusable: boolean): void {
+    this.#busy.delete(conn);
+    if (!reusable || this.#closed || conn.closed || conn.pending > 0) {
+      conn.close();
+    } else {
+      this.#idle.push(conn);
+    }
+    this.#wake();
+  }
+
+  /**
+   * Sends one message and returns the `result` of the RESPONSE; an ERROR
+   * is thrown as its error class. The building block of every unary call.
+   *
+   * @param build Encodes the message for the given request id.
+   * @param options Signal and timeout.
+   * @returns The decoded `result`.
+   * @throws {DirtyError} The server's error, a {@linkcode DirtyTimeoutError}, a {@linkcode DirtyConnectionError} or a {@linkcode DirtyProtocolError}.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { DirtyClient, encodeStatus } from "@sidecar/ipc/dirty";
+   *
+   * await using client = new DirtyClient();
+   * const status = await client.request((id) => encodeStatus(id));
+   * ```
+   */
+  async request(
+    build: (id: bigint) => Uint8Array,
+    options: DirtyCallOptions = {},
+  ): Promise<DirtyValue> {
+    const call = new Call(options, this.#timeout);
+    let conn: DirtyConnection | null = null;
+    let reusable = false;
+    try {
+      conn = await this.#acquire(call);
+      call.attach(conn, (c) => this.#release(c, false));
+      const id = this.nextRequestId();
+      const bytes = build(id);
+      await this.#io(call, conn.write(bytes));
+      const frame = await this.#io(call, conn.readFrame());
+      // A RESPONSE or ERROR for our id leaves the connection in step.
+      reusable = frame.id === id &&
+        (frame.type === "response" || frame.type === "error");
+      return expectFinal(frame, id);
+    } finally {
+      call.dispose();
+      if (conn) this.#release(conn, reusable && !call.failed);
+    }
+  }
+
+  /** Awaits socket I/O under the call's deadline; maps runtime errors to dirty errors. */
+  async #io<T>(call: Call, p: Promise<T>): Promise<T> {
+    try {
+      return await call.guard(p);
+    } catch (e) {
+      if (call.failed) throw e; // the call's own reason (timeout or abort)
+      throw this.#transportError(e);
+    }
+  }
+
+  #transportError(e: unknown): unknown {
+    if (e instanceof DirtyProtocolError || e instanceof DirtyTimeoutError) {
+      return e;
+    }
+    if (
+      e instanceof Deno.errors.BadResource ||
+      e instanceof Deno.errors.Interrupted
+    ) {
+      return new DirtyConnectionError(
+        "Communication error: connection closed",
+        this.#path,
+        {
+          cause: e,
+        },
+      );
+    }
+    if (
+      e instanceof Error && !(e instanceof DirtyConnectionError) &&
+      !("errorType" in e)
+    ) {
+      return new DirtyConnectionError(
+        `Communication error: ${e.message}`,
+        this.#path,
+        {
+          cause: e,
+        },
+      );
+    }
+    return e;
+  }
+
+  /**
+   * Calls `action` on the dirty app at `appPath` and returns its result.
+   *
+   * @param appPath The app's `module:Class` path.
+   * @param action The action (method) name.
+   * @param args Positional arguments.
+   * @param kwargs Keyword arguments.
+   * @param options Signal and timeout.
+   * @returns The action's result.
+   * @throws {DirtyError} The mapped server error ({@linkcode DirtyAppError}, ...), a timeout, connection or protocol error.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   *
+   * await using client = new DirtyClient({ socketPath: "/run/app/arbiter.sock" });
+   * const label = await client.execute("myapp.ml:MLApp", "predict", [[0.1, 0.2]], {}, {
+   *   timeout: 5_000,
+   * });
+   * ```
+   */
+  async execute(
+    appPath: string,
+    action: string,
+    args: readonly DirtyInput[] = [],
+    kwargs: ReadonlyMap<string, DirtyInput> | {
+      readonly [key: string]: DirtyInput;
+    } = {},
+    options: DirtyCallOptions = {},
+  ): Promise<DirtyValue> {
+    return await this.request(
+      (id) => encodeRequest(id, appPath, action, args, kwargs),
+      options,
+    );
+  }
+
+  /**
+   * Calls a streaming action and yields each CHUNK's data until END. The
+   * request is sent on the first `next()`. A plain RESPONSE (the action
+   * was not a generator) yields its result once. An ERROR, even after some
+   * chunks, is thrown as its error class. Leaving the loop early, a timeout
+   * or an abort closes the connection.
+   *
+   * @param appPath The app's `module:Class` path.
+   * @param action The action name.
+   * @param args Positional arguments.
+   * @param kwargs Keyword arguments.
+   * @param options Signal and timeout (for the whole stream).
+   * @returns An async iterator of chunk values.
+   * @throws {DirtyError} The mapped server error, a timeout, connection or protocol error.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   *
+   * await using client = new DirtyClient();
+   * for await (const token of client.stream("myapp.llm:LLMApp", "generate", ["Hello"])) {
+   *   console.log(token);
+   * }
+   * ```
+   */
+  async *stream(
+    appPath: string,
+    action: string,
+    args: readonly DirtyInput[] = [],
+    kwargs: ReadonlyMap<string, DirtyInput> | {
+      readonly [key: string]: DirtyInput;
+    } = {},
+    options: DirtyCallOptions = {},
+  ): AsyncGenerator<DirtyValue, void, undefined> {
+    const call = new Call(options, this.#timeout);
+    let conn: DirtyConnection | null = null;
+    let reusable = false;
+    try {
+      conn = await this.#acquire(call);
+      call.attach(conn, (x) => this.#release(x, false));
+      const id = this.nextRequestId();
+      const c = conn;
+      await this.#io(
+        call,
+        c.write(encodeRequest(id, appPath, action, args, kwargs)),
+      );
+      while (true) {
+        const frame = await this.#io(call, c.readFrame());
+        if (frame.id !== id) {
+          throw new DirtyProtocolError(
+            `Cannot read stream: request id ${frame.id} does not match ${id}`,
+          );
+        }
+        switch (frame.type) {
+          case "chunk":
+            yield field(frame.payload, "data");
+            if (call.failed) await call.guard(Promise.resolve());
+            continue;
+          case "end":
+            reusable = true;
+            return;
+          case "response": {
+            const result = field(frame.payload, "result");
+            reusable = true;
+            yield result;
+            return;
+          }
+          case "error":
+            reusable = true;
+            throw errorFromDict(field(frame.payload, "error") ?? {});
+          default:
+            throw new DirtyProtocolError(
+              `Cannot read stream: unexpected ${frame.type} message`,
+            );
+        }
+      }
+    } finally {
+      call.dispose();
+      if (conn) this.#release(conn, reusable && !call.failed);
+    }
+  }
+
+  /**
+   * Asks the arbiter for its status (STATUS): `arbiter_pid`, `workers`
+   * (pid, age, apps, booted, last_heartbeat), `worker_count`, `apps`.
+   *
+   * @param options Signal and timeout.
+   * @returns The status dict.
+   * @throws {DirtyError} On a server, timeout, connection or protocol error.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   *
+   * await using client = new DirtyClient();
+   * const status = await client.status();
+   * console.log(status);
+   * ```
+   */
+  async status(options: DirtyCallOptions = {}): Promise<DirtyValue> {
+    return await this.request((id) => encodeStatus(id), options);
+  }
+
+  /**
+   * Adds or removes dirty workers (MANAGE), as `gunicornc dirty add|remove
+   * N` does.
+   *
+   * @param change `{ add: n }` or `{ remove: n }`.
+   * @param options Signal and timeout.
+   * @returns The arbiter's result dict (`success`, `operation`, counts).
+   * @throws {RangeError} If the count is not a positive integer.
+   *
+   * @example Usage
+   * ```ts ignore
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   *
+   * await using client = new DirtyClient();
+   * const result = await client.manage({ add: 1 });
+   * ```
+   */
+  async manage(
+    change: ManageRequest,
+    options: DirtyCallOptions = {},
+  ): Promise<DirtyValue> {
+    const [op, count] = "add" in change
+      ? [ManageOp.ADD, change.add]
+      : [ManageOp.REMOVE, change.remove];
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new RangeError(
+        `Cannot manage workers: count ${count} is not a positive integer`,
+      );
+    }
+    return await this.request((id) => encodeManage(id, op, count), options);
+  }
+
+  /**
+   * Closes every connection; calls still waiting for a connection reject.
+   * Idempotent.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * const client = new DirtyClient({ socketPath: "/tmp/x.sock" });
+   * client.close();
+   * client.close();
+   * await assert.rejects(client.execute("m:C", "f"));
+   * ```
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const c of this.#idle.splice(0)) c.close();
+    for (const c of this.#busy) c.close();
+    for (const w of this.#waiters.splice(0)) {
+      w.reject(
+        new DirtyConnectionError("Cannot send request: client is closed"),
+      );
+    }
+  }
+
+  /**
+   * Same as {@linkcode DirtyClient.close}.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyClient } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * {
+   *   await using client = new DirtyClient({ socketPath: "/tmp/x.sock" });
+   *   assert.equal(client.connections, 0);
+   * }
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}

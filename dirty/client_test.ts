@@ -1,0 +1,430 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import { assertRejects } from "../_test_utils/assert.ts";
+import { openFdCount, tempDir } from "../_test_utils/peers.ts";
+import { startFakeDirtyServer } from "../_test_utils/dirty_fake_server.ts";
+import { hexBytes, loadVectors } from "../_test_utils/dirty_vectors.ts";
+import { DirtyClient } from "./client.ts";
+import {
+  DirtyAppError,
+  DirtyConnectionError,
+  DirtyError,
+  DirtyNoWorkersAvailableError,
+  DirtyProtocolError,
+  DirtyTimeoutError,
+  DirtyWorkerError,
+} from "./errors.ts";
+import { decodeMessage, parseFrame } from "./message.ts";
+import { DirtyFloat } from "./tlv.ts";
+
+const vectors = [
+  ...loadVectors("dirty-vectors.json"),
+  ...loadVectors("extra-vectors.json"),
+];
+
+/** Runs `fn` against a fresh fake server and checks that no fd leaked. */
+async function withServer(
+  fn: (
+    server: ReturnType<typeof startFakeDirtyServer>,
+    client: (o?: ConstructorParameters<typeof DirtyClient>[0]) => DirtyClient,
+  ) => Promise<void>,
+): Promise<void> {
+  const before = openFdCount();
+  {
+    await using dir = await tempDir();
+    await using server = startFakeDirtyServer(dir.path);
+    const clients: DirtyClient[] = [];
+    try {
+      await fn(server, (o = {}) => {
+        const c = new DirtyClient({
+          socketPath: server.path,
+          timeout: 5000,
+          ...o,
+        });
+        clients.push(c);
+        return c;
+      });
+    } finally {
+      for (const c of clients) c.close();
+    }
+  }
+  // Let the runtime release closed resources.
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(openFdCount(), before, "file descriptors leaked");
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(cond(), "condition never held");
+}
+
+Deno.test("client: execute returns results and keeps int/float/bytes/bigint apart", async () => {
+  await withServer(async (server, mk) => {
+    const client = mk();
+    assert.equal(await client.execute("fake:App", "add", [2, 3]), 5);
+    const echo = await client.execute(
+      "fake:App",
+      "echo",
+      [1, "two", Uint8Array.of(3), 2n ** 60n, new DirtyFloat(1)],
+      { k: 4.5 },
+    );
+    assert.deepStrictEqual(echo, {
+      args: [1, "two", Uint8Array.of(3), 2n ** 60n, 1],
+      kwargs: { k: 4.5 },
+    });
+    const exact = mk({ decode: { dict: "map", float: "tagged" } });
+    const m = await exact.execute("fake:App", "echo", [new DirtyFloat(1)]);
+    assert.deepStrictEqual(
+      m,
+      new Map<string, unknown>([["args", [new DirtyFloat(1)]], [
+        "kwargs",
+        new Map(),
+      ]]),
+    );
+    // The request on the wire has the four keys in gunicorn's order.
+    const req = parseFrame(server.frames[0]!);
+    assert.ok(req.type === "request");
+    assert.equal(req.appPath, "fake:App");
+    assert.equal(req.action, "add");
+  });
+});
+
+Deno.test("client: replayed gunicorn RESPONSE vectors give their decoded result", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk({ decode: { dict: "map", float: "tagged" } });
+    const names = vectors.filter((v) =>
+      v.kind === "message" && v.decoded_type === "response"
+    );
+    assert.ok(names.length >= 6);
+    for (const v of names) {
+      const expected =
+        (decodeMessage(hexBytes(v.hex), { float: "tagged" }).payload as Map<
+          string,
+          unknown
+        >)
+          .get("result");
+      assert.deepStrictEqual(
+        await client.execute("fake:App", "replay", [v.name]),
+        expected,
+        v.name,
+      );
+    }
+  });
+});
+
+Deno.test("client: replayed gunicorn ERROR vectors throw the mapped class with details", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk();
+    // deno-lint-ignore no-explicit-any
+    const classes: Record<string, new (...a: any[]) => DirtyError> = {
+      "error_plain_exception": DirtyError,
+      "error_dict": DirtyError,
+      "error_timeout": DirtyTimeoutError,
+      "error_no_workers_for_app": DirtyNoWorkersAvailableError,
+      "error_worker_error": DirtyWorkerError,
+      "error_app": DirtyAppError,
+      "error_generic": DirtyError,
+    };
+    for (const [name, cls] of Object.entries(classes)) {
+      const err = await assertRejects(
+        () => client.execute("fake:App", "replay", [name]),
+        cls,
+      );
+      assert.equal(err.constructor, cls, name);
+      const msg = parseFrame(
+        decodeMessage(hexBytes(vectors.find((v) => v.name === name)!.hex)),
+      );
+      assert.ok(msg.type === "error");
+      assert.equal(err.message, msg.error.message);
+      assert.equal(err.errorType, msg.error.errorType);
+      assert.deepStrictEqual({ ...err.details }, { ...msg.error.details });
+    }
+    const t = await assertRejects(
+      () => client.execute("fake:App", "replay", ["error_timeout"]),
+      DirtyTimeoutError,
+    );
+    assert.equal(t.timeout, 300);
+    const w = await assertRejects(
+      () => client.execute("fake:App", "replay", ["error_worker_error"]),
+      DirtyWorkerError,
+    );
+    assert.equal(w.workerId, 1234);
+    const a = await assertRejects(
+      () => client.execute("fake:App", "fail", ["kaput"]),
+      DirtyAppError,
+    );
+    assert.deepStrictEqual([a.message, a.appPath, a.action], [
+      "kaput",
+      "fake:App",
+      "fail",
+    ]);
+    const nw = await assertRejects(
+      () => client.execute("missing:App", "f"),
+      DirtyNoWorkersAvailableError,
+    );
+    assert.equal(nw.appPath, "missing:App");
+    // Server errors leave the connection usable: still one connection.
+    assert.equal(await client.execute("fake:App", "add", [1]), 1);
+    assert.equal(client.connections, 1);
+  });
+});
+
+Deno.test("client: stream yields chunks until END, throws a mid-stream ERROR, yields a plain RESPONSE", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk();
+    assert.deepStrictEqual(
+      await Array.fromAsync(client.stream("fake:App", "stream", [3])),
+      ["tok0", "tok1", "tok2"],
+    );
+    const got: unknown[] = [];
+    await assertRejects(
+      async () => {
+        for await (
+          const c of client.stream("fake:App", "stream_fail", [2])
+        ) got.push(c);
+      },
+      DirtyAppError,
+      "stream broke",
+    );
+    assert.deepStrictEqual(got, ["tok0", "tok1"]);
+    // gunicorn bug 20: a RESPONSE during stream() is not dropped here.
+    assert.deepStrictEqual(
+      await Array.fromAsync(client.stream("fake:App", "add", [40, 2])),
+      [42],
+    );
+    assert.deepStrictEqual(
+      await Array.fromAsync(client.stream("fake:App", "stream", [0])),
+      [],
+    );
+    await assertRejects(
+      () => Array.fromAsync(client.stream("missing:App", "x")),
+      DirtyNoWorkersAvailableError,
+    );
+    assert.equal(client.connections, 1);
+  });
+});
+
+Deno.test("client: an abandoned stream closes its connection; the next call is not poisoned (bug 19)", async () => {
+  await withServer(async (server, mk) => {
+    const client = mk({ maxConnections: 1 });
+    for await (const c of client.stream("fake:App", "stream_slow", [5, 30])) {
+      assert.equal(c, "tok0");
+      break;
+    }
+    assert.equal(client.connections, 0);
+    assert.equal(await client.execute("fake:App", "add", [1, 1]), 2);
+    assert.equal(server.accepted, 2);
+    await until(() => server.open === 1);
+  });
+});
+
+Deno.test("client: a stream that exceeds its timeout fails typed and closes its connection", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk({ maxConnections: 1 });
+    const got: unknown[] = [];
+    const err = await assertRejects(async () => {
+      for await (
+        const c of client.stream("fake:App", "stream_slow", [5, 400], {}, {
+          timeout: 150,
+        })
+      ) got.push(c);
+    }, DirtyTimeoutError);
+    assert.equal(err.timeout, 0.15);
+    assert.deepStrictEqual(got, ["tok0"]);
+    assert.equal(client.connections, 0);
+    assert.equal(await client.execute("fake:App", "add", [2, 2]), 4);
+  });
+});
+
+Deno.test("client: a server that never answers gives DirtyTimeoutError within the timeout", async () => {
+  await withServer(async (server, mk) => {
+    const client = mk({ timeout: 100 });
+    await assertRejects(
+      () => client.execute("fake:App", "hang"),
+      DirtyTimeoutError,
+      "Timeout waiting",
+    );
+    assert.equal(client.connections, 0);
+    await until(() => server.open === 0);
+    // Per-call timeout overrides the client's.
+    assert.equal(
+      await client.execute("fake:App", "sleep", [150], {}, { timeout: 2000 }),
+      "slept",
+    );
+  });
+});
+
+Deno.test("client: abort signals reject with their reason and close the connection", async () => {
+  await withServer(async (server, mk) => {
+    const client = mk();
+    const reason = new Error("stop");
+    await assertRejects(
+      () =>
+        client.execute("fake:App", "add", [1], {}, {
+          signal: AbortSignal.abort(reason),
+        }),
+      Error,
+      "stop",
+    );
+    assert.equal(server.accepted, 0);
+    const ac = new AbortController();
+    const p = client.execute("fake:App", "hang", [], {}, { signal: ac.signal });
+    await until(() => server.frames.length === 1);
+    ac.abort(reason);
+    assert.equal(await p.catch((e) => e), reason);
+    assert.equal(client.connections, 0);
+    await until(() => server.open === 0);
+  });
+});
+
+Deno.test("client: a server closing mid-frame, without reply, or sending garbage gives typed errors", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk();
+    await assertRejects(
+      () => client.execute("fake:App", "cut"),
+      DirtyProtocolError,
+      "Incomplete payload: got 24 bytes",
+    );
+    await assertRejects(
+      () => client.execute("fake:App", "close"),
+      DirtyProtocolError,
+      "Connection closed",
+    );
+    await assertRejects(
+      () => client.execute("fake:App", "garbage"),
+      DirtyProtocolError,
+      "Invalid magic: b'XX'",
+    );
+    await assertRejects(
+      () => client.execute("fake:App", "wrong_id"),
+      DirtyProtocolError,
+      "does not match",
+    );
+    await assertRejects(
+      () => client.execute("fake:App", "stream"),
+      DirtyProtocolError,
+      "use stream()",
+    );
+    assert.equal(client.connections, 0);
+    // A stray frame after the answer: the result stands, the connection is dropped.
+    assert.equal(await client.execute("fake:App", "extra"), 1);
+    assert.equal(client.connections, 0);
+    assert.equal(await client.execute("fake:App", "add", [3]), 3);
+    assert.equal(client.connections, 1);
+  });
+});
+
+Deno.test("client: an oversize incoming frame is refused from its header", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk({ maxMessageSize: 20 });
+    await assertRejects(
+      () => client.execute("fake:App", "replay", ["response_float_list"]),
+      DirtyProtocolError,
+      "Message too large",
+    );
+    assert.equal(client.connections, 0);
+  });
+});
+
+Deno.test("client: concurrent calls never interleave and the pool stays bounded", async () => {
+  await withServer(async (server, mk) => {
+    const client = mk({ maxConnections: 3 });
+    const calls = Array.from(
+      { length: 30 },
+      (_, i) =>
+        i % 5 === 0
+          ? Array.fromAsync(client.stream("fake:App", "stream", [i % 4]))
+          : client.execute("fake:App", "add", [i, 1000]),
+    );
+    const results = await Promise.all(calls);
+    results.forEach((r, i) => {
+      if (i % 5 === 0) {
+        assert.deepStrictEqual(
+          r,
+          Array.from({ length: i % 4 }, (_, k) => `tok${k}`),
+        );
+      } else assert.equal(r, i + 1000);
+    });
+    assert.ok(server.accepted <= 3, `accepted ${server.accepted}`);
+    // Request ids are unique per client.
+    const ids = new Set(server.frames.map((f) => f.id));
+    assert.equal(ids.size, server.frames.length);
+  });
+});
+
+Deno.test("client: waiting for a pooled connection respects the timeout and frees its slot", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk({ maxConnections: 1 });
+    const slow = client.execute("fake:App", "sleep", [300]);
+    await assertRejects(
+      () => client.execute("fake:App", "add", [1], {}, { timeout: 50 }),
+      DirtyTimeoutError,
+    );
+    assert.equal(await slow, "slept");
+    assert.equal(await client.execute("fake:App", "add", [1]), 1);
+    assert.equal(client.connections, 1);
+  });
+});
+
+Deno.test("client: status and manage", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk();
+    const status = await client.status() as Record<string, unknown>;
+    assert.equal(status.worker_count, 1);
+    assert.ok(Array.isArray(status.workers));
+    assert.deepStrictEqual(await client.manage({ add: 2 }), {
+      success: true,
+      operation: "add",
+      requested: 2,
+      spawned: 2,
+      total_workers: 3,
+      target_workers: 3,
+    });
+    const removed = await client.manage({ remove: 1 }) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(removed.operation, "remove");
+    await assertRejects(() => client.manage({ add: 0 }), RangeError);
+  });
+});
+
+Deno.test("client: connection errors and the GUNICORN_DIRTY_SOCKET default", async () => {
+  const before = openFdCount();
+  await using dir = await tempDir();
+  const client = new DirtyClient({ socketPath: `${dir.path}/nope.sock` });
+  const err = await assertRejects(
+    () => client.execute("m:C", "f"),
+    DirtyConnectionError,
+    "Failed to connect",
+  );
+  assert.equal(err.socketPath, `${dir.path}/nope.sock`);
+  client.close();
+  await assertRejects(
+    () => client.execute("m:C", "f"),
+    DirtyConnectionError,
+    "client is closed",
+  );
+  const old = Deno.env.get("GUNICORN_DIRTY_SOCKET");
+  try {
+    Deno.env.set("GUNICORN_DIRTY_SOCKET", "/tmp/from-env.sock");
+    assert.equal(new DirtyClient().socketPath, "/tmp/from-env.sock");
+    Deno.env.delete("GUNICORN_DIRTY_SOCKET");
+    assert.throws(() => new DirtyClient(), DirtyConnectionError);
+  } finally {
+    if (old === undefined) Deno.env.delete("GUNICORN_DIRTY_SOCKET");
+    else Deno.env.set("GUNICORN_DIRTY_SOCKET", old);
+  }
+  assert.equal(openFdCount(), before);
+});
+
+Deno.test("client: request ids are uint64 bigints from a per-client counter", () => {
+  const c = new DirtyClient({ socketPath: "/tmp/x.sock" });
+  const a = c.nextRequestId();
+  const b = c.nextRequestId();
+  assert.equal(typeof a, "bigint");
+  assert.ok(a >= 0n && a < 2n ** 64n);
+  assert.equal(b, (a + 1n) % 2n ** 64n);
+});
