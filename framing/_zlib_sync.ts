@@ -44,8 +44,13 @@ export class SyncCodec {
   /** Wraps a `node:zlib` engine. */
   constructor(engine: unknown, maxOutput = Number.MAX_SAFE_INTEGER) {
     const e = engine as Engine;
-    if (!e._handle || typeof e._handle.writeSync !== "function" || !(e._writeState instanceof Uint32Array)) {
-      throw new TypeError("Cannot create stream codec: node:zlib lacks synchronous handles here");
+    if (
+      !e._handle || typeof e._handle.writeSync !== "function" ||
+      !(e._writeState instanceof Uint32Array)
+    ) {
+      throw new TypeError(
+        "Cannot create stream codec: node:zlib lacks synchronous handles here",
+      );
     }
     this.#engine = e;
     this.#maxOutput = maxOutput;
@@ -59,7 +64,9 @@ export class SyncCodec {
   /** Runs `input` through the context with the given flush mode. */
   process(input: Uint8Array, flush: number): Uint8Array {
     const h = this.#engine._handle;
-    if (h === null || this.#closed) throw new TypeError("Cannot process data: the codec is closed");
+    if (h === null || this.#closed) {
+      throw new TypeError("Cannot process data: the codec is closed");
+    }
     const st = this.#engine._writeState;
     const parts: Uint8Array[] = [];
     let total = 0;
@@ -125,7 +132,9 @@ export const Z = {
 
 /** A zlib (RFC 1950) compressor: level 6, window 15, memLevel 8. */
 export function zlibCompressor(level = 6): SyncCodec {
-  return new SyncCodec(zlib.createDeflate({ level, windowBits: 15, memLevel: 8 }));
+  return new SyncCodec(
+    zlib.createDeflate({ level, windowBits: 15, memLevel: 8 }),
+  );
 }
 
 /** A zlib (RFC 1950) decompressor. */

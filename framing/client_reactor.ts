@@ -9,14 +9,36 @@
  *
  * @module
  */
-import { type CborKey, CborStreamDecoder, type CborValue, decodeCborAll, encodeCbor } from "./cbor.ts";
+import {
+  type CborKey,
+  CborStreamDecoder,
+  type CborValue,
+  decodeCborAll,
+  encodeCbor,
+} from "./cbor.ts";
 import { formatMessage, ProtocolError, ServerError } from "./errors.ts";
-import { DEFAULT_MAX_FRAME_SIZE, FRAME_FLAG, FRAME_TYPE, type Frame, STREAM_FLAG } from "./frame_codec.ts";
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  type Frame,
+  FRAME_FLAG,
+  FRAME_TYPE,
+  STREAM_FLAG,
+} from "./frame_codec.ts";
 import { createCommandFrames, OutputStream } from "./output_stream.ts";
-import { createStreamDecoder, type StreamDecoder, type StreamDecoderOptions } from "./stream_encoding.ts";
+import {
+  createStreamDecoder,
+  type StreamDecoder,
+  type StreamDecoderOptions,
+} from "./stream_encoding.ts";
 
 /** Life cycle of a {@linkcode ClientRequest}. */
-export type ClientRequestState = "pending" | "sending" | "sent" | "receiving" | "received" | "errored";
+export type ClientRequestState =
+  | "pending"
+  | "sending"
+  | "sent"
+  | "receiving"
+  | "received"
+  | "errored";
 
 /**
  * One command issued through a {@linkcode ClientReactor}.
@@ -37,7 +59,9 @@ export class ClientRequest {
   /** The command name. */
   readonly name: string;
   /** The arguments. */
-  readonly args: ReadonlyMap<string, CborValue> | { readonly [key: string]: CborValue };
+  readonly args: ReadonlyMap<string, CborValue> | {
+    readonly [key: string]: CborValue;
+  };
   /** The command data, if any. */
   readonly data: Uint8Array | undefined;
   /** The redirect map, if any. */
@@ -56,7 +80,9 @@ export class ClientRequest {
   constructor(
     requestId: number,
     name: string,
-    args: ReadonlyMap<string, CborValue> | { readonly [key: string]: CborValue },
+    args: ReadonlyMap<string, CborValue> | {
+      readonly [key: string]: CborValue;
+    },
     data: Uint8Array | undefined,
     redirect: CborValue | undefined,
   ) {
@@ -156,11 +182,12 @@ function text(v: CborValue | undefined): string {
  *
  * @example Usage
  * ```ts
- * import { renderAtoms } from "@sidecar/ipc/framing";
+ * import { type CborValue, renderAtoms } from "@sidecar/ipc/framing";
  * import assert from "node:assert/strict";
  *
  * const enc = new TextEncoder();
- * assert.equal(renderAtoms([new Map([["msg", enc.encode("a %s")], ["args", [enc.encode("b")]]])]), "a b");
+ * const atom = new Map<string, CborValue>([["msg", enc.encode("a %s")], ["args", [enc.encode("b")]]]);
+ * assert.equal(renderAtoms([atom]), "a b");
  * ```
  */
 export function renderAtoms(atoms: CborValue): string {
@@ -168,7 +195,10 @@ export function renderAtoms(atoms: CborValue): string {
   return (atoms as CborValue[]).map((a) => {
     if (!(a instanceof Map)) return text(a);
     const args = a.get("args");
-    return formatMessage(text(a.get("msg")), Array.isArray(args) ? args.map((x) => text(x as CborValue)) : []);
+    return formatMessage(
+      text(a.get("msg")),
+      Array.isArray(args) ? args.map((x) => text(x as CborValue)) : [],
+    );
   }).join("");
 }
 
@@ -203,7 +233,10 @@ export class ClientReactor {
   #pending: ClientRequest[] = [];
   #active = new Map<number, ClientRequest>();
   #incoming = new Map<number, InputStream>();
-  #settingsDecoders = new Map<number, { decoder: CborStreamDecoder; values: CborValue[] }>();
+  #settingsDecoders = new Map<
+    number,
+    { decoder: CborStreamDecoder; values: CborValue[] }
+  >();
 
   /**
    * Creates a reactor.
@@ -259,23 +292,38 @@ export class ClientReactor {
    */
   callCommand(
     name: string,
-    args: ReadonlyMap<string, CborValue> | { readonly [key: string]: CborValue },
+    args: ReadonlyMap<string, CborValue> | {
+      readonly [key: string]: CborValue;
+    },
     options: CallCommandOptions = {},
   ): { request: ClientRequest; action: ClientAction } {
     if (!this.#canIssue) throw new TypeError("cannot issue new commands");
-    if (this.#nextId > 0xffff) throw new RangeError("Cannot issue command: request ids are exhausted");
-    const request = new ClientRequest(this.#nextId, name, args, options.data, options.redirect);
+    if (this.#nextId > 0xffff) {
+      throw new RangeError("Cannot issue command: request ids are exhausted");
+    }
+    const request = new ClientRequest(
+      this.#nextId,
+      name,
+      args,
+      options.data,
+      options.redirect,
+    );
     this.#nextId += 2;
     if (this.#buffer) {
       this.#pending.push(request);
       return { request, action: { action: "noop" } };
     }
-    if (!this.#canSend) throw new TypeError("sends cannot be performed on this instance");
+    if (!this.#canSend) {
+      throw new TypeError("sends cannot be performed on this instance");
+    }
     if (!this.#multiple) {
       this.#canSend = false;
       this.#canIssue = false;
     }
-    return { request, action: { action: "sendframes", frames: this.#commandFrames(request) } };
+    return {
+      request,
+      action: { action: "sendframes", frames: this.#commandFrames(request) },
+    };
   }
 
   /**
@@ -298,7 +346,9 @@ export class ClientReactor {
    */
   flushCommands(): ClientAction {
     if (this.#pending.length === 0) return { action: "noop" };
-    if (!this.#canSend) throw new TypeError("sends cannot be performed on this instance");
+    if (!this.#canSend) {
+      throw new TypeError("sends cannot be performed on this instance");
+    }
     if (!this.#multiple) {
       this.#canIssue = false;
       this.#canSend = false;
@@ -314,7 +364,10 @@ export class ClientReactor {
     this.#active.set(request.requestId, request);
     request.state = "sending";
     const frames: Frame[] = [];
-    if (!this.#settingsSent && this.#encoders !== null && this.#encoders.length > 0) {
+    if (
+      !this.#settingsSent && this.#encoders !== null &&
+      this.#encoders.length > 0
+    ) {
       this.#settingsSent = true;
       frames.push(this.#out.makeFrame(
         request.requestId,
@@ -323,11 +376,19 @@ export class ClientReactor {
         encodeSettings(this.#encoders),
       ));
     }
-    frames.push(...createCommandFrames(this.#out, request.requestId, request.name, request.args, {
-      data: request.data,
-      redirect: request.redirect,
-      maxFrameSize: this.#max,
-    }));
+    frames.push(
+      ...createCommandFrames(
+        this.#out,
+        request.requestId,
+        request.name,
+        request.args,
+        {
+          data: request.data,
+          redirect: request.redirect,
+          maxFrameSize: this.#max,
+        },
+      ),
+    );
     request.state = "sent";
     return frames;
   }
@@ -354,12 +415,16 @@ export class ClientReactor {
    */
   onFrameRecv(frame: Frame): ClientAction {
     if (frame.streamId % 2 === 1) {
-      return this.#error(`received frame with odd numbered stream ID: ${frame.streamId}`);
+      return this.#error(
+        `received frame with odd numbered stream ID: ${frame.streamId}`,
+      );
     }
     let stream = this.#incoming.get(frame.streamId);
     if (stream === undefined) {
       if (!(frame.streamFlags & STREAM_FLAG.BEGIN)) {
-        return this.#error("received frame on unknown stream without beginning of stream flag set");
+        return this.#error(
+          "received frame on unknown stream without beginning of stream flag set",
+        );
       }
       stream = { decoder: null };
       this.#incoming.set(frame.streamId, stream);
@@ -372,7 +437,9 @@ export class ClientReactor {
         return {
           action: "error",
           message: e instanceof Error ? e.message : String(e),
-          error: e instanceof ProtocolError ? e : new ProtocolError(String(e), { cause: e }),
+          error: e instanceof ProtocolError
+            ? e
+            : new ProtocolError(String(e), { cause: e }),
         };
       }
     }
@@ -380,9 +447,15 @@ export class ClientReactor {
       stream.decoder?.close();
       this.#incoming.delete(frame.streamId);
     }
-    if (frame.type === FRAME_TYPE.STREAM_SETTINGS) return this.#onStreamSettings(frame, payload);
+    if (frame.type === FRAME_TYPE.STREAM_SETTINGS) {
+      return this.#onStreamSettings(frame, payload);
+    }
     const request = this.#active.get(frame.requestId);
-    if (request === undefined) return this.#error(`received frame for inactive request ID: ${frame.requestId}`);
+    if (request === undefined) {
+      return this.#error(
+        `received frame for inactive request ID: ${frame.requestId}`,
+      );
+    }
     request.state = "receiving";
     switch (frame.type) {
       case FRAME_TYPE.COMMAND_RESPONSE: {
@@ -394,7 +467,8 @@ export class ClientReactor {
         return {
           action: "responsedata",
           request,
-          expectMore: (frame.flags & FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION) !== 0,
+          expectMore:
+            (frame.flags & FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION) !== 0,
           eos,
           data: payload,
         };
@@ -409,17 +483,33 @@ export class ClientReactor {
           return {
             action: "error",
             request,
-            message: `error decoding CBOR from error response frame: ${e instanceof Error ? e.message : e}`,
-            error: new ProtocolError("error decoding CBOR from error response frame", { cause: e }),
+            message: `error decoding CBOR from error response frame: ${
+              e instanceof Error ? e.message : e
+            }`,
+            error: new ProtocolError(
+              "error decoding CBOR from error response frame",
+              { cause: e },
+            ),
           };
         }
         if (!(m instanceof Map) || !m.has("type")) {
           const message = "error response frame is missing the type field";
-          return { action: "error", request, message, error: new ProtocolError(message) };
+          return {
+            action: "error",
+            request,
+            message,
+            error: new ProtocolError(message),
+          };
         }
         const type = text(m.get("type"));
         const message = renderAtoms(m.get("message") ?? []);
-        return { action: "error", request, type, message, error: new ServerError(type, message) };
+        return {
+          action: "error",
+          request,
+          type,
+          message,
+          error: new ServerError(type, message),
+        };
       }
       case FRAME_TYPE.TEXT_OUTPUT:
       case FRAME_TYPE.PROGRESS: {
@@ -431,11 +521,20 @@ export class ClientReactor {
             action: "error",
             request,
             message: `error decoding CBOR from frame type ${frame.type}`,
-            error: new ProtocolError(`error decoding CBOR from frame type ${frame.type}`, { cause: e }),
+            error: new ProtocolError(
+              `error decoding CBOR from frame type ${frame.type}`,
+              { cause: e },
+            ),
           };
         }
-        if (frame.type === FRAME_TYPE.PROGRESS) return { action: "progress", request, progress: v };
-        return { action: "textoutput", request, atoms: Array.isArray(v) ? [...v as CborValue[]] : [v] };
+        if (frame.type === FRAME_TYPE.PROGRESS) {
+          return { action: "progress", request, progress: v };
+        }
+        return {
+          action: "textoutput",
+          request,
+          atoms: Array.isArray(v) ? [...v as CborValue[]] : [v],
+        };
       }
       default:
         return this.#error(`unhandled frame type: ${frame.type}`);
@@ -446,14 +545,21 @@ export class ClientReactor {
     const more = frame.flags & FRAME_FLAG.STREAM_SETTINGS_CONTINUATION;
     const eos = frame.flags & FRAME_FLAG.STREAM_SETTINGS_EOS;
     if (more && eos) {
-      return this.#error("stream encoding settings frame cannot have both continuation and end of stream flags set");
+      return this.#error(
+        "stream encoding settings frame cannot have both continuation and end of stream flags set",
+      );
     }
     if (!more && !eos) {
-      return this.#error("stream encoding settings frame must have continuation or end of stream flag set");
+      return this.#error(
+        "stream encoding settings frame must have continuation or end of stream flag set",
+      );
     }
     let entry = this.#settingsDecoders.get(frame.streamId);
     if (entry === undefined) {
-      entry = { decoder: new CborStreamDecoder({ maxBytesLength: 65536 }), values: [] };
+      entry = {
+        decoder: new CborStreamDecoder({ maxBytesLength: 65536 }),
+        values: [],
+      };
       this.#settingsDecoders.set(frame.streamId, entry);
     }
     try {
@@ -461,24 +567,36 @@ export class ClientReactor {
     } catch (e) {
       this.#settingsDecoders.delete(frame.streamId);
       return this.#error(
-        `error decoding CBOR from stream encoding settings frame: ${e instanceof Error ? e.message : String(e)}`,
+        `error decoding CBOR from stream encoding settings frame: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
       );
     }
     if (more) return { action: "noop" };
     this.#settingsDecoders.delete(frame.streamId);
     if (entry.values.length === 0 || entry.decoder.inValue) {
-      return this.#error("stream encoding settings frame did not contain CBOR data");
+      return this.#error(
+        "stream encoding settings frame did not contain CBOR data",
+      );
     }
     const stream = this.#incoming.get(frame.streamId);
     try {
-      const decoder = createStreamDecoder(text(entry.values[0]), entry.values.slice(1), this.#decoderOptions);
+      const decoder = createStreamDecoder(
+        text(entry.values[0]),
+        entry.values.slice(1),
+        this.#decoderOptions,
+      );
       if (stream === undefined) decoder.close();
       else {
         stream.decoder?.close();
         stream.decoder = decoder;
       }
     } catch (e) {
-      return this.#error(`error setting stream decoder: ${e instanceof Error ? e.message : String(e)}`);
+      return this.#error(
+        `error setting stream decoder: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
+      );
     }
     return { action: "noop" };
   }

@@ -19,7 +19,11 @@ import {
 
 const enc = new TextEncoder();
 
-function sentReactor(options: ConstructorParameters<typeof ClientReactor>[0] = { bufferSends: false }) {
+function sentReactor(
+  options: ConstructorParameters<typeof ClientReactor>[0] = {
+    bufferSends: false,
+  },
+) {
   const r = new ClientReactor(options);
   const { request, action } = r.callCommand("foo", {});
   if (action.action === "sendframes") [...action.frames];
@@ -28,16 +32,25 @@ function sentReactor(options: ConstructorParameters<typeof ClientReactor>[0] = {
 
 function errorOf(a: ClientAction): string {
   if (a.action !== "error") throw new Error(`expected error, got ${a.action}`);
-  if (!(a.error instanceof ProtocolError) && !(a.error instanceof ServerError)) throw new Error("untyped");
+  if (
+    !(a.error instanceof ProtocolError) && !(a.error instanceof ServerError)
+  ) throw new Error("untyped");
   return a.message;
 }
 
 function dataOf(a: ClientAction): Uint8Array {
-  if (a.action !== "responsedata") throw new Error(`expected responsedata, got ${JSON.stringify(a)}`);
+  if (a.action !== "responsedata") {
+    throw new Error(`expected responsedata, got ${JSON.stringify(a)}`);
+  }
   return a.data;
 }
 
-function resp(rid: number, flags: number, payload: Uint8Array, streamFlags = 4): Frame {
+function resp(
+  rid: number,
+  flags: number,
+  payload: Uint8Array,
+  streamFlags = 4,
+): Frame {
   return { requestId: rid, streamId: 2, streamFlags, type: 3, flags, payload };
 }
 
@@ -49,7 +62,11 @@ Deno.test("client reactor: single send reactor refuses further commands", () => 
   const flushed = r.flushCommands();
   assertEquals(flushed.action, "sendframes");
   assertEquals(request.state, "sent");
-  assertThrows(() => r.callCommand("foo", {}), TypeError, "cannot issue new commands");
+  assertThrows(
+    () => r.callCommand("foo", {}),
+    TypeError,
+    "cannot issue new commands",
+  );
 });
 
 Deno.test("client reactor: unbuffered sends go out at once with ids 1, 3", () => {
@@ -66,73 +83,160 @@ Deno.test("client reactor: unbuffered sends go out at once with ids 1, 3", () =>
 
 Deno.test("client reactor: bad frames", () => {
   const r = new ClientReactor();
-  assertEquals(errorOf(r.onFrameRecv(ffs("1 1 0 1 0 foo"))), "received frame with odd numbered stream ID: 1");
+  assertEquals(
+    errorOf(r.onFrameRecv(ffs("1 1 0 1 0 foo"))),
+    "received frame with odd numbered stream ID: 1",
+  );
   assertEquals(
     errorOf(r.onFrameRecv(ffs("1 0 0 1 0 foo"))),
     "received frame on unknown stream without beginning of stream flag set",
   );
   const { r: r2 } = sentReactor();
   // Mercurial raises ProgrammingError here; we report text output.
-  const t = r2.onFrameRecv(ffs("1 0 stream-begin text-output 0 cbor:[{b'msg': b'hi'}]"));
+  const t = r2.onFrameRecv(
+    ffs("1 0 stream-begin text-output 0 cbor:[{b'msg': b'hi'}]"),
+  );
   assertEquals(t.action, "textoutput");
-  assertEquals(errorOf(r2.onFrameRecv(ffs("1 0 0 command-request new "))), "unhandled frame type: 1");
+  assertEquals(
+    errorOf(r2.onFrameRecv(ffs("1 0 0 command-request new "))),
+    "unhandled frame type: 1",
+  );
 });
 
 Deno.test("client reactor: multiple response frames", () => {
   const { r, request } = sentReactor();
-  assertEquals(dataOf(r.onFrameRecv(ffs(`${request.requestId} 0 stream-begin command-response 0 foo`))).length, 3);
-  const last = r.onFrameRecv(ffs(`${request.requestId} 0 0 command-response eos bar`));
+  assertEquals(
+    dataOf(
+      r.onFrameRecv(
+        ffs(`${request.requestId} 0 stream-begin command-response 0 foo`),
+      ),
+    ).length,
+    3,
+  );
+  const last = r.onFrameRecv(
+    ffs(`${request.requestId} 0 0 command-response eos bar`),
+  );
   assertEquals(last.action === "responsedata" && last.eos, true);
   assertEquals(request.state, "received");
-  assertEquals(errorOf(r.onFrameRecv(ffs("1 0 0 command-response eos bar"))), "received frame for inactive request ID: 1");
+  assertEquals(
+    errorOf(r.onFrameRecv(ffs("1 0 0 command-response eos bar"))),
+    "received frame for inactive request ID: 1",
+  );
 });
 
 Deno.test("client reactor: redirect request bytes", () => {
   const r = new ClientReactor({ bufferSends: false });
-  const { action } = r.callCommand("foo", {}, { redirect: new Map([["targets", ["a", "b"]], ["hashes", ["sha256"]]]) });
+  const { action } = r.callCommand("foo", {}, {
+    redirect: new Map([["targets", ["a", "b"]], ["hashes", ["sha256"]]]),
+  });
   if (action.action !== "sendframes") throw new Error("no frames");
   const frames = [...action.frames];
   assertEquals(frames.length, 1);
   assertEquals(
     encodeFrame(frames[0]!),
-    encodeFrame(ffs("1 1 stream-begin command-request new cbor:{b'name': b'foo', b'redirect': {b'targets': [b'a', b'b'], b'hashes': [b'sha256']}}")),
+    encodeFrame(
+      ffs(
+        "1 1 stream-begin command-request new cbor:{b'name': b'foo', b'redirect': {b'targets': [b'a', b'b'], b'hashes': [b'sha256']}}",
+      ),
+    ),
   );
 });
 
 Deno.test("client reactor: stream settings errors and accepted forms", () => {
   const cases: [string, string][] = [
-    ["1 2 stream-begin stream-settings 0 ", "stream encoding settings frame must have continuation or end of stream flag set"],
-    ["1 2 stream-begin stream-settings continuation|eos ", "stream encoding settings frame cannot have both continuation and end of stream flags set"],
-    ["1 2 stream-begin stream-settings eos ", "stream encoding settings frame did not contain CBOR data"],
-    ['1 2 stream-begin stream-settings eos cbor:b"badvalue"', "error setting stream decoder: unknown stream decoder: badvalue"],
+    [
+      "1 2 stream-begin stream-settings 0 ",
+      "stream encoding settings frame must have continuation or end of stream flag set",
+    ],
+    [
+      "1 2 stream-begin stream-settings continuation|eos ",
+      "stream encoding settings frame cannot have both continuation and end of stream flags set",
+    ],
+    [
+      "1 2 stream-begin stream-settings eos ",
+      "stream encoding settings frame did not contain CBOR data",
+    ],
+    [
+      '1 2 stream-begin stream-settings eos cbor:b"badvalue"',
+      "error setting stream decoder: unknown stream decoder: badvalue",
+    ],
   ];
-  for (const [text, message] of cases) assertEquals(errorOf(sentReactor().r.onFrameRecv(ffs(text))), message);
+  for (const [text, message] of cases) {
+    assertEquals(errorOf(sentReactor().r.onFrameRecv(ffs(text))), message);
+  }
   assertEquals(
-    errorOf(sentReactor().r.onFrameRecv(ffs("1 2 stream-begin stream-settings eos badvalue"))).startsWith(
+    errorOf(
+      sentReactor().r.onFrameRecv(
+        ffs("1 2 stream-begin stream-settings eos badvalue"),
+      ),
+    ).startsWith(
       "error decoding CBOR from stream encoding settings frame: ",
     ),
     true,
   );
-  assertEquals(sentReactor().r.onFrameRecv(ffs('1 2 stream-begin stream-settings eos cbor:b"identity"')).action, "noop");
-  const extra = new Uint8Array([...encodeCbor("identity"), ...encodeCbor(new Set(["foo", "bar"]))]);
   assertEquals(
-    errorOf(sentReactor().r.onFrameRecv({ requestId: 1, streamId: 2, streamFlags: 1, type: 9, flags: 2, payload: extra })),
+    sentReactor().r.onFrameRecv(
+      ffs('1 2 stream-begin stream-settings eos cbor:b"identity"'),
+    ).action,
+    "noop",
+  );
+  const extra = new Uint8Array([
+    ...encodeCbor("identity"),
+    ...encodeCbor(new Set(["foo", "bar"])),
+  ]);
+  assertEquals(
+    errorOf(
+      sentReactor().r.onFrameRecv({
+        requestId: 1,
+        streamId: 2,
+        streamFlags: 1,
+        type: 9,
+        flags: 2,
+        payload: extra,
+      }),
+    ),
     "error setting stream decoder: identity decoder received unexpected additional values",
   );
   const data = encodeCbor("identity");
   const { r } = sentReactor();
-  assertEquals(r.onFrameRecv({ requestId: 1, streamId: 2, streamFlags: 1, type: 9, flags: 1, payload: data.subarray(0, 3) }).action, "noop");
-  assertEquals(r.onFrameRecv({ requestId: 1, streamId: 2, streamFlags: 0, type: 9, flags: 2, payload: data.subarray(3) }).action, "noop");
+  assertEquals(
+    r.onFrameRecv({
+      requestId: 1,
+      streamId: 2,
+      streamFlags: 1,
+      type: 9,
+      flags: 1,
+      payload: data.subarray(0, 3),
+    }).action,
+    "noop",
+  );
+  assertEquals(
+    r.onFrameRecv({
+      requestId: 1,
+      streamId: 2,
+      streamFlags: 0,
+      type: 9,
+      flags: 2,
+      payload: data.subarray(3),
+    }).action,
+    "noop",
+  );
 });
 
-for (const [name, compress] of [
-  ["zlib", (b: Uint8Array) => new Uint8Array(deflateSync(b))],
-  ["zstd-8mb", (b: Uint8Array) => new Uint8Array(zstdCompressSync(b))],
-] as const) {
+for (
+  const [name, compress] of [
+    ["zlib", (b: Uint8Array) => new Uint8Array(deflateSync(b))],
+    ["zstd-8mb", (b: Uint8Array) => new Uint8Array(zstdCompressSync(b))],
+  ] as const
+) {
   Deno.test(`client reactor: ${name} response, whole and one byte per frame`, () => {
     const encoded = encodeCbor(new Map([["status", "ok"]]));
     const { r, request } = sentReactor();
-    r.onFrameRecv(ffs(`${request.requestId} 2 stream-begin stream-settings eos cbor:b"${name}"`));
+    r.onFrameRecv(
+      ffs(
+        `${request.requestId} 2 stream-begin stream-settings eos cbor:b"${name}"`,
+      ),
+    );
     assertEquals(dataOf(r.onFrameRecv(resp(1, 2, compress(encoded)))), encoded);
 
     const { r: r2 } = sentReactor();
@@ -158,9 +262,19 @@ for (const [name, compress] of [
     }
     const out = new OutputStream(2);
     out.setEncoder(name);
-    const response1 = encodeCbor({ status: "ok", extra: "response1".repeat(10) });
-    const response2 = encodeCbor({ status: "error", extra: "response2".repeat(10) });
-    assertEquals(r.onFrameRecv(ffs(`1 2 stream-begin stream-settings eos cbor:b"${name}"`)).action, "noop");
+    const response1 = encodeCbor({
+      status: "ok",
+      extra: "response1".repeat(10),
+    });
+    const response2 = encodeCbor({
+      status: "error",
+      extra: "response2".repeat(10),
+    });
+    assertEquals(
+      r.onFrameRecv(ffs(`1 2 stream-begin stream-settings eos cbor:b"${name}"`))
+        .action,
+      "noop",
+    );
     const part = dataOf(r.onFrameRecv(resp(1, 1, out.encode(response1))));
     const rest = dataOf(r.onFrameRecv(resp(1, 2, out.flush())));
     assertEquals(new Uint8Array([...part, ...rest]), response1);
@@ -174,33 +288,55 @@ for (const [name, compress] of [
 
 Deno.test("client reactor: error-response frames become ServerError actions", () => {
   const { r, request } = sentReactor();
-  const a = r.onFrameRecv(ffs("1 2 stream-begin error-response 0 cbor:{b'type': b'server', b'message': [{b'msg': b'some %s', b'args': [b'message']}]}"));
+  const a = r.onFrameRecv(
+    ffs(
+      "1 2 stream-begin error-response 0 cbor:{b'type': b'server', b'message': [{b'msg': b'some %s', b'args': [b'message']}]}",
+    ),
+  );
   if (a.action !== "error") throw new Error("expected error");
-  assertEquals([a.type, a.message, a.error instanceof ServerError], ["server", "some message", true]);
+  assertEquals([a.type, a.message, a.error instanceof ServerError], [
+    "server",
+    "some message",
+    true,
+  ]);
   assertEquals(request.state, "errored");
   const { r: r2 } = sentReactor();
-  assertEquals(r2.onFrameRecv(ffs("1 2 stream-begin error-response 0 \\xff")).action, "error");
+  assertEquals(
+    r2.onFrameRecv(ffs("1 2 stream-begin error-response 0 \\xff")).action,
+    "error",
+  );
 });
 
 Deno.test("client reactor: invalid vector fails with Mercurial's message", async () => {
   const vectors: { name: string; hex: string }[] = JSON.parse(
-    await Deno.readTextFile(new URL("./testdata/framing-vectors.json", import.meta.url)),
+    await Deno.readTextFile(
+      new URL("./testdata/framing-vectors.json", import.meta.url),
+    ),
   );
   const v = vectors.find((x) => x.name.startsWith("INVALID -> clientreactor"))!;
   const m = /'(.*)'$/.exec(v.name)!;
-  assertEquals(errorOf(new ClientReactor().onFrameRecv(decodeFrames(fromHex(v.hex))[0]!)), m[1]);
+  assertEquals(
+    errorOf(new ClientReactor().onFrameRecv(decodeFrames(fromHex(v.hex))[0]!)),
+    m[1],
+  );
 });
 
 Deno.test("client reactor: server vectors decode through the reactor (zlib and zstd)", async () => {
   const vectors: { name: string; hex: string }[] = JSON.parse(
-    await Deno.readTextFile(new URL("./testdata/framing-vectors.json", import.meta.url)),
+    await Deno.readTextFile(
+      new URL("./testdata/framing-vectors.json", import.meta.url),
+    ),
   );
   for (const profile of ["zlib", "zstd-8mb"]) {
-    const frames = vectors.filter((v) => v.name.startsWith(`serverreactor ${profile}:`))
+    const frames = vectors.filter((v) =>
+      v.name.startsWith(`serverreactor ${profile}:`)
+    )
       .map((v) => decodeFrames(fromHex(v.hex))[0]!);
     // The zlib vectors leave out the 2-byte `78 9c` status frame that
     // starts Mercurial's deflate stream; put it back.
-    if (profile === "zlib") frames.splice(1, 0, resp(1, 1, Uint8Array.of(0x78, 0x9c)));
+    if (profile === "zlib") {
+      frames.splice(1, 0, resp(1, 1, Uint8Array.of(0x78, 0x9c)));
+    }
     const r = new ClientReactor({ bufferSends: false, hasMultipleSend: true });
     for (const x of [r.callCommand("a", {}), r.callCommand("b", {})]) {
       if (x.action.action === "sendframes") [...x.action.frames];
@@ -217,7 +353,11 @@ Deno.test("client reactor: server vectors decode through the reactor (zlib and z
     }
     for (const rid of [1, 3]) {
       const values = decodeCborAll(Uint8Array.from(byRequest.get(rid) ?? []));
-      assertEquals(values[0], new Map([["status", enc.encode("ok")]]), `${profile} request ${rid}`);
+      assertEquals(
+        values[0],
+        new Map([["status", enc.encode("ok")]]),
+        `${profile} request ${rid}`,
+      );
     }
     r.close();
   }

@@ -26,3 +26,6 @@ export * from "./stream_encoding.ts";
 export * from "./output_stream.ts";
 export * from "./server_reactor.ts";
 export * from "./client_reactor.ts";
+export * from "./frame_stream.ts";
+export * from "./client.ts";
+export * from "./server.ts";

@@ -9,9 +9,9 @@
 import { type CborValue, encodeCbor } from "./cbor.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
+  type Frame,
   FRAME_FLAG,
   FRAME_TYPE,
-  type Frame,
   STREAM_FLAG,
 } from "./frame_codec.ts";
 import { createStreamEncoder, type StreamEncoder } from "./stream_encoding.ts";
@@ -40,6 +40,14 @@ export class OutputStream {
   #active = false;
   #encoder: StreamEncoder | null = null;
   #settingsSent = false;
+
+  /**
+   * The response whose bytes are inside the encoder, unflushed. Responses
+   * on one stream may interleave; when another response needs the encoder,
+   * the owner's bytes are flushed first so every frame carries its own
+   * request's data.
+   */
+  owner: { release(): Frame[] } | null = null;
 
   /**
    * Creates a stream.
@@ -165,14 +173,27 @@ export class OutputStream {
    * assert.equal(f.streamId, 1);
    * ```
    */
-  makeFrame(requestId: number, type: number, flags: number, payload: Uint8Array, encoded = false): Frame {
+  makeFrame(
+    requestId: number,
+    type: number,
+    flags: number,
+    payload: Uint8Array,
+    encoded = false,
+  ): Frame {
     let streamFlags = 0;
     if (!this.#active) {
       streamFlags |= STREAM_FLAG.BEGIN;
       this.#active = true;
     }
     if (encoded) streamFlags |= STREAM_FLAG.ENCODED;
-    return { requestId, streamId: this.streamId, streamFlags, type, flags, payload };
+    return {
+      requestId,
+      streamId: this.streamId,
+      streamFlags,
+      type,
+      flags,
+      payload,
+    };
   }
 
   /**
@@ -268,7 +289,7 @@ export interface CommandFramesOptions {
  *   data: new Uint8Array(32768),
  * });
  * assert.deepEqual(frames.map((f) => [f.type, f.flags, f.payload.length]), [
- *   [1, 0x09, 15], [2, 0x01, 32768], [2, 0x02, 0],
+ *   [1, 0x09, 12], [2, 0x01, 32768], [2, 0x02, 0],
  * ]);
  * ```
  */
@@ -283,18 +304,26 @@ export function createCommandFrames(
   const request = new Map<string, CborValue>([["name", name]]);
   const argCount = args instanceof Map ? args.size : Object.keys(args).length;
   if (argCount > 0) request.set("args", args as CborValue);
-  if (options.redirect !== undefined && options.redirect !== null) request.set("redirect", options.redirect);
+  if (options.redirect !== undefined && options.redirect !== null) {
+    request.set("redirect", options.redirect);
+  }
   const body = encodeCbor(request);
   const frames: Frame[] = [];
   const data = options.data;
   let offset = 0;
   for (;;) {
-    let flags = offset === 0 ? FRAME_FLAG.COMMAND_REQUEST_NEW : FRAME_FLAG.COMMAND_REQUEST_CONTINUATION;
+    let flags = offset === 0
+      ? FRAME_FLAG.COMMAND_REQUEST_NEW
+      : FRAME_FLAG.COMMAND_REQUEST_CONTINUATION;
     if (data !== undefined) flags |= FRAME_FLAG.COMMAND_REQUEST_EXPECT_DATA;
     const payload = body.subarray(offset, offset + max);
     offset += payload.length;
-    if (payload.length === max && offset < body.length) flags |= FRAME_FLAG.COMMAND_REQUEST_MORE_FRAMES;
-    frames.push(stream.makeFrame(requestId, FRAME_TYPE.COMMAND_REQUEST, flags, payload));
+    if (payload.length === max && offset < body.length) {
+      flags |= FRAME_FLAG.COMMAND_REQUEST_MORE_FRAMES;
+    }
+    frames.push(
+      stream.makeFrame(requestId, FRAME_TYPE.COMMAND_REQUEST, flags, payload),
+    );
     if (!(flags & FRAME_FLAG.COMMAND_REQUEST_MORE_FRAMES)) break;
   }
   if (data !== undefined) {
@@ -307,7 +336,9 @@ export function createCommandFrames(
         stream.makeFrame(
           requestId,
           FRAME_TYPE.COMMAND_DATA,
-          full ? FRAME_FLAG.COMMAND_DATA_CONTINUATION : FRAME_FLAG.COMMAND_DATA_EOS,
+          full
+            ? FRAME_FLAG.COMMAND_DATA_CONTINUATION
+            : FRAME_FLAG.COMMAND_DATA_EOS,
           piece,
         ),
       );
@@ -338,14 +369,18 @@ export interface TextAtom {
 function atomMap(atom: TextAtom): Map<string, CborValue> {
   // deno-lint-ignore no-control-regex
   if (/[^\x00-\x7f]/.test(atom.msg)) {
-    throw new TypeError("Cannot encode text atom: the format string must be ASCII");
+    throw new TypeError(
+      "Cannot encode text atom: the format string must be ASCII",
+    );
   }
   const m = new Map<string, CborValue>([["msg", atom.msg]]);
   if (atom.args && atom.args.length > 0) m.set("args", [...atom.args]);
   if (atom.labels && atom.labels.length > 0) {
     for (const l of atom.labels) {
       // deno-lint-ignore no-control-regex
-      if (/[^\x00-\x7f]/.test(l)) throw new TypeError("Cannot encode text atom: labels must be ASCII");
+      if (/[^\x00-\x7f]/.test(l)) {
+        throw new TypeError("Cannot encode text atom: labels must be ASCII");
+      }
     }
     m.set("labels", [...atom.labels]);
   }
@@ -379,7 +414,9 @@ export function createTextOutputFrame(
   maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE,
 ): Frame {
   const payload = encodeCbor(atoms.map(atomMap));
-  if (payload.length > maxFrameSize) throw new RangeError("cannot encode data in a single frame");
+  if (payload.length > maxFrameSize) {
+    throw new RangeError("cannot encode data in a single frame");
+  }
   return stream.makeFrame(requestId, FRAME_TYPE.TEXT_OUTPUT, 0, payload);
 }
 
@@ -407,8 +444,14 @@ export function createErrorFrame(
   type = "server",
 ): Frame {
   let bytes = TEXT_ENCODER.encode(message);
-  if (bytes.length > DEFAULT_MAX_FRAME_SIZE) bytes = bytes.subarray(0, DEFAULT_MAX_FRAME_SIZE);
-  const payload = encodeCbor(new Map<string, CborValue>([["type", type], ["message", [new Map([["msg", bytes]])]]]));
+  if (bytes.length > DEFAULT_MAX_FRAME_SIZE) {
+    bytes = bytes.subarray(0, DEFAULT_MAX_FRAME_SIZE);
+  }
+  const payload = encodeCbor(
+    new Map<string, CborValue>([["type", type], ["message", [
+      new Map([["msg", bytes]]),
+    ]]]),
+  );
   return stream.makeFrame(requestId, FRAME_TYPE.ERROR_RESPONSE, 0, payload);
 }
 
@@ -440,6 +483,13 @@ export function createCommandErrorFrame(
 ): Frame {
   const error = new Map<string, CborValue>([["message", message]]);
   if (args.length > 0) error.set("args", [...args]);
-  const payload = encodeCbor(new Map<string, CborValue>([["status", "error"], ["error", error]]));
-  return stream.makeFrame(requestId, FRAME_TYPE.COMMAND_RESPONSE, FRAME_FLAG.COMMAND_RESPONSE_EOS, payload);
+  const payload = encodeCbor(
+    new Map<string, CborValue>([["status", "error"], ["error", error]]),
+  );
+  return stream.makeFrame(
+    requestId,
+    FRAME_TYPE.COMMAND_RESPONSE,
+    FRAME_FLAG.COMMAND_RESPONSE_EOS,
+    payload,
+  );
 }

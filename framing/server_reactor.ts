@@ -20,8 +20,18 @@ import {
   IndefiniteBytes,
 } from "./cbor.ts";
 import { CommandError, ProtocolError } from "./errors.ts";
-import { DEFAULT_MAX_FRAME_SIZE, FRAME_FLAG, FRAME_TYPE, type Frame, STREAM_FLAG } from "./frame_codec.ts";
-import { createCommandErrorFrame, createErrorFrame, OutputStream } from "./output_stream.ts";
+import {
+  DEFAULT_MAX_FRAME_SIZE,
+  type Frame,
+  FRAME_FLAG,
+  FRAME_TYPE,
+  STREAM_FLAG,
+} from "./frame_codec.ts";
+import {
+  createCommandErrorFrame,
+  createErrorFrame,
+  OutputStream,
+} from "./output_stream.ts";
 import { STREAM_ENCODERS_ORDER } from "./stream_encoding.ts";
 
 /** States of {@linkcode ServerReactor}. */
@@ -313,13 +323,19 @@ export class ResponseWriter {
    * @param requestId The request id.
    * @param maxFrameSize Split size.
    */
-  constructor(reactor: ServerReactor, stream: OutputStream, requestId: number, maxFrameSize: number) {
+  constructor(
+    reactor: ServerReactor,
+    stream: OutputStream,
+    requestId: number,
+    maxFrameSize: number,
+  ) {
     this.#reactor = reactor;
     this.#stream = stream;
     this.#rid = requestId;
     this.#max = maxFrameSize;
     this.#emitter = new Emitter(stream, requestId, maxFrameSize);
-    this.#identity = stream.encoder === null || stream.encoder.name === "identity";
+    this.#identity = stream.encoder === null ||
+      stream.encoder.name === "identity";
   }
 
   /**
@@ -342,6 +358,58 @@ export class ResponseWriter {
     return this.#done;
   }
 
+  #encode(data: Uint8Array): Uint8Array {
+    if (!this.#identity && this.#stream.owner !== this) {
+      const prev = this.#stream.owner;
+      if (prev !== null) this.#out.push(...prev.release());
+      this.#stream.owner = this;
+    }
+    return this.#stream.encode(data);
+  }
+
+  /**
+   * Flushes this response's bytes out of the shared encoder, as frames of
+   * this request, so another response can use the encoder.
+   *
+   * @returns The frames to send before the other response's frames.
+   */
+  release(): Frame[] {
+    const out: Frame[] = [];
+    const saved = this.#out;
+    this.#out = out;
+    this.#drain();
+    this.#emitter.flush(out);
+    this.#flushTail(FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION);
+    this.#out = saved;
+    this.#stream.owner = null;
+    return out;
+  }
+
+  #flushTail(lastFlags: number): void {
+    const payload = this.#stream.flush();
+    let o = 0;
+    for (;;) {
+      const chunk = payload.subarray(o, o + this.#max);
+      o += chunk.length;
+      const last = o === payload.length;
+      if (
+        chunk.length > 0 ||
+        (last && lastFlags === FRAME_FLAG.COMMAND_RESPONSE_EOS)
+      ) {
+        this.#out.push(
+          this.#stream.makeFrame(
+            this.#rid,
+            FRAME_TYPE.COMMAND_RESPONSE,
+            last ? lastFlags : FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
+            chunk.slice(),
+            payload.length > 0,
+          ),
+        );
+      }
+      if (last) break;
+    }
+  }
+
   #chunk(chunk: Uint8Array): void {
     if (this.#identity) {
       this.#emitter.send(this.#stream.encode(chunk), this.#out);
@@ -351,7 +419,7 @@ export class ResponseWriter {
     // Compressed output is not byte-comparable anyway; fewer calls are faster.
     if (chunk.length >= this.#max) {
       this.#drain();
-      this.#emitter.send(this.#stream.encode(chunk), this.#out);
+      this.#emitter.send(this.#encode(chunk), this.#out);
       return;
     }
     this.#pending.push(chunk.length < 64 ? chunk.slice() : chunk);
@@ -364,7 +432,7 @@ export class ResponseWriter {
     const joined = concat(this.#pending, this.#pendingSize);
     this.#pending = [];
     this.#pendingSize = 0;
-    this.#emitter.send(this.#stream.encode(joined), this.#out);
+    this.#emitter.send(this.#encode(joined), this.#out);
   }
 
   #take(): Frame[] {
@@ -374,7 +442,9 @@ export class ResponseWriter {
   }
 
   #check(): void {
-    if (this.#done) throw new TypeError("Cannot write response: the response has ended");
+    if (this.#done) {
+      throw new TypeError("Cannot write response: the response has ended");
+    }
   }
 
   #begin(): void {
@@ -383,7 +453,7 @@ export class ResponseWriter {
     if (settings) this.#out.push(settings);
     const status = encodeCbor(new Map([["status", "ok"]]));
     if (this.#stream.streamSettingsSent) {
-      const enc = this.#stream.encode(status);
+      const enc = this.#encode(status);
       if (enc.length > 0) {
         this.#out.push(
           this.#stream.makeFrame(
@@ -425,23 +495,40 @@ export class ResponseWriter {
    *
    * const r = new ServerReactor();
    * const w = r.startResponse(r.makeOutputStream(), 1);
-   * assert.equal(w.write(new Uint8Array(100000)).length, 6);
+   * assert.equal(w.write(new Uint8Array(100000)).length, 7);
    * ```
    */
   write(obj: ResponseObject): Frame[] {
     this.#check();
     if (obj instanceof RedirectResponse) {
-      if (this.#emitted) throw new TypeError("alternatelocationresponse seen after initial output object");
+      if (this.#emitted) {
+        throw new TypeError(
+          "alternatelocationresponse seen after initial output object",
+        );
+      }
       const settings = this.#stream.makeStreamSettingsFrame(this.#rid);
       if (settings) this.#out.push(settings);
-      const loc = new Map<string, CborValue>([["url", obj.location.url], ["mediatype", obj.location.mediatype]]);
-      for (const k of ["size", "fullhashes", "fullhashseed", "serverdercerts", "servercadercerts"] as const) {
+      const loc = new Map<string, CborValue>([["url", obj.location.url], [
+        "mediatype",
+        obj.location.mediatype,
+      ]]);
+      for (
+        const k of [
+          "size",
+          "fullhashes",
+          "fullhashseed",
+          "serverdercerts",
+          "servercadercerts",
+        ] as const
+      ) {
         const v = obj.location[k];
         if (v !== undefined && v !== null) loc.set(k, v);
       }
-      let payload = encodeCbor(new Map<string, CborValue>([["status", "redirect"], ["location", loc]]));
+      let payload = encodeCbor(
+        new Map<string, CborValue>([["status", "redirect"], ["location", loc]]),
+      );
       const encoded = this.#stream.streamSettingsSent;
-      if (encoded) payload = this.#stream.encode(payload);
+      if (encoded) payload = this.#encode(payload);
       this.#out.push(
         this.#stream.makeFrame(
           this.#rid,
@@ -455,7 +542,9 @@ export class ResponseWriter {
       this.#emitted = true;
       return this.#take();
     }
-    if (this.#redirected) throw new TypeError("object follows alternatelocationresponse");
+    if (this.#redirected) {
+      throw new TypeError("object follows alternatelocationresponse");
+    }
     this.#begin();
     if (obj instanceof EncodedResponse) {
       this.#chunk(obj.data);
@@ -491,24 +580,15 @@ export class ResponseWriter {
     this.#drain();
     this.#emitter.flush(this.#out);
     if (this.#emitted) {
-      const payload = this.#stream.flush();
-      let o = 0;
-      for (;;) {
-        const chunk = payload.subarray(o, o + this.#max);
-        o += chunk.length;
-        const last = o === payload.length;
-        this.#out.push(
-          this.#stream.makeFrame(
-            this.#rid,
-            FRAME_TYPE.COMMAND_RESPONSE,
-            last ? FRAME_FLAG.COMMAND_RESPONSE_EOS : FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
-            chunk,
-            payload.length > 0,
-          ),
-        );
-        if (last) break;
+      if (
+        !this.#identity && this.#stream.owner !== this &&
+        this.#stream.owner !== null
+      ) {
+        this.#out.push(...this.#stream.owner.release());
       }
+      this.#flushTail(FRAME_FLAG.COMMAND_RESPONSE_EOS);
     }
+    if (this.#stream.owner === this) this.#stream.owner = null;
     this.#finish();
     return this.#take();
   }
@@ -534,7 +614,9 @@ export class ResponseWriter {
   commandError(message: string, args: readonly string[] = []): Frame[] {
     this.#check();
     this.#dropBuffered();
-    this.#out.push(createCommandErrorFrame(this.#stream, this.#rid, message, args));
+    this.#out.push(
+      createCommandErrorFrame(this.#stream, this.#rid, message, args),
+    );
     this.#finish();
     return this.#take();
   }
@@ -558,7 +640,9 @@ export class ResponseWriter {
   serverError(message: string): Frame[] {
     this.#check();
     this.#dropBuffered();
-    this.#out.push(createErrorFrame(this.#stream, this.#rid, message, "server"));
+    this.#out.push(
+      createErrorFrame(this.#stream, this.#rid, message, "server"),
+    );
     this.#finish();
     return this.#take();
   }
@@ -575,17 +659,9 @@ export class ResponseWriter {
     // stream's decoder stays in step and later responses are clean.
     this.#drain();
     this.#emitter.flush(this.#out);
-    const tail = this.#emitted ? this.#stream.flush() : new Uint8Array(0);
-    for (let o = 0; o < tail.length; o += this.#max) {
-      this.#out.push(
-        this.#stream.makeFrame(
-          this.#rid,
-          FRAME_TYPE.COMMAND_RESPONSE,
-          FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
-          tail.slice(o, o + this.#max),
-          true,
-        ),
-      );
+    if (this.#stream.owner === this) {
+      this.#flushTail(FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION);
+      this.#stream.owner = null;
     }
   }
 
@@ -738,23 +814,33 @@ export class ServerReactor {
    */
   onFrameRecv(frame: Frame): ServerAction {
     if (frame.streamId % 2 === 0) {
-      return this.#error(`received frame with even numbered stream ID: ${frame.streamId}`);
+      return this.#error(
+        `received frame with even numbered stream ID: ${frame.streamId}`,
+      );
     }
     if (!this.#incoming.has(frame.streamId)) {
       if (!(frame.streamFlags & STREAM_FLAG.BEGIN)) {
-        return this.#error("received frame on unknown inactive stream without beginning of stream flag set");
+        return this.#error(
+          "received frame on unknown inactive stream without beginning of stream flag set",
+        );
       }
       this.#incoming.add(frame.streamId);
     }
     if (frame.streamFlags & STREAM_FLAG.ENCODED) {
-      return this.#error("support for decoding stream payloads not yet implemented");
+      return this.#error(
+        "support for decoding stream payloads not yet implemented",
+      );
     }
-    if (frame.streamFlags & STREAM_FLAG.END) this.#incoming.delete(frame.streamId);
+    if (frame.streamFlags & STREAM_FLAG.END) {
+      this.#incoming.delete(frame.streamId);
+    }
     switch (this.#state) {
       case "initial":
         if (frame.type === FRAME_TYPE.SENDER_PROTOCOL_SETTINGS) {
           this.#state = "protocol-settings-receiving";
-          this.#settingsDecoder = new CborStreamDecoder({ maxBytesLength: 1024 * 1024 });
+          this.#settingsDecoder = new CborStreamDecoder({
+            maxBytesLength: 1024 * 1024,
+          });
           return this.#onProtocolSettings(frame);
         }
         if (frame.type === FRAME_TYPE.COMMAND_REQUEST) {
@@ -777,7 +863,9 @@ export class ServerReactor {
 
   #onProtocolSettings(frame: Frame): ServerAction {
     if (frame.type !== FRAME_TYPE.SENDER_PROTOCOL_SETTINGS) {
-      return this.#error(`expected sender protocol settings frame; got ${frame.type}`);
+      return this.#error(
+        `expected sender protocol settings frame; got ${frame.type}`,
+      );
     }
     const more = frame.flags & FRAME_FLAG.SENDER_PROTOCOL_SETTINGS_CONTINUATION;
     const eos = frame.flags & FRAME_FLAG.SENDER_PROTOCOL_SETTINGS_EOS;
@@ -787,7 +875,9 @@ export class ServerReactor {
       );
     }
     if (!more && !eos) {
-      return this.#error("sender protocol settings frame must have continuation or end of stream flag set");
+      return this.#error(
+        "sender protocol settings frame must have continuation or end of stream flag set",
+      );
     }
     const decoder = this.#settingsDecoder!;
     let values: CborValue[];
@@ -795,7 +885,9 @@ export class ServerReactor {
       values = decoder.decode(frame.payload);
     } catch (e) {
       return this.#error(
-        `error decoding CBOR from sender protocol settings frame: ${e instanceof Error ? e.message : String(e)}`,
+        `error decoding CBOR from sender protocol settings frame: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
       );
     }
     this.#settingsValues.push(...values);
@@ -804,13 +896,23 @@ export class ServerReactor {
     this.#settingsValues = [];
     this.#settingsDecoder = null;
     if (decoded.length === 0 || decoder.inValue) {
-      return this.#error("sender protocol settings frame did not contain CBOR data");
+      return this.#error(
+        "sender protocol settings frame did not contain CBOR data",
+      );
     }
-    if (decoded.length > 1) return this.#error("sender protocol settings frame contained multiple CBOR values");
+    if (decoded.length > 1) {
+      return this.#error(
+        "sender protocol settings frame contained multiple CBOR values",
+      );
+    }
     const d = decoded[0];
     if (d instanceof Map && d.has("contentencodings")) {
       const list = d.get("contentencodings");
-      if (!Array.isArray(list)) return this.#error("sender protocol settings contentencodings is not a list");
+      if (!Array.isArray(list)) {
+        return this.#error(
+          "sender protocol settings contentencodings is not a list",
+        );
+      }
       this.#contentEncodings = list.map((v) => asText(v as CborValue) ?? "");
     }
     this.#state = "idle";
@@ -822,10 +924,14 @@ export class ServerReactor {
     const isNew = frame.flags & FRAME_FLAG.COMMAND_REQUEST_NEW;
     const cont = frame.flags & FRAME_FLAG.COMMAND_REQUEST_CONTINUATION;
     if (isNew && cont) {
-      return this.#error("received command request frame with both new and continuation flags set");
+      return this.#error(
+        "received command request frame with both new and continuation flags set",
+      );
     }
     if (!isNew && !cont) {
-      return this.#error("received command request frame with neither new nor continuation flags set");
+      return this.#error(
+        "received command request frame with neither new nor continuation flags set",
+      );
     }
     return null;
   }
@@ -837,8 +943,12 @@ export class ServerReactor {
     const bad = this.#validateRequestFlags(frame);
     if (bad) return bad;
     const rid = frame.requestId;
-    if (this.#receiving.has(rid)) return this.#error(`request with ID ${rid} already received`);
-    if (this.#active.has(rid)) return this.#error(`request with ID ${rid} is already active`);
+    if (this.#receiving.has(rid)) {
+      return this.#error(`request with ID ${rid} already received`);
+    }
+    if (this.#active.has(rid)) {
+      return this.#error(`request with ID ${rid} is already active`);
+    }
     if (!(frame.flags & FRAME_FLAG.COMMAND_REQUEST_NEW)) {
       return this.#error("received command request frame without new flag set");
     }
@@ -848,7 +958,8 @@ export class ServerReactor {
       );
     }
     const more = (frame.flags & FRAME_FLAG.COMMAND_REQUEST_MORE_FRAMES) !== 0;
-    const expectingData = (frame.flags & FRAME_FLAG.COMMAND_REQUEST_EXPECT_DATA) !== 0;
+    const expectingData =
+      (frame.flags & FRAME_FLAG.COMMAND_REQUEST_EXPECT_DATA) !== 0;
     const entry: Receiving = {
       payload: [],
       payloadSize: 0,
@@ -865,7 +976,11 @@ export class ServerReactor {
     return this.#want();
   }
 
-  #addPayload(rid: number, entry: Receiving, payload: Uint8Array): ServerAction | null {
+  #addPayload(
+    rid: number,
+    entry: Receiving,
+    payload: Uint8Array,
+  ): ServerAction | null {
     entry.payloadSize += payload.length;
     this.#buffered += payload.length;
     if (entry.payloadSize > this.#maxRequest) {
@@ -884,22 +999,37 @@ export class ServerReactor {
 
   #onCommandReceiving(frame: Frame): ServerAction {
     if (frame.type === FRAME_TYPE.COMMAND_REQUEST) {
-      if (frame.flags & FRAME_FLAG.COMMAND_REQUEST_NEW) return this.#onIdle(frame);
+      if (frame.flags & FRAME_FLAG.COMMAND_REQUEST_NEW) {
+        return this.#onIdle(frame);
+      }
       const bad = this.#validateRequestFlags(frame);
       if (bad) return bad;
     }
     const rid = frame.requestId;
-    if (this.#active.has(rid)) return this.#error(`received frame for request that is still active: ${rid}`);
+    if (this.#active.has(rid)) {
+      return this.#error(
+        `received frame for request that is still active: ${rid}`,
+      );
+    }
     const entry = this.#receiving.get(rid);
-    if (entry === undefined) return this.#error(`received frame for request that is not receiving: ${rid}`);
+    if (entry === undefined) {
+      return this.#error(
+        `received frame for request that is not receiving: ${rid}`,
+      );
+    }
     if (frame.type === FRAME_TYPE.COMMAND_REQUEST) {
       const more = (frame.flags & FRAME_FLAG.COMMAND_REQUEST_MORE_FRAMES) !== 0;
-      const expectingData = (frame.flags & FRAME_FLAG.COMMAND_REQUEST_EXPECT_DATA) !== 0;
+      const expectingData =
+        (frame.flags & FRAME_FLAG.COMMAND_REQUEST_EXPECT_DATA) !== 0;
       if (entry.requestDone) {
-        return this.#error("received command request frame when request frames were supposedly done");
+        return this.#error(
+          "received command request frame when request frames were supposedly done",
+        );
       }
       if (expectingData !== entry.expectingData) {
-        return this.#error("mismatch between expect data flag and previous frame");
+        return this.#error(
+          "mismatch between expect data flag and previous frame",
+        );
       }
       const over = this.#addPayload(rid, entry, frame.payload);
       if (over) return over;
@@ -909,7 +1039,9 @@ export class ServerReactor {
     }
     if (frame.type === FRAME_TYPE.COMMAND_DATA) {
       if (!entry.expectingData) {
-        return this.#error(`received command data frame for request that is not expecting data: ${rid}`);
+        return this.#error(
+          `received command data frame for request that is not expecting data: ${rid}`,
+        );
       }
       entry.data ??= [];
       entry.dataSize += frame.payload.length;
@@ -925,10 +1057,14 @@ export class ServerReactor {
         );
       }
       if (frame.payload.length > 0) entry.data.push(frame.payload);
-      if (frame.flags & FRAME_FLAG.COMMAND_DATA_CONTINUATION) return this.#want();
+      if (frame.flags & FRAME_FLAG.COMMAND_DATA_CONTINUATION) {
+        return this.#want();
+      }
       if (frame.flags & FRAME_FLAG.COMMAND_DATA_EOS) {
         if (!entry.requestDone) {
-          return this.#error(`received end of command data before the end of request ${rid}`);
+          return this.#error(
+            `received end of command data before the end of request ${rid}`,
+          );
         }
         return this.#runCommand(rid);
       }
@@ -947,19 +1083,29 @@ export class ServerReactor {
       values = decodeCborAll(concat(entry.payload, entry.payloadSize));
     } catch (e) {
       return this.#error(
-        `error decoding CBOR from command request: ${e instanceof Error ? e.message : String(e)}`,
+        `error decoding CBOR from command request: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
       );
     }
     const request = values[0];
-    if (!(request instanceof Map)) return this.#error("command request is not a CBOR map");
+    if (!(request instanceof Map)) {
+      return this.#error("command request is not a CBOR map");
+    }
     if (values.length > 1 || request instanceof BytestringChunk) {
       return this.#error("command request contains more than one CBOR value");
     }
-    if (!request.has("name")) return this.#error('command request missing "name" field');
+    if (!request.has("name")) {
+      return this.#error('command request missing "name" field');
+    }
     const command = asText(request.get("name"));
-    if (command === null) return this.#error('command request "name" field is not a byte string');
+    if (command === null) {
+      return this.#error('command request "name" field is not a byte string');
+    }
     const args = request.get("args") ?? new Map();
-    if (!(args instanceof Map)) return this.#error('command request "args" field is not a map');
+    if (!(args instanceof Map)) {
+      return this.#error('command request "args" field is not a map');
+    }
     this.#active.add(rid);
     return {
       action: "runcommand",
@@ -1014,7 +1160,8 @@ export class ServerReactor {
   makeOutputStream(): OutputStream {
     const s = new OutputStream(this.#nextStreamId);
     this.#nextStreamId += 2;
-    const name = this.#order.find((n) => this.#contentEncodings.includes(n)) ?? "identity";
+    const name = this.#order.find((n) => this.#contentEncodings.includes(n)) ??
+      "identity";
     s.setEncoder(name);
     return s;
   }
@@ -1082,8 +1229,11 @@ export class ServerReactor {
         try {
           r = it.next();
         } catch (e) {
-          if (e instanceof CommandError) yield* writer.commandError(e.format, e.args);
-          else yield* writer.serverError(e instanceof Error ? e.message : String(e));
+          if (e instanceof CommandError) {
+            yield* writer.commandError(e.format, e.args);
+          } else {yield* writer.serverError(
+              e instanceof Error ? e.message : String(e),
+            );}
           return;
         }
         if (r.done) {
@@ -1121,7 +1271,12 @@ export class ServerReactor {
    * assert.equal(r.onCommandError(r.makeOutputStream(), 1, "bad").action, "sendframes");
    * ```
    */
-  onCommandError(stream: OutputStream, requestId: number, message: string, args: readonly string[] = []): ServerAction {
+  onCommandError(
+    stream: OutputStream,
+    requestId: number,
+    message: string,
+    args: readonly string[] = [],
+  ): ServerAction {
     const writer = this.startResponse(stream, requestId);
     function* gen(): Generator<Frame> {
       yield* writer.commandError(message, args);
@@ -1146,7 +1301,11 @@ export class ServerReactor {
    * assert.equal(r.onServerError(r.makeOutputStream(), 1, "boom").action, "sendframes");
    * ```
    */
-  onServerError(stream: OutputStream, requestId: number, message: string): ServerAction {
+  onServerError(
+    stream: OutputStream,
+    requestId: number,
+    message: string,
+  ): ServerAction {
     const writer = this.startResponse(stream, requestId);
     function* gen(): Generator<Frame> {
       yield* writer.serverError(message);

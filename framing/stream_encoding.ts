@@ -19,7 +19,11 @@ import {
 } from "./_zlib_sync.ts";
 
 /** Encoding names, most preferred first (Mercurial's `STREAM_ENCODERS_ORDER`). */
-export const STREAM_ENCODERS_ORDER: readonly string[] = ["zstd-8mb", "zlib", "identity"];
+export const STREAM_ENCODERS_ORDER: readonly string[] = [
+  "zstd-8mb",
+  "zlib",
+  "identity",
+];
 
 /** The sending side of a stream encoding. */
 export interface StreamEncoder {
@@ -127,7 +131,9 @@ class CodecDecoder implements StreamDecoder {
       return this.#codec.process(data, this.#mode);
     } catch (e) {
       throw new ProtocolError(
-        `Cannot decode ${this.name} stream: ${e instanceof Error ? e.message : String(e)}`,
+        `Cannot decode ${this.name} stream: ${
+          e instanceof Error ? e.message : String(e)
+        }`,
         { cause: e },
       );
     }
@@ -165,7 +171,12 @@ export function createStreamEncoder(name: string): StreamEncoder {
     case "zlib":
       return new CodecEncoder(name, zlibCompressor(), Z.NO_FLUSH, Z.SYNC_FLUSH);
     case "zstd-8mb":
-      return new CodecEncoder(name, zstdCompressor(), Z.ZSTD_CONTINUE, Z.ZSTD_FLUSH);
+      return new CodecEncoder(
+        name,
+        zstdCompressor(),
+        Z.ZSTD_CONTINUE,
+        Z.ZSTD_FLUSH,
+      );
     default:
       throw new ProtocolError(`unknown stream encoder: ${name}`);
   }
@@ -197,9 +208,16 @@ export function createStreamDecoder(
   options: StreamDecoderOptions = {},
 ): StreamDecoder {
   const max = options.maxOutputSize ?? 64 * 1024 * 1024;
-  const label = { identity: "identity", zlib: "zlib", "zstd-8mb": "zstd8mb" }[name];
-  if (label === undefined) throw new ProtocolError(`unknown stream decoder: ${name}`);
-  if (extra.length > 0) throw new ProtocolError(`${label} decoder received unexpected additional values`);
+  const label =
+    { identity: "identity", zlib: "zlib", "zstd-8mb": "zstd8mb" }[name];
+  if (label === undefined) {
+    throw new ProtocolError(`unknown stream decoder: ${name}`);
+  }
+  if (extra.length > 0) {
+    throw new ProtocolError(
+      `${label} decoder received unexpected additional values`,
+    );
+  }
   switch (name) {
     case "identity":
       return new IdentityDecoder();
@@ -230,6 +248,8 @@ export function chooseStreamEncoding(
   clientEncodings: readonly string[],
   serverOrder: readonly string[] = STREAM_ENCODERS_ORDER,
 ): string | null {
-  for (const name of serverOrder) if (clientEncodings.includes(name)) return name;
+  for (const name of serverOrder) {
+    if (clientEncodings.includes(name)) return name;
+  }
   return null;
 }

@@ -1,0 +1,87 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// This module is browser compatible.
+/**
+ * Web Streams over the frame codec: bytes to frames and frames to bytes.
+ *
+ * @module
+ */
+import {
+  encodeFrame,
+  type Frame,
+  FrameDecoder,
+  type FrameDecoderOptions,
+  MAX_WIRE_PAYLOAD_SIZE,
+} from "./frame_codec.ts";
+
+/**
+ * Parses a byte stream into frames, whatever the chunking. A stream that
+ * ends inside a frame errors with a `FramingError`.
+ *
+ * @example Usage
+ * ```ts
+ * import { FrameDecoderStream } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = ReadableStream.from([Uint8Array.of(1, 0, 0, 1, 0), Uint8Array.of(1, 1, 0x22, 0x61)]);
+ * const frames = await Array.fromAsync(bytes.pipeThrough(new FrameDecoderStream()));
+ * assert.equal(frames.length, 1);
+ * assert.equal(frames[0]?.payload[0], 0x61);
+ * ```
+ */
+export class FrameDecoderStream extends TransformStream<Uint8Array, Frame> {
+  /**
+   * Creates the stream.
+   *
+   * @param options Limits (largest payload, default 65535).
+   */
+  constructor(options: FrameDecoderOptions = {}) {
+    const decoder = new FrameDecoder(options);
+    super({
+      transform(chunk, controller) {
+        for (const f of decoder.push(chunk)) controller.enqueue(f);
+      },
+      flush() {
+        decoder.finish();
+      },
+    });
+  }
+}
+
+/** Options of {@linkcode FrameEncoderStream}. */
+export interface FrameEncoderStreamOptions {
+  /**
+   * Largest payload allowed in one frame.
+   *
+   * @default {65535}
+   */
+  maxPayloadSize?: number;
+}
+
+/**
+ * Serializes frames to bytes, one chunk per frame.
+ *
+ * @example Usage
+ * ```ts
+ * import { FrameEncoderStream } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const frames = ReadableStream.from([{ requestId: 1, streamId: 2, streamFlags: 0, type: 3, flags: 2, payload: new Uint8Array(0) }]);
+ * const [bytes] = await Array.fromAsync(frames.pipeThrough(new FrameEncoderStream()));
+ * assert.deepEqual([...bytes!], [0, 0, 0, 1, 0, 2, 0, 0x32]);
+ * ```
+ */
+export class FrameEncoderStream extends TransformStream<Frame, Uint8Array> {
+  /**
+   * Creates the stream.
+   *
+   * @param options Limits.
+   */
+  constructor(options: FrameEncoderStreamOptions = {}) {
+    const max = options.maxPayloadSize ?? MAX_WIRE_PAYLOAD_SIZE;
+    super({
+      transform(frame, controller) {
+        controller.enqueue(encodeFrame(frame, max));
+      },
+    });
+  }
+}

@@ -1,0 +1,394 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// Interop with the real Mercurial (Debian's 6.3.2 `wireprotoframing`):
+// Mercurial's clientreactor against our server, and our client against
+// Mercurial's serverreactor, over OS pipes, with identity, zlib and zstd-8mb.
+import { createHash } from "node:crypto";
+import {
+  assertEquals,
+  assertOk,
+  assertRejects,
+} from "../_test_utils/assert.ts";
+import { openFdCount, peerTest } from "../_test_utils/peers.ts";
+import {
+  BytestringChunk,
+  type CborValue,
+  CommandError,
+  decodeFrames,
+  FramingClient,
+  pythonRepr,
+  serveConnection,
+  ServerError,
+} from "./mod.ts";
+import { HANDLERS, testData } from "./testdata/interop_handlers.ts";
+
+const HG_SERVER = new URL("./testdata/hg_server.py", import.meta.url).pathname;
+const HG_CLIENT = new URL("./testdata/hg_client.py", import.meta.url).pathname;
+const STDIO_SERVER =
+  new URL("./testdata/stdio_server.ts", import.meta.url).pathname;
+
+function findHgPython(): { path: string } | null {
+  for (const path of ["/usr/bin/python3"]) {
+    try {
+      const out = new Deno.Command(path, {
+        args: ["-c", "import mercurial.wireprotoframing"],
+        stderr: "null",
+      })
+        .outputSync();
+      if (out.success) return { path };
+    } catch {
+      // Not installed.
+    }
+  }
+  return null;
+}
+
+const HG = findHgPython();
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function summary(v: CborValue): string {
+  if (v instanceof Uint8Array && v.length > 64) {
+    return `<${v.length} bytes sha1=${
+      createHash("sha1").update(v).digest("hex")
+    }>`;
+  }
+  return pythonRepr(v);
+}
+
+async function collect(it: AsyncIterable<CborValue>): Promise<CborValue[]> {
+  return await Array.fromAsync(it);
+}
+
+for (const defer of [false, true]) {
+  for (
+    const encodings of [["identity"], ["zlib"], ["zstd-8mb"], [
+      "zstd-8mb",
+      "zlib",
+      "identity",
+    ]]
+  ) {
+    peerTest(
+      `interop: our client -> Mercurial serverreactor (${encodings.join(",")}${
+        defer ? ", deferred" : ""
+      })`,
+      HG,
+      "python3 with mercurial (apt-get install -y mercurial)",
+      async (hg) => {
+        const fds = openFdCount();
+        const child = new Deno.Command(hg.path, {
+          args: [HG_SERVER, ...(defer ? ["--defer"] : [])],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const stderr = new Response(child.stderr).text();
+        // Record what the server sends to check the negotiated encoding.
+        const seen: Uint8Array[] = [];
+        const tap = new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, c) {
+            seen.push(chunk.slice());
+            c.enqueue(chunk);
+          },
+        });
+        const client = new FramingClient(
+          { readable: child.stdout.pipeThrough(tap), writable: child.stdin },
+          { contentEncodings: encodings },
+        );
+        const data = testData(100_000);
+        const calls = {
+          echo: client.call("echo", { foo: "bar", n: 7 }),
+          digest: client.call("digest", {}, { data }),
+          big: client.call("big", { size: 200_000 }),
+          many: client.call("many", { count: 1000 }),
+          chunks: client.call("chunks"),
+          encoded: client.call("encoded"),
+          cmderror: client.call("cmderror"),
+          servererror: client.call("servererror"),
+          boom: client.call("boom"),
+          unknown: client.call("nosuchcommand"),
+          echo2: client.call("echo", { again: true }),
+        };
+        if (defer) await client.closeWrite();
+        const [echo] = await collect(calls.echo);
+        assertEquals(
+          pythonRepr(echo!),
+          "{b'args': {b'foo': b'bar', b'n': 7}, b'command': b'echo', b'data': None}",
+        );
+        const [digest] = await collect(calls.digest) as Map<
+          string,
+          CborValue
+        >[];
+        assertEquals(digest!.get("size"), 100_000);
+        assertEquals(
+          dec.decode(digest!.get("sha1") as Uint8Array),
+          createHash("sha1").update(data).digest("hex"),
+        );
+        const [big] = await collect(calls.big);
+        assertEquals((big as Uint8Array).length, 200_000);
+        assertOk((big as Uint8Array).every((b) => b === 0x78));
+        assertEquals(
+          await collect(calls.many),
+          Array.from({ length: 1000 }, (_, i) => i),
+        );
+        const chunks = await collect(calls.chunks) as BytestringChunk[];
+        assertOk(chunks.every((c) => c instanceof BytestringChunk));
+        assertEquals(chunks.at(-1)!.isLast, true);
+        assertEquals(
+          dec.decode(new Uint8Array(chunks.flatMap((c) => [...c.bytes]))),
+          "a".repeat(10) + "b".repeat(40000) + "c",
+        );
+        assertEquals(
+          pythonRepr((await collect(calls.encoded))[0]!),
+          "{b'pre': b'encoded'}",
+        );
+        const ce = await assertRejects(
+          () => collect(calls.cmderror),
+          CommandError,
+        );
+        assertEquals([ce.format, ce.args, ce.message], ["bad thing: %s", [
+          "oops",
+        ], "bad thing: oops"]);
+        const se = await assertRejects(
+          () => collect(calls.servererror),
+          ServerError,
+        );
+        assertEquals([se.type, se.message], ["server", "server broke"]);
+        const boom = await assertRejects(
+          () => collect(calls.boom),
+          ServerError,
+        );
+        assertEquals(boom.message, "boom happened");
+        await assertRejects(
+          () => collect(calls.unknown),
+          CommandError,
+          "unknown command: nosuchcommand",
+        );
+        // With zlib/zstd, Mercurial leaves the failed "boom" response's bytes in
+        // its compressor; they come out in front of the next response's data.
+        const echo2 = await collect(calls.echo2);
+        assertEquals(
+          pythonRepr(echo2.at(-1)!),
+          "{b'args': {b'again': True}, b'command': b'echo', b'data': None}",
+        );
+        await client.close();
+        const status = await child.status;
+        assertEquals([status.code, await stderr], [0, ""]);
+        const frames = decodeFrames(
+          new Uint8Array(seen.flatMap((c) => [...c])),
+        );
+        const settings = frames.find((f) => f.type === 9)!;
+        assertEquals(dec.decode(settings.payload.subarray(1)), encodings[0]);
+        assertEquals(openFdCount(), fds);
+      },
+    );
+  }
+}
+
+interface HgResults {
+  requests: Record<
+    string,
+    {
+      name: string;
+      objects: string[];
+      eos: boolean;
+      error: [string, string] | null;
+    }
+  >;
+  errors: string[];
+}
+
+async function runHgClient(
+  hgPath: string,
+  encoders: string,
+  calls: [string, Record<string, unknown>, number | null][],
+  serveSide: (
+    channel: {
+      readable: ReadableStream<Uint8Array>;
+      writable: WritableStream<Uint8Array>;
+    },
+  ) => Promise<void>,
+): Promise<{ results: HgResults; c2s: Uint8Array }> {
+  const dir = await Deno.makeTempDir({ prefix: "framing-interop-" });
+  try {
+    await Deno.writeTextFile(`${dir}/calls.json`, JSON.stringify(calls));
+    const child = new Deno.Command(hgPath, {
+      args: [HG_CLIENT, `${dir}/results.json`, encoders, `${dir}/calls.json`],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const c2s: Uint8Array[] = [];
+    const tap = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, c) {
+        c2s.push(chunk.slice());
+        c.enqueue(chunk);
+      },
+    });
+    await serveSide({
+      readable: child.stdout.pipeThrough(tap),
+      writable: child.stdin,
+    });
+    const status = await child.status;
+    assertEquals([status.code, await stderr], [0, ""]);
+    const results = JSON.parse(
+      await Deno.readTextFile(`${dir}/results.json`),
+    ) as HgResults;
+    return { results, c2s: new Uint8Array(c2s.flatMap((c) => [...c])) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const HG_CALLS: [string, Record<string, unknown>, number | null][] = [
+  ["echo", { foo: "bar" }, null],
+  ["digest", {}, 100_000],
+  ["big", { size: 300_000 }, null],
+  ["many", { count: 500 }, null],
+  ["chunks", {}, null],
+  ["encoded", {}, null],
+  ["cmderror", {}, null],
+  ["servererror", {}, null],
+  ["nosuchcommand", {}, null],
+  ["stream", { pieces: 32 }, null],
+  ["echo", { second: "call" }, 10],
+];
+
+function checkHgResults(results: HgResults): void {
+  const r = results.requests;
+  assertEquals(results.errors, []);
+  const ok = "{b'status': b'ok'}";
+  assertEquals(r["1"]!.objects, [
+    ok,
+    "{b'args': {b'foo': b'bar'}, b'command': b'echo', b'data': None}",
+  ]);
+  const sha = createHash("sha1").update(testData(100_000)).digest("hex");
+  assertEquals(r["3"]!.objects, [ok, `{b'sha1': b'${sha}', b'size': 100000}`]);
+  assertEquals(r["5"]!.objects, [
+    ok,
+    summary(new Uint8Array(300_000).fill(0x78)),
+  ]);
+  assertEquals(r["7"]!.objects, [
+    ok,
+    ...Array.from({ length: 500 }, (_, i) => String(i)),
+  ]);
+  // Mercurial's decoder reports an indefinite bytestring as its chunks.
+  assertEquals(r["9"]!.objects, [
+    ok,
+    `b'${"a".repeat(10)}'`,
+    summary(new Uint8Array(40000).fill(0x62)),
+    "b'c'",
+    "b''",
+  ]);
+  assertEquals(r["11"]!.objects, [ok, "{b'pre': b'encoded'}"]);
+  assertEquals(r["13"]!.objects, [
+    "{b'error': {b'args': [b'oops'], b'message': b'bad thing: %s'}, b'status': b'error'}",
+  ]);
+  assertEquals(r["15"]!.error, ["server", "[{b'msg': b'server broke'}]"]);
+  assertEquals(r["17"]!.objects, [
+    "{b'error': {b'args': [b'nosuchcommand'], b'message': b'unknown command: %s'}, b'status': b'error'}",
+  ]);
+  assertEquals(r["19"]!.objects, [
+    ok,
+    ...Array.from({ length: 32 }, () => summary(testData(65536))),
+  ]);
+  assertEquals(r["21"]!.objects, [
+    ok,
+    `{b'args': {b'second': b'call'}, b'command': b'echo', b'data': b'${
+      pythonBytes(testData(10))
+    }'}`,
+  ]);
+  for (const id of ["1", "3", "5", "7", "9", "11", "13", "17", "19", "21"]) {
+    assertEquals(r[id]!.eos, true, id);
+  }
+}
+
+function pythonBytes(b: Uint8Array): string {
+  return pythonRepr(b).slice(2, -1);
+}
+
+for (const defer of [false, true]) {
+  for (
+    const encoders of [
+      "identity",
+      "zlib",
+      "zstd-8mb",
+      "zstd-8mb,zlib,identity",
+      "none",
+    ]
+  ) {
+    peerTest(
+      `interop: Mercurial clientreactor -> our server (${encoders}${
+        defer ? ", deferred" : ""
+      })`,
+      HG,
+      "python3 with mercurial (apt-get install -y mercurial)",
+      async (hg) => {
+        const fds = openFdCount();
+        let s2c: Uint8Array[] = [];
+        const { results } = await runHgClient(
+          hg.path,
+          encoders,
+          HG_CALLS,
+          (channel) => {
+            const tap = new TransformStream<Uint8Array, Uint8Array>({
+              transform(chunk, c) {
+                s2c.push(chunk.slice());
+                c.enqueue(chunk);
+              },
+            });
+            const done = tap.readable.pipeTo(channel.writable);
+            return serveConnection(
+              { readable: channel.readable, writable: tap.writable },
+              HANDLERS,
+              {
+                deferOutput: defer,
+              },
+            ).then(() => done);
+          },
+        );
+        checkHgResults(results);
+        const frames = decodeFrames(new Uint8Array(s2c.flatMap((c) => [...c])));
+        s2c = [];
+        const expected = encoders === "none"
+          ? "identity"
+          : encoders.split(",")[0];
+        assertEquals(
+          dec.decode(frames.find((f) => f.type === 9)!.payload.subarray(1)),
+          expected,
+        );
+        assertOk(frames.every((f) => f.payload.length <= 32768));
+        assertEquals(openFdCount(), fds);
+      },
+    );
+  }
+}
+
+peerTest(
+  "interop: Mercurial clientreactor -> our server as a child process over stdin/stdout",
+  HG,
+  "python3 with mercurial (apt-get install -y mercurial)",
+  async (hg) => {
+    const { results } = await runHgClient(
+      hg.path,
+      "zstd-8mb,zlib,identity",
+      HG_CALLS,
+      async (channel) => {
+        const server = new Deno.Command(Deno.execPath(), {
+          args: ["run", "--no-lock", "-A", STDIO_SERVER, "--defer"],
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "inherit",
+        }).spawn();
+        await Promise.all([
+          channel.readable.pipeTo(server.stdin),
+          server.stdout.pipeTo(channel.writable),
+        ]);
+        assertEquals((await server.status).code, 0);
+      },
+    );
+    checkHgResults(results);
+  },
+);
+
+void enc;

@@ -1,0 +1,362 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * An hgrpc server: dispatches commands to handlers (functions returning
+ * iterables or async generators of response objects) over any byte
+ * channel, a TCP or Unix listener ({@linkcode serve}), or stdin/stdout.
+ * Requests run concurrently and their frames interleave; writes wait for
+ * the channel (backpressure).
+ *
+ * @module
+ */
+import type { CborKey, CborValue } from "./cbor.ts";
+import type { ByteChannel } from "./client.ts";
+import { CommandError, type ProtocolError } from "./errors.ts";
+import { encodeFrames, type Frame } from "./frame_codec.ts";
+import { FrameDecoderStream } from "./frame_stream.ts";
+import type { OutputStream } from "./output_stream.ts";
+import {
+  type ResponseObject,
+  ServerReactor,
+  type ServerReactorOptions,
+} from "./server_reactor.ts";
+
+/** What a handler gets besides its arguments. */
+export interface CommandContext {
+  /** The command name. */
+  command: string;
+  /** The request id. */
+  requestId: number;
+  /** The command data, or `null`. */
+  data: Uint8Array | null;
+  /** The redirect map, or `null`. */
+  redirect: CborValue | null;
+  /** Aborted when the connection goes away. */
+  signal: AbortSignal;
+}
+
+/**
+ * A command handler: returns (or resolves to) an iterable or async
+ * iterable of response objects. Throw {@linkcode CommandError} for a
+ * command error; any other error becomes an `error-response`.
+ */
+export type CommandHandler = (
+  args: Map<CborKey, CborValue>,
+  context: CommandContext,
+) =>
+  | Iterable<ResponseObject>
+  | AsyncIterable<ResponseObject>
+  | Promise<Iterable<ResponseObject> | AsyncIterable<ResponseObject>>;
+
+/** Options of {@linkcode serveConnection}. */
+export interface ServeConnectionOptions extends ServerReactorOptions {
+  /**
+   * Number of output streams; requests are spread over them round-robin so
+   * compression contexts are independent.
+   *
+   * @default {1}
+   */
+  outputStreams?: number;
+  /**
+   * Called with a protocol violation before the connection is closed.
+   *
+   * @default {undefined}
+   */
+  onProtocolError?: (error: ProtocolError) => void;
+  /**
+   * Largest frame payload accepted from the client.
+   *
+   * @default {65535}
+   */
+  maxPayloadSize?: number;
+}
+
+function isAsyncIterable(v: unknown): v is AsyncIterable<ResponseObject> {
+  return typeof v === "object" && v !== null && Symbol.asyncIterator in v;
+}
+
+/**
+ * Serves one connection until the client's input ends and every response
+ * has been written.
+ *
+ * @param channel The byte channel.
+ * @param handlers Command handlers by name.
+ * @param options Reactor options, output streams, error hook.
+ * @returns Resolves when the connection is done.
+ *
+ * @example Usage
+ * ```ts
+ * import { FramingClient, serveConnection } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const a = new TransformStream<Uint8Array, Uint8Array>();
+ * const b = new TransformStream<Uint8Array, Uint8Array>();
+ * const served = serveConnection({ readable: a.readable, writable: b.writable }, {
+ *   *count(args) { for (let i = 0; i < Number(args.get("n")); i++) yield i; },
+ * });
+ * const client = new FramingClient({ readable: b.readable, writable: a.writable });
+ * assert.deepEqual(await Array.fromAsync(client.call("count", { n: 3 })), [0, 1, 2]);
+ * await client.close();
+ * await served;
+ * ```
+ */
+export async function serveConnection(
+  channel: ByteChannel,
+  handlers: Readonly<Record<string, CommandHandler>>,
+  options: ServeConnectionOptions = {},
+): Promise<void> {
+  const reactor = new ServerReactor({ ...options, deferOutput: false });
+  const defer = options.deferOutput ?? false;
+  const writer = channel.writable.getWriter();
+  const abort = new AbortController();
+  const streams: OutputStream[] = [];
+  const nStreams = Math.max(1, options.outputStreams ?? 1);
+  let nextStream = 0;
+  let chain: Promise<void> = Promise.resolve();
+  let writeFailed = false;
+  const deferred: Frame[] = [];
+  const tasks = new Set<Promise<void>>();
+
+  function write(frames: Frame[]): Promise<void> {
+    if (frames.length === 0) return chain;
+    if (defer) {
+      deferred.push(...frames);
+      return chain;
+    }
+    const bytes = encodeFrames(frames);
+    chain = chain.then(async () => {
+      if (writeFailed) return;
+      try {
+        await writer.write(bytes);
+      } catch {
+        writeFailed = true;
+        abort.abort(
+          new Error("Cannot write response: the connection is closed"),
+        );
+      }
+    });
+    return chain;
+  }
+
+  function streamFor(): OutputStream {
+    // Streams are made lazily, after the client's settings are known.
+    if (streams.length < nStreams) streams.push(reactor.makeOutputStream());
+    const s = streams[nextStream % streams.length]!;
+    nextStream++;
+    return s;
+  }
+
+  async function respond(
+    stream: OutputStream,
+    rid: number,
+    command: string,
+    args: Map<CborKey, CborValue>,
+    ctx: CommandContext,
+  ): Promise<void> {
+    const w = reactor.startResponse(stream, rid);
+    const handler = Object.hasOwn(handlers, command)
+      ? handlers[command]
+      : undefined;
+    if (handler === undefined) {
+      await write(w.commandError("unknown command: %s", [command]));
+      return;
+    }
+    try {
+      const result = await handler(args, ctx);
+      if (isAsyncIterable(result)) {
+        for await (const obj of result) {
+          if (abort.signal.aborted) return;
+          await write(w.write(obj));
+        }
+      } else {
+        for (const obj of result) await write(w.write(obj));
+      }
+      await write(w.end());
+    } catch (e) {
+      if (w.done) return;
+      if (e instanceof CommandError) {
+        await write(w.commandError(e.format, e.args));
+      } else {await write(
+          w.serverError(e instanceof Error ? e.message : String(e)),
+        );}
+    }
+  }
+
+  const reader = channel.readable
+    .pipeThrough(
+      new FrameDecoderStream({
+        maxPayloadSize: options.maxPayloadSize ?? 65535,
+      }),
+    )
+    .getReader();
+  try {
+    for (;;) {
+      let r: ReadableStreamReadResult<Frame>;
+      try {
+        r = await reader.read();
+      } catch {
+        break;
+      }
+      if (r.done) break;
+      const a = reactor.onFrameRecv(r.value);
+      if (a.action === "error") {
+        options.onProtocolError?.(a.error);
+        abort.abort(a.error);
+        await reader.cancel().catch(() => {});
+        break;
+      }
+      if (a.action !== "runcommand") continue;
+      const ctx: CommandContext = {
+        command: a.command,
+        requestId: a.requestId,
+        data: a.data,
+        redirect: a.redirect,
+        signal: abort.signal,
+      };
+      const task = respond(streamFor(), a.requestId, a.command, a.args, ctx);
+      tasks.add(task);
+      task.finally(() => tasks.delete(task));
+    }
+    reactor.onInputEof();
+    await Promise.all([...tasks]);
+    if (defer && deferred.length > 0) {
+      const frames = deferred.splice(0);
+      const bytes = encodeFrames(frames);
+      chain = chain.then(() => writer.write(bytes)).catch(() => {});
+    }
+    await chain;
+  } finally {
+    for (const s of streams) s.close();
+    await writer.close().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+/** Where {@linkcode serve} listens. */
+export type ServeOptions =
+  | { transport?: "tcp"; hostname?: string; port: number }
+  | { transport: "unix"; path: string };
+
+/** A running listener from {@linkcode serve}. */
+export interface FramingServer extends AsyncDisposable {
+  /** The bound address. */
+  readonly addr: Deno.Addr;
+  /** Resolves when the listener and all connections are done. */
+  readonly finished: Promise<void>;
+  /**
+   * Stops accepting, closes open connections and waits for them.
+   *
+   * @returns Resolves when everything is closed.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on TCP or a Unix socket and serves every connection.
+ *
+ * Permissions: `--allow-net` (TCP) or `--allow-read --allow-write` (Unix).
+ *
+ * @param address Where to listen (`port: 0` picks a free port).
+ * @param handlers Command handlers by name.
+ * @param options Per-connection options.
+ * @returns The running server.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { connect, serve } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = serve({ hostname: "127.0.0.1", port: 0 }, { *hello() { yield "hi"; } });
+ * const { port } = server.addr as Deno.NetAddr;
+ * await using client = await connect({ port });
+ * assert.equal((await Array.fromAsync(client.call("hello"))).length, 1);
+ * ```
+ */
+export function serve(
+  address: ServeOptions,
+  handlers: Readonly<Record<string, CommandHandler>>,
+  options: ServeConnectionOptions = {},
+): FramingServer {
+  const listener = address.transport === "unix"
+    ? Deno.listen({ transport: "unix", path: address.path })
+    : Deno.listen({
+      hostname: address.hostname ?? "127.0.0.1",
+      port: address.port,
+    });
+  const conns = new Set<Deno.Conn>();
+  const running = new Set<Promise<void>>();
+  let closing = false;
+  const finished = (async () => {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch {
+        break;
+      }
+      if (closing) {
+        conn.close();
+        break;
+      }
+      conns.add(conn);
+      const p = serveConnection(conn, handlers, options).catch(() => {})
+        .finally(() => {
+          conns.delete(conn);
+          try {
+            conn.close();
+          } catch {
+            // Closed by its streams already.
+          }
+        });
+      running.add(p);
+      p.finally(() => running.delete(p));
+    }
+    await Promise.all([...running]);
+  })();
+  async function close(): Promise<void> {
+    if (!closing) {
+      closing = true;
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch {
+          // Already closed.
+        }
+      }
+    }
+    await finished;
+  }
+  return { addr: listener.addr, finished, close, [Symbol.asyncDispose]: close };
+}
+
+/**
+ * Serves one connection over this process's stdin and stdout (for a
+ * server started as a child process, as Mercurial's tools do).
+ *
+ * Permissions: none beyond stdio.
+ *
+ * @param handlers Command handlers by name.
+ * @param options Per-connection options.
+ * @returns Resolves when stdin ended and every response was written.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { serveStdio } from "@sidecar/ipc/framing";
+ *
+ * await serveStdio({ *hello() { yield "hi"; } });
+ * ```
+ */
+export function serveStdio(
+  handlers: Readonly<Record<string, CommandHandler>>,
+  options: ServeConnectionOptions = {},
+): Promise<void> {
+  return serveConnection(
+    { readable: Deno.stdin.readable, writable: Deno.stdout.writable },
+    handlers,
+    options,
+  );
+}
