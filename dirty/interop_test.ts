@@ -1,0 +1,242 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Interop against gunicorn 26.1.0's own dirty arbiter and workers, run
+ * stand-alone from a local copy of gunicorn's source (`GUNICORN_SRC`, no
+ * third-party packages needed) with `testdata/gunicorn_peer/`.
+ */
+import assert from "node:assert/strict";
+import { assertRejects } from "../_test_utils/assert.ts";
+import {
+  findPython,
+  openFdCount,
+  peerTest,
+  tempDir,
+} from "../_test_utils/peers.ts";
+import { DirtyClient } from "./client.ts";
+import {
+  DirtyAppError,
+  DirtyNoWorkersAvailableError,
+  DirtyProtocolError,
+  DirtyTimeoutError,
+  StashTableNotFoundError,
+} from "./errors.ts";
+import { encodeFrame } from "./message.ts";
+import { StashClient } from "./stash_client.ts";
+import { DirtyFloat } from "./tlv.ts";
+
+function gunicornPeer(): { python: string; src: string } | null {
+  const src = Deno.env.get("GUNICORN_SRC");
+  const python = findPython("3.11");
+  if (!src || !python) return null;
+  try {
+    Deno.statSync(`${src}/gunicorn/dirty/protocol.py`);
+  } catch {
+    return null;
+  }
+  return { python: python.path, src };
+}
+
+const APP = "dirty_demo_app:DemoApp";
+const runner =
+  new URL("./testdata/gunicorn_peer/run_arbiter.py", import.meta.url).pathname;
+
+async function waitForSocket(path: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if (Deno.statSync(path).isSocket) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gunicorn dirty arbiter never listened on ${path}`);
+}
+
+peerTest(
+  "interop: DirtyClient and StashClient against gunicorn 26.1.0's dirty arbiter",
+  gunicornPeer(),
+  "gunicorn 26.1.0 source (set GUNICORN_SRC) + python3",
+  async (peer) => {
+    const fdsBefore = openFdCount();
+    await using dir = await tempDir();
+    const sock = `${dir.path}/arbiter.sock`;
+    const child = new Deno.Command(peer.python, {
+      args: ["-S", runner, sock, "2", "2"],
+      env: { GUNICORN_SRC: peer.src, TMPDIR: dir.path },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let log = "";
+    const stderr = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
+      new WritableStream({ write: (t) => void (log += t) }),
+    );
+    try {
+      await waitForSocket(sock);
+      await using client = new DirtyClient({
+        socketPath: sock,
+        timeout: 10_000,
+      });
+      // Workers may still be booting: the first call waits for them.
+      assert.equal(await client.execute(APP, "add", [2, 3]), 5);
+      assert.deepStrictEqual(
+        await client.execute(APP, "echo", [
+          1,
+          "two",
+          Uint8Array.of(3),
+          2n ** 62n,
+        ], { k: 4.5 }),
+        { args: [1, "two", Uint8Array.of(3), 2n ** 62n], kwargs: { k: 4.5 } },
+      );
+      await using exact = new DirtyClient({
+        socketPath: sock,
+        decode: { dict: "map", float: "tagged" },
+      });
+      const types = await exact.execute(APP, "types") as Map<string, unknown>;
+      assert.deepStrictEqual(types.get("float"), new DirtyFloat(1));
+      assert.equal(types.get("int"), 1);
+      assert.deepStrictEqual(
+        await exact.execute(APP, "echo", [new DirtyFloat(2)]),
+        new Map<string, unknown>([["args", [new DirtyFloat(2)]], [
+          "kwargs",
+          new Map(),
+        ]]),
+      );
+      const fail = await assertRejects(
+        () => client.execute(APP, "fail", ["kaput"]),
+        DirtyAppError,
+      );
+      assert.deepStrictEqual([fail.message, fail.appPath, fail.action], [
+        "kaput",
+        APP,
+        "fail",
+      ]);
+      assert.match(fail.traceback ?? "", /ValueError: kaput/);
+      await assertRejects(
+        () => client.execute(APP, "nope"),
+        DirtyAppError,
+        "Unknown action: nope",
+      );
+      await assertRejects(
+        () => client.execute("x:Y", "f"),
+        DirtyNoWorkersAvailableError,
+        "No workers available for app: x:Y",
+      );
+      await assertRejects(
+        () => client.execute(APP, "big"),
+        DirtyAppError,
+        "int too large to convert",
+      );
+      await assertRejects(
+        () => client.execute(APP, "unsupported"),
+        DirtyAppError,
+        "Unsupported type for TLV encoding: set",
+      );
+      // Streams: chunks, a plain RESPONSE, an error mid-stream, an abandoned stream.
+      assert.deepStrictEqual(
+        await Array.fromAsync(client.stream(APP, "stream", [3])),
+        ["tok0", "tok1", "tok2"],
+      );
+      assert.deepStrictEqual(
+        await Array.fromAsync(client.stream(APP, "add", [40, 2])),
+        [42],
+      );
+      const chunks: unknown[] = [];
+      await assertRejects(
+        async () => {
+          for await (const c of client.stream(APP, "stream_fail", [2])) {
+            chunks.push(c);
+          }
+        },
+        DirtyAppError,
+        "stream broke",
+      );
+      assert.deepStrictEqual(chunks, ["tok0", "tok1"]);
+      for await (const c of client.stream(APP, "stream_slow", [4, 0.2])) {
+        assert.equal(c, "tok0");
+        break;
+      }
+      assert.equal(await client.execute(APP, "add", [1, 1]), 2);
+      // Our deadline, then the arbiter's own (dirty_timeout = 2 s).
+      await assertRejects(
+        () => client.execute(APP, "sleep", [1], {}, { timeout: 200 }),
+        DirtyTimeoutError,
+        "Timeout waiting",
+      );
+      const wt = await assertRejects(
+        () => client.execute(APP, "sleep", [3]),
+        DirtyTimeoutError,
+        "Worker timeout",
+      );
+      assert.equal(wt.timeout, 2);
+      assert.deepStrictEqual(
+        await Promise.all(
+          Array.from(
+            { length: 6 },
+            (_, i) => client.execute(APP, "add", [i, 10]),
+          ),
+        ),
+        [10, 11, 12, 13, 14, 15],
+      );
+      const status = await client.status() as {
+        worker_count: number;
+        apps: string[];
+      };
+      assert.deepStrictEqual(status.apps, [APP]);
+      assert.ok(status.worker_count >= 1);
+      const added = await client.manage({ add: 1 }) as Record<string, unknown>;
+      assert.equal(added.operation, "add");
+      // Stash, including gunicorn bug 1 (missing key answered by a generic error).
+      await using stash = new StashClient({ client });
+      await stash.put("sessions", "user:1", { name: "Alice" });
+      assert.deepStrictEqual(await stash.get("sessions", "user:1"), {
+        name: "Alice",
+      });
+      assert.equal(await stash.get("sessions", "nope", "DEFAULT"), "DEFAULT");
+      assert.deepStrictEqual(await stash.keys("sessions", "user:*"), [
+        "user:1",
+      ]);
+      await assertRejects(() => stash.info("missing"), StashTableNotFoundError);
+      assert.deepStrictEqual(await Array.fromAsync(stash.table("sessions")), [[
+        "user:1",
+        { name: "Alice" },
+      ]]);
+      assert.equal(await stash.deleteTable("sessions"), true);
+      // A malformed frame makes the arbiter close the connection without a reply.
+      const raw = await Deno.connect({ transport: "unix", path: sock });
+      try {
+        const bad = encodeFrame("request", 1n, { app_path: APP });
+        bad[0] = 0x58;
+        await raw.write(bad);
+        assert.equal(await raw.read(new Uint8Array(16)), null);
+      } finally {
+        raw.close();
+      }
+      // A fresh connection dropped by the arbiter: a typed error at once.
+      await using fresh = new DirtyClient({ socketPath: sock, timeout: 5_000 });
+      await assertRejects(
+        () =>
+          fresh.request(() => Uint8Array.of(0x58, 0x58, ...new Uint8Array(14))),
+        DirtyProtocolError,
+        "Connection closed",
+      );
+      // Connections that were open when the arbiter forked a worker (MANAGE
+      // add above) are inherited by that worker, so when the arbiter drops
+      // one, no EOF arrives: the call still ends, typed, at its deadline.
+      const err = await client.request(
+        () => Uint8Array.of(0x58, 0x58, ...new Uint8Array(14)),
+        { timeout: 500 },
+      ).then(() => null, (e) => e);
+      assert.ok(
+        err instanceof DirtyTimeoutError || err instanceof DirtyProtocolError,
+        String(err),
+      );
+    } catch (e) {
+      console.error(`gunicorn dirty arbiter log:\n${log}`);
+      throw e;
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await stderr.catch(() => {});
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(openFdCount(), fdsBefore);
+  },
+);
