@@ -1,0 +1,406 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// Frame codec and human form; cases from Mercurial's
+// tests/test-wireproto-framing.py plus our 24-bit length and robustness
+// checks (fast-check re-chunking, random bytes into the reactors).
+import fc from "fast-check";
+import {
+  assertEquals,
+  assertThrows,
+  fromHex,
+  toHex,
+} from "../_test_utils/assert.ts";
+import { byteByByte, collect, splitAt } from "../_test_utils/chunks.ts";
+import {
+  ClientReactor,
+  createCommandFrames,
+  createTextOutputFrame,
+  decodeFrames,
+  describeFrame,
+  encodeFrame,
+  encodeFrames,
+  type Frame,
+  FrameDecoder,
+  FrameDecoderStream,
+  FrameEncoderStream,
+  frameFromHumanString as ffs,
+  FramingError,
+  OutputStream,
+  ServerReactor,
+} from "./mod.ts";
+
+const hex = (f: Frame): string => toHex(encodeFrame(f));
+
+Deno.test("human form: Mercurial's FrameHumanStringTests", () => {
+  const cases: [string, string][] = [
+    ["1 1 0 1 0 ", "0000000100010010"],
+    ["2 4 0 1 0 ", "0000000200040010"],
+    ["2 4 0 1 0 foo", "030000020004001066" + "6f6f"],
+    ["1 1 0 1 0 cbor:15", "01000001000100100f"],
+    ["1 1 0 1 0 cbor:42", "0200000100010010182a"],
+    ["1 1 0 1 0 cbor:1048576", "05000001000100101a00100000"],
+    ["1 1 0 1 0 cbor:0", "010000010001001000"],
+    ["1 1 0 1 0 cbor:-1", "010000010001001020"],
+    ["1 1 0 1 0 cbor:-342542", "05000001000100103a00053a0d"],
+    ["1 1 0 1 0 cbor:b'foo'", "040000010001001043666f6f"],
+    [
+      "1 1 0 1 0 cbor:[None, True, False, 42, b'foo']",
+      "0a0000010001001085f6f5f4182a43666f6f",
+    ],
+    [
+      "1 1 0 1 0 cbor:{b'foo': b'val1', b'bar': b'val2'}",
+      "13000001000100" + "10a243626172447661" + "6c3243666f6f4476616c31",
+    ],
+  ];
+  for (const [text, expected] of cases) {
+    assertEquals(hex(ffs(text)), expected, text);
+  }
+  assertThrows(() => ffs("1 1 0 4 0 "), SyntaxError);
+  assertThrows(() => ffs("1 1 bogus 1 0 "), SyntaxError);
+  assertEquals([...ffs("1 1 0 1 0 a\\x00\\\\b\\n").payload], [
+    0x61,
+    0,
+    0x5c,
+    0x62,
+    10,
+  ]);
+});
+
+Deno.test("command frames: Mercurial's FrameTests for data and args", () => {
+  const x = new Uint8Array(32768).fill(0x78);
+  const data = (f: Frame[]): string[] => f.map(hex);
+  assertEquals(
+    data(
+      createCommandFrames(new OutputStream(1), 1, "command", {}, { data: x }),
+    ),
+    [
+      hex(
+        ffs(
+          "1 1 stream-begin command-request new|have-data cbor:{b'name': b'command'}",
+        ),
+      ),
+      hex({
+        requestId: 1,
+        streamId: 1,
+        streamFlags: 0,
+        type: 2,
+        flags: 1,
+        payload: x,
+      }),
+      hex(ffs("1 1 0 command-data eos ")),
+    ],
+  );
+  const x1 = new Uint8Array(32769).fill(0x78);
+  assertEquals(
+    data(
+      createCommandFrames(new OutputStream(1), 1, "command", {}, { data: x1 }),
+    ),
+    [
+      hex(
+        ffs(
+          "1 1 stream-begin command-request new|have-data cbor:{b'name': b'command'}",
+        ),
+      ),
+      hex({
+        requestId: 1,
+        streamId: 1,
+        streamFlags: 0,
+        type: 2,
+        flags: 1,
+        payload: x,
+      }),
+      hex(ffs("1 1 0 command-data eos x")),
+    ],
+  );
+  const args = { key1: "key1value", key2: "key2value", key3: "key3value" };
+  assertEquals(
+    data(
+      createCommandFrames(new OutputStream(1), 1, "command", args, {
+        data: new Uint8Array(100).fill(0x78),
+      }),
+    ),
+    [
+      hex(
+        ffs(
+          "1 1 stream-begin command-request new|have-data cbor:{b'name': b'command', b'args': {b'key1': b'key1value', b'key2': b'key2value', b'key3': b'key3value'}}",
+        ),
+      ),
+      hex(ffs(`1 1 0 command-data eos ${"x".repeat(100)}`)),
+    ],
+  );
+  const split = createCommandFrames(new OutputStream(1), 5, "mycommand", {
+    key1: "key1value",
+    key2: "key2value",
+  }, {
+    maxFrameSize: 16,
+  });
+  assertEquals(split.map((f) => f.flags), [0x05, 0x06, 0x06, 0x02]);
+});
+
+Deno.test("text output: Mercurial's text-output frame tests", () => {
+  const cases: [Parameters<typeof createTextOutputFrame>[2], string][] = [
+    [[{ msg: "foo" }], "cbor:[{b'msg': b'foo'}]"],
+    [
+      [{ msg: "foo" }, { msg: "bar" }],
+      "cbor:[{b'msg': b'foo'}, {b'msg': b'bar'}]",
+    ],
+    [
+      [{ msg: "foo %s", args: ["val1"] }],
+      "cbor:[{b'msg': b'foo %s', b'args': [b'val1']}]",
+    ],
+    [
+      [{ msg: "foo %s %s", args: ["val", "value"] }],
+      "cbor:[{b'msg': b'foo %s %s', b'args': [b'val', b'value']}]",
+    ],
+    [
+      [{ msg: "foo", labels: ["label"] }],
+      "cbor:[{b'msg': b'foo', b'labels': [b'label']}]",
+    ],
+    [
+      [{ msg: "foo %s", args: ["arg"], labels: ["label"] }],
+      "cbor:[{b'msg': b'foo %s', b'args': [b'arg'], b'labels': [b'label']}]",
+    ],
+  ];
+  for (const [atoms, payload] of cases) {
+    assertEquals(
+      hex(createTextOutputFrame(new OutputStream(1), 1, atoms)),
+      hex(ffs(`1 1 stream-begin text-output 0 ${payload}`)),
+    );
+  }
+  assertThrows(
+    () => createTextOutputFrame(new OutputStream(1), 1, [{ msg: "é" }]),
+    TypeError,
+  );
+  assertThrows(
+    () =>
+      createTextOutputFrame(new OutputStream(1), 1, [{
+        msg: "x".repeat(40000),
+      }]),
+    RangeError,
+  );
+});
+
+Deno.test("frame codec: 24-bit lengths decode correctly; writes stay at or below 65535", () => {
+  const big = new Uint8Array(70000).fill(1);
+  assertThrows(
+    () =>
+      encodeFrame({
+        requestId: 1,
+        streamId: 2,
+        streamFlags: 0,
+        type: 3,
+        flags: 1,
+        payload: big,
+      }),
+    RangeError,
+  );
+  const bytes = encodeFrame({
+    requestId: 1,
+    streamId: 2,
+    streamFlags: 0,
+    type: 3,
+    flags: 1,
+    payload: big,
+  }, 0xffffff);
+  assertEquals(toHex(bytes.subarray(0, 3)), "701101");
+  // Mercurial would read 00 00 01 as 16384; we read 65536.
+  const exact = encodeFrame({
+    requestId: 1,
+    streamId: 2,
+    streamFlags: 0,
+    type: 3,
+    flags: 1,
+    payload: new Uint8Array(65536),
+  }, 65536);
+  assertEquals(
+    decodeFrames(exact, { maxPayloadSize: 65536 })[0]!.payload.length,
+    65536,
+  );
+  assertThrows(
+    () => decodeFrames(exact),
+    FramingError,
+    "exceeds the maximum of 65535 bytes",
+  );
+  assertEquals(
+    decodeFrames(bytes, { maxPayloadSize: 0xffffff })[0]!.payload.length,
+    70000,
+  );
+  assertThrows(
+    () =>
+      encodeFrame({
+        requestId: 70000,
+        streamId: 1,
+        streamFlags: 0,
+        type: 1,
+        flags: 1,
+        payload: new Uint8Array(0),
+      }),
+    RangeError,
+  );
+  assertThrows(
+    () =>
+      encodeFrame({
+        requestId: 1,
+        streamId: 1,
+        streamFlags: 0,
+        type: 16,
+        flags: 1,
+        payload: new Uint8Array(0),
+      }),
+    RangeError,
+  );
+});
+
+Deno.test("frame codec: truncated input fails with readframe's messages", () => {
+  const d = new FrameDecoder();
+  d.push(fromHex("0300"));
+  assertThrows(
+    () => d.finish(),
+    FramingError,
+    "received incomplete frame: got 2 bytes",
+  );
+  const d2 = new FrameDecoder();
+  d2.push(fromHex("030000010001001066"));
+  assertThrows(
+    () => d2.finish(),
+    FramingError,
+    "frame length error: expected 3; got 1",
+  );
+  assertEquals(
+    describeFrame(
+      ffs("1 2 stream-begin|encoded command-response continuation|eos x"),
+    ),
+    "frame(size=1; request=1; stream=2; streamflags=stream-begin|encoded; type=command-response; flags=continuation|eos)",
+  );
+});
+
+const arbFrame: fc.Arbitrary<Frame> = fc.record({
+  requestId: fc.integer({ min: 0, max: 0xffff }),
+  streamId: fc.integer({ min: 0, max: 0xff }),
+  streamFlags: fc.integer({ min: 0, max: 0xff }),
+  type: fc.integer({ min: 0, max: 15 }),
+  flags: fc.integer({ min: 0, max: 15 }),
+  payload: fc.uint8Array({ maxLength: 300 }),
+});
+
+Deno.test("frame codec: fast-check random frame sequences survive arbitrary re-chunking", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(arbFrame, { maxLength: 8 }),
+      fc.array(fc.nat(), { maxLength: 10 }),
+      async (frames, cuts) => {
+        const bytes = encodeFrames(frames);
+        const expected = frames.map(hex);
+        const pieces = splitAt(bytes, cuts.map((c) => c % (bytes.length + 1)));
+        assertEquals(
+          (await collect(pieces, new FrameDecoderStream())).map(hex),
+          expected,
+        );
+        const d = new FrameDecoder();
+        const out = byteByByte(bytes).flatMap((b) => d.push(b));
+        assertEquals(out.map(hex), expected);
+        const round = await collect(frames, new FrameEncoderStream());
+        assertEquals(
+          toHex(new Uint8Array(round.flatMap((c) => [...c]))),
+          toHex(bytes),
+        );
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+Deno.test("reactors: fast-check random bytes never produce an untyped error", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 400 }),
+      fc.boolean(),
+      (bytes, settings) => {
+        const frames: Frame[] = [];
+        const d = new FrameDecoder();
+        try {
+          frames.push(...d.push(bytes));
+        } catch (e) {
+          if (!(e instanceof FramingError)) throw e;
+        }
+        const server = new ServerReactor();
+        const client = new ClientReactor({
+          bufferSends: false,
+          hasMultipleSend: true,
+        });
+        for (let i = 0; i < 3; i++) {
+          const c = client.callCommand("x", {});
+          if (c.action.action === "sendframes") [...c.action.frames];
+        }
+        if (settings) {
+          client.onFrameRecv(
+            ffs("1 2 stream-begin stream-settings eos cbor:b'zlib'"),
+          );
+        }
+        for (const f of frames) {
+          const a = server.onFrameRecv(f);
+          if (
+            a.action === "error" && !(a.error instanceof FramingError)
+          ) throw new Error("untyped");
+          const b = client.onFrameRecv({ ...f, streamId: f.streamId & 0xfe });
+          if (
+            b.action === "error" && !(b.error instanceof FramingError)
+          ) throw new Error("untyped");
+        }
+        client.close();
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("reactors: fast-check frames with valid headers and random payloads", () => {
+  const arb = fc.array(
+    fc.record({
+      requestId: fc.constantFrom(1, 3, 5),
+      streamId: fc.constantFrom(1, 2, 3),
+      streamFlags: fc.constantFrom(0, 1, 2, 4, 5),
+      type: fc.integer({ min: 1, max: 9 }),
+      flags: fc.integer({ min: 0, max: 15 }),
+      payload: fc.oneof(
+        fc.uint8Array({ maxLength: 40 }),
+        fc.constant(
+          Uint8Array.of(0xa1, 0x44, 0x6e, 0x61, 0x6d, 0x65, 0x41, 0x78),
+        ),
+      ),
+    }),
+    { maxLength: 12 },
+  );
+  fc.assert(
+    fc.property(arb, (frames) => {
+      const server = new ServerReactor({ maxPendingRequests: 2 });
+      const client = new ClientReactor({
+        bufferSends: false,
+        hasMultipleSend: true,
+      });
+      for (let i = 0; i < 3; i++) {
+        const c = client.callCommand("x", {});
+        if (c.action.action === "sendframes") [...c.action.frames];
+      }
+      for (const f of frames) {
+        const a = server.onFrameRecv(f);
+        if (a.action === "error" && !(a.error instanceof FramingError)) {
+          throw new Error("untyped");
+        }
+        if (a.action === "runcommand") {
+          const r = server.onCommandResponseReadyObjects(
+            server.makeOutputStream(),
+            a.requestId,
+            [a.args],
+          );
+          if (r.action === "sendframes") [...r.frames];
+        }
+        const b = client.onFrameRecv(f);
+        if (b.action === "error" && !(b.error instanceof FramingError)) {
+          throw new Error("untyped");
+        }
+      }
+      client.close();
+    }),
+    { numRuns: 300 },
+  );
+});
