@@ -9,7 +9,7 @@ import {
   toHex,
 } from "../_test_utils/assert.ts";
 import {
-  BytestringChunk,
+  type BytestringChunk,
   CborDecodeError,
   CborStreamDecoder,
   type CborValue,
