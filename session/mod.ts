@@ -30,3 +30,5 @@ export * from "./socket_session.ts";
 export * from "./forwarder.ts";
 export * from "./receiver.ts";
 export * from "./listener.ts";
+export * from "./acceptor.ts";
+export * from "./adopt.ts";

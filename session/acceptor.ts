@@ -1,0 +1,337 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+
+import {
+  closeFd,
+  EAGAIN,
+  EINTR,
+  errno,
+  libc,
+  openSocket,
+  P,
+  setIntOption,
+  socketName,
+  sysError,
+} from "./_libc.ts";
+import { poller } from "./_poller.ts";
+import type { SocketSessionForwarder } from "./forwarder.ts";
+import { MAX_DATA_SIZE } from "./session_header.ts";
+import {
+  decodeSockaddr,
+  encodeSockaddr,
+  type SocketAddress,
+} from "./sockaddr.ts";
+
+/** Options for {@linkcode forwardTcpConnections} and {@linkcode forwardUdpDatagrams}. */
+export interface AcceptorOptions {
+  /** The forwarder that sessions go to (connected). */
+  forwarder: SocketSessionForwarder;
+  /** Numeric address to bind. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** Port to bind; 0 picks one. @default {0} */
+  port?: number;
+  /** TCP: milliseconds to wait for a connection's first bytes. @default {10000} */
+  firstDataTimeout?: number;
+  /** Most bytes read before forwarding (1..65535). @default {65535} */
+  maxData?: number;
+  /** TCP `listen()` backlog. @default {1024} */
+  backlog?: number;
+  /** Stops the acceptor. @default {undefined} */
+  signal?: AbortSignal;
+  /** Called with each per-connection error (the connection is closed). @default {undefined} */
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * A running acceptor: it accepts TCP connections (or receives UDP
+ * datagrams) through FFI and forwards each with its first bytes.
+ */
+export class SessionAcceptor implements AsyncDisposable {
+  #fd: number;
+  #addr: SocketAddress;
+  #controller: AbortController;
+  #finished: Promise<void>;
+  #forwarded = 0;
+
+  /** @internal Use {@linkcode forwardTcpConnections} or {@linkcode forwardUdpDatagrams}. */
+  constructor(
+    fd: number,
+    controller: AbortController,
+    run: (acceptor: SessionAcceptor, count: () => void) => Promise<void>,
+  ) {
+    this.#fd = fd;
+    this.#addr = decodeSockaddr(socketName(fd, false));
+    this.#controller = controller;
+    this.#finished = run(this, () => this.#forwarded++).finally(() => {
+      poller.cancel(this.#fd, new Error("closed"));
+      closeFd(this.#fd);
+      this.#fd = -1;
+    });
+  }
+
+  /**
+   * The bound address (with the port picked when 0 was asked for).
+   *
+   * @returns The address.
+   */
+  get addr(): SocketAddress {
+    return this.#addr;
+  }
+
+  /**
+   * Sessions forwarded so far.
+   *
+   * @returns The count.
+   */
+  get forwarded(): number {
+    return this.#forwarded;
+  }
+
+  /**
+   * Settles when the acceptor stopped; rejects on a fatal error (the
+   * forwarder broke, accept failed).
+   *
+   * @returns The promise.
+   */
+  get finished(): Promise<void> {
+    return this.#finished;
+  }
+
+  /**
+   * Stops accepting, waits for connections in flight, closes the socket.
+   *
+   * @returns When stopped.
+   */
+  async close(): Promise<void> {
+    this.#controller.abort(new Error("Acceptor closed"));
+    await this.#finished.catch(() => {});
+  }
+
+  /** Same as {@linkcode SessionAcceptor.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function bindSocket(options: AcceptorOptions, type: number): number {
+  const sa = encodeSockaddr({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+  });
+  const family = sa.length === 16 ? P.AF_INET : P.AF_INET6;
+  const fd = openSocket(family, type);
+  try {
+    setIntOption(fd, P.SOL_SOCKET, P.SO_REUSEADDR, 1);
+    if (family === P.AF_INET6) {
+      setIntOption(fd, P.IPPROTO_IPV6, P.IPV6_V6ONLY, 1);
+    }
+    if (libc.bind(fd, sa, sa.length) < 0) throw sysError("bind acceptor");
+    if (
+      type === P.SOCK_STREAM && libc.listen(fd, options.backlog ?? 1024) < 0
+    ) {
+      throw sysError("listen for connections");
+    }
+  } catch (err) {
+    closeFd(fd);
+    throw err;
+  }
+  return fd;
+}
+
+function controllerFor(signal: AbortSignal | undefined): AbortController {
+  const c = new AbortController();
+  if (signal?.aborted) c.abort(signal.reason);
+  signal?.addEventListener("abort", () => c.abort(signal.reason), {
+    once: true,
+  });
+  return c;
+}
+
+function dataLimit(options: AcceptorOptions): number {
+  const max = options.maxData ?? MAX_DATA_SIZE;
+  if (!Number.isInteger(max) || max < 1 || max > MAX_DATA_SIZE) {
+    throw new RangeError(
+      `Cannot start acceptor: maxData ${max} is not in 1..${MAX_DATA_SIZE}`,
+    );
+  }
+  return max;
+}
+
+/**
+ * Accepts TCP connections on `hostname:port`, reads each one's first bytes
+ * (what is there when it first becomes readable), forwards the connection
+ * with them, and closes its own copy. Connections that close or stay silent
+ * past `firstDataTimeout` are closed.
+ *
+ * @param options Address, forwarder, limits.
+ * @returns The running acceptor.
+ *
+ * @example Usage
+ * ```ts
+ * import { forwardTcpConnections, SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * const path = `${await Deno.makeTempDir()}/a.sock`;
+ * using listener = SocketSessionListener.listen(path);
+ * using forwarder = new SocketSessionForwarder(path);
+ * forwarder.connect();
+ * using receiver = await listener.accept();
+ * await using acceptor = forwardTcpConnections({ forwarder });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: acceptor.addr.port });
+ * await client.write(new TextEncoder().encode("GET /"));
+ * using session = await receiver.pop();
+ * assert.equal(new TextDecoder().decode(session.data), "GET /");
+ * client.close();
+ * ```
+ */
+export function forwardTcpConnections(
+  options: AcceptorOptions,
+): SessionAcceptor {
+  const max = dataLimit(options);
+  const fd = bindSocket(options, P.SOCK_STREAM);
+  const controller = controllerFor(options.signal);
+  const signal = controller.signal;
+  const buf = new Uint8Array(max);
+  const inFlight = new Set<Promise<void>>();
+
+  const handle = async (conn: number, count: () => void): Promise<void> => {
+    const timeout = AbortSignal.timeout(options.firstDataTimeout ?? 10000);
+    const wait = AbortSignal.any([signal, timeout]);
+    try {
+      while (true) {
+        const n = Number(
+          libc.recvfrom(conn, buf, BigInt(max), P.MSG_DONTWAIT, null, null),
+        );
+        if (n === 0) return;
+        if (n > 0) {
+          const data = buf.slice(0, n);
+          await options.forwarder.send({
+            fd: conn,
+            type: P.SOCK_STREAM,
+            protocol: 6,
+            local: socketName(conn, false),
+            remote: socketName(conn, true),
+            data,
+          }, { signal });
+          count();
+          return;
+        }
+        const e = errno();
+        if (e === EINTR) continue;
+        if (e !== EAGAIN) throw sysError("read first bytes", e);
+        await poller.wait(conn, P.POLLIN, { signal: wait });
+      }
+    } catch (err) {
+      if (!signal.aborted) options.onError?.(err);
+    } finally {
+      closeFd(conn);
+    }
+  };
+
+  return new SessionAcceptor(fd, controller, async (_acceptor, count) => {
+    try {
+      while (!signal.aborted) {
+        const conn = libc.accept4(
+          fd,
+          null,
+          null,
+          P.SOCK_NONBLOCK | P.SOCK_CLOEXEC,
+        );
+        if (conn >= 0) {
+          const p = handle(conn, count).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+          continue;
+        }
+        const e = errno();
+        if (e === EINTR) continue;
+        if (e !== EAGAIN) throw sysError("accept connection", e);
+        try {
+          await poller.wait(fd, P.POLLIN, { signal });
+        } catch {
+          break;
+        }
+      }
+    } finally {
+      await Promise.allSettled([...inFlight]);
+    }
+  });
+}
+
+/**
+ * Receives UDP datagrams on `hostname:port` and forwards each as a session
+ * whose fd is the bound UDP socket itself (the receiver answers with
+ * `sendto` on its copy), its local address and the sender's address.
+ *
+ * @param options Address, forwarder, limits.
+ * @returns The running acceptor.
+ *
+ * @example Usage
+ * ```ts
+ * import { forwardUdpDatagrams, SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+ * import dgram from "node:dgram";
+ * import assert from "node:assert/strict";
+ *
+ * const path = `${await Deno.makeTempDir()}/u.sock`;
+ * using listener = SocketSessionListener.listen(path);
+ * using forwarder = new SocketSessionForwarder(path);
+ * forwarder.connect();
+ * using receiver = await listener.accept();
+ * await using acceptor = forwardUdpDatagrams({ forwarder });
+ * const client = dgram.createSocket("udp4");
+ * client.send("query", acceptor.addr.port, "127.0.0.1");
+ * using session = await receiver.pop();
+ * assert.equal(new TextDecoder().decode(session.data), "query");
+ * assert.equal(session.type, 2);
+ * client.close();
+ * ```
+ */
+export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
+  const max = dataLimit(options);
+  const fd = bindSocket(options, P.SOCK_DGRAM);
+  const controller = controllerFor(options.signal);
+  const signal = controller.signal;
+  const local = socketName(fd, false);
+  const buf = new Uint8Array(MAX_DATA_SIZE);
+  const from = new Uint8Array(128);
+  const fromLen = new Uint32Array(1);
+  return new SessionAcceptor(fd, controller, async (_acceptor, count) => {
+    while (!signal.aborted) {
+      fromLen[0] = 128;
+      const n = Number(
+        libc.recvfrom(
+          fd,
+          buf,
+          BigInt(buf.length),
+          P.MSG_DONTWAIT,
+          from,
+          fromLen,
+        ),
+      );
+      if (n > 0) {
+        try {
+          await options.forwarder.send({
+            fd,
+            type: P.SOCK_DGRAM,
+            protocol: 17,
+            local,
+            remote: from.slice(0, fromLen[0]!),
+            data: buf.slice(0, Math.min(n, max)),
+          }, { signal });
+          count();
+        } catch (err) {
+          if (signal.aborted) break;
+          options.onError?.(err);
+        }
+        continue;
+      }
+      if (n === 0) continue;
+      const e = errno();
+      if (e === EINTR) continue;
+      if (e !== EAGAIN) throw sysError("receive datagram", e);
+      try {
+        await poller.wait(fd, P.POLLIN, { signal });
+      } catch {
+        break;
+      }
+    }
+  });
+}

@@ -1,0 +1,184 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+
+import net from "node:net";
+import { libc, P, sysError } from "./_libc.ts";
+import type { SocketSession } from "./socket_session.ts";
+import { encodeSockaddr, type SocketAddress } from "./sockaddr.ts";
+
+/** A received TCP connection adopted by Deno's `node:net`, as Web streams. */
+export interface AdoptedConnection extends AsyncDisposable {
+  /** The `node:net` socket that owns the fd. */
+  socket: net.Socket;
+  /** Bytes from the client after the session's data. */
+  readable: ReadableStream<Uint8Array>;
+  /** Bytes to the client; closing it half-closes the connection. */
+  writable: WritableStream<Uint8Array>;
+  /** The local endpoint. */
+  local: SocketAddress;
+  /** The client's endpoint. */
+  remote: SocketAddress;
+  /** The first bytes, which came with the session. */
+  data: Uint8Array;
+  /** Destroys the socket (closing the fd) and waits for it to close. */
+  close(): Promise<void>;
+}
+
+/**
+ * Hands a received TCP session's fd to `node:net` (`new Socket({ fd })`,
+ * which needs no `--allow-net`) and exposes it as Web streams. The session
+ * gives up its fd; `await using` closes the connection.
+ *
+ * @param session A session of type `SOCK_STREAM`.
+ * @returns The adopted connection.
+ * @throws {TypeError} When the session is not TCP or its fd was taken.
+ *
+ * @example Usage
+ * ```ts
+ * import { adoptTcpSession, forwardTcpConnections, SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * const path = `${await Deno.makeTempDir()}/t.sock`;
+ * using listener = SocketSessionListener.listen(path);
+ * using forwarder = new SocketSessionForwarder(path);
+ * forwarder.connect();
+ * using receiver = await listener.accept();
+ * await using acceptor = forwardTcpConnections({ forwarder });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: acceptor.addr.port });
+ * await client.write(new TextEncoder().encode("ping"));
+ * {
+ *   await using conn = adoptTcpSession(await receiver.pop());
+ *   const writer = conn.writable.getWriter();
+ *   await writer.write(new TextEncoder().encode("pong:" + new TextDecoder().decode(conn.data)));
+ *   await writer.close();
+ * }
+ * const reply = await new Response(client.readable).text();
+ * assert.equal(reply, "pong:ping");
+ * ```
+ */
+export function adoptTcpSession(session: SocketSession): AdoptedConnection {
+  if (session.type !== P.SOCK_STREAM) {
+    throw new TypeError(
+      `Cannot adopt session: socket type ${session.type} is not SOCK_STREAM`,
+    );
+  }
+  const fd = session.takeFd();
+  const socket = new net.Socket({ fd, readable: true, writable: true });
+  socket.pause();
+  const readable = new ReadableStream<Uint8Array>({
+    start(controller) {
+      socket.on("data", (chunk: Uint8Array) => {
+        try {
+          controller.enqueue(new Uint8Array(chunk));
+        } catch {
+          return;
+        }
+        if ((controller.desiredSize ?? 0) <= 0) socket.pause();
+      });
+      // After a cancel the controller is closed already: ignore then.
+      socket.once("end", () => {
+        try {
+          controller.close();
+        } catch { /* cancelled */ }
+      });
+      socket.once("error", (err) => {
+        try {
+          controller.error(err);
+        } catch { /* cancelled */ }
+      });
+    },
+    pull() {
+      socket.resume();
+    },
+    cancel() {
+      socket.destroy();
+    },
+  }, { highWaterMark: 4 });
+  const writable = new WritableStream<Uint8Array>({
+    write(chunk) {
+      return new Promise((resolve, reject) => {
+        socket.write(chunk, (err) => err ? reject(err) : resolve());
+      });
+    },
+    close() {
+      return new Promise((resolve) => socket.end(() => resolve()));
+    },
+    abort(reason) {
+      socket.destroy(reason instanceof Error ? reason : undefined);
+    },
+  });
+  const closed = new Promise<void>((resolve) =>
+    socket.once("close", () => resolve())
+  );
+  const close = async (): Promise<void> => {
+    if (!socket.destroyed) socket.destroy();
+    await closed;
+  };
+  return {
+    socket,
+    readable,
+    writable,
+    local: session.local,
+    remote: session.remote,
+    data: session.data,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/**
+ * Sends a datagram on a received UDP session's socket, by default to the
+ * session's remote endpoint (the client that sent the forwarded datagram).
+ *
+ * @param session A session of type `SOCK_DGRAM`.
+ * @param data The datagram.
+ * @param to The destination. @default {session.remote}
+ * @returns Bytes sent.
+ * @throws {TypeError} When the session is not UDP.
+ * @throws {SocketSessionError} When `sendto` fails.
+ *
+ * @example Usage
+ * ```ts
+ * import { forwardUdpDatagrams, sendDatagram, SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+ * import dgram from "node:dgram";
+ * import assert from "node:assert/strict";
+ *
+ * const path = `${await Deno.makeTempDir()}/d.sock`;
+ * using listener = SocketSessionListener.listen(path);
+ * using forwarder = new SocketSessionForwarder(path);
+ * forwarder.connect();
+ * using receiver = await listener.accept();
+ * await using acceptor = forwardUdpDatagrams({ forwarder });
+ * const client = dgram.createSocket("udp4");
+ * const reply = new Promise<string>((resolve) => client.once("message", (m) => resolve(m.toString())));
+ * client.send("hi", acceptor.addr.port, "127.0.0.1");
+ * using session = await receiver.pop();
+ * sendDatagram(session, new TextEncoder().encode("hello"));
+ * assert.equal(await reply, "hello");
+ * client.close();
+ * ```
+ */
+export function sendDatagram(
+  session: SocketSession,
+  data: Uint8Array,
+  to?: SocketAddress,
+): number {
+  if (session.type !== P.SOCK_DGRAM) {
+    throw new TypeError(
+      `Cannot send datagram: socket type ${session.type} is not SOCK_DGRAM`,
+    );
+  }
+  const sa = to === undefined ? session.remoteRaw.slice() : encodeSockaddr(to);
+  const body = data.slice();
+  const n = Number(
+    libc.sendto(
+      session.fd,
+      body,
+      BigInt(body.length),
+      P.MSG_DONTWAIT | P.MSG_NOSIGNAL,
+      sa,
+      sa.length,
+    ),
+  );
+  if (n < 0) throw sysError("send datagram");
+  return n;
+}
