@@ -1,0 +1,245 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// Client and server over TCP, Unix sockets and in-memory channels.
+import {
+  assertEquals,
+  assertOk,
+  assertRejects,
+} from "../_test_utils/assert.ts";
+import { openFdCount, tempDir } from "../_test_utils/peers.ts";
+import {
+  type CborValue,
+  CommandError,
+  connect,
+  decodeFrames,
+  encodeFrame,
+  frameFromHumanString,
+  FramingClient,
+  FramingError,
+  type ProtocolError,
+  serve,
+  serveConnection,
+  ServerError,
+} from "./mod.ts";
+import { HANDLERS, testData } from "./testdata/interop_handlers.ts";
+
+function pair(): {
+  client: {
+    readable: ReadableStream<Uint8Array>;
+    writable: WritableStream<Uint8Array>;
+  };
+  server: {
+    readable: ReadableStream<Uint8Array>;
+    writable: WritableStream<Uint8Array>;
+  };
+} {
+  const a = new TransformStream<Uint8Array, Uint8Array>();
+  const b = new TransformStream<Uint8Array, Uint8Array>();
+  return {
+    client: { readable: b.readable, writable: a.writable },
+    server: { readable: a.readable, writable: b.writable },
+  };
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+for (const encodings of [["identity"], ["zlib"], ["zstd-8mb"]]) {
+  Deno.test(`client/server over TCP: interleaved calls, 100 KB data, errors (${encodings[0]})`, async () => {
+    const fds = openFdCount();
+    const server = serve({ hostname: "127.0.0.1", port: 0 }, {
+      ...HANDLERS,
+      async *slow(args) {
+        for (let i = 0; i < 5; i++) {
+          await delay(Number(args.get("ms")));
+          yield i;
+        }
+      },
+    }, { outputStreams: 2 });
+    const { port } = server.addr as Deno.NetAddr;
+    const client = await connect({ port }, { contentEncodings: encodings });
+    const data = testData(100_000);
+    const slowA = Array.fromAsync(client.call("slow", { ms: 3 }));
+    const slowB = Array.fromAsync(client.call("slow", { ms: 1 }));
+    const digest = Array.fromAsync(client.call("digest", {}, { data }));
+    const stream = Array.fromAsync(client.call("stream", { pieces: 16 }));
+    assertEquals(client.inFlight, 4);
+    assertEquals(await slowA, [0, 1, 2, 3, 4]);
+    assertEquals(await slowB, [0, 1, 2, 3, 4]);
+    const [d] = await digest as Map<string, CborValue>[];
+    assertEquals(d!.get("size"), 100_000);
+    const pieces = await stream as Uint8Array[];
+    assertEquals(pieces.length, 16);
+    assertOk(
+      pieces.every((p) => p.length === 65536 && p[1] === testData(2)[1]),
+    );
+    await assertRejects(
+      () => Array.fromAsync(client.call("cmderror")),
+      CommandError,
+      "bad thing: oops",
+    );
+    await assertRejects(
+      () => Array.fromAsync(client.call("servererror")),
+      ServerError,
+      "server broke",
+    );
+    assertEquals(await Array.fromAsync(client.call("many", { count: 3 })), [
+      0,
+      1,
+      2,
+    ]);
+    await client.close();
+    await server.close();
+    assertEquals(openFdCount(), fds);
+  });
+}
+
+Deno.test("client/server over a Unix socket", async () => {
+  const fds = openFdCount();
+  await using dir = await tempDir();
+  const path = `${dir.path}/hgrpc.sock`;
+  await using server = serve({ transport: "unix", path }, HANDLERS);
+  await using client = await connect({ transport: "unix", path });
+  const [echo] = await Array.fromAsync(
+    client.call("echo", { a: 1 }, { data: Uint8Array.of(1, 2) }),
+  );
+  assertEquals(
+    (echo as Map<string, CborValue>).get("data"),
+    Uint8Array.of(1, 2),
+  );
+  await client.close();
+  await server.close();
+  assertEquals(openFdCount(), fds);
+});
+
+Deno.test("client: abort signals", async () => {
+  const { client: c, server: s } = pair();
+  const served = serveConnection(s, {
+    async *forever(_args, ctx) {
+      for (let i = 0; !ctx.signal.aborted && i < 50; i++) {
+        await delay(1);
+        yield i;
+      }
+    },
+    *one() {
+      yield 1;
+    },
+  });
+  const client = new FramingClient(c);
+  const reason = new Error("stop");
+  await assertRejects(
+    () =>
+      Array.fromAsync(
+        client.call("one", {}, { signal: AbortSignal.abort(reason) }),
+      ),
+    Error,
+    "stop",
+  );
+  const ac = new AbortController();
+  const it = client.call("forever", {}, { signal: ac.signal });
+  const first = await it.next();
+  assertEquals(first.value, 0);
+  ac.abort(reason);
+  await assertRejects(() => it.next(), Error, "stop");
+  // The connection is still usable.
+  assertEquals(await Array.fromAsync(client.call("one")), [1]);
+  await client.close();
+  await served;
+});
+
+Deno.test("client/server: backpressure bounds what the server produces ahead of a slow reader", async () => {
+  let produced = 0;
+  const server = serve({ hostname: "127.0.0.1", port: 0 }, {
+    *flood() {
+      for (let i = 0; i < 4000; i++) {
+        produced++;
+        yield testData(8192);
+      }
+    },
+  });
+  const { port } = server.addr as Deno.NetAddr;
+  const client = await connect({ port }, {
+    contentEncodings: ["identity"],
+    maxQueuedValues: 4,
+  });
+  const it = client.call("flood");
+  await it.next();
+  await delay(200);
+  // 4000 x 8 KiB = 32 MiB: far more than socket buffers and our queue hold.
+  assertOk(produced < 4000, `produced ${produced}`);
+  let n = 1;
+  for await (const _ of it) n++;
+  assertEquals(n, 4000);
+  await client.close();
+  await server.close();
+});
+
+Deno.test("server: protocol violations and limits close the connection with a typed error", async () => {
+  const { client: c, server: s } = pair();
+  const errors: ProtocolError[] = [];
+  const served = serveConnection(s, HANDLERS, {
+    maxCommandDataSize: 1000,
+    onProtocolError: (e) => errors.push(e),
+  });
+  const client = new FramingClient(c);
+  await assertRejects(
+    () =>
+      Array.fromAsync(
+        client.call("digest", {}, { data: new Uint8Array(5000) }),
+      ),
+    FramingError,
+  );
+  await served;
+  assertEquals(errors.length, 1);
+  assertOk(errors[0]!.message.includes("exceeds the maximum of 1000 bytes"));
+  await client.close();
+
+  // A raw peer reusing an active request id.
+  const p = pair();
+  const errs: ProtocolError[] = [];
+  const served2 = serveConnection(p.server, {
+    async *wait() {
+      await delay(20);
+      yield 1;
+    },
+  }, { onProtocolError: (e) => errs.push(e) });
+  const w = p.client.writable.getWriter();
+  await w.write(
+    encodeFrame(
+      frameFromHumanString(
+        "1 1 stream-begin command-request new cbor:{b'name': b'wait'}",
+      ),
+    ),
+  );
+  await w.write(
+    encodeFrame(
+      frameFromHumanString("1 1 0 command-request new cbor:{b'name': b'wait'}"),
+    ),
+  );
+  const out = new Uint8Array(
+    await new Response(p.client.readable).arrayBuffer(),
+  );
+  await served2;
+  assertEquals(errs[0]?.message, "request with ID 1 is already active");
+  // In-flight handlers see their signal aborted; nothing more is written.
+  assertEquals(decodeFrames(out).length, 0);
+  await w.close().catch(() => {});
+});
+
+Deno.test("server: deferred output over an in-memory channel", async () => {
+  const { client: c, server: s } = pair();
+  const served = serveConnection(s, HANDLERS, { deferOutput: true });
+  const client = new FramingClient(c, {
+    contentEncodings: ["zlib", "identity"],
+  });
+  const a = Array.fromAsync(client.call("many", { count: 3 }));
+  const b = Array.fromAsync(client.call("echo", { x: "y" }));
+  await client.closeWrite();
+  assertEquals(await a, [0, 1, 2]);
+  assertEquals(
+    ((await b)[0] as Map<string, CborValue>).get("command"),
+    new TextEncoder().encode("echo"),
+  );
+  await served;
+  await client.close();
+});
