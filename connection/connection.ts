@@ -69,6 +69,7 @@ const BATCH_SIZE = 64 * 1024;
 /** Payloads up to this size are copied into the write batch. */
 const COPY_LIMIT = 16 * 1024;
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const RESOLVED: Promise<void> = Promise.resolve();
 
 interface WriteEntry {
   data: Uint8Array;
@@ -124,6 +125,8 @@ export class Connection<T = unknown>
 
   // Receive side.
   #rbuf = new Uint8Array(READ_BUFFER_SIZE);
+  /** Set when a message handed out is a view into #rbuf: never overwrite it. */
+  #rbufShared = false;
   #rstart = 0;
   #rend = 0;
   #eof = false;
@@ -230,6 +233,16 @@ export class Connection<T = unknown>
     size?: number,
     options?: WaitOptions,
   ): Promise<void> {
+    if (
+      size === undefined && offset === 0 && options === undefined &&
+      buf instanceof Uint8Array && buf.length <= COPY_LIMIT && !this.#closed &&
+      this.#writeError === null
+    ) {
+      // Fast path for the common small message.
+      this.#appendSmall(buf);
+      this.#kick();
+      return this.#queued <= this.#hwm ? RESOLVED : this.#waitDrain(undefined);
+    }
     let bytes: Uint8Array;
     if (buf instanceof Uint8Array) bytes = buf;
     else if (ArrayBuffer.isView(buf)) {
@@ -281,7 +294,7 @@ export class Connection<T = unknown>
     if (n <= COPY_LIMIT) {
       this.#appendSmall(payload);
       this.#kick();
-      if (this.#queued <= this.#hwm) return Promise.resolve();
+      if (this.#queued <= this.#hwm) return RESOLVED;
       return this.#waitDrain(signal);
     }
     // Large: the header goes with the batch, the payload is written from the
@@ -353,7 +366,21 @@ export class Connection<T = unknown>
         new RangeError(`Cannot receive: negative maxLength ${maxLength}`),
       );
     }
-    return this.#recv(maxLength ?? this.#max, options?.signal);
+    const max = maxLength ?? this.#max;
+    const signal = options?.signal;
+    if (signal === undefined && this.#canTakeSync()) {
+      try {
+        const h = this.#completeBuffered(max);
+        if (h !== undefined) {
+          const start = this.#rstart + h.headerLength;
+          this.#rstart = start + h.size;
+          return Promise.resolve(this.#view(start, h.size));
+        }
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return this.#recv(max, signal, undefined);
   }
 
   /**
@@ -404,7 +431,30 @@ export class Connection<T = unknown>
         `Cannot receive into buffer: offset ${offset} is too large`,
       );
     }
-    const msg = await this.#recv(this.#max, options?.signal);
+    const signal = options?.signal;
+    const target = view.subarray(offset);
+    if (signal === undefined && this.#canTakeSync()) {
+      const h = this.#completeBuffered(this.#max);
+      if (h !== undefined) {
+        const start = this.#rstart + h.headerLength;
+        this.#rstart = start + h.size;
+        const msg = this.#rbuf.subarray(start, start + h.size);
+        if (target.length < h.size) {
+          throw new BufferTooShort(msg.slice(), target.length);
+        }
+        target.set(msg);
+        return h.size;
+      }
+    }
+    // Without a signal the payload is read straight into `buf`.
+    const msg = await this.#recv(
+      this.#max,
+      signal,
+      signal === undefined ? target : undefined,
+    );
+    if (msg.buffer === target.buffer && msg.byteOffset === target.byteOffset) {
+      return msg.length;
+    }
     if (view.length - offset < msg.length) {
       throw new BufferTooShort(msg, view.length - offset);
     }
@@ -430,8 +480,25 @@ export class Connection<T = unknown>
    * await b.close();
    * ```
    */
-  async recv(options?: WaitOptions): Promise<T> {
-    return this.#codec.decode(await this.#recv(this.#max, options?.signal));
+  recv(options?: WaitOptions): Promise<T> {
+    const signal = options?.signal;
+    if (signal === undefined && this.#canTakeSync()) {
+      try {
+        const h = this.#completeBuffered(this.#max);
+        if (h !== undefined) {
+          const start = this.#rstart + h.headerLength;
+          this.#rstart = start + h.size;
+          return Promise.resolve(
+            this.#codec.decode(this.#view(start, h.size)),
+          );
+        }
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return this.#recv(this.#max, signal, undefined).then((m) =>
+      this.#codec.decode(m)
+    );
   }
 
   /**
@@ -657,9 +724,34 @@ export class Connection<T = unknown>
     }
   }
 
+  /** True when a receive may complete synchronously from the buffer. */
+  #canTakeSync(): boolean {
+    return !this.#recvBusy && this.#inflight === null && !this.#closed &&
+      this.#broken === null;
+  }
+
+  /**
+   * The header of a message that is completely buffered and within `max`;
+   * undefined otherwise (the slow path then reads or raises).
+   */
+  #completeBuffered(
+    max: number,
+  ): { size: number; headerLength: number } | undefined {
+    let h;
+    try {
+      h = decodeHeader(this.#rbuf, this.#rstart, this.#rend);
+    } catch (e) {
+      throw this.#breakWith(e as ProtocolError);
+    }
+    if (h === undefined || h.size > max) return undefined;
+    if (this.#rend - this.#rstart - h.headerLength < h.size) return undefined;
+    return h;
+  }
+
   async #recv(
     max: number,
     signal: AbortSignal | undefined,
+    into: Uint8Array | undefined,
   ): Promise<Uint8Array> {
     this.#checkReadable("receive");
     if (signal?.aborted) throw signal.reason;
@@ -668,12 +760,33 @@ export class Connection<T = unknown>
     try {
       this.#checkReadable("receive");
       if (signal === undefined) {
-        const task = this.#inflight ?? this.#readMessage(max);
+        if (this.#inflight === null) {
+          // Hot path: a message that arrives whole in one read.
+          while (true) {
+            const h = this.#completeBuffered(max);
+            if (h !== undefined) {
+              const start = this.#rstart + h.headerLength;
+              this.#rstart = start + h.size;
+              if (into === undefined || into.length < h.size) {
+                return this.#view(start, h.size);
+              }
+              const out = into.subarray(0, h.size);
+              out.set(this.#rbuf.subarray(start, start + h.size));
+              return out;
+            }
+            if (
+              this.#rend - this.#rstart >= 4 || this.#eof || this.#closed ||
+              this.#readError !== null
+            ) break;
+            await this.#fill();
+          }
+        }
+        const task = this.#inflight ?? this.#readMessage(max, into);
         this.#inflight = null;
         return await task;
       }
       if (this.#inflight === null) {
-        this.#inflight = this.#readMessage(max);
+        this.#inflight = this.#readMessage(max, undefined);
         this.#inflight.catch(() => {});
       }
       const result = await abortable(this.#inflight, signal).catch((e) => {
@@ -708,34 +821,46 @@ export class Connection<T = unknown>
 
   /** Starts (or joins) one read into the buffer. Never rejects. */
   #fill(): Promise<void> {
-    return this.#fillP ??= this.#doFill();
-  }
-
-  async #doFill(): Promise<void> {
+    if (this.#fillP !== null) return this.#fillP;
     try {
-      if (this.#rstart === this.#rend) {
+      const left = this.#rend - this.#rstart;
+      if (left === 0 && !this.#rbufShared) {
         this.#rstart = this.#rend = 0;
-      } else if (this.#rbuf.length - this.#rend < 4096 && this.#rstart > 0) {
-        this.#rbuf.copyWithin(0, this.#rstart, this.#rend);
-        this.#rend -= this.#rstart;
+      } else if (this.#rbuf.length - this.#rend < 4096) {
+        if (this.#rbufShared || left > this.#rbuf.length - 4096) {
+          // Handed-out messages are views into the old buffer (or it is too
+          // small): continue in a new one.
+          const fresh = new Uint8Array(Math.max(READ_BUFFER_SIZE, left * 2));
+          fresh.set(this.#rbuf.subarray(this.#rstart, this.#rend));
+          this.#rbuf = fresh;
+          this.#rbufShared = false;
+        } else {
+          this.#rbuf.copyWithin(0, this.#rstart, this.#rend);
+        }
         this.#rstart = 0;
+        this.#rend = left;
       }
-      if (this.#rend === this.#rbuf.length) {
-        const bigger = new Uint8Array(this.#rbuf.length * 2);
-        bigger.set(this.#rbuf.subarray(this.#rstart, this.#rend));
-        this.#rend -= this.#rstart;
-        this.#rstart = 0;
-        this.#rbuf = bigger;
-      }
-      const n = await this.#t.read(this.#rbuf.subarray(this.#rend));
-      if (n === null) this.#eof = true;
-      else this.#rend += n;
+      this.#fillP = this.#t.read(this.#rbuf.subarray(this.#rend)).then(
+        this.#onRead,
+        this.#onReadFailed,
+      );
     } catch (e) {
       this.#onReadError(e);
-    } finally {
-      this.#fillP = null;
+      return RESOLVED;
     }
+    return this.#fillP;
   }
+
+  #onRead = (n: number | null): void => {
+    this.#fillP = null;
+    if (n === null) this.#eof = true;
+    else this.#rend += n;
+  };
+
+  #onReadFailed = (e: unknown): void => {
+    this.#fillP = null;
+    this.#onReadError(e);
+  };
 
   #onReadError(e: unknown): void {
     if (
@@ -758,7 +883,10 @@ export class Connection<T = unknown>
     });
   }
 
-  async #readMessage(max: number): Promise<Uint8Array> {
+  async #readMessage(
+    max: number,
+    into: Uint8Array | undefined,
+  ): Promise<Uint8Array> {
     // Header.
     let header;
     while (true) {
@@ -793,11 +921,20 @@ export class Connection<T = unknown>
     // Payload.
     const have = this.#rend - this.#rstart;
     if (have >= size) {
-      const out = this.#rbuf.slice(this.#rstart, this.#rstart + size);
+      const start = this.#rstart;
+      let out: Uint8Array;
+      if (into !== undefined && into.length >= size) {
+        out = into.subarray(0, size);
+        out.set(this.#rbuf.subarray(start, start + size));
+      } else {
+        out = this.#view(start, size);
+      }
       this.#rstart += size;
       return out;
     }
-    const out = new Uint8Array(size);
+    const out = into !== undefined && into.length >= size
+      ? into.subarray(0, size)
+      : new Uint8Array(size);
     out.set(this.#rbuf.subarray(this.#rstart, this.#rend), 0);
     let filled = have;
     this.#rstart = this.#rend = 0;
@@ -838,6 +975,16 @@ export class Connection<T = unknown>
       }
     }
     return out;
+  }
+
+  /** A view of a buffered payload; the buffer is then never reused. */
+  #view(start: number, size: number): Uint8Array {
+    this.#rbufShared = true;
+    return new Uint8Array(
+      this.#rbuf.buffer,
+      this.#rbuf.byteOffset + start,
+      size,
+    );
   }
 
   #breakWith(e: ProtocolError): ProtocolError {
@@ -931,7 +1078,9 @@ export class Connection<T = unknown>
       for (const w of this.#drainWaiters.splice(0)) w.reject(err);
     } finally {
       this.#writing = false;
-      for (const w of this.#idleWaiters.splice(0)) w();
+      if (this.#idleWaiters.length > 0) {
+        for (const w of this.#idleWaiters.splice(0)) w();
+      }
     }
   }
 
