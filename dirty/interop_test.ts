@@ -43,7 +43,7 @@ const runner =
 async function waitForSocket(path: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
     try {
-      if (Deno.statSync(path).isSocket) return;
+      if ((await Deno.stat(path)).isSocket) return;
     } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 20));
   }

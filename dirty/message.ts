@@ -455,18 +455,28 @@ export function encodeFrame(
 ): Uint8Array<ArrayBuffer> {
   const bigId = checkId(id);
   const limit = maxSize(options.maxMessageSize);
-  const w = new TlvWriter(256, options);
-  w.skip(HEADER_SIZE);
-  if (payload !== undefined) w.value(payload);
-  const length = w.length - HEADER_SIZE;
-  if (length > limit) {
-    throw new DirtyProtocolError(
-      `Message too large: ${length} bytes (max: ${limit})`,
-    );
+  // One spare writer is kept between calls; a nested call gets a fresh one.
+  let w = spareWriter;
+  spareWriter = null;
+  if (w === null) w = new TlvWriter(4096, options);
+  else w.reset(options);
+  try {
+    w.skip(HEADER_SIZE);
+    if (payload !== undefined) w.value(payload);
+    const length = w.length - HEADER_SIZE;
+    if (length > limit) {
+      throw new DirtyProtocolError(
+        `Message too large: ${length} bytes (max: ${limit})`,
+      );
+    }
+    writeHeader(w.dataView(), 0, type, bigId, length);
+    return w.bytes().slice();
+  } finally {
+    if (w.capacity <= 1 << 20) spareWriter = w;
   }
-  writeHeader(w.dataView(), 0, type, bigId, length);
-  return w.bytes().slice();
 }
+
+let spareWriter: TlvWriter | null = null;
 
 /**
  * Encodes a REQUEST: `{"app_path", "action", "args", "kwargs"}` in that

@@ -245,6 +245,44 @@ export class TlvWriter {
   }
 
   /**
+   * Empties the writer for reuse (the buffer is kept).
+   *
+   * @param options Encoder options for the next use.
+   *
+   * @example Usage
+   * ```ts
+   * import { TlvWriter } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * const w = new TlvWriter();
+   * w.value(1);
+   * w.reset();
+   * assert.equal(w.length, 0);
+   * ```
+   */
+  reset(options: TlvEncodeOptions = {}): void {
+    this.#pos = 0;
+    this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  }
+
+  /**
+   * Size of the underlying buffer.
+   *
+   * @returns The capacity in bytes.
+   *
+   * @example Usage
+   * ```ts
+   * import { TlvWriter } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new TlvWriter(1024).capacity, 1024);
+   * ```
+   */
+  get capacity(): number {
+    return this.#buf.length;
+  }
+
+  /**
    * Bytes written so far.
    *
    * @returns The position.
@@ -406,7 +444,11 @@ export class TlvWriter {
         );
       }
       this.#head(TLV_LIST, n);
-      for (let i = 0; i < n; i++) this.value(v[i], depth + 1);
+      for (let i = 0; i < n; i++) {
+        const item = v[i];
+        if (typeof item === "number") this.#number(item);
+        else this.value(item, depth + 1);
+      }
       return;
     }
     if (v instanceof Map) {
@@ -595,10 +637,22 @@ export function encodeTlv(
   value: DirtyInput,
   options: TlvEncodeOptions = {},
 ): Uint8Array<ArrayBuffer> {
-  const w = new TlvWriter(256, options);
-  w.value(value);
-  return w.bytes().slice();
+  // One spare writer is kept between calls; a nested call (e.g. from a
+  // getter) simply gets a fresh one.
+  let w = spare;
+  spare = null;
+  if (w === null) w = new TlvWriter(4096, options);
+  else w.reset(options);
+  try {
+    w.value(value);
+    return w.bytes().slice();
+  } finally {
+    if (w.capacity <= SPARE_MAX) spare = w;
+  }
 }
+
+let spare: TlvWriter | null = null;
+const SPARE_MAX = 1 << 20;
 
 /** Result of {@linkcode decodeTlvAt}. */
 export interface TlvDecodeResult {
