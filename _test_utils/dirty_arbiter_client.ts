@@ -1,0 +1,153 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * A minimal raw client for arbiter tests: one Unix connection, whole-frame
+ * writes, frames read in order. Built on the dirty codec only, so the
+ * arbiter tests do not depend on `DirtyClient`.
+ *
+ * @module
+ */
+import {
+  type DirtyError,
+  type DirtyFrame,
+  type DirtyInput,
+  DirtyMessageDecoder,
+  type DirtyValue,
+  encodeManage,
+  encodeRequest,
+  encodeStash,
+  encodeStatus,
+  errorFromDict,
+  type StashFields,
+} from "../dirty/mod.ts";
+
+/** One raw connection. */
+export class RawDirtyConn implements AsyncDisposable {
+  readonly #conn: Deno.UnixConn;
+  readonly #dec = new DirtyMessageDecoder({ dict: "object" });
+  readonly #queue: DirtyFrame[] = [];
+  readonly #buf = new Uint8Array(64 * 1024);
+  #nextId = 1n;
+  #closed = false;
+
+  private constructor(conn: Deno.UnixConn) {
+    this.#conn = conn;
+  }
+
+  /** Connects to a socket. */
+  static async open(path: string): Promise<RawDirtyConn> {
+    return new RawDirtyConn(await Deno.connect({ transport: "unix", path }));
+  }
+
+  /** A fresh request id. */
+  id(): bigint {
+    return this.#nextId++;
+  }
+
+  /** Writes raw bytes. */
+  async write(bytes: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < bytes.length) {
+      off += await this.#conn.write(bytes.subarray(off));
+    }
+  }
+
+  /** The next frame, or null at EOF. */
+  async read(): Promise<DirtyFrame | null> {
+    while (this.#queue.length === 0) {
+      const n = await this.#conn.read(this.#buf);
+      if (n === null) return null;
+      this.#queue.push(...this.#dec.push(this.#buf.subarray(0, n)));
+    }
+    return this.#queue.shift()!;
+  }
+
+  /** The next frame; throws at EOF. */
+  async next(): Promise<DirtyFrame> {
+    const f = await this.read();
+    if (f === null) throw new Error("Cannot read frame: connection closed");
+    return f;
+  }
+
+  /** Calls an action; returns the result or throws the server's error. */
+  async call(
+    app: string,
+    action: string,
+    args: DirtyInput[] = [],
+    kwargs: Record<string, DirtyInput> = {},
+  ): Promise<DirtyValue> {
+    const id = this.id();
+    await this.write(encodeRequest(id, app, action, args, kwargs));
+    return final(await this.next(), id);
+  }
+
+  /** Streams an action: every CHUNK's data until END. */
+  async stream(
+    app: string,
+    action: string,
+    args: DirtyInput[] = [],
+  ): Promise<DirtyValue[]> {
+    const id = this.id();
+    await this.write(encodeRequest(id, app, action, args));
+    const out: DirtyValue[] = [];
+    for (;;) {
+      const f = await this.next();
+      if (f.id !== id) throw new Error(`id ${f.id} != ${id}`);
+      if (f.type === "chunk") out.push(field(f, "data"));
+      else if (f.type === "end") return out;
+      else if (f.type === "error") throw errorFromDict(field(f, "error"));
+      else throw new Error(`unexpected ${f.type}`);
+    }
+  }
+
+  /** STATUS. */
+  async status(): Promise<Record<string, DirtyValue>> {
+    const id = this.id();
+    await this.write(encodeStatus(id));
+    return (await final(await this.next(), id)) as Record<string, DirtyValue>;
+  }
+
+  /** MANAGE. */
+  async manage(op: number, count: number): Promise<Record<string, DirtyValue>> {
+    const id = this.id();
+    await this.write(encodeManage(id, op, count));
+    return (await final(await this.next(), id)) as Record<string, DirtyValue>;
+  }
+
+  /** STASH. */
+  async stash(
+    op: number,
+    table: string,
+    fields: StashFields = {},
+  ): Promise<DirtyValue> {
+    const id = this.id();
+    await this.write(encodeStash(id, op, table, fields));
+    return final(await this.next(), id);
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    return Promise.resolve();
+  }
+}
+
+function field(f: DirtyFrame, key: string): DirtyValue {
+  return (f.payload as Record<string, DirtyValue>)[key] ?? null;
+}
+
+function final(f: DirtyFrame, id: bigint): DirtyValue {
+  if (f.id !== id) throw new Error(`Reply id ${f.id} does not match ${id}`);
+  if (f.type === "response") return field(f, "result");
+  if (f.type === "error") throw errorFromDict(field(f, "error")) as DirtyError;
+  throw new Error(`Unexpected ${f.type}`);
+}

@@ -1,0 +1,399 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Dirty apps written in TypeScript: the {@linkcode DirtyApp} base class,
+ * the app spec format (`"<module path or URL>:<ExportName>[:N]"`, the wire
+ * `app_path` being the spec without `:N`, exactly as gunicorn) and the
+ * action rules the worker applies.
+ *
+ * An app is a class. Each worker that hosts it creates one instance, calls
+ * `init()` once (sync or async), then calls one method per request, and
+ * `close()` when the worker stops. An action is a method called with the
+ * request's `args` spread; when the request has non-empty `kwargs`, they come
+ * as one extra last argument (a plain object). A method may return a value
+ * (RESPONSE), a promise of a value (RESPONSE, unlike gunicorn, which cannot
+ * send a coroutine), or a sync or async generator or a `ReadableStream`
+ * (one CHUNK per item, then END). Names starting with `_`, `init`, `close`,
+ * `constructor` and anything inherited from `Object` are refused with
+ * `Unknown action: <name>`, as gunicorn's `DirtyApp.__call__` does.
+ *
+ * A worker may serve several requests at once (see the arbiter's
+ * `concurrency` option); {@linkcode requestSignal} gives the current
+ * request's `AbortSignal`, aborted when the arbiter gives up on it (timeout,
+ * client gone, shutdown past its grace period).
+ *
+ * @module
+ */
+
+import { AsyncLocalStorage } from "node:async_hooks";
+import { DirtyAppError, DirtyAppNotFoundError } from "./errors.ts";
+
+/**
+ * Base class of dirty apps (optional: any class with the same shape works).
+ * Set `static workers = N` to host the app on at most N workers (a `:N` in
+ * the spec wins over it).
+ *
+ * @example Usage
+ * ```ts
+ * import { DirtyApp } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * class Calc extends DirtyApp {
+ *   static override workers = 2;
+ *   add(a: number, b: number): number {
+ *     return a + b;
+ *   }
+ * }
+ * const app = new Calc();
+ * await app.init();
+ * assert.equal(app.add(2, 3), 5);
+ * assert.equal(Calc.workers, 2);
+ * await app.close();
+ * ```
+ */
+export class DirtyApp {
+  /**
+   * Most workers that host this app; `undefined` means every worker.
+   */
+  static workers: number | undefined = undefined;
+
+  /**
+   * Called once in the worker after construction, before any request.
+   * Throwing (or rejecting) fails the worker's boot; the arbiter reports
+   * the error and respawns with back-off.
+   *
+   * @returns Nothing, or a promise.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyApp } from "./app.ts";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(await new DirtyApp().init(), undefined);
+   * ```
+   */
+  init(): void | Promise<void> {}
+
+  /**
+   * Called once when the worker stops.
+   *
+   * @returns Nothing, or a promise.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyApp } from "./app.ts";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(await new DirtyApp().close(), undefined);
+   * ```
+   */
+  close(): void | Promise<void> {}
+}
+
+/** A parsed app spec. */
+export interface DirtyAppSpec {
+  /** The spec as given. */
+  spec: string;
+  /** The wire `app_path`: the spec without `:N`. */
+  appPath: string;
+  /** The module path or URL as written. */
+  module: string;
+  /** The exported class name. */
+  exportName: string;
+  /** The `:N` worker limit, if any. */
+  workers: number | undefined;
+}
+
+const IDENT = /^[A-Za-z_$][\w$]*$/;
+
+/**
+ * Parses `"<module path or URL>:<ExportName>[:N]"`. The module part may
+ * itself contain colons (`file:///srv/app.ts:App:2`); the export name must
+ * be an identifier and `N` an integer of at least 1.
+ *
+ * @param spec The app spec.
+ * @returns The parsed spec.
+ * @throws {DirtyAppError} With gunicorn's messages (`Invalid import path
+ * format: …`, `Invalid worker count in spec: …`).
+ *
+ * @example Usage
+ * ```ts
+ * import { parseAppSpec } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const s = parseAppSpec("file:///srv/ml.ts:Model:2");
+ * assert.equal(s.appPath, "file:///srv/ml.ts:Model");
+ * assert.equal(s.module, "file:///srv/ml.ts");
+ * assert.equal(s.workers, 2);
+ * assert.equal(parseAppSpec("./app.ts:Echo").workers, undefined);
+ * ```
+ */
+export function parseAppSpec(spec: string): DirtyAppSpec {
+  const formatError = () =>
+    new DirtyAppError(
+      `Invalid import path format: ${spec}. Expected '<module>:<ExportName>' or '<module>:<ExportName>:N'`,
+      { appPath: spec },
+    );
+  const parts = spec.split(":");
+  if (parts.length < 2) throw formatError();
+  let workers: number | undefined;
+  const last = parts[parts.length - 1]!;
+  if (!IDENT.test(last)) {
+    if (parts.length < 3) throw formatError();
+    if (!/^[+-]?\d+$/.test(last.trim())) {
+      throw new DirtyAppError(
+        `Invalid worker count in spec: ${spec}. Expected integer, got '${last}'`,
+        { appPath: spec },
+      );
+    }
+    const n = Number(last);
+    if (n < 1) {
+      throw new DirtyAppError(
+        `Invalid worker count in spec: ${spec}. Worker count must be >= 1, got ${n}`,
+        { appPath: spec },
+      );
+    }
+    workers = n;
+    parts.pop();
+  }
+  const exportName = parts.pop()!;
+  const module = parts.join(":");
+  if (!IDENT.test(exportName) || module === "") throw formatError();
+  return {
+    spec,
+    appPath: `${module}:${exportName}`,
+    module,
+    exportName,
+    workers,
+  };
+}
+
+/**
+ * Resolves the module part of a spec to an import specifier: URLs
+ * (`file:`, `https:`, `npm:`, `jsr:` …) are kept, absolute paths become
+ * `file:` URLs, relative paths are resolved against `base` (by default the
+ * current directory).
+ *
+ * @param module The module part of a spec.
+ * @param base Directory for relative paths.
+ * @returns The specifier to `import()`.
+ *
+ * @example Usage
+ * ```ts
+ * import { resolveAppModule } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(resolveAppModule("./a.ts", "/srv"), "file:///srv/a.ts");
+ * assert.equal(resolveAppModule("https://x.test/a.ts"), "https://x.test/a.ts");
+ * ```
+ */
+export function resolveAppModule(module: string, base?: string): string {
+  if (/^[A-Za-z][A-Za-z\d+.-]+:/.test(module)) return module;
+  if (module.startsWith("/")) return new URL(`file://${module}`).href;
+  const dir = (base ?? Deno.cwd()).replace(/\/?$/, "/");
+  return new URL(module, new URL(`file://${dir}`)).href;
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyClass = new () => any;
+
+/**
+ * Imports an app module and returns the exported class.
+ *
+ * @param spec The parsed spec.
+ * @param base Directory for relative module paths.
+ * @returns The class.
+ * @throws {DirtyAppNotFoundError} If the module or export is missing.
+ * @throws {DirtyAppError} If the export is not a class.
+ *
+ * @example Usage
+ * ```ts
+ * import { importAppClass, parseAppSpec } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const spec = parseAppSpec(new URL("./app.ts", import.meta.url).href + ":DirtyApp");
+ * const cls = await importAppClass(spec);
+ * assert.equal(cls.name, "DirtyApp");
+ * ```
+ */
+export async function importAppClass(
+  spec: DirtyAppSpec,
+  base?: string,
+): Promise<AnyClass> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(resolveAppModule(spec.module, base));
+  } catch (cause) {
+    throw new DirtyAppNotFoundError(
+      `Dirty app not found: ${spec.appPath} (${errorText(cause)})`,
+      { appPath: spec.appPath, cause },
+    );
+  }
+  const cls = mod[spec.exportName];
+  if (cls === undefined) {
+    throw new DirtyAppNotFoundError(
+      `Dirty app not found: ${spec.appPath} (no export ${spec.exportName})`,
+      { appPath: spec.appPath },
+    );
+  }
+  if (typeof cls !== "function" || cls.prototype === undefined) {
+    throw new DirtyAppError(`${spec.appPath} is not a class`, {
+      appPath: spec.appPath,
+    });
+  }
+  return cls as AnyClass;
+}
+
+/**
+ * The worker limit of an app: the spec's `:N`, else a positive integer
+ * `static workers` on the class, else `undefined` (every worker).
+ *
+ * @param spec The parsed spec.
+ * @param cls The class, when it could be imported.
+ * @returns The limit, or `undefined`.
+ *
+ * @example Usage
+ * ```ts
+ * import { appWorkerLimit, DirtyApp, parseAppSpec } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * class Heavy extends DirtyApp {
+ *   static override workers = 1;
+ * }
+ * assert.equal(appWorkerLimit(parseAppSpec("./m.ts:Heavy"), Heavy), 1);
+ * assert.equal(appWorkerLimit(parseAppSpec("./m.ts:Heavy:3"), Heavy), 3);
+ * ```
+ */
+export function appWorkerLimit(
+  spec: DirtyAppSpec,
+  cls?: unknown,
+): number | undefined {
+  if (spec.workers !== undefined) return spec.workers;
+  const w = (cls as { workers?: unknown } | undefined)?.workers;
+  return typeof w === "number" && Number.isSafeInteger(w) && w >= 1
+    ? w
+    : undefined;
+}
+
+const REFUSED = new Set(["init", "close", "constructor"]);
+
+/**
+ * Finds the method an action names, applying gunicorn's dispatch rules
+ * (plus: lifecycle methods and `Object.prototype` members are refused).
+ *
+ * @param app The app instance.
+ * @param action The action name.
+ * @returns The bound method.
+ * @throws {Error} `Unknown action: <name>` when refused or missing.
+ *
+ * @example Usage
+ * ```ts
+ * import { DirtyApp, resolveAction } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * class A extends DirtyApp {
+ *   hi(): string {
+ *     return "hi";
+ *   }
+ *   _secret(): string {
+ *     return "no";
+ *   }
+ * }
+ * assert.equal(resolveAction(new A(), "hi")(), "hi");
+ * assert.throws(() => resolveAction(new A(), "_secret"), /Unknown action: _secret/);
+ * assert.throws(() => resolveAction(new A(), "toString"), /Unknown action/);
+ * ```
+ */
+export function resolveAction(
+  app: object,
+  action: string,
+): (...args: unknown[]) => unknown {
+  if (action.startsWith("_") || REFUSED.has(action) || action === "") {
+    throw new Error(`Unknown action: ${action}`);
+  }
+  let proto: object | null = app;
+  while (proto !== null && proto !== Object.prototype) {
+    const d = Object.getOwnPropertyDescriptor(proto, action);
+    if (d !== undefined) {
+      if (typeof d.value !== "function") break;
+      return (d.value as (...args: unknown[]) => unknown).bind(app);
+    }
+    proto = Object.getPrototypeOf(proto);
+  }
+  throw new Error(`Unknown action: ${action}`);
+}
+
+/**
+ * Whether an action's return value is streamed (CHUNK… END): generator and
+ * async generator objects and `ReadableStream`s. Arrays and other iterables
+ * are plain results, as in gunicorn.
+ *
+ * @param value An action's return value.
+ * @returns True for streams.
+ *
+ * @example Usage
+ * ```ts
+ * import { isStreamResult } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function* gen(): Generator<number> {
+ *   yield 1;
+ * }
+ * assert.equal(isStreamResult(gen()), true);
+ * assert.equal(isStreamResult([1, 2]), false);
+ * ```
+ */
+export function isStreamResult(
+  value: unknown,
+): value is Iterator<unknown> | AsyncIterator<unknown> | ReadableStream {
+  if (value === null || typeof value !== "object") return false;
+  if (value instanceof ReadableStream) return true;
+  const tag = Object.prototype.toString.call(value);
+  return tag === "[object Generator]" || tag === "[object AsyncGenerator]";
+}
+
+const signalStore = new AsyncLocalStorage<AbortSignal>();
+
+/**
+ * Runs `fn` with `signal` as the current request's signal. Used by the
+ * worker around each action call.
+ *
+ * @param signal The request's signal.
+ * @param fn The call.
+ * @returns What `fn` returns.
+ *
+ * @example Usage
+ * ```ts
+ * import { requestSignal, withRequestSignal } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const c = new AbortController();
+ * assert.equal(withRequestSignal(c.signal, () => requestSignal()), c.signal);
+ * ```
+ */
+export function withRequestSignal<T>(signal: AbortSignal, fn: () => T): T {
+  return signalStore.run(signal, fn);
+}
+
+const NEVER = new AbortController().signal;
+
+/**
+ * The `AbortSignal` of the request being served (inside an action, across
+ * its `await`s). Outside a request it is a signal that never aborts.
+ *
+ * @returns The signal.
+ *
+ * @example Usage
+ * ```ts
+ * import { requestSignal } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(requestSignal().aborted, false);
+ * ```
+ */
+export function requestSignal(): AbortSignal {
+  return signalStore.getStore() ?? NEVER;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

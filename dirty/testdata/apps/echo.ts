@@ -1,0 +1,105 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// Test fixture: a dirty app with one action of each kind.
+import { DirtyApp, requestSignal } from "../../app.ts";
+
+export class EchoApp extends DirtyApp {
+  calls = 0;
+  ready = false;
+
+  override init(): void {
+    this.ready = true;
+  }
+
+  echo(...args: unknown[]): unknown[] {
+    this.calls++;
+    return args;
+  }
+
+  add(a: number, b: number): number {
+    return a + b;
+  }
+
+  kw(a: number, kwargs: { scale?: number }): number {
+    return a * (kwargs?.scale ?? 1);
+  }
+
+  pid(): number {
+    return Deno.pid;
+  }
+
+  fail(message: string): never {
+    throw new Error(message);
+  }
+
+  async sleep(ms: number): Promise<number> {
+    const signal = requestSignal();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    return ms;
+  }
+
+  /** Blocks the event loop (a wedged worker). */
+  spin(ms: number): number {
+    const end = Date.now() + ms;
+    while (Date.now() < end) { /* busy */ }
+    return ms;
+  }
+
+  *stream(n: number): Generator<string> {
+    for (let i = 0; i < n; i++) yield `tok${i}`;
+  }
+
+  async *astream(n: number): AsyncGenerator<Record<string, number>> {
+    for (let i = 0; i < n; i++) {
+      await new Promise((r) => setTimeout(r, 1));
+      yield { i };
+    }
+  }
+
+  *streamFail(n: number): Generator<string> {
+    for (let i = 0; i < n; i++) yield `tok${i}`;
+    throw new Error("stream broke");
+  }
+
+  unsupported(): unknown {
+    return new Set([1]);
+  }
+
+  _secret(): string {
+    return "hidden";
+  }
+}
+
+/** Hosted on one worker only. */
+export class LimitedApp extends DirtyApp {
+  static override workers = 1;
+
+  whoami(): number {
+    return Deno.pid;
+  }
+}
+
+/** init() always throws. */
+export class BrokenApp extends DirtyApp {
+  override init(): void {
+    throw new Error("broken init");
+  }
+
+  hello(): string {
+    return "never";
+  }
+}
+
+/** A stateful counter, for routing checks. */
+export class CounterApp extends DirtyApp {
+  n = 0;
+
+  incr(): number {
+    return ++this.n;
+  }
+}
