@@ -22,6 +22,7 @@ import {
 } from "./errors.ts";
 import { encodeFrame } from "./message.ts";
 import { StashClient } from "./stash_client.ts";
+import { startFakeDirtyServer } from "../_test_utils/dirty_fake_server.ts";
 import { DirtyFloat } from "./tlv.ts";
 
 function gunicornPeer(): { python: string; src: string } | null {
@@ -238,5 +239,56 @@ peerTest(
     }
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(openFdCount(), fdsBefore);
+  },
+);
+
+peerTest(
+  "interop: gunicorn 26.1.0's Python DirtyClient and StashClient against our codec (fake arbiter)",
+  gunicornPeer(),
+  "gunicorn 26.1.0 source (set GUNICORN_SRC) + python3",
+  async (peer) => {
+    await using dir = await tempDir();
+    await using server = startFakeDirtyServer(dir.path);
+    const script =
+      new URL("./testdata/gunicorn_peer/python_client.py", import.meta.url)
+        .pathname;
+    const out = await new Deno.Command(peer.python, {
+      args: ["-S", script, server.path],
+      env: { GUNICORN_SRC: peer.src },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.ok(out.success, stderr);
+    const r = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(r.add, 5);
+    // Python values survive our decoder and encoder (int vs float, bytes, None, bool).
+    assert.equal(
+      r.echo,
+      "{'args': [1, 2.5, 's', b'\\x00\\xff', None, True, [1.0]], 'kwargs': {'k': {'n': -7}}}",
+    );
+    assert.deepStrictEqual(r.fail, ["DirtyAppError", "kaput", [
+      "action",
+      "app_path",
+      "traceback",
+    ]]);
+    assert.deepStrictEqual(r.missing, [
+      "DirtyNoWorkersAvailableError",
+      "No workers available for app: missing:App",
+      "missing:App",
+    ]);
+    assert.deepStrictEqual(r.stream, ["tok0", "tok1", "tok2"]);
+    assert.deepStrictEqual(r.stream_fail, ["DirtyAppError", "stream broke"]);
+    assert.equal(r.replay, "[0.5, 1.0, 2]");
+    assert.deepStrictEqual(r.stash_get, { name: "Alice" });
+    assert.deepStrictEqual(r.stash_keys, ["user:1"]);
+    assert.deepStrictEqual(r.stash_info, { size: 1, table: "sessions" });
+    // gunicorn's own client shows bug 1 (our fake arbiter answers like gunicorn's).
+    assert.deepStrictEqual(r.stash_missing, [
+      "StashError",
+      "Key not found: nope",
+    ]);
+    // Python's uuid-hashed request ids were echoed back unchanged.
+    assert.ok(server.frames.length >= 10);
   },
 );
