@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { bytesCodec, type MessageCodec } from "./codec.ts";
+import type { MessageCodec } from "./codec.ts";
+import { pickleCodec } from "./pickle.ts";
 import {
   BufferTooShort,
   ConnectionError,
@@ -38,7 +39,7 @@ export interface ConnectionOptions<T = unknown> {
    * How `send()`/`recv()` turn values into payloads. `sendBytes()` and
    * `recvBytes()` never use it.
    *
-   * @default {bytesCodec}
+   * @default {pickleCodec()}
    */
   codec?: MessageCodec<T>;
   /**
@@ -70,6 +71,8 @@ const BATCH_SIZE = 64 * 1024;
 const COPY_LIMIT = 16 * 1024;
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Pickle protocol 4, what CPython 3.8-3.13 `send()`. */
+const DEFAULT_CODEC: MessageCodec<unknown> = pickleCodec();
 
 interface WriteEntry {
   data: Uint8Array;
@@ -175,7 +178,7 @@ export class Connection<T = unknown>
         "Cannot create connection: expected a Deno.Conn or a byte stream pair",
       );
     }
-    this.#codec = options.codec ?? (bytesCodec as unknown as MessageCodec<T>);
+    this.#codec = options.codec ?? (DEFAULT_CODEC as MessageCodec<T>);
     this.#max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#hwm = options.writeHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     if (!(this.#max >= 0)) {
@@ -473,9 +476,9 @@ export class Connection<T = unknown>
    * import { pipe } from "@sidecar/ipc/connection";
    * import assert from "node:assert/strict";
    *
-   * const [a, b] = pipe();
-   * await a.sendBytes(new Uint8Array([7]));
-   * assert.ok((await b.recvBytes()).length === 1);
+   * const [a, b] = pipe(); // pickle by default, as Python's send()/recv()
+   * await a.send({ task: "resize", sizes: [64, 128] });
+   * assert.deepEqual(await b.recv(), { task: "resize", sizes: [64, 128] });
    * await a.close();
    * await b.close();
    * ```
@@ -626,12 +629,12 @@ export class Connection<T = unknown>
    * import assert from "node:assert/strict";
    *
    * const [a, b] = pipe();
-   * await a.sendBytes(new Uint8Array([1]));
-   * await a.sendBytes(new Uint8Array([2]));
+   * await a.send("one");
+   * await a.send(2);
    * await a.close();
    * const got = [];
    * for await (const m of b) got.push(m);
-   * assert.equal(got.length, 2);
+   * assert.deepEqual(got, ["one", 2]);
    * await b.close();
    * ```
    */
@@ -656,10 +659,10 @@ export class Connection<T = unknown>
    *
    * @example Usage
    * ```ts
-   * import { pipe } from "@sidecar/ipc/connection";
+   * import { bytesCodec, pipe } from "@sidecar/ipc/connection";
    * import assert from "node:assert/strict";
    *
-   * const [a, b] = pipe();
+   * const [a, b] = pipe({ codec: bytesCodec });
    * const writer = a.writable.getWriter();
    * await writer.write(new Uint8Array([1, 2]));
    * await writer.close();
@@ -690,10 +693,10 @@ export class Connection<T = unknown>
    *
    * @example Usage
    * ```ts
-   * import { pipe } from "@sidecar/ipc/connection";
+   * import { bytesCodec, pipe } from "@sidecar/ipc/connection";
    * import assert from "node:assert/strict";
    *
-   * const [a, b] = pipe();
+   * const [a, b] = pipe({ codec: bytesCodec });
    * const writer = a.writable.getWriter();
    * await writer.write(new Uint8Array([9]));
    * assert.deepEqual(await b.recvBytes(), new Uint8Array([9]));

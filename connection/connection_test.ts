@@ -6,7 +6,7 @@ import {
   fromHex,
 } from "../_test_utils/assert.ts";
 import { concatBytes } from "../_test_utils/chunks.ts";
-import type { MessageCodec } from "./codec.ts";
+import { bytesCodec, type MessageCodec } from "./codec.ts";
 import { Connection, pipe } from "./connection.ts";
 import {
   BufferTooShort,
@@ -429,7 +429,7 @@ Deno.test("Connection send()/recv() use the codec; bytes methods do not", async 
 });
 
 Deno.test("Connection streams and async iteration end at a clean close", async () => {
-  const [a, b] = pipe();
+  const [a, b] = pipe({ codec: bytesCodec });
   const writer = a.writable.getWriter();
   for (const m of [[1], [], [2, 3]]) await writer.write(new Uint8Array(m));
   await writer.close();
@@ -439,14 +439,14 @@ Deno.test("Connection streams and async iteration end at a clean close", async (
     new Uint8Array([2, 3]),
   ]);
   await b.close();
-  const [c, d] = pipe();
+  const [c, d] = pipe({ codec: bytesCodec });
   await c.sendBytes(fromHex("00000001")); // a payload that looks like a header
   await c.close();
   const got: unknown[] = [];
   for await (const m of d) got.push(m);
   assertEquals(got, [fromHex("00000001")]);
   await d.close();
-  const [e, g] = pipe();
+  const [e, g] = pipe({ codec: bytesCodec });
   await e.sendBytes(fromHex("01"));
   const reader = g.readable.getReader();
   assertEquals((await reader.read()).value, fromHex("01"));
@@ -486,4 +486,15 @@ Deno.test("Connection over a Unix socket pair round-trips 0 B to 16 MiB without 
     }
   }
   assertEquals(openFdCount(), before);
+});
+
+Deno.test("Connection send()/recv() pickle by default (protocol 4, as CPython 3.8-3.13)", async () => {
+  const [a, b] = pipe();
+  await a.send(null);
+  // Python's conn.send(None) writes exactly these payload bytes.
+  assertEquals(await b.recvBytes(), fromHex("80044e2e"));
+  await a.send({ id: 7, tags: ["x", "y"] });
+  assertEquals(await b.recv(), { id: 7, tags: ["x", "y"] });
+  await a.close();
+  await b.close();
 });

@@ -6,6 +6,7 @@ import {
   assertEquals,
   assertOk,
   assertRejects,
+  toHex,
 } from "../_test_utils/assert.ts";
 import {
   findPython,
@@ -24,6 +25,7 @@ import {
   ProtocolError,
 } from "./errors.ts";
 import { Listener } from "./listener.ts";
+import { Tuple } from "./pickle.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -330,6 +332,35 @@ for (const { minor, python } of pythons()) {
           assertEquals(await b.recvBytesInto(buf, 20), 40);
           assertEquals(buf.subarray(20), pattern(40));
           assertEquals(buf.subarray(0, 20), new Uint8Array(20));
+        },
+      );
+      await t.step(
+        "pickle: Python's send() and recv() against ours",
+        async () => {
+          await using conn = await connect(addr("tcp-key"), {
+            authkey: "secret",
+          });
+          await conn.sendBytes(enc.encode("CMD:pickle"));
+          // The same bytes as the recorded conn.send(('echo', 'hello')).
+          const raw = await conn.recvBytes();
+          assertEquals(
+            toHex(raw),
+            "80049512000000000000008c046563686f948c0568656c6c6f9486942e",
+          );
+          await conn.sendBytes(enc.encode("CMD:pickle"));
+          const value = await conn.recv();
+          assertOk(value instanceof Tuple);
+          assertEquals(value.items, ["echo", "hello"]);
+          await conn.sendBytes(enc.encode("CMD:load"));
+          await conn.send({
+            id: 7,
+            tags: ["x", "y"],
+            blob: new Uint8Array([1]),
+          });
+          assertEquals(
+            dec.decode(await conn.recvBytes()),
+            "{'id': 7, 'tags': ['x', 'y'], 'blob': b'\\x01'}",
+          );
         },
       );
       const rest = await finish(server);

@@ -11,7 +11,9 @@
  * {@linkcode Handshake} are sans-I/O; {@linkcode MessageDecoderStream} and
  * {@linkcode MessageEncoderStream} wrap the framing as `TransformStream`s;
  * {@linkcode Connection}, {@linkcode Listener} and {@linkcode connect} do
- * the I/O.
+ * the I/O. `send()`/`recv()` pickle values (protocol 4, as CPython 3.8-3.13
+ * send) with the safe {@linkcode pickleCodec}; `sendBytes()`/`recvBytes()`
+ * carry raw bytes.
  *
  * Permissions: `--allow-net` for TCP; `--allow-read --allow-write` for Unix
  * sockets.
@@ -44,3 +46,4 @@ export * from "./listener.ts";
 export * from "./message_codec.ts";
 export * from "./message_decoder_stream.ts";
 export * from "./message_encoder_stream.ts";
+export * from "./pickle.ts";
