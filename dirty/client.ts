@@ -7,6 +7,7 @@
  */
 
 import { DirtyConnection } from "./_connection.ts";
+import { dictGet, isDict } from "./_dict.ts";
 import {
   DirtyConnectionError,
   DirtyProtocolError,
@@ -190,14 +191,10 @@ function expectFinal(frame: DirtyFrame, id: bigint): DirtyValue {
 }
 
 function field(payload: DirtyValue, key: string): DirtyValue {
-  if (payload instanceof Map) return payload.get(key) ?? null;
-  if (
-    payload !== null && typeof payload === "object" && !Array.isArray(payload)
-  ) {
-    const rec = payload as Record<string, DirtyValue>;
-    return Object.hasOwn(rec, key) ? rec[key]! : null;
+  if (!isDict(payload)) {
+    throw new DirtyProtocolError("Cannot read response: payload is not a dict");
   }
-  throw new DirtyProtocolError("Cannot read response: payload is not a dict");
+  return dictGet(payload, key) ?? null;
 }
 
 /**

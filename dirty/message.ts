@@ -24,6 +24,7 @@ import {
   type TlvEncodeOptions,
   TlvWriter,
 } from "./tlv.ts";
+import { dictGet, isDict } from "./_dict.ts";
 
 /** Size of the header in bytes. */
 export const HEADER_SIZE = 16;
@@ -832,19 +833,6 @@ export type DirtyMessage =
   | StashMessage
   | ManageMessage;
 
-function isDict(v: DirtyValue): boolean {
-  return v instanceof Map ||
-    (v !== null && typeof v === "object" && !Array.isArray(v) &&
-      !(v instanceof Uint8Array) &&
-      Object.getPrototypeOf(v) === Object.prototype);
-}
-
-function get(dict: DirtyValue, key: string): DirtyValue | undefined {
-  if (dict instanceof Map) return dict.get(key);
-  const rec = dict as Record<string, DirtyValue>;
-  return Object.hasOwn(rec, key) ? rec[key] : undefined;
-}
-
 /**
  * Reads the fields of a decoded frame by type, with gunicorn's defaults
  * for absent fields. Unlike gunicorn, payload keys never override the
@@ -872,7 +860,7 @@ export function parseFrame(frame: DirtyFrame): DirtyMessage {
     );
   }
   const str = (key: string): string => {
-    const v = get(payload, key);
+    const v = dictGet(payload, key);
     if (v === undefined) return "";
     if (typeof v !== "string") {
       throw new DirtyProtocolError(
@@ -883,13 +871,13 @@ export function parseFrame(frame: DirtyFrame): DirtyMessage {
   };
   switch (type) {
     case "request": {
-      const args = get(payload, "args") ?? [];
+      const args = dictGet(payload, "args") ?? [];
       if (!Array.isArray(args)) {
         throw new DirtyProtocolError(
           "Cannot read request message: args is not a list",
         );
       }
-      const kwargs = get(payload, "kwargs") ?? emptyDictLike(payload);
+      const kwargs = dictGet(payload, "kwargs") ?? emptyDictLike(payload);
       if (!isDict(kwargs)) {
         throw new DirtyProtocolError(
           "Cannot read request message: kwargs is not a dict",
@@ -905,33 +893,37 @@ export function parseFrame(frame: DirtyFrame): DirtyMessage {
       };
     }
     case "response":
-      return { type, id, result: get(payload, "result") ?? null };
+      return { type, id, result: dictGet(payload, "result") ?? null };
     case "error":
-      return { type, id, error: errorFromDict(get(payload, "error") ?? {}) };
+      return {
+        type,
+        id,
+        error: errorFromDict(dictGet(payload, "error") ?? {}),
+      };
     case "chunk":
-      return { type, id, data: get(payload, "data") ?? null };
+      return { type, id, data: dictGet(payload, "data") ?? null };
     case "end":
     case "status":
       return { type, id };
     case "stash": {
-      const key = get(payload, "key");
+      const key = dictGet(payload, "key");
       return {
         type,
         id,
-        op: get(payload, "op"),
+        op: dictGet(payload, "op"),
         table: str("table"),
         hasKey: key !== undefined,
         key: key ?? null,
-        value: get(payload, "value") ?? null,
-        pattern: get(payload, "pattern") ?? null,
+        value: dictGet(payload, "value") ?? null,
+        pattern: dictGet(payload, "pattern") ?? null,
       };
     }
     case "manage":
       return {
         type,
         id,
-        op: get(payload, "op"),
-        count: get(payload, "count") ?? 1,
+        op: dictGet(payload, "op"),
+        count: dictGet(payload, "count") ?? 1,
       };
   }
 }

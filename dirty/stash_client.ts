@@ -18,6 +18,7 @@ import {
   StashTableNotFoundError,
 } from "./errors.ts";
 import { encodeStash, type StashFields, StashOp } from "./message.ts";
+import { dictGet } from "./_dict.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
 
 /** Options of {@linkcode StashClient}: a client's options, or an existing client to share. */
@@ -67,15 +68,7 @@ function num(v: DirtyValue): number {
 }
 
 function field(v: DirtyValue, key: string): DirtyValue {
-  if (v instanceof Map) return v.get(key) ?? null;
-  if (
-    v !== null && typeof v === "object" && !Array.isArray(v) &&
-    !(v instanceof Uint8Array)
-  ) {
-    const rec = v as Record<string, DirtyValue>;
-    return Object.hasOwn(rec, key) ? rec[key]! : null;
-  }
-  return null;
+  return dictGet(v, key) ?? null;
 }
 
 /**
