@@ -1,0 +1,81 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import { assertRejects } from "../_test_utils/assert.ts";
+import { byteByByte, collect, concatBytes } from "../_test_utils/chunks.ts";
+import { hexBytes, loadVectors } from "../_test_utils/dirty_vectors.ts";
+import { DirtyProtocolError } from "./errors.ts";
+import {
+  decodeMessage,
+  encodeChunk,
+  encodeEnd,
+  encodeResponse,
+} from "./message.ts";
+import { DirtyMessageDecoderStream } from "./message_stream.ts";
+
+const messages = [
+  ...loadVectors("dirty-vectors.json"),
+  ...loadVectors("extra-vectors.json"),
+].filter((v) => v.kind === "message").map((v) => hexBytes(v.hex));
+
+Deno.test("message stream: every vector message, fed byte by byte, comes out whole", async () => {
+  const all = concatBytes(messages);
+  const frames = await collect(
+    byteByByte(all),
+    new DirtyMessageDecoderStream({ float: "tagged" }),
+  );
+  assert.equal(frames.length, messages.length);
+  frames.forEach((f, i) =>
+    assert.deepStrictEqual(f, decodeMessage(messages[i]!, { float: "tagged" }))
+  );
+});
+
+Deno.test("message stream: one chunk holding many frames", async () => {
+  const bytes = concatBytes([
+    encodeChunk(1n, "a"),
+    encodeChunk(1n, "b"),
+    encodeEnd(1n),
+  ]);
+  const frames = await collect(
+    [bytes],
+    new DirtyMessageDecoderStream({ dict: "object" }),
+  );
+  assert.deepStrictEqual(frames.map((f) => f.payload), [{ data: "a" }, {
+    data: "b",
+  }, {}]);
+});
+
+Deno.test("message stream: the maximum message size is enforced from the header", async () => {
+  const big = encodeResponse(1n, new Uint8Array(1000));
+  await assertRejects(
+    () =>
+      collect(
+        [big.subarray(0, 16)],
+        new DirtyMessageDecoderStream({ maxMessageSize: 100 }),
+      ),
+    DirtyProtocolError,
+    "Message too large: 1021 bytes (max: 100)",
+  );
+});
+
+Deno.test("message stream: a stream ending mid-message errors, a bad header errors", async () => {
+  const bytes = encodeResponse(1n, "abc");
+  await assertRejects(
+    () => collect([bytes.subarray(0, 20)], new DirtyMessageDecoderStream()),
+    DirtyProtocolError,
+    "Incomplete payload: got 4 bytes",
+  );
+  await assertRejects(
+    () => collect([bytes.subarray(0, 5)], new DirtyMessageDecoderStream()),
+    DirtyProtocolError,
+    "Incomplete header: got 5 bytes, expected 16",
+  );
+  await assertRejects(
+    () =>
+      collect(
+        [hexBytes("47440201000000000000000000000000")],
+        new DirtyMessageDecoderStream(),
+      ),
+    DirtyProtocolError,
+    "Unsupported protocol version: 2, expected 1",
+  );
+});
