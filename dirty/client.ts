@@ -421,14 +421,15 @@ export class DirtyClient implements AsyncDisposable {
     build: (id: bigint) => Uint8Array,
     options: DirtyCallOptions = {},
   ): Promise<DirtyValue> {
+    // Encode first: a value that cannot be encoded never touches the pool.
+    const id = this.nextRequestId();
+    const bytes = build(id);
     const call = new Call(options, this.#timeout);
     let conn: DirtyConnection | null = null;
     let reusable = false;
     try {
       conn = await this.#acquire(call);
       call.attach(conn, (c) => this.#release(c, false));
-      const id = this.nextRequestId();
-      const bytes = build(id);
       await this.#io(call, conn.write(bytes));
       const frame = await this.#io(call, conn.readFrame());
       // A RESPONSE or ERROR for our id leaves the connection in step.
@@ -552,18 +553,16 @@ export class DirtyClient implements AsyncDisposable {
     } = {},
     options: DirtyCallOptions = {},
   ): AsyncGenerator<DirtyValue, void, undefined> {
+    const id = this.nextRequestId();
+    const bytes = encodeRequest(id, appPath, action, args, kwargs);
     const call = new Call(options, this.#timeout);
     let conn: DirtyConnection | null = null;
     let reusable = false;
     try {
       conn = await this.#acquire(call);
       call.attach(conn, (x) => this.#release(x, false));
-      const id = this.nextRequestId();
       const c = conn;
-      await this.#io(
-        call,
-        c.write(encodeRequest(id, appPath, action, args, kwargs)),
-      );
+      await this.#io(call, c.write(bytes));
       while (true) {
         const frame = await this.#io(call, c.readFrame());
         if (frame.id !== id) {

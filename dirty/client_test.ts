@@ -428,3 +428,21 @@ Deno.test("client: request ids are uint64 bigints from a per-client counter", ()
   assert.ok(a >= 0n && a < 2n ** 64n);
   assert.equal(b, (a + 1n) % 2n ** 64n);
 });
+
+Deno.test("client: a value that cannot be encoded fails before any connection is used", async () => {
+  await withServer(async (server, mk) => {
+    const client = mk();
+    await assertRejects(
+      () => client.execute("fake:App", "echo", [new Set([1]) as never]),
+      DirtyProtocolError,
+      "Unsupported type for TLV encoding: Set",
+    );
+    await assertRejects(
+      () => Array.fromAsync(client.stream("fake:App", "echo", [2n ** 64n])),
+      DirtyProtocolError,
+      "int too large to convert",
+    );
+    assert.equal(server.accepted, 0);
+    assert.equal(await client.execute("fake:App", "add", [1]), 1);
+  });
+});
