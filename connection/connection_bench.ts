@@ -131,10 +131,11 @@ const pipeOnce = pipe();
 globalThis.addEventListener("unload", () => {
   // Best effort: the bench process is exiting.
   void Promise.all([
-    ours[0].close(),
-    ours[1].close(),
-    pipeOnce[0].close(),
-    pipeOnce[1].close(),
+    ...ours.map((c) => c.close()),
+    ...oneWay.map((c) => c.close()),
+    ...pipeOnce.map((c) => c.close()),
+    echoOurs,
+    echoRaw,
   ]);
   plainA.close();
   plainB.close();
