@@ -68,13 +68,17 @@ export class SyncCodec {
       throw new TypeError("Cannot process data: the codec is closed");
     }
     const st = this.#engine._writeState;
+    // Output goes into parts of doubling size (64 KiB up to 4 MiB), joined
+    // once at the end: two copies at most, no repeated regrowth.
     const parts: Uint8Array[] = [];
+    let out = this.#out;
+    let have = 0;
     let total = 0;
     let inOff = 0;
     let inLen = input.length;
     for (;;) {
-      const out = this.#out;
-      h.writeSync(flush, input, inOff, inLen, out, 0, out.length);
+      const room = out.length - have;
+      h.writeSync(flush, input, inOff, inLen, out, have, room);
       if (this.#error !== undefined) {
         const err = this.#error;
         this.close();
@@ -82,22 +86,30 @@ export class SyncCodec {
       }
       const availOut = st[0]!;
       const availIn = st[1]!;
-      const have = out.length - availOut;
-      if (have > 0) {
-        total += have;
-        if (total > this.#maxOutput) {
-          throw new RangeError(
-            `Cannot decode stream: output exceeds the maximum of ${this.#maxOutput} bytes`,
-          );
-        }
-        parts.push(out.slice(0, have));
-      }
+      have += room - availOut;
       inOff += inLen - availIn;
       inLen = availIn;
+      if (total + have > this.#maxOutput) {
+        throw new RangeError(
+          `Cannot decode stream: output exceeds the maximum of ${this.#maxOutput} bytes`,
+        );
+      }
       if (availOut !== 0) break;
+      parts.push(out === this.#out ? out.slice(0, have) : out);
+      total += have;
+      out = new Uint8Array(Math.min(out.length * 2, 4 * 1024 * 1024));
+      have = 0;
     }
-    if (parts.length === 0) return EMPTY;
-    if (parts.length === 1) return parts[0]!;
+    if (parts.length === 0) {
+      if (have === 0) return EMPTY;
+      return out === this.#out ? out.slice(0, have) : out.subarray(0, have);
+    }
+    if (have > 0) {
+      parts.push(
+        out === this.#out ? out.slice(0, have) : out.subarray(0, have),
+      );
+    }
+    total += have;
     const joined = new Uint8Array(total);
     let o = 0;
     for (const p of parts) {

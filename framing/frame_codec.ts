@@ -104,11 +104,22 @@ export interface Frame {
 }
 
 function checkField(name: string, v: number, max: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > max) {
+  // `v >>> 0 !== v` catches negatives, fractions, NaN and non-numbers.
+  if (v >>> 0 !== v || v > max) {
     throw new RangeError(
       `Cannot encode frame: ${name} ${v} is outside 0..${max}`,
     );
   }
+}
+
+function copyInto(out: Uint8Array, o: number, p: Uint8Array): void {
+  const n = p.length;
+  if (n > 48) {
+    out.set(p, o);
+    return;
+  }
+  // Small payloads: a plain loop beats TypedArray#set's call overhead.
+  for (let i = 0; i < n; i++) out[o + i] = p[i]!;
 }
 
 /**
@@ -184,7 +195,7 @@ export function encodeFrame(
   }
   const out = new Uint8Array(FRAME_HEADER_SIZE + n);
   writeFrameHeader(out, 0, frame, n);
-  out.set(frame.payload, FRAME_HEADER_SIZE);
+  copyInto(out, FRAME_HEADER_SIZE, frame.payload);
   return out;
 }
 
@@ -204,29 +215,66 @@ export function encodeFrame(
  * assert.equal(encodeFrames([f, f]).length, 18);
  * ```
  */
+/**
+ * Encodes a frame as two parts, its 8-byte header and its payload (the
+ * caller's bytes, not copied): write both in order, e.g. with vectored
+ * I/O. {@linkcode FrameDecoder} takes the payload as a view when it
+ * arrives in one piece after its header.
+ *
+ * @param frame The frame.
+ * @param maxPayloadSize Largest payload allowed.
+ * @returns `[header, payload]`.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeFrameParts } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const payload = new Uint8Array(32768);
+ * const [header, body] = encodeFrameParts({ requestId: 1, streamId: 2, streamFlags: 4, type: 3, flags: 1, payload });
+ * assert.equal(header.length, 8);
+ * assert.equal(body, payload);
+ * ```
+ */
+export function encodeFrameParts(
+  frame: Frame,
+  maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
+): [Uint8Array, Uint8Array] {
+  const n = frame.payload.length;
+  if (n > maxPayloadSize || n > MAX_PAYLOAD_SIZE_24) {
+    throw new RangeError(
+      `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
+    );
+  }
+  const header = new Uint8Array(FRAME_HEADER_SIZE);
+  writeFrameHeader(header, 0, frame, n);
+  return [header, frame.payload];
+}
+
 export function encodeFrames(
   frames: Iterable<Frame>,
   maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
 ): Uint8Array {
-  const list = [...frames];
+  const list = Array.isArray(frames) ? frames as readonly Frame[] : [...frames];
+  const limit = Math.min(maxPayloadSize, MAX_PAYLOAD_SIZE_24);
   let total = 0;
-  for (const f of list) {
-    if (
-      f.payload.length > maxPayloadSize ||
-      f.payload.length > MAX_PAYLOAD_SIZE_24
-    ) {
+  for (let i = 0; i < list.length; i++) {
+    const n = list[i]!.payload.length;
+    if (n > limit) {
       throw new RangeError(
-        `Cannot encode frame: payload of ${f.payload.length} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
+        `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
       );
     }
-    total += FRAME_HEADER_SIZE + f.payload.length;
+    total += FRAME_HEADER_SIZE + n;
   }
   const out = new Uint8Array(total);
   let o = 0;
-  for (const f of list) {
-    writeFrameHeader(out, o, f, f.payload.length);
-    out.set(f.payload, o + FRAME_HEADER_SIZE);
-    o += FRAME_HEADER_SIZE + f.payload.length;
+  for (let i = 0; i < list.length; i++) {
+    const f = list[i]!;
+    const n = f.payload.length;
+    writeFrameHeader(out, o, f, n);
+    copyInto(out, o + FRAME_HEADER_SIZE, f.payload);
+    o += FRAME_HEADER_SIZE + n;
   }
   return out;
 }
@@ -244,7 +292,9 @@ export interface FrameDecoderOptions {
 
 /**
  * Incremental frame reader: feed bytes in any pieces, get whole frames.
- * Payloads are copies, never views of the caller's buffers.
+ * A frame that lies inside one pushed chunk gets a zero-copy view of that
+ * chunk as its payload (do not reuse a pushed buffer while its frames are
+ * in use); a frame spanning chunks gets its own copy.
  *
  * @example Usage
  * ```ts
@@ -321,11 +371,34 @@ export class FrameDecoder {
         if (this.#len < FRAME_HEADER_SIZE) return frames;
       }
       const need = this.#needed();
+      if (
+        this.#len === FRAME_HEADER_SIZE &&
+        chunk.length - pos >= need - FRAME_HEADER_SIZE
+      ) {
+        // Only the header was buffered and the chunk holds the whole
+        // payload (as when header and payload are written separately):
+        // take a view of the payload, no copy.
+        const b = this.#buf;
+        const n = need - FRAME_HEADER_SIZE;
+        frames.push({
+          requestId: b[3]! | (b[4]! << 8),
+          streamId: b[5]!,
+          streamFlags: b[6]!,
+          type: b[7]! >> 4,
+          flags: b[7]! & 0x0f,
+          payload: chunk.subarray(pos, pos + n),
+        });
+        pos += n;
+        this.#len = 0;
+      }
+    }
+    if (this.#len > 0) {
+      const need = this.#needed();
       const take = Math.min(need - this.#len, chunk.length - pos);
       this.#append(chunk.subarray(pos, pos + take));
       pos += take;
       if (this.#len < need) return frames;
-      frames.push(this.#parse(this.#buf, 0));
+      frames.push(this.#parse(this.#buf, 0, true));
       this.#len = 0;
     }
     const data = chunk;
@@ -334,7 +407,7 @@ export class FrameDecoder {
       const n = data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16);
       this.#check(n);
       if (end - pos - FRAME_HEADER_SIZE < n) break;
-      frames.push(this.#parse(data, pos));
+      frames.push(this.#parse(data, pos, false));
       pos += FRAME_HEADER_SIZE + n;
     }
     if (pos < end) this.#append(data.subarray(pos));
@@ -404,7 +477,7 @@ export class FrameDecoder {
     }
   }
 
-  #parse(b: Uint8Array, o: number): Frame {
+  #parse(b: Uint8Array, o: number, copy: boolean): Frame {
     const n = b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16);
     const p = o + FRAME_HEADER_SIZE;
     return {
@@ -413,7 +486,7 @@ export class FrameDecoder {
       streamFlags: b[o + 6]!,
       type: b[o + 7]! >> 4,
       flags: b[o + 7]! & 0x0f,
-      payload: b.slice(p, p + n),
+      payload: copy ? b.slice(p, p + n) : b.subarray(p, p + n),
     };
   }
 }
@@ -491,4 +564,157 @@ export function describeFrame(frame: Frame): string {
   }; type=${typeName}; flags=${
     flagNames(frame.flags, FRAME_TYPE_FLAG_NAMES[frame.type] ?? {})
   })`;
+}
+
+/**
+ * Encodes batches of frames into one reused buffer: no allocation per
+ * frame and none per batch once the buffer has grown. The returned bytes
+ * are a view that stays valid only until the next `encode` call (write or
+ * copy them before encoding again).
+ *
+ * @example Usage
+ * ```ts
+ * import { FrameEncoder } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const enc = new FrameEncoder();
+ * const f = { requestId: 1, streamId: 1, streamFlags: 0, type: 2, flags: 2, payload: Uint8Array.of(9) };
+ * assert.equal(enc.encode([f, f]).length, 18);
+ * ```
+ */
+export class FrameEncoder {
+  #buf = new Uint8Array(4096);
+  #limit: number;
+  /**
+   * Creates an encoder.
+   *
+   * @param maxPayloadSize Largest payload allowed per frame.
+   */
+  constructor(maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE) {
+    this.#limit = Math.min(maxPayloadSize, MAX_PAYLOAD_SIZE_24);
+  }
+
+  /**
+   * Encodes frames.
+   *
+   * @param frames The frames.
+   * @returns A view of the encoded bytes, valid until the next call.
+   * @throws {RangeError} When a payload is too large or a field is out of
+   * range.
+   *
+   * @example Usage
+   * ```ts
+   * import { FrameEncoder } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const bytes = new FrameEncoder().encode([
+   *   { requestId: 1, streamId: 2, streamFlags: 0, type: 3, flags: 2, payload: new Uint8Array(0) },
+   * ]);
+   * assert.deepEqual([...bytes], [0, 0, 0, 1, 0, 2, 0, 0x32]);
+   * ```
+   */
+  encode(frames: readonly Frame[]): Uint8Array {
+    let total = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const n = frames[i]!.payload.length;
+      if (n > this.#limit) {
+        throw new RangeError(
+          `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${this.#limit} bytes`,
+        );
+      }
+      total += FRAME_HEADER_SIZE + n;
+    }
+    if (this.#buf.length < total) {
+      let size = this.#buf.length * 2;
+      while (size < total) size *= 2;
+      this.#buf = new Uint8Array(size);
+    }
+    const out = this.#buf;
+    let o = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const f = frames[i]!;
+      const n = f.payload.length;
+      writeFrameHeader(out, o, f, n);
+      copyInto(out, o + FRAME_HEADER_SIZE, f.payload);
+      o += FRAME_HEADER_SIZE + n;
+    }
+    return out.subarray(0, total);
+  }
+}
+
+/** Header fields and payload position of a frame seen by {@linkcode scanFrames}. */
+export interface FrameHeader {
+  /** Request id. */
+  requestId: number;
+  /** Stream id. */
+  streamId: number;
+  /** Stream flags. */
+  streamFlags: number;
+  /** Frame type. */
+  type: number;
+  /** Frame flags. */
+  flags: number;
+  /** Offset of the payload in the scanned buffer. */
+  payloadOffset: number;
+  /** Payload length. */
+  payloadLength: number;
+}
+
+/**
+ * Visits the complete frames at the start of a buffer without allocating:
+ * `visit` gets one reused header object per frame (read it, do not keep
+ * it). Stops at the first incomplete frame.
+ *
+ * @param bytes The buffer.
+ * @param visit Called for each complete frame.
+ * @param maxPayloadSize Largest payload accepted.
+ * @returns The number of bytes consumed (whole frames only).
+ * @throws {FramingError} When a header announces a payload above the
+ * limit.
+ *
+ * @example Usage
+ * ```ts
+ * import { scanFrames } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const types: number[] = [];
+ * const used = scanFrames(Uint8Array.of(1, 0, 0, 1, 0, 1, 1, 0x22, 0x61, 0, 0), (h) => types.push(h.type));
+ * assert.deepEqual([types, used], [[2], 9]);
+ * ```
+ */
+export function scanFrames(
+  bytes: Uint8Array,
+  visit: (header: FrameHeader) => void,
+  maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
+): number {
+  const h: FrameHeader = {
+    requestId: 0,
+    streamId: 0,
+    streamFlags: 0,
+    type: 0,
+    flags: 0,
+    payloadOffset: 0,
+    payloadLength: 0,
+  };
+  const end = bytes.length;
+  let pos = 0;
+  while (end - pos >= FRAME_HEADER_SIZE) {
+    const n = bytes[pos]! | (bytes[pos + 1]! << 8) | (bytes[pos + 2]! << 16);
+    if (n > maxPayloadSize) {
+      throw new FramingError(
+        `Cannot read frame: payload of ${n} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
+      );
+    }
+    if (end - pos - FRAME_HEADER_SIZE < n) break;
+    h.requestId = bytes[pos + 3]! | (bytes[pos + 4]! << 8);
+    h.streamId = bytes[pos + 5]!;
+    h.streamFlags = bytes[pos + 6]!;
+    h.type = bytes[pos + 7]! >> 4;
+    h.flags = bytes[pos + 7]! & 0x0f;
+    h.payloadOffset = pos + FRAME_HEADER_SIZE;
+    h.payloadLength = n;
+    visit(h);
+    pos += FRAME_HEADER_SIZE + n;
+  }
+  return pos;
 }

@@ -17,14 +17,17 @@ import {
   decodeFrames,
   describeFrame,
   encodeFrame,
+  encodeFrameParts,
   encodeFrames,
   type Frame,
   FrameDecoder,
   FrameDecoderStream,
+  FrameEncoder,
   FrameEncoderStream,
   frameFromHumanString as ffs,
   FramingError,
   OutputStream,
+  scanFrames,
   ServerReactor,
 } from "./mod.ts";
 
@@ -402,5 +405,43 @@ Deno.test("reactors: fast-check frames with valid headers and random payloads", 
       client.close();
     }),
     { numRuns: 300 },
+  );
+});
+
+Deno.test("frame codec: zero-copy parts, reused encoder and allocation-free scan", async () => {
+  const payload = new Uint8Array(20000).fill(5);
+  const f: Frame = {
+    requestId: 3,
+    streamId: 2,
+    streamFlags: 4,
+    type: 3,
+    flags: 1,
+    payload,
+  };
+  const [header, body] = encodeFrameParts(f);
+  const d = new FrameDecoder();
+  assertEquals(d.push(header), []);
+  const [got] = d.push(body);
+  assertEquals(got!.payload.buffer === payload.buffer, true); // a view, not a copy
+  assertEquals(hex(got!), hex(f));
+  const chunks = await collect([f, f], new FrameEncoderStream());
+  assertEquals(chunks.length, 4);
+  assertEquals((await collect(chunks, new FrameDecoderStream())).map(hex), [
+    hex(f),
+    hex(f),
+  ]);
+  const small: Frame = { ...f, payload: Uint8Array.of(1, 2, 3) };
+  const enc = new FrameEncoder();
+  const bytes = enc.encode([small, f, small]);
+  assertEquals(toHex(bytes), toHex(encodeFrames([small, f, small])));
+  const seen: number[] = [];
+  const used = scanFrames(
+    new Uint8Array([...bytes, 1, 2]),
+    (h) => seen.push(h.payloadLength),
+  );
+  assertEquals([seen, used], [[3, 20000, 3], bytes.length]);
+  assertThrows(
+    () => scanFrames(fromHex("ffffff0100010010"), () => {}),
+    FramingError,
   );
 });

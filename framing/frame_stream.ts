@@ -7,6 +7,7 @@
  */
 import {
   encodeFrame,
+  encodeFrameParts,
   type Frame,
   FrameDecoder,
   type FrameDecoderOptions,
@@ -58,7 +59,9 @@ export interface FrameEncoderStreamOptions {
 }
 
 /**
- * Serializes frames to bytes, one chunk per frame.
+ * Serializes frames to bytes: one chunk per frame, or for payloads of
+ * 16 KiB and more the header and the payload as two chunks, so large
+ * payloads are never copied.
  *
  * @example Usage
  * ```ts
@@ -80,7 +83,13 @@ export class FrameEncoderStream extends TransformStream<Frame, Uint8Array> {
     const max = options.maxPayloadSize ?? MAX_WIRE_PAYLOAD_SIZE;
     super({
       transform(frame, controller) {
-        controller.enqueue(encodeFrame(frame, max));
+        if (frame.payload.length >= 16384) {
+          const [header, payload] = encodeFrameParts(frame, max);
+          controller.enqueue(header);
+          controller.enqueue(payload);
+        } else {
+          controller.enqueue(encodeFrame(frame, max));
+        }
       },
     });
   }

@@ -417,7 +417,8 @@ export class ResponseWriter {
     }
     // A compressing encoder: coalesce small CBOR chunks before encoding.
     // Compressed output is not byte-comparable anyway; fewer calls are faster.
-    if (chunk.length >= this.#max) {
+    // Large chunks go straight to the encoder, without a copy.
+    if (chunk.length >= 4096) {
       this.#drain();
       this.#emitter.send(this.#encode(chunk), this.#out);
       return;
