@@ -200,22 +200,6 @@ export function encodeFrame(
 }
 
 /**
- * Encodes several frames into one buffer.
- *
- * @param frames The frames.
- * @param maxPayloadSize Largest payload allowed per frame.
- * @returns The concatenated frames.
- *
- * @example Usage
- * ```ts
- * import { encodeFrames } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const f = { requestId: 1, streamId: 1, streamFlags: 0, type: 2, flags: 2, payload: new Uint8Array(1) };
- * assert.equal(encodeFrames([f, f]).length, 18);
- * ```
- */
-/**
  * Encodes a frame as two parts, its 8-byte header and its payload (the
  * caller's bytes, not copied): write both in order, e.g. with vectored
  * I/O. {@linkcode FrameDecoder} takes the payload as a view when it
@@ -251,6 +235,22 @@ export function encodeFrameParts(
   return [header, frame.payload];
 }
 
+/**
+ * Encodes several frames into one buffer.
+ *
+ * @param frames The frames.
+ * @param maxPayloadSize Largest payload allowed per frame.
+ * @returns The concatenated frames.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeFrames } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const f = { requestId: 1, streamId: 1, streamFlags: 0, type: 2, flags: 2, payload: new Uint8Array(1) };
+ * assert.equal(encodeFrames([f, f]).length, 18);
+ * ```
+ */
 export function encodeFrames(
   frames: Iterable<Frame>,
   maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
