@@ -1,0 +1,139 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * DirtyClient and StashClient against the Deno dirty arbiter of this
+ * module (`arbiter.ts`), with real worker processes.
+ */
+import assert from "node:assert/strict";
+import { assertRejects } from "../_test_utils/assert.ts";
+import { openFdCount } from "../_test_utils/peers.ts";
+import { startArbiter } from "./arbiter.ts";
+import { DirtyClient } from "./client.ts";
+import {
+  DirtyAppError,
+  DirtyNoWorkersAvailableError,
+  DirtyTimeoutError,
+  StashTableNotFoundError,
+} from "./errors.ts";
+import { StashClient } from "./stash_client.ts";
+
+const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
+const APP = `${ECHO}:EchoApp`;
+const quiet = (): void => {};
+
+Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, status, manage", async () => {
+  const fds = openFdCount();
+  {
+    await using arb = await startArbiter({
+      apps: [APP],
+      workers: 2,
+      timeout: 20,
+      log: quiet,
+    });
+    await arb.ready();
+    await using client = new DirtyClient({
+      socketPath: arb.socketPath,
+      timeout: 10_000,
+    });
+    assert.equal(await client.execute(APP, "add", [2, 3]), 5);
+    assert.deepStrictEqual(
+      await client.execute(APP, "echo", [
+        1,
+        "two",
+        Uint8Array.of(3),
+        null,
+        2n ** 62n,
+      ]),
+      [1, "two", Uint8Array.of(3), null, 2n ** 62n],
+    );
+    assert.equal(await client.execute(APP, "kw", [2], { scale: 5 }), 10);
+    const fail = await assertRejects(
+      () => client.execute(APP, "fail", ["kaput"]),
+      DirtyAppError,
+    );
+    assert.deepStrictEqual([fail.message, fail.appPath, fail.action], [
+      "kaput",
+      APP,
+      "fail",
+    ]);
+    await assertRejects(
+      () => client.execute("nope:App", "x"),
+      DirtyNoWorkersAvailableError,
+    );
+    // Streams: generator, async generator, error mid-stream, plain value.
+    assert.deepStrictEqual(
+      await Array.fromAsync(client.stream(APP, "stream", [3])),
+      [
+        "tok0",
+        "tok1",
+        "tok2",
+      ],
+    );
+    assert.deepStrictEqual(
+      await Array.fromAsync(client.stream(APP, "astream", [2])),
+      [
+        { i: 0 },
+        { i: 1 },
+      ],
+    );
+    const got: unknown[] = [];
+    await assertRejects(
+      async () => {
+        for await (const c of client.stream(APP, "streamFail", [2])) {
+          got.push(c);
+        }
+      },
+      DirtyAppError,
+      "stream broke",
+    );
+    assert.deepStrictEqual(got, ["tok0", "tok1"]);
+    assert.deepStrictEqual(
+      await Array.fromAsync(client.stream(APP, "add", [40, 2])),
+      [42],
+    );
+    for await (const c of client.stream(APP, "stream", [50])) {
+      assert.equal(c, "tok0");
+      break;
+    }
+    assert.equal(await client.execute(APP, "add", [1, 1]), 2);
+    // Our deadline ends a slow call; the pool carries on.
+    await assertRejects(
+      () => client.execute(APP, "sleep", [2000], {}, { timeout: 100 }),
+      DirtyTimeoutError,
+    );
+    const many = await Promise.all(
+      Array.from(
+        { length: 12 },
+        (_, i) => client.execute(APP, "add", [i, 100]),
+      ),
+    );
+    assert.deepStrictEqual(many, Array.from({ length: 12 }, (_, i) => i + 100));
+    const status = await client.status() as {
+      apps: string[];
+      worker_count: number;
+    };
+    assert.deepStrictEqual(status.apps, [APP]);
+    assert.equal(status.worker_count, 2);
+    const managed = await client.manage({ add: 1 }) as { operation: string };
+    assert.equal(managed.operation, "add");
+    await using stash = new StashClient({ client });
+    await stash.put("sessions", "user:1", { name: "Alice" });
+    assert.deepStrictEqual(await stash.get("sessions", "user:1"), {
+      name: "Alice",
+    });
+    assert.equal(await stash.get("sessions", "nope", "DEFAULT"), "DEFAULT");
+    assert.deepStrictEqual(await stash.keys("sessions", "user:*"), ["user:1"]);
+    await assertRejects(() => stash.info("missing"), StashTableNotFoundError);
+    const table = stash.table("sessions");
+    await table.set("user:2", 2);
+    assert.equal(await table.size(), 2);
+    assert.deepStrictEqual(await Array.fromAsync(table), [["user:1", {
+      name: "Alice",
+    }], [
+      "user:2",
+      2,
+    ]]);
+    assert.equal(await stash.deleteTable("sessions"), true);
+  }
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(openFdCount(), fds);
+});
