@@ -344,6 +344,12 @@ export class Connection<T = unknown>
   /**
    * Receives one message (Python's `recv_bytes`).
    *
+   * Small messages are returned without a copy, as views into a 64 KiB read
+   * buffer that is never overwritten once it has been handed out; keeping
+   * one small message alive keeps that buffer alive, so `slice()` messages
+   * you keep for long. Large messages are read straight into their own
+   * buffer.
+   *
    * @param maxLength Refuse a longer message. As in Python the payload is
    * then left unread and the connection becomes write-only.
    * @param options An abort signal.
@@ -375,8 +381,7 @@ export class Connection<T = unknown>
       try {
         const h = this.#completeBuffered(max);
         if (h !== undefined) {
-          const start = this.#rstart + h.headerLength;
-          this.#rstart = start + h.size;
+          const start = this.#consume(h);
           return Promise.resolve(this.#view(start, h.size));
         }
       } catch (e) {
@@ -439,8 +444,7 @@ export class Connection<T = unknown>
     if (signal === undefined && this.#canTakeSync()) {
       const h = this.#completeBuffered(this.#max);
       if (h !== undefined) {
-        const start = this.#rstart + h.headerLength;
-        this.#rstart = start + h.size;
+        const start = this.#consume(h);
         const msg = this.#rbuf.subarray(start, start + h.size);
         if (target.length < h.size) {
           throw new BufferTooShort(msg.slice(), target.length);
@@ -489,8 +493,7 @@ export class Connection<T = unknown>
       try {
         const h = this.#completeBuffered(this.#max);
         if (h !== undefined) {
-          const start = this.#rstart + h.headerLength;
-          this.#rstart = start + h.size;
+          const start = this.#consume(h);
           return Promise.resolve(
             this.#codec.decode(this.#view(start, h.size)),
           );
@@ -768,8 +771,7 @@ export class Connection<T = unknown>
           while (true) {
             const h = this.#completeBuffered(max);
             if (h !== undefined) {
-              const start = this.#rstart + h.headerLength;
-              this.#rstart = start + h.size;
+              const start = this.#consume(h);
               if (into === undefined || into.length < h.size) {
                 return this.#view(start, h.size);
               }
@@ -978,6 +980,13 @@ export class Connection<T = unknown>
       }
     }
     return out;
+  }
+
+  /** Consumes a completely buffered message; returns where its payload starts. */
+  #consume(h: { size: number; headerLength: number }): number {
+    const start = this.#rstart + h.headerLength;
+    this.#rstart = start + h.size;
+    return start;
   }
 
   /** A view of a buffered payload; the buffer is then never reused. */

@@ -15,6 +15,16 @@
  * send) with the safe {@linkcode pickleCodec}; `sendBytes()`/`recvBytes()`
  * carry raw bytes.
  *
+ * Errors, and how they map to CPython's: {@linkcode AuthenticationError}
+ * (the same), {@linkcode BufferTooShort} (the same, carrying the whole
+ * message), {@linkcode EOFError} (a clean close at a message boundary, or a
+ * reset), {@linkcode ProtocolError} (CPython's `OSError` for "got end of file
+ * during message" and "bad message length"; we are stricter: any EOF after
+ * a header with a non-zero length, and negative lengths other than `-1`,
+ * are errors, and a handshake that does not finish within
+ * `handshakeTimeout` is one too), and {@linkcode ConnectionError}, the base
+ * class, for use after `close()` and a connection left write-only.
+ *
  * Permissions: `--allow-net` for TCP; `--allow-read --allow-write` for Unix
  * sockets.
  *
