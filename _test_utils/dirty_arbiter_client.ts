@@ -7,18 +7,16 @@
  * @module
  */
 import {
-  type DirtyError,
   type DirtyFrame,
-  type DirtyInput,
   DirtyMessageDecoder,
-  type DirtyValue,
   encodeManage,
   encodeRequest,
   encodeStash,
   encodeStatus,
-  errorFromDict,
   type StashFields,
-} from "../dirty/mod.ts";
+} from "../dirty/message.ts";
+import { type DirtyError, errorFromDict } from "../dirty/errors.ts";
+import type { DirtyInput, DirtyValue } from "../dirty/tlv.ts";
 
 /** One raw connection. */
 export class RawDirtyConn implements AsyncDisposable {

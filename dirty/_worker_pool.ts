@@ -34,6 +34,7 @@ import {
 } from "./message.ts";
 import { type Queued, type Routable, Router } from "./_router.ts";
 import { CONTROL_ID, type WorkerConfig } from "./_worker_protocol.ts";
+import type { ArbiterLogLevel as LogLevel } from "./arbiter.ts";
 
 type Timer = ReturnType<typeof setTimeout>;
 
@@ -70,9 +71,6 @@ export interface PoolApp {
   /** Worker limit, if any. */
   limit: number | undefined;
 }
-
-/** Log levels. */
-export type LogLevel = "debug" | "info" | "warn" | "error";
 
 /** What the pool needs. */
 export interface PoolOptions {

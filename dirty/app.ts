@@ -193,8 +193,9 @@ export function resolveAppModule(module: string, base?: string): string {
   return new URL(module, new URL(`file://${dir}`)).href;
 }
 
+/** A dirty app class: constructed with no arguments. */
 // deno-lint-ignore no-explicit-any
-type AnyClass = new () => any;
+export type DirtyAppClass = new () => any;
 
 /**
  * Imports an app module and returns the exported class.
@@ -218,7 +219,7 @@ type AnyClass = new () => any;
 export async function importAppClass(
   spec: DirtyAppSpec,
   base?: string,
-): Promise<AnyClass> {
+): Promise<DirtyAppClass> {
   let mod: Record<string, unknown>;
   try {
     mod = await import(resolveAppModule(spec.module, base));
@@ -240,7 +241,7 @@ export async function importAppClass(
       appPath: spec.appPath,
     });
   }
-  return cls as AnyClass;
+  return cls as DirtyAppClass;
 }
 
 /**

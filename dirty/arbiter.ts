@@ -65,11 +65,13 @@ import {
 } from "./_frame_io.ts";
 import { StashStore } from "./_stash.ts";
 import {
-  type LogLevel,
   type PendingRequest,
   type PoolApp,
   WorkerPool,
 } from "./_worker_pool.ts";
+
+/** Log levels of the arbiter's log lines. */
+export type ArbiterLogLevel = "debug" | "info" | "warn" | "error";
 
 /** Options of {@linkcode startArbiter}. */
 export interface ArbiterOptions {
@@ -157,7 +159,7 @@ export interface ArbiterOptions {
    *
    * @default {undefined}
    */
-  log?: (level: LogLevel, message: string) => void;
+  log?: (level: ArbiterLogLevel, message: string) => void;
 }
 
 /** One worker in {@linkcode ArbiterStatus}. */
@@ -237,7 +239,7 @@ export interface DirtyArbiter extends AsyncDisposable {
   readonly closed: Promise<void>;
 }
 
-function defaultLog(level: LogLevel, message: string): void {
+function defaultLog(level: ArbiterLogLevel, message: string): void {
   if (level === "warn" || level === "error") {
     console.error(`[dirty-arbiter ${Deno.pid}] [${level}] ${message}`);
   }
@@ -273,7 +275,7 @@ class Arbiter implements DirtyArbiter {
   readonly #stash = new StashStore();
   readonly #tempDir: string | null;
   readonly #conns = new Set<ClientConn>();
-  readonly #log: (level: LogLevel, message: string) => void;
+  readonly #log: (level: ArbiterLogLevel, message: string) => void;
   #closing: Promise<void> | null = null;
   #resolveClosed!: () => void;
   readonly closed: Promise<void>;
@@ -285,7 +287,7 @@ class Arbiter implements DirtyArbiter {
     socketPath: string,
     tempDir: string | null,
     pool: WorkerPool,
-    log: (level: LogLevel, message: string) => void,
+    log: (level: ArbiterLogLevel, message: string) => void,
   ) {
     this.#listener = listener;
     this.socketPath = socketPath;

@@ -29,7 +29,7 @@
 
 import { parseArgs } from "node:util";
 import { startArbiter } from "./arbiter.ts";
-import type { LogLevel } from "./_worker_pool.ts";
+import type { ArbiterLogLevel as LogLevel } from "./arbiter.ts";
 
 const LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
 

@@ -1,0 +1,252 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import { startArbiter } from "./arbiter.ts";
+import {
+  DirtyNoWorkersAvailableError,
+  DirtyTimeoutError,
+  DirtyWorkerError,
+} from "./errors.ts";
+import { encodeRequest } from "./message.ts";
+import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
+
+const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
+const APP = `${ECHO}:EchoApp`;
+const BROKEN = `${ECHO}:BrokenApp`;
+const CLI = new URL("./arbiter_cli.ts", import.meta.url).pathname;
+const quiet = () => {};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** True while the process exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  ms = 15_000,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+Deno.test("faults: kill -9 of a worker mid-request, respawn, later calls succeed", async () => {
+  await using arb = await startArbiter({
+    apps: [APP],
+    workers: 1,
+    timeout: 30,
+    log: quiet,
+  });
+  await arb.ready();
+  const [before] = arb.status().workers;
+  await using c = await RawDirtyConn.open(arb.socketPath);
+  const call = c.call(APP, "sleep", [10_000]);
+  await sleep(150);
+  Deno.kill(before!.pid, "SIGKILL");
+  await assert.rejects(call, (e) => {
+    assert.ok(e instanceof DirtyWorkerError);
+    assert.match(e.message, /^Worker communication failed: /);
+    assert.equal(e.workerId, before!.pid);
+    return true;
+  });
+  // Queued until the replacement (same apps) has booted.
+  const pid = await c.call(APP, "pid");
+  assert.notEqual(pid, before!.pid);
+  const [after] = arb.status().workers;
+  assert.equal(after!.pid, pid);
+  assert.equal(after!.age, 2);
+  assert.deepEqual(after!.apps, before!.apps);
+  assert.equal(after!.booted, true);
+});
+
+Deno.test("faults: init() that throws gives bounded respawns and a clear status", async () => {
+  await using arb = await startArbiter({
+    apps: [BROKEN],
+    workers: 1,
+    backoff: { initial: 100, max: 2000 },
+    log: quiet,
+  });
+  await using c = await RawDirtyConn.open(arb.socketPath);
+  // The first call waits for the first boot, which fails.
+  await assert.rejects(c.call(BROKEN, "hello"), (e) => {
+    assert.ok(e instanceof DirtyNoWorkersAvailableError);
+    assert.match(String(e.details.reason), /broken init/);
+    return true;
+  });
+  await sleep(1500);
+  const s = await c.status();
+  const failures = s.boot_failures as Record<string, unknown>[];
+  assert.equal(failures.length, 1);
+  const n = failures[0]!.failures as number;
+  // Back-off 100, 200, 400, 800 ms: a handful of boots, not a crash loop.
+  assert.ok(n >= 2 && n <= 8, `failures ${n}`);
+  assert.match(String(failures[0]!.last_error), /BrokenApp: broken init/);
+  assert.deepEqual(failures[0]!.apps, [BROKEN]);
+  // Answered at once while failing.
+  await assert.rejects(
+    c.call(BROKEN, "hello"),
+    (e) => e instanceof DirtyNoWorkersAvailableError,
+  );
+});
+
+Deno.test("faults: a request past the timeout gets gunicorn's timeout error", async () => {
+  await using arb = await startArbiter({
+    apps: [APP],
+    workers: 1,
+    timeout: 1,
+    killGrace: 300,
+    log: quiet,
+  });
+  await arb.ready();
+  await using c = await RawDirtyConn.open(arb.socketPath);
+  const pid = await c.call(APP, "pid");
+  // An async action: the worker answers the abort and survives.
+  await assert.rejects(c.call(APP, "sleep", [5000]), (e) => {
+    assert.ok(e instanceof DirtyTimeoutError);
+    assert.equal(e.message, "Worker timeout");
+    assert.deepEqual({ ...e.details }, { timeout: 1 });
+    return true;
+  });
+  assert.equal(await c.call(APP, "pid"), pid);
+  // A worker stuck in sync code cannot answer: it is killed and replaced.
+  await assert.rejects(
+    c.call(APP, "spin", [4000]),
+    (e) => e instanceof DirtyTimeoutError,
+  );
+  await waitFor("the stuck worker to die", () => !alive(pid as number));
+  const next = await c.call(APP, "pid");
+  assert.notEqual(next, pid);
+});
+
+Deno.test("faults: close() drains in-flight requests", async () => {
+  const arb = await startArbiter({
+    apps: [APP],
+    workers: 1,
+    gracefulTimeout: 10,
+    log: quiet,
+  });
+  await arb.ready();
+  const pid = arb.status().workers[0]!.pid;
+  await using c = await RawDirtyConn.open(arb.socketPath);
+  const call = c.call(APP, "sleep", [400]);
+  await sleep(100);
+  const closing = arb.close();
+  assert.equal(await call, 400);
+  await closing;
+  assert.equal(alive(pid), false);
+  await assert.rejects(Deno.stat(arb.socketPath));
+});
+
+async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  count: number,
+): Promise<{ lines: string[]; rest: Promise<void> }> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  const lines: string[] = [];
+  while (lines.length < count) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buf += value;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0 && lines.length < count) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  }
+  const rest = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  return { lines, rest };
+}
+
+Deno.test("faults: SIGTERM to the CLI during in-flight work drains it", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      CLI,
+      "--app",
+      APP,
+      "--dirty-workers",
+      "1",
+      "--dirty-graceful-timeout",
+      "10",
+      "--log-level",
+      "warn",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const { lines, rest } = await readLines(child.stdout, 1);
+  const socket = lines[0]!;
+  const dir = socket.slice(0, socket.lastIndexOf("/"));
+  await using c = await RawDirtyConn.open(socket);
+  const s = await c.status();
+  const workerPid = (s.workers as Record<string, unknown>[])[0]!.pid as number;
+  const id = c.id();
+  await c.write(encodeRequest(id, APP, "sleep", [700]));
+  await sleep(200);
+  child.kill("SIGTERM");
+  const reply = await c.next();
+  assert.equal(reply.type, "response");
+  assert.equal(reply.id, id);
+  assert.deepEqual(reply.payload, { result: 700 });
+  assert.equal(await c.read(), null);
+  const status = await child.status;
+  await rest;
+  assert.equal(status.code, 0);
+  assert.equal(alive(workerPid), false);
+  await assert.rejects(Deno.stat(dir));
+});
+
+Deno.test("faults: when the arbiter's parent dies, everything goes, no files left", async () => {
+  const deno = Deno.execPath();
+  const cmd =
+    `'${deno}' run -A '${CLI}' --app '${APP}' --workers 2 --exit-with-parent --log-level warn & echo "pid $!"; wait`;
+  const sh = new Deno.Command("sh", {
+    args: ["-c", cmd],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const { lines, rest } = await readLines(sh.stdout, 2);
+  const arbPid = Number(lines.find((l) => l.startsWith("pid "))!.slice(4));
+  const socket = lines.find((l) => l.startsWith("/"))!;
+  const dir = socket.slice(0, socket.lastIndexOf("/"));
+  const workers: number[] = [];
+  {
+    await using c = await RawDirtyConn.open(socket);
+    await waitFor("two workers", async () => {
+      const s = await c.status();
+      workers.splice(0);
+      for (const w of s.workers as Record<string, unknown>[]) {
+        workers.push(w.pid as number);
+      }
+      return workers.length === 2;
+    });
+  }
+  assert.ok(alive(arbPid));
+  sh.kill("SIGKILL");
+  await sh.status;
+  await waitFor("the arbiter to exit", () => !alive(arbPid));
+  await waitFor("the workers to exit", () => workers.every((p) => !alive(p)));
+  await waitFor("the socket dir to go", async () => {
+    try {
+      await Deno.stat(dir);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  await rest;
+});

@@ -1,0 +1,307 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  appWorkerLimit,
+  DirtyApp,
+  isStreamResult,
+  parseAppSpec,
+  resolveAction,
+  resolveAppModule,
+} from "./app.ts";
+import { DirtyAppError, DirtyError } from "./errors.ts";
+import { fnmatch, pyFloatRepr, pyStr, StashStore } from "./_stash.ts";
+import { Router } from "./_router.ts";
+import {
+  FrameWriter,
+  getIdNumber,
+  RawFrameSplitter,
+  setIdNumber,
+} from "./_frame_io.ts";
+import { encodeChunk, encodeEnd, encodeRequest } from "./message.ts";
+import { DirtyFloat } from "./tlv.ts";
+
+Deno.test("app spec: gunicorn's forms and errors", () => {
+  assert.deepEqual(parseAppSpec("./app.ts:Echo"), {
+    spec: "./app.ts:Echo",
+    appPath: "./app.ts:Echo",
+    module: "./app.ts",
+    exportName: "Echo",
+    workers: undefined,
+  });
+  const url = parseAppSpec("file:///srv/a.ts:Model:2");
+  assert.equal(url.appPath, "file:///srv/a.ts:Model");
+  assert.equal(url.workers, 2);
+  assert.equal(
+    parseAppSpec("https://x.test:8443/a.ts:M").module,
+    "https://x.test:8443/a.ts",
+  );
+  for (const bad of ["noColon", ":Cls", "m.ts:1bad", "m.ts:"]) {
+    assert.throws(
+      () => parseAppSpec(bad),
+      (e) =>
+        e instanceof DirtyAppError &&
+        /^Invalid import path format/.test(e.message),
+    );
+  }
+  for (const bad of ["m.ts:C:0", "m.ts:C:-1", "m.ts:C:2x", "m.ts:C:1.5"]) {
+    assert.throws(
+      () => parseAppSpec(bad),
+      (e) =>
+        e instanceof DirtyAppError &&
+        /^Invalid worker count in spec/.test(e.message),
+    );
+  }
+  assert.equal(resolveAppModule("/a/b.ts"), "file:///a/b.ts");
+  assert.equal(resolveAppModule("../b.ts", "/a/c"), "file:///a/b.ts");
+  assert.equal(resolveAppModule("npm:x@1"), "npm:x@1");
+});
+
+Deno.test("app: worker limits, actions, streams", () => {
+  class Heavy extends DirtyApp {
+    static override workers = 2;
+    act(): number {
+      return 1;
+    }
+    get prop(): number {
+      return 2;
+    }
+  }
+  assert.equal(appWorkerLimit(parseAppSpec("m:Heavy"), Heavy), 2);
+  assert.equal(appWorkerLimit(parseAppSpec("m:Heavy:1"), Heavy), 1);
+  assert.equal(appWorkerLimit(parseAppSpec("m:Heavy"), class {}), undefined);
+  const h = new Heavy();
+  assert.equal(resolveAction(h, "act")(), 1);
+  for (
+    const n of [
+      "_x",
+      "init",
+      "close",
+      "constructor",
+      "hasOwnProperty",
+      "prop",
+      "",
+    ]
+  ) {
+    assert.throws(() => resolveAction(h, n), /Unknown action/);
+  }
+  assert.ok(isStreamResult((function* () {})()));
+  assert.ok(isStreamResult((async function* () {})()));
+  assert.ok(isStreamResult(new ReadableStream()));
+  assert.ok(!isStreamResult([1]));
+  assert.ok(!isStreamResult(new Map()));
+  assert.ok(!isStreamResult(null));
+});
+
+Deno.test("stash: Python fnmatch", () => {
+  const cases: [string, string, boolean][] = [
+    ["user:1", "user:*", true],
+    ["user:1", "user:?", true],
+    ["user:10", "user:?", false],
+    ["a", "[abc]", true],
+    ["d", "[!abc]", true],
+    ["a", "[!abc]", false],
+    ["b", "[a-c]", true],
+    ["-", "[a-]", true],
+    ["]", "[]]", true],
+    ["[", "[", true],
+    ["x[", "x[", true],
+    ["a", "[z-a]", false],
+    ["a.b", "a.b", true],
+    ["axb", "a.b", false],
+    ["line\nbreak", "line*", true],
+    ["ABC", "abc", false],
+    ["é", "?", true],
+    ["(x)", "(*)", true],
+  ];
+  for (const [name, pat, want] of cases) {
+    assert.equal(fnmatch(name, pat), want, `${name} ~ ${pat}`);
+  }
+  // Any literal text matches itself.
+  fc.assert(
+    fc.property(fc.string(), (s) => {
+      const escaped = [...s].map((ch) => "*?[".includes(ch) ? `[${ch}]` : ch)
+        .join("");
+      return fnmatch(s, escaped) && fnmatch(s, "*");
+    }),
+    { numRuns: 200 },
+  );
+});
+
+Deno.test("stash: Python str() of keys", () => {
+  assert.equal(pyStr(null), "None");
+  assert.equal(pyStr(true), "True");
+  assert.equal(pyStr(5), "5");
+  assert.equal(pyStr(2n ** 63n - 1n), "9223372036854775807");
+  assert.equal(pyStr(1.5), "1.5");
+  assert.equal(pyStr(new DirtyFloat(1)), "1.0");
+  assert.equal(pyStr(Uint8Array.of(0x6b, 0x27)), `b"k'"`);
+  assert.equal(pyStr(Uint8Array.of(0, 0x41)), "b'\\x00A'");
+  const floats: [number, string][] = [
+    [1e16, "1e+16"],
+    [1e15, "1000000000000000.0"],
+    [0.0001, "0.0001"],
+    [0.00001, "1e-05"],
+    [1.5e-7, "1.5e-07"],
+    [-0, "-0.0"],
+    [NaN, "nan"],
+    [-Infinity, "-inf"],
+    [123.456, "123.456"],
+    [1e100, "1e+100"],
+  ];
+  for (const [x, s] of floats) assert.equal(pyFloatRepr(x), s);
+});
+
+Deno.test("stash: Python dict key semantics", () => {
+  const s = new StashStore();
+  const put = (key: unknown, value: unknown) =>
+    s.handle({
+      op: 1,
+      table: "t",
+      hasKey: true,
+      key: key as null,
+      value: value as null,
+      pattern: null,
+    });
+  const get = (key: unknown) =>
+    s.handle({
+      op: 2,
+      table: "t",
+      hasKey: true,
+      key: key as null,
+      value: null,
+      pattern: null,
+    });
+  put(1, "a");
+  put(new DirtyFloat(1), "b");
+  put(true, "c");
+  // One slot: first key kept, last value wins.
+  assert.deepEqual(get(1), { ok: true, result: "c" });
+  const keys = s.handle({
+    op: 4,
+    table: "t",
+    hasKey: false,
+    key: null,
+    value: null,
+    pattern: null,
+  });
+  assert.deepEqual(keys, { ok: true, result: [1] });
+  put(Uint8Array.of(1), "bytes");
+  assert.deepEqual(get(Uint8Array.of(1)), { ok: true, result: "bytes" });
+  put(null, "none");
+  assert.deepEqual(get(null), { ok: true, result: "none" });
+  const bad = put(new Map(), 1);
+  assert.equal(bad.ok, false);
+  if (!bad.ok) {
+    assert.ok(bad.error instanceof DirtyError);
+    assert.equal(bad.error.message, "unhashable type: 'dict'");
+  }
+  const missing = s.handle({
+    op: undefined,
+    table: "t",
+    hasKey: false,
+    key: null,
+    value: null,
+    pattern: null,
+  });
+  assert.equal(
+    !missing.ok && missing.error.message,
+    "Unknown stash operation: None",
+  );
+});
+
+Deno.test("router: round-robin over ready workers with free slots, FIFO queues", () => {
+  type W = { name: string; load: number; capacity: number };
+  type R = { n: number; cancelled: boolean };
+  const r = new Router<W, R>();
+  r.addApp("a");
+  const w1: W = { name: "w1", load: 0, capacity: 1 };
+  const w2: W = { name: "w2", load: 0, capacity: 1 };
+  assert.equal(r.pick("a"), undefined);
+  r.setReady("a", w1);
+  r.setReady("a", w2);
+  assert.equal(r.pick("a"), w1);
+  assert.equal(r.pick("a"), w2);
+  w1.load = 1;
+  assert.equal(r.pick("a"), w2);
+  w2.load = 1;
+  assert.equal(r.pick("a"), undefined);
+  const q = [1, 2, 3].map((n) => ({ n, cancelled: false }));
+  for (const x of q) r.enqueue("a", x);
+  q[0]!.cancelled = true;
+  assert.equal(r.queued("a"), 3);
+  assert.equal(r.next(w1, ["a"]), undefined);
+  w1.load = 0;
+  assert.deepEqual(r.next(w1, ["a"])?.[1].n, 2);
+  r.remove(w1);
+  assert.equal(r.next(w1, ["a"]), undefined);
+  assert.deepEqual(r.drain("a").map((x) => x.n), [3]);
+  assert.equal(r.pick("nope"), undefined);
+});
+
+Deno.test("frame io: splitter cuts any byte split into the same frames", () => {
+  const frames = [
+    encodeRequest(1n, "m:C", "add", [1, 2]),
+    encodeChunk(2n, "x".repeat(300)),
+    encodeEnd(3n),
+  ];
+  const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    all.set(f, at);
+    at += f.length;
+  }
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: all.length }), { maxLength: 10 }),
+      (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const sp = new RawFrameSplitter();
+        const got: Uint8Array[] = [];
+        let prev = 0;
+        for (const p of [...points, all.length]) {
+          for (const f of sp.push(all.subarray(prev, p))) got.push(f.bytes);
+          prev = p;
+        }
+        sp.finish();
+        assert.deepEqual(got, frames);
+        return true;
+      },
+    ),
+    { numRuns: 200 },
+  );
+  const sp = new RawFrameSplitter();
+  sp.push(frames[0]!.subarray(0, 5));
+  assert.throws(() => sp.finish(), /Incomplete header/);
+  assert.throws(
+    () =>
+      new RawFrameSplitter().push(Uint8Array.from({ length: 16 }, () => 0x58)),
+    /Invalid magic/,
+  );
+  const f = encodeEnd(0n);
+  setIdNumber(f, 2 ** 40 + 7);
+  assert.equal(getIdNumber(f), 2 ** 40 + 7);
+});
+
+Deno.test("frame io: writer coalesces frames in order and reports failures", async () => {
+  const writes: number[][] = [];
+  const w = new FrameWriter({
+    write(p: Uint8Array): Promise<number> {
+      const n = Math.min(p.length, 3);
+      writes.push([...p.subarray(0, n)]);
+      return Promise.resolve(n);
+    },
+  });
+  await Promise.all([
+    w.write(Uint8Array.of(1, 2)),
+    w.write(Uint8Array.of(3, 4, 5)),
+  ]);
+  assert.deepEqual(writes.flat(), [1, 2, 3, 4, 5]);
+  const bad = new FrameWriter({
+    write(): Promise<number> {
+      return Promise.reject(new Error("gone"));
+    },
+  });
+  await assert.rejects(bad.write(Uint8Array.of(1)), /gone/);
+  await assert.rejects(bad.write(Uint8Array.of(1)), /gone/);
+});
