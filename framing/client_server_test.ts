@@ -243,3 +243,39 @@ Deno.test("server: deferred output over an in-memory channel", async () => {
   await served;
   await client.close();
 });
+
+Deno.test("server: requests spread over several output streams, each with its own encoder", async () => {
+  const { client: c, server: s } = pair();
+  const seen: Uint8Array[] = [];
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, ctl) {
+      seen.push(chunk.slice());
+      ctl.enqueue(chunk);
+    },
+  });
+  const done = tap.readable.pipeTo(s.writable);
+  const served = serveConnection(
+    { readable: s.readable, writable: tap.writable },
+    HANDLERS,
+    { outputStreams: 3 },
+  );
+  const client = new FramingClient(c, { contentEncodings: ["zlib"] });
+  const results = await Promise.all(
+    Array.from(
+      { length: 6 },
+      (_, i) => Array.fromAsync(client.call("many", { count: i + 1 })),
+    ),
+  );
+  assertEquals(results.map((r) => r.length), [1, 2, 3, 4, 5, 6]);
+  await client.closeWrite();
+  await served;
+  await done;
+  await client.close();
+  const frames = decodeFrames(new Uint8Array(seen.flatMap((x) => [...x])));
+  assertEquals([...new Set(frames.map((f) => f.streamId))].sort(), [2, 4, 6]);
+  // One stream-settings frame per stream, each announcing zlib.
+  assertEquals(
+    frames.filter((f) => f.type === 9).map((f) => f.streamId).sort(),
+    [2, 4, 6],
+  );
+});
