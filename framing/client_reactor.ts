@@ -25,6 +25,7 @@ import {
   STREAM_FLAG,
 } from "./frame_codec.ts";
 import { createCommandFrames, OutputStream } from "./output_stream.ts";
+import { settingsFlagsError } from "./_settings.ts";
 import {
   createStreamDecoder,
   type StreamDecoder,
@@ -542,18 +543,12 @@ export class ClientReactor {
   }
 
   #onStreamSettings(frame: Frame, payload: Uint8Array): ClientAction {
+    const bad = settingsFlagsError(
+      frame.flags,
+      "stream encoding settings frame",
+    );
+    if (bad !== null) return this.#error(bad);
     const more = frame.flags & FRAME_FLAG.STREAM_SETTINGS_CONTINUATION;
-    const eos = frame.flags & FRAME_FLAG.STREAM_SETTINGS_EOS;
-    if (more && eos) {
-      return this.#error(
-        "stream encoding settings frame cannot have both continuation and end of stream flags set",
-      );
-    }
-    if (!more && !eos) {
-      return this.#error(
-        "stream encoding settings frame must have continuation or end of stream flag set",
-      );
-    }
     let entry = this.#settingsDecoders.get(frame.streamId);
     if (entry === undefined) {
       entry = {

@@ -256,10 +256,17 @@ export function encodeFrames(
   maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
 ): Uint8Array {
   const list = Array.isArray(frames) ? frames as readonly Frame[] : [...frames];
+  const out = new Uint8Array(framesSize(list, maxPayloadSize));
+  fillFrames(out, list);
+  return out;
+}
+
+/** Total encoded size of `frames`; throws when a payload is too large. */
+function framesSize(frames: readonly Frame[], maxPayloadSize: number): number {
   const limit = Math.min(maxPayloadSize, MAX_PAYLOAD_SIZE_24);
   let total = 0;
-  for (let i = 0; i < list.length; i++) {
-    const n = list[i]!.payload.length;
+  for (let i = 0; i < frames.length; i++) {
+    const n = frames[i]!.payload.length;
     if (n > limit) {
       throw new RangeError(
         `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
@@ -267,16 +274,19 @@ export function encodeFrames(
     }
     total += FRAME_HEADER_SIZE + n;
   }
-  const out = new Uint8Array(total);
+  return total;
+}
+
+/** Writes `frames` back to back from the start of `out`. */
+function fillFrames(out: Uint8Array, frames: readonly Frame[]): void {
   let o = 0;
-  for (let i = 0; i < list.length; i++) {
-    const f = list[i]!;
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
     const n = f.payload.length;
     writeFrameHeader(out, o, f, n);
     copyInto(out, o + FRAME_HEADER_SIZE, f.payload);
     o += FRAME_HEADER_SIZE + n;
   }
-  return out;
 }
 
 /** Options of {@linkcode FrameDecoder}. */
@@ -614,31 +624,14 @@ export class FrameEncoder {
    * ```
    */
   encode(frames: readonly Frame[]): Uint8Array {
-    let total = 0;
-    for (let i = 0; i < frames.length; i++) {
-      const n = frames[i]!.payload.length;
-      if (n > this.#limit) {
-        throw new RangeError(
-          `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${this.#limit} bytes`,
-        );
-      }
-      total += FRAME_HEADER_SIZE + n;
-    }
+    const total = framesSize(frames, this.#limit);
     if (this.#buf.length < total) {
       let size = this.#buf.length * 2;
       while (size < total) size *= 2;
       this.#buf = new Uint8Array(size);
     }
-    const out = this.#buf;
-    let o = 0;
-    for (let i = 0; i < frames.length; i++) {
-      const f = frames[i]!;
-      const n = f.payload.length;
-      writeFrameHeader(out, o, f, n);
-      copyInto(out, o + FRAME_HEADER_SIZE, f.payload);
-      o += FRAME_HEADER_SIZE + n;
-    }
-    return out.subarray(0, total);
+    fillFrames(this.#buf, frames);
+    return this.#buf.subarray(0, total);
   }
 }
 

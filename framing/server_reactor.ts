@@ -33,6 +33,7 @@ import {
   OutputStream,
 } from "./output_stream.ts";
 import { STREAM_ENCODERS_ORDER } from "./stream_encoding.ts";
+import { settingsFlagsError } from "./_settings.ts";
 
 /** States of {@linkcode ServerReactor}. */
 export type ServerReactorState =
@@ -868,18 +869,12 @@ export class ServerReactor {
         `expected sender protocol settings frame; got ${frame.type}`,
       );
     }
+    const bad = settingsFlagsError(
+      frame.flags,
+      "sender protocol settings frame",
+    );
+    if (bad !== null) return this.#error(bad);
     const more = frame.flags & FRAME_FLAG.SENDER_PROTOCOL_SETTINGS_CONTINUATION;
-    const eos = frame.flags & FRAME_FLAG.SENDER_PROTOCOL_SETTINGS_EOS;
-    if (more && eos) {
-      return this.#error(
-        "sender protocol settings frame cannot have both continuation and end of stream flags set",
-      );
-    }
-    if (!more && !eos) {
-      return this.#error(
-        "sender protocol settings frame must have continuation or end of stream flag set",
-      );
-    }
     const decoder = this.#settingsDecoder!;
     let values: CborValue[];
     try {
