@@ -37,6 +37,8 @@ export class DirtyConnection {
       const conn = await Deno.connect({ transport: "unix", path });
       return new DirtyConnection(conn, options);
     } catch (cause) {
+      // A missing Deno permission is the caller's to see as is.
+      if (cause instanceof Deno.errors.NotCapable) throw cause;
       const text = cause instanceof Error ? cause.message : String(cause);
       throw new DirtyConnectionError(
         `Failed to connect to dirty arbiter: ${text}`,

@@ -208,8 +208,10 @@ function field(payload: DirtyValue, key: string): DirtyValue {
  * {@linkcode DirtyNoWorkersAvailableError}, ...). Request ids are uint64
  * values from a per-client counter that starts at a random point.
  *
- * Permissions: `--allow-read=<socket> --allow-write=<socket>`, plus
- * `--allow-env=GUNICORN_DIRTY_SOCKET` when the path comes from there.
+ * Permissions (Deno 2.9): `--allow-read=<socket> --allow-write=<socket>
+ * --allow-net=unix:<socket>`, plus `--allow-env=GUNICORN_DIRTY_SOCKET` when
+ * the path comes from there. A missing permission rejects with Deno's own
+ * `NotCapable` error.
  *
  * @example Usage
  * ```ts ignore

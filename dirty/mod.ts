@@ -6,6 +6,11 @@
  * {@linkcode DirtyClient} / {@linkcode StashClient} to call dirty apps and
  * the shared stash over the dirty arbiter's Unix socket.
  *
+ * Permissions: the codec needs none. The clients need
+ * `--allow-read=<socket> --allow-write=<socket> --allow-net=unix:<socket>`
+ * and, to find the socket from gunicorn's environment,
+ * `--allow-env=GUNICORN_DIRTY_SOCKET`.
+ *
  * Numbers: safe integers encode as INT64, other numbers as FLOAT64, `bigint`
  * as INT64 and {@linkcode DirtyFloat} as FLOAT64 even when integral. Dicts
  * decode as `Map` by default (wire order, any key), or as plain objects.
