@@ -80,6 +80,14 @@ export interface DirtyCallOptions {
    * @default {undefined}
    */
   timeout?: number;
+  /**
+   * For {@linkcode DirtyClient.stream}: longest wait in milliseconds for
+   * the next frame (time spent by the consumer between chunks does not
+   * count). Unlimited by default; `timeout` still bounds the whole stream.
+   *
+   * @default {undefined}
+   */
+  idleTimeout?: number;
 }
 
 /** What to change with {@linkcode DirtyClient.manage}. */
@@ -120,6 +128,29 @@ class Call {
 
   get failed(): boolean {
     return this.#reason !== undefined;
+  }
+
+  /**
+   * Like {@linkcode Call.guard}, and fails the call if `p` takes longer
+   * than `idleMs` (when given).
+   */
+  async guardIdle<T>(p: Promise<T>, idleMs: number | undefined): Promise<T> {
+    if (idleMs === undefined || !Number.isFinite(idleMs)) {
+      return await this.guard(p);
+    }
+    const t = setTimeout(() => {
+      this.#fail(
+        new DirtyTimeoutError(
+          `Timeout waiting for next chunk (idle ${idleMs / 1000}s)`,
+          idleMs / 1000,
+        ),
+      );
+    }, idleMs);
+    try {
+      return await this.guard(p);
+    } finally {
+      clearTimeout(t);
+    }
   }
 
   #fail(reason: unknown): void {
@@ -445,9 +476,9 @@ export class DirtyClient implements AsyncDisposable {
   }
 
   /** Awaits socket I/O under the call's deadline; maps runtime errors to dirty errors. */
-  async #io<T>(call: Call, p: Promise<T>): Promise<T> {
+  async #io<T>(call: Call, p: Promise<T>, idleMs?: number): Promise<T> {
     try {
-      return await call.guard(p);
+      return await call.guardIdle(p, idleMs);
     } catch (e) {
       if (call.failed) throw e; // the call's own reason (timeout or abort)
       throw this.#transportError(e);
@@ -566,7 +597,7 @@ export class DirtyClient implements AsyncDisposable {
       const c = conn;
       await this.#io(call, c.write(bytes));
       while (true) {
-        const frame = await this.#io(call, c.readFrame());
+        const frame = await this.#io(call, c.readFrame(), options.idleTimeout);
         if (frame.id !== id) {
           throw new DirtyProtocolError(
             `Cannot read stream: request id ${frame.id} does not match ${id}`,

@@ -446,3 +446,35 @@ Deno.test("client: a value that cannot be encoded fails before any connection is
     assert.equal(await client.execute("fake:App", "add", [1]), 1);
   });
 });
+
+Deno.test("client: a stream's idle timeout counts only the wait for the next frame", async () => {
+  await withServer(async (_server, mk) => {
+    const client = mk();
+    const got: unknown[] = [];
+    const err = await assertRejects(
+      async () => {
+        for await (
+          const c of client.stream("fake:App", "stream_slow", [3, 400], {}, {
+            idleTimeout: 100,
+          })
+        ) got.push(c);
+      },
+      DirtyTimeoutError,
+      "Timeout waiting for next chunk (idle 0.1s)",
+    );
+    assert.equal(err.timeout, 0.1);
+    assert.deepStrictEqual(got, ["tok0"]);
+    assert.equal(client.connections, 0);
+    // A slow consumer is not idle time.
+    const slow: unknown[] = [];
+    for await (
+      const c of client.stream("fake:App", "stream", [3], {}, {
+        idleTimeout: 100,
+      })
+    ) {
+      slow.push(c);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    assert.deepStrictEqual(slow, ["tok0", "tok1", "tok2"]);
+  });
+});
