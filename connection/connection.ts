@@ -942,7 +942,9 @@ export class Connection<T = unknown>
       : new Uint8Array(size);
     out.set(this.#rbuf.subarray(this.#rstart, this.#rend), 0);
     let filled = have;
-    this.#rstart = this.#rend = 0;
+    // Consumed; #fill() decides whether the space can be reused (never while
+    // a message handed out as a view still points into it).
+    this.#rstart = this.#rend;
     while (filled < size) {
       if (size - filled < this.#rbuf.length / 2) {
         // Small remainder: read through the buffer so that the next

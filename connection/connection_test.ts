@@ -5,7 +5,8 @@ import {
   assertRejects,
   fromHex,
 } from "../_test_utils/assert.ts";
-import { concatBytes } from "../_test_utils/chunks.ts";
+import fc from "fast-check";
+import { concatBytes, splitAt } from "../_test_utils/chunks.ts";
 import { bytesCodec, type MessageCodec } from "./codec.ts";
 import { Connection, pipe } from "./connection.ts";
 import {
@@ -497,4 +498,43 @@ Deno.test("Connection send()/recv() pickle by default (protocol 4, as CPython 3.
   assertEquals(await b.recv(), { id: 7, tags: ["x", "y"] });
   await a.close();
   await b.close();
+});
+
+Deno.test("Connection receives any messages through any re-chunking of the stream (property)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }),
+          fc.integer({ min: 30_000, max: 140_000 }).map((n) =>
+            new Uint8Array(n).map((_, i) => i * 13)
+          ),
+        ),
+        { maxLength: 12 },
+      ),
+      fc.array(fc.nat(400_000), { maxLength: 40 }),
+      fc.array(fc.boolean(), { maxLength: 12 }),
+      async (messages, cuts, into) => {
+        const [c, f] = fake();
+        f.feed(
+          ...splitAt(concatBytes(messages.map((m) => encodeMessage(m))), cuts),
+          null,
+        );
+        const got: Uint8Array[] = [];
+        for (let i = 0; i < messages.length; i++) {
+          if (into[i] === true) {
+            const buf = new Uint8Array(150_000);
+            const n = await c.recvBytesInto(buf, 3);
+            got.push(buf.slice(3, 3 + n));
+          } else {
+            got.push(await c.recvBytes());
+          }
+        }
+        assertEquals(got, messages);
+        await assertRejects(() => c.recvBytes(), EOFError);
+        await c.close();
+      },
+    ),
+    { numRuns: 100 },
+  );
 });
