@@ -222,7 +222,9 @@ export class FramingClient implements AsyncDisposable {
    * Calls a command. The request is sent at once; the returned iterable
    * yields each object of the response (after its status map). A command
    * error rejects with {@linkcode CommandError}, an `error-response` with
-   * `ServerError`.
+   * `ServerError`. Iterate (or abort) every call: once an unread response
+   * holds `maxQueuedValues` objects the client stops reading from the
+   * connection, which is what bounds its memory.
    *
    * @param name The command name.
    * @param args The arguments.

@@ -279,3 +279,26 @@ Deno.test("server: requests spread over several output streams, each with its ow
     [2, 4, 6],
   );
 });
+
+Deno.test("server: at most maxConcurrentCommands handlers run at once", async () => {
+  const { client: c, server: s } = pair();
+  let running = 0;
+  let peak = 0;
+  const served = serveConnection(s, {
+    async *work() {
+      running++;
+      peak = Math.max(peak, running);
+      await delay(2);
+      running--;
+      yield 1;
+    },
+  }, { maxConcurrentCommands: 2 });
+  const client = new FramingClient(c);
+  const all = await Promise.all(
+    Array.from({ length: 8 }, () => Array.fromAsync(client.call("work"))),
+  );
+  assertEquals(all.flat(), [1, 1, 1, 1, 1, 1, 1, 1]);
+  assertEquals(peak, 2);
+  await client.close();
+  await served;
+});

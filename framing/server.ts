@@ -68,6 +68,13 @@ export interface ServeConnectionOptions extends ServerReactorOptions {
    * @default {65535}
    */
   maxPayloadSize?: number;
+  /**
+   * Most commands running at once; beyond it the server stops reading
+   * requests until one finishes (backpressure on the client).
+   *
+   * @default {64}
+   */
+  maxConcurrentCommands?: number;
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<ResponseObject> {
@@ -115,6 +122,7 @@ export async function serveConnection(
   let writeFailed = false;
   const deferred: Frame[] = [];
   const tasks = new Set<Promise<void>>();
+  const maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 64);
 
   function write(frames: Frame[]): Promise<void> {
     if (frames.length === 0) return chain;
@@ -215,6 +223,7 @@ export async function serveConnection(
       const task = respond(streamFor(), a.requestId, a.command, a.args, ctx);
       tasks.add(task);
       task.finally(() => tasks.delete(task));
+      while (tasks.size >= maxConcurrent) await Promise.race(tasks);
     }
     reactor.onInputEof();
     await Promise.all([...tasks]);

@@ -155,6 +155,44 @@ export class RedirectResponse {
   }
 }
 
+/**
+ * The `{status: redirect, location}` payload, keyed in Mercurial's order:
+ * its optional location keys are `bytestr` objects, which Python sorts
+ * after plain `bytes` keys, so they follow `mediatype` and `url`.
+ */
+function redirectPayload(location: RedirectLocation): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let count = 0;
+  const add = (k: string, v: CborValue): void => {
+    parts.push(encodeCbor(k), encodeCbor(v));
+    count++;
+  };
+  add("mediatype", location.mediatype);
+  add("url", location.url);
+  for (
+    const k of [
+      "fullhashes",
+      "fullhashseed",
+      "servercadercerts",
+      "serverdercerts",
+      "size",
+    ] as const
+  ) {
+    const v = location[k];
+    if (v !== undefined && v !== null) add(k, v);
+  }
+  const loc = concat(
+    [Uint8Array.of(0xa0 | count), ...parts],
+    parts.reduce((n, p) => n + p.length, 1),
+  );
+  const head = encodeCbor("location");
+  const tail = encodeCbor(new Map([["status", "redirect"]])).subarray(1);
+  return concat(
+    [Uint8Array.of(0xa2), head, loc, tail],
+    1 + head.length + loc.length + tail.length,
+  );
+}
+
 /** Anything a command handler may produce as one response object. */
 export type ResponseObject = CborValue | EncodedResponse | RedirectResponse;
 
@@ -510,25 +548,7 @@ export class ResponseWriter {
       }
       const settings = this.#stream.makeStreamSettingsFrame(this.#rid);
       if (settings) this.#out.push(settings);
-      const loc = new Map<string, CborValue>([["url", obj.location.url], [
-        "mediatype",
-        obj.location.mediatype,
-      ]]);
-      for (
-        const k of [
-          "size",
-          "fullhashes",
-          "fullhashseed",
-          "serverdercerts",
-          "servercadercerts",
-        ] as const
-      ) {
-        const v = obj.location[k];
-        if (v !== undefined && v !== null) loc.set(k, v);
-      }
-      let payload = encodeCbor(
-        new Map<string, CborValue>([["status", "redirect"], ["location", loc]]),
-      );
+      let payload = redirectPayload(obj.location);
       const encoded = this.#stream.streamSettingsSent;
       if (encoded) payload = this.#encode(payload);
       this.#out.push(
