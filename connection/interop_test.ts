@@ -10,7 +10,6 @@ import {
 } from "../_test_utils/assert.ts";
 import {
   findPython,
-  openFdCount,
   peerTest,
   type Python,
   pythons,
@@ -25,6 +24,10 @@ import {
   ProtocolError,
 } from "./errors.ts";
 import { Listener } from "./listener.ts";
+import {
+  ownTcpSockets,
+  ownUnixSockets,
+} from "../_test_utils/connection_sockets.ts";
 import { Tuple } from "./pickle.ts";
 
 const enc = new TextEncoder();
@@ -183,7 +186,6 @@ for (const { minor, python } of pythons()) {
     async (py, t) => {
       const modern = minor !== "3.11";
       await using dir = await tempDir();
-      const fdsBefore = openFdCount();
       const server = spawn(py, PY_SERVER, [dir.path]);
       const ready = await server.lines.json<
         { addresses: Record<string, unknown> }
@@ -365,7 +367,10 @@ for (const { minor, python } of pythons()) {
       );
       const rest = await finish(server);
       assertEquals(rest, []);
-      assertEquals(openFdCount(), fdsBefore);
+      // None of our client sockets to the Python listeners is left open.
+      for (const name of ["tcp-key", "tcp-nokey"]) {
+        assertEquals(ownTcpSockets((addr(name) as { port: number }).port), []);
+      }
     },
   );
 }
@@ -401,7 +406,8 @@ for (const { minor, python } of pythons()) {
     async (py, t) => {
       const modern = minor !== "3.11";
       await using dir = await tempDir();
-      const fdsBefore = openFdCount();
+      const ports: number[] = [];
+      let abstractName = "";
       {
         using tcpKey = new Listener({ port: 0 }, { authkey: "secret" });
         using unixKey = new Listener(`${dir.path}/key.sock`, {
@@ -415,6 +421,10 @@ for (const { minor, python } of pythons()) {
           authkey: "secret",
           allowLegacy: false,
         });
+        for (const l of [tcpKey, tcpNoKey, strict]) {
+          ports.push((l.address as { port: number }).port);
+        }
+        abstractName = abstract.address as string;
         const toJson = (a: Address): unknown =>
           typeof a === "string" ? a : [a.hostname, a.port];
         const scenarios: [string, Listener, string | null, number[]][] = [
@@ -467,7 +477,9 @@ for (const { minor, python } of pythons()) {
         }
         assertEquals(await finish(client), []);
       }
-      assertEquals(openFdCount(), fdsBefore);
+      for (const port of ports) assertEquals(ownTcpSockets(port), []);
+      assertEquals(ownUnixSockets(dir.path), []);
+      assertEquals(ownUnixSockets(abstractName), []);
     },
   );
 }
@@ -519,7 +531,6 @@ peerTest(
       "challenge-300",
       "silent",
     ];
-    const fdsBefore = openFdCount();
     const peer = spawn(py, PY_BAD, [behaviours.join(",")]);
     const { port } = await peer.lines.json<{ port: number }>();
     const address = { hostname: "127.0.0.1", port };
@@ -570,6 +581,6 @@ peerTest(
     });
     const rest = await finish(peer);
     assertEquals(rest.length, behaviours.length);
-    assertEquals(openFdCount(), fdsBefore);
+    assertEquals(ownTcpSockets(port), []);
   },
 );

@@ -5,7 +5,11 @@ import {
   assertRejects,
   assertThrows,
 } from "../_test_utils/assert.ts";
-import { openFdCount, tempDir } from "../_test_utils/peers.ts";
+import { tempDir } from "../_test_utils/peers.ts";
+import {
+  ownTcpSockets,
+  ownUnixSockets,
+} from "../_test_utils/connection_sockets.ts";
 import { connect } from "./connect.ts";
 import {
   AuthenticationError,
@@ -32,13 +36,14 @@ async function echoOnce(
   return got;
 }
 
-Deno.test("Listener on TCP: address, lastAccepted, authenticated round trip, no fd leak", async () => {
-  const before = openFdCount();
+Deno.test("Listener on TCP: address, lastAccepted, authenticated round trip, no socket leak", async () => {
+  let port = 0;
   {
     using listener = new Listener({ hostname: "127.0.0.1", port: 0 }, {
       authkey: "k",
     });
     const address = listener.address;
+    port = (address as { port: number }).port;
     assertOk(
       typeof address === "object" && address.port > 0 &&
         address.hostname === "127.0.0.1",
@@ -53,13 +58,14 @@ Deno.test("Listener on TCP: address, lastAccepted, authenticated round trip, no 
         last.hostname === "127.0.0.1" && last.port > 0,
     );
   }
-  assertEquals(openFdCount(), before);
+  assertEquals(ownTcpSockets(port), []);
 });
 
 Deno.test("Listener on a Unix path: mode 0600, refuses a taken path, removes the file on close", async () => {
-  const before = openFdCount();
+  let dirPath = "";
   {
     await using dir = await tempDir();
+    dirPath = dir.path;
     const path = `${dir.path}/sidecar.sock`;
     const listener = new Listener(path, { authkey: "k" });
     const info = await Deno.lstat(path);
@@ -78,7 +84,7 @@ Deno.test("Listener on a Unix path: mode 0600, refuses a taken path, removes the
     assertEquals((await Array.fromAsync(Deno.readDir(dir.path))).length, 0);
     await assertRejects(() => listener.accept(), ConnectionError, "closed");
   }
-  assertEquals(openFdCount(), before);
+  assertEquals(ownUnixSockets(dirPath), []);
 });
 
 Deno.test("Listener on a Linux abstract address", async () => {
@@ -89,9 +95,10 @@ Deno.test("Listener on a Linux abstract address", async () => {
 });
 
 Deno.test("Listener and connect(): wrong key fails on both sides, the listener stays usable", async () => {
-  const before = openFdCount();
+  let port = 0;
   {
     using listener = new Listener({ port: 0 }, { authkey: "right" });
+    port = (listener.address as { port: number }).port;
     const [serverResult, clientResult] = await Promise.allSettled([
       listener.accept(),
       connect(listener.address, { authkey: "wrong" }),
@@ -113,7 +120,7 @@ Deno.test("Listener and connect(): wrong key fails on both sides, the listener s
     await server.close();
     await client.close();
   }
-  assertEquals(openFdCount(), before);
+  assertEquals(ownTcpSockets(port), []);
 });
 
 Deno.test("Listener and connect() without keys skip the handshake", async () => {
@@ -153,13 +160,14 @@ Deno.test("Listener allowLegacy false refuses a client behaving as CPython 3.11"
 });
 
 Deno.test("Listener handshake timeout: a silent client ends in a ProtocolError, no leak", async () => {
-  const before = openFdCount();
+  let port = 0;
   {
     using listener = new Listener({ port: 0 }, {
       authkey: "k",
       handshakeTimeout: 200,
     });
     const address = listener.address as { hostname: string; port: number };
+    port = address.port;
     const silent = await Deno.connect(address);
     const err = await assertRejects(
       () => listener.accept(),
@@ -176,13 +184,14 @@ Deno.test("Listener handshake timeout: a silent client ends in a ProtocolError, 
     assertEquals(total, 4 + 59);
     silent.close();
   }
-  assertEquals(openFdCount(), before);
+  assertEquals(ownTcpSockets(port), []);
 });
 
 Deno.test("connect() handshake timeout: a listener that never challenges", async () => {
-  const before = openFdCount();
+  let port = 0;
   {
     using raw = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    port = raw.addr.port;
     const accepted = raw.accept();
     await assertRejects(
       () =>
@@ -195,7 +204,7 @@ Deno.test("connect() handshake timeout: a listener that never challenges", async
     );
     (await accepted).close();
   }
-  assertEquals(openFdCount(), before);
+  assertEquals(ownTcpSockets(port), []);
 });
 
 Deno.test("Listener.accept() abort hands a later connection to the next accept", async () => {

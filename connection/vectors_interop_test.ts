@@ -10,12 +10,8 @@ import {
   fromHex,
   toHex,
 } from "../_test_utils/assert.ts";
-import {
-  openFdCount,
-  peerTest,
-  type Python,
-  pythons,
-} from "../_test_utils/peers.ts";
+import { peerTest, type Python, pythons } from "../_test_utils/peers.ts";
+import { ownTcpSockets } from "../_test_utils/connection_sockets.ts";
 import { authenticate } from "./authenticate.ts";
 import { Connection } from "./connection.ts";
 import { AuthenticationError } from "./errors.ts";
@@ -149,7 +145,6 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
     py,
     `CPython ${minor}`,
     async (py, t) => {
-      const fdsBefore = openFdCount();
       // CPython as the listener, our client playing the recorded client.
       const asServer = vectors.scenarios.filter((s) =>
         minorOf(s.server_python) === minor
@@ -241,7 +236,10 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
         );
       }
       await client.child.status;
-      assertEquals(openFdCount(), fdsBefore + 1); // the listener, closed by `using`
+      // None of our sockets to or from the Python peers is left open.
+      assertEquals(ownTcpSockets(port), []);
+      const ours = ownTcpSockets(listener.addr.port);
+      assertEquals(ours.length, 1, ours.join(", ")); // the listener itself
     },
   );
 }
