@@ -215,7 +215,10 @@ export class Connection<T = unknown>
    * @param buf The bytes (any `ArrayBufferView` or `ArrayBuffer`).
    * @param offset Where the message starts.
    * @param size The message length (default: to the end of `buf`).
-   * @param options An abort signal for the wait (backpressure, large writes).
+   * @param options An abort signal for the wait (backpressure, large
+   * writes). Aborting rejects the wait only: a message already queued is
+   * still written, a large one from `buf`, so do not reuse `buf` until a
+   * later send or `close()` has resolved.
    * @returns Resolves when the message is queued (small) or written (large).
    *
    * @example Usage

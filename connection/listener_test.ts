@@ -264,3 +264,21 @@ Deno.test("Listener and connect() refuse bad addresses", async () => {
     Deno.errors.NotFound,
   );
 });
+
+Deno.test("connect() signal aborts a handshake that never starts, closing the socket", async () => {
+  let port = 0;
+  {
+    using raw = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    port = raw.addr.port;
+    const accepted = raw.accept();
+    const reason = new Error("user gave up");
+    const ac = new AbortController();
+    const pending = connect({ port }, { authkey: "k", signal: ac.signal });
+    const server = await accepted;
+    ac.abort(reason);
+    const err = await pending.then(() => null, (e) => e);
+    assertEquals(err, reason);
+    server.close();
+  }
+  assertEquals(ownTcpSockets(port), []);
+});
