@@ -96,7 +96,7 @@ export class SocketSessionForwarder implements Disposable {
   #broken: SocketSessionError | null = null;
   #io: MsgIo | null = null;
   #queue: Pending[] = [];
-  #draining: Promise<void> | null = null;
+  #draining = false;
 
   /**
    * Creates a forwarder for `path`; does not connect.
@@ -249,7 +249,7 @@ export class SocketSessionForwarder implements Disposable {
       },
     };
     this.#queue.push(tail);
-    this.#draining ??= this.#drain().finally(() => this.#draining = null);
+    this.#kick();
   }
 
   /**
@@ -305,11 +305,31 @@ export class SocketSessionForwarder implements Disposable {
         else reject(e);
       };
     });
-    this.#draining ??= this.#drain().finally(() => this.#draining = null);
+    this.#kick();
     await done;
   }
 
+  #kick(): void {
+    // The flag is cleared synchronously when the loop ends, so a session
+    // queued right after always finds a running drain or starts one.
+    if (this.#draining) return;
+    this.#draining = true;
+    this.#drain().finally(() => {
+      if (this.#queue.length > 0) this.#kick();
+    });
+  }
+
   async #drain(): Promise<void> {
+    try {
+      await this.#drainLoop();
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  async #drainLoop(): Promise<void> {
+    // Only called by #drain; the loop below returns synchronously once the
+    // queue is empty, and #kick() re-checks the queue afterwards.
     while (this.#queue.length > 0) {
       const item = this.#queue[0]! as Pending & {
         settle: (e?: unknown) => void;
