@@ -283,7 +283,7 @@ class Decoder {
         setStringKey(obj, k, items[i + 1]);
       }
       if (i < items.length) {
-        target = this.toPyDict(obj, slot);
+        target = this.toPyDict(obj, slot, items);
         from = i;
       } else {
         // Counts pairs (an upper bound of the size) without walking keys.
@@ -309,7 +309,11 @@ class Decoder {
   }
 
   /** Replaces the plain dict at `stack[slot]` by an equal PyDict. */
-  toPyDict(old: Record<string, unknown>, slot: number): PyDict {
+  toPyDict(
+    old: Record<string, unknown>,
+    slot: number,
+    pending: unknown[],
+  ): PyDict {
     const d = new PyDict<unknown, unknown>();
     for (const k of Object.keys(old)) d.set(k, old[k]);
     this.stack[slot] = d;
@@ -317,12 +321,12 @@ class Decoder {
     if (mi !== undefined) this.memo[mi] = d;
     const depth = this.depth.get(old);
     if (depth !== undefined) this.depth.set(d, depth);
-    if (this.exposed.has(old)) this.replaceEverywhere(old, d);
+    if (this.exposed.has(old)) this.replaceEverywhere(old, d, pending);
     return d;
   }
 
   /** Swaps every reference to `old` reachable from the stack and memo. */
-  replaceEverywhere(old: object, repl: object): void {
+  replaceEverywhere(old: object, repl: object, pending: unknown[]): void {
     const seen = new Set<object>();
     const work: unknown[] = [];
     const swap = (arr: unknown[]): void => {
@@ -333,6 +337,7 @@ class Decoder {
     };
     swap(this.stack);
     swap(this.memo);
+    swap(pending);
     while (work.length > 0) {
       const v = work.pop();
       if (typeof v !== "object" || v === null || seen.has(v)) continue;
@@ -749,7 +754,7 @@ class Decoder {
           this.marks.push(stack.length);
           break;
         case OP.POP:
-          if (stack.length > 0 && stack.length === this.marks.at(-1)) {
+          if (this.marks.length > 0 && stack.length === this.marks.at(-1)) {
             this.marks.pop(); // Python: POP of a MARK drops the mark
           } else {
             this.pop();

@@ -120,7 +120,7 @@ class Encoder {
     this.frameStart = -1;
   }
 
-  /** End of saving one object: CPython's `_Pickler_OpcodeBoundary`. */
+  /** Start of saving one object: CPython's `_Pickler_OpcodeBoundary`. */
   boundary(): void {
     if (
       this.frameStart >= 0 &&
@@ -166,6 +166,13 @@ class Encoder {
   }
 
   save(v: unknown): void {
+    // CPython checks the frame size when it starts saving each object.
+    if (
+      this.frameStart >= 0 &&
+      this.pos - this.frameStart - HEADER >= FRAME_TARGET
+    ) {
+      this.commitFrame();
+    }
     switch (typeof v) {
       case "number":
         if (Number.isInteger(v) && !(v === 0 && 1 / v < 0)) this.saveInt(v);
@@ -193,12 +200,6 @@ class Encoder {
         throw new TypeError(
           `Cannot pickle value: ${typeof v} has no Python equivalent`,
         );
-    }
-    if (
-      this.frameStart >= 0 &&
-      this.pos - this.frameStart - HEADER >= FRAME_TARGET
-    ) {
-      this.commitFrame();
     }
   }
 
@@ -405,16 +406,19 @@ class Encoder {
       return;
     }
     // Protocol 2 has no bytes opcode: CPython writes a call.
+    // Each boundary() below stands for one of CPython's nested save() calls.
     if (n === 0) {
       this.saveGlobal(G_BYTES);
-      this.op(OP.EMPTY_TUPLE);
       this.boundary();
+      this.op(OP.EMPTY_TUPLE);
     } else {
       this.saveGlobal(G_CODECS_ENCODE);
+      this.boundary();
       let latin1 = "";
       for (let i = 0; i < n; i += 4096) {
         latin1 += String.fromCharCode(...b.subarray(i, Math.min(n, i + 4096)));
       }
+      this.boundary();
       this.saveStr(latin1);
       this.boundary();
       const k = this.memo.get(LATIN1);
@@ -423,24 +427,23 @@ class Encoder {
         this.saveStr(LATIN1.str);
         this.memo.set(LATIN1, this.memoLen - 1);
       }
-      this.boundary();
       this.op(OP.TUPLE2);
       this.memoPut(null);
-      this.boundary();
     }
     this.op(OP.REDUCE);
     this.memoPut(identity);
   }
 
   saveGlobal(g: GlobalId): void {
+    this.boundary();
     const idx = this.memo.get(g);
     if (idx !== undefined) {
       this.memoGet(idx);
     } else if (this.proto >= 4) {
+      this.boundary();
       this.saveStr(g.module);
       this.boundary();
       this.saveStr(g.name);
-      this.boundary();
       this.op(OP.STACK_GLOBAL);
       this.memoPut(g);
     } else {
@@ -455,7 +458,6 @@ class Encoder {
       }
       this.memoPut(g);
     }
-    this.boundary();
   }
 
   saveList(a: readonly unknown[]): void {
@@ -547,8 +549,8 @@ class Encoder {
     const keys = it as string[];
     const rec = d as Record<string, unknown>;
     if (size === 1) {
-      this.saveStr(keys[0]!);
       this.boundary();
+      this.saveStr(keys[0]!);
       this.save(rec[keys[0]!]);
       this.op(OP.SETITEM);
       return;
@@ -560,8 +562,8 @@ class Encoder {
       count = 0;
       while (i < size) {
         const k = keys[i++]!;
-        this.saveStr(k);
         this.boundary();
+        this.saveStr(k);
         this.save(rec[k]);
         if (++count === BATCH) break;
       }
@@ -610,13 +612,13 @@ class Encoder {
   /** `callable((list,))` as CPython's save_reduce writes it. */
   saveReduceWithList(g: GlobalId, obj: object, items: unknown[]): void {
     this.saveGlobal(g);
+    this.boundary(); // the argument tuple
+    this.boundary(); // the list in it
     this.op(OP.EMPTY_LIST);
     this.memoPut(null);
     this.batchList(items);
-    this.boundary();
     this.op(OP.TUPLE1);
     this.memoPut(null);
-    this.boundary();
     this.op(OP.REDUCE);
     this.memoPut(obj);
   }
@@ -634,15 +636,15 @@ class Encoder {
       return;
     }
     this.saveGlobal(G_BYTEARRAY);
+    this.boundary(); // the argument tuple
     if (b.length === 0) {
       this.op(OP.EMPTY_TUPLE);
     } else {
+      this.boundary(); // the bytes in it
       this.saveBytes(b, null);
-      this.boundary();
       this.op(OP.TUPLE1);
       this.memoPut(null);
     }
-    this.boundary();
     this.op(OP.REDUCE);
     this.memoPut(ba);
   }

@@ -1,0 +1,330 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Test helpers for the pickle codec: the tagged-JSON form of
+ * `shared/vectors/README.md`, Python literals for JavaScript values, and
+ * fast-check arbitraries of picklable values.
+ *
+ * @module
+ */
+import fc from "fast-check";
+import {
+  ByteArray,
+  FrozenSet,
+  PyDict,
+  PyFloat,
+  Tuple,
+} from "../connection/pickle.ts";
+
+/** A value in the tagged JSON form of the vectors' `expected` field. */
+export type Tagged =
+  | { t: "none" }
+  | { t: "bool"; v: boolean }
+  | { t: "int" | "float" | "str"; v: string }
+  | { t: "bytes" | "bytearray"; hex: string }
+  | { t: "list" | "tuple" | "set" | "frozenset"; id: number; items: Tagged[] }
+  | { t: "dict"; id: number; items: [Tagged, Tagged][] }
+  | { t: "ref"; id: number };
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/** Python's `repr()` of a float. */
+export function pyFloatRepr(x: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (x === Infinity) return "inf";
+  if (x === -Infinity) return "-inf";
+  if (x === 0) return 1 / x < 0 ? "-0.0" : "0.0";
+  const [mant, expText] = x.toExponential().split("e") as [string, string];
+  const exp = Number(expText);
+  const neg = mant.startsWith("-");
+  const digits = mant.replace("-", "").replace(".", "");
+  const sign = neg ? "-" : "";
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const e = Math.abs(exp).toString().padStart(2, "0");
+    return `${sign}${m}e${exp < 0 ? "-" : "+"}${e}`;
+  }
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+  if (digits.length <= exp + 1) {
+    return `${sign}${digits}${"0".repeat(exp + 1 - digits.length)}.0`;
+  }
+  return `${sign}${digits.slice(0, exp + 1)}.${digits.slice(exp + 1)}`;
+}
+
+/**
+ * Converts a decoded value (decode with `floats: "wrap"`, so that integers
+ * and floats differ) to the tagged JSON form. Set items are sorted by their
+ * JSON text, as the comparison needs a stable order, and tagged without ids
+ * (`withIds` false: every container gets id 0 and no refs).
+ */
+export function toTagged(value: unknown, withIds = true): Tagged {
+  const ids = new Map<object, number>();
+  let next = 1;
+  const walk = (v: unknown): Tagged => {
+    switch (typeof v) {
+      case "boolean":
+        return { t: "bool", v };
+      case "number":
+        if (!Number.isInteger(v)) {
+          throw new TypeError(
+            `non-integer number ${v}: decode with floats: "wrap"`,
+          );
+        }
+        return { t: "int", v: String(v) };
+      case "bigint":
+        return { t: "int", v: v.toString() };
+      case "string":
+        return { t: "str", v };
+      case "object":
+        break;
+      default:
+        throw new TypeError(`cannot tag ${typeof v}`);
+    }
+    if (v === null) return { t: "none" };
+    if (v instanceof PyFloat) return { t: "float", v: pyFloatRepr(v.value) };
+    if (v instanceof Uint8Array) return { t: "bytes", hex: hex(v) };
+    if (v instanceof ByteArray) return { t: "bytearray", hex: hex(v.bytes) };
+    const seen = ids.get(v);
+    if (seen !== undefined) return { t: "ref", id: seen };
+    const id = withIds ? next++ : 0;
+    if (withIds) ids.set(v, id);
+    if (Array.isArray(v)) return { t: "list", id, items: v.map(walk) };
+    if (v instanceof Tuple) return { t: "tuple", id, items: v.items.map(walk) };
+    if (v instanceof Set || v instanceof FrozenSet) {
+      // Members are hashable values: tag them without ids so that the order
+      // of traversal does not matter.
+      const items = [...v].map((x) => toTagged(x, false));
+      return {
+        t: v instanceof Set ? "set" : "frozenset",
+        id,
+        items: sortTagged(items),
+      };
+    }
+    if (v instanceof Map) {
+      return {
+        t: "dict",
+        id,
+        items: [...v].map(([k, x]) => [walk(k), walk(x)] as [Tagged, Tagged]),
+      };
+    }
+    const rec = v as Record<string, unknown>;
+    return {
+      t: "dict",
+      id,
+      items: Object.keys(rec).map((k) =>
+        [walk(k), walk(rec[k])] as [Tagged, Tagged]
+      ),
+    };
+  };
+  return walk(value);
+}
+
+/** Sorts tagged items by their JSON text. */
+export function sortTagged<T>(items: T[]): T[] {
+  return items
+    .map((x) => [JSON.stringify(x), x] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map((p) => p[1]);
+}
+
+/** Sorts the items of every set and frozenset in `t` (recursively). */
+export function normalizeTagged(t: Tagged): Tagged {
+  if (t.t === "list" || t.t === "tuple") {
+    return { ...t, items: t.items.map(normalizeTagged) };
+  }
+  if (t.t === "set" || t.t === "frozenset") {
+    return { ...t, items: sortTagged(t.items.map(normalizeTagged)) };
+  }
+  if (t.t === "dict") {
+    return {
+      ...t,
+      items: t.items.map(([k, v]) =>
+        [normalizeTagged(k), normalizeTagged(v)] as [Tagged, Tagged]
+      ),
+    };
+  }
+  return t;
+}
+
+/**
+ * A Python expression that evaluates to a fresh copy of `value` (no shared
+ * or recursive references; tuples are built with `tuple([...])` so that
+ * Python does not fold equal constant tuples into one object).
+ */
+export function toPyExpr(value: unknown): string {
+  switch (typeof value) {
+    case "boolean":
+      return value ? "True" : "False";
+    case "number":
+      if (Number.isInteger(value) && !Object.is(value, -0)) {
+        return BigInt(value).toString();
+      }
+      return floatExpr(value);
+    case "bigint":
+      return value.toString();
+    case "string":
+      return JSON.stringify(value);
+    case "object":
+      break;
+    default:
+      throw new TypeError(`no Python expression for ${typeof value}`);
+  }
+  const v = value;
+  if (v === null) return "None";
+  if (v instanceof PyFloat) return floatExpr(v.value);
+  if (v instanceof Uint8Array) return `bytes.fromhex('${hex(v)}')`;
+  if (v instanceof ByteArray) return `bytearray.fromhex('${hex(v.bytes)}')`;
+  if (Array.isArray(v)) return `[${v.map(toPyExpr).join(", ")}]`;
+  if (v instanceof Tuple) {
+    return v.length === 0
+      ? "()"
+      : `tuple([${v.items.map(toPyExpr).join(", ")}])`;
+  }
+  if (v instanceof Set) {
+    return v.size === 0 ? "set()" : `{${[...v].map(toPyExpr).join(", ")}}`;
+  }
+  if (v instanceof FrozenSet) {
+    return `frozenset([${[...v].map(toPyExpr).join(", ")}])`;
+  }
+  if (v instanceof Map) {
+    return `{${
+      [...v].map(([k, x]) => `${toPyExpr(k)}: ${toPyExpr(x)}`).join(", ")
+    }}`;
+  }
+  const rec = v as Record<string, unknown>;
+  return `{${
+    Object.keys(rec).map((k) => `${JSON.stringify(k)}: ${toPyExpr(rec[k])}`)
+      .join(", ")
+  }}`;
+}
+
+function floatExpr(x: number): string {
+  const r = pyFloatRepr(x);
+  return /^-?(nan|inf)$/.test(r) ? `float('${r}')` : r;
+}
+
+/**
+ * Whether CPython, given a fresh copy of `value`, would pickle it with no
+ * memo reference that our encoder cannot reproduce: CPython shares equal
+ * string constants, the empty bytes and 1-byte bytes objects, and the
+ * `'latin1'` constant (protocol 2), while JavaScript strings have no
+ * identity. Sets of two or more members count as not identity-free unless
+ * `trustSetOrder` (Python writes them in hash order).
+ */
+export function identityFree(
+  value: unknown,
+  protocol: number,
+  trustSetOrder = false,
+): boolean {
+  const strs = new Set<string>();
+  const smallBytes = new Set<string>();
+  let ok = true;
+  let usesLatin1 = false;
+  const addStr = (s: string): void => {
+    if (strs.has(s)) ok = false;
+    strs.add(s);
+  };
+  const addBytes = (b: Uint8Array): void => {
+    if (b.length <= 1) {
+      const h = hex(b);
+      if (smallBytes.has(h)) ok = false;
+      smallBytes.add(h);
+    }
+    if (protocol === 2 && b.length > 0) {
+      usesLatin1 = true;
+      addStr(String.fromCharCode(...b));
+    }
+  };
+  const seen = new Set<unknown>();
+  const walk = (v: unknown): void => {
+    if (typeof v === "object" && v !== null) {
+      if (seen.has(v)) return;
+      seen.add(v);
+    }
+    if (typeof v === "string") addStr(v);
+    else if (v instanceof Uint8Array) addBytes(v);
+    else if (v instanceof ByteArray) {
+      if (protocol < 5 && v.bytes.length > 0) addBytes(v.bytes);
+    } else if (Array.isArray(v)) v.forEach(walk);
+    else if (v instanceof Tuple) v.items.forEach(walk);
+    else if (v instanceof Set || v instanceof FrozenSet) {
+      // Python writes set members in hash order, not insertion order.
+      if (v.size > 1 && !trustSetOrder) ok = false;
+      [...v].forEach(walk);
+    } else if (v instanceof Map) {
+      for (const [k, x] of v) {
+        walk(k);
+        walk(x);
+      }
+    } else if (typeof v === "object" && v !== null && !(v instanceof PyFloat)) {
+      for (const [k, x] of Object.entries(v)) {
+        walk(k);
+        walk(x);
+      }
+    }
+  };
+  walk(value);
+  return ok && !(usesLatin1 && strs.has("latin1"));
+}
+
+const scalar: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.integer(),
+  fc.integer({ min: -300, max: 70000 }),
+  fc.bigInt({ min: -(1n << 200n), max: 1n << 200n }),
+  fc.double().map((d) => new PyFloat(d)),
+  fc.double({ noNaN: true }).filter((d) => !Number.isInteger(d)),
+  fc.string({ unit: "binary", maxLength: 12 }),
+  fc.string({ unit: "grapheme", maxLength: 8 }),
+  fc.string({ maxLength: 300 }),
+  fc.uint8Array({ maxLength: 300 }),
+  fc.uint8Array({ maxLength: 8 }).map((b) => new ByteArray(b)),
+);
+
+const hashable: fc.Arbitrary<unknown> = fc.oneof(
+  fc.integer(),
+  fc.bigInt({ min: -(1n << 80n), max: 1n << 80n }),
+  fc.string({ unit: "binary", maxLength: 6 }),
+  fc.uint8Array({ maxLength: 6 }),
+  fc.tuple(fc.integer(), fc.string({ maxLength: 4 })).map((t) => new Tuple(t)),
+);
+
+/**
+ * Arbitrary picklable values (no shared or recursive references), decoded
+ * back equal with `{ floats: "wrap", dicts: "map" }` except that plain
+ * objects come back as `PyDict`s.
+ */
+export function picklableValue(): fc.Arbitrary<unknown> {
+  return fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: "small", withCrossShrink: true },
+      scalar,
+      tie("list"),
+      tie("tuple"),
+      tie("dict"),
+      tie("map"),
+      tie("set"),
+    ),
+    list: fc.array(tie("value"), { maxLength: 6 }),
+    tuple: fc.array(tie("value"), { maxLength: 5 }).map((a) => new Tuple(a)),
+    dict: fc.dictionary(
+      fc.string({ unit: "binary", maxLength: 6 }).filter((k) =>
+        k !== "__proto__"
+      ),
+      tie("value"),
+      { maxKeys: 5 },
+    ),
+    map: fc.uniqueArray(fc.tuple(hashable, tie("value")), {
+      maxLength: 5,
+      selector: (e) => JSON.stringify(toPyExpr(e[0])),
+    }).map((entries) => new PyDict(entries)),
+    set: fc.tuple(
+      fc.uniqueArray(hashable, { maxLength: 5, selector: (e) => toPyExpr(e) }),
+      fc.boolean(),
+    ).map(([items, frozen]) => frozen ? new FrozenSet(items) : new Set(items)),
+  })).value;
+}
