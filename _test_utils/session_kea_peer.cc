@@ -22,6 +22,9 @@
 //                            POLLOUT before each push).
 //   bench-recv PATH N        accept one connection, pop N sessions, close each
 //                            fd, print {"n":N,"seconds":S} from first to last.
+//   e2e-front PATH           accept TCP on 127.0.0.1 (port printed), read the
+//                            first bytes, push each connection, close it.
+//   e2e-worker PATH          pop sessions, answer "ok" on each, close it.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -373,6 +376,69 @@ static int modeBenchRecv(const char* path, long count) {
     return 0;
 }
 
+static int modeE2eWorker(const char* path) {
+    const int lfd = listenUnix(path);
+    const int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) die("accept");
+    SocketSessionReceiver receiver(fd);
+    long n = 0;
+    while (true) {
+        try {
+            const SocketSession s = receiver.pop();
+            const int sock = s.getSocket();
+            const int flags = fcntl(sock, F_GETFL);
+            fcntl(sock, F_SETFL, flags & ~O_NONBLOCK);
+            static const char reply[] = "ok";
+            send(sock, reply, sizeof(reply) - 1, MSG_NOSIGNAL);
+            close(sock);
+            n++;
+        } catch (const std::exception& ex) {
+            break;
+        }
+    }
+    std::printf("{\"sessions\":%ld}\n", n);
+    close(fd);
+    close(lfd);
+    unlink(path);
+    return 0;
+}
+
+static int modeE2eFront(const char* path) {
+    SocketSessionForwarder forwarder(path);
+    const int probe = dup(0);
+    close(probe);
+    forwarder.connectToReceiver();
+    const int forwarderFd = probe;
+    sockaddr_storage local;
+    int lfd;
+    boundSocket(AF_INET, SOCK_STREAM, &local, &lfd);
+    listen(lfd, 1024);
+    std::printf("{\"port\":%d}\n", ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port));
+    std::fflush(stdout);
+    char buf[65535];
+    while (true) {
+        sockaddr_storage remote;
+        socklen_t rl = sizeof(remote);
+        const int c = accept(lfd, reinterpret_cast<sockaddr*>(&remote), &rl);
+        if (c < 0) break;
+        const ssize_t n = recv(c, buf, sizeof(buf), 0);
+        if (n > 0) {
+            pollfd p = {forwarderFd, POLLOUT, 0};
+            poll(&p, 1, -1);
+            try {
+                forwarder.push(c, AF_INET, SOCK_STREAM, IPPROTO_TCP,
+                               *reinterpret_cast<sockaddr*>(&local),
+                               *reinterpret_cast<sockaddr*>(&remote), buf, n);
+            } catch (const std::exception& ex) {
+                std::printf("{\"error\":\"%s\"}\n", jsonEscape(ex.what()).c_str());
+                return 1;
+            }
+        }
+        close(c);
+    }
+    return 0;
+}
+
 int main(int argc, char** argv) {
     if (argc < 3) {
         std::fprintf(stderr, "usage: %s recv|send|bench-send|bench-recv PATH ...\n", argv[0]);
@@ -385,6 +451,8 @@ int main(int argc, char** argv) {
         return modeBenchSend(argv[2], std::atol(argv[3]), std::strtoul(argv[4], NULL, 10));
     }
     if (mode == "bench-recv" && argc > 3) return modeBenchRecv(argv[2], std::atol(argv[3]));
+    if (mode == "e2e-worker") return modeE2eWorker(argv[2]);
+    if (mode == "e2e-front") return modeE2eFront(argv[2]);
     std::fprintf(stderr, "bad arguments\n");
     return 64;
 }
