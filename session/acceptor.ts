@@ -13,6 +13,7 @@ import {
   sysError,
 } from "./_libc.ts";
 import { poller } from "./_poller.ts";
+import { SocketSessionError } from "./errors.ts";
 import type { SocketSessionForwarder } from "./forwarder.ts";
 import { MAX_DATA_SIZE } from "./session_header.ts";
 import {
@@ -37,7 +38,11 @@ export interface AcceptorOptions {
   backlog?: number;
   /** Stops the acceptor. @default {undefined} */
   signal?: AbortSignal;
-  /** Called with each per-connection error (the connection is closed). @default {undefined} */
+  /**
+   * Called with each per-connection error (the connection is closed), such
+   * as a `SocketSessionError` of code `"TIMEOUT"` for a silent client.
+   * @default {undefined}
+   */
   onError?: (error: unknown) => void;
 }
 
@@ -221,7 +226,17 @@ export function forwardTcpConnections(
         await poller.wait(conn, P.POLLIN, { signal: wait });
       }
     } catch (err) {
-      if (!signal.aborted) options.onError?.(err);
+      if (signal.aborted) return;
+      options.onError?.(
+        timeout.aborted
+          ? new SocketSessionError(
+            "TIMEOUT",
+            `Cannot forward connection: no data within ${
+              options.firstDataTimeout ?? 10000
+            } ms`,
+          )
+          : err,
+      );
     } finally {
       closeFd(conn);
     }

@@ -1,0 +1,162 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import dgram from "node:dgram";
+import { assertEquals, assertOk, assertThrows } from "../_test_utils/assert.ts";
+import { tempDir } from "../_test_utils/peers.ts";
+import { settledFdCount } from "../_test_utils/session_raw.ts";
+import type { SocketSessionError } from "./errors.ts";
+import { forwardTcpConnections, forwardUdpDatagrams } from "./acceptor.ts";
+import { adoptTcpSession, sendDatagram } from "./adopt.ts";
+import { SocketSessionForwarder } from "./forwarder.ts";
+import { SocketSessionListener } from "./listener.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function readAll(conn: Deno.Conn): Promise<string> {
+  const buf = new Uint8Array(1024);
+  let text = "";
+  while (true) {
+    const n = await conn.read(buf);
+    if (n === null) return text;
+    text += dec.decode(buf.subarray(0, n));
+  }
+}
+
+Deno.test({
+  name:
+    "forwardTcpConnections() forwards first bytes with endpoints, closes silent and empty connections; adoptTcpSession() continues the stream",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    const before = await settledFdCount();
+    {
+      using listener = SocketSessionListener.listen(`${dir.path}/a.sock`);
+      using forwarder = new SocketSessionForwarder(listener.path);
+      forwarder.connect();
+      using receiver = await listener.accept();
+      const errors: unknown[] = [];
+      await using acceptor = forwardTcpConnections({
+        forwarder,
+        hostname: "::1",
+        firstDataTimeout: 300,
+        onError: (e) => errors.push(e),
+      });
+      assertEquals(acceptor.addr.family, "IPv6");
+
+      // A silent client is closed after firstDataTimeout; one that closes at once is dropped.
+      using silent = await Deno.connect({
+        hostname: "::1",
+        port: acceptor.addr.port,
+      });
+      const quitter = await Deno.connect({
+        hostname: "::1",
+        port: acceptor.addr.port,
+      });
+      quitter.close();
+      assertEquals(await readAll(silent), "");
+
+      // A real client: first bytes come with the session, the rest through the adopted socket.
+      using client = await Deno.connect({
+        hostname: "::1",
+        port: acceptor.addr.port,
+      });
+      await client.write(enc.encode("hello"));
+      const session = await receiver.pop({ timeout: 5000 });
+      assertEquals(dec.decode(session.data), "hello");
+      assertEquals(
+        session.remote.port,
+        (client.localAddr as Deno.NetAddr).port,
+      );
+      assertEquals(session.local.port, acceptor.addr.port);
+      assertThrows(() => sendDatagram(session, enc.encode("x")), TypeError);
+      {
+        await using conn = adoptTcpSession(session);
+        assertEquals(session.fd, -1);
+        await client.write(enc.encode(" world"));
+        const reader = conn.readable.getReader();
+        const more = await reader.read();
+        assertEquals(dec.decode(more.value), " world");
+        reader.releaseLock();
+        const writer = conn.writable.getWriter();
+        await writer.write(enc.encode("bye"));
+        await writer.close();
+      }
+      assertEquals(await readAll(client), "bye");
+      assertEquals(acceptor.forwarded, 1);
+      assertEquals(errors.length, 1);
+      assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
+    }
+    assertEquals(await settledFdCount(), before);
+  },
+});
+
+Deno.test({
+  name:
+    "forwardUdpDatagrams() forwards datagrams with the sender; sendDatagram() answers it over IPv6",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    const before = await settledFdCount();
+    {
+      using listener = SocketSessionListener.listen(`${dir.path}/u.sock`);
+      using forwarder = new SocketSessionForwarder(listener.path);
+      forwarder.connect();
+      using receiver = await listener.accept();
+      await using acceptor = forwardUdpDatagrams({
+        forwarder,
+        hostname: "::1",
+      });
+      const client = dgram.createSocket("udp6");
+      const reply = new Promise<string>((resolve) =>
+        client.once("message", (m) => resolve(m.toString()))
+      );
+      client.send("query", acceptor.addr.port, "::1");
+      using session = await receiver.pop({ timeout: 5000 });
+      assertEquals([session.family, session.type, session.protocol], [
+        10,
+        2,
+        17,
+      ]);
+      assertEquals(dec.decode(session.data), "query");
+      assertEquals(session.local.port, acceptor.addr.port);
+      assertThrows(() => adoptTcpSession(session), TypeError);
+      assertEquals(sendDatagram(session, enc.encode("answer")), 6);
+      assertEquals(await reply, "answer");
+      await new Promise<void>((r) => client.close(() => r()));
+    }
+    assertEquals(await settledFdCount(), before);
+  },
+});
+
+Deno.test("received session fds are close-on-exec: a child process does not inherit them", async () => {
+  await using dir = await tempDir();
+  using listener = SocketSessionListener.listen(`${dir.path}/x.sock`);
+  using forwarder = new SocketSessionForwarder(listener.path);
+  forwarder.connect();
+  using receiver = await listener.accept();
+  forwarder.push({
+    fd: 0,
+    type: 2,
+    protocol: 17,
+    local: { hostname: "127.0.0.1", port: 1 },
+    remote: { hostname: "127.0.0.1", port: 2 },
+    data: enc.encode("x"),
+  });
+  using session = await receiver.pop();
+  const out = await new Deno.Command("ls", {
+    args: ["/proc/self/fd"],
+    stdout: "piped",
+  }).output();
+  const childFds = dec.decode(out.stdout).split(/\s+/).filter(Boolean).map(
+    Number,
+  );
+  assertOk(childFds.includes(0));
+  assertOk(
+    !childFds.includes(session.fd),
+    `fd ${session.fd} leaked into the child: ${childFds}`,
+  );
+  assertOk(
+    !childFds.includes(receiver.fd),
+    "the receiver's socket leaked into the child",
+  );
+});
