@@ -226,7 +226,7 @@ async function measure(impl: Impl, work: Work, count: number): Promise<number> {
 
 async function main(): Promise<void> {
   const quick = Deno.args.includes("--quick");
-  const reps = quick ? 1 : 3;
+  const reps = quick ? 1 : 5;
   const impls: Impl[] = ["ours", "raw", "python"];
   const rates = {} as Record<Work, Record<Impl, number>>;
   for (const work of Object.keys(WORK) as Work[]) {
