@@ -49,6 +49,33 @@ export interface AcceptorOptions {
 /**
  * A running acceptor: it accepts TCP connections (or receives UDP
  * datagrams) through FFI and forwards each with its first bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+ * import { forwardTcpConnections } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * const path = `${await Deno.makeTempDir()}/x.sock`;
+ * using listener = SocketSessionListener.listen(path);
+ * using forwarder = new SocketSessionForwarder(path);
+ * forwarder.connect();
+ * using receiver = await listener.accept();
+ * const session = {
+ *   fd: 0,
+ *   type: 2,
+ *   protocol: 17,
+ *   local: { hostname: "127.0.0.1", port: 53 },
+ *   remote: { hostname: "192.0.2.2", port: 5300 },
+ *   data: new Uint8Array([1, 2, 3]),
+ * };
+ * await using acceptor = forwardTcpConnections({ forwarder });
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: acceptor.addr.port });
+ * await client.write(new Uint8Array([42]));
+ * using got = await receiver.pop();
+ * assert.deepEqual([...got.data], [42]);
+ * client.close();
+ * ```
  */
 export class SessionAcceptor implements AsyncDisposable {
   #fd: number;
@@ -77,6 +104,30 @@ export class SessionAcceptor implements AsyncDisposable {
    * The bound address (with the port picked when 0 was asked for).
    *
    * @returns The address.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import { forwardTcpConnections } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * await using acceptor = forwardTcpConnections({ forwarder });
+   * assert.equal(acceptor.addr.hostname, "127.0.0.1");
+   * assert.ok(acceptor.addr.port > 0);
+   * ```
    */
   get addr(): SocketAddress {
     return this.#addr;
@@ -86,6 +137,29 @@ export class SessionAcceptor implements AsyncDisposable {
    * Sessions forwarded so far.
    *
    * @returns The count.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import { forwardTcpConnections } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * await using acceptor = forwardTcpConnections({ forwarder });
+   * assert.equal(acceptor.forwarded, 0);
+   * ```
    */
   get forwarded(): number {
     return this.#forwarded;
@@ -96,6 +170,31 @@ export class SessionAcceptor implements AsyncDisposable {
    * forwarder broke, accept failed).
    *
    * @returns The promise.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import { forwardTcpConnections } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * await using acceptor = forwardTcpConnections({ forwarder });
+   * await acceptor.close();
+   * await acceptor.finished;
+   * assert.equal(acceptor.forwarded, 0);
+   * ```
    */
   get finished(): Promise<void> {
     return this.#finished;
@@ -105,13 +204,64 @@ export class SessionAcceptor implements AsyncDisposable {
    * Stops accepting, waits for connections in flight, closes the socket.
    *
    * @returns When stopped.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import { forwardTcpConnections } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * await using acceptor = forwardTcpConnections({ forwarder });
+   * await acceptor.close();
+   * await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: acceptor.addr.port }));
+   * ```
    */
   async close(): Promise<void> {
     this.#controller.abort(new Error("Acceptor closed"));
     await this.#finished.catch(() => {});
   }
 
-  /** Same as {@linkcode SessionAcceptor.close}. */
+  /**
+   * Same as {@linkcode SessionAcceptor.close}.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import { forwardTcpConnections } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * await using acceptor = forwardTcpConnections({ forwarder });
+   * await acceptor[Symbol.asyncDispose]();
+   * await acceptor.finished;
+   * assert.equal(acceptor.forwarded, 0);
+   * ```
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

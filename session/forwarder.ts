@@ -113,6 +113,27 @@ export class SocketSessionForwarder implements Disposable {
    * The receiver path.
    *
    * @returns The path.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * assert.equal(forwarder.path, path);
+   * ```
    */
   get path(): string {
     return this.#path;
@@ -123,6 +144,29 @@ export class SocketSessionForwarder implements Disposable {
    * {@linkcode SocketSessionForwarder.close} was not called since.
    *
    * @returns The state.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * assert.ok(forwarder.connected);
+   * forwarder.close();
+   * assert.ok(!forwarder.connected);
+   * ```
    */
   get connected(): boolean {
     return this.#fd >= 0;
@@ -136,6 +180,27 @@ export class SocketSessionForwarder implements Disposable {
    * @throws {TypeError} When already connected.
    * @throws {SocketSessionError} When the socket cannot be created or connected
    * (`ENOENT`, `ECONNREFUSED`, `EAGAIN` for a full backlog, ...).
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * assert.throws(() => forwarder.connect(), TypeError);
+   * ```
    */
   connect(): void {
     if (this.#fd >= 0) {
@@ -222,6 +287,29 @@ export class SocketSessionForwarder implements Disposable {
    * @throws {WouldBlockError} When the receiver is not reading: nothing was sent.
    * @throws {SocketSessionError} On any other failure (`EPIPE`, ...); the
    * forwarder is then broken until `close()` and `connect()`.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.push(session);
+   * using got = await receiver.pop();
+   * assert.deepEqual([...got.data], [1, 2, 3]);
+   * ```
    */
   push(session: OutgoingSession): void {
     this.#check();
@@ -266,6 +354,29 @@ export class SocketSessionForwarder implements Disposable {
    * @throws {TypeError} When not connected, or for a bad family or endpoints.
    * @throws {RangeError} When the data is empty or longer than 65535 bytes.
    * @throws {SocketSessionError} On a socket failure.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * await forwarder.send(session, { signal: AbortSignal.timeout(5000) });
+   * using got = await receiver.pop();
+   * assert.equal(got.remote.port, 5300);
+   * ```
    */
   async send(
     session: OutgoingSession,
@@ -378,6 +489,28 @@ export class SocketSessionForwarder implements Disposable {
 
   /**
    * Closes the connection; pending `send()`s reject. Idempotent.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.close();
+   * assert.throws(() => forwarder.push(session), TypeError);
+   * ```
    */
   close(): void {
     if (this.#fd < 0) return;
@@ -390,7 +523,31 @@ export class SocketSessionForwarder implements Disposable {
     closeFd(fd);
   }
 
-  /** Same as {@linkcode SocketSessionForwarder.close}. */
+  /**
+   * Same as {@linkcode SocketSessionForwarder.close}.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder[Symbol.dispose]();
+   * assert.equal(forwarder.connected, false);
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

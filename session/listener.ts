@@ -65,6 +65,27 @@ export class SocketSessionListener
    * @returns The listener.
    * @throws {RangeError} When the path does not fit `sun_path`.
    * @throws {SocketSessionError} When bind or listen fails (`EADDRINUSE`, ...).
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * assert.equal(listener.path, path);
+   * ```
    */
   static listen(
     path: string,
@@ -92,6 +113,27 @@ export class SocketSessionListener
    * The path listened on.
    *
    * @returns The path.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * assert.ok(listener.path.endsWith("x.sock"));
+   * ```
    */
   get path(): string {
     return this.#path;
@@ -103,6 +145,30 @@ export class SocketSessionListener
    * @param options The abort signal.
    * @returns A receiver owning the accepted connection.
    * @throws {SocketSessionError} When accept fails or the listener was closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * using forwarder2 = new SocketSessionForwarder(path);
+   * forwarder2.connect();
+   * using receiver2 = await listener.accept({ signal: AbortSignal.timeout(5000) });
+   * assert.ok(receiver2.fd >= 0);
+   * ```
    */
   async accept(options: AcceptOptions = {}): Promise<SocketSessionReceiver> {
     options.signal?.throwIfAborted();
@@ -133,6 +199,33 @@ export class SocketSessionListener
    * Yields a receiver per forwarder connection until closed.
    *
    * @returns The iterator.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * using forwarder2 = new SocketSessionForwarder(path);
+   * forwarder2.connect();
+   * for await (const r of listener) {
+   *   assert.ok(r.fd >= 0);
+   *   r.close();
+   *   break;
+   * }
+   * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterator<SocketSessionReceiver> {
     while (this.#fd >= 0) {
@@ -145,7 +238,31 @@ export class SocketSessionListener
     }
   }
 
-  /** Stops listening and removes the path. Idempotent. */
+  /**
+   * Stops listening and removes the path. Idempotent.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * listener.close();
+   * assert.throws(() => new SocketSessionForwarder(path).connect());
+   * ```
+   */
   close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
@@ -161,7 +278,31 @@ export class SocketSessionListener
     libc.unlink(new TextEncoder().encode(this.#path + "\0"));
   }
 
-  /** Same as {@linkcode SocketSessionListener.close}. */
+  /**
+   * Same as {@linkcode SocketSessionListener.close}.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * listener[Symbol.dispose]();
+   * assert.throws(() => new SocketSessionForwarder(path).connect());
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -94,6 +94,27 @@ export class SocketSessionReceiver
    * The connection's fd (-1 once closed).
    *
    * @returns The fd.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * assert.ok(receiver.fd >= 0);
+   * ```
    */
   get fd(): number {
     return this.#fd;
@@ -210,6 +231,27 @@ export class SocketSessionReceiver
    *
    * @returns The session, or `null`.
    * @throws {SocketSessionError} On a protocol or socket error, or `"ECONNRESET"` at end of stream.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * assert.equal(receiver.tryPop(), null);
+   * ```
    */
   tryPop(): SocketSession | null {
     const r = this.#step();
@@ -226,6 +268,29 @@ export class SocketSessionReceiver
    * @returns The session; the caller owns its fd.
    * @throws {SocketSessionError} On a protocol or socket error, `"TIMEOUT"`,
    * or `"ECONNRESET"` when the forwarder closed between sessions.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.push(session);
+   * using got = await receiver.pop({ timeout: 5000 });
+   * assert.equal(got.type, 2);
+   * ```
    */
   async pop(options: PopOptions = {}): Promise<SocketSession> {
     const r = await this.#pop(options);
@@ -275,6 +340,34 @@ export class SocketSessionReceiver
    * Yields sessions until the forwarder closes between two sessions.
    *
    * @returns The iterator.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.push(session);
+   * forwarder.close();
+   * let count = 0;
+   * for await (const s of receiver) {
+   *   count++;
+   *   s.close();
+   * }
+   * assert.equal(count, 1);
+   * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterator<SocketSession> {
     while (true) {
@@ -284,7 +377,31 @@ export class SocketSessionReceiver
     }
   }
 
-  /** Closes the connection and any half-received fd; pending pops reject. Idempotent. */
+  /**
+   * Closes the connection and any half-received fd; pending pops reject. Idempotent.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * receiver.close();
+   * assert.equal(receiver.fd, -1);
+   * ```
+   */
   close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
@@ -301,7 +418,31 @@ export class SocketSessionReceiver
     closeFd(fd);
   }
 
-  /** Same as {@linkcode SocketSessionReceiver.close}. */
+  /**
+   * Same as {@linkcode SocketSessionReceiver.close}.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * receiver[Symbol.dispose]();
+   * assert.equal(receiver.fd, -1);
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -21,11 +21,41 @@ import {
   type SockaddrOptions,
 } from "./sockaddr.ts";
 
-/** Largest header length the receiver accepts: 2 + 6 × 4 + 2 × 128 = 282. */
+/**
+ * Largest header length the receiver accepts: 2 + 6 × 4 + 2 × 128 = 282.
+ *
+ * @example Usage
+ * ```ts
+ * import { checkHeaderLength, MAX_HEADER_LENGTH } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(checkHeaderLength(MAX_HEADER_LENGTH), 282);
+ * ```
+ */
 export const MAX_HEADER_LENGTH = 282;
-/** Largest (and the receiver's bound for) session data: 65535 bytes. */
+/**
+ * Largest (and the receiver's bound for) session data: 65535 bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { MAX_DATA_SIZE } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_DATA_SIZE, 0xffff);
+ * ```
+ */
 export const MAX_DATA_SIZE = 65535;
-/** BIND 10's `SOCKSESSION_BUFSIZE`: the send/receive buffer floor, 131634. */
+/**
+ * BIND 10's `SOCKSESSION_BUFSIZE`: the send/receive buffer floor, 131634.
+ *
+ * @example Usage
+ * ```ts
+ * import { SOCKET_SESSION_BUFSIZE } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SOCKET_SESSION_BUFSIZE, 131634);
+ * ```
+ */
 export const SOCKET_SESSION_BUFSIZE: number =
   (MAX_HEADER_LENGTH + MAX_DATA_SIZE) * 2;
 

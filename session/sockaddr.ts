@@ -56,11 +56,41 @@ export const SOCKADDR_PLATFORMS: Readonly<Record<SessionOs, SockaddrPlatform>> =
     }),
   });
 
-/** Size of `struct sockaddr_in`. */
+/**
+ * Size of `struct sockaddr_in`.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeSockaddr, SOCKADDR_IN_SIZE } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(encodeSockaddr({ hostname: "10.0.0.1", port: 1 }).length, SOCKADDR_IN_SIZE);
+ * ```
+ */
 export const SOCKADDR_IN_SIZE = 16;
-/** Size of `struct sockaddr_in6`. */
+/**
+ * Size of `struct sockaddr_in6`.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeSockaddr, SOCKADDR_IN6_SIZE } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(encodeSockaddr({ hostname: "::1", port: 1 }).length, SOCKADDR_IN6_SIZE);
+ * ```
+ */
 export const SOCKADDR_IN6_SIZE = 28;
-/** Size of `struct sockaddr_storage`, the largest sockaddr the receiver accepts. */
+/**
+ * Size of `struct sockaddr_storage`, the largest sockaddr the receiver accepts.
+ *
+ * @example Usage
+ * ```ts
+ * import { SOCKADDR_STORAGE_SIZE } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(SOCKADDR_STORAGE_SIZE, 128);
+ * ```
+ */
 export const SOCKADDR_STORAGE_SIZE = 128;
 
 /** An IP endpoint. */

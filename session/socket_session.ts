@@ -27,13 +27,26 @@ export interface SocketSessionInit {
  * or {@linkcode SocketSession.takeFd}; `using` closes it.
  *
  * @example Usage
- * ```ts ignore
- * import { SocketSessionListener } from "@sidecar/ipc/session";
+ * ```ts
+ * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
  *
- * using listener = SocketSessionListener.listen("/tmp/sessions.sock");
+ * const path = `${await Deno.makeTempDir()}/sessions.sock`;
+ * using listener = SocketSessionListener.listen(path);
+ * using forwarder = new SocketSessionForwarder(path);
+ * forwarder.connect();
  * using receiver = await listener.accept();
+ * forwarder.push({
+ *   fd: 0,
+ *   type: 1,
+ *   protocol: 6,
+ *   local: { hostname: "::1", port: 53 },
+ *   remote: { hostname: "2001:db8::1", port: 5300 },
+ *   data: new TextEncoder().encode("query"),
+ * });
  * using session = await receiver.pop();
- * console.log(session.remote, new TextDecoder().decode(session.data));
+ * assert.deepEqual(session.remote, { hostname: "2001:db8::1", port: 5300, family: "IPv6", scopeId: 0, flowInfo: 0 });
+ * assert.equal(new TextDecoder().decode(session.data), "query");
  * ```
  */
 export class SocketSession implements Disposable {
@@ -76,6 +89,29 @@ export class SocketSession implements Disposable {
    * The fd, or -1 once closed or taken.
    *
    * @returns The fd.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.push(session);
+   * using got = await receiver.pop();
+   * assert.ok(got.fd >= 0);
+   * ```
    */
   get fd(): number {
     return this.#fd;
@@ -86,6 +122,32 @@ export class SocketSession implements Disposable {
    *
    * @returns The fd.
    * @throws {TypeError} When it was already closed or taken.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.push(session);
+   * using got = await receiver.pop();
+   * const fd = got.takeFd();
+   * assert.equal(got.fd, -1);
+   * assert.throws(() => got.takeFd(), TypeError);
+   * assert.ok(fd >= 0); // now ours: hand it to node:net (TCP), or close it
+   * ```
    */
   takeFd(): number {
     const fd = this.#fd;
@@ -98,13 +160,65 @@ export class SocketSession implements Disposable {
     return fd;
   }
 
-  /** Closes the fd unless it was taken; idempotent. */
+  /**
+   * Closes the fd unless it was taken; idempotent.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.push(session);
+   * const got = await receiver.pop();
+   * got.close();
+   * assert.equal(got.fd, -1);
+   * ```
+   */
   close(): void {
     closeFd(this.#fd);
     this.#fd = -1;
   }
 
-  /** Same as {@linkcode SocketSession.close}. */
+  /**
+   * Same as {@linkcode SocketSession.close}.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.push(session);
+   * const got = await receiver.pop();
+   * got[Symbol.dispose]();
+   * assert.equal(got.fd, -1);
+   * ```
+   */
   [Symbol.dispose](): void {
     this.close();
   }
