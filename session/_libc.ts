@@ -344,6 +344,8 @@ function pointerValue(buf: Uint8Array): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 }
 
+const NO_FDS: number[] = [];
+
 /** Room for this many fds in one receive: more is `MSG_CTRUNC`. */
 const MAX_RECEIVED_FDS = 16;
 
@@ -354,7 +356,7 @@ const MAX_RECEIVED_FDS = 16;
  */
 export class MsgIo {
   #buf: Uint8Array<ArrayBuffer>;
-  #bufPtr: bigint;
+  #bufPtr: number;
   #msg = new Uint8Array(new ArrayBuffer(P.msghdrSize));
   #msgView = new DataView(this.#msg.buffer);
   #iov = new Uint8Array(new ArrayBuffer(16));
@@ -363,8 +365,8 @@ export class MsgIo {
     new ArrayBuffer(P.cmsgHeader + 4 * MAX_RECEIVED_FDS),
   );
   #controlView = new DataView(this.#control.buffer);
-  /** fds received by the last {@linkcode MsgIo.recv}. */
-  fds: number[] = [];
+  /** fds received by the last {@linkcode MsgIo.recv} (do not mutate). */
+  fds: number[] = NO_FDS;
   /** `msg_flags` of the last {@linkcode MsgIo.recv}. */
   flags = 0;
 
@@ -375,7 +377,7 @@ export class MsgIo {
    */
   constructor(size: number) {
     this.#buf = new Uint8Array(new ArrayBuffer(size));
-    this.#bufPtr = pointerValue(this.#buf);
+    this.#bufPtr = Number(pointerValue(this.#buf));
     const v = this.#msgView;
     v.setBigUint64(P.msgIov, pointerValue(this.#iov), true);
     v.setBigUint64(P.msgIovLen, 1n, true);
@@ -402,18 +404,18 @@ export class MsgIo {
    * @returns Bytes sent, or `-errno`.
    */
   send(sock: number, offset: number, length: number, fd: number): number {
-    this.#iovView.setBigUint64(0, this.#bufPtr + BigInt(offset), true);
-    this.#iovView.setBigUint64(8, BigInt(length), true);
+    setU64(this.#iovView, 0, this.#bufPtr + offset);
+    setU64(this.#iovView, 8, length);
     const v = this.#msgView;
     if (fd >= 0) {
       const cv = this.#controlView;
-      cv.setBigUint64(0, BigInt(P.cmsgHeader + 4), true);
+      setU64(cv, 0, P.cmsgHeader + 4);
       cv.setInt32(8, P.SOL_SOCKET, true);
       cv.setInt32(12, P.SCM_RIGHTS, true);
       cv.setInt32(P.cmsgHeader, fd, true);
-      v.setBigUint64(P.msgControlLen, BigInt(align(P.cmsgHeader + 4)), true);
+      setU64(v, P.msgControlLen, align(P.cmsgHeader + 4));
     } else {
-      v.setBigUint64(P.msgControlLen, 0n, true);
+      setU64(v, P.msgControlLen, 0);
     }
     v.setInt32(P.msgFlags, 0, true);
     const n = Number(
@@ -432,23 +434,23 @@ export class MsgIo {
    * @returns Bytes received (0 at end of stream), or `-errno`.
    */
   recv(sock: number, length: number): number {
-    this.#iovView.setBigUint64(0, this.#bufPtr, true);
-    this.#iovView.setBigUint64(8, BigInt(length), true);
+    setU64(this.#iovView, 0, this.#bufPtr);
+    setU64(this.#iovView, 8, length);
     const v = this.#msgView;
-    v.setBigUint64(P.msgControlLen, BigInt(this.#control.length), true);
+    setU64(v, P.msgControlLen, this.#control.length);
     v.setInt32(P.msgFlags, 0, true);
     const n = Number(
       libc.recvmsg(sock, this.#msg, P.MSG_DONTWAIT | P.MSG_CMSG_CLOEXEC),
     );
     if (n < 0) {
       const e = errno();
-      this.fds = [];
+      this.fds = NO_FDS;
       this.flags = 0;
       return -e;
     }
     this.flags = v.getInt32(P.msgFlags, true);
-    const controlLen = Number(v.getBigUint64(P.msgControlLen, true));
-    this.fds = controlLen > 0 ? this.#parseFds(controlLen) : [];
+    const controlLen = v.getUint32(P.msgControlLen, true);
+    this.fds = controlLen > 0 ? this.#parseFds(controlLen) : NO_FDS;
     return n;
   }
 
@@ -457,7 +459,7 @@ export class MsgIo {
     const cv = this.#controlView;
     let o = 0;
     while (o + P.cmsgHeader <= controlLen) {
-      const len = Number(cv.getBigUint64(o, true));
+      const len = cv.getUint32(o, true);
       if (len < P.cmsgHeader) break;
       const level = cv.getInt32(o + 8, true);
       const type = cv.getInt32(o + 12, true);
@@ -471,6 +473,12 @@ export class MsgIo {
     }
     return fds;
   }
+}
+
+/** Writes a 64-bit little-endian unsigned value below 2^53 without BigInt. */
+function setU64(view: DataView, offset: number, value: number): void {
+  view.setUint32(offset, value >>> 0, true);
+  view.setUint32(offset + 4, Math.floor(value / 0x100000000), true);
 }
 
 function align(n: number): number {

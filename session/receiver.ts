@@ -147,7 +147,12 @@ export class SocketSessionReceiver
     const io = this.#io;
     while (true) {
       const phase = this.#decoder.phase;
-      const n = io.recv(this.#fd, this.#decoder.needed);
+      // At a session start, read the dummy byte and the 2-byte header length
+      // together: every session is longer than 3 bytes, so this never
+      // reaches into the next one (and Linux stops a read right after the
+      // segment that carries fds, so Kea's separate fd byte comes alone).
+      const want = phase === "marker" ? 3 : this.#decoder.needed;
+      const n = io.recv(this.#fd, want);
       if (n === -EAGAIN) return null;
       if (n === -EINTR) continue;
       if (n < 0) this.#fail(sysError("receive socket session", -n));
@@ -206,7 +211,12 @@ export class SocketSessionReceiver
       }
       let decoded;
       try {
-        decoded = this.#decoder.feed(io.buffer.subarray(0, n));
+        if (phase === "marker" && n > 1) {
+          this.#decoder.feed(io.buffer.subarray(0, 1));
+          decoded = this.#decoder.feed(io.buffer.subarray(1, n));
+        } else {
+          decoded = this.#decoder.feed(io.buffer.subarray(0, n));
+        }
       } catch (err) {
         this.#fail(err);
       }
