@@ -1,0 +1,66 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import {
+  assertEquals,
+  assertOk,
+  assertRejects,
+} from "../_test_utils/assert.ts";
+import { tempDir } from "../_test_utils/peers.ts";
+import { settledFdCount } from "../_test_utils/session_raw.ts";
+import { poller } from "./_poller.ts";
+import { SocketSessionForwarder } from "./forwarder.ts";
+import { SocketSessionListener } from "./listener.ts";
+import type { SocketSessionReceiver } from "./receiver.ts";
+
+async function threadCount(): Promise<number> {
+  let n = 0;
+  for await (const _ of Deno.readDir("/proc/self/task")) n++;
+  return n;
+}
+
+Deno.test("one shared poller: 50 pending pops make one outstanding poll, not 50 blocked threads", async () => {
+  await using dir = await tempDir();
+  const before = await settledFdCount();
+  const threadsBefore = await threadCount();
+  {
+    using listener = SocketSessionListener.listen(`${dir.path}/p.sock`);
+    const forwarders: SocketSessionForwarder[] = [];
+    const receivers: SocketSessionReceiver[] = [];
+    for (let i = 0; i < 50; i++) {
+      const f = new SocketSessionForwarder(listener.path);
+      f.connect();
+      forwarders.push(f);
+      receivers.push(await listener.accept());
+    }
+    const pops = receivers.map((r) => r.pop());
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(poller.size, 50);
+    assertOk(poller.running);
+    // Deno's async file I/O shares the 32-thread blocking pool: it still runs.
+    assertOk(
+      (await Deno.readTextFile("/proc/self/status")).includes("Threads"),
+    );
+    const threadsDuring = await threadCount();
+    assertOk(
+      threadsDuring - threadsBefore <= 3,
+      `threads went from ${threadsBefore} to ${threadsDuring} while 50 pops waited`,
+    );
+    // A session for the last receiver wakes only that pop.
+    forwarders[49]!.push({
+      fd: 0,
+      type: 2,
+      protocol: 17,
+      local: { hostname: "127.0.0.1", port: 1 },
+      remote: { hostname: "127.0.0.1", port: 2 },
+      data: new Uint8Array([5]),
+    });
+    (await pops[49]!).close();
+    assertEquals(poller.size, 49);
+    for (const r of receivers) r.close();
+    for (const p of pops.slice(0, 49)) {
+      await assertRejects(() => p, Error, "closed");
+    }
+    for (const f of forwarders) f.close();
+  }
+  assertEquals(await settledFdCount(), before);
+  assertEquals(poller.size, 0);
+});
