@@ -830,6 +830,9 @@ export class Connection<T = unknown>
   /** Starts (or joins) one read into the buffer. Never rejects. */
   #fill(): Promise<void> {
     if (this.#fillP !== null) return this.#fillP;
+    // A receive is reading a large payload straight into its own buffer:
+    // never read concurrently (poll() can get here), wait for it instead.
+    if (this.#directRead !== null) return this.#directRead.then(() => {});
     try {
       const left = this.#rend - this.#rstart;
       if (left === 0 && !this.#rbufShared) {

@@ -540,3 +540,24 @@ Deno.test("Connection receives any messages through any re-chunking of the strea
     { numRuns: 100 },
   );
 });
+
+Deno.test("Connection.poll() during a large receive never reads concurrently", async () => {
+  const [c, f] = fake();
+  const big = new Uint8Array(200_000).map((_, i) => i * 7);
+  const stream = concatBytes([
+    encodeMessage(big),
+    encodeMessage(fromHex("0102")),
+  ]);
+  f.feed(stream.subarray(0, 70_000));
+  const receiving = c.recvBytes();
+  await turns();
+  const polls = [c.poll(10), c.poll(10), c.poll(10)];
+  for (let i = 70_000; i < stream.length; i += 20_000) {
+    f.feed(stream.subarray(i, i + 20_000));
+    await turns(1);
+  }
+  assertEquals(await receiving, big);
+  await Promise.all(polls);
+  assertEquals(await c.recvBytes(), fromHex("0102"));
+  await c.close();
+});
