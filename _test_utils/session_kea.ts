@@ -56,20 +56,25 @@ export function keaPeer(): string | null {
   return built = out;
 }
 
-/** A running peer process with a JSON line reader. */
-export interface PeerProcess extends AsyncDisposable {
+/** A child process that prints one JSON object a line. */
+export interface JsonProcess extends AsyncDisposable {
+  /** The child. */
   child: Deno.ChildProcess;
   /** The next JSON line from stdout. */
   next(): Promise<Record<string, unknown>>;
+  /** Writes a line to the child's stdin. */
+  writeLine(text: string): Promise<void>;
+  /** Closes the child's stdin. */
+  closeStdin(): Promise<void>;
 }
 
-/** Starts the peer with `args`. */
-export function startPeer(peer: string, args: string[]): PeerProcess {
-  const child = new Deno.Command(peer, {
+/** Starts `cmd args` with piped stdin/stdout; disposal kills it and waits. */
+export function startJsonProcess(cmd: string, args: string[]): JsonProcess {
+  const child = new Deno.Command(cmd, {
     args,
+    stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
-    stdin: "null",
   })
     .spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -80,7 +85,9 @@ export function startPeer(peer: string, args: string[]): PeerProcess {
       while (!buf.includes("\n")) {
         const r = await lines.read();
         if (r.done) {
-          throw new Error(`Kea peer ended early; output so far: ${buf}`);
+          throw new Error(
+            `${cmd} ${args.join(" ")} ended early; output so far: ${buf}`,
+          );
         }
         buf += r.value;
       }
@@ -89,14 +96,28 @@ export function startPeer(peer: string, args: string[]): PeerProcess {
       buf = buf.slice(i + 1);
       return JSON.parse(line);
     },
+    async writeLine(text: string) {
+      const w = child.stdin.getWriter();
+      await w.write(new TextEncoder().encode(text + "\n"));
+      w.releaseLock();
+    },
+    async closeStdin() {
+      await child.stdin.close().catch(() => {});
+    },
     async [Symbol.asyncDispose]() {
       try {
         child.kill("SIGTERM");
       } catch {
         // Already exited.
       }
+      await child.stdin.close().catch(() => {});
       await lines.cancel().catch(() => {});
       await child.status;
     },
   };
+}
+
+/** Starts the Kea peer with `args`. */
+export function startPeer(peer: string, args: string[]): JsonProcess {
+  return startJsonProcess(peer, args);
 }

@@ -4,56 +4,19 @@
 import dgram from "node:dgram";
 import { assertEquals } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
+import {
+  type JsonProcess,
+  startJsonProcess,
+} from "../_test_utils/session_kea.ts";
 import { answerFor } from "../_test_utils/session_worker.ts";
 
-interface Child extends AsyncDisposable {
-  next(): Promise<Record<string, unknown>>;
-  closeStdin(): Promise<void>;
-  writeLine(text: string): Promise<void>;
-  status: Promise<Deno.CommandStatus>;
-}
-
-function spawn(script: string, args: string[]): Child {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(script, import.meta.url).pathname, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  return {
-    status: child.status,
-    async next() {
-      while (!buf.includes("\n")) {
-        const r = await reader.read();
-        if (r.done) throw new Error(`Child ${script} ended; output: ${buf}`);
-        buf += r.value;
-      }
-      const i = buf.indexOf("\n");
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      return JSON.parse(line);
-    },
-    async closeStdin() {
-      await child.stdin.close();
-    },
-    async writeLine(text: string) {
-      const w = child.stdin.getWriter();
-      await w.write(new TextEncoder().encode(text + "\n"));
-      w.releaseLock();
-    },
-    async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Exited already.
-      }
-      await child.stdin.close().catch(() => {});
-      await reader.cancel().catch(() => {});
-      await child.status;
-    },
-  };
+function spawn(script: string, args: string[]): JsonProcess {
+  return startJsonProcess(Deno.execPath(), [
+    "run",
+    "-A",
+    new URL(script, import.meta.url).pathname,
+    ...args,
+  ]);
 }
 
 function message(len: number, seed: number): Uint8Array {
@@ -166,11 +129,11 @@ Deno.test({
     assertEquals(fDone.errors, []);
     assertEquals(fDone.forwarded, total + datagrams);
     assertEquals(fDone.fds, fReady.fds, "front process fd count");
-    assertEquals((await front.status).success, true);
+    assertEquals((await front.child.status).success, true);
     const wDone = await worker.next();
     assertEquals(wDone.errors, []);
     assertEquals(wDone.sessions, total + datagrams);
     assertEquals(wDone.fds, wReady.fds, "worker process fd count");
-    assertEquals((await worker.status).success, true);
+    assertEquals((await worker.child.status).success, true);
   },
 });

@@ -15,49 +15,19 @@
  *
  * @module
  */
-import { keaPeer } from "../../_test_utils/session_kea.ts";
+import {
+  type JsonProcess,
+  keaPeer,
+  startJsonProcess,
+} from "../../_test_utils/session_kea.ts";
 
 const PEER_TS = new URL("./_peer.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "session-compare-" });
 
-interface Proc {
-  next(): Promise<Record<string, unknown>>;
-  stdin: WritableStream<Uint8Array>;
-  status: Promise<Deno.CommandStatus>;
-  kill(): void;
-}
+type Proc = JsonProcess;
 
 function start(cmd: string, args: string[]): Proc {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buf = "";
-  return {
-    async next() {
-      while (!buf.includes("\n")) {
-        const r = await reader.read();
-        if (r.done) throw new Error(`${cmd} ${args.join(" ")} ended: ${buf}`);
-        buf += r.value;
-      }
-      const i = buf.indexOf("\n");
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      return JSON.parse(line);
-    },
-    stdin: child.stdin,
-    status: child.status,
-    kill() {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // Exited.
-      }
-    },
-  };
+  return startJsonProcess(cmd, args);
 }
 
 function deno(args: string[]): Proc {
@@ -78,9 +48,9 @@ async function sessionsPerSecond(
   if (sent.error) throw new Error(`sender failed: ${sent.error}`);
   const got = await r.next();
   if (got.error) throw new Error(`receiver failed: ${got.error}`);
-  await s.status;
-  await r.stdin.close().catch(() => {});
-  await r.status;
+  await s.child.status;
+  await r.closeStdin();
+  await r.child.status;
   return n / (got.seconds as number);
 }
 
@@ -115,10 +85,8 @@ async function e2e(
   await Promise.all(Array.from({ length: 50 }, run));
   const seconds = (performance.now() - t0) / 1000;
   if (ok !== total) throw new Error(`end to end: ${ok}/${total} answered`);
-  await f.stdin.close().catch(() => {});
-  f.kill();
-  await f.status;
-  await w.status;
+  await f[Symbol.asyncDispose]();
+  await w.child.status;
   return total / seconds;
 }
 
