@@ -1,5 +1,4 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
-// deno-lint-ignore-file camelcase -- the keys are those of the recorded JSON vectors
 import {
   assertEquals,
   assertOk,
@@ -15,45 +14,19 @@ import {
   hmac,
 } from "./handshake.ts";
 import { encodeMessage } from "./message_codec.ts";
+import {
+  fixedRandom,
+  loadHandshakeVectors,
+  protocolOf,
+} from "../_test_utils/connection_vectors.ts";
 
-interface Frame {
-  dir: "S->C" | "C->S";
-  wire_hex: string;
-}
-interface Scenario {
-  server_python: string;
-  client_python: string;
-  server_authkey: string;
-  client_authkey: string;
-  server_result: { ok: boolean; exc?: string };
-  client_result: { ok: boolean; exc?: string };
-  frames: Frame[];
-}
-const vectors = JSON.parse(
-  await Deno.readTextFile(
-    new URL("./testdata/handshake-vectors.json", import.meta.url),
-  ),
-) as {
-  server_random: { legacy_20: string; modern_40: string };
-  client_random: { legacy_20: string; modern_40: string };
-  scenarios: Scenario[];
-  responses_a_3_12_plus_server_accepts_for_modern_server_challenge: {
-    "challenge_message_without_#CHALLENGE#": string;
-    responses_hex: Record<string, string>;
-  };
-};
+const vectors = await loadHandshakeVectors();
 
 const enc = new TextEncoder();
 const KEY = enc.encode("secret");
 const CHALLENGE = enc.encode("#CHALLENGE#");
 const WELCOME = enc.encode("#WELCOME#");
 const FAILURE = enc.encode("#FAILURE#");
-
-function fixedRandom(
-  r: { legacy_20: string; modern_40: string },
-): (n: number) => Uint8Array {
-  return (n) => fromHex(n === 20 ? r.legacy_20 : r.modern_40);
-}
 
 function cat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -99,12 +72,12 @@ Deno.test("Handshake reproduces the recorded CPython handshakes byte for byte", 
     await t.step(name, () => {
       const server = new Handshake("listener", {
         authkey: enc.encode(s.server_authkey),
-        protocol: s.server_python.startsWith("3.11") ? "legacy" : "modern",
+        protocol: protocolOf(s.server_python),
         randomBytes: fixedRandom(vectors.server_random),
       });
       const client = new Handshake("client", {
         authkey: enc.encode(s.client_authkey),
-        protocol: s.client_python.startsWith("3.11") ? "legacy" : "modern",
+        protocol: protocolOf(s.client_python),
         randomBytes: fixedRandom(vectors.client_random),
       });
       const r = run(server, client);

@@ -1,40 +1,24 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
-// deno-lint-ignore-file camelcase -- the keys are those of the recorded JSON vectors
 // The recorded handshakes (testdata/handshake-vectors.json) replayed against
 // real CPython 3.11.7 / 3.12.1 / 3.13.0 with os.urandom patched, our side
 // playing the other interpreter with the same fixed random bytes: every
 // frame on the wire, in both directions, must equal the recording.
-import {
-  assertEquals,
-  assertOk,
-  fromHex,
-  toHex,
-} from "../_test_utils/assert.ts";
+import { assertEquals, assertOk, toHex } from "../_test_utils/assert.ts";
 import { peerTest, type Python, pythons } from "../_test_utils/peers.ts";
 import { ownTcpSockets } from "../_test_utils/connection_sockets.ts";
+import {
+  fixedRandom,
+  type HandshakeScenario,
+  loadHandshakeVectors,
+  protocolOf,
+} from "../_test_utils/connection_vectors.ts";
 import { authenticate } from "./authenticate.ts";
 import { Connection } from "./connection.ts";
 import { AuthenticationError } from "./errors.ts";
 import { encodeMessage, MessageDecoder } from "./message_codec.ts";
 import { Tuple } from "./pickle.ts";
 
-interface Scenario {
-  server_python: string;
-  client_python: string;
-  server_authkey: string;
-  client_authkey: string;
-  server_result: { ok: boolean };
-  frames: { dir: "S->C" | "C->S"; wire_hex: string }[];
-}
-const vectors = JSON.parse(
-  await Deno.readTextFile(
-    new URL("./testdata/handshake-vectors.json", import.meta.url),
-  ),
-) as {
-  server_random: { legacy_20: string; modern_40: string };
-  client_random: { legacy_20: string; modern_40: string };
-  scenarios: Scenario[];
-};
+const vectors = await loadHandshakeVectors();
 
 const enc = new TextEncoder();
 
@@ -62,14 +46,8 @@ function frames(chunks: Uint8Array[]): string[] {
   return chunks.flatMap((c) => d.push(c)).map((m) => toHex(encodeMessage(m)));
 }
 
-function expected(s: Scenario, dir: "S->C" | "C->S"): string[] {
+function expected(s: HandshakeScenario, dir: "S->C" | "C->S"): string[] {
   return s.frames.filter((f) => f.dir === dir).map((f) => f.wire_hex);
-}
-
-function fixedRandom(
-  r: { legacy_20: string; modern_40: string },
-): (n: number) => Uint8Array {
-  return (n) => fromHex(n === 20 ? r.legacy_20 : r.modern_40);
 }
 
 const PATCH = String.raw`
@@ -130,13 +108,60 @@ function run(py: Python, script: string, args: string[]): {
   return { child, out: lines(child.stdout) };
 }
 
+/**
+ * Plays one side of a recorded scenario against the real peer and checks
+ * every frame on the wire: ours as the client sends 'hello' and receives
+ * ('echo', 'hello'); ours as the listener does the opposite.
+ */
+async function replay(
+  s: HandshakeScenario,
+  role: "client" | "listener",
+  reports: AsyncGenerator<Record<string, unknown>>,
+  open: () => Promise<Deno.Conn>,
+): Promise<void> {
+  const client = role === "client";
+  const rec = new Recorder(await open());
+  const conn = new Connection(rec as unknown as Deno.Conn);
+  try {
+    await authenticate(conn, role, {
+      authkey: enc.encode(client ? s.client_authkey : s.server_authkey),
+      protocol: protocolOf(client ? s.client_python : s.server_python),
+      randomBytes: fixedRandom(
+        client ? vectors.client_random : vectors.server_random,
+      ),
+    });
+    if (client) {
+      await conn.send("hello");
+      const reply = await conn.recv();
+      assertOk(reply instanceof Tuple);
+      assertEquals(reply.items, ["echo", "hello"]);
+    } else {
+      assertEquals(await conn.recv(), "hello");
+      await conn.send(new Tuple(["echo", "hello"]));
+    }
+    assertOk(s.server_result.ok);
+  } catch (e) {
+    assertOk(
+      !s.server_result.ok && e instanceof AuthenticationError,
+      String(e),
+    );
+  } finally {
+    await conn.close();
+  }
+  const report = (await reports.next()).value as Record<string, unknown>;
+  assertEquals(report.ok === true, s.server_result.ok);
+  const [sent, received] = client
+    ? ["C->S", "S->C"] as const
+    : ["S->C", "C->S"] as const;
+  assertEquals(frames(rec.written), expected(s, sent));
+  assertEquals(frames(rec.readBytes), expected(s, received));
+}
+
 const byVersion = new Map(
   pythons().map(({ minor, python }) => [minor, python]),
 );
 const minorOf = (v: string): "3.11" | "3.12" | "3.13" =>
   v.slice(0, 4) as "3.11" | "3.12" | "3.13";
-const protocolOf = (v: string): "legacy" | "modern" =>
-  v.startsWith("3.11") ? "legacy" : "modern";
 
 for (const minor of ["3.11", "3.12", "3.13"] as const) {
   const py = byVersion.get(minor) ?? null;
@@ -157,38 +182,13 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
       for (const s of asServer) {
         await t.step(
           `${s.server_python} (real) server, ${s.client_python} client key ${s.client_authkey}`,
-          async () => {
-            const rec = new Recorder(
-              await Deno.connect({ hostname: "127.0.0.1", port }),
-            );
-            const conn = new Connection(rec as unknown as Deno.Conn);
-            try {
-              await authenticate(conn, "client", {
-                authkey: enc.encode(s.client_authkey),
-                protocol: protocolOf(s.client_python),
-                randomBytes: fixedRandom(vectors.client_random),
-              });
-              await conn.send("hello");
-              const reply = await conn.recv();
-              assertOk(reply instanceof Tuple);
-              assertEquals(reply.items, ["echo", "hello"]);
-              assertOk(s.server_result.ok);
-            } catch (e) {
-              assertOk(
-                !s.server_result.ok && e instanceof AuthenticationError,
-                String(e),
-              );
-            } finally {
-              await conn.close();
-            }
-            const report = (await server.out.next()).value as Record<
-              string,
-              unknown
-            >;
-            assertEquals(report.ok === true, s.server_result.ok);
-            assertEquals(frames(rec.written), expected(s, "C->S"));
-            assertEquals(frames(rec.readBytes), expected(s, "S->C"));
-          },
+          () =>
+            replay(
+              s,
+              "client",
+              server.out,
+              () => Deno.connect({ hostname: "127.0.0.1", port }),
+            ),
         );
       }
       await server.child.status;
@@ -205,34 +205,7 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
       for (const s of asClient) {
         await t.step(
           `${s.server_python} server, ${s.client_python} (real) client key ${s.client_authkey}`,
-          async () => {
-            const rec = new Recorder(await listener.accept());
-            const conn = new Connection(rec as unknown as Deno.Conn);
-            try {
-              await authenticate(conn, "listener", {
-                authkey: enc.encode(s.server_authkey),
-                protocol: protocolOf(s.server_python),
-                randomBytes: fixedRandom(vectors.server_random),
-              });
-              assertEquals(await conn.recv(), "hello");
-              await conn.send(new Tuple(["echo", "hello"]));
-              assertOk(s.server_result.ok);
-            } catch (e) {
-              assertOk(
-                !s.server_result.ok && e instanceof AuthenticationError,
-                String(e),
-              );
-            } finally {
-              await conn.close();
-            }
-            const report = (await client.out.next()).value as Record<
-              string,
-              unknown
-            >;
-            assertEquals(report.ok === true, s.server_result.ok);
-            assertEquals(frames(rec.readBytes), expected(s, "C->S"));
-            assertEquals(frames(rec.written), expected(s, "S->C"));
-          },
+          () => replay(s, "listener", client.out, () => listener.accept()),
         );
       }
       await client.child.status;
