@@ -178,9 +178,10 @@ peerTest(
     await using kea = startPeer(peer, [
       "recv",
       path,
-      String(BAD_SESSION_CASES.length),
+      String(BAD_SESSION_CASES.length + 1),
     ]);
     assertEquals((await kea.next()).ready, true);
+    let lastFds = 0;
     for (const c of BAD_SESSION_CASES) {
       const passed = bindSocket("127.0.0.1", false);
       const sock = rawConnect(path);
@@ -190,6 +191,24 @@ peerTest(
       const line = await kea.next();
       assertOk(String(line.error).includes(c.kea), `${c.name}: ${line.error}`);
       closeFd(passed.fd);
+      lastFds = line.fds as number;
     }
+    // The reference's bug we do not copy: two fds in one message fail the
+    // cmsg_len check, and Kea never closes them (ours does: receiver_test).
+    const passed = bindSocket("127.0.0.1", false);
+    const sock = rawConnect(path);
+    sendRaw(sock, Uint8Array.of(0), [passed.fd, passed.fd]);
+    closeFd(sock);
+    closeFd(passed.fd);
+    const leak = await kea.next();
+    assertOk(
+      String(leak.error).includes("Receiving a forwarded FD failed"),
+      String(leak.error),
+    );
+    assertEquals(
+      leak.fds,
+      lastFds + 2,
+      "Kea 2.2 leaks both fds of a two-fd message",
+    );
   },
 );

@@ -1,4 +1,5 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
+import fc from "fast-check";
 import {
   assertEquals,
   assertOk,
@@ -419,4 +420,59 @@ Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() re
     (await assertRejects(() => pending, SocketSessionError)).code,
     "CLOSED",
   );
+});
+
+Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (fast-check)", async () => {
+  await using dir = await tempDir();
+  using listener = SocketSessionListener.listen(`${dir.path}/f.sock`);
+  const before = await settledFdCount();
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.uint8Array({ minLength: 1, maxLength: 3000 }), {
+        minLength: 1,
+        maxLength: 4,
+      }),
+      fc.array(fc.integer({ min: 1, max: 200 }), {
+        minLength: 1,
+        maxLength: 20,
+      }),
+      async (datas, cuts) => {
+        const sock = rawConnect(listener.path);
+        using receiver = await listener.accept();
+        const passed = bindSocket("::1", false);
+        const local = encodeSockaddr({ hostname: "::1", port: passed.port });
+        const remote = encodeSockaddr({ hostname: "2001:db8::7", port: 9 });
+        for (const data of datas) {
+          const header = encodeSessionHeader({
+            family: 10,
+            type: 2,
+            protocol: 17,
+            local,
+            remote,
+            dataLength: data.length,
+          });
+          const wire = new Uint8Array([0, ...header, ...data]);
+          // The fd rides on the first piece, as BIND 10 sends it.
+          let o = 0;
+          for (let i = 0; o < wire.length; i++) {
+            const n = Math.min(wire.length - o, cuts[i % cuts.length]!);
+            sendRaw(sock, wire.subarray(o, o + n), o === 0 ? [passed.fd] : []);
+            o += n;
+          }
+        }
+        closeFd(sock);
+        const got: Uint8Array[] = [];
+        for await (const s of receiver) {
+          assertEquals(localAddress(s.fd).port, passed.port);
+          assertEquals(s.remote.hostname, "2001:db8::7");
+          got.push(s.data);
+          s.close();
+        }
+        closeFd(passed.fd);
+        assertEquals(got, datas);
+      },
+    ),
+    { numRuns: 60 },
+  );
+  assertEquals(await settledFdCount(), before);
 });
