@@ -250,6 +250,8 @@ export function sysError(
 export const EAGAIN = 11;
 /** `EINTR`. */
 export const EINTR = 4;
+/** `EBADF`. */
+export const EBADF = 9;
 
 /**
  * Closes an fd, ignoring errors (`EINTR` on Linux still closes it).

@@ -166,8 +166,8 @@ export class SessionAcceptor implements AsyncDisposable {
   }
 
   /**
-   * Settles when the acceptor stopped; rejects on a fatal error (the
-   * forwarder broke, accept failed).
+   * Settles when the acceptor stopped; rejects when accepting or receiving
+   * fails. (Forwarding errors go to `onError`, per connection.)
    *
    * @returns The promise.
    *

@@ -3,6 +3,7 @@
 import {
   closeFd,
   EAGAIN,
+  EBADF,
   EINTR,
   getIntOption,
   libc,
@@ -282,7 +283,8 @@ export class SocketSessionForwarder implements Disposable {
    * later pushes throw {@linkcode WouldBlockError} until it is out.
    *
    * @param session The session.
-   * @throws {TypeError} When not connected, or for a bad family or endpoints.
+   * @throws {TypeError} When not connected, for a bad family or endpoints,
+   * or an fd that is not open (nothing is sent then).
    * @throws {RangeError} When the data is empty or longer than 65535 bytes.
    * @throws {WouldBlockError} When the receiver is not reading: nothing was sent.
    * @throws {SocketSessionError} On any other failure (`EPIPE`, ...); the
@@ -321,6 +323,12 @@ export class SocketSessionForwarder implements Disposable {
     );
     if (n === wire.length) return;
     if (n === -EAGAIN) throw new WouldBlockError(EAGAIN);
+    if (n === -EBADF) {
+      // Nothing was sent: the stream is intact.
+      throw new TypeError(
+        `Cannot push socket session: fd ${session.fd} is not open`,
+      );
+    }
     if (n < 0) throw this.#fail(sysError("forward socket session", -n));
     // A large session was cut by the kernel after its fd went out: it is
     // committed. Keep the tail and finish it in the background; later pushes
@@ -470,6 +478,15 @@ export class SocketSessionForwarder implements Disposable {
           this.#queue.shift();
           item.settle(err);
         }
+        continue;
+      }
+      if (n === -EBADF && item.sent === 0) {
+        this.#queue.shift();
+        item.settle(
+          new TypeError(
+            `Cannot forward socket session: fd ${item.fd} is not open`,
+          ),
+        );
         continue;
       }
       if (n < 0) {

@@ -205,6 +205,14 @@ Deno.test("SocketSessionForwarder.push() rejects bad sessions like BIND 10 (badP
     RangeError,
   );
   assertThrows(() => c.forwarder.push({ ...base, fd: -1 }), TypeError);
+  // A closed fd: nothing is sent, the forwarder stays usable.
+  assertThrows(
+    () => c.forwarder.push({ ...base, fd: 999 }),
+    TypeError,
+    "not open",
+  );
+  c.forwarder.push(base);
+  (await c.receiver.pop()).close();
   // The receiver goes away: EPIPE, then the forwarder is broken.
   c.receiver.close();
   const e = assertThrows(() => c.forwarder.push(base), SocketSessionError);
