@@ -1,13 +1,13 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * Entry point of a dirty worker process, started by the arbiter with
- * `Deno.Command` (see `_worker_protocol.ts` for the hop). Loads the apps in
- * order (`new Cls()`, then `init()`), reports each, then serves requests from
- * stdin concurrently, writing frames to stdout. `console.log` and friends
- * are sent to stderr so that app output cannot corrupt the frame stream
- * (apps must not write to `Deno.stdout` themselves).
+ * `Deno.Command` (see `_worker_protocol.ts` for the hop). Connects to the
+ * arbiter's worker socket, loads the apps in order (`new Cls()`, then
+ * `init()`), reports each, then serves requests concurrently. `console.log`
+ * and friends go to stderr, next to the arbiter's own log lines.
  *
- * Stops (closing every app) on the end of stdin, on SIGTERM after its
+ * Stops (closing every app) on the end of stdin or of its connection, on
+ * SIGTERM after its
  * requests finish; SIGINT is ignored so that a terminal's Ctrl-C reaches
  * only the arbiter, which drains its workers.
  *
@@ -64,14 +64,17 @@ function stackOf(e: unknown): string | undefined {
 
 class Worker {
   readonly #config: WorkerConfig;
-  readonly #out = new FrameWriter(Deno.stdout);
+  readonly #conn: Deno.UnixConn;
+  readonly #out: FrameWriter;
   readonly #apps = new Map<string, LoadedApp>();
   readonly #inflight = new Map<number, InFlight>();
   #stopping = false;
   #idle: (() => void) | null = null;
 
-  constructor(config: WorkerConfig) {
+  constructor(config: WorkerConfig, conn: Deno.UnixConn) {
     this.#config = config;
+    this.#conn = conn;
+    this.#out = new FrameWriter(conn);
   }
 
   #send(bytes: Uint8Array): Promise<void> {
@@ -83,6 +86,10 @@ class Worker {
 
   #event(result: Record<string, DirtyInput>): Promise<void> {
     return this.#send(encodeResponse(CONTROL_ID, result));
+  }
+
+  hello(): Promise<void> {
+    return this.#event({ event: "hello", token: this.#config.token });
   }
 
   async boot(): Promise<boolean> {
@@ -129,7 +136,7 @@ class Worker {
     for (;;) {
       let n: number | null;
       try {
-        n = await Deno.stdin.read(buf);
+        n = await this.#conn.read(buf);
       } catch {
         n = null;
       }
@@ -341,13 +348,25 @@ function hasKeys(v: DirtyValue): boolean {
 
 async function main(): Promise<void> {
   const config = JSON.parse(Deno.args[0] ?? "{}") as WorkerConfig;
-  // App output must never reach stdout, which carries frames.
+  // App output goes to stderr, next to the arbiter's log lines.
   for (const name of ["log", "info", "debug", "table", "dir", "dirxml"]) {
     (console as unknown as Record<string, unknown>)[name] = console.error;
   }
   Deno.addSignalListener("SIGINT", () => {});
-  const worker = new Worker(config);
+  const conn = await Deno.connect({ transport: "unix", path: config.socket });
+  const worker = new Worker(config, conn);
   Deno.addSignalListener("SIGTERM", () => void worker.stop(true));
+  // The end of stdin (arbiter gone or done with us) means stop.
+  (async () => {
+    const buf = new Uint8Array(64);
+    try {
+      while ((await Deno.stdin.read(buf)) !== null) { /* nothing is sent */ }
+    } catch {
+      // Closed.
+    }
+    await worker.stop(false);
+  })();
+  await worker.hello();
   worker.startHeartbeat();
   if (!(await worker.boot())) {
     // Let the report reach the arbiter before exiting.

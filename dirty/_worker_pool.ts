@@ -86,6 +86,10 @@ export interface PoolOptions {
   heartbeatMs: number;
   workerUrl: string;
   workerArgs: string[];
+  /** The private socket workers connect to. */
+  workerSocket: string;
+  /** The listener on it. */
+  workerListener: Deno.Listener;
   cwd: string;
   env: Record<string, string>;
   log: (level: LogLevel, message: string) => void;
@@ -108,8 +112,10 @@ export class WorkerProc implements Routable {
   readonly slot: Slot;
   readonly capacity: number;
   readonly child: Deno.ChildProcess;
-  readonly writer: FrameWriter;
+  readonly token: string;
   readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
+  conn: Deno.UnixConn | null = null;
+  writer: FrameWriter;
   readonly loaded = new Set<string>();
   readonly inflight = new Map<number, PendingRequest>();
   readonly aborting = new Map<number, Timer>();
@@ -122,18 +128,24 @@ export class WorkerProc implements Routable {
   stdinClosed = false;
   exited!: Promise<void>;
 
-  constructor(child: Deno.ChildProcess, age: number, slot: Slot, cap: number) {
+  constructor(
+    child: Deno.ChildProcess,
+    token: string,
+    age: number,
+    slot: Slot,
+    cap: number,
+  ) {
     this.child = child;
+    this.token = token;
     this.pid = child.pid;
     this.age = age;
     this.slot = slot;
     this.capacity = cap;
     this.stdin = child.stdin.getWriter();
-    const w = this.stdin;
+    // Nothing is sent before the worker connects and loads its apps.
     this.writer = new FrameWriter({
-      async write(p: Uint8Array): Promise<number> {
-        await w.write(p);
-        return p.length;
+      write(): Promise<number> {
+        return Promise.reject(new Error("worker not connected"));
       },
     });
   }
@@ -161,6 +173,9 @@ export class WorkerPool {
   #readyWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   #active = 0;
+  readonly #byToken = new Map<string, WorkerProc>();
+  #accepting: Promise<void> | null = null;
+  readonly #connLoops = new Set<Promise<void>>();
 
   constructor(options: PoolOptions) {
     this.#o = options;
@@ -173,6 +188,7 @@ export class WorkerPool {
 
   /** Starts the initial workers and the heartbeat monitor. */
   start(): void {
+    this.#accepting = this.#acceptWorkers();
     while (this.#slots.filter((s) => !s.removed).length < this.#target) {
       if (this.#addSlot() === null) break;
     }
@@ -341,6 +357,8 @@ export class WorkerPool {
       heartbeatMs: o.heartbeatMs,
       cwd: o.cwd,
       closeTimeoutMs: o.gracefulMs,
+      socket: o.workerSocket,
+      token: crypto.randomUUID(),
     };
     let child: Deno.ChildProcess;
     try {
@@ -349,7 +367,7 @@ export class WorkerPool {
         cwd: o.cwd,
         env: o.env,
         stdin: "piped",
-        stdout: "piped",
+        stdout: "inherit",
         stderr: "inherit",
       }).spawn();
     } catch (e) {
@@ -361,38 +379,95 @@ export class WorkerPool {
       this.#scheduleRespawn(slot);
       return;
     }
-    const w = new WorkerProc(child, age, slot, Math.max(1, o.concurrency));
+    const w = new WorkerProc(
+      child,
+      config.token,
+      age,
+      slot,
+      Math.max(1, o.concurrency),
+    );
     slot.worker = w;
     this.#workers.add(w);
+    this.#byToken.set(w.token, w);
     o.log(
       "info",
       `Spawned dirty worker (pid: ${w.pid}) with apps: ${slot.apps.join(", ")}`,
     );
-    const reading = this.#readLoop(w);
-    w.exited = Promise.all([reading, child.status]).then(([, status]) =>
-      this.#onExit(w, status)
-    );
+    w.exited = child.status.then((status) => this.#onExit(w, status));
   }
 
-  async #readLoop(w: WorkerProc): Promise<void> {
-    const splitter = new RawFrameSplitter(MAX_MESSAGE_SIZE);
+  async #acceptWorkers(): Promise<void> {
     try {
-      for await (const chunk of w.child.stdout) {
-        for (const f of splitter.push(chunk)) this.#onFrame(w, f);
+      for await (const conn of this.#o.workerListener) {
+        const p = this.#connLoop(conn as Deno.UnixConn).finally(() =>
+          this.#connLoops.delete(p)
+        );
+        this.#connLoops.add(p);
+      }
+    } catch {
+      // The listener was closed.
+    }
+  }
+
+  /** Reads one worker connection: a hello with a known token, then frames. */
+  async #connLoop(conn: Deno.UnixConn): Promise<void> {
+    const splitter = new RawFrameSplitter(MAX_MESSAGE_SIZE);
+    const buf = new Uint8Array(256 * 1024);
+    let w: WorkerProc | undefined;
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        for (const f of splitter.push(buf.subarray(0, n))) {
+          if (w === undefined) {
+            w = this.#hello(f, conn);
+            if (w === undefined) throw new Error("no valid hello");
+            continue;
+          }
+          this.#onFrame(w, f);
+        }
       }
     } catch (e) {
-      this.#o.log(
-        "error",
-        `Bad output from dirty worker ${w.pid}: ${
-          e instanceof Error ? e.message : String(e)
-        }`,
-      );
-      this.#kill(w);
+      if (w !== undefined && w.state !== "dead") {
+        this.#o.log(
+          "error",
+          `Bad input from dirty worker ${w.pid}: ${
+            e instanceof Error ? e.message : String(e)
+          }`,
+        );
+        this.#kill(w);
+      }
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
     }
-    this.#failInflight(
-      w,
-      `Worker communication failed: worker ${w.pid} closed its output`,
-    );
+    if (w !== undefined) {
+      w.conn = null;
+      this.#failInflight(
+        w,
+        `Worker communication failed: worker ${w.pid} closed its connection`,
+      );
+    }
+  }
+
+  #hello(f: RawFrame, conn: Deno.UnixConn): WorkerProc | undefined {
+    if (getIdNumber(f.bytes) !== CONTROL_ID) return undefined;
+    const payload = decodeMessage(f.bytes).payload;
+    const r = payload instanceof Map ? payload.get("result") : undefined;
+    if (!(r instanceof Map) || r.get("event") !== "hello") return undefined;
+    const token = r.get("token");
+    const w = typeof token === "string" ? this.#byToken.get(token) : undefined;
+    if (w === undefined || w.conn !== null || w.state === "dead") {
+      return undefined;
+    }
+    this.#byToken.delete(w.token);
+    w.conn = conn;
+    w.writer = new FrameWriter(conn);
+    w.lastHeartbeat = performance.now();
+    return w;
   }
 
   #onFrame(w: WorkerProc, f: RawFrame): void {
@@ -703,6 +778,12 @@ export class WorkerPool {
   #onExit(w: WorkerProc, status: Deno.CommandStatus): void {
     w.state = "dead";
     this.#workers.delete(w);
+    this.#byToken.delete(w.token);
+    try {
+      w.conn?.close();
+    } catch {
+      // Already closed.
+    }
     this.router.remove(w);
     if (w.killTimer !== undefined) clearTimeout(w.killTimer);
     for (const t of w.aborting.values()) clearTimeout(t);
@@ -795,5 +876,12 @@ export class WorkerPool {
       w.killTimer = setTimeout(() => this.#kill(w), Math.min(left, 5000));
     }
     await Promise.all(workers.map((w) => w.exited));
+    try {
+      this.#o.workerListener.close();
+    } catch {
+      // Already closed.
+    }
+    await this.#accepting;
+    await Promise.all(this.#connLoops);
   }
 }

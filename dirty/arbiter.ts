@@ -19,10 +19,11 @@
  *   exceeds it gets `DirtyTimeoutError "Worker timeout"` with
  *   `{"timeout": N}`; the worker is told to abort it and is killed if it
  *   does not answer within `killGrace`. `0` disables timeouts.
- * - Workers are separate `deno run` processes that talk to the arbiter over
- *   their stdin/stdout with the same wire protocol (`_worker_protocol.ts`).
- *   A worker that dies is replaced by one with the same apps (exponential
- *   back-off while boots fail); workers exit when the arbiter dies.
+ * - Workers are separate `deno run` processes that talk to the arbiter with
+ *   the same wire protocol over a private Unix socket (`workers.sock` in the
+ *   arbiter's `0700` directory; see `_worker_protocol.ts`). A worker that
+ *   dies is replaced by one with the same apps (exponential back-off while
+ *   boots fail); workers watch a pipe from the arbiter and exit when it dies.
  *
  * Differences from gunicorn (its bugs, spec section 6, are not copied):
  * STATUS `booted` is true once a worker loaded its apps and
@@ -32,11 +33,12 @@
  * still booting; `timeout: 0` means no timeout; workers drain on stop.
  *
  * Permissions of the arbiter: `--allow-run` (it spawns `Deno.execPath()`),
- * `--allow-read` and `--allow-write` for the socket directory (the system
- * temp dir by default) and `--allow-read` for the app modules, which it
- * imports to read their `static workers`. Workers get only
- * `--allow-read=<the app modules' directories>` unless
- * `workerPermissions` says otherwise.
+ * `--allow-read`, `--allow-write` and `--allow-net` for its sockets (Deno
+ * 2.9 asks for all three on Unix sockets; the directory is in the system
+ * temp dir unless `socketPath` says otherwise) and `--allow-read` for the
+ * app modules, which it imports to read their `static workers`; `-A` is
+ * simplest. Workers get only `--allow-read=<the app modules' directories>`
+ * plus access to their socket, unless `workerPermissions` says otherwise.
  *
  * @module
  */
@@ -630,34 +632,55 @@ export async function startArbiter(
   }
   const timeoutMs = timeout * 1000;
 
-  let tempDir: string | null = null;
+  // A private 0700 directory: the workers' socket, and the client socket
+  // unless a path was given.
+  const tempDir = await Deno.makeTempDir({ prefix: "deno-dirty-" });
   let socketPath = options.socketPath;
-  if (socketPath === undefined) {
-    tempDir = await Deno.makeTempDir({ prefix: "deno-dirty-" });
-    await Deno.chmod(tempDir, 0o700);
-    socketPath = `${tempDir}/arbiter.sock`;
-  } else {
-    // A stale socket from a previous run.
-    try {
-      if ((await Deno.lstat(socketPath)).isSocket) {
-        await Deno.remove(socketPath);
-      }
-    } catch {
-      // Nothing there.
-    }
-  }
-  let listener: Deno.Listener;
+  const workerSocket = `${tempDir}/workers.sock`;
+  const listeners: Deno.Listener[] = [];
   try {
-    listener = Deno.listen({ transport: "unix", path: socketPath });
-    await Deno.chmod(socketPath, 0o600);
-  } catch (e) {
-    if (tempDir !== null) {
-      await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+    await Deno.chmod(tempDir, 0o700);
+    if (socketPath === undefined) {
+      socketPath = `${tempDir}/arbiter.sock`;
+    } else {
+      // A stale socket from a previous run.
+      try {
+        const info = await Deno.lstat(socketPath);
+        if (info.isSocket) await Deno.remove(socketPath);
+      } catch {
+        // Nothing there.
+      }
     }
+    listeners.push(Deno.listen({ transport: "unix", path: socketPath }));
+    await Deno.chmod(socketPath, 0o600);
+    listeners.push(Deno.listen({ transport: "unix", path: workerSocket }));
+    await Deno.chmod(workerSocket, 0o600);
+  } catch (e) {
+    for (const l of listeners) l.close();
+    if (options.socketPath !== undefined && listeners.length > 0) {
+      await Deno.remove(options.socketPath).catch(() => {});
+    }
+    await Deno.remove(tempDir, { recursive: true }).catch(() => {});
     throw e;
   }
-  const permissions = options.workerPermissions ??
-    (readDirs.size > 0 ? [`--allow-read=${[...readDirs].join(",")}`] : []);
+  const [listener, workerListener] = listeners as [
+    Deno.Listener,
+    Deno.Listener,
+  ];
+  const permissions = [
+    ...(options.workerPermissions ??
+      (readDirs.size > 0 ? [`--allow-read=${[...readDirs].join(",")}`] : [])),
+  ];
+  const all = permissions.some((p) => p === "-A" || p === "--allow-all");
+  for (const kind of ["read", "write", "net"]) {
+    // A bare --allow-read/-write/-net already covers the socket (and a
+    // scoped flag next to it would narrow it). Deno 2.9 asks for all three
+    // to connect to a Unix socket.
+    if (!all && !permissions.includes(`--allow-${kind}`)) {
+      const target = kind === "net" ? `unix:${workerSocket}` : workerSocket;
+      permissions.push(`--allow-${kind}=${target}`);
+    }
+  }
   const pool = new WorkerPool({
     apps,
     workers: Math.max(1, Math.floor(options.workers ?? 1)),
@@ -671,6 +694,8 @@ export async function startArbiter(
     heartbeatMs: options.heartbeatInterval ??
       Math.max(20, Math.min(1000, timeoutMs > 0 ? timeoutMs / 4 : 1000)),
     workerUrl: new URL("./_worker_main.ts", import.meta.url).href,
+    workerSocket,
+    workerListener,
     workerArgs: [
       "run",
       "--no-prompt",
