@@ -240,6 +240,7 @@ peerTest(
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(openFdCount(), fdsBefore);
   },
+  { requiredInCi: false },
 );
 
 peerTest(
@@ -291,4 +292,5 @@ peerTest(
     // Python's uuid-hashed request ids were echoed back unchanged.
     assert.ok(server.frames.length >= 10);
   },
+  { requiredInCi: false },
 );
