@@ -16,6 +16,7 @@ import { ClientReactor, renderAtoms } from "./client_reactor.ts";
 import { CommandError, FramingError, ProtocolError } from "./errors.ts";
 import { encodeFrames, type Frame } from "./frame_codec.ts";
 import { FrameDecoderStream } from "./frame_stream.ts";
+import { connChannel } from "./_conn_channel.ts";
 import {
   STREAM_ENCODERS_ORDER,
   type StreamDecoderOptions,
@@ -577,7 +578,7 @@ export async function connect(
       port: options.port,
     });
   const onClose = clientOptions.onClose;
-  return new FramingClient(conn, {
+  return new FramingClient(connChannel(conn), {
     ...clientOptions,
     onClose: () => {
       try {

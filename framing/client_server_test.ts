@@ -302,3 +302,19 @@ Deno.test("server: at most maxConcurrentCommands handlers run at once", async ()
   await client.close();
   await served;
 });
+
+Deno.test("client/server over TCP: half-close, then read deferred responses", async () => {
+  const fds = openFdCount();
+  const server = serve({ hostname: "127.0.0.1", port: 0 }, HANDLERS, {
+    deferOutput: true,
+  });
+  const client = await connect({ port: (server.addr as Deno.NetAddr).port });
+  const a = Array.fromAsync(client.call("many", { count: 4 }));
+  const b = Array.fromAsync(client.call("big", { size: 50_000 }));
+  await client.closeWrite();
+  assertEquals(await a, [0, 1, 2, 3]);
+  assertEquals(((await b)[0] as Uint8Array).length, 50_000);
+  await client.close();
+  await server.close();
+  assertEquals(openFdCount(), fds);
+});

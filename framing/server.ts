@@ -13,6 +13,7 @@ import type { ByteChannel } from "./client.ts";
 import { CommandError, type ProtocolError } from "./errors.ts";
 import { encodeFrames, type Frame } from "./frame_codec.ts";
 import { FrameDecoderStream } from "./frame_stream.ts";
+import { connChannel } from "./_conn_channel.ts";
 import type { OutputStream } from "./output_stream.ts";
 import {
   type ResponseObject,
@@ -307,7 +308,9 @@ export function serve(
         break;
       }
       conns.add(conn);
-      const p = serveConnection(conn, handlers, options).catch(() => {})
+      const p = serveConnection(connChannel(conn), handlers, options).catch(
+        () => {},
+      )
         .finally(() => {
           conns.delete(conn);
           try {
