@@ -24,10 +24,11 @@ export interface ListenerOptions<T = unknown>
  * on TCP, a Unix socket path, or a Linux abstract address (`"\0name"`).
  *
  * - Unix socket files are created with mode 0600 and are never reachable by
- *   other users, even briefly: the socket is bound inside a fresh 0700
- *   directory next to the target, chmod-ed, then hard-linked into place
- *   (which fails, like Python's bind, if the path exists). The file is
- *   removed on `close()`. Abstract addresses have no file.
+ *   other users, even briefly: with `--allow-sys` the socket is bound under
+ *   a umask of 0177; without it, it is bound inside a fresh 0700 directory
+ *   next to the target, chmod-ed, then hard-linked into place. Either way
+ *   an existing path is refused, like Python's bind. The file is removed
+ *   on `close()`. Abstract addresses have no file.
  * - With an `authkey`, `accept()` delivers then answers the challenge (as
  *   CPython does) within `handshakeTimeout`. If the handshake fails, that
  *   socket is closed and `accept()` rejects with the error; the listener
@@ -36,8 +37,10 @@ export interface ListenerOptions<T = unknown>
  *   whose handshake failed (a bad client must not stop a server loop); it
  *   ends when the listener is closed.
  *
- * Permissions: `--allow-net` for TCP; `--allow-read --allow-write` for
- * Unix sockets.
+ * Permissions: `--allow-net=<host>` for TCP. For a Unix socket path, the
+ * narrowest set is `--allow-sys --allow-net=unix:<path> --allow-read=<path>
+ * --allow-write=<path>`; without `--allow-sys` it needs plain `--allow-net`
+ * and read/write on the socket's directory.
  *
  * @typeParam T The value type of the accepted connections' `send()`/`recv()`.
  *
@@ -327,8 +330,46 @@ function dirOf(path: string): string {
   return path.slice(0, i);
 }
 
-/** Binds a Unix socket at `path` that is never accessible to others. */
+/**
+ * Binds a Unix socket at `path` that is never accessible to others.
+ *
+ * With `--allow-sys`, the socket is bound at `path` itself under a umask of
+ * 0177 (restored at once; binding is synchronous, so no other JavaScript
+ * runs in between), which needs only `--allow-net=unix:<path>` and
+ * read/write on `path`. Without it, the socket is bound in a fresh 0700
+ * directory beside `path`, chmod-ed to 0600 and hard-linked into place,
+ * which needs net access to that random temporary path (plain
+ * `--allow-net`) and read/write on the directory.
+ */
 function bindPrivate(path: string): Deno.Listener {
+  if (Deno.permissions.querySync({ name: "sys" }).state === "granted") {
+    if (pathExists(path)) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot listen: address already in use: "${path}"`,
+      );
+    }
+    const old = Deno.umask(0o177);
+    try {
+      return Deno.listen({ transport: "unix", path });
+    } finally {
+      Deno.umask(old);
+    }
+  }
+  return bindViaLink(path);
+}
+
+function pathExists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** {@linkcode bindPrivate} without `--allow-sys`: bind elsewhere, then link. */
+function bindViaLink(path: string): Deno.Listener {
   const tmp = Deno.makeTempDirSync({ dir: dirOf(path), prefix: ".l" });
   const tmpPath = `${tmp}/s`;
   try {
