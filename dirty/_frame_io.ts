@@ -207,16 +207,3 @@ export class FrameWriter {
     }
   }
 }
-
-/** Concatenates byte arrays. */
-export function concatBytes(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}

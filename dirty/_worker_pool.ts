@@ -46,8 +46,11 @@ export interface PendingRequest extends Queued {
   readonly frame: Uint8Array;
   /** The client's 8 request id bytes. */
   readonly clientId: Uint8Array;
-  /** Sends a whole frame to the client. */
-  send(bytes: Uint8Array): void;
+  /**
+   * Sends a whole frame to the client; returns a promise when the client is
+   * slow to read (the caller should wait for it before reading more).
+   */
+  send(bytes: Uint8Array): Promise<void> | undefined;
   /** Called once when the request is over (answered or failed). */
   done(): void;
   /** Internal: set by the pool. */
@@ -418,14 +421,17 @@ export class WorkerPool {
       for (;;) {
         const n = await conn.read(buf);
         if (n === null) break;
+        let slow: Promise<void> | undefined;
         for (const f of splitter.push(buf.subarray(0, n))) {
           if (w === undefined) {
             w = this.#hello(f, conn);
             if (w === undefined) throw new Error("no valid hello");
             continue;
           }
-          this.#onFrame(w, f);
+          slow = this.#onFrame(w, f) ?? slow;
         }
+        // Backpressure: a client that reads slowly pauses this worker.
+        if (slow !== undefined) await slow;
       }
     } catch (e) {
       if (w !== undefined && w.state !== "dead") {
@@ -470,7 +476,7 @@ export class WorkerPool {
     return w;
   }
 
-  #onFrame(w: WorkerProc, f: RawFrame): void {
+  #onFrame(w: WorkerProc, f: RawFrame): Promise<void> | undefined {
     const id = getIdNumber(f.bytes);
     w.lastHeartbeat = performance.now();
     if (id === CONTROL_ID) {

@@ -224,11 +224,13 @@ export interface DirtyArbiter extends AsyncDisposable {
    */
   scale(workers: number): number;
   /**
-   * Resolves when every worker has loaded its apps.
+   * Resolves when every worker has loaded its apps (never, while an app
+   * fails to boot: pass a signal to give up).
    *
+   * @param signal Aborts the wait (rejects with its reason).
    * @returns A promise.
    */
-  ready(): Promise<void>;
+  ready(signal?: AbortSignal): Promise<void>;
   /**
    * Stops accepting connections, lets running requests finish within the
    * graceful timeout, stops the workers, removes the socket (and the temp
@@ -256,6 +258,9 @@ function toPyInt(v: DirtyValue): number | null {
   return null;
 }
 
+/** Bytes queued to one client before its worker is paused. */
+const CLIENT_HIGH_WATER = 8 * 1024 * 1024;
+
 class ClientConn {
   readonly conn: Deno.UnixConn;
   readonly out: FrameWriter;
@@ -263,10 +268,11 @@ class ClientConn {
     this.conn = conn;
     this.out = new FrameWriter(conn);
   }
-  send(bytes: Uint8Array): void {
-    this.out.write(bytes).catch(() => {
-      // The client left; nothing to do.
-    });
+  send(bytes: Uint8Array): Promise<void> | undefined {
+    const p = this.out.write(bytes);
+    // A client that left is not an error worth reporting.
+    const quiet = p.catch(() => {});
+    return this.out.pending > CLIENT_HIGH_WATER ? quiet : undefined;
   }
 }
 
@@ -527,8 +533,17 @@ class Arbiter implements DirtyArbiter {
     return this.#pool.scale(workers);
   }
 
-  ready(): Promise<void> {
-    return this.#pool.ready();
+  ready(signal?: AbortSignal): Promise<void> {
+    if (signal === undefined) return this.#pool.ready();
+    signal.throwIfAborted();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#pool.ready().then(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
   }
 
   close(): Promise<void> {

@@ -74,6 +74,10 @@ Deno.test("faults: init() that throws gives bounded respawns and a clear status"
     backoff: { initial: 100, max: 2000 },
     log: quiet,
   });
+  await assert.rejects(
+    arb.ready(AbortSignal.timeout(200)),
+    (e) => e instanceof DOMException && e.name === "TimeoutError",
+  );
   await using c = await RawDirtyConn.open(arb.socketPath);
   // The first call waits for the first boot, which fails.
   await assert.rejects(c.call(BROKEN, "hello"), (e) => {

@@ -336,6 +336,26 @@ Deno.test("arbiter: 200 concurrent callers x 100 calls, every reply matched", as
   assert.equal(ok, callers * calls);
 });
 
+Deno.test("arbiter: one worker serves `concurrency` requests at once", async () => {
+  for (const [concurrency, want] of [[4, true], [1, false]] as const) {
+    await using arb = await startArbiter({
+      apps: [APP],
+      workers: 1,
+      concurrency,
+      log: quiet,
+    });
+    const conns = await Promise.all(
+      [0, 1, 2, 3].map(() => RawDirtyConn.open(arb.socketPath)),
+    );
+    // Four calls meet in one worker only if it runs them together.
+    const got = await Promise.all(
+      conns.map((c) => c.call(APP, "barrier", [4, want ? 10_000 : 200])),
+    );
+    assert.deepEqual(got.includes(true), want);
+    for (const c of conns) c.close();
+  }
+});
+
 Deno.test("arbiter: no workers for an app answers at once", async () => {
   await using arb = await startArbiter({ apps: [APP], log: quiet });
   await using c = await RawDirtyConn.open(arb.socketPath);

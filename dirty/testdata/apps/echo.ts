@@ -43,6 +43,27 @@ export class EchoApp extends DirtyApp {
     return ms;
   }
 
+  #waiting: (() => void)[] = [];
+
+  /** True when `n` calls are in here at once (within `ms`). */
+  async barrier(n: number, ms: number): Promise<boolean> {
+    if (this.#waiting.length + 1 >= n) {
+      for (const w of this.#waiting.splice(0)) w();
+      return true;
+    }
+    return await new Promise<boolean>((resolve) => {
+      const wake = () => {
+        clearTimeout(t);
+        resolve(true);
+      };
+      const t = setTimeout(() => {
+        this.#waiting = this.#waiting.filter((w) => w !== wake);
+        resolve(false);
+      }, ms);
+      this.#waiting.push(wake);
+    });
+  }
+
   /** Blocks the event loop (a wedged worker). */
   spin(ms: number): number {
     const end = Date.now() + ms;
