@@ -493,3 +493,58 @@ export function createCommandErrorFrame(
     payload,
   );
 }
+
+/** The payload of a `progress` frame (schema from Mercurial's spec). */
+export interface Progress {
+  /** What is progressing. */
+  topic: string;
+  /** Current position; `-1` ends the topic. */
+  pos: number;
+  /** Total units. */
+  total: number;
+  /**
+   * Unit label.
+   *
+   * @default {undefined}
+   */
+  label?: string;
+  /**
+   * The item being worked on.
+   *
+   * @default {undefined}
+   */
+  item?: string;
+}
+
+/**
+ * Builds a `progress` frame. Mercurial 6.3.2 neither produces nor accepts
+ * these (its client raises on them); use them only with peers that do,
+ * such as this module's `ClientReactor`.
+ *
+ * @param stream The output stream.
+ * @param requestId The request id.
+ * @param progress The progress fields.
+ * @returns The frame.
+ *
+ * @example Usage
+ * ```ts
+ * import { createProgressFrame, OutputStream } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const f = createProgressFrame(new OutputStream(2), 1, { topic: "files", pos: 3, total: 10 });
+ * assert.equal(f.type, 7);
+ * ```
+ */
+export function createProgressFrame(
+  stream: OutputStream,
+  requestId: number,
+  progress: Progress,
+): Frame {
+  const m = new Map<string, CborValue>([["topic", progress.topic], [
+    "pos",
+    progress.pos,
+  ], ["total", progress.total]]);
+  if (progress.label !== undefined) m.set("label", progress.label);
+  if (progress.item !== undefined) m.set("item", progress.item);
+  return stream.makeFrame(requestId, FRAME_TYPE.PROGRESS, 0, encodeCbor(m));
+}

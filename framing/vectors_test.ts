@@ -4,6 +4,8 @@ import {
   type CborValue,
   ClientReactor,
   createCommandFrames,
+  createProgressFrame,
+  createTextOutputFrame,
   decodeFrames,
   encodeFrame,
   frameFromHumanString,
@@ -185,4 +187,25 @@ Deno.test("vectors: zlib and zstd-8mb responses match Mercurial's bytes (two req
     assertEquals(wanted.length, 3);
     for (const v of wanted) assertEquals(produced.has(v.hex), true, v.name);
   }
+});
+
+Deno.test("vectors: text-output and progress frames", () => {
+  const hexOf = (prefix: string): string =>
+    VECTORS.find((v) => v.name.startsWith(prefix))!.hex;
+  const s = new OutputStream(1);
+  assertEquals(
+    toHex(encodeFrame(createTextOutputFrame(s, 1, [{ msg: "foo" }]))),
+    hexOf("createtextoutputframe: one atom"),
+  );
+  const p = createProgressFrame(new OutputStream(2), 1, {
+    topic: "files",
+    pos: 3,
+    total: 10,
+    label: "files",
+  });
+  // The vector has no stream-begin: it was written by hand as a later frame.
+  assertEquals(
+    toHex(encodeFrame({ ...p, streamFlags: 0 })),
+    hexOf("ffs (schema from spec only"),
+  );
 });
