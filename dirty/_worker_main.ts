@@ -353,7 +353,17 @@ async function main(): Promise<void> {
     (console as unknown as Record<string, unknown>)[name] = console.error;
   }
   Deno.addSignalListener("SIGINT", () => {});
-  const conn = await Deno.connect({ transport: "unix", path: config.socket });
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: config.socket });
+  } catch (e) {
+    console.error(
+      `[dirty worker ${Deno.pid}] cannot reach the arbiter at ${config.socket}: ${
+        errorMessage(e)
+      }`,
+    );
+    Deno.exit(1);
+  }
   const worker = new Worker(config, conn);
   Deno.addSignalListener("SIGTERM", () => void worker.stop(true));
   // The end of stdin (arbiter gone or done with us) means stop.

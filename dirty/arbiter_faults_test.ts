@@ -254,3 +254,67 @@ Deno.test("faults: when the arbiter's parent dies, everything goes, no files lef
   });
   await rest;
 });
+
+Deno.test("faults: close() past the grace period fails what is left and kills", async () => {
+  const arb = await startArbiter({
+    apps: [APP],
+    workers: 1,
+    gracefulTimeout: 0.3,
+    log: quiet,
+  });
+  await arb.ready();
+  const pid = arb.status().workers[0]!.pid;
+  await using c = await RawDirtyConn.open(arb.socketPath);
+  // Stuck in sync code: it can neither finish nor close its apps.
+  const call = c.call(APP, "spin", [3000]);
+  call.catch(() => {}); // Checked below, after close().
+  await sleep(100);
+  await arb.close();
+  await assert.rejects(call, (e) => {
+    assert.ok(e instanceof DirtyWorkerError);
+    assert.match(e.message, /shutting down/);
+    return true;
+  });
+  assert.equal(alive(pid), false);
+});
+
+Deno.test("faults: workers exit by themselves when the arbiter is killed", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      CLI,
+      "--app",
+      APP,
+      "--workers",
+      "2",
+      "--log-level",
+      "error",
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const { lines, rest } = await readLines(child.stdout, 1);
+  const socket = lines[0]!;
+  const workers: number[] = [];
+  {
+    await using c = await RawDirtyConn.open(socket);
+    await waitFor("two workers", async () => {
+      const s = await c.status();
+      workers.splice(0);
+      for (const w of s.workers as Record<string, unknown>[]) {
+        if (w.booted) workers.push(w.pid as number);
+      }
+      return workers.length === 2;
+    });
+  }
+  child.kill("SIGKILL");
+  await child.status;
+  await rest;
+  await waitFor("the workers to exit", () => workers.every((p) => !alive(p)));
+  // Nobody was left to clean up: do it here.
+  await Deno.remove(socket.slice(0, socket.lastIndexOf("/")), {
+    recursive: true,
+  });
+});
