@@ -70,6 +70,19 @@ export interface FramingClientOptions {
    * @default {undefined}
    */
   onClose?: () => void;
+  /**
+   * Called with the decoded atoms of a `text-output` frame (servers other
+   * than Mercurial may send them).
+   *
+   * @default {undefined}
+   */
+  onTextOutput?: (requestId: number, atoms: CborValue[]) => void;
+  /**
+   * Called with the decoded map of a `progress` frame.
+   *
+   * @default {undefined}
+   */
+  onProgress?: (requestId: number, progress: CborValue) => void;
 }
 
 /** Options of {@linkcode FramingClient.call}. */
@@ -159,6 +172,8 @@ export class FramingClient implements AsyncDisposable {
   #resume: (() => void) | null = null;
   #loop: Promise<void>;
   #onClose: (() => void) | undefined;
+  #onText: FramingClientOptions["onTextOutput"];
+  #onProgress: FramingClientOptions["onProgress"];
 
   /**
    * Starts a client on a byte channel.
@@ -184,6 +199,8 @@ export class FramingClient implements AsyncDisposable {
     this.#maxQueued = options.maxQueuedValues ?? 1024;
     this.#maxPayload = options.maxPayloadSize ?? 65535;
     this.#onClose = options.onClose;
+    this.#onText = options.onTextOutput;
+    this.#onProgress = options.onProgress;
     this.#loop = this.#readLoop();
   }
 
@@ -374,6 +391,14 @@ export class FramingClient implements AsyncDisposable {
       }
       const p = this.#pending.get(a.request.requestId);
       if (p) this.#finishWith(p, a.request.requestId, a.error);
+      return;
+    }
+    if (a.action === "textoutput") {
+      this.#onText?.(a.request.requestId, a.atoms);
+      return;
+    }
+    if (a.action === "progress") {
+      this.#onProgress?.(a.request.requestId, a.progress);
       return;
     }
     if (a.action !== "responsedata") return;

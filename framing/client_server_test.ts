@@ -10,12 +10,17 @@ import {
   type CborValue,
   CommandError,
   connect,
+  createProgressFrame,
+  createTextOutputFrame,
   decodeFrames,
   encodeFrame,
+  encodeFrames,
   frameFromHumanString,
   FramingClient,
   FramingError,
+  OutputStream,
   type ProtocolError,
+  renderAtoms,
   serve,
   serveConnection,
   ServerError,
@@ -317,4 +322,34 @@ Deno.test("client/server over TCP: half-close, then read deferred responses", as
   await client.close();
   await server.close();
   assertEquals(openFdCount(), fds);
+});
+
+Deno.test("client: text-output and progress frames reach their callbacks", async () => {
+  const { client: c, server: s } = pair();
+  const texts: string[] = [];
+  const progress: CborValue[] = [];
+  const client = new FramingClient(c, {
+    contentEncodings: null,
+    onTextOutput: (rid, atoms) => texts.push(`${rid}:${renderAtoms(atoms)}`),
+    onProgress: (_rid, p) => progress.push(p),
+  });
+  const it = client.call("x");
+  const reader = s.readable.getReader();
+  await reader.read(); // the request
+  const out = new OutputStream(2);
+  const w = s.writable.getWriter();
+  await w.write(encodeFrames([
+    createTextOutputFrame(out, 1, [{ msg: "hello %s", args: ["world"] }]),
+    createProgressFrame(out, 1, { topic: "files", pos: 1, total: 2 }),
+    frameFromHumanString(
+      "1 2 0 command-response continuation cbor:{b'status': b'ok'}",
+    ),
+    frameFromHumanString("1 2 0 command-response eos cbor:7"),
+  ]));
+  assertEquals(await Array.fromAsync(it), [7]);
+  assertEquals(texts, ["1:hello world"]);
+  assertEquals(progress.length, 1);
+  await w.close();
+  reader.releaseLock();
+  await client.close();
 });
