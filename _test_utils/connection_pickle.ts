@@ -55,8 +55,9 @@ export function pyFloatRepr(x: number): string {
 }
 
 /**
- * Converts a decoded value (decode with `floats: "wrap"`, so that integers
- * and floats differ) to the tagged JSON form. Set items are sorted by their
+ * Converts a value to the tagged JSON form. A `number` is tagged as the
+ * encoder maps it (integer-valued and not `-0`: int; otherwise float), so
+ * decode with `floats: "wrap"` to see what the peer really sent. Set items are sorted by their
  * JSON text, as the comparison needs a stable order, and tagged without ids
  * (`withIds` false: every container gets id 0 and no refs).
  */
@@ -68,12 +69,11 @@ export function toTagged(value: unknown, withIds = true): Tagged {
       case "boolean":
         return { t: "bool", v };
       case "number":
-        if (!Number.isInteger(v)) {
-          throw new TypeError(
-            `non-integer number ${v}: decode with floats: "wrap"`,
-          );
+        // The encoder's natural mapping: integer-valued (not -0) is an int.
+        if (Number.isInteger(v) && !Object.is(v, -0)) {
+          return { t: "int", v: BigInt(v).toString() };
         }
-        return { t: "int", v: String(v) };
+        return { t: "float", v: pyFloatRepr(v) };
       case "bigint":
         return { t: "int", v: v.toString() };
       case "string":

@@ -26,6 +26,7 @@ export interface DecoderSettings {
   maxContainerLength: number;
   dicts: "object" | "map";
   floats: "number" | "wrap";
+  copyBytes: boolean;
   resolveGlobal:
     | ((module: string, name: string) => GlobalFunction | undefined)
     | undefined;
@@ -50,6 +51,10 @@ const BUILTIN_GLOBALS: Record<string, BuiltinKind> = {
   "builtins.bytes": "bytes",
   "_codecs.encode": "encode",
 };
+
+const LATIN1 = new TextDecoder("latin1");
+const STR_CACHE_SIZE = 4096;
+const strCache: (string | undefined)[] = new Array(STR_CACHE_SIZE);
 
 const MAX_TEXT_INT_DIGITS = 4300; // Python's int_max_str_digits default
 const INT_RE = /^[+-]?[0-9]+$/;
@@ -133,6 +138,9 @@ class Decoder {
   dictSizes: Map<object, number> = new Map();
   opPos = 0;
   op = 0;
+  win = "";
+  winStart = 0;
+  winEnd = 0;
 
   constructor(data: Uint8Array, s: DecoderSettings) {
     this.data = data;
@@ -286,10 +294,14 @@ class Decoder {
         target = this.toPyDict(obj, slot, items);
         from = i;
       } else {
-        // Counts pairs (an upper bound of the size) without walking keys.
-        const size = (this.dictSizes.get(obj) ?? 0) + (items.length - from) / 2;
-        this.checkLength(size);
-        this.dictSizes.set(obj, size);
+        if (this.end > this.s.maxContainerLength) {
+          // Counts pairs (an upper bound of the size) without walking keys.
+          // Smaller inputs cannot hold a container that long.
+          const size = (this.dictSizes.get(obj) ?? 0) +
+            (items.length - from) / 2;
+          this.checkLength(size);
+          this.dictSizes.set(obj, size);
+        }
         this.deepen(obj, items, from);
         return;
       }
@@ -517,7 +529,60 @@ class Decoder {
     return out;
   }
 
+  /**
+   * An ASCII string of at most 12 bytes, cut from a Latin-1 decoding of a
+   * window of the input: much cheaper than building it char by char. (V8
+   * copies substrings this short, so they do not keep the window alive.)
+   */
+  sliceAscii(start: number, n: number): string {
+    if (start < this.winStart || start + n > this.winEnd) {
+      this.winStart = start;
+      this.winEnd = Math.min(this.end, start + 16384);
+      this.win = LATIN1.decode(this.data.subarray(this.winStart, this.winEnd));
+    }
+    const at = start - this.winStart;
+    return this.win.slice(at, at + n);
+  }
+
+  /** A bytes value: a view of the input, or a copy with `copyBytes`. */
+  bytes(start: number, n: number): Uint8Array {
+    return this.s.copyBytes
+      ? this.data.slice(start, start + n)
+      : this.data.subarray(start, start + n);
+  }
+
   str(start: number, n: number): string {
+    if (n <= 16 && n > 0) {
+      // Short strings (dict keys above all) repeat: reuse the string made
+      // for the same bytes, which also spares V8 re-internalizing keys.
+      const data = this.data;
+      let h = n;
+      let ascii = 0;
+      for (let i = start; i < start + n; i++) {
+        const b = data[i]!;
+        ascii |= b;
+        h = (h * 31 + b) | 0;
+      }
+      if (ascii < 0x80) {
+        const slot = (h ^ (h >>> 12)) & (STR_CACHE_SIZE - 1);
+        const cached = strCache[slot];
+        if (cached !== undefined && cached.length === n) {
+          let same = true;
+          for (let i = 0; i < n; i++) {
+            if (cached.charCodeAt(i) !== data[start + i]) {
+              same = false;
+              break;
+            }
+          }
+          if (same) return cached;
+        }
+        const fresh = n <= 12
+          ? this.sliceAscii(start, n)
+          : decodeUtf8(data, start, start + n);
+        strCache[slot] = fresh;
+        return fresh;
+      }
+    }
     try {
       return decodeUtf8(this.data, start, start + n);
     } catch (e) {
@@ -710,7 +775,7 @@ class Decoder {
           this.need(pos, 1);
           const n = data[pos++]!;
           this.need(pos, n);
-          stack.push(data.slice(pos, pos + n));
+          stack.push(this.bytes(pos, n));
           pos += n;
           break;
         }
@@ -719,7 +784,7 @@ class Decoder {
           const n = view.getUint32(pos, true);
           pos += 4;
           this.need(pos, n);
-          stack.push(data.slice(pos, pos + n));
+          stack.push(this.bytes(pos, n));
           pos += n;
           break;
         }
@@ -730,8 +795,11 @@ class Decoder {
             view.getUint32(pos + 4, true) * 2 ** 32;
           pos += 8;
           this.need(pos, n);
-          const b = data.slice(pos, pos + n);
-          stack.push(op === OP.BYTEARRAY8 ? new ByteArray(b) : b);
+          stack.push(
+            op === OP.BYTEARRAY8
+              ? new ByteArray(data.slice(pos, pos + n))
+              : this.bytes(pos, n),
+          );
           pos += n;
           break;
         }
@@ -845,14 +913,14 @@ class Decoder {
         case OP.SETITEM: {
           const base = this.marks.length > 0 ? this.marks.at(-1)! : 0;
           if (stack.length - 3 < base) this.fail("invalid", "stack underflow");
-          const items = stack.splice(stack.length - 2, 2);
-          this.setItems(stack.length - 1, items, 0);
+          this.setItems(stack.length - 3, stack, stack.length - 2);
+          stack.length -= 2;
           break;
         }
         case OP.SETITEMS: {
           const m = this.popMark();
-          const items = stack.splice(m);
-          this.setItems(m - 1, items, 0);
+          this.setItems(m - 1, stack, m);
+          stack.length = m;
           break;
         }
         case OP.ADDITEMS: {

@@ -29,6 +29,8 @@ const G_FROZENSET = { module: "builtins", name: "frozenset" };
 type GlobalId = typeof G_BYTES;
 const LATIN1 = { str: "latin1" };
 
+const PYFLOAT_PROTO: object = PyFloat.prototype;
+
 let scratch: Uint8Array<ArrayBuffer> | null = new Uint8Array(16384);
 const MAX_SCRATCH = 4 * 1024 * 1024;
 
@@ -48,7 +50,7 @@ export function encodePickle(
   const enc = new Encoder(buf, settings);
   try {
     enc.dump(value);
-    return enc.buf.slice(0, enc.pos);
+    return enc.result();
   } finally {
     if (enc.buf.length <= MAX_SCRATCH) scratch = enc.buf;
     else scratch = buf;
@@ -65,6 +67,8 @@ class Encoder {
   memo: Map<object, number> = new Map();
   memoLen = 0;
   depth = 0;
+  ext: Uint8Array[] = [];
+  extAt: number[] = [];
   maxDepth: number;
 
   constructor(buf: Uint8Array<ArrayBuffer>, s: EncoderSettings) {
@@ -318,12 +322,17 @@ class Encoder {
    * `_Pickler_write_bytes`); the caller writes the payload and then turns
    * `framing` back on when it was turned off here.
    */
-  writeLarge(code: number, len: number, lenSize: 1 | 4 | 8): void {
+  writeLarge(
+    code: number,
+    len: number,
+    lenSize: 1 | 4 | 8,
+    reserve: number = len,
+  ): void {
     if (this.framing && len >= FRAME_TARGET) {
       this.commitFrame();
       this.framing = false;
     }
-    this.ensure(1 + lenSize + len);
+    this.ensure(1 + lenSize + reserve);
     this.buf[this.pos++] = code;
     if (lenSize === 1) {
       this.buf[this.pos++] = len;
@@ -339,18 +348,45 @@ class Encoder {
 
   writePayload(code: number, lenSize: 1 | 4 | 8, b: Uint8Array): void {
     const wasFraming = this.framing;
-    this.writeLarge(code, b.length, lenSize);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    if (b.length >= FRAME_TARGET) {
+      // Large payloads are outside any frame: keep a reference and copy
+      // them once, straight into the result.
+      this.writeLarge(code, b.length, lenSize, 0);
+      this.extAt.push(this.pos);
+      this.ext.push(b);
+    } else {
+      this.writeLarge(code, b.length, lenSize);
+      this.buf.set(b, this.pos);
+      this.pos += b.length;
+    }
     this.framing = wasFraming;
   }
 
+  /** The pickle: the buffer with the large payloads spliced in. */
+  result(): Uint8Array<ArrayBuffer> {
+    const { buf, pos, ext, extAt } = this;
+    if (ext.length === 0) return buf.slice(0, pos);
+    let total = pos;
+    for (const e of ext) total += e.length;
+    const out = new Uint8Array(total);
+    let o = 0;
+    let prev = 0;
+    for (let i = 0; i < ext.length; i++) {
+      const at = extAt[i]!;
+      out.set(buf.subarray(prev, at), o);
+      o += at - prev;
+      out.set(ext[i]!, o);
+      o += ext[i]!.length;
+      prev = at;
+    }
+    out.set(buf.subarray(prev, pos), o);
+    return out;
+  }
+
   saveObject(o: object): void {
-    if (o instanceof PyFloat) {
-      if (typeof o.value !== "number") {
-        throw new TypeError("Cannot pickle value: PyFloat holds a non-number");
-      }
-      this.saveFloat(o.value);
+    const proto = Object.getPrototypeOf(o);
+    if (proto === PYFLOAT_PROTO) {
+      this.saveFloat((o as PyFloat).value);
       return;
     }
     const idx = this.memo.get(o);
@@ -358,32 +394,25 @@ class Encoder {
       this.memoGet(idx);
       return;
     }
-    if (o instanceof Uint8Array) {
-      this.saveBytes(o, o);
-      return;
-    }
     if (++this.depth > this.maxDepth) {
       throw new RangeError(
         `Cannot pickle value: nesting depth exceeds the maximum of ${this.maxDepth}`,
       );
     }
-    if (Array.isArray(o)) this.saveList(o);
+    if (proto === Object.prototype || proto === null) {
+      this.saveRecord(o as Record<string, unknown>);
+    } else if (Array.isArray(o)) this.saveList(o);
+    else if (o instanceof Uint8Array) this.saveBytes(o, o);
     else if (o instanceof Tuple) this.saveTuple(o);
-    else if (o instanceof Map) this.saveDict(o, o.size, o.entries(), true);
+    else if (o instanceof Map) this.saveMap(o);
     else if (o instanceof Set) this.saveSet(o);
     else if (o instanceof FrozenSet) this.saveFrozenSet(o);
     else if (o instanceof ByteArray) this.saveByteArray(o);
+    else if (o instanceof PyFloat) this.saveFloat(o.value);
     else {
-      const proto = Object.getPrototypeOf(o);
-      if (proto !== Object.prototype && proto !== null) {
-        this.depth--;
-        throw new TypeError(
-          `Cannot pickle value: ${describe(o)} has no Python equivalent`,
-        );
-      }
-      const rec = o as Record<string, unknown>;
-      const keys = Object.keys(rec);
-      this.saveDict(rec, keys.length, keys, false);
+      throw new TypeError(
+        `Cannot pickle value: ${describe(o)} has no Python equivalent`,
+      );
     }
     this.depth--;
   }
@@ -513,41 +542,13 @@ class Encoder {
     this.memoPut(t);
   }
 
-  saveDict(
-    d: object,
-    size: number,
-    it: Iterable<string> | Iterator<[unknown, unknown]>,
-    isMap: boolean,
-  ): void {
+  /** A plain object: a dict with str keys. */
+  saveRecord(rec: Record<string, unknown>): void {
     this.op(OP.EMPTY_DICT);
-    this.memoPut(d);
+    this.memoPut(rec);
+    const keys = Object.keys(rec);
+    const size = keys.length;
     if (size === 0) return;
-    if (isMap) {
-      const entries = it as Iterator<[unknown, unknown]>;
-      if (size === 1) {
-        const e = entries.next();
-        if (!e.done) {
-          this.save(e.value[0]);
-          this.save(e.value[1]);
-        }
-        this.op(OP.SETITEM);
-        return;
-      }
-      let count: number;
-      do {
-        this.op(OP.MARK);
-        count = 0;
-        for (let e = entries.next(); !e.done; e = entries.next()) {
-          this.save(e.value[0]);
-          this.save(e.value[1]);
-          if (++count === BATCH) break;
-        }
-        this.op(OP.SETITEMS);
-      } while (count === BATCH);
-      return;
-    }
-    const keys = it as string[];
-    const rec = d as Record<string, unknown>;
     if (size === 1) {
       this.boundary();
       this.saveStr(keys[0]!);
@@ -565,6 +566,35 @@ class Encoder {
         this.boundary();
         this.saveStr(k);
         this.save(rec[k]);
+        if (++count === BATCH) break;
+      }
+      this.op(OP.SETITEMS);
+    } while (count === BATCH);
+  }
+
+  /** A Map or PyDict: a dict with any keys. */
+  saveMap(map: Map<unknown, unknown>): void {
+    this.op(OP.EMPTY_DICT);
+    this.memoPut(map);
+    const size = map.size;
+    if (size === 0) return;
+    const entries = map.entries();
+    if (size === 1) {
+      const e = entries.next();
+      if (!e.done) {
+        this.save(e.value[0]);
+        this.save(e.value[1]);
+      }
+      this.op(OP.SETITEM);
+      return;
+    }
+    let count: number;
+    do {
+      this.op(OP.MARK);
+      count = 0;
+      for (let e = entries.next(); !e.done; e = entries.next()) {
+        this.save(e.value[0]);
+        this.save(e.value[1]);
         if (++count === BATCH) break;
       }
       this.op(OP.SETITEMS);

@@ -21,6 +21,30 @@ export function decodeUtf8(
   end: number,
 ): string {
   const len = end - start;
+  if (len <= 4) {
+    // Short keys are common: build them without intermediate strings.
+    const a = data[start]!;
+    const b = data[start + 1]!;
+    const c = data[start + 2]!;
+    const d = data[start + 3]!;
+    switch (len) {
+      case 0:
+        return "";
+      case 1:
+        if (a < 0x80) return String.fromCharCode(a);
+        break;
+      case 2:
+        if ((a | b) < 0x80) return String.fromCharCode(a, b);
+        break;
+      case 3:
+        if ((a | b | c) < 0x80) return String.fromCharCode(a, b, c);
+        break;
+      case 4:
+        if ((a | b | c | d) < 0x80) return String.fromCharCode(a, b, c, d);
+        break;
+    }
+    return decodeSlow(data, start, end);
+  }
   if (len <= 24) {
     let s = "";
     for (let i = start; i < end; i++) {

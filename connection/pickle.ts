@@ -45,6 +45,7 @@
 
 import { decodePickle, type GlobalFunction } from "./_pickle_decoder.ts";
 import { encodePickle } from "./_pickle_encoder.ts";
+import type { MessageCodec } from "./codec.ts";
 
 export * from "./pickle_types.ts";
 
@@ -111,6 +112,15 @@ export interface LoadsOptions {
    * @default {"number"}
    */
   floats?: "number" | "wrap";
+  /**
+   * Whether `bytes` values are copied out of the input. By default they are
+   * views of the input (no copy, as fast as it gets), so they change when
+   * the input buffer is later reused or modified; set `true` when the input
+   * buffer is reused. `bytearray` values are always copies.
+   *
+   * @default {false}
+   */
+  copyBytes?: boolean;
   /**
    * Allows more globals than the built-in allow-list (`set`, `frozenset`,
    * `bytearray`, `bytes`, `_codecs.encode`). Called with the module and
@@ -198,26 +208,9 @@ export function loads(bytes: Uint8Array, options: LoadsOptions = {}): unknown {
     maxContainerLength: options.maxContainerLength ?? 16777216,
     dicts: options.dicts ?? "object",
     floats: options.floats ?? "number",
+    copyBytes: options.copyBytes ?? false,
     resolveGlobal: options.resolveGlobal,
   });
-}
-
-/** A message codec (the `MessageCodec` plug point of `Connection`). */
-export interface PickleCodec {
-  /**
-   * Pickles one value.
-   *
-   * @param value The value.
-   * @returns The pickle bytes.
-   */
-  encode(value: unknown): Uint8Array;
-  /**
-   * Unpickles one message.
-   *
-   * @param bytes The pickle bytes.
-   * @returns The value.
-   */
-  decode(bytes: Uint8Array): unknown;
 }
 
 /**
@@ -226,7 +219,7 @@ export interface PickleCodec {
  *
  * @param options Protocol (default 4, as Python 3.8-3.13 send), limits,
  * representation choices and the global hook.
- * @returns A codec with `encode` and `decode`.
+ * @returns A {@linkcode MessageCodec} with `encode` and `decode`.
  *
  * @example Usage
  * ```ts
@@ -239,7 +232,9 @@ export interface PickleCodec {
  * assert.deepEqual(codec.decode(bytes), { answer: [1, 2.5, "x"] });
  * ```
  */
-export function pickleCodec(options: PickleCodecOptions = {}): PickleCodec {
+export function pickleCodec(
+  options: PickleCodecOptions = {},
+): MessageCodec<unknown> {
   const dumpOptions: DumpsOptions = {};
   if (options.protocol !== undefined) dumpOptions.protocol = options.protocol;
   if (options.maxDepth !== undefined) dumpOptions.maxDepth = options.maxDepth;

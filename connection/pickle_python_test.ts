@@ -25,7 +25,7 @@ interface Vector {
 
 const VECTORS: Vector[] = JSON.parse(
   await Deno.readTextFile(
-    new URL("./testdata/pickle-vectors.json", import.meta.url),
+    new URL("./testdata/pickle-vectors.json.txt", import.meta.url),
   ),
 );
 const PEER = new URL("./testdata/pickle_peer.py", import.meta.url).pathname;

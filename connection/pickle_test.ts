@@ -30,7 +30,7 @@ interface Vector {
 
 const VECTORS: Vector[] = JSON.parse(
   await Deno.readTextFile(
-    new URL("./testdata/pickle-vectors.json", import.meta.url),
+    new URL("./testdata/pickle-vectors.json.txt", import.meta.url),
   ),
 );
 

@@ -395,7 +395,7 @@ export class PyDict<K = unknown, V = unknown> extends Map<K, V> {
    * import { PyDict } from "@sidecar/ipc/connection";
    * import assert from "node:assert/strict";
    *
-   * assert.ok(new PyDict([[2, "x"]]).has(2n));
+   * assert.ok(new PyDict<unknown, string>([[2, "x"]]).has(2n));
    * ```
    */
   override has(key: K): boolean {
@@ -482,7 +482,12 @@ export type UnpicklingErrorReason =
  *
  * // GLOBAL 'os system' (REDUCE would call it).
  * const evil = new TextEncoder().encode("cos\nsystem\n(S'true'\ntR.");
- * const err = assert.throws(() => loads(evil), UnpicklingError);
+ * assert.throws(
+ *   () => loads(evil),
+ *   (e) =>
+ *     e instanceof UnpicklingError && e.reason === "refused" &&
+ *     e.opcode === "GLOBAL" && e.offset === 0,
+ * );
  * ```
  */
 export class UnpicklingError extends Error {
