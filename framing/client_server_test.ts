@@ -353,3 +353,14 @@ Deno.test("client: text-output and progress frames reach their callbacks", async
   reader.releaseLock();
   await client.close();
 });
+
+Deno.test("server: a handler that yields nothing still ends its response", async () => {
+  const { client: c, server: s } = pair();
+  const served = serveConnection(s, {
+    *empty() {},
+  });
+  const client = new FramingClient(c);
+  assertEquals(await Array.fromAsync(client.call("empty")), []);
+  await client.close();
+  await served;
+});

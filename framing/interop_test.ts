@@ -255,6 +255,7 @@ const HG_CALLS: [string, Record<string, unknown>, number | null][] = [
   ["nosuchcommand", {}, null],
   ["stream", { pieces: 32 }, null],
   ["echo", { second: "call" }, 10],
+  ["empty", {}, null],
 ];
 
 function checkHgResults(results: HgResults): void {

@@ -583,7 +583,8 @@ export class ResponseWriter {
   /**
    * Ends the response: flushes buffered output, flushes the encoder (never
    * finishing it) and emits the `eos` frame(s). A response with no objects
-   * produces no frames at all, as in Mercurial.
+   * still gets its status and `eos` frames (Mercurial sends nothing at all
+   * there, which leaves the client waiting forever).
    *
    * @returns Frames to send.
    *
@@ -594,11 +595,12 @@ export class ResponseWriter {
    *
    * const r = new ServerReactor();
    * const w = r.startResponse(r.makeOutputStream(), 1);
-   * assert.deepEqual(w.end(), []);
+   * assert.deepEqual(w.end().map((f) => [f.type, f.flags]), [[9, 2], [3, 1], [3, 2]]);
    * ```
    */
   end(): Frame[] {
     this.#check();
+    this.#begin();
     this.#drain();
     this.#emitter.flush(this.#out);
     if (this.#emitted) {

@@ -39,6 +39,8 @@ export const HANDLERS: Record<string, CommandHandler> = {
       new Uint8Array(1).fill(0x63),
     ]);
   },
+  // Yields nothing: Mercurial's server would send no frames at all.
+  *empty() {},
   *encoded() {
     yield new EncodedResponse(encodeCbor({ pre: "encoded" }));
   },
