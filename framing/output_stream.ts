@@ -259,7 +259,7 @@ export interface CommandFramesOptions {
    */
   redirect?: CborValue | undefined;
   /**
-   * Split size of the request's CBOR.
+   * Split size of the request's CBOR (1 to 65535).
    *
    * @default {32768}
    */
@@ -301,6 +301,11 @@ export function createCommandFrames(
   options: CommandFramesOptions = {},
 ): Frame[] {
   const max = options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE;
+  if (!Number.isInteger(max) || max < 1 || max > MAX_WIRE_PAYLOAD_SIZE) {
+    throw new RangeError(
+      `Cannot create command frames: frame size ${max} is outside 1..${MAX_WIRE_PAYLOAD_SIZE}`,
+    );
+  }
   const request = new Map<string, CborValue>([["name", name]]);
   const argCount = args instanceof Map ? args.size : Object.keys(args).length;
   if (argCount > 0) request.set("args", args as CborValue);
