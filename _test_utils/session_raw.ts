@@ -6,9 +6,11 @@
  * @module
  */
 import {
+  acceptSocket,
   closeFd,
   EAGAIN,
   errno,
+  fdTrace,
   libc,
   openSocket,
   P,
@@ -96,7 +98,7 @@ export function bindSocket(hostname: string, tcp: boolean): BoundSocket {
 /** Waits for and accepts one connection on a listening FFI socket. */
 export async function acceptOne(fd: number): Promise<number> {
   while (true) {
-    const c = libc.accept4(fd, null, null, P.SOCK_CLOEXEC | P.SOCK_NONBLOCK);
+    const c = acceptSocket(fd, true);
     if (c >= 0) return c;
     if (errno() !== EAGAIN) throw sysError("accept");
     await poller.wait(fd, P.POLLIN);
@@ -171,13 +173,47 @@ export function localAddress(fd: number): { hostname: string; port: number } {
 
 export { closeFd, poller };
 
-/** Open fd count once the shared poller is idle (its wake pipe closed). */
-export async function settledFdCount(): Promise<number> {
-  for (let i = 0; i < 200 && poller.running; i++) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  poller.closeIdle();
-  let n = 0;
-  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
-  return n;
+/** Records every fd the session code opens or receives; see {@linkcode trackFds}. */
+export interface FdTracker extends Disposable {
+  /**
+   * Waits for the shared poller to go idle (and closes its wake pipe), then
+   * returns the tracked sockets and pipes that are still open anywhere in
+   * this process: each fd is identified by its inode, so fds that other test
+   * files open meanwhile (with `--parallel`) cannot confuse it.
+   */
+  leaks(): Promise<string[]>;
+}
+
+/** Starts recording the inode of every fd the session code opens or receives. */
+export function trackFds(): FdTracker {
+  const links = new Set<string>();
+  fdTrace.hook = (fd) => {
+    try {
+      links.add(Deno.readLinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      // Already closed again.
+    }
+  };
+  return {
+    async leaks() {
+      for (let i = 0; i < 200 && poller.running; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      poller.closeIdle();
+      const open = new Set<string>();
+      for await (const e of Deno.readDir("/proc/self/fd")) {
+        try {
+          open.add(await Deno.readLink(`/proc/self/fd/${e.name}`));
+        } catch {
+          // The directory's own fd, or one closed meanwhile.
+        }
+      }
+      // Sockets and pipes only: a passed copy of, say, /dev/null shares its
+      // link with the original, which stays open.
+      return [...links].filter((l) => /^(socket|pipe):/.test(l) && open.has(l));
+    },
+    [Symbol.dispose]() {
+      fdTrace.hook = null;
+    },
+  };
 }

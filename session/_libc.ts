@@ -339,8 +339,34 @@ export function socketName(fd: number, peer: boolean): Uint8Array<ArrayBuffer> {
 export function openSocket(family: number, type: number): number {
   const fd = libc.socket(family, type | P.SOCK_NONBLOCK | P.SOCK_CLOEXEC, 0);
   if (fd < 0) throw sysError("create socket");
+  fdTrace.hook?.(fd);
   return fd;
 }
+
+/**
+ * `accept4` with close-on-exec (and non-blocking when asked).
+ *
+ * @param fd The listening socket.
+ * @param nonBlocking Whether the new socket is non-blocking.
+ * @returns The new fd, or -1 with `errno` set.
+ */
+export function acceptSocket(fd: number, nonBlocking: boolean): number {
+  const c = libc.accept4(
+    fd,
+    null,
+    null,
+    P.SOCK_CLOEXEC | (nonBlocking ? P.SOCK_NONBLOCK : 0),
+  );
+  if (c >= 0) fdTrace.hook?.(c);
+  return c;
+}
+
+/**
+ * Test hook: when set, it is called with every fd this module opens or
+ * receives (the tests record each one's inode to prove none leaks, which
+ * works even while other test files share the process).
+ */
+export const fdTrace: { hook: ((fd: number) => void) | null } = { hook: null };
 
 function pointerValue(buf: Uint8Array): bigint {
   return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
@@ -453,6 +479,9 @@ export class MsgIo {
     this.flags = v.getInt32(P.msgFlags, true);
     const controlLen = v.getUint32(P.msgControlLen, true);
     this.fds = controlLen > 0 ? this.#parseFds(controlLen) : NO_FDS;
+    if (fdTrace.hook && this.fds.length) {
+      for (const fd of this.fds) fdTrace.hook(fd);
+    }
     return n;
   }
 

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { closeFd, EAGAIN, errno, libc, P, sysError } from "./_libc.ts";
+import { closeFd, EAGAIN, errno, fdTrace, libc, P, sysError } from "./_libc.ts";
 
 interface Waiter {
   fd: number;
@@ -35,6 +35,9 @@ export class Poller {
   #scratch = new Uint8Array(new ArrayBuffer(64));
   /** Number of `poll()` calls made, for tests and benchmarks. */
   polls = 0;
+  /** Most `poll()` calls ever outstanding at once (by design, 1). */
+  maxOutstanding = 0;
+  #outstanding = 0;
 
   #ensurePipe(): [number, number] {
     if (this.#pipe === null) {
@@ -43,6 +46,8 @@ export class Poller {
         throw sysError("create wake pipe");
       }
       this.#pipe = [fds[0]!, fds[1]!];
+      fdTrace.hook?.(fds[0]!);
+      fdTrace.hook?.(fds[1]!);
     }
     return this.#pipe;
   }
@@ -131,7 +136,16 @@ export class Poller {
           view.setInt16(8 * (i + 1) + 4, w.events, true);
         });
         this.polls++;
-        const rc = await libc.pollBlocking(fds, BigInt(list.length + 1), -1);
+        this.maxOutstanding = Math.max(
+          this.maxOutstanding,
+          ++this.#outstanding,
+        );
+        let rc: number;
+        try {
+          rc = await libc.pollBlocking(fds, BigInt(list.length + 1), -1);
+        } finally {
+          this.#outstanding--;
+        }
         if (rc < 0) {
           // errno belongs to a pool thread; retry with a sync zero-timeout poll.
           if (

@@ -1,6 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
 import {
+  acceptSocket,
   closeFd,
   EAGAIN,
   EINTR,
@@ -226,7 +227,7 @@ export class SessionAcceptor implements AsyncDisposable {
    * };
    * await using acceptor = forwardTcpConnections({ forwarder });
    * await acceptor.close();
-   * await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: acceptor.addr.port }));
+   * assert.equal(await acceptor.finished.then(() => "stopped"), "stopped");
    * ```
    */
   async close(): Promise<void> {
@@ -395,12 +396,7 @@ export function forwardTcpConnections(
   return new SessionAcceptor(fd, controller, async (_acceptor, count) => {
     try {
       while (!signal.aborted) {
-        const conn = libc.accept4(
-          fd,
-          null,
-          null,
-          P.SOCK_NONBLOCK | P.SOCK_CLOEXEC,
-        );
+        const conn = acceptSocket(fd, true);
         if (conn >= 0) {
           const p = handle(conn, count).finally(() => inFlight.delete(p));
           inFlight.add(p);

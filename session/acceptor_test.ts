@@ -2,7 +2,7 @@
 import dgram from "node:dgram";
 import { assertEquals, assertOk, assertThrows } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
-import { settledFdCount } from "../_test_utils/session_raw.ts";
+import { trackFds } from "../_test_utils/session_raw.ts";
 import type { SocketSessionError } from "./errors.ts";
 import { forwardTcpConnections, forwardUdpDatagrams } from "./acceptor.ts";
 import { adoptTcpSession, sendDatagram } from "./adopt.ts";
@@ -28,7 +28,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using dir = await tempDir();
-    const before = await settledFdCount();
+    using fds = trackFds();
     {
       using listener = SocketSessionListener.listen(`${dir.path}/a.sock`);
       using forwarder = new SocketSessionForwarder(listener.path);
@@ -86,7 +86,7 @@ Deno.test({
       assertEquals(errors.length, 1);
       assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
     }
-    assertEquals(await settledFdCount(), before);
+    assertEquals(await fds.leaks(), []);
   },
 });
 
@@ -96,7 +96,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using dir = await tempDir();
-    const before = await settledFdCount();
+    using fds = trackFds();
     {
       using listener = SocketSessionListener.listen(`${dir.path}/u.sock`);
       using forwarder = new SocketSessionForwarder(listener.path);
@@ -124,7 +124,7 @@ Deno.test({
       assertEquals(await reply, "answer");
       await new Promise<void>((r) => client.close(() => r()));
     }
-    assertEquals(await settledFdCount(), before);
+    assertEquals(await fds.leaks(), []);
   },
 });
 

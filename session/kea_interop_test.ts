@@ -14,7 +14,7 @@ import {
   sendAll,
   sendRaw,
   sendTo,
-  settledFdCount,
+  trackFds,
 } from "../_test_utils/session_raw.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
@@ -34,7 +34,7 @@ peerTest(
   "kea-common 2.2 + g++",
   async (peer) => {
     await using dir = await tempDir();
-    const before = await settledFdCount();
+    using fds = trackFds();
     const specs = [
       "udp4:11",
       "udp6:65535",
@@ -84,7 +84,7 @@ peerTest(
       for await (const x of receiver) all.push(x);
       assertEquals(all.length, 0);
     }
-    assertEquals(await settledFdCount(), before);
+    assertEquals(await fds.leaks(), []);
   },
 );
 
@@ -95,7 +95,7 @@ peerTest(
   async (peer) => {
     await using dir = await tempDir();
     const path = `${dir.path}/r.sock`;
-    const before = await settledFdCount();
+    using fds = trackFds();
     {
       await using kea = startPeer(peer, ["recv", path, "1"]);
       assertEquals((await kea.next()).ready, true);
@@ -164,7 +164,7 @@ peerTest(
         String(end.error),
       );
     }
-    assertEquals(await settledFdCount(), before);
+    assertEquals(await fds.leaks(), []);
   },
 );
 

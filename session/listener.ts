@@ -1,6 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
 import {
+  acceptSocket,
   closeFd,
   EAGAIN,
   EINTR,
@@ -179,7 +180,7 @@ export class SocketSessionListener
           "Cannot accept forwarder: the listener is closed",
         );
       }
-      const fd = libc.accept4(this.#fd, null, null, P.SOCK_CLOEXEC);
+      const fd = acceptSocket(this.#fd, false);
       if (fd >= 0) {
         try {
           return new SocketSessionReceiver(fd);

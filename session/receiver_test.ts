@@ -12,7 +12,6 @@ import {
   acceptOne,
   bindSocket,
   closeFd,
-  fdIsOpen,
   hasCloexec,
   localAddress,
   rawConnect,
@@ -20,7 +19,7 @@ import {
   sendAll,
   sendRaw,
   sendTo,
-  settledFdCount,
+  trackFds,
 } from "../_test_utils/session_raw.ts";
 import { SocketSessionError, WouldBlockError } from "./errors.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
@@ -56,7 +55,7 @@ async function setup(dir: string, name = "s.sock"): Promise<{
 
 Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP sockets, IPv4 and IPv6 (pushAndPop)", async () => {
   await using dir = await tempDir();
-  const before = await settledFdCount();
+  using fds = trackFds();
   {
     using c = await setup(dir.path);
     for (const host of ["127.0.0.1", "::1"]) {
@@ -129,7 +128,7 @@ Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP soc
       }
     }
   }
-  assertEquals(await settledFdCount(), before);
+  assertEquals(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionForwarder checks paths and connection state like BIND 10 (construct, connect, close)", async () => {
@@ -225,7 +224,7 @@ Deno.test("SocketSessionForwarder.push() rejects bad sessions like BIND 10 (badP
 
 Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receiver stops reading, send() waits and honours its signal (pushTooFast)", async () => {
   await using dir = await tempDir();
-  const before = await settledFdCount();
+  using fds = trackFds();
   {
     using c = await setup(dir.path);
     const s = {
@@ -270,13 +269,13 @@ Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receive
     using last = await c.receiver.pop({ timeout: 5000 });
     assertEquals(last.data, new Uint8Array([9]));
   }
-  assertEquals(await settledFdCount(), before);
+  assertEquals(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionReceiver gives the reference's error for every badPop case and closes the fd", async (t) => {
   await using dir = await tempDir();
   using listener = SocketSessionListener.listen(`${dir.path}/b.sock`);
-  const before = await settledFdCount();
+  using fds = trackFds();
   for (const c of BAD_SESSION_CASES) {
     await t.step(c.name, async () => {
       const sock = rawConnect(listener.path);
@@ -298,7 +297,7 @@ Deno.test("SocketSessionReceiver gives the reference's error for every badPop ca
       receiver.close();
       closeFd(passed.fd);
       // The passed copy was closed too.
-      assertEquals(await settledFdCount(), before);
+      assertEquals(await fds.leaks(), []);
     });
   }
   await t.step("close with nothing sent", async () => {
@@ -331,7 +330,7 @@ function validSession(fd: number): Uint8Array {
 Deno.test("SocketSessionReceiver closes every fd of a message with 2 or 40 fds, or an fd inside a header", async (t) => {
   await using dir = await tempDir();
   using listener = SocketSessionListener.listen(`${dir.path}/m.sock`);
-  const before = await settledFdCount();
+  using fds = trackFds();
   const cases: [string, number, boolean, string][] = [
     ["two fds", 2, false, "EXTRA_FDS"],
     ["forty fds (MSG_CTRUNC)", 40, false, "CONTROL_TRUNCATED"],
@@ -364,7 +363,7 @@ Deno.test("SocketSessionReceiver closes every fd of a message with 2 or 40 fds, 
       );
       receiver.close();
       closeFd(passed.fd);
-      assertEquals(await settledFdCount(), before);
+      assertEquals(await fds.leaks(), []);
     });
   }
 });
@@ -372,7 +371,7 @@ Deno.test("SocketSessionReceiver closes every fd of a message with 2 or 40 fds, 
 Deno.test("SocketSessionReceiver.pop() times out on half a session, closes its fd, and honours abort between sessions", async () => {
   await using dir = await tempDir();
   using listener = SocketSessionListener.listen(`${dir.path}/h.sock`);
-  const before = await settledFdCount();
+  using fds = trackFds();
   const passed = bindSocket("127.0.0.1", false);
   const sock = rawConnect(listener.path);
   {
@@ -397,8 +396,7 @@ Deno.test("SocketSessionReceiver.pop() times out on half a session, closes its f
   }
   closeFd(sock);
   closeFd(passed.fd);
-  assertEquals(await settledFdCount(), before);
-  assertEquals(fdIsOpen(passed.fd), false);
+  assertEquals(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() rejects a pending pop", async () => {
@@ -433,7 +431,7 @@ Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() re
 Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (fast-check)", async () => {
   await using dir = await tempDir();
   using listener = SocketSessionListener.listen(`${dir.path}/f.sock`);
-  const before = await settledFdCount();
+  using fds = trackFds();
   await fc.assert(
     fc.asyncProperty(
       fc.array(fc.uint8Array({ minLength: 1, maxLength: 3000 }), {
@@ -482,5 +480,5 @@ Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (
     ),
     { numRuns: 60 },
   );
-  assertEquals(await settledFdCount(), before);
+  assertEquals(await fds.leaks(), []);
 });
