@@ -12,6 +12,7 @@ import {
   type Frame,
   FRAME_FLAG,
   FRAME_TYPE,
+  MAX_WIRE_PAYLOAD_SIZE,
   STREAM_FLAG,
 } from "./frame_codec.ts";
 import { createStreamEncoder, type StreamEncoder } from "./stream_encoding.ts";
