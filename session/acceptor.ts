@@ -62,14 +62,6 @@ export interface AcceptorOptions {
  * using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
- * const session = {
- *   fd: 0,
- *   type: 2,
- *   protocol: 17,
- *   local: { hostname: "127.0.0.1", port: 53 },
- *   remote: { hostname: "192.0.2.2", port: 5300 },
- *   data: new Uint8Array([1, 2, 3]),
- * };
  * await using acceptor = forwardTcpConnections({ forwarder });
  * const client = await Deno.connect({ hostname: "127.0.0.1", port: acceptor.addr.port });
  * await client.write(new Uint8Array([42]));
@@ -78,191 +70,59 @@ export interface AcceptorOptions {
  * client.close();
  * ```
  */
-export class SessionAcceptor implements AsyncDisposable {
+export interface SessionAcceptor extends AsyncDisposable {
+  /** The bound address (with the port picked when 0 was asked for). */
+  readonly addr: SocketAddress;
+  /** Sessions forwarded so far. */
+  readonly forwarded: number;
+  /**
+   * Settles when the acceptor stopped; rejects when accepting or receiving
+   * fails. (Forwarding errors go to `onError`, per connection.)
+   */
+  readonly finished: Promise<void>;
+  /** Stops accepting, waits for connections in flight, closes the socket. */
+  close(): Promise<void>;
+}
+
+class Acceptor implements SessionAcceptor {
   #fd: number;
   #addr: SocketAddress;
   #controller: AbortController;
   #finished: Promise<void>;
   #forwarded = 0;
 
-  /** @internal Use {@linkcode forwardTcpConnections} or {@linkcode forwardUdpDatagrams}. */
   constructor(
     fd: number,
     controller: AbortController,
-    run: (acceptor: SessionAcceptor, count: () => void) => Promise<void>,
+    run: (count: () => void) => Promise<void>,
   ) {
     this.#fd = fd;
     this.#addr = decodeSockaddr(socketName(fd, false));
     this.#controller = controller;
-    this.#finished = run(this, () => this.#forwarded++).finally(() => {
+    this.#finished = run(() => this.#forwarded++).finally(() => {
       poller.cancel(this.#fd, new Error("closed"));
       closeFd(this.#fd);
       this.#fd = -1;
     });
   }
 
-  /**
-   * The bound address (with the port picked when 0 was asked for).
-   *
-   * @returns The address.
-   *
-   * @example Usage
-   * ```ts
-   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
-   * import { forwardTcpConnections } from "@sidecar/ipc/session";
-   * import assert from "node:assert/strict";
-   *
-   * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
-   * await using acceptor = forwardTcpConnections({ forwarder });
-   * assert.equal(acceptor.addr.hostname, "127.0.0.1");
-   * assert.ok(acceptor.addr.port > 0);
-   * ```
-   */
   get addr(): SocketAddress {
     return this.#addr;
   }
 
-  /**
-   * Sessions forwarded so far.
-   *
-   * @returns The count.
-   *
-   * @example Usage
-   * ```ts
-   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
-   * import { forwardTcpConnections } from "@sidecar/ipc/session";
-   * import assert from "node:assert/strict";
-   *
-   * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
-   * await using acceptor = forwardTcpConnections({ forwarder });
-   * assert.equal(acceptor.forwarded, 0);
-   * ```
-   */
   get forwarded(): number {
     return this.#forwarded;
   }
 
-  /**
-   * Settles when the acceptor stopped; rejects when accepting or receiving
-   * fails. (Forwarding errors go to `onError`, per connection.)
-   *
-   * @returns The promise.
-   *
-   * @example Usage
-   * ```ts
-   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
-   * import { forwardTcpConnections } from "@sidecar/ipc/session";
-   * import assert from "node:assert/strict";
-   *
-   * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
-   * await using acceptor = forwardTcpConnections({ forwarder });
-   * await acceptor.close();
-   * await acceptor.finished;
-   * assert.equal(acceptor.forwarded, 0);
-   * ```
-   */
   get finished(): Promise<void> {
     return this.#finished;
   }
 
-  /**
-   * Stops accepting, waits for connections in flight, closes the socket.
-   *
-   * @returns When stopped.
-   *
-   * @example Usage
-   * ```ts
-   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
-   * import { forwardTcpConnections } from "@sidecar/ipc/session";
-   * import assert from "node:assert/strict";
-   *
-   * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
-   * await using acceptor = forwardTcpConnections({ forwarder });
-   * await acceptor.close();
-   * assert.equal(await acceptor.finished.then(() => "stopped"), "stopped");
-   * ```
-   */
   async close(): Promise<void> {
     this.#controller.abort(new Error("Acceptor closed"));
     await this.#finished.catch(() => {});
   }
 
-  /**
-   * Same as {@linkcode SessionAcceptor.close}.
-   *
-   * @example Usage
-   * ```ts
-   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
-   * import { forwardTcpConnections } from "@sidecar/ipc/session";
-   * import assert from "node:assert/strict";
-   *
-   * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
-   * await using acceptor = forwardTcpConnections({ forwarder });
-   * await acceptor[Symbol.asyncDispose]();
-   * await acceptor.finished;
-   * assert.equal(acceptor.forwarded, 0);
-   * ```
-   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -393,7 +253,7 @@ export function forwardTcpConnections(
     }
   };
 
-  return new SessionAcceptor(fd, controller, async (_acceptor, count) => {
+  return new Acceptor(fd, controller, async (count) => {
     try {
       while (!signal.aborted) {
         const conn = acceptSocket(fd, true);
@@ -454,7 +314,7 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
   const buf = new Uint8Array(MAX_DATA_SIZE);
   const from = new Uint8Array(128);
   const fromLen = new Uint32Array(1);
-  return new SessionAcceptor(fd, controller, async (_acceptor, count) => {
+  return new Acceptor(fd, controller, async (count) => {
     while (!signal.aborted) {
       fromLen[0] = 128;
       const n = Number(

@@ -125,14 +125,6 @@ export class SocketSessionForwarder implements Disposable {
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * assert.equal(forwarder.path, path);
    * ```
    */
@@ -156,14 +148,6 @@ export class SocketSessionForwarder implements Disposable {
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * assert.ok(forwarder.connected);
    * forwarder.close();
    * assert.ok(!forwarder.connected);
@@ -192,14 +176,6 @@ export class SocketSessionForwarder implements Disposable {
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * assert.throws(() => forwarder.connect(), TypeError);
    * ```
    */
@@ -553,14 +529,6 @@ export class SocketSessionForwarder implements Disposable {
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * forwarder[Symbol.dispose]();
    * assert.equal(forwarder.connected, false);
    * ```

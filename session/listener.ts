@@ -53,13 +53,36 @@ export class SocketSessionListener
   #fd: number;
   #path: string;
 
-  private constructor(fd: number, path: string) {
+  /**
+   * Binds and listens on `path` (non-blocking, close-on-exec).
+   *
+   * @param path The socket path.
+   * @param options Backlog and stale-path removal.
+   * @throws {RangeError} When the path does not fit `sun_path`.
+   * @throws {SocketSessionError} When bind or listen fails (`EADDRINUSE`, ...).
+   */
+  constructor(path: string, options: ListenOptions = {}) {
+    const addr = encodeUnixSockaddr(path);
+    const cpath = new TextEncoder().encode(path + "\0");
+    if (options.unlinkExisting) libc.unlink(cpath);
+    const fd = openSocket(P.AF_UNIX, P.SOCK_STREAM);
+    if (libc.bind(fd, addr, addr.length) < 0) {
+      const err = sysError(`bind socket session listener to "${path}"`);
+      closeFd(fd);
+      throw err;
+    }
+    if (libc.listen(fd, options.backlog ?? 128) < 0) {
+      const err = sysError("listen for socket session forwarders");
+      closeFd(fd);
+      libc.unlink(cpath);
+      throw err;
+    }
     this.#fd = fd;
     this.#path = path;
   }
 
   /**
-   * Binds and listens on `path` (non-blocking, close-on-exec).
+   * Same as `new SocketSessionListener(path, options)`.
    *
    * @param path The socket path.
    * @param options Backlog and stale-path removal.
@@ -77,14 +100,6 @@ export class SocketSessionListener
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * assert.equal(listener.path, path);
    * ```
    */
@@ -92,22 +107,7 @@ export class SocketSessionListener
     path: string,
     options: ListenOptions = {},
   ): SocketSessionListener {
-    const addr = encodeUnixSockaddr(path);
-    const cpath = new TextEncoder().encode(path + "\0");
-    if (options.unlinkExisting) libc.unlink(cpath);
-    const fd = openSocket(P.AF_UNIX, P.SOCK_STREAM);
-    if (libc.bind(fd, addr, addr.length) < 0) {
-      const err = sysError(`bind socket session listener to "${path}"`);
-      closeFd(fd);
-      throw err;
-    }
-    if (libc.listen(fd, options.backlog ?? 128) < 0) {
-      const err = sysError("listen for socket session forwarders");
-      closeFd(fd);
-      libc.unlink(cpath);
-      throw err;
-    }
-    return new SocketSessionListener(fd, path);
+    return new SocketSessionListener(path, options);
   }
 
   /**
@@ -125,14 +125,6 @@ export class SocketSessionListener
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * assert.ok(listener.path.endsWith("x.sock"));
    * ```
    */
@@ -157,14 +149,6 @@ export class SocketSessionListener
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * using forwarder2 = new SocketSessionForwarder(path);
    * forwarder2.connect();
    * using receiver2 = await listener.accept({ signal: AbortSignal.timeout(5000) });
@@ -211,14 +195,6 @@ export class SocketSessionListener
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * using forwarder2 = new SocketSessionForwarder(path);
    * forwarder2.connect();
    * for await (const r of listener) {
@@ -252,14 +228,6 @@ export class SocketSessionListener
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * listener.close();
    * assert.throws(() => new SocketSessionForwarder(path).connect());
    * ```
@@ -292,14 +260,6 @@ export class SocketSessionListener
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * listener[Symbol.dispose]();
    * assert.throws(() => new SocketSessionForwarder(path).connect());
    * ```

@@ -105,14 +105,6 @@ export class SocketSessionReceiver
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * assert.ok(receiver.fd >= 0);
    * ```
    */
@@ -252,14 +244,6 @@ export class SocketSessionReceiver
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * assert.equal(receiver.tryPop(), null);
    * ```
    */
@@ -400,14 +384,6 @@ export class SocketSessionReceiver
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * receiver.close();
    * assert.equal(receiver.fd, -1);
    * ```
@@ -441,14 +417,6 @@ export class SocketSessionReceiver
    * using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
-   *   fd: 0,
-   *   type: 2,
-   *   protocol: 17,
-   *   local: { hostname: "127.0.0.1", port: 53 },
-   *   remote: { hostname: "192.0.2.2", port: 5300 },
-   *   data: new Uint8Array([1, 2, 3]),
-   * };
    * receiver[Symbol.dispose]();
    * assert.equal(receiver.fd, -1);
    * ```
