@@ -10,16 +10,67 @@
  */
 import { FramingError } from "./errors.ts";
 
-/** Size of a frame header in bytes. */
+/**
+ * Size of a frame header in bytes.
+ *
+ * @example Usage
+ * ```ts
+ * import { FRAME_HEADER_SIZE } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(FRAME_HEADER_SIZE, 8);
+ * ```
+ */
 export const FRAME_HEADER_SIZE = 8;
-/** Mercurial's split size for payloads (`DEFAULT_MAX_FRAME_SIZE`). */
+/**
+ * Mercurial's split size for payloads (`DEFAULT_MAX_FRAME_SIZE`).
+ *
+ * @example Usage
+ * ```ts
+ * import { DEFAULT_MAX_FRAME_SIZE } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(DEFAULT_MAX_FRAME_SIZE, 32768);
+ * ```
+ */
 export const DEFAULT_MAX_FRAME_SIZE = 32768;
-/** Largest payload ever written, so that Mercurial can read every frame. */
+/**
+ * Largest payload ever written, so that Mercurial can read every frame
+ * (it misreads lengths of 65536 and above).
+ *
+ * @example Usage
+ * ```ts
+ * import { MAX_WIRE_PAYLOAD_SIZE } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_WIRE_PAYLOAD_SIZE, 65535);
+ * ```
+ */
 export const MAX_WIRE_PAYLOAD_SIZE = 65535;
-/** Largest payload the 24-bit length can express. */
+/**
+ * Largest payload the 24-bit length can express.
+ *
+ * @example Usage
+ * ```ts
+ * import { MAX_PAYLOAD_SIZE_24 } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(MAX_PAYLOAD_SIZE_24, 2 ** 24 - 1);
+ * ```
+ */
 export const MAX_PAYLOAD_SIZE_24 = 0xffffff;
 
-/** Frame type ids of the released protocol. */
+/**
+ * Frame type ids of the released protocol.
+ *
+ * @example Usage
+ * ```ts
+ * import { FRAME_TYPE } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(FRAME_TYPE.COMMAND_RESPONSE, 3);
+ * ```
+ */
 export const FRAME_TYPE = {
   COMMAND_REQUEST: 0x01,
   COMMAND_DATA: 0x02,
@@ -31,14 +82,34 @@ export const FRAME_TYPE = {
   STREAM_SETTINGS: 0x09,
 } as const;
 
-/** Stream flags (header byte 6). */
+/**
+ * Stream flags (header byte 6).
+ *
+ * @example Usage
+ * ```ts
+ * import { STREAM_FLAG } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(STREAM_FLAG.ENCODED, 4);
+ * ```
+ */
 export const STREAM_FLAG = {
   BEGIN: 0x01,
   END: 0x02,
   ENCODED: 0x04,
 } as const;
 
-/** Frame flags, per frame type (low nibble of header byte 7). */
+/**
+ * Frame flags, per frame type (low nibble of header byte 7).
+ *
+ * @example Usage
+ * ```ts
+ * import { FRAME_FLAG } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(FRAME_FLAG.COMMAND_RESPONSE_EOS, 2);
+ * ```
+ */
 export const FRAME_FLAG = {
   COMMAND_REQUEST_NEW: 0x01,
   COMMAND_REQUEST_CONTINUATION: 0x02,
@@ -54,7 +125,17 @@ export const FRAME_FLAG = {
   STREAM_SETTINGS_EOS: 0x02,
 } as const;
 
-/** Frame type names as Mercurial spells them (`FRAME_TYPES`). */
+/**
+ * Frame type names as Mercurial spells them (`FRAME_TYPES`).
+ *
+ * @example Usage
+ * ```ts
+ * import { FRAME_TYPE_NAMES } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(FRAME_TYPE_NAMES["stream-settings"], 9);
+ * ```
+ */
 export const FRAME_TYPE_NAMES: Readonly<Record<string, number>> = {
   "command-request": 0x01,
   "command-data": 0x02,
@@ -66,14 +147,34 @@ export const FRAME_TYPE_NAMES: Readonly<Record<string, number>> = {
   "stream-settings": 0x09,
 };
 
-/** Stream flag names as Mercurial spells them (`STREAM_FLAGS`). */
+/**
+ * Stream flag names as Mercurial spells them (`STREAM_FLAGS`).
+ *
+ * @example Usage
+ * ```ts
+ * import { STREAM_FLAG_NAMES } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(STREAM_FLAG_NAMES["stream-begin"], 1);
+ * ```
+ */
 export const STREAM_FLAG_NAMES: Readonly<Record<string, number>> = {
   "stream-begin": 0x01,
   "stream-end": 0x02,
   "encoded": 0x04,
 };
 
-/** Flag names per frame type (`FRAME_TYPE_FLAGS`). */
+/**
+ * Flag names per frame type (`FRAME_TYPE_FLAGS`).
+ *
+ * @example Usage
+ * ```ts
+ * import { FRAME_TYPE_FLAG_NAMES } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(FRAME_TYPE_FLAG_NAMES[1]?.["have-data"], 8);
+ * ```
+ */
 export const FRAME_TYPE_FLAG_NAMES: Readonly<
   Record<number, Readonly<Record<string, number>>>
 > = {

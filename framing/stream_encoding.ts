@@ -18,7 +18,17 @@ import {
   zstdDecompressor,
 } from "./_zlib_sync.ts";
 
-/** Encoding names, most preferred first (Mercurial's `STREAM_ENCODERS_ORDER`). */
+/**
+ * Encoding names, most preferred first (Mercurial's `STREAM_ENCODERS_ORDER`).
+ *
+ * @example Usage
+ * ```ts
+ * import { STREAM_ENCODERS_ORDER } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(STREAM_ENCODERS_ORDER, ["zstd-8mb", "zlib", "identity"]);
+ * ```
+ */
 export const STREAM_ENCODERS_ORDER: readonly string[] = [
   "zstd-8mb",
   "zlib",
