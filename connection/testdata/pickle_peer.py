@@ -10,6 +10,8 @@
 #          on fd 1 through multiprocessing.connection.Connection: the tagged
 #          JSON (send_bytes), the value (conn.send, the default protocol),
 #          then pickle.dumps(value, p) for p in 0, 1, 2, 3, 5 (send_bytes).
+#          An entry {"expr", "protocols", "tag"} picks the protocols, and
+#          sends null instead of the tagged JSON when "tag" is false.
 import json
 import pickle
 import sys
@@ -88,10 +90,16 @@ def send():
     exprs = json.loads(sys.stdin.read())
     conn = Connection(sys.stdout.fileno(), readable=False)
     for expr in exprs:
+        protocols = (0, 1, 2, 3, 5)
+        with_tag = True
+        if isinstance(expr, dict):  # {"expr", "protocols", "tag"}
+            protocols = expr["protocols"]
+            with_tag = expr["tag"]
+            expr = expr["expr"]
         value = eval(expr)
-        conn.send_bytes(json.dumps(tag(value)).encode())
+        conn.send_bytes(json.dumps(tag(value) if with_tag else None).encode())
         conn.send(value)
-        for p in (0, 1, 2, 3, 5):
+        for p in protocols:
             conn.send_bytes(pickle.dumps(value, p))
     conn.close()
 
