@@ -1,5 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Client and server over TCP, Unix sockets and in-memory channels.
+import fc from "fast-check";
 import {
   assertEquals,
   assertOk,
@@ -363,4 +364,34 @@ Deno.test("server: a handler that yields nothing still ends its response", async
   assertEquals(await Array.fromAsync(client.call("empty")), []);
   await client.close();
   await served;
+});
+
+Deno.test("server: fast-check random input ends the connection cleanly, errors typed", async () => {
+  const prefix = encodeFrame(
+    frameFromHumanString(
+      "1 1 stream-begin command-request new cbor:{b'name': b'many', b'args': {b'count': 2}}",
+    ),
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.boolean(),
+      async (bytes, withPrefix) => {
+        const input = withPrefix
+          ? new Uint8Array([...prefix, ...bytes])
+          : bytes;
+        const errors: unknown[] = [];
+        await serveConnection(
+          {
+            readable: ReadableStream.from([input]),
+            writable: new WritableStream(),
+          },
+          HANDLERS,
+          { onProtocolError: (e) => errors.push(e) },
+        );
+        for (const e of errors) assertOk(e instanceof FramingError);
+      },
+    ),
+    { numRuns: 100 },
+  );
 });
