@@ -384,7 +384,12 @@ class Decoder {
     if (builtin !== undefined) {
       return new GlobalRef(module, name, builtin, undefined);
     }
-    const fn = this.s.resolveGlobal?.(module, name);
+    let fn: GlobalFunction | undefined;
+    try {
+      fn = this.s.resolveGlobal?.(module, name);
+    } catch (e) {
+      this.fail("invalid", `resolveGlobal failed for '${module}.${name}'`, e);
+    }
     if (typeof fn === "function") {
       return new GlobalRef(module, name, undefined, fn);
     }

@@ -95,26 +95,37 @@ function sampleValues(): unknown[] {
   return fc.sample(picklableValue(), { seed: 20261122, numRuns: 150 });
 }
 
-async function runCheck(python: Python, cases: Case[]): Promise<void> {
+/**
+ * Runs the peer script with `input` on stdin (read and written at once: the
+ * peer answers as it reads) and returns its stdout; fails on a non-zero exit.
+ */
+async function runPeer(
+  python: Python,
+  mode: "check" | "send",
+  input: string,
+): Promise<Uint8Array> {
   const child = new Deno.Command(python.path, {
-    args: [PEER, "check"],
+    args: [PEER, mode],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  // Read while writing: Python answers line by line.
   const output = child.output();
   const writer = child.stdin.getWriter();
-  await writer.write(
-    new TextEncoder().encode(
-      cases.map((c) => JSON.stringify(c)).join("\n") + "\n",
-    ),
-  );
+  await writer.write(new TextEncoder().encode(input));
   await writer.close();
   const out = await output;
-  const stderr = new TextDecoder().decode(out.stderr);
-  assert.ok(out.success, stderr);
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n")
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+  return out.stdout;
+}
+
+async function runCheck(python: Python, cases: Case[]): Promise<void> {
+  const stdout = await runPeer(
+    python,
+    "check",
+    cases.map((c) => JSON.stringify(c)).join("\n") + "\n",
+  );
+  const lines = new TextDecoder().decode(stdout).trim().split("\n")
     .map((l) => JSON.parse(l));
   const failures = lines.filter((l) => l.ok === false);
   assert.deepEqual(failures, []);
@@ -234,23 +245,13 @@ for (const minor of ["3.11", "3.13"] as const) {
     python,
     `python${minor}`,
     async (py) => {
-      const child = new Deno.Command(py.path, {
-        args: [PEER, "send"],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const output = child.output();
-      const w = child.stdin.getWriter();
-      await w.write(
-        new TextEncoder().encode(
+      const frames = parseFrames(
+        await runPeer(
+          py,
+          "send",
           JSON.stringify([{ expr: TEN_MB_EXPR, protocols: [5], tag: false }]),
         ),
       );
-      await w.close();
-      const out = await output;
-      assert.ok(out.success, new TextDecoder().decode(out.stderr));
-      const frames = parseFrames(out.stdout);
       assert.equal(frames.length, 3);
       const sent = frames[1]!;
       assert.ok(sent.length >= 10_000_000, `only ${sent.length} bytes`);
@@ -295,17 +296,5 @@ async function pythonSend(
   python: Python,
   exprs: string[],
 ): Promise<Uint8Array[]> {
-  const child = new Deno.Command(python.path, {
-    args: [PEER, "send"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const output = child.output();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(JSON.stringify(exprs)));
-  await w.close();
-  const out = await output;
-  assert.ok(out.success, new TextDecoder().decode(out.stderr));
-  return parseFrames(out.stdout);
+  return parseFrames(await runPeer(python, "send", JSON.stringify(exprs)));
 }

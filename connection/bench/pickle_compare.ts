@@ -18,6 +18,7 @@
  * @module
  */
 import { dumps, loads } from "../pickle.ts";
+import { pickleBenchPayloads } from "./_pickle_payloads.ts";
 
 const PAYLOADS = `
 payloads = {
@@ -44,37 +45,6 @@ payloads = {
     },
 }
 `;
-
-function jsPayloads(): Record<string, unknown> {
-  const dict: Record<string, number> = {};
-  for (let i = 0; i < 1000; i++) dict[`key${i}`] = i * 1.5 + 0.25;
-  const bytes = new Uint8Array(1 << 20);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = i & 0xff;
-  const limits: Record<string, unknown> = {};
-  for (let i = 0; i < 100; i++) {
-    limits[`route${i}`] = { rps: 100 * i, burst: 2.5 * i + 0.5 };
-  }
-  return {
-    "dict 1000 str->float": dict,
-    "list 100k ints": Array.from({ length: 100000 }, (_, i) => i),
-    "bytes 1 MiB": bytes,
-    "nested config": {
-      version: 3,
-      service: "inventory-api",
-      debug: false,
-      owner: null,
-      servers: Array.from({ length: 200 }, (_, i) => ({
-        host: `10.0.${Math.floor(i / 256)}.${i % 256}`,
-        port: 8000 + i,
-        weight: 0.5 + i / 64,
-        tags: [`zone-${i % 4}`, `rack-${i % 16}`],
-        tls: { enabled: i % 2 === 0, ciphers: [`c${i}a`, `c${i}b`] },
-      })),
-      limits,
-      features: Array.from({ length: 100 }, (_, i) => `feature-${i}`),
-    },
-  };
-}
 
 // A Python process that times one payload per request, so that the two
 // sides are measured alternately under the same machine load.
@@ -146,7 +116,7 @@ const hello = JSON.parse(await readLine()) as {
 };
 
 const ROUNDS = 5;
-const values = jsPayloads();
+const values = pickleBenchPayloads();
 const rows: string[][] = [];
 let worst = Infinity;
 for (const [name, value] of Object.entries(values)) {
