@@ -153,8 +153,18 @@ function selectPlatform(): Platform {
   return p;
 }
 
-/** The running platform's constants and layouts. */
-export const P: Platform = selectPlatform();
+let platform: Platform | null = null;
+
+/**
+ * The running platform's constants and layouts, selected on first use, so
+ * that importing the module (for its pure codecs) works on any platform.
+ */
+export const P: Platform = new Proxy({} as Platform, {
+  get(_target, key): unknown {
+    platform ??= selectPlatform();
+    return Reflect.get(platform, key);
+  },
+});
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -197,14 +207,38 @@ const SYMBOLS = {
     nonblocking: true,
   },
   strerror: { parameters: ["i32"], result: "pointer" },
-  errnoLocation: { name: P.errnoSymbol, parameters: [], result: "pointer" },
 } as const;
 
-/** The libc symbols. */
-export const libc: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"] =
-  Deno.dlopen(P.library, SYMBOLS).symbols;
+/** `errno`'s address; its symbol name depends on the platform. */
+const ERRNO_LOCATION = { parameters: [], result: "pointer" } as const;
 
-const errnoView = new Deno.UnsafePointerView(libc.errnoLocation()!);
+type Symbols = Deno.DynamicLibrary<
+  typeof SYMBOLS & { errnoLocation: typeof ERRNO_LOCATION }
+>["symbols"];
+let symbols: Symbols | null = null;
+let errnoView: Deno.UnsafePointerView | null = null;
+
+function load(): Symbols {
+  if (symbols === null) {
+    const lib = Deno.dlopen(P.library, {
+      ...SYMBOLS,
+      errnoLocation: { ...ERRNO_LOCATION, name: P.errnoSymbol },
+    }).symbols;
+    errnoView = new Deno.UnsafePointerView(lib.errnoLocation()!);
+    symbols = lib;
+  }
+  return symbols;
+}
+
+/**
+ * The libc symbols, opened on first use: importing this module needs no
+ * `--allow-ffi`, calling into it does.
+ */
+export const libc: Symbols = new Proxy({} as Symbols, {
+  get(_target, key): unknown {
+    return Reflect.get(symbols ?? load(), key);
+  },
+});
 
 /**
  * The calling thread's `errno`; read it right after a failed sync call.
@@ -212,7 +246,8 @@ const errnoView = new Deno.UnsafePointerView(libc.errnoLocation()!);
  * @returns The errno value.
  */
 export function errno(): number {
-  return errnoView.getInt32();
+  if (errnoView === null) load();
+  return errnoView!.getInt32();
 }
 
 /**
