@@ -34,11 +34,37 @@
  * | {@linkcode FrozenSet} | `frozenset` |
  *
  * Decoding maps back the same way: `int` gives a `number` when it is a safe
- * integer and a `bigint` otherwise; a `dict` gives a plain object when all
- * its keys are strings and a {@linkcode PyDict} otherwise (or always a
- * `PyDict` with `dicts: "map"`). Plain objects order integer-like keys
- * (`"1"`) first, as JavaScript does; use `dicts: "map"` to keep Python's
- * order for such keys.
+ * integer and a `bigint` otherwise; `float` gives a `number` (or a
+ * `PyFloat` with `floats: "wrap"`); `bytes` gives a `Uint8Array` that is a
+ * view of the input (`copyBytes: true` copies); a `dict` gives a plain
+ * object when all its keys are strings and a {@linkcode PyDict} otherwise
+ * (or always a `PyDict` with `dicts: "map"`). Plain objects order
+ * integer-like keys (`"1"`) first, as JavaScript does; use `dicts: "map"` to
+ * keep Python's order for such keys. Shared and recursive references come
+ * back as shared and recursive JavaScript objects.
+ *
+ * Safety: the only globals `loads()` accepts are `builtins.set`,
+ * `builtins.frozenset`, `builtins.bytearray`, `builtins.bytes` (also spelt
+ * `__builtin__`) and `_codecs.encode` with `'latin1'`, and only when
+ * `REDUCE` calls them with plain-data arguments; `resolveGlobal` can allow
+ * more. Input size, nesting depth, memo size and container length are
+ * limited (see {@linkcode LoadsOptions}), checked before anything is
+ * allocated; a declared length beyond the input is a `"truncated"` error.
+ *
+ * @example Usage
+ * ```ts
+ * import { dumps, loads, PyDict, Tuple } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = dumps(new Tuple(["#RETURN", { result: [1, 2.5, "ok"] }]));
+ * const [kind, payload] = loads(bytes) as Tuple<[string, unknown]>;
+ * assert.equal(kind, "#RETURN");
+ * assert.deepEqual(payload, { result: [1, 2.5, "ok"] });
+ *
+ * // A dict with int keys comes back as a PyDict.
+ * const d = loads(dumps(new Map([[1, "one"]]))) as PyDict<number, string>;
+ * assert.equal(d.get(1), "one");
+ * ```
  *
  * @module
  */

@@ -569,6 +569,21 @@ Deno.test("loads() reports a truncation at every byte offset", () => {
   }
 });
 
+Deno.test("loads() returns bytes as views unless copyBytes is set", () => {
+  const input = dumps([
+    new Uint8Array([1, 2, 3]),
+    new ByteArray(new Uint8Array([4])),
+  ]);
+  const [view, ba] = loads(input) as [Uint8Array, ByteArray];
+  assert.equal(view.buffer, input.buffer);
+  assert.notEqual(ba.bytes.buffer, input.buffer);
+  const [copy] = loads(input, { copyBytes: true }) as [Uint8Array];
+  assert.notEqual(copy.buffer, input.buffer);
+  assert.deepEqual(copy, new Uint8Array([1, 2, 3]));
+  input.fill(0);
+  assert.deepEqual(copy, new Uint8Array([1, 2, 3]));
+});
+
 Deno.test("pickleCodec() is a MessageCodec", () => {
   const codec: MessageCodec = pickleCodec({ floats: "wrap" });
   const bytes = codec.encode({ x: new PyFloat(1), y: 2 });
