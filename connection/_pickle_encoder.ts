@@ -31,8 +31,8 @@ const LATIN1 = { str: "latin1" };
 
 const PYFLOAT_PROTO: object = PyFloat.prototype;
 
-let scratch: Uint8Array<ArrayBuffer> | null = new Uint8Array(16384);
-const MAX_SCRATCH = 4 * 1024 * 1024;
+let spare: Encoder | null = null;
+const MAX_KEPT_BUFFER = 4 * 1024 * 1024;
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -45,15 +45,17 @@ export function encodePickle(
   value: unknown,
   settings: EncoderSettings,
 ): Uint8Array<ArrayBuffer> {
-  const buf = scratch ?? new Uint8Array(1024);
-  scratch = null; // not reentrant: a getter calling dumps() gets its own
-  const enc = new Encoder(buf, settings);
+  // One encoder (and its buffer) is reused; a reentrant call (a getter
+  // calling dumps()) gets its own.
+  const enc = spare ?? new Encoder(new Uint8Array(16384));
+  spare = null;
+  enc.reset(settings);
   try {
     enc.dump(value);
     return enc.result();
   } finally {
-    if (enc.buf.length <= MAX_SCRATCH) scratch = enc.buf;
-    else scratch = buf;
+    enc.release();
+    spare = enc;
   }
 }
 
@@ -69,13 +71,33 @@ class Encoder {
   depth = 0;
   ext: Uint8Array[] = [];
   extAt: number[] = [];
-  maxDepth: number;
+  maxDepth = 0;
 
-  constructor(buf: Uint8Array<ArrayBuffer>, s: EncoderSettings) {
+  constructor(buf: Uint8Array<ArrayBuffer>) {
     this.buf = buf;
     this.view = new DataView(buf.buffer);
+    this.proto = 4;
+  }
+
+  reset(s: EncoderSettings): void {
     this.proto = s.protocol;
     this.maxDepth = s.maxDepth;
+    this.pos = 0;
+    this.framing = false;
+    this.frameStart = -1;
+    this.memoLen = 0;
+    this.depth = 0;
+  }
+
+  /** Drops every reference to the caller's values; keeps a small buffer. */
+  release(): void {
+    if (this.memo.size > 0) this.memo.clear();
+    this.ext.length = 0;
+    this.extAt.length = 0;
+    if (this.buf.length > MAX_KEPT_BUFFER) {
+      this.buf = new Uint8Array(16384);
+      this.view = new DataView(this.buf.buffer);
+    }
   }
 
   dump(value: unknown): void {
