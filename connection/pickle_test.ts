@@ -289,6 +289,26 @@ Deno.test("dumps() handles strings at every header and frame size", () => {
   }
 });
 
+Deno.test("dumps() is reentrant and recovers after an error", () => {
+  const byName = new Map(VECTORS.map((v) => [v.name, v.hex]));
+  const tricky = {
+    get a() {
+      // A getter that pickles while the outer dumps() is running.
+      return loads(dumps({ b: [1, 2] }));
+    },
+  };
+  assert.deepEqual(loads(dumps(tricky)), { a: { b: [1, 2] } });
+  assert.throws(() => dumps([new Array(5000).fill("x"), undefined]), TypeError);
+  assert.equal(toHex(dumps({ a: 1, b: [1, 2] })), byName.get("dict_2_p4"));
+  const shared = [1];
+  assert.throws(() => dumps([shared, () => 0]), TypeError);
+  // The memo of the failed call is gone: `shared` is written in full again.
+  assert.equal(
+    toHex(dumps([shared, shared], { protocol: 5 })),
+    byName.get("shared_list_twice_p5"),
+  );
+});
+
 Deno.test("dumps() refuses values with no Python equivalent", () => {
   assert.throws(() => dumps(undefined), TypeError);
   assert.throws(() => dumps([() => 1]), TypeError);
