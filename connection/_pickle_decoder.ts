@@ -26,7 +26,7 @@ export interface DecoderSettings {
   maxContainerLength: number;
   dicts: "object" | "map";
   floats: "number" | "wrap";
-  copyBytes: boolean;
+  bytesViewThreshold: number;
   resolveGlobal:
     | ((module: string, name: string) => GlobalFunction | undefined)
     | undefined;
@@ -549,11 +549,11 @@ class Decoder {
     return this.win.slice(at, at + n);
   }
 
-  /** A bytes value: a view of the input, or a copy with `copyBytes`. */
+  /** A bytes value: a view of the input when long enough, else a copy. */
   bytes(start: number, n: number): Uint8Array {
-    return this.s.copyBytes
-      ? this.data.slice(start, start + n)
-      : this.data.subarray(start, start + n);
+    return n >= this.s.bytesViewThreshold
+      ? this.data.subarray(start, start + n)
+      : this.data.slice(start, start + n);
   }
 
   str(start: number, n: number): string {

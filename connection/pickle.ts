@@ -35,8 +35,8 @@
  *
  * Decoding maps back the same way: `int` gives a `number` when it is a safe
  * integer and a `bigint` otherwise; `float` gives a `number` (or a
- * `PyFloat` with `floats: "wrap"`); `bytes` gives a `Uint8Array` that is a
- * view of the input (`copyBytes: true` copies); a `dict` gives a plain
+ * `PyFloat` with `floats: "wrap"`); `bytes` gives a `Uint8Array` (a view of
+ * the input from 64 KiB up, see `bytesViewThreshold`); a `dict` gives a plain
  * object when all its keys are strings and a {@linkcode PyDict} otherwise
  * (or always a `PyDict` with `dicts: "map"`). Plain objects order
  * integer-like keys (`"1"`) first, as JavaScript does; use `dicts: "map"` to
@@ -139,14 +139,16 @@ export interface LoadsOptions {
    */
   floats?: "number" | "wrap";
   /**
-   * Whether `bytes` values are copied out of the input. By default they are
-   * views of the input (no copy, as fast as it gets), so they change when
-   * the input buffer is later reused or modified; set `true` when the input
-   * buffer is reused. `bytearray` values are always copies.
+   * `bytes` values of at least this many bytes are views of the input (no
+   * copy: a 1 MiB payload decodes in constant time); shorter ones are
+   * copied, so that small values neither alias nor keep alive a large input
+   * buffer. Views change when the input buffer is later modified: pass
+   * `Infinity` to copy every value, `0` to copy none. `bytearray` values are
+   * always copies.
    *
-   * @default {false}
+   * @default {65536}
    */
-  copyBytes?: boolean;
+  bytesViewThreshold?: number;
   /**
    * Allows more globals than the built-in allow-list (`set`, `frozenset`,
    * `bytearray`, `bytes`, `_codecs.encode`). Called with the module and
@@ -234,7 +236,7 @@ export function loads(bytes: Uint8Array, options: LoadsOptions = {}): unknown {
     maxContainerLength: options.maxContainerLength ?? 16777216,
     dicts: options.dicts ?? "object",
     floats: options.floats ?? "number",
-    copyBytes: options.copyBytes ?? false,
+    bytesViewThreshold: options.bytesViewThreshold ?? 65536,
     resolveGlobal: options.resolveGlobal,
   });
 }

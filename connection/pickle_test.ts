@@ -589,19 +589,23 @@ Deno.test("loads() reports a truncation at every byte offset", () => {
   }
 });
 
-Deno.test("loads() returns bytes as views unless copyBytes is set", () => {
-  const input = dumps([
-    new Uint8Array([1, 2, 3]),
-    new ByteArray(new Uint8Array([4])),
-  ]);
-  const [view, ba] = loads(input) as [Uint8Array, ByteArray];
+Deno.test("loads() returns large bytes as views, small ones as copies", () => {
+  const big = new Uint8Array(65536).fill(7);
+  const input = dumps([new Uint8Array([1, 2, 3]), big, new ByteArray(big)]);
+  const [small, view, ba] = loads(input) as [Uint8Array, Uint8Array, ByteArray];
+  assert.notEqual(small.buffer, input.buffer);
   assert.equal(view.buffer, input.buffer);
   assert.notEqual(ba.bytes.buffer, input.buffer);
-  const [copy] = loads(input, { copyBytes: true }) as [Uint8Array];
-  assert.notEqual(copy.buffer, input.buffer);
-  assert.deepEqual(copy, new Uint8Array([1, 2, 3]));
+  const [, copy] = loads(input, {
+    bytesViewThreshold: Infinity,
+  }) as Uint8Array[];
+  assert.notEqual(copy!.buffer, input.buffer);
+  const [allView] = loads(input, { bytesViewThreshold: 0 }) as Uint8Array[];
+  assert.equal(allView!.buffer, input.buffer);
   input.fill(0);
-  assert.deepEqual(copy, new Uint8Array([1, 2, 3]));
+  assert.deepEqual([...small], [1, 2, 3]);
+  assert.equal(copy![0], 7);
+  assert.equal(view[0], 0);
 });
 
 Deno.test("pickleCodec() is a MessageCodec", () => {

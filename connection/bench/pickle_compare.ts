@@ -10,7 +10,8 @@
  *
  * Each side times its own encode and decode (runs of at least 0.2 s, the
  * two sides alternating, best of 5 rounds); our decoder reads the bytes
- * CPython produced; `bytes` values decode as views (the default). A ratio of 1.0 means
+ * CPython produced; `bytes` values of 64 KiB or more decode as views (the
+ * default). A ratio of 1.0 means
  * as fast as CPython; the target is at least 0.5.
  *
  * Run: `deno run -A connection/bench/pickle_compare.ts [python]`
