@@ -328,3 +328,38 @@ export function picklableValue(): fc.Arbitrary<unknown> {
     ).map(([items, frozen]) => frozen ? new FrozenSet(items) : new Set(items)),
   })).value;
 }
+
+/** About 10 MB pickled: the nested structure of the interop proof. */
+export const TEN_MB_EXPR: string = "{'rows': [{'id': i, 'name': 'row%d' % i, " +
+  "'vals': [i * 0.5, i, str(i)], 'tags': ('a', 'b'), 'blob': bytes(16), " +
+  "'big': 2**70 + i} for i in range(120000)], " +
+  "'meta': {'n': 120000, 'nested': [[[[[1]]]]], 'none': None}}";
+
+/** TEN_MB_EXPR built in JavaScript (floats wrapped, as decoded). */
+export function tenMbValue(): unknown {
+  const rows = [];
+  // ('a', 'b') is a constant: one tuple object shared by every row.
+  const tags = new Tuple(["a", "b"]);
+  for (let i = 0; i < 120000; i++) {
+    rows.push(
+      new PyDict<unknown, unknown>([
+        ["id", i],
+        ["name", `row${i}`],
+        ["vals", [new PyFloat(i * 0.5), i, String(i)]],
+        ["tags", tags],
+        ["blob", new Uint8Array(16)],
+        ["big", 2n ** 70n + BigInt(i)],
+      ]),
+    );
+  }
+  return new PyDict<unknown, unknown>([
+    ["rows", rows],
+    [
+      "meta",
+      new PyDict<unknown, unknown>([["n", 120000], ["nested", [[[[[1]]]]]], [
+        "none",
+        null,
+      ]]),
+    ],
+  ]);
+}

@@ -4,7 +4,7 @@
 // decodes what Python's multiprocessing Connection.send() writes.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { dumps, loads, PyDict, PyFloat, Tuple } from "./pickle.ts";
+import { dumps, loads } from "./pickle.ts";
 import { fromHex, toHex } from "../_test_utils/assert.ts";
 import { findPython, peerTest, type Python } from "../_test_utils/peers.ts";
 import {
@@ -12,6 +12,8 @@ import {
   normalizeTagged,
   picklableValue,
   type Tagged,
+  TEN_MB_EXPR,
+  tenMbValue,
   toPyExpr,
   toTagged,
 } from "../_test_utils/connection_pickle.ts";
@@ -46,42 +48,7 @@ const LARGE_EXPRS = [
   "tuple(range(2001))",
 ];
 
-/** About 10 MB pickled: the nested structure of the interop proof. */
-const TEN_MB_EXPR = "{'rows': [{'id': i, 'name': 'row%d' % i, " +
-  "'vals': [i * 0.5, i, str(i)], 'tags': ('a', 'b'), 'blob': bytes(16), " +
-  "'big': 2**70 + i} for i in range(120000)], " +
-  "'meta': {'n': 120000, 'nested': [[[[[1]]]]], 'none': None}}";
-
 let tenMbTagged: string | undefined;
-
-/** TEN_MB_EXPR built in JavaScript (floats wrapped, as decoded). */
-function tenMbValue(): unknown {
-  const rows = [];
-  // ('a', 'b') is a constant: one tuple object shared by every row.
-  const tags = new Tuple(["a", "b"]);
-  for (let i = 0; i < 120000; i++) {
-    rows.push(
-      new PyDict<unknown, unknown>([
-        ["id", i],
-        ["name", `row${i}`],
-        ["vals", [new PyFloat(i * 0.5), i, String(i)]],
-        ["tags", tags],
-        ["blob", new Uint8Array(16)],
-        ["big", 2n ** 70n + BigInt(i)],
-      ]),
-    );
-  }
-  return new PyDict<unknown, unknown>([
-    ["rows", rows],
-    [
-      "meta",
-      new PyDict<unknown, unknown>([["n", 120000], ["nested", [[[[[1]]]]]], [
-        "none",
-        null,
-      ]]),
-    ],
-  ]);
-}
 
 interface Case {
   name: string;

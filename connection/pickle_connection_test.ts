@@ -1,0 +1,100 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// The pickle codec over a real multiprocessing.connection pair: a CPython
+// Client connects to our Listener (Unix socket, authkey), send()s a 10 MB
+// nested structure that we recv(), then checks every value we send().
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { Listener } from "./listener.ts";
+import { loads, pickleCodec, Tuple } from "./pickle.ts";
+import { fromHex } from "../_test_utils/assert.ts";
+import {
+  findPython,
+  openFdCount,
+  peerTest,
+  tempDir,
+} from "../_test_utils/peers.ts";
+import {
+  picklableValue,
+  TEN_MB_EXPR,
+  tenMbValue,
+  toPyExpr,
+  toTagged,
+} from "../_test_utils/connection_pickle.ts";
+
+const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
+const VECTORS: { python_expr: string; hex: string }[] = JSON.parse(
+  await Deno.readTextFile(
+    new URL("./testdata/pickle-vectors.json.txt", import.meta.url),
+  ),
+);
+
+const CLIENT = `
+import sys
+sys.path.insert(0, sys.argv[3])
+from pickle_peer import tag
+from multiprocessing.connection import Client
+c = Client(sys.argv[1], family="AF_UNIX", authkey=sys.argv[2].encode())
+c.send(eval(sys.argv[4]))
+n = 0
+while True:
+    msg = c.recv()
+    if msg is None:
+        break
+    expr, value = msg
+    c.send(True if tag(value) == tag(eval(expr)) else repr(value)[:300])
+    n += 1
+c.send(n)
+c.close()
+`;
+
+for (const minor of ["3.11", "3.13"] as const) {
+  peerTest(
+    `Connection send()/recv() exchange pickles with CPython ${minor}`,
+    findPython(minor),
+    `python${minor}`,
+    async (py) => {
+      const fds = openFdCount();
+      {
+        await using dir = await tempDir();
+        const path = `${dir.path}/pickle.sock`;
+        await using listener = new Listener(path, {
+          authkey: "secret",
+          codec: pickleCodec({ floats: "wrap", dicts: "map" }),
+        });
+        const child = new Deno.Command(py.path, {
+          args: ["-c", CLIENT, path, "secret", TESTDATA, TEN_MB_EXPR],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const output = child.output();
+        await using conn = await listener.accept();
+        const big = await conn.recv();
+        assert.ok(
+          JSON.stringify(toTagged(big)) ===
+            JSON.stringify(toTagged(tenMbValue())),
+          "the 10 MB structure differs",
+        );
+        // Every vector value and some generated ones, each with the Python
+        // expression the peer compares it with.
+        const cases: [string, unknown][] = VECTORS.map((v) => [
+          v.python_expr,
+          loads(fromHex(v.hex), { floats: "wrap", dicts: "map" }),
+        ]);
+        for (
+          const value of fc.sample(picklableValue(), { seed: 7, numRuns: 50 })
+        ) {
+          cases.push([toPyExpr(value), value]);
+        }
+        for (const [expr, value] of cases) {
+          await conn.send(new Tuple([expr, value]));
+          assert.equal(await conn.recv(), true, expr.slice(0, 80));
+        }
+        await conn.send(null);
+        assert.equal(await conn.recv(), cases.length);
+        const out = await output;
+        assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      }
+      assert.equal(openFdCount(), fds);
+    },
+  );
+}
