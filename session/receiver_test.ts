@@ -428,6 +428,22 @@ Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() re
   );
 });
 
+/** `sendRaw`, waiting while the socket buffer is full; returns bytes sent. */
+async function sendPiece(
+  sock: number,
+  bytes: Uint8Array,
+  fds: number[],
+): Promise<number> {
+  while (true) {
+    try {
+      return sendRaw(sock, bytes, fds);
+    } catch (e) {
+      if (!(e instanceof SocketSessionError) || e.code !== "EAGAIN") throw e;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+}
+
 Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (fast-check)", async () => {
   await using dir = await tempDir();
   using listener = SocketSessionListener.listen(`${dir.path}/f.sock`);
@@ -446,6 +462,17 @@ Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (
         const sock = rawConnect(listener.path);
         using receiver = await listener.accept();
         const passed = bindSocket("::1", false);
+        // Read while writing: many tiny pieces can fill the socket buffer.
+        const collected = (async () => {
+          const got: Uint8Array[] = [];
+          for await (const s of receiver) {
+            assertEquals(localAddress(s.fd).port, passed.port);
+            assertEquals(s.remote.hostname, "2001:db8::7");
+            got.push(s.data);
+            s.close();
+          }
+          return got;
+        })();
         const local = encodeSockaddr({ hostname: "::1", port: passed.port });
         const remote = encodeSockaddr({ hostname: "2001:db8::7", port: 9 });
         for (const data of datas) {
@@ -462,18 +489,15 @@ Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (
           let o = 0;
           for (let i = 0; o < wire.length; i++) {
             const n = Math.min(wire.length - o, cuts[i % cuts.length]!);
-            sendRaw(sock, wire.subarray(o, o + n), o === 0 ? [passed.fd] : []);
-            o += n;
+            o += await sendPiece(
+              sock,
+              wire.subarray(o, o + n),
+              o === 0 ? [passed.fd] : [],
+            );
           }
         }
         closeFd(sock);
-        const got: Uint8Array[] = [];
-        for await (const s of receiver) {
-          assertEquals(localAddress(s.fd).port, passed.port);
-          assertEquals(s.remote.hostname, "2001:db8::7");
-          got.push(s.data);
-          s.close();
-        }
+        const got = await collected;
         closeFd(passed.fd);
         assertEquals(got, datas);
       },
