@@ -738,8 +738,14 @@ export class WorkerPool {
     if (w.state === "dead" || w.state === "retiring") return;
     w.state = "retiring";
     this.router.remove(w);
+    this.#killAfter(w, this.#o.gracefulMs);
     if (w.load === 0) this.#closeStdin(w);
-    w.killTimer = setTimeout(() => this.#kill(w), this.#o.gracefulMs);
+  }
+
+  /** (Re)arms the timer that kills a worker which did not exit in time. */
+  #killAfter(w: WorkerProc, ms: number): void {
+    if (w.killTimer !== undefined) clearTimeout(w.killTimer);
+    w.killTimer = setTimeout(() => this.#kill(w), ms);
   }
 
   #closeStdin(w: WorkerProc): void {
@@ -749,9 +755,7 @@ export class WorkerPool {
     w.writer.write(new Uint8Array(0)).catch(() => {}).finally(() => {
       w.stdin.close().catch(() => {});
     });
-    if (w.killTimer === undefined) {
-      w.killTimer = setTimeout(() => this.#kill(w), this.#o.gracefulMs + 1000);
-    }
+    if (w.killTimer === undefined) this.#killAfter(w, this.#o.gracefulMs);
   }
 
   #kill(w: WorkerProc): void {
@@ -876,10 +880,9 @@ export class WorkerPool {
         w,
         `Worker communication failed: the arbiter is shutting down`,
       );
-      this.#closeStdin(w);
-      if (w.killTimer !== undefined) clearTimeout(w.killTimer);
       const left = Math.max(0, deadline - performance.now());
-      w.killTimer = setTimeout(() => this.#kill(w), Math.min(left, 5000));
+      this.#killAfter(w, Math.min(left, 5000));
+      this.#closeStdin(w);
     }
     await Promise.all(workers.map((w) => w.exited));
     try {
