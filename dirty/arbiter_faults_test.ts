@@ -9,6 +9,11 @@ import {
 import { encodeRequest } from "./message.ts";
 import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
 
+/** Tests with Deno's op and resource sanitizers on (off by default in 2.9). */
+function test(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, sanitizeOps: true, sanitizeResources: true, fn });
+}
+
 const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
 const APP = `${ECHO}:EchoApp`;
 const BROKEN = `${ECHO}:BrokenApp`;
@@ -38,7 +43,7 @@ async function waitFor(
   }
 }
 
-Deno.test("faults: kill -9 of a worker mid-request, respawn, later calls succeed", async () => {
+test("faults: kill -9 of a worker mid-request, respawn, later calls succeed", async () => {
   await using arb = await startArbiter({
     apps: [APP],
     workers: 1,
@@ -67,7 +72,7 @@ Deno.test("faults: kill -9 of a worker mid-request, respawn, later calls succeed
   assert.equal(after!.booted, true);
 });
 
-Deno.test("faults: init() that throws gives bounded respawns and a clear status", async () => {
+test("faults: init() that throws gives bounded respawns and a clear status", async () => {
   await using arb = await startArbiter({
     apps: [BROKEN],
     workers: 1,
@@ -101,7 +106,7 @@ Deno.test("faults: init() that throws gives bounded respawns and a clear status"
   );
 });
 
-Deno.test("faults: a request past the timeout gets gunicorn's timeout error", async () => {
+test("faults: a request past the timeout gets gunicorn's timeout error", async () => {
   await using arb = await startArbiter({
     apps: [APP],
     workers: 1,
@@ -130,7 +135,7 @@ Deno.test("faults: a request past the timeout gets gunicorn's timeout error", as
   assert.notEqual(next, pid);
 });
 
-Deno.test("faults: close() drains in-flight requests", async () => {
+test("faults: close() drains in-flight requests", async () => {
   const arb = await startArbiter({
     apps: [APP],
     workers: 1,
@@ -172,7 +177,7 @@ async function readLines(
   return { lines, rest };
 }
 
-Deno.test("faults: SIGTERM to the CLI during in-flight work drains it", async () => {
+test("faults: SIGTERM to the CLI during in-flight work drains it", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -213,7 +218,7 @@ Deno.test("faults: SIGTERM to the CLI during in-flight work drains it", async ()
   await assert.rejects(Deno.stat(dir));
 });
 
-Deno.test("faults: when the arbiter's parent dies, everything goes, no files left", async () => {
+test("faults: when the arbiter's parent dies, everything goes, no files left", async () => {
   const deno = Deno.execPath();
   const cmd =
     `'${deno}' run -A '${CLI}' --app '${APP}' --workers 2 --exit-with-parent --log-level warn & echo "pid $!"; wait`;
@@ -255,7 +260,7 @@ Deno.test("faults: when the arbiter's parent dies, everything goes, no files lef
   await rest;
 });
 
-Deno.test("faults: close() past the grace period fails what is left and kills", async () => {
+test("faults: close() past the grace period fails what is left and kills", async () => {
   const arb = await startArbiter({
     apps: [APP],
     workers: 1,
@@ -278,7 +283,7 @@ Deno.test("faults: close() past the grace period fails what is left and kills", 
   assert.equal(alive(pid), false);
 });
 
-Deno.test("faults: workers exit by themselves when the arbiter is killed", async () => {
+test("faults: workers exit by themselves when the arbiter is killed", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

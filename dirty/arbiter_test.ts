@@ -17,13 +17,18 @@ import {
 import { DirtyFloat } from "./tlv.ts";
 import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
 
+/** Tests with Deno's op and resource sanitizers on (off by default in 2.9). */
+function test(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, sanitizeOps: true, sanitizeResources: true, fn });
+}
+
 const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
 const APP = `${ECHO}:EchoApp`;
 const LIMITED = `${ECHO}:LimitedApp`;
 const COUNTER = `${ECHO}:CounterApp`;
 const quiet = () => {};
 
-Deno.test("arbiter: unary calls, kwargs, streams and app errors", async () => {
+test("arbiter: unary calls, kwargs, streams and app errors", async () => {
   {
     await using arb = await startArbiter({
       apps: [APP],
@@ -94,7 +99,7 @@ Deno.test("arbiter: unary calls, kwargs, streams and app errors", async () => {
   }
 });
 
-Deno.test("arbiter: no fd is left open after close()", async () => {
+test("arbiter: no fd is left open after close()", async () => {
   // In a process of its own: --parallel test files share this one's fds.
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -112,7 +117,7 @@ Deno.test("arbiter: no fd is left open after close()", async () => {
   assert.equal(after, before);
 });
 
-Deno.test("arbiter: pipelined requests are answered in order", async () => {
+test("arbiter: pipelined requests are answered in order", async () => {
   await using arb = await startArbiter({
     apps: [APP],
     workers: 2,
@@ -136,7 +141,7 @@ Deno.test("arbiter: pipelined requests are answered in order", async () => {
   assert.equal(s.id, 100n);
 });
 
-Deno.test("arbiter: malformed input closes the connection without a reply", async () => {
+test("arbiter: malformed input closes the connection without a reply", async () => {
   await using arb = await startArbiter({ apps: [APP], log: quiet });
   const bad = [
     // Bad magic.
@@ -176,7 +181,7 @@ Deno.test("arbiter: malformed input closes the connection without a reply", asyn
   assert.equal(await ok.call(APP, "add", [1, 2]), 3);
 });
 
-Deno.test("arbiter: stash, all ten operations", async () => {
+test("arbiter: stash, all ten operations", async () => {
   await using arb = await startArbiter({ apps: [APP], log: quiet });
   await using c = await RawDirtyConn.open(arb.socketPath);
   const T = "sessions";
@@ -252,7 +257,7 @@ Deno.test("arbiter: stash, all ten operations", async () => {
   );
 });
 
-Deno.test("arbiter: status, per-app limits, round-robin over booted workers", async () => {
+test("arbiter: status, per-app limits, round-robin over booted workers", async () => {
   await using arb = await startArbiter({
     apps: [APP, LIMITED, `${COUNTER}:1`],
     workers: 3,
@@ -288,7 +293,7 @@ Deno.test("arbiter: status, per-app limits, round-robin over booted workers", as
   );
 });
 
-Deno.test("arbiter: manage add/remove and scale keep minimums and app holders", async () => {
+test("arbiter: manage add/remove and scale keep minimums and app holders", async () => {
   await using arb = await startArbiter({
     apps: [APP, LIMITED],
     workers: 1,
@@ -331,7 +336,7 @@ Deno.test("arbiter: manage add/remove and scale keep minimums and app holders", 
   assert.equal(await c.call(LIMITED, "whoami"), holder);
 });
 
-Deno.test("arbiter: 200 concurrent callers x 100 calls, every reply matched", async () => {
+test("arbiter: 200 concurrent callers x 100 calls, every reply matched", async () => {
   await using arb = await startArbiter({
     apps: [APP],
     workers: 2,
@@ -355,7 +360,7 @@ Deno.test("arbiter: 200 concurrent callers x 100 calls, every reply matched", as
   assert.equal(ok, callers * calls);
 });
 
-Deno.test("arbiter: one worker serves `concurrency` requests at once", async () => {
+test("arbiter: one worker serves `concurrency` requests at once", async () => {
   for (const [concurrency, want] of [[4, true], [1, false]] as const) {
     await using arb = await startArbiter({
       apps: [APP],
@@ -375,7 +380,7 @@ Deno.test("arbiter: one worker serves `concurrency` requests at once", async () 
   }
 });
 
-Deno.test("arbiter: no workers for an app answers at once", async () => {
+test("arbiter: no workers for an app answers at once", async () => {
   await using arb = await startArbiter({ apps: [APP], log: quiet });
   await using c = await RawDirtyConn.open(arb.socketPath);
   await assert.rejects(
