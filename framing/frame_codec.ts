@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { allocBytes } from "./_byte_pool.ts";
 import { FramingError } from "./errors.ts";
 
 /**
@@ -204,22 +205,70 @@ export interface Frame {
   payload: Uint8Array;
 }
 
-function checkField(name: string, v: number, max: number): void {
-  // `v >>> 0 !== v` catches negatives, fractions, NaN and non-numbers.
-  if (v >>> 0 !== v || v > max) {
-    throw new RangeError(
-      `Cannot encode frame: ${name} ${v} is outside 0..${max}`,
-    );
+function fieldError(frame: Omit<Frame, "payload">): RangeError {
+  const fields: [string, number, number][] = [
+    ["request id", frame.requestId, 0xffff],
+    ["stream id", frame.streamId, 0xff],
+    ["stream flags", frame.streamFlags, 0xff],
+    ["frame type", frame.type, 0x0f],
+    ["frame flags", frame.flags, 0x0f],
+  ];
+  for (const [name, v, max] of fields) {
+    // `v >>> 0 !== v` catches negatives, fractions, NaN and non-numbers.
+    if (v >>> 0 !== v || v > max) {
+      return new RangeError(
+        `Cannot encode frame: ${name} ${v} is outside 0..${max}`,
+      );
+    }
   }
+  return new RangeError("Cannot encode frame: a field is out of range");
+}
+
+function sizeError(n: number, max: number): RangeError {
+  return new RangeError(
+    `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${max} bytes`,
+  );
+}
+
+/**
+ * Writes the header of `frame` at `o`, checking every field (one masked
+ * compare per field: it fails for negatives, fractions, NaN, non-numbers
+ * and values too wide).
+ */
+function putHeader(
+  out: Uint8Array,
+  o: number,
+  frame: Omit<Frame, "payload">,
+  n: number,
+): void {
+  const r = frame.requestId;
+  const s = frame.streamId;
+  const sf = frame.streamFlags;
+  const t = frame.type;
+  const f = frame.flags;
+  if (
+    (r & 0xffff) !== r || (s & 0xff) !== s || (sf & 0xff) !== sf ||
+    (t & 0x0f) !== t || (f & 0x0f) !== f
+  ) {
+    throw fieldError(frame);
+  }
+  out[o] = n;
+  out[o + 1] = n >>> 8;
+  out[o + 2] = n >>> 16;
+  out[o + 3] = r;
+  out[o + 4] = r >>> 8;
+  out[o + 5] = s;
+  out[o + 6] = sf;
+  out[o + 7] = (t << 4) | f;
 }
 
 function copyInto(out: Uint8Array, o: number, p: Uint8Array): void {
   const n = p.length;
-  if (n > 48) {
+  if (n > 16) {
     out.set(p, o);
     return;
   }
-  // Small payloads: a plain loop beats TypedArray#set's call overhead.
+  // Tiny payloads: a plain loop beats TypedArray#set's call overhead.
   for (let i = 0; i < n; i++) out[o + i] = p[i]!;
 }
 
@@ -247,23 +296,14 @@ export function writeFrameHeader(
   frame: Omit<Frame, "payload">,
   payloadLength: number,
 ): void {
-  checkField("request id", frame.requestId, 0xffff);
-  checkField("stream id", frame.streamId, 0xff);
-  checkField("stream flags", frame.streamFlags, 0xff);
-  checkField("frame type", frame.type, 0x0f);
-  checkField("frame flags", frame.flags, 0x0f);
-  out[offset] = payloadLength & 0xff;
-  out[offset + 1] = (payloadLength >>> 8) & 0xff;
-  out[offset + 2] = (payloadLength >>> 16) & 0xff;
-  out[offset + 3] = frame.requestId & 0xff;
-  out[offset + 4] = frame.requestId >>> 8;
-  out[offset + 5] = frame.streamId;
-  out[offset + 6] = frame.streamFlags;
-  out[offset + 7] = (frame.type << 4) | frame.flags;
+  putHeader(out, offset, frame, payloadLength);
 }
 
 /**
- * Encodes one frame (header and payload).
+ * Encodes one frame (header and payload). A small frame's bytes may be a
+ * region of a larger shared buffer (like Node's `Buffer` pool): use
+ * `byteOffset` and `byteLength` with `.buffer`, and copy (`slice()`)
+ * before transferring it.
  *
  * @param frame The frame.
  * @param maxPayloadSize Largest payload allowed; never above 65535 unless
@@ -288,15 +328,14 @@ export function encodeFrame(
   frame: Frame,
   maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
 ): Uint8Array {
-  const n = frame.payload.length;
+  const p = frame.payload;
+  const n = p.length;
   if (n > maxPayloadSize || n > MAX_PAYLOAD_SIZE_24) {
-    throw new RangeError(
-      `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
-    );
+    throw sizeError(n, maxPayloadSize);
   }
-  const out = new Uint8Array(FRAME_HEADER_SIZE + n);
-  writeFrameHeader(out, 0, frame, n);
-  copyInto(out, FRAME_HEADER_SIZE, frame.payload);
+  const out = allocBytes(FRAME_HEADER_SIZE + n);
+  putHeader(out, 0, frame, n);
+  copyInto(out, FRAME_HEADER_SIZE, p);
   return out;
 }
 
@@ -304,7 +343,8 @@ export function encodeFrame(
  * Encodes a frame as two parts, its 8-byte header and its payload (the
  * caller's bytes, not copied): write both in order, e.g. with vectored
  * I/O. {@linkcode FrameDecoder} takes the payload as a view when it
- * arrives in one piece after its header.
+ * arrives in one piece after its header. The header may be a region of a
+ * larger shared buffer, as with {@linkcode encodeFrame}.
  *
  * @param frame The frame.
  * @param maxPayloadSize Largest payload allowed.
@@ -327,17 +367,16 @@ export function encodeFrameParts(
 ): [Uint8Array, Uint8Array] {
   const n = frame.payload.length;
   if (n > maxPayloadSize || n > MAX_PAYLOAD_SIZE_24) {
-    throw new RangeError(
-      `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
-    );
+    throw sizeError(n, maxPayloadSize);
   }
-  const header = new Uint8Array(FRAME_HEADER_SIZE);
-  writeFrameHeader(header, 0, frame, n);
+  const header = allocBytes(FRAME_HEADER_SIZE);
+  putHeader(header, 0, frame, n);
   return [header, frame.payload];
 }
 
 /**
- * Encodes several frames into one buffer.
+ * Encodes several frames into one buffer. A small result may be a region
+ * of a larger shared buffer, as with {@linkcode encodeFrame}.
  *
  * @param frames The frames.
  * @param maxPayloadSize Largest payload allowed per frame.
@@ -357,7 +396,7 @@ export function encodeFrames(
   maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
 ): Uint8Array {
   const list = Array.isArray(frames) ? frames as readonly Frame[] : [...frames];
-  const out = new Uint8Array(framesSize(list, maxPayloadSize));
+  const out = allocBytes(framesSize(list, maxPayloadSize));
   fillFrames(out, list);
   return out;
 }
@@ -368,14 +407,10 @@ function framesSize(frames: readonly Frame[], maxPayloadSize: number): number {
   let total = 0;
   for (let i = 0; i < frames.length; i++) {
     const n = frames[i]!.payload.length;
-    if (n > limit) {
-      throw new RangeError(
-        `Cannot encode frame: payload of ${n} bytes exceeds the maximum of ${maxPayloadSize} bytes`,
-      );
-    }
-    total += FRAME_HEADER_SIZE + n;
+    if (n > limit) throw sizeError(n, maxPayloadSize);
+    total += n;
   }
-  return total;
+  return total + FRAME_HEADER_SIZE * frames.length;
 }
 
 /** Writes `frames` back to back from the start of `out`. */
@@ -383,9 +418,10 @@ function fillFrames(out: Uint8Array, frames: readonly Frame[]): void {
   let o = 0;
   for (let i = 0; i < frames.length; i++) {
     const f = frames[i]!;
-    const n = f.payload.length;
-    writeFrameHeader(out, o, f, n);
-    copyInto(out, o + FRAME_HEADER_SIZE, f.payload);
+    const p = f.payload;
+    const n = p.length;
+    putHeader(out, o, f, n);
+    copyInto(out, o + FRAME_HEADER_SIZE, p);
     o += FRAME_HEADER_SIZE + n;
   }
 }
@@ -401,11 +437,30 @@ export interface FrameDecoderOptions {
   maxPayloadSize?: number;
 }
 
+/** The one place decoded frames are made, so they all share one shape. */
+function makeFrame(
+  requestId: number,
+  streamId: number,
+  streamFlags: number,
+  typeFlags: number,
+  payload: Uint8Array,
+): Frame {
+  return {
+    requestId,
+    streamId,
+    streamFlags,
+    type: typeFlags >> 4,
+    flags: typeFlags & 0x0f,
+    payload,
+  };
+}
+
 /**
  * Incremental frame reader: feed bytes in any pieces, get whole frames.
  * A frame that lies inside one pushed chunk gets a zero-copy view of that
  * chunk as its payload (do not reuse a pushed buffer while its frames are
- * in use); a frame spanning chunks gets its own copy.
+ * in use), as does a payload pushed whole after its header; a frame
+ * otherwise spanning chunks gets its own copy.
  *
  * @example Usage
  * ```ts
@@ -421,8 +476,14 @@ export interface FrameDecoderOptions {
  */
 export class FrameDecoder {
   #max: number;
-  #buf: Uint8Array = new Uint8Array(0);
-  #len = 0;
+  /** Header bytes of the incomplete frame. */
+  #head = new Uint8Array(FRAME_HEADER_SIZE);
+  /** How many of them arrived. */
+  #headLen = 0;
+  /** Payload of the incomplete frame, once its header is complete. */
+  #body: Uint8Array | null = null;
+  /** How many payload bytes arrived. */
+  #bodyLen = 0;
   /**
    * Creates a reader.
    *
@@ -451,7 +512,7 @@ export class FrameDecoder {
    * ```
    */
   get pending(): number {
-    return this.#len;
+    return this.#headLen + this.#bodyLen;
   }
 
   /**
@@ -473,56 +534,90 @@ export class FrameDecoder {
    */
   push(chunk: Uint8Array): Frame[] {
     const frames: Frame[] = [];
+    const end = chunk.length;
     let pos = 0;
-    if (this.#len > 0) {
-      if (this.#len < FRAME_HEADER_SIZE) {
-        const take = Math.min(FRAME_HEADER_SIZE - this.#len, chunk.length);
-        this.#append(chunk.subarray(0, take));
-        pos = take;
-        if (this.#len < FRAME_HEADER_SIZE) return frames;
-      }
-      const need = this.#needed();
-      if (
-        this.#len === FRAME_HEADER_SIZE &&
-        chunk.length - pos >= need - FRAME_HEADER_SIZE
-      ) {
-        // Only the header was buffered and the chunk holds the whole
-        // payload (as when header and payload are written separately):
-        // take a view of the payload, no copy.
-        const b = this.#buf;
-        const n = need - FRAME_HEADER_SIZE;
-        frames.push({
-          requestId: b[3]! | (b[4]! << 8),
-          streamId: b[5]!,
-          streamFlags: b[6]!,
-          type: b[7]! >> 4,
-          flags: b[7]! & 0x0f,
-          payload: chunk.subarray(pos, pos + n),
-        });
-        pos += n;
-        this.#len = 0;
-      }
+    if (this.#headLen > 0) {
+      pos = this.#resume(chunk, frames);
+      if (this.#headLen > 0) return frames;
     }
-    if (this.#len > 0) {
-      const need = this.#needed();
-      const take = Math.min(need - this.#len, chunk.length - pos);
-      this.#append(chunk.subarray(pos, pos + take));
-      pos += take;
-      if (this.#len < need) return frames;
-      frames.push(this.#parse(this.#buf, 0, true));
-      this.#len = 0;
-    }
-    const data = chunk;
-    const end = data.length;
+    // Whole frames inside the chunk: payloads are views of it.
+    const max = this.#max;
+    const buffer = chunk.buffer;
+    const base = chunk.byteOffset;
     while (end - pos >= FRAME_HEADER_SIZE) {
-      const n = data[pos]! | (data[pos + 1]! << 8) | (data[pos + 2]! << 16);
-      this.#check(n);
-      if (end - pos - FRAME_HEADER_SIZE < n) break;
-      frames.push(this.#parse(data, pos, false));
-      pos += FRAME_HEADER_SIZE + n;
+      const n = chunk[pos]! | (chunk[pos + 1]! << 8) | (chunk[pos + 2]! << 16);
+      if (n > max) throw this.#tooLarge(n);
+      const p = pos + FRAME_HEADER_SIZE;
+      if (end - p < n) break;
+      frames.push(makeFrame(
+        chunk[pos + 3]! | (chunk[pos + 4]! << 8),
+        chunk[pos + 5]!,
+        chunk[pos + 6]!,
+        chunk[pos + 7]!,
+        new Uint8Array(buffer, base + p, n),
+      ));
+      pos = p + n;
     }
-    if (pos < end) this.#append(data.subarray(pos));
+    if (pos < end) this.#resume(chunk.subarray(pos), frames);
     return frames;
+  }
+
+  /**
+   * Continues the incomplete frame with `chunk`; returns how many bytes
+   * it used. The frame is complete (and pushed) when `#headLen` is 0 again.
+   */
+  #resume(chunk: Uint8Array, frames: Frame[]): number {
+    const head = this.#head;
+    let pos = 0;
+    if (this.#headLen < FRAME_HEADER_SIZE) {
+      while (this.#headLen < FRAME_HEADER_SIZE && pos < chunk.length) {
+        head[this.#headLen++] = chunk[pos++]!;
+      }
+      if (this.#headLen < FRAME_HEADER_SIZE) return pos;
+      const n = head[0]! | (head[1]! << 8) | (head[2]! << 16);
+      if (n > this.#max) throw this.#tooLarge(n);
+    }
+    let body = this.#body;
+    if (body === null) {
+      const n = head[0]! | (head[1]! << 8) | (head[2]! << 16);
+      if (chunk.length - pos >= n) {
+        // The rest of the chunk holds the whole payload (as when header
+        // and payload are written separately): take a view, no copy.
+        this.#emit(
+          frames,
+          new Uint8Array(chunk.buffer, chunk.byteOffset + pos, n),
+        );
+        return pos + n;
+      }
+      // Only the header so far: wait for the payload before copying.
+      if (pos === chunk.length) return pos;
+      body = this.#body = allocBytes(n);
+      this.#bodyLen = 0;
+    }
+    const take = Math.min(body.length - this.#bodyLen, chunk.length - pos);
+    if (take > 0) {
+      body.set(chunk.subarray(pos, pos + take), this.#bodyLen);
+      this.#bodyLen += take;
+      pos += take;
+    }
+    if (this.#bodyLen === body.length) {
+      this.#body = null;
+      this.#bodyLen = 0;
+      this.#emit(frames, body);
+    }
+    return pos;
+  }
+
+  #emit(frames: Frame[], payload: Uint8Array): void {
+    const h = this.#head;
+    this.#headLen = 0;
+    frames.push(makeFrame(h[3]! | (h[4]! << 8), h[5]!, h[6]!, h[7]!, payload));
+  }
+
+  #tooLarge(n: number): FramingError {
+    return new FramingError(
+      `Cannot read frame: payload of ${n} bytes exceeds the maximum of ${this.#max} bytes`,
+    );
   }
 
   /**
@@ -542,63 +637,17 @@ export class FrameDecoder {
    * ```
    */
   finish(): void {
-    if (this.#len === 0) return;
-    if (this.#len < FRAME_HEADER_SIZE) {
+    if (this.#headLen === 0) return;
+    if (this.#headLen < FRAME_HEADER_SIZE) {
       throw new FramingError(
-        `received incomplete frame: got ${this.#len} bytes`,
+        `received incomplete frame: got ${this.#headLen} bytes`,
       );
     }
     throw new FramingError(
       `frame length error: expected ${
-        this.#needed() - FRAME_HEADER_SIZE
-      }; got ${this.#len - FRAME_HEADER_SIZE}`,
+        this.#head[0]! | (this.#head[1]! << 8) | (this.#head[2]! << 16)
+      }; got ${this.#bodyLen}`,
     );
-  }
-
-  #needed(): number {
-    if (this.#len < FRAME_HEADER_SIZE) return FRAME_HEADER_SIZE;
-    const b = this.#buf;
-    return FRAME_HEADER_SIZE + (b[0]! | (b[1]! << 8) | (b[2]! << 16));
-  }
-
-  #check(n: number): void {
-    if (n > this.#max) {
-      throw new FramingError(
-        `Cannot read frame: payload of ${n} bytes exceeds the maximum of ${this.#max} bytes`,
-      );
-    }
-  }
-
-  #append(bytes: Uint8Array): void {
-    if (bytes.length === 0) return;
-    const wasHeader = this.#len < FRAME_HEADER_SIZE;
-    const need = this.#len + bytes.length;
-    if (this.#buf.length < need) {
-      const next = new Uint8Array(
-        Math.max(need, FRAME_HEADER_SIZE, this.#buf.length * 2),
-      );
-      next.set(this.#buf.subarray(0, this.#len));
-      this.#buf = next;
-    }
-    this.#buf.set(bytes, this.#len);
-    this.#len = need;
-    if (wasHeader && this.#len >= FRAME_HEADER_SIZE) {
-      const b = this.#buf;
-      this.#check(b[0]! | (b[1]! << 8) | (b[2]! << 16));
-    }
-  }
-
-  #parse(b: Uint8Array, o: number, copy: boolean): Frame {
-    const n = b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16);
-    const p = o + FRAME_HEADER_SIZE;
-    return {
-      requestId: b[o + 3]! | (b[o + 4]! << 8),
-      streamId: b[o + 5]!,
-      streamFlags: b[o + 6]!,
-      type: b[o + 7]! >> 4,
-      flags: b[o + 7]! & 0x0f,
-      payload: copy ? b.slice(p, p + n) : b.subarray(p, p + n),
-    };
   }
 }
 

@@ -445,3 +445,122 @@ Deno.test("frame codec: zero-copy parts, reused encoder and allocation-free scan
     FramingError,
   );
 });
+
+Deno.test("frame codec: pooled small results never alias each other", () => {
+  const kept: [Uint8Array, string][] = [];
+  for (let i = 0; i < 300; i++) {
+    const n = (i * 71) % 1100; // below and above the pooled size
+    const f: Frame = {
+      requestId: i,
+      streamId: i & 0xff,
+      streamFlags: 0,
+      type: 3,
+      flags: 1,
+      payload: new Uint8Array(n).fill(i & 0xff),
+    };
+    const parts = encodeFrameParts(f);
+    for (
+      const b of [encodeFrame(f), encodeFrames([f, f]), parts[0]]
+    ) kept.push([b, toHex(b)]);
+    assertEquals(toHex(parts[0]), hex(f).slice(0, 16));
+  }
+  // Later allocations left every earlier result as it was.
+  for (const [b, h] of kept) assertEquals(toHex(b), h);
+  // Results sharing a buffer occupy disjoint regions.
+  const byBuffer = new Map<ArrayBufferLike, [number, number][]>();
+  for (const [b] of kept) {
+    const list = byBuffer.get(b.buffer) ?? [];
+    list.push([b.byteOffset, b.byteOffset + b.byteLength]);
+    byBuffer.set(b.buffer, list);
+  }
+  for (const list of byBuffer.values()) {
+    list.sort((x, y) => x[0] - y[0]);
+    for (let i = 1; i < list.length; i++) {
+      assertEquals(list[i]![0] >= list[i - 1]![1], true);
+    }
+  }
+});
+
+Deno.test("frame codec: field checks keep their messages", () => {
+  const f: Frame = {
+    requestId: 1,
+    streamId: 1,
+    streamFlags: 0,
+    type: 3,
+    flags: 0,
+    payload: new Uint8Array(0),
+  };
+  const bad: [Partial<Frame>, string][] = [
+    [{ requestId: 70000 }, "request id 70000 is outside 0..65535"],
+    [{ requestId: -1 }, "request id -1 is outside 0..65535"],
+    [{ streamId: 1.5 }, "stream id 1.5 is outside 0..255"],
+    [{ streamFlags: 256 }, "stream flags 256 is outside 0..255"],
+    [{ type: 16 }, "frame type 16 is outside 0..15"],
+    [{ flags: NaN }, "frame flags NaN is outside 0..15"],
+    [
+      { type: "3" as unknown as number },
+      "frame type 3 is outside 0..15",
+    ],
+  ];
+  for (const [change, message] of bad) {
+    const g = { ...f, ...change };
+    for (
+      const encode of [
+        () => encodeFrame(g),
+        () => encodeFrames([f, g]),
+        () => encodeFrameParts(g),
+        () => new FrameEncoder().encode([g]),
+      ]
+    ) assertThrows(encode, RangeError, message);
+  }
+});
+
+Deno.test("frame codec: decoder views, copies and pending across chunks", () => {
+  const bytes = fromHex("05000003000204" + "31" + "6162636465");
+  // Header split, then the whole payload: a view of the pushed chunk.
+  const d = new FrameDecoder();
+  assertEquals(d.push(bytes.subarray(0, 3)), []);
+  assertEquals(d.pending, 3);
+  assertEquals(d.push(bytes.subarray(3, 8)), []);
+  assertEquals(d.pending, 8);
+  const tail = bytes.slice(8);
+  const [viewed] = d.push(tail);
+  assertEquals(viewed!.payload.buffer === tail.buffer, true);
+  assertEquals([viewed!.requestId, viewed!.streamId, viewed!.streamFlags], [
+    3,
+    2,
+    4,
+  ]);
+  assertEquals([viewed!.type, viewed!.flags], [3, 1]);
+  assertEquals(d.pending, 0);
+  d.finish();
+  // A payload spanning chunks is copied: reusing the chunks is safe.
+  const src = bytes.slice();
+  const parts = [src.subarray(0, 10), src.subarray(10, 11), src.subarray(11)];
+  assertEquals(d.push(parts[0]!), []);
+  assertEquals(d.pending, 10);
+  assertEquals(d.push(parts[1]!), []);
+  assertThrows(() => d.finish(), FramingError, "expected 5; got 3");
+  const [copied] = d.push(parts[2]!);
+  src.fill(0);
+  assertEquals(toHex(copied!.payload), "6162636465");
+  assertEquals(Object.keys(copied!), Object.keys(viewed!));
+  // Whole frames inside a chunk that is itself a view with an offset,
+  // followed by a partial frame.
+  const big = new Uint8Array(100);
+  big.set(bytes, 7);
+  big.set(bytes, 7 + 13);
+  big.set(bytes.subarray(0, 4), 7 + 26);
+  const frames = d.push(big.subarray(7, 7 + 30));
+  assertEquals(frames.map(hex), [toHex(bytes), toHex(bytes)]);
+  assertEquals(frames[1]!.payload.byteOffset, 7 + 13 + 8);
+  assertEquals(d.pending, 4);
+  assertEquals(d.push(bytes.subarray(4)).map(hex), [toHex(bytes)]);
+  // An oversized length is refused from the header alone.
+  const small = new FrameDecoder({ maxPayloadSize: 4 });
+  assertThrows(
+    () => small.push(bytes.subarray(0, 8)),
+    FramingError,
+    "payload of 5 bytes exceeds the maximum of 4 bytes",
+  );
+});
