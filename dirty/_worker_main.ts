@@ -6,10 +6,9 @@
  * `init()`), reports each, then serves requests concurrently. `console.log`
  * and friends go to stderr, next to the arbiter's own log lines.
  *
- * Stops (closing every app) on the end of stdin or of its connection, on
- * SIGTERM after its
- * requests finish; SIGINT is ignored so that a terminal's Ctrl-C reaches
- * only the arbiter, which drains its workers.
+ * Stops (closing every app) at the end of stdin or of its connection, and
+ * on SIGTERM once its requests have finished. SIGINT is ignored, so that a
+ * terminal's Ctrl-C stops only the arbiter, which then drains its workers.
  *
  * @module
  */

@@ -400,15 +400,20 @@ export class WorkerPool {
   }
 
   async #acceptWorkers(): Promise<void> {
-    try {
-      for await (const conn of this.#o.workerListener) {
-        const p = this.#connLoop(conn as Deno.UnixConn).finally(() =>
-          this.#connLoops.delete(p)
-        );
-        this.#connLoops.add(p);
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#o.workerListener.accept();
+      } catch (e) {
+        if (this.#closing || e instanceof Deno.errors.BadResource) return;
+        this.#o.log("error", `Accept of a worker failed: ${String(e)}`);
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
-    } catch {
-      // The listener was closed.
+      const p = this.#connLoop(conn as Deno.UnixConn).finally(() =>
+        this.#connLoops.delete(p)
+      );
+      this.#connLoops.add(p);
     }
   }
 

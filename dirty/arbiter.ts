@@ -307,20 +307,26 @@ class Arbiter implements DirtyArbiter {
   }
 
   async #accept(): Promise<void> {
-    try {
-      for await (const conn of this.#listener) {
-        const c = new ClientConn(conn as Deno.UnixConn);
-        this.#conns.add(c);
-        const p = this.#serve(c).finally(() => {
-          this.#conns.delete(c);
-          this.#serving.delete(p);
-        });
-        this.#serving.add(p);
-      }
-    } catch (e) {
-      if (this.#closing === null) {
+    for (;;) {
+      let conn: Deno.Conn;
+      try {
+        conn = await this.#listener.accept();
+      } catch (e) {
+        if (this.#closing !== null || e instanceof Deno.errors.BadResource) {
+          return;
+        }
+        // E.g. out of file descriptors: keep serving the others.
         this.#log("error", `Accept failed: ${String(e)}`);
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
       }
+      const c = new ClientConn(conn as Deno.UnixConn);
+      this.#conns.add(c);
+      const p = this.#serve(c).finally(() => {
+        this.#conns.delete(c);
+        this.#serving.delete(p);
+      });
+      this.#serving.add(p);
     }
   }
 
