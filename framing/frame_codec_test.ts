@@ -564,3 +564,33 @@ Deno.test("frame codec: decoder views, copies and pending across chunks", () => 
     "payload of 5 bytes exceeds the maximum of 4 bytes",
   );
 });
+
+Deno.test("frame streams: highWaterMark bounds the frames waiting", async () => {
+  const f: Frame = {
+    requestId: 1,
+    streamId: 2,
+    streamFlags: 0,
+    type: 3,
+    flags: 1,
+    payload: Uint8Array.of(1, 2),
+  };
+  const enc = new FrameEncoderStream({ highWaterMark: 4 });
+  const ew = enc.writable.getWriter();
+  assertEquals(ew.desiredSize, 4);
+  await ew.abort();
+  const dec = new FrameDecoderStream({ highWaterMark: 2 });
+  const w = dec.writable.getWriter();
+  await w.write(encodeFrames([f, f, f]));
+  let second = false;
+  const written = w.write(encodeFrames([f])).then(() => second = true);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assertEquals(second, false); // three frames unread: no more bytes taken
+  const r = dec.readable.getReader();
+  const got: Frame[] = [];
+  for (let i = 0; i < 4; i++) got.push((await r.read()).value!);
+  await written;
+  assertEquals(second, true);
+  assertEquals(got.map(hex), [hex(f), hex(f), hex(f), hex(f)]);
+  await w.close();
+  assertEquals((await r.read()).done, true);
+});

@@ -15,6 +15,24 @@ import {
 } from "./frame_codec.ts";
 
 /**
+ * How many frames the frame streams let wait on each side by default: a
+ * little slack, so that producer and consumer do not hand over one frame
+ * at a time (the frames are references, not copies).
+ */
+const DEFAULT_HIGH_WATER_MARK = 16;
+
+/** Options of {@linkcode FrameDecoderStream}. */
+export interface FrameDecoderStreamOptions extends FrameDecoderOptions {
+  /**
+   * How many decoded frames may wait for the reader before the stream
+   * stops taking bytes (one pushed chunk may complete more).
+   *
+   * @default {16}
+   */
+  highWaterMark?: number;
+}
+
+/**
  * Parses a byte stream into frames, whatever the chunking. A stream that
  * ends inside a frame errors with a `FramingError`.
  *
@@ -33,18 +51,24 @@ export class FrameDecoderStream extends TransformStream<Uint8Array, Frame> {
   /**
    * Creates the stream.
    *
-   * @param options Limits (largest payload, default 65535).
+   * @param options Limits (largest payload, default 65535) and how many
+   * decoded frames may wait for the reader.
    */
-  constructor(options: FrameDecoderOptions = {}) {
+  constructor(options: FrameDecoderStreamOptions = {}) {
     const decoder = new FrameDecoder(options);
-    super({
-      transform(chunk, controller) {
-        for (const f of decoder.push(chunk)) controller.enqueue(f);
+    super(
+      {
+        transform(chunk, controller) {
+          const frames = decoder.push(chunk);
+          for (let i = 0; i < frames.length; i++) controller.enqueue(frames[i]);
+        },
+        flush() {
+          decoder.finish();
+        },
       },
-      flush() {
-        decoder.finish();
-      },
-    });
+      undefined,
+      { highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK },
+    );
   }
 }
 
@@ -56,12 +80,20 @@ export interface FrameEncoderStreamOptions {
    * @default {65535}
    */
   maxPayloadSize?: number;
+  /**
+   * How many frames may wait to be encoded, and how many encoded chunks
+   * may wait for the reader, before writes wait.
+   *
+   * @default {16}
+   */
+  highWaterMark?: number;
 }
 
 /**
  * Serializes frames to bytes: one chunk per frame, or for payloads of
  * 16 KiB and more the header and the payload as two chunks, so large
- * payloads are never copied.
+ * payloads are never copied. A small frame's chunk may be a region of a
+ * larger shared buffer (see {@linkcode encodeFrame}).
  *
  * @example Usage
  * ```ts
@@ -81,16 +113,23 @@ export class FrameEncoderStream extends TransformStream<Frame, Uint8Array> {
    */
   constructor(options: FrameEncoderStreamOptions = {}) {
     const max = options.maxPayloadSize ?? MAX_WIRE_PAYLOAD_SIZE;
-    super({
-      transform(frame, controller) {
-        if (frame.payload.length >= 16384) {
-          const [header, payload] = encodeFrameParts(frame, max);
-          controller.enqueue(header);
-          controller.enqueue(payload);
-        } else {
-          controller.enqueue(encodeFrame(frame, max));
-        }
+    const strategy = {
+      highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+    };
+    super(
+      {
+        transform(frame, controller) {
+          if (frame.payload.length >= 16384) {
+            const [header, payload] = encodeFrameParts(frame, max);
+            controller.enqueue(header);
+            controller.enqueue(payload);
+          } else {
+            controller.enqueue(encodeFrame(frame, max));
+          }
+        },
       },
-    });
+      strategy,
+      strategy,
+    );
   }
 }
