@@ -1,0 +1,102 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * The `ipc` command line: one Deno command to talk to, and debug, the four
+ * protocols of this package.
+ *
+ * ```sh
+ * deno run -A cli/main.ts mp connect 127.0.0.1:6000 --authkey secret
+ * deno run -A cli/main.ts hg decode capture.bin
+ * deno run -A cli/main.ts dirty call ./app.ts:App predict '[1, 2]'
+ * deno run -A cli/main.ts session receive /tmp/sessions.sock
+ * ```
+ *
+ * @module
+ */
+import { CliError, type Command, err, EXIT, help } from "./_args.ts";
+import { mpCommand } from "./mp.ts";
+import { hgCommand } from "./hg.ts";
+import { dirtyCommand } from "./dirty.ts";
+import { sessionCommand } from "./session.ts";
+
+const HELP = `
+Usage: ipc <group> <command> [options]
+
+  ipc mp listen|connect ADDRESS        Python multiprocessing.connection session
+  ipc hg decode [FILE|-] [FILE2]       decode captured hgrpc frame streams
+  ipc hg call ADDRESS|--stdio-cmd CMD NAME [ARGS-JSON]
+                                       run a command on an hgrpc server
+  ipc dirty call|stream [SOCKET] APP ACTION [ARGS...]
+  ipc dirty stash [SOCKET] OP ...      gunicorn dirty stash tables
+  ipc dirty status [SOCKET]            arbiter status
+  ipc dirty scale [SOCKET] +N|-N       add or remove dirty workers
+  ipc dirty serve --app ./app.ts:App   run our dirty arbiter
+  ipc session forward SOCKET           hand TCP connections to a receiver
+  ipc session receive SOCKET           receive and serve socket sessions
+
+Every command takes --help and --json. Human output goes to stdout, status
+lines to stderr; progress is shown on a terminal only.
+
+Exit codes: 0 ok, 1 failed, 2 usage, 3 authentication, 4 malformed input,
+130 interrupted (SIGINT/SIGTERM).
+`;
+
+const GROUPS: Record<string, Command> = {
+  mp: mpCommand,
+  hg: hgCommand,
+  dirty: dirtyCommand,
+  session: sessionCommand,
+};
+
+/**
+ * Runs the command line and returns the exit code (0 ok, 1 failed, 2
+ * usage, 3 authentication, 4 malformed input, 130 interrupted). SIGINT and
+ * SIGTERM abort the running command, which cleans up (sockets closed,
+ * socket files removed) before returning.
+ *
+ * @param args The arguments (without the program name).
+ * @returns The exit code.
+ *
+ * @example Usage
+ * ```ts
+ * import { main } from "@sidecar/ipc/cli";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await main(["mp", "connect", "no-such-address"]), 2);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const [group, ...rest] = args;
+  if (group === undefined || group === "--help" || group === "-h") {
+    return help(HELP);
+  }
+  const command = GROUPS[group];
+  if (command === undefined) {
+    err(`ipc: Cannot run "${group}": unknown command group (try ipc --help)`);
+    return EXIT.USAGE;
+  }
+  const controller = new AbortController();
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  const handlers = signals.map((sig) => {
+    const fn = () => controller.abort(sig);
+    Deno.addSignalListener(sig, fn);
+    return [sig, fn] as const;
+  });
+  try {
+    return await command(rest, { signal: controller.signal });
+  } catch (e) {
+    if (e instanceof CliError) {
+      err(`ipc ${group}: ${e.message}`);
+      return e.exitCode;
+    }
+    if (controller.signal.aborted) {
+      err(`ipc ${group}: interrupted by ${controller.signal.reason}`);
+      return EXIT.INTERRUPTED;
+    }
+    err(`ipc ${group}: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT.FAILED;
+  } finally {
+    for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,277 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * `ipc session forward|receive`: BIND 10 / Kea socket sessions from a
+ * shell. `forward` accepts TCP connections and hands each one (its fd, its
+ * endpoints, its first bytes) to a receiver; `receive` listens for
+ * forwarders, shows every session and serves its connection.
+ *
+ * @module
+ */
+import {
+  adoptTcpSession,
+  forwardTcpConnections,
+  type SocketAddress,
+  type SocketSession,
+  SocketSessionForwarder,
+  SocketSessionListener,
+  type SocketSessionReceiver,
+} from "../session/mod.ts";
+import {
+  CliError,
+  type CommandContext,
+  err,
+  EXIT,
+  expectPositionals,
+  flag,
+  help,
+  int,
+  out,
+  parseArgs,
+  str,
+  usage,
+} from "./_args.ts";
+import { bytesRepr, toJson } from "./_render.ts";
+
+const HELP = `
+Usage:
+  ipc session receive SOCKET [--reply TEXT] [--count N] [--json]
+  ipc session forward SOCKET [--listen HOST:PORT] [--count N]
+
+receive listens on the Unix socket SOCKET for forwarders (ours, BIND 10's
+or Kea's SocketSessionForwarder), prints each session received (type,
+endpoints, first bytes) and serves TCP sessions: it writes --reply TEXT and
+closes, or by default echoes back everything the client sends, first bytes
+included. UDP sessions are printed and closed.
+
+forward connects to the receiver at SOCKET, accepts TCP connections on
+--listen (default 127.0.0.1:0; the bound address is printed on stdout) and
+hands each one over with its first bytes.
+
+Both run until SIGINT/SIGTERM, or until --count sessions went through.
+They need --allow-ffi (FFI means full trust).
+
+Options:
+  --listen HOST:PORT   forward: where to accept TCP connections
+  --reply TEXT         receive: answer each TCP session with TEXT, then close
+  --count N            stop after N sessions
+  --json               receive: one JSON object per session
+  -h, --help           show this help
+
+Exit codes: 0 ok (also when stopped by a signal), 1 failed, 2 usage.
+`;
+
+function addr(a: SocketAddress): string {
+  return a.hostname.includes(":")
+    ? `[${a.hostname}]:${a.port}`
+    : `${a.hostname}:${a.port}`;
+}
+
+/** Runs `ipc session ...`. */
+export async function sessionCommand(
+  args: string[],
+  ctx: CommandContext,
+): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "-h") return help(HELP);
+  const p = parseArgs(rest, {
+    listen: { type: "string" },
+    reply: { type: "string" },
+    count: { type: "string" },
+  });
+  if (flag(p, "help")) return help(HELP);
+  if (sub !== "forward" && sub !== "receive") {
+    throw usage(`Cannot run "session ${sub}": expected forward or receive`);
+  }
+  expectPositionals(p, 1, 1, "SOCKET");
+  const path = p.positionals[0]!;
+  const count = int(p, "count", Infinity, 1);
+  if (sub === "receive") {
+    return await receive(path, count, str(p, "reply"), flag(p, "json"), ctx);
+  }
+  return await forward(path, count, str(p, "listen") ?? "127.0.0.1:0", ctx);
+}
+
+async function serveSession(
+  session: SocketSession,
+  reply: string | undefined,
+): Promise<void> {
+  if (session.type !== 1) {
+    session.close();
+    return;
+  }
+  await using conn = adoptTcpSession(session);
+  // A client may half-close before we answer: keep our side writable
+  // (node:net ends it by default when the peer's FIN arrives).
+  conn.socket.allowHalfOpen = true;
+  const writer = conn.writable.getWriter();
+  if (reply !== undefined) {
+    await writer.write(new TextEncoder().encode(reply));
+    await writer.close();
+    await conn.readable.cancel().catch(() => {});
+    return;
+  }
+  await writer.write(conn.data);
+  for await (const chunk of conn.readable) await writer.write(chunk);
+  await writer.close();
+}
+
+async function receive(
+  path: string,
+  count: number,
+  reply: string | undefined,
+  json: boolean,
+  ctx: CommandContext,
+): Promise<number> {
+  let listener: SocketSessionListener;
+  try {
+    listener = SocketSessionListener.listen(path);
+  } catch (e) {
+    throw new CliError(
+      `Cannot listen on ${path}: ${(e as Error).message}`,
+      EXIT.FAILED,
+      { cause: e },
+    );
+  }
+  const receivers = new Set<SocketSessionReceiver>();
+  const serving = new Set<Promise<void>>();
+  let received = 0;
+  const done = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, done.signal]);
+  err(`ipc session: receiving on ${path}`);
+  const drain = async (r: SocketSessionReceiver): Promise<void> => {
+    try {
+      while (received < count) {
+        const s = await r.pop({ signal });
+        received++;
+        if (json) {
+          out(
+            `{"type":${
+              JSON.stringify(
+                s.type === 1 ? "tcp" : s.type === 2 ? "udp" : String(s.type),
+              )
+            },` +
+              `"local":${JSON.stringify(s.local)},"remote":${
+                JSON.stringify(s.remote)
+              },"data":${toJson(s.data)}}`,
+          );
+        } else {
+          out(
+            `session ${received}: ${
+              s.type === 1 ? "tcp" : s.type === 2 ? "udp" : `type ${s.type}`
+            } ${addr(s.remote)} -> ${addr(s.local)} data ${bytesRepr(s.data)}`,
+          );
+        }
+        const t = serveSession(s, reply).catch((e) =>
+          err(
+            `ipc session: serving session ${received} failed: ${
+              (e as Error).message
+            }`,
+          )
+        );
+        serving.add(t);
+        t.finally(() => serving.delete(t));
+        if (received >= count) done.abort("count reached");
+      }
+    } catch {
+      // The forwarder went away, or we are stopping.
+    } finally {
+      receivers.delete(r);
+      r.close();
+    }
+  };
+  try {
+    while (!signal.aborted) {
+      let r: SocketSessionReceiver;
+      try {
+        r = await listener.accept({ signal });
+      } catch (e) {
+        if (signal.aborted) break;
+        throw new CliError(
+          `Cannot accept a forwarder: ${(e as Error).message}`,
+          EXIT.FAILED,
+          { cause: e },
+        );
+      }
+      receivers.add(r);
+      void drain(r);
+    }
+  } finally {
+    listener.close();
+    for (const r of receivers) r.close();
+    await Promise.allSettled([...serving]);
+  }
+  err(`ipc session: ${received} session${received === 1 ? "" : "s"} received`);
+  return EXIT.OK;
+}
+
+async function forward(
+  path: string,
+  count: number,
+  listen: string,
+  ctx: CommandContext,
+): Promise<number> {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(listen);
+  if (!m || Number(m[3]) > 65535) {
+    throw usage(
+      `Cannot parse --listen ${
+        JSON.stringify(listen)
+      }: expected HOST:PORT with a numeric host`,
+    );
+  }
+  using forwarder = new SocketSessionForwarder(path);
+  try {
+    forwarder.connect();
+  } catch (e) {
+    throw new CliError(
+      `Cannot connect to the receiver at ${path}: ${(e as Error).message}`,
+      EXIT.FAILED,
+      { cause: e },
+    );
+  }
+  const stop = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, stop.signal]);
+  let acceptor;
+  try {
+    acceptor = forwardTcpConnections({
+      forwarder,
+      hostname: m[1] ?? m[2]!,
+      port: Number(m[3]),
+      signal,
+      onError: (e) => err(`ipc session: ${(e as Error).message}`),
+    });
+  } catch (e) {
+    throw new CliError(
+      `Cannot listen on ${listen}: ${(e as Error).message}`,
+      EXIT.FAILED,
+      { cause: e },
+    );
+  }
+  out(addr(acceptor.addr));
+  err(`ipc session: forwarding TCP ${addr(acceptor.addr)} to ${path}`);
+  let watch: ReturnType<typeof setInterval> | undefined;
+  if (Number.isFinite(count)) {
+    watch = setInterval(() => {
+      if (acceptor.forwarded >= count) stop.abort("count reached");
+    }, 50);
+  }
+  try {
+    await acceptor.finished;
+  } catch (e) {
+    if (!signal.aborted) {
+      throw new CliError(
+        `Cannot forward: ${(e as Error).message}`,
+        EXIT.FAILED,
+        { cause: e },
+      );
+    }
+  } finally {
+    clearInterval(watch);
+    await acceptor.close();
+  }
+  err(
+    `ipc session: ${acceptor.forwarded} connection${
+      acceptor.forwarded === 1 ? "" : "s"
+    } forwarded`,
+  );
+  return EXIT.OK;
+}
