@@ -51,6 +51,8 @@ export interface PendingRequest extends Queued {
    * slow to read (the caller should wait for it before reading more).
    */
   send(bytes: Uint8Array): Promise<void> | undefined;
+  /** Whether the client can no longer be written to. */
+  gone(): boolean;
   /** Called once when the request is over (answered or failed). */
   done(): void;
   /** Internal: set by the pool. */
@@ -486,7 +488,7 @@ export class WorkerPool {
     w.lastHeartbeat = performance.now();
     if (id === CONTROL_ID) {
       this.#onControl(w, f);
-      return;
+      return undefined;
     }
     const final = f.type !== "chunk";
     const abortTimer = w.aborting.get(id);
@@ -496,25 +498,33 @@ export class WorkerPool {
         w.aborting.delete(id);
         this.#afterFree(w);
       }
-      return;
+      return undefined;
     }
     const p = w.inflight.get(id);
-    if (p === undefined) return;
+    if (p === undefined) return undefined;
     if (
       f.type !== "chunk" && f.type !== "response" && f.type !== "error" &&
       f.type !== "end"
     ) {
-      return;
+      return undefined;
     }
     f.bytes.set(p.clientId, 8);
-    p.send(f.bytes);
+    const slow = p.send(f.bytes);
     if (!final) {
+      if (p.gone()) {
+        // Nobody reads this stream any more: stop it on the worker.
+        w.inflight.delete(id);
+        this.#finish(p);
+        this.#abortOnWorker(w, id, "its client is gone");
+        return undefined;
+      }
       this.#arm(p);
-      return;
+      return slow;
     }
     w.inflight.delete(id);
     this.#finish(p);
     this.#afterFree(w);
+    return slow;
   }
 
   #onControl(w: WorkerProc, f: RawFrame): void {
@@ -663,15 +673,12 @@ export class WorkerPool {
     }
     w.inflight.delete(p.wid);
     this.#fail(p, err);
-    this.#abortOnWorker(w, p.wid);
+    this.#abortOnWorker(w, p.wid, "it timed out");
   }
 
-  #abortOnWorker(w: WorkerProc, wid: number): void {
+  #abortOnWorker(w: WorkerProc, wid: number, why: string): void {
     if (w.state === "dead") return;
-    this.#o.log(
-      "warn",
-      `Dirty worker ${w.pid}: request timed out, aborting it`,
-    );
+    this.#o.log("warn", `Dirty worker ${w.pid}: aborting a request (${why})`);
     w.aborting.set(
       wid,
       setTimeout(() => {

@@ -370,6 +370,7 @@ class Arbiter implements DirtyArbiter {
             frame: f.bytes,
             clientId: idBytes(f.bytes),
             send: (b) => c.send(b),
+            gone: () => c.out.error !== undefined,
             done: resolve,
             cancelled: false,
             finished: false,

@@ -380,6 +380,24 @@ test("arbiter: one worker serves `concurrency` requests at once", async () => {
   }
 });
 
+test("arbiter: a stream whose client left is stopped on the worker", async () => {
+  await using arb = await startArbiter({
+    apps: [APP],
+    workers: 1,
+    concurrency: 2,
+    log: quiet,
+  });
+  const c = await RawDirtyConn.open(arb.socketPath);
+  await c.write(encodeRequest(c.id(), APP, "forever"));
+  for (let i = 0; i < 3; i++) assert.equal((await c.next()).type, "chunk");
+  c.close();
+  await using d = await RawDirtyConn.open(arb.socketPath);
+  for (let i = 0; (await d.call(APP, "abortedStreams")) !== 1; i++) {
+    assert.ok(i < 400, "the stream was not stopped");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+});
+
 test("arbiter: no workers for an app answers at once", async () => {
   await using arb = await startArbiter({ apps: [APP], log: quiet });
   await using c = await RawDirtyConn.open(arb.socketPath);

@@ -82,6 +82,24 @@ export class EchoApp extends DirtyApp {
     }
   }
 
+  aborted = 0;
+
+  /** Streams until aborted; counts the streams that saw their abort. */
+  async *forever(): AsyncGenerator<number> {
+    try {
+      for (let i = 0;; i++) {
+        await new Promise((r) => setTimeout(r, 2));
+        yield i;
+      }
+    } finally {
+      this.aborted++;
+    }
+  }
+
+  abortedStreams(): number {
+    return this.aborted;
+  }
+
   *streamFail(n: number): Generator<string> {
     for (let i = 0; i < n; i++) yield `tok${i}`;
     throw new Error("stream broke");
