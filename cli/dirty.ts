@@ -221,7 +221,7 @@ export async function dirtyCommand(
       }
       await using client = new DirtyClient({
         socketPath,
-        decode: { dict: "map" },
+        decode: { dict: "map", float: "tagged" },
       });
       try {
         if (sub === "call") {
@@ -253,7 +253,7 @@ export async function dirtyCommand(
       }
       await using client = new DirtyClient({
         socketPath,
-        decode: { dict: "map" },
+        decode: { dict: "map", float: "tagged" },
       });
       let status: DirtyValue;
       try {
@@ -280,7 +280,7 @@ export async function dirtyCommand(
       const n = Number(m[2]);
       await using client = new DirtyClient({
         socketPath,
-        decode: { dict: "map" },
+        decode: { dict: "map", float: "tagged" },
       });
       let result: DirtyValue;
       try {
@@ -345,7 +345,10 @@ async function stash(
     );
   }
   const [table, x, y] = a as [string, string | undefined, string | undefined];
-  await using s = new StashClient({ socketPath, decode: { dict: "map" } });
+  await using s = new StashClient({
+    socketPath,
+    decode: { dict: "map", float: "tagged" },
+  });
   let result: unknown;
   try {
     switch (op) {

@@ -1,0 +1,227 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import { tempDir } from "../_test_utils/peers.ts";
+import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
+
+const APP = "./cli/testdata/app.ts:TestApp";
+
+Deno.test("ipc dirty against our arbiter started by ipc dirty serve", async (t) => {
+  await using dir = await tempDir();
+  const sock = `${dir.path}/arbiter.sock`;
+  const server = spawnIpc([
+    "dirty",
+    "serve",
+    "--app",
+    APP,
+    "--workers",
+    "2",
+    "--socket",
+    sock,
+  ]);
+  try {
+    assert.equal(await server.waitFor(/arbiter\.sock$/, "stdout"), sock);
+    await server.waitFor(/2 worker\(s\) ready/, "stderr");
+
+    await t.step("call prints the result as a Python repr", async () => {
+      const r = await runIpc(["dirty", "call", sock, APP, "add", "2", "3"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "5\n");
+    });
+
+    await t.step(
+      "call --json keeps strings, floats, bytes and dicts",
+      async () => {
+        const r = await runIpc([
+          "dirty",
+          "call",
+          sock,
+          APP,
+          "echo",
+          "hello",
+          "1.5",
+          '{"$bytes": "AAE="}',
+          '[1, {"a": 2}]',
+          "--json",
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, '["hello",1.5,{"$bytes":"AAE="},[1,{"a":2}]]\n');
+      },
+    );
+
+    await t.step("the socket comes from GUNICORN_DIRTY_SOCKET", async () => {
+      const r = await runIpc(["dirty", "call", APP, "add", "1", "1"], {
+        env: { GUNICORN_DIRTY_SOCKET: sock },
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "2\n");
+    });
+
+    await t.step("stream prints one chunk per line", async () => {
+      const r = await runIpc(["dirty", "stream", sock, APP, "count", "3"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "'tok0'\n'tok1'\n'tok2'\n");
+      assert.match(r.stderr, /stream ended after 3 chunks/);
+    });
+
+    await t.step("an app error exits 1 with the remote traceback", async () => {
+      const r = await runIpc(["dirty", "call", sock, APP, "fail", "boom"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /DirtyAppError: boom/);
+      assert.match(r.stderr, /TestApp\.fail/);
+    });
+
+    await t.step("an unknown action exits 1", async () => {
+      const r = await runIpc(["dirty", "call", sock, APP, "_private"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /Unknown action/);
+    });
+
+    await t.step("status shows the workers", async () => {
+      const r = await runIpc(["dirty", "status", sock]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^arbiter pid \d+, 2 worker\(s\), target 2$/m);
+      assert.equal(
+        r.stdout.match(/worker pid \d+ age \d+ booted True/g)?.length,
+        2,
+      );
+      const j = await runIpc(["dirty", "status", sock, "--json"]);
+      const status = JSON.parse(j.stdout);
+      assert.equal(status.worker_count, 2);
+      assert.deepEqual(status.apps, [APP]);
+    });
+
+    await t.step("scale +1 and -1", async () => {
+      const up = await runIpc(["dirty", "scale", sock, "+1", "--json"]);
+      assert.equal(up.code, 0, up.stderr);
+      assert.equal(JSON.parse(up.stdout).target_workers, 3);
+      const down = await runIpc(["dirty", "scale", sock, "-1", "--json"]);
+      assert.equal(down.code, 0, down.stderr);
+      assert.equal(JSON.parse(down.stdout).target_workers, 2);
+    });
+
+    await t.step("stash put, get, keys, info, delete, tables", async () => {
+      const put = await runIpc([
+        "dirty",
+        "stash",
+        sock,
+        "put",
+        "sessions",
+        "alice",
+        '{"seen": 3}',
+      ]);
+      assert.equal(put.code, 0, put.stderr);
+      const get = await runIpc([
+        "dirty",
+        "stash",
+        sock,
+        "get",
+        "sessions",
+        "alice",
+      ]);
+      assert.equal(get.stdout, "{'seen': 3}\n");
+      const keys = await runIpc([
+        "dirty",
+        "stash",
+        sock,
+        "keys",
+        "sessions",
+        "a*",
+        "--json",
+      ]);
+      assert.equal(keys.stdout, '["alice"]\n');
+      const info = await runIpc(["dirty", "stash", sock, "info", "sessions"]);
+      assert.equal(info.stdout, "{'size': 1, 'table': 'sessions'}\n");
+      const tables = await runIpc(
+        ["dirty", "stash", sock, "tables", "--json"],
+        {},
+      );
+      assert.deepEqual(JSON.parse(tables.stdout), ["sessions"]);
+      const del = await runIpc([
+        "dirty",
+        "stash",
+        sock,
+        "delete",
+        "sessions",
+        "alice",
+      ]);
+      assert.equal(del.stdout, "True\n");
+      const missing = await runIpc([
+        "dirty",
+        "stash",
+        sock,
+        "get",
+        "sessions",
+        "alice",
+      ]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /no such key/);
+    });
+
+    await t.step("usage errors exit 2", async () => {
+      for (
+        const args of [
+          ["dirty", "scale", sock, "3"],
+          ["dirty", "scale", sock, "+0"],
+          ["dirty", "call", sock, APP],
+          ["dirty", "call", sock, APP, "add", "--kwargs", "[1]"],
+          ["dirty", "stash", sock, "put", "t", "k"],
+          ["dirty", "stash", sock, "frobnicate", "t"],
+          ["dirty", "launch"],
+          ["dirty", "call", sock, APP, "echo", '{"$set": [1]}'],
+        ]
+      ) {
+        const r = await runIpc(args);
+        assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+        assert.match(r.stderr, /^ipc dirty: Cannot /);
+      }
+    });
+  } finally {
+    server.kill("SIGINT");
+    const r = await server.wait();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /stopping \(SIGINT\)/);
+  }
+  await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
+});
+
+Deno.test("ipc dirty without an arbiter exits 1, without a socket exits 2", async () => {
+  await using dir = await tempDir();
+  const r = await runIpc(["dirty", "status", `${dir.path}/none.sock`]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Cannot get the arbiter status/);
+  const u = await runIpc(["dirty", "call", APP, "add", "1", "2"], {
+    env: { GUNICORN_DIRTY_SOCKET: "" },
+  });
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /give SOCKET or set GUNICORN_DIRTY_SOCKET/);
+});
+
+Deno.test("ipc dirty serve: SIGINT while workers boot removes the socket", async () => {
+  await using dir = await tempDir();
+  const sock = `${dir.path}/boot.sock`;
+  const server = spawnIpc(["dirty", "serve", "--app", APP, "--socket", sock]);
+  await server.waitFor(/boot\.sock$/, "stdout");
+  server.kill("SIGINT");
+  const r = await server.wait();
+  assert.equal(r.code, 0, r.stderr);
+  await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
+});
+
+Deno.test("ipc dirty serve refuses an existing socket path and a missing --app", async () => {
+  await using dir = await tempDir();
+  const path = `${dir.path}/taken.sock`;
+  await Deno.writeTextFile(path, "");
+  const r = await runIpc(["dirty", "serve", "--app", APP, "--socket", path]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /the path exists/);
+  assert.equal(await Deno.readTextFile(path), "");
+  const n = await runIpc(["dirty", "serve"]);
+  assert.equal(n.code, 2);
+  assert.match(n.stderr, /--app/);
+});
+
+Deno.test("ipc dirty --help exits 0", async () => {
+  const r = await runIpc(["dirty", "--help"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /ipc dirty stream/);
+});

@@ -1,0 +1,133 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import { tempDir } from "../_test_utils/peers.ts";
+import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
+
+async function exchange(port: number, text: string): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode(text));
+  const buf = new Uint8Array(1024);
+  let got = "";
+  while (got.length < text.length) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    got += new TextDecoder().decode(buf.subarray(0, n));
+  }
+  conn.close();
+  return got;
+}
+
+Deno.test("ipc session forward hands TCP connections to ipc session receive", async () => {
+  await using dir = await tempDir();
+  const sock = `${dir.path}/sessions.sock`;
+  const receiver = spawnIpc([
+    "session",
+    "receive",
+    sock,
+    "--count",
+    "2",
+    "--json",
+  ]);
+  await receiver.waitFor(/receiving on/, "stderr");
+  const forwarder = spawnIpc(["session", "forward", sock, "--count", "2"]);
+  const addr = await forwarder.waitFor(/^127\.0\.0\.1:\d+$/, "stdout");
+  const port = Number(addr.split(":")[1]);
+  // The receiving process serves the connection: it echoes.
+  assert.equal(await exchange(port, "hello"), "hello");
+  assert.equal(await exchange(port, "second"), "second");
+  const f = await forwarder.wait();
+  assert.equal(f.code, 0, f.stderr);
+  assert.match(f.stderr, /2 connections forwarded/);
+  const r = await receiver.wait();
+  assert.equal(r.code, 0, r.stderr);
+  const sessions = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(sessions.length, 2);
+  assert.equal(sessions[0].type, "tcp");
+  assert.equal(sessions[0].local.port, port);
+  assert.equal(sessions[0].remote.hostname, "127.0.0.1");
+  assert.deepEqual(sessions.map((s) => atob(s.data.$bytes)), [
+    "hello",
+    "second",
+  ]);
+  await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
+});
+
+Deno.test("ipc session receive --reply answers each connection", async () => {
+  await using dir = await tempDir();
+  const sock = `${dir.path}/reply.sock`;
+  const receiver = spawnIpc([
+    "session",
+    "receive",
+    sock,
+    "--reply",
+    "pong",
+    "--count",
+    "1",
+  ]);
+  await receiver.waitFor(/receiving on/, "stderr");
+  const forwarder = spawnIpc(["session", "forward", sock, "--count", "1"]);
+  const port = Number(
+    (await forwarder.waitFor(/^127\.0\.0\.1:\d+$/, "stdout")).split(":")[1],
+  );
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(new TextEncoder().encode("ping"));
+  assert.equal(await new Response(conn.readable).text(), "pong");
+  assert.equal((await forwarder.wait()).code, 0);
+  const r = await receiver.wait();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /^session 1: tcp 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ data b'ping'$/,
+  );
+});
+
+Deno.test("ipc session receive: SIGINT removes the socket file", async () => {
+  await using dir = await tempDir();
+  const sock = `${dir.path}/int.sock`;
+  const receiver = spawnIpc(["session", "receive", sock]);
+  await receiver.waitFor(/receiving on/, "stderr");
+  assert.ok((await Deno.lstat(sock)).isSocket);
+  receiver.kill("SIGINT");
+  const r = await receiver.wait();
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /0 sessions received/);
+  await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
+});
+
+Deno.test("ipc session forward: SIGINT stops it, missing receiver exits 1, bad --listen exits 2", async () => {
+  await using dir = await tempDir();
+  const missing = await runIpc(["session", "forward", `${dir.path}/none.sock`]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /Cannot connect to the receiver/);
+  const bad = await runIpc([
+    "session",
+    "forward",
+    `${dir.path}/x.sock`,
+    "--listen",
+    "localhost",
+  ]);
+  assert.equal(bad.code, 2);
+  const sock = `${dir.path}/f.sock`;
+  const receiver = spawnIpc(["session", "receive", sock]);
+  await receiver.waitFor(/receiving on/, "stderr");
+  const forwarder = spawnIpc(["session", "forward", sock]);
+  await forwarder.waitFor(/^127\.0\.0\.1:\d+$/, "stdout");
+  forwarder.kill("SIGINT");
+  assert.equal((await forwarder.wait()).code, 0);
+  receiver.kill("SIGTERM");
+  assert.equal((await receiver.wait()).code, 0);
+  await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
+});
+
+Deno.test("ipc session --help exits 0, unknown command exits 2", async () => {
+  const r = await runIpc(["session", "--help"]);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /ipc session receive SOCKET/);
+  const u = await runIpc(["session", "bounce", "/tmp/x"]);
+  assert.equal(u.code, 2);
+  const top = await runIpc(["nope"]);
+  assert.equal(top.code, 2);
+  const help = await runIpc(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: ipc <group> <command>/);
+});
