@@ -574,12 +574,13 @@ export class FrameDecoder {
         head[this.#headLen++] = chunk[pos++]!;
       }
       if (this.#headLen < FRAME_HEADER_SIZE) return pos;
-      const n = head[0]! | (head[1]! << 8) | (head[2]! << 16);
-      if (n > this.#max) throw this.#tooLarge(n);
     }
     let body = this.#body;
     if (body === null) {
+      // Checked here, right after the header completes and on every later
+      // push, so a refused frame is never delivered.
       const n = head[0]! | (head[1]! << 8) | (head[2]! << 16);
+      if (n > this.#max) throw this.#tooLarge(n);
       if (chunk.length - pos >= n) {
         // The rest of the chunk holds the whole payload (as when header
         // and payload are written separately): take a view, no copy.

@@ -563,6 +563,20 @@ Deno.test("frame codec: decoder views, copies and pending across chunks", () => 
     FramingError,
     "payload of 5 bytes exceeds the maximum of 4 bytes",
   );
+  // A header completed across pushes is refused too, and stays refused
+  // when the payload comes.
+  const split = new FrameDecoder({ maxPayloadSize: 4 });
+  assertEquals(split.push(bytes.subarray(0, 3)), []);
+  assertThrows(
+    () => split.push(bytes.subarray(3, 8)),
+    FramingError,
+    "payload of 5 bytes exceeds the maximum of 4 bytes",
+  );
+  assertThrows(
+    () => split.push(bytes.subarray(8)),
+    FramingError,
+    "payload of 5 bytes exceeds the maximum of 4 bytes",
+  );
 });
 
 Deno.test("frame streams: highWaterMark bounds the frames waiting", async () => {
