@@ -1,17 +1,25 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * The main job of this package, in one short run: a Deno program talking to
- * a Python sidecar over CPython's `multiprocessing.connection` protocol.
+ * A tour of the whole package, one short step per protocol:
  *
- * 1. Start `examples/sidecar.py` (a `Listener` with an authkey) as a child.
- * 2. Connect from Deno (mutual HMAC handshake), exchange pickled objects and
- *    raw bytes, print what each side received.
- * 3. Shut down cleanly: the sidecar exits 0, nothing is left behind.
+ * 1. **connection**: a Python sidecar (`examples/sidecar.py`, a
+ *    `multiprocessing.connection` `Listener`) and Deno exchange pickled
+ *    objects and raw bytes after the mutual HMAC handshake. Without
+ *    `python3` the same exchange runs Deno-to-Deno.
+ * 2. **dirty**: a Deno dirty arbiter hosts a TypeScript app
+ *    (`examples/apps/text_app.ts`) in worker processes; Deno calls one
+ *    action and streams another, over gunicorn's dirty protocol.
+ * 3. **framing**: an hgrpc server and client (Mercurial's frame protocol)
+ *    over a Unix socket, with the responses zstd-compressed; the captured
+ *    bytes are decoded to show the frames on the wire.
+ * 4. **session**: a TCP connection accepted by this process is handed, as
+ *    a live socket, to another Deno process (`ipc session receive`), which
+ *    answers the client (BIND 10 socket sessions over a Unix socket).
  *
- * Without `python3` it says so and runs the same exchange Deno-to-Deno.
- *
- * Run: `npx -y deno@2.9.6 task demo` (needs `--allow-run --allow-net
- * --allow-env --allow-read`).
+ * Each step ends with `demo: <step> step ok`; a step whose peer or
+ * permission is missing says so and is skipped. Run:
+ * `npx -y deno@2.9.6 task demo` (`deno run -A examples/demo.ts`; the
+ * session step uses FFI, which means full trust).
  *
  * @module
  */
@@ -21,6 +29,9 @@ import {
   Listener,
   Tuple,
 } from "../connection/mod.ts";
+import { dirtyStep } from "./dirty_step.ts";
+import { framingStep } from "./framing_step.ts";
+import { sessionStep } from "./session_step.ts";
 
 const AUTHKEY = crypto.randomUUID();
 const enc = new TextEncoder();
@@ -178,12 +189,41 @@ async function withoutPython(): Promise<void> {
   await served;
 }
 
-if (import.meta.main) {
+async function connectionStep(): Promise<void> {
   console.log(
     "== @sidecar/ipc demo: Deno <-> Python multiprocessing.connection ==",
   );
   const python = findPython();
   if (python) await withPython(python);
   else await withoutPython();
-  console.log("demo: connection step ok");
+}
+
+/** The steps, in order; each returns normally, throws, or returns a skip reason. */
+const STEPS: [string, () => Promise<string | void>][] = [
+  ["connection", connectionStep],
+  ["dirty", dirtyStep],
+  ["framing", framingStep],
+  ["session", sessionStep],
+];
+
+if (import.meta.main) {
+  const only = Deno.args.length > 0 ? new Set(Deno.args) : null;
+  let failed = 0;
+  for (const [name, step] of STEPS) {
+    if (only && !only.has(name)) continue;
+    try {
+      const skipped = await step();
+      if (typeof skipped === "string") {
+        console.log(`demo: ${name} step skipped: ${skipped}`);
+      } else {
+        console.log(`demo: ${name} step ok`);
+      }
+    } catch (e) {
+      failed++;
+      console.log(
+        `demo: ${name} step FAILED: ${e instanceof Error ? e.message : e}`,
+      );
+    }
+  }
+  if (failed > 0) Deno.exit(1);
 }
