@@ -223,6 +223,7 @@ export async function dirtyCommand(
         socketPath,
         decode: { dict: "map", float: "tagged" },
       });
+      err(`ipc dirty: calling ${app} ${action} at ${socketPath}`);
       try {
         if (sub === "call") {
           show(await client.execute(app, action, callArgs, kwargs, call), json);

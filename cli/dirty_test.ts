@@ -48,6 +48,30 @@ Deno.test("ipc dirty against our arbiter started by ipc dirty serve", async (t) 
       },
     );
 
+    await t.step("--kwargs become keyword arguments", async () => {
+      const r = await runIpc([
+        "dirty",
+        "call",
+        sock,
+        APP,
+        "scale",
+        "7",
+        "--kwargs",
+        '{"by": 6}',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "42\n");
+    });
+
+    await t.step("SIGINT during a slow call exits 130", async () => {
+      const call = spawnIpc(["dirty", "call", sock, APP, "slow", "20000"]);
+      await call.waitFor(/calling .* slow/, "stderr");
+      call.kill("SIGINT");
+      const r = await call.wait();
+      assert.equal(r.code, 130, r.stderr);
+      assert.match(r.stderr, /interrupted by SIGINT/);
+    });
+
     await t.step("the socket comes from GUNICORN_DIRTY_SOCKET", async () => {
       const r = await runIpc(["dirty", "call", APP, "add", "1", "1"], {
         env: { GUNICORN_DIRTY_SOCKET: sock },

@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { peerTest, tempDir } from "../_test_utils/peers.ts";
+import { openFdCount, peerTest, tempDir } from "../_test_utils/peers.ts";
 import { runIpc } from "../_test_utils/cli_run.ts";
 import { CommandError, serve } from "../framing/mod.ts";
 
@@ -150,7 +150,7 @@ peerTest(
   "python3 with mercurial",
   async (python) => {
     const server = await new Deno.Command(python, {
-      args: [`${TESTDATA}hg_server.py`],
+      args: [`${TESTDATA}hgserver.py`],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -177,7 +177,7 @@ peerTest(
   HG,
   "python3 with mercurial",
   async (python) => {
-    const cmd = `${python} ${TESTDATA}hg_server.py`;
+    const cmd = `${python} ${TESTDATA}hgserver.py`;
     const many = await runIpc([
       "hg",
       "call",
@@ -229,9 +229,10 @@ peerTest(
 );
 
 Deno.test("ipc hg call over a Unix socket to our server, and bad addresses", async () => {
+  const fds = openFdCount();
   await using dir = await tempDir();
   const path = `${dir.path}/hg.sock`;
-  await using _server = serve({ transport: "unix", path }, {
+  await using server = serve({ transport: "unix", path }, {
     *heads() {
       yield [new Uint8Array(20).fill(0xab)];
     },
@@ -267,6 +268,8 @@ Deno.test("ipc hg call over a Unix socket to our server, and bad addresses", asy
     const u = await runIpc(args);
     assert.equal(u.code, 2, `${args.join(" ")}: ${u.stderr}`);
   }
+  await server.close();
+  assert.equal(openFdCount(), fds);
 });
 
 Deno.test("ipc hg --help exits 0", async () => {

@@ -30,6 +30,7 @@ import {
   lines,
   out,
   parseArgs,
+  progress,
   seconds,
   str,
   usage,
@@ -229,6 +230,10 @@ interface SessionOptions {
 async function session(conn: Connection, o: SessionOptions): Promise<number> {
   const enc = new TextEncoder();
   let received = 0;
+  let sent = 0;
+  // A running count on a terminal (nothing in pipes), cleared around output.
+  const tick = (): void =>
+    progress(`ipc mp: ${sent} sent, ${received} received`);
   let inputError: CliError | null = null;
   const stop = new AbortController();
   const signal = AbortSignal.any([o.signal, stop.signal]);
@@ -260,9 +265,13 @@ async function session(conn: Connection, o: SessionOptions): Promise<number> {
           return;
         }
         await conn.sendBytes(value, 0, value.length, { signal });
+        sent++;
+        tick();
       } else {
         try {
           await conn.send(value, { signal });
+          sent++;
+          tick();
         } catch (e) {
           if (e instanceof TypeError || e instanceof RangeError) {
             inputError = new CliError(
@@ -291,7 +300,9 @@ async function session(conn: Connection, o: SessionOptions): Promise<number> {
         throw e;
       }
       received++;
+      progress(null);
       out(o.json ? toJson(value) : repr(value));
+      tick();
     }
   };
 
@@ -305,6 +316,7 @@ async function session(conn: Connection, o: SessionOptions): Promise<number> {
     if (inputError) throw inputError;
     throw failure(e, "receive");
   } finally {
+    progress(null);
     stop.abort("done");
     await conn.close().catch(() => {});
   }

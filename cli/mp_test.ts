@@ -95,6 +95,8 @@ for (const [label, python] of [["3.13", py313], ["3.11", py311]] as const) {
         "('echo', 'bye')",
       ]);
       assert.match(r.stderr, /session ended after 8 messages/);
+      // Progress is for terminals only: nothing of it in a pipe.
+      assert.doesNotMatch(r.stderr, /\r|sent, \d+ received/);
     },
   );
 }

@@ -10,6 +10,10 @@ export class TestApp {
     return args;
   }
 
+  scale(a: number, kwargs: { by?: number }): number {
+    return a * (kwargs?.by ?? 1);
+  }
+
   fail(message: string): never {
     throw new Error(message);
   }
