@@ -127,7 +127,7 @@ export class WorkerProc implements Routable {
   readonly spawnedAt = performance.now();
   lastHeartbeat = performance.now();
   booted = false;
-  state: "booting" | "ready" | "retiring" | "dead" = "booting";
+  state: "booting" | "ready" | "retiring" | "lost" | "dead" = "booting";
   nextId = 1;
   killTimer: Timer | undefined;
   stdinClosed = false;
@@ -459,6 +459,13 @@ export class WorkerPool {
     }
     if (w !== undefined) {
       w.conn = null;
+      // Without its connection a worker is useless: route nothing more to
+      // it, make sure it is gone; its exit brings the replacement.
+      if (w.state === "booting" || w.state === "ready") {
+        w.state = "lost";
+        this.router.remove(w);
+        this.#kill(w);
+      }
       this.#failInflight(
         w,
         `Worker communication failed: worker ${w.pid} closed its connection`,
@@ -619,7 +626,6 @@ export class WorkerPool {
     if (this.router.readyWorkers(app).length > 0) return null;
     const slots = this.#slots.filter((s) => !s.removed && s.apps.includes(app));
     if (slots.length === 0) return "no worker holds this app";
-    if (this.#closing) return "the arbiter is shutting down";
     const healthy = slots.some((s) =>
       s.failures === 0 && s.worker !== null && s.worker.state !== "dead"
     );
@@ -792,6 +798,14 @@ export class WorkerPool {
             ((now - w.lastHeartbeat) / 1000).toFixed(1)
           }s, killing`,
         );
+        // Its requests get the error gunicorn gives when a worker is silent.
+        const err = new DirtyTimeoutError(
+          "Worker timeout",
+          this.#o.timeoutSeconds,
+        );
+        const list = [...w.inflight.values()];
+        w.inflight.clear();
+        for (const p of list) this.#fail(p, err);
         this.#kill(w);
       }
     }

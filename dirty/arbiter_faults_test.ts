@@ -200,14 +200,18 @@ test("faults: SIGTERM to the CLI during in-flight work drains it", async () => {
   const socket = lines[0]!;
   const dir = socket.slice(0, socket.lastIndexOf("/"));
   await using c = await RawDirtyConn.open(socket);
-  const s = await c.status();
-  const workerPid = (s.workers as Record<string, unknown>[])[0]!.pid as number;
+  let workerPid = 0;
+  await waitFor("a booted worker", async () => {
+    const w = ((await c.status()).workers as Record<string, unknown>[])[0];
+    workerPid = w?.booted ? w.pid as number : 0;
+    return workerPid !== 0;
+  });
   const id = c.id();
   await c.write(encodeRequest(id, APP, "sleep", [700]));
   await sleep(200);
   child.kill("SIGTERM");
   const reply = await c.next();
-  assert.equal(reply.type, "response");
+  assert.equal(reply.type, "response", JSON.stringify(reply.payload));
   assert.equal(reply.id, id);
   assert.deepEqual(reply.payload, { result: 700 });
   assert.equal(await c.read(), null);
