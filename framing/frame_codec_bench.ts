@@ -10,7 +10,9 @@ import {
   encodeFrames,
   type Frame,
   FrameDecoder,
+  FrameDecoderStream,
   FrameEncoder,
+  FrameEncoderStream,
   scanFrames,
 } from "./mod.ts";
 
@@ -54,6 +56,26 @@ for (const size of [64, 32768]) {
     group: `decode ${size}`,
     baseline: true,
     fn: () => void new FrameDecoder().push(bytes),
+  });
+  Deno.bench({
+    name: `encodeFrames + FrameDecoder, 4 frames per buffer, 100 x ${size} B`,
+    group: `default path ${size}`,
+    fn: () => {
+      const d = new FrameDecoder();
+      for (let i = 0; i < list.length; i += 4) {
+        d.push(encodeFrames(list.slice(i, i + 4)));
+      }
+    },
+  });
+  Deno.bench({
+    name: `FrameEncoderStream -> FrameDecoderStream 100 x ${size} B`,
+    group: `default path ${size}`,
+    fn: async () => {
+      const out = ReadableStream.from(list)
+        .pipeThrough(new FrameEncoderStream())
+        .pipeThrough(new FrameDecoderStream());
+      for await (const _ of out) { /* drain */ }
+    },
   });
   Deno.bench({
     name: `scanFrames 100 x ${size} B`,
