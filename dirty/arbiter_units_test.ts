@@ -305,3 +305,24 @@ Deno.test("frame io: writer coalesces frames in order and reports failures", asy
   await assert.rejects(bad.write(Uint8Array.of(1)), /gone/);
   await assert.rejects(bad.write(Uint8Array.of(1)), /gone/);
 });
+
+Deno.test("cli: usage errors", async () => {
+  const { main } = await import("./arbiter_cli.ts");
+  const log = console.error;
+  console.error = () => {};
+  try {
+    assert.equal(await main([]), 2);
+    assert.equal(await main(["--app", "m.ts:A", "--log-level", "loud"]), 2);
+    await assert.rejects(
+      main(["--app", "m.ts:A", "--workers=-1"]),
+      RangeError,
+    );
+    await assert.rejects(main(["--bogus"]), TypeError);
+    await assert.rejects(
+      main(["--app", "no-colon"]),
+      (e) => e instanceof DirtyAppError,
+    );
+  } finally {
+    console.error = log;
+  }
+});
