@@ -341,25 +341,14 @@ export function tenMbValue(): unknown {
   // ('a', 'b') is a constant: one tuple object shared by every row.
   const tags = new Tuple(["a", "b"]);
   for (let i = 0; i < 120000; i++) {
-    rows.push(
-      new PyDict<unknown, unknown>([
-        ["id", i],
-        ["name", `row${i}`],
-        ["vals", [new PyFloat(i * 0.5), i, String(i)]],
-        ["tags", tags],
-        ["blob", new Uint8Array(16)],
-        ["big", 2n ** 70n + BigInt(i)],
-      ]),
-    );
+    rows.push({
+      id: i,
+      name: `row${i}`,
+      vals: [new PyFloat(i * 0.5), i, String(i)],
+      tags,
+      blob: new Uint8Array(16),
+      big: 2n ** 70n + BigInt(i),
+    });
   }
-  return new PyDict<unknown, unknown>([
-    ["rows", rows],
-    [
-      "meta",
-      new PyDict<unknown, unknown>([["n", 120000], ["nested", [[[[[1]]]]]], [
-        "none",
-        null,
-      ]]),
-    ],
-  ]);
+  return { rows, meta: { n: 120000, nested: [[[[[1]]]]], none: null } };
 }
