@@ -43,6 +43,19 @@ async function waitFor(
   }
 }
 
+/** Waits until `n` workers have booted; returns their pids. */
+async function bootedWorkers(socket: string, n: number): Promise<number[]> {
+  await using c = await RawDirtyConn.open(socket);
+  let pids: number[] = [];
+  await waitFor(`${n} booted workers`, async () => {
+    const s = await c.status();
+    pids = (s.workers as Record<string, unknown>[]).filter((w) => w.booted)
+      .map((w) => w.pid as number);
+    return pids.length === n;
+  });
+  return pids;
+}
+
 test("faults: kill -9 of a worker mid-request, respawn, later calls succeed", async () => {
   await using arb = await startArbiter({
     apps: [APP],
@@ -199,13 +212,8 @@ test("faults: SIGTERM to the CLI during in-flight work drains it", async () => {
   const { lines, rest } = await readLines(child.stdout, 1);
   const socket = lines[0]!;
   const dir = socket.slice(0, socket.lastIndexOf("/"));
+  const [workerPid] = await bootedWorkers(socket, 1);
   await using c = await RawDirtyConn.open(socket);
-  let workerPid = 0;
-  await waitFor("a booted worker", async () => {
-    const w = ((await c.status()).workers as Record<string, unknown>[])[0];
-    workerPid = w?.booted ? w.pid as number : 0;
-    return workerPid !== 0;
-  });
   const id = c.id();
   await c.write(encodeRequest(id, APP, "sleep", [700]));
   await sleep(200);
@@ -218,7 +226,7 @@ test("faults: SIGTERM to the CLI during in-flight work drains it", async () => {
   const status = await child.status;
   await rest;
   assert.equal(status.code, 0);
-  assert.equal(alive(workerPid), false);
+  assert.equal(alive(workerPid!), false);
   await assert.rejects(Deno.stat(dir));
 });
 
@@ -236,18 +244,7 @@ test("faults: when the arbiter's parent dies, everything goes, no files left", a
   const arbPid = Number(lines.find((l) => l.startsWith("pid "))!.slice(4));
   const socket = lines.find((l) => l.startsWith("/"))!;
   const dir = socket.slice(0, socket.lastIndexOf("/"));
-  const workers: number[] = [];
-  {
-    await using c = await RawDirtyConn.open(socket);
-    await waitFor("two workers", async () => {
-      const s = await c.status();
-      workers.splice(0);
-      for (const w of s.workers as Record<string, unknown>[]) {
-        workers.push(w.pid as number);
-      }
-      return workers.length === 2;
-    });
-  }
+  const workers = await bootedWorkers(socket, 2);
   assert.ok(alive(arbPid));
   sh.kill("SIGKILL");
   await sh.status;
@@ -306,18 +303,7 @@ test("faults: workers exit by themselves when the arbiter is killed", async () =
   }).spawn();
   const { lines, rest } = await readLines(child.stdout, 1);
   const socket = lines[0]!;
-  const workers: number[] = [];
-  {
-    await using c = await RawDirtyConn.open(socket);
-    await waitFor("two workers", async () => {
-      const s = await c.status();
-      workers.splice(0);
-      for (const w of s.workers as Record<string, unknown>[]) {
-        if (w.booted) workers.push(w.pid as number);
-      }
-      return workers.length === 2;
-    });
-  }
+  const workers = await bootedWorkers(socket, 2);
   child.kill("SIGKILL");
   await child.status;
   await rest;
