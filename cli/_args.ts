@@ -40,6 +40,20 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Wraps an error as `Cannot <action>: <message>` with an exit code (a
+ * `CliError` passes through unchanged).
+ */
+export function failed(
+  action: string,
+  e: unknown,
+  exitCode: number = EXIT.FAILED,
+): CliError {
+  if (e instanceof CliError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new CliError(`Cannot ${action}: ${msg}`, exitCode, { cause: e });
+}
+
 /** A command line error (exit code 2). */
 export function usage(message: string): CliError {
   return new CliError(message, EXIT.USAGE);

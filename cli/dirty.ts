@@ -24,6 +24,7 @@ import {
   type CommandContext,
   err,
   EXIT,
+  failed,
   flag,
   help,
   int,
@@ -162,8 +163,7 @@ function failure(e: unknown, ctx: CommandContext, action: string): CliError {
       { cause: e },
     );
   }
-  const msg = e instanceof Error ? e.message : String(e);
-  return new CliError(`Cannot ${action}: ${msg}`, EXIT.FAILED, { cause: e });
+  return failed(action, e);
 }
 
 /** Runs `ipc dirty ...`. */
@@ -490,11 +490,7 @@ async function serve(p: ParsedArgs, ctx: CommandContext): Promise<number> {
       },
     });
   } catch (e) {
-    throw new CliError(
-      `Cannot serve: ${e instanceof Error ? e.message : String(e)}`,
-      EXIT.FAILED,
-      { cause: e },
-    );
+    throw failed(`serve`, e);
   }
   try {
     out(

@@ -26,6 +26,7 @@ import {
   err,
   EXIT,
   expectPositionals,
+  failed,
   flag,
   help,
   interrupted,
@@ -104,11 +105,7 @@ async function readInput(name: string): Promise<Uint8Array> {
     }
     return await Deno.readFile(name);
   } catch (e) {
-    throw new CliError(
-      `Cannot read ${name}: ${e instanceof Error ? e.message : String(e)}`,
-      EXIT.FAILED,
-      { cause: e },
-    );
+    throw failed(`read ${name}`, e);
   }
 }
 
@@ -285,11 +282,7 @@ async function call(
         stderr: "inherit",
       }).spawn();
     } catch (e) {
-      throw new CliError(
-        `Cannot start ${cmd}: ${(e as Error).message}`,
-        EXIT.FAILED,
-        { cause: e },
-      );
+      throw failed(`start ${cmd}`, e);
     }
     client = new FramingClient({
       readable: child.stdout,
@@ -312,11 +305,7 @@ async function call(
         }, options);
     } catch (e) {
       if (e instanceof CliError) throw e;
-      throw new CliError(
-        `Cannot connect to ${addressText}: ${(e as Error).message}`,
-        EXIT.FAILED,
-        { cause: e },
-      );
+      throw failed(`connect to ${addressText}`, e);
     }
   }
   let n = 0;
@@ -339,11 +328,7 @@ async function call(
         { cause: e },
       );
     }
-    throw new CliError(
-      `Cannot run ${name}: ${(e as Error).message}`,
-      EXIT.FAILED,
-      { cause: e },
-    );
+    throw failed(`run ${name}`, e);
   } finally {
     await client.close().catch(() => {});
     if (child) {

@@ -9,6 +9,9 @@ const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
 // clientreactor offering zstd-8mb, responses from its serverreactor.
 const REQUESTS = `${TESTDATA}hg_requests.bin`;
 const RESPONSES = `${TESTDATA}hg_responses_zstd.bin`;
+// Mercurial's serverreactor over stdin/stdout, shared with the framing tests.
+const HG_SERVER =
+  new URL("../framing/testdata/hg_server.py", import.meta.url).pathname;
 
 function mercurial(): string | null {
   try {
@@ -150,7 +153,7 @@ peerTest(
   "python3 with mercurial",
   async (python) => {
     const server = await new Deno.Command(python, {
-      args: [`${TESTDATA}hgserver.py`],
+      args: [HG_SERVER],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -177,7 +180,7 @@ peerTest(
   HG,
   "python3 with mercurial",
   async (python) => {
-    const cmd = `${python} ${TESTDATA}hgserver.py`;
+    const cmd = `${python} ${HG_SERVER}`;
     const many = await runIpc([
       "hg",
       "call",

@@ -23,6 +23,7 @@ import {
   err,
   EXIT,
   expectPositionals,
+  failed,
   flag,
   help,
   int,
@@ -130,16 +131,9 @@ function authkeyOf(p: ReturnType<typeof parseArgs>): string | undefined {
 }
 
 function failure(e: unknown, action: string): CliError {
-  if (e instanceof CliError) return e;
-  if (e instanceof AuthenticationError) {
-    return new CliError(
-      `Cannot ${action}: authentication failed: ${e.message}`,
-      EXIT.AUTH,
-      { cause: e },
-    );
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  return new CliError(`Cannot ${action}: ${msg}`, EXIT.FAILED, { cause: e });
+  return e instanceof AuthenticationError
+    ? failed(`${action}: authentication failed`, e, EXIT.AUTH)
+    : failed(action, e);
 }
 
 /** Runs `ipc mp ...`. */

@@ -17,11 +17,11 @@ import {
   type SocketSessionReceiver,
 } from "../session/mod.ts";
 import {
-  CliError,
   type CommandContext,
   err,
   EXIT,
   expectPositionals,
+  failed,
   flag,
   help,
   int,
@@ -126,11 +126,7 @@ async function receive(
   try {
     listener = SocketSessionListener.listen(path);
   } catch (e) {
-    throw new CliError(
-      `Cannot listen on ${path}: ${(e as Error).message}`,
-      EXIT.FAILED,
-      { cause: e },
-    );
+    throw failed(`listen on ${path}`, e);
   }
   const receivers = new Set<SocketSessionReceiver>();
   const serving = new Set<Promise<void>>();
@@ -186,11 +182,7 @@ async function receive(
         r = await listener.accept({ signal });
       } catch (e) {
         if (signal.aborted) break;
-        throw new CliError(
-          `Cannot accept a forwarder: ${(e as Error).message}`,
-          EXIT.FAILED,
-          { cause: e },
-        );
+        throw failed(`accept a forwarder`, e);
       }
       receivers.add(r);
       void drain(r);
@@ -222,11 +214,7 @@ async function forward(
   try {
     forwarder.connect();
   } catch (e) {
-    throw new CliError(
-      `Cannot connect to the receiver at ${path}: ${(e as Error).message}`,
-      EXIT.FAILED,
-      { cause: e },
-    );
+    throw failed(`connect to the receiver at ${path}`, e);
   }
   const stop = new AbortController();
   const signal = AbortSignal.any([ctx.signal, stop.signal]);
@@ -240,11 +228,7 @@ async function forward(
       onError: (e) => err(`ipc session: ${(e as Error).message}`),
     });
   } catch (e) {
-    throw new CliError(
-      `Cannot listen on ${listen}: ${(e as Error).message}`,
-      EXIT.FAILED,
-      { cause: e },
-    );
+    throw failed(`listen on ${listen}`, e);
   }
   out(addr(acceptor.addr));
   err(`ipc session: forwarding TCP ${addr(acceptor.addr)} to ${path}`);
@@ -258,11 +242,7 @@ async function forward(
     await acceptor.finished;
   } catch (e) {
     if (!signal.aborted) {
-      throw new CliError(
-        `Cannot forward: ${(e as Error).message}`,
-        EXIT.FAILED,
-        { cause: e },
-      );
+      throw failed(`forward`, e);
     }
   } finally {
     clearInterval(watch);

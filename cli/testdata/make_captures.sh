@@ -5,12 +5,14 @@
 set -e
 cd "$(dirname "$0")"
 PY=${PYTHON:-/usr/bin/python3}
+# Mercurial's reactors driven over stdin/stdout (the framing tests' scripts).
+HG=../../framing/testdata
 tmp=$(mktemp -d)
 cat > "$tmp/calls.json" <<'JSON'
 [["echo", {"foo": "bar"}, null], ["many", {"count": 3}, null],
  ["chunks", {}, null], ["digest", {}, 100]]
 JSON
-"$PY" hg_client.py "$tmp/results.json" zstd-8mb,zlib,identity "$tmp/calls.json" \
+"$PY" "$HG/hg_client.py" "$tmp/results.json" zstd-8mb,zlib,identity "$tmp/calls.json" \
   < /dev/null > hg_requests.bin
-"$PY" hg_server.py < hg_requests.bin > hg_responses_zstd.bin
+"$PY" "$HG/hg_server.py" < hg_requests.bin > hg_responses_zstd.bin
 rm -rf "$tmp"
