@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { tempDir } from "../_test_utils/peers.ts";
+import { findPython, peerTest, tempDir } from "../_test_utils/peers.ts";
 import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
 
 const APP = "./cli/testdata/app.ts:TestApp";
@@ -249,3 +249,106 @@ Deno.test("ipc dirty --help exits 0", async () => {
   assert.equal(r.code, 0);
   assert.match(r.stdout, /ipc dirty stream/);
 });
+
+function gunicornPeer(): { python: string; src: string } | null {
+  const src = Deno.env.get("GUNICORN_SRC");
+  const python = findPython("3.11");
+  if (!src || !python) return null;
+  try {
+    Deno.statSync(`${src}/gunicorn/dirty/protocol.py`);
+  } catch {
+    return null;
+  }
+  return { python: python.path, src };
+}
+
+peerTest(
+  "ipc dirty against gunicorn 26.1.0's own dirty arbiter",
+  gunicornPeer(),
+  "gunicorn 26.1.0 source (set GUNICORN_SRC) + python3",
+  async (peer) => {
+    await using dir = await tempDir();
+    const sock = `${dir.path}/gunicorn.sock`;
+    const runner = new URL(
+      "../dirty/testdata/gunicorn_peer/run_arbiter.py",
+      import.meta.url,
+    ).pathname;
+    const child = new Deno.Command(peer.python, {
+      args: ["-S", runner, sock, "10", "1"],
+      env: { GUNICORN_SRC: peer.src, TMPDIR: dir.path },
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      const app = "dirty_demo_app:DemoApp";
+      // The first call waits for the socket and the worker to come up.
+      let r = await runIpc(["dirty", "call", sock, app, "add", "2", "3"]);
+      for (let i = 0; i < 100 && r.code !== 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        r = await runIpc(["dirty", "call", sock, app, "add", "2", "3"]);
+      }
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "5\n");
+      const types = await runIpc(["dirty", "call", sock, app, "types"]);
+      assert.equal(
+        types.stdout,
+        "{'int': 1, 'float': 1.0, 'big': 4611686018427387904, 'neg': -5, " +
+          "'bytes': b'\\x00\\xff', 'none': None, 'list': [True, False], " +
+          "'nested': {'a': [1.5]}}\n",
+      );
+      const echo = await runIpc([
+        "dirty",
+        "call",
+        sock,
+        app,
+        "echo",
+        "2.0",
+        "--kwargs",
+        '{"k": "v"}',
+        "--json",
+      ]);
+      assert.equal(echo.stdout, '{"args":[2.0],"kwargs":{"k":"v"}}\n');
+      const stream = await runIpc([
+        "dirty",
+        "stream",
+        sock,
+        app,
+        "stream",
+        "3",
+      ]);
+      assert.equal(stream.stdout, "'tok0'\n'tok1'\n'tok2'\n");
+      const broken = await runIpc([
+        "dirty",
+        "stream",
+        sock,
+        app,
+        "stream_fail",
+        "1",
+      ]);
+      assert.equal(broken.code, 1);
+      assert.equal(broken.stdout, "'tok0'\n");
+      assert.match(broken.stderr, /stream broke/);
+      const fail = await runIpc(["dirty", "call", sock, app, "fail", "kaput"]);
+      assert.equal(fail.code, 1);
+      assert.match(fail.stderr, /ValueError: kaput/);
+      const status = await runIpc(["dirty", "status", sock, "--json"]);
+      assert.equal(JSON.parse(status.stdout).worker_count, 1);
+      const put = await runIpc([
+        "dirty",
+        "stash",
+        sock,
+        "put",
+        "t",
+        "k",
+        "[1, 2.5]",
+      ]);
+      assert.equal(put.code, 0, put.stderr);
+      const get = await runIpc(["dirty", "stash", sock, "get", "t", "k"]);
+      assert.equal(get.stdout, "[1, 2.5]\n");
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+    }
+  },
+  { requiredInCi: false },
+);
