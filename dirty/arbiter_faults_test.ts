@@ -313,3 +313,34 @@ test("faults: workers exit by themselves when the arbiter is killed", async () =
     recursive: true,
   });
 });
+
+test("faults: requests wait for booting workers; status during boot is sane", async () => {
+  const slow = `${ECHO}:SlowInitApp`;
+  await using arb = await startArbiter({ apps: [slow], log: quiet });
+  await using c = await RawDirtyConn.open(arb.socketPath);
+  const s = await c.status();
+  const w = (s.workers as Record<string, unknown>[])[0]!;
+  assert.equal(w.booted, false);
+  assert.ok((w.last_heartbeat as number) >= 0);
+  // Never sent to a worker that is still in init(): it waits, then runs.
+  assert.equal(await c.call(slow, "isBooted"), true);
+});
+
+test("faults: a worker stuck in init() past the timeout is killed", async () => {
+  const stuck = `${ECHO}:StuckInitApp`;
+  await using arb = await startArbiter({
+    apps: [stuck],
+    timeout: 1,
+    backoff: { initial: 5000 },
+    log: quiet,
+  });
+  const [w] = arb.status().workers;
+  await waitFor("the stuck worker to be killed", () => !alive(w!.pid));
+  await waitFor(
+    "the boot failure",
+    () => arb.status().boot_failures.length === 1,
+  );
+  const f = arb.status().boot_failures[0]!;
+  assert.equal(f.failures, 1);
+  assert.match(String(f.last_error), /SIGKILL/);
+});

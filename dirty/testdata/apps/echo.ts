@@ -142,3 +142,29 @@ export class CounterApp extends DirtyApp {
     return ++this.n;
   }
 }
+
+/** init() takes a while (async). */
+export class SlowInitApp extends DirtyApp {
+  booted = false;
+
+  override async init(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 400));
+    this.booted = true;
+  }
+
+  isBooted(): boolean {
+    return this.booted;
+  }
+}
+
+/** init() blocks the event loop for 3 s: a worker stuck in boot. */
+export class StuckInitApp extends DirtyApp {
+  override init(): void {
+    const end = Date.now() + 3000;
+    while (Date.now() < end) { /* busy */ }
+  }
+
+  hello(): string {
+    return "late";
+  }
+}
