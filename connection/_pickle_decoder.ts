@@ -95,6 +95,7 @@ const HEX: string[] = Array.from(
 /** Little-endian two's complement bytes to an int. */
 function decodeLong(
   data: Uint8Array,
+  view: DataView,
   start: number,
   n: number,
 ): number | bigint {
@@ -105,9 +106,22 @@ function decodeLong(
     if (data[start + n - 1]! & 0x80) v -= 2 ** (8 * n);
     return v;
   }
-  let hex = "";
-  for (let i = n - 1; i >= 0; i--) hex += HEX[data[start + i]!];
-  let v = BigInt(`0x${hex}`);
+  if (n === 8) return normalizeInt(view.getBigInt64(start, true));
+  let v = 0n;
+  if (n <= 64) {
+    // Whole 64-bit words from the top, after the leftover high bytes.
+    const words = n >> 3;
+    for (let i = start + n - 1; i >= start + 8 * words; i--) {
+      v = (v << 8n) | BigInt(data[i]!);
+    }
+    for (let w = words - 1; w >= 0; w--) {
+      v = (v << 64n) | view.getBigUint64(start + 8 * w, true);
+    }
+  } else {
+    let hex = "";
+    for (let i = n - 1; i >= 0; i--) hex += HEX[data[start + i]!];
+    v = BigInt(`0x${hex}`);
+  }
   if (data[start + n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
   return normalizeInt(v);
 }
@@ -671,7 +685,7 @@ class Decoder {
           this.need(pos, 1);
           const n = data[pos++]!;
           this.need(pos, n);
-          stack.push(decodeLong(data, pos, n));
+          stack.push(decodeLong(data, view, pos, n));
           pos += n;
           break;
         }
@@ -683,7 +697,7 @@ class Decoder {
             this.fail("invalid", "LONG pickle has negative byte count");
           }
           this.need(pos, n);
-          stack.push(decodeLong(data, pos, n));
+          stack.push(decodeLong(data, view, pos, n));
           pos += n;
           break;
         }
