@@ -100,9 +100,10 @@ export type PickleGlobal = GlobalFunction;
 /** Options of {@linkcode loads}. */
 export interface LoadsOptions {
   /**
-   * Largest accepted input in bytes.
+   * Largest accepted input in bytes (the same as `Connection`'s default
+   * `maxMessageSize`).
    *
-   * @default {134217728}
+   * @default {268435456}
    */
   maxBytes?: number;
   /**
@@ -230,7 +231,7 @@ export function loads(bytes: Uint8Array, options: LoadsOptions = {}): unknown {
     throw new TypeError("Cannot unpickle: input is not a Uint8Array");
   }
   return decodePickle(bytes, {
-    maxBytes: options.maxBytes ?? 134217728,
+    maxBytes: options.maxBytes ?? 268435456,
     maxDepth: options.maxDepth ?? 1000,
     maxMemo: options.maxMemo ?? 16777216,
     maxContainerLength: options.maxContainerLength ?? 16777216,
