@@ -16,6 +16,7 @@ import {
   EOFError,
   Listener,
   pickleCodec,
+  UnpicklingError,
 } from "../connection/mod.ts";
 import {
   CliError,
@@ -67,7 +68,8 @@ Options:
   --json               print received messages as JSON lines
   -h, --help           show this help
 
-Exit codes: 0 done, 1 failed, 2 usage, 3 authentication, 4 bad input line,
+Exit codes: 0 done, 1 failed, 2 usage, 3 authentication, 4 bad input line
+or a received message that is not a pickle,
 130 interrupted.
 `;
 
@@ -131,9 +133,15 @@ function authkeyOf(p: ReturnType<typeof parseArgs>): string | undefined {
 }
 
 function failure(e: unknown, action: string): CliError {
-  return e instanceof AuthenticationError
-    ? failed(`${action}: authentication failed`, e, EXIT.AUTH)
-    : failed(action, e);
+  if (e instanceof AuthenticationError) {
+    return failed(`${action}: authentication failed`, e, EXIT.AUTH);
+  }
+  // A message that is not a pickle we accept is malformed input.
+  return failed(
+    action,
+    e,
+    e instanceof UnpicklingError ? EXIT.INPUT : EXIT.FAILED,
+  );
 }
 
 /** Runs `ipc mp ...`. */
@@ -206,7 +214,7 @@ export async function mpCommand(
       throw failure(e, "accept a client");
     }
     err(
-      `ipc mp: accepted ${formatAddress(listener.lastAccepted ?? "a client")}`,
+      `ipc mp: accepted ${formatAddress(listener.lastAccepted || "a client")}`,
     );
     return await session(conn, { rawBytes, count, json, signal: ctx.signal });
   } finally {

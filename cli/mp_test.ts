@@ -209,6 +209,38 @@ with Client(${JSON.stringify(path)}, authkey=b'k') as c:
 );
 
 peerTest(
+  "ipc mp listen on a Linux abstract address (@name)",
+  py313,
+  "python3.13",
+  async (py) => {
+    const name = `ipc-cli-test-${crypto.randomUUID()}`;
+    await using ipc = spawnIpc(["mp", "listen", `@${name}`, "--count", "1"]);
+    await ipc.waitFor(/listening on @/, "stderr");
+    await ipc.write('"hi"\n');
+    const client = await new Deno.Command(py.path, {
+      args: [
+        "-c",
+        `
+from multiprocessing.connection import Client
+with Client('\\0${name}') as c:
+    print(c.recv())
+    c.send_bytes(b'x')
+`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(client.code, 0, new TextDecoder().decode(client.stderr));
+    assert.equal(new TextDecoder().decode(client.stdout), "hi\n");
+    const r = await ipc.wait();
+    // send_bytes(b'x') is not a pickle: malformed input, exit 4.
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /accepted a client/);
+    assert.match(r.stderr, /Cannot receive: Cannot unpickle/);
+  },
+);
+
+peerTest(
   "ipc mp connect with a wrong key exits 3",
   py313,
   "python3.13",
