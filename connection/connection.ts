@@ -140,6 +140,11 @@ export class Connection<T = unknown>
   #inflight: Promise<Uint8Array> | null = null;
   #recvBusy = false;
   #recvWaiters: (() => void)[] = [];
+  /** The pending plain receive (see #recvPlain). */
+  #waiter: PromiseWithResolvers<Uint8Array> | null = null;
+  #waiterMax = 0;
+  /** The payload length of the message #takeBuffered took last. */
+  #takenSize = 0;
 
   // Send side.
   #queue: WriteEntry[] = [];
@@ -148,6 +153,11 @@ export class Connection<T = unknown>
   #spare: Uint8Array | null = null;
   #queued = 0;
   #writing = false;
+  /** The chunk being written, its batch buffer and its sender's promise. */
+  #wData: Uint8Array | null = null;
+  #wBatch: Uint8Array | null = null;
+  #wDone: { resolve(): void; reject(e: unknown): void } | null = null;
+  #wOff = 0;
   #writeError: unknown = null;
   #drainWaiters: { resolve(): void; reject(e: unknown): void }[] = [];
   #idleWaiters: (() => void)[] = [];
@@ -381,15 +391,7 @@ export class Connection<T = unknown>
     const max = maxLength ?? this.#max;
     const signal = options?.signal;
     if (signal === undefined && this.#canTakeSync()) {
-      try {
-        const h = this.#completeBuffered(max);
-        if (h !== undefined) {
-          const start = this.#consume(h);
-          return Promise.resolve(this.#view(start, h.size));
-        }
-      } catch (e) {
-        return Promise.reject(e);
-      }
+      return this.#recvPlain(max);
     }
     return this.#recv(max, signal, undefined);
   }
@@ -493,17 +495,18 @@ export class Connection<T = unknown>
   recv(options?: WaitOptions): Promise<T> {
     const signal = options?.signal;
     if (signal === undefined && this.#canTakeSync()) {
-      try {
-        const h = this.#completeBuffered(this.#max);
-        if (h !== undefined) {
-          const start = this.#consume(h);
+      const start = this.#takeBuffered(this.#max);
+      if (start >= 0) {
+        try {
           return Promise.resolve(
-            this.#codec.decode(this.#view(start, h.size)),
+            this.#codec.decode(this.#view(start, this.#takenSize)),
           );
+        } catch (e) {
+          return Promise.reject(e);
         }
-      } catch (e) {
-        return Promise.reject(e);
       }
+      if (start === -2) return Promise.reject(this.#broken);
+      return this.#recvPlain(this.#max).then((m) => this.#codec.decode(m));
     }
     return this.#recv(this.#max, signal, undefined).then((m) =>
       this.#codec.decode(m)
@@ -757,6 +760,90 @@ export class Connection<T = unknown>
     return h;
   }
 
+  /**
+   * Takes a completely buffered message within `max`: returns where its
+   * payload starts (its length in #takenSize), -1 if there is none, or -2
+   * if the header is malformed (the connection is then broken).
+   */
+  #takeBuffered(max: number): number {
+    const b = this.#rbuf;
+    const s = this.#rstart;
+    const avail = this.#rend - s;
+    if (avail < 4) return -1;
+    const size =
+      (b[s]! << 24 | b[s + 1]! << 16 | b[s + 2]! << 8 | b[s + 3]!) >>>
+      0;
+    if (size <= 0x7fffffff) {
+      if (size > max || avail - 4 < size) return -1;
+      this.#rstart = s + 4 + size;
+      this.#takenSize = size;
+      return s + 4;
+    }
+    let h;
+    try {
+      h = this.#completeBuffered(max);
+    } catch {
+      return -2;
+    }
+    if (h === undefined) return -1;
+    this.#takenSize = h.size;
+    return this.#consume(h);
+  }
+
+  /**
+   * A receive without a signal or target buffer when no other receive is
+   * queued: served from the buffer at once, or by callbacks on the read
+   * (no async function or extra promise per message on the hot path).
+   */
+  #recvPlain(max: number): Promise<Uint8Array> {
+    const start = this.#takeBuffered(max);
+    if (start >= 0) return Promise.resolve(this.#view(start, this.#takenSize));
+    if (start === -2) return Promise.reject(this.#broken);
+    this.#recvBusy = true;
+    const w = Promise.withResolvers<Uint8Array>();
+    this.#waiter = w;
+    this.#waiterMax = max;
+    this.#serveWaiter();
+    return w.promise;
+  }
+
+  /** Completes the pending plain receive, or reads on. */
+  #serveWaiter(): void {
+    const w = this.#waiter!;
+    const max = this.#waiterMax;
+    const start = this.#takeBuffered(max);
+    if (start >= 0) {
+      this.#waiter = null;
+      this.#passTurn();
+      w.resolve(this.#view(start, this.#takenSize));
+      return;
+    }
+    if (
+      start === -1 && this.#rend - this.#rstart < 4 && !this.#eof &&
+      this.#readError === null && !this.#closed
+    ) {
+      // Header incomplete: read; #onRead calls back here.
+      this.#fill();
+      if (this.#fillP !== null) return;
+    }
+    // Anything else (partial or large message, EOF, errors) takes the
+    // general path, which keeps the receive turn until it is done.
+    this.#waiter = null;
+    this.#readMessage(max, undefined).then((m) => {
+      this.#passTurn();
+      w.resolve(m);
+    }, (e) => {
+      this.#passTurn();
+      w.reject(e);
+    });
+  }
+
+  #passTurn(): void {
+    const next = this.#recvWaiters.shift();
+    if (next !== undefined) next();
+    else this.#recvBusy = false;
+  }
+
   async #recv(
     max: number,
     signal: AbortSignal | undefined,
@@ -866,11 +953,13 @@ export class Connection<T = unknown>
     this.#fillP = null;
     if (n === null) this.#eof = true;
     else this.#rend += n;
+    if (this.#waiter !== null) this.#serveWaiter();
   };
 
   #onReadFailed = (e: unknown): void => {
     this.#fillP = null;
     this.#onReadError(e);
+    if (this.#waiter !== null) this.#serveWaiter();
   };
 
   #onReadError(e: unknown): void {
@@ -1063,46 +1152,85 @@ export class Connection<T = unknown>
   }
 
   #kick(): void {
-    if (this.#writing) return;
-    this.#writing = true;
-    this.#runWriter();
+    if (!this.#writing) this.#writeNext();
   }
 
-  async #runWriter(): Promise<void> {
-    try {
-      while (true) {
-        if (this.#queue.length === 0) this.#sealBatch();
-        const entry = this.#queue.shift();
-        if (entry === undefined) break;
-        const data = entry.data;
-        let off = 0;
-        while (off < data.length) {
-          off += await this.#t.write(data.subarray(off));
-        }
-        this.#queued -= data.length;
-        if (entry.batch !== null && entry.batch.length === BATCH_SIZE) {
-          this.#spare = entry.batch;
-        }
-        entry.done?.resolve();
-        if (this.#queued <= this.#hwm && this.#drainWaiters.length > 0) {
-          for (const w of this.#drainWaiters.splice(0)) w.resolve();
-        }
-      }
-    } catch (e) {
-      this.#writeError = e;
-      const err = this.#sendFailed();
-      for (const entry of this.#queue.splice(0)) entry.done?.reject(err);
+  /**
+   * Starts writing the oldest queued chunk (the current batch last), or
+   * goes idle. Plain callbacks rather than an async loop: no promise chain
+   * per send on the hot path.
+   */
+  #writeNext(): void {
+    const entry = this.#queue.shift();
+    if (entry !== undefined) {
+      this.#wData = entry.data;
+      this.#wBatch = entry.batch;
+      this.#wDone = entry.done;
+    } else if (this.#batchLen > 0) {
+      const batch = this.#batch!;
+      this.#wData = batch.subarray(0, this.#batchLen);
+      this.#wBatch = batch;
+      this.#wDone = null;
       this.#batch = null;
       this.#batchLen = 0;
-      this.#queued = 0;
-      for (const w of this.#drainWaiters.splice(0)) w.reject(err);
-    } finally {
+    } else {
       this.#writing = false;
       if (this.#idleWaiters.length > 0) {
         for (const w of this.#idleWaiters.splice(0)) w();
       }
+      return;
     }
+    this.#writing = true;
+    this.#wOff = 0;
+    this.#issueWrite(this.#wData);
   }
+
+  #issueWrite(data: Uint8Array): void {
+    let op: Promise<number>;
+    try {
+      op = this.#t.write(data);
+    } catch (e) {
+      this.#onWriteFailed(e);
+      return;
+    }
+    op.then(this.#onWritten, this.#onWriteFailed);
+  }
+
+  #onWritten = (n: number): void => {
+    const data = this.#wData!;
+    this.#wOff += n;
+    if (this.#wOff < data.length) {
+      this.#issueWrite(data.subarray(this.#wOff));
+      return;
+    }
+    this.#queued -= data.length;
+    const batch = this.#wBatch;
+    if (batch !== null && batch.length === BATCH_SIZE) this.#spare = batch;
+    const done = this.#wDone;
+    this.#wData = this.#wBatch = this.#wDone = null;
+    done?.resolve();
+    if (this.#queued <= this.#hwm && this.#drainWaiters.length > 0) {
+      for (const w of this.#drainWaiters.splice(0)) w.resolve();
+    }
+    this.#writeNext();
+  };
+
+  #onWriteFailed = (e: unknown): void => {
+    this.#writeError = e;
+    const err = this.#sendFailed();
+    const done = this.#wDone;
+    this.#wData = this.#wBatch = this.#wDone = null;
+    done?.reject(err);
+    for (const entry of this.#queue.splice(0)) entry.done?.reject(err);
+    this.#batch = null;
+    this.#batchLen = 0;
+    this.#queued = 0;
+    for (const w of this.#drainWaiters.splice(0)) w.reject(err);
+    this.#writing = false;
+    if (this.#idleWaiters.length > 0) {
+      for (const w of this.#idleWaiters.splice(0)) w();
+    }
+  };
 
   #sendFailed(): ConnectionError {
     if (this.#writeError instanceof ConnectionError) return this.#writeError;
