@@ -42,6 +42,8 @@ or Kea's SocketSessionForwarder), prints each session received (type,
 endpoints, first bytes) and serves TCP sessions: it writes --reply TEXT and
 closes, or by default echoes back everything the client sends, first bytes
 included. UDP sessions are printed and closed.
+A client should wait for the answer before closing its side: after the
+client's FIN, writes on the adopted socket fail (EPIPE) in Deno 2.9.6.
 
 forward connects to the receiver at SOCKET, accepts TCP connections on
 --listen (default 127.0.0.1:0; the bound address is printed on stdout) and
@@ -100,9 +102,6 @@ async function serveSession(
     return;
   }
   await using conn = adoptTcpSession(session);
-  // A client may half-close before we answer: keep our side writable
-  // (node:net ends it by default when the peer's FIN arrives).
-  conn.socket.allowHalfOpen = true;
   const writer = conn.writable.getWriter();
   if (reply !== undefined) {
     await writer.write(new TextEncoder().encode(reply));
