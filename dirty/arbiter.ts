@@ -37,8 +37,10 @@
  * 2.9 asks for all three on Unix sockets; the directory is in the system
  * temp dir unless `socketPath` says otherwise) and `--allow-read` for the
  * app modules, which it imports to read their `static workers`; `-A` is
- * simplest. Workers get only `--allow-read=<the app modules' directories>`
- * plus access to their socket, unless `workerPermissions` says otherwise.
+ * simplest. Workers get only `--allow-read` of the app modules' directories
+ * and of this package's `dirty/` directory, plus access to their socket,
+ * unless `workerPermissions` says otherwise (e.g. `--allow-net`,
+ * `--allow-env`, `--allow-import` for remote app modules).
  *
  * @module
  */
@@ -125,7 +127,10 @@ export interface ArbiterOptions {
    */
   workerPermissions?: readonly string[];
   /**
-   * Extra `deno run` flags for workers (e.g. `--config`, `--v8-flags=…`).
+   * Extra `deno run` flags for workers (e.g. `--v8-flags=…`). Unless they
+   * name a config (`--config`, `--no-config`), workers get
+   * `--config=<cwd>/deno.json` (or `.jsonc`) when it exists, so apps
+   * resolve bare specifiers as the project does.
    *
    * @default {[]}
    */
@@ -648,6 +653,11 @@ export async function startArbiter(
   if (apps.length === 0) {
     throw new TypeError("Cannot start arbiter: no apps given");
   }
+  // Apps import this package (`DirtyApp`); workers may read its own files.
+  const here = new URL(".", import.meta.url);
+  if (here.protocol === "file:") {
+    readDirs.add(decodeURIComponent(here.pathname).replace(/\/$/, ""));
+  }
   const timeout = options.timeout ?? 300;
   if (!(timeout >= 0)) {
     throw new RangeError(`Cannot start arbiter: invalid timeout ${timeout}`);
@@ -703,6 +713,22 @@ export async function startArbiter(
       permissions.push(`--allow-${kind}=${target}`);
     }
   }
+  // Workers resolve bare specifiers like the project that runs the arbiter.
+  const denoArgs = [...(options.denoArgs ?? [])];
+  const hasConfig = denoArgs.some((a) =>
+    a === "-c" || a === "--config" || a.startsWith("--config=") ||
+    a === "--no-config"
+  );
+  if (!hasConfig) {
+    for (const name of ["deno.json", "deno.jsonc"]) {
+      const path = `${cwd.replace(/\/$/, "")}/${name}`;
+      const info = await Deno.stat(path).catch(() => null);
+      if (info?.isFile) {
+        denoArgs.push(`--config=${path}`);
+        break;
+      }
+    }
+  }
   const pool = new WorkerPool({
     apps,
     workers: Math.max(1, Math.floor(options.workers ?? 1)),
@@ -722,7 +748,7 @@ export async function startArbiter(
       "run",
       "--no-prompt",
       ...permissions,
-      ...(options.denoArgs ?? []),
+      ...denoArgs,
     ],
     cwd,
     env: { GUNICORN_DIRTY_SOCKET: socketPath },
