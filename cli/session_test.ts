@@ -1,6 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { tempDir } from "../_test_utils/peers.ts";
+import { peerTest, tempDir } from "../_test_utils/peers.ts";
+import { keaPeer, startPeer } from "../_test_utils/session_kea.ts";
 import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
 
 async function exchange(port: number, text: string): Promise<string> {
@@ -131,3 +132,62 @@ Deno.test("ipc session --help exits 0, unknown command exits 2", async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: ipc <group> <command>/);
 });
+
+const KEA = keaPeer();
+
+peerTest(
+  "ipc session receive serves connections pushed by Kea 2.2's forwarder",
+  KEA,
+  "kea-common (libkea-util-io.so.0) + g++",
+  async (peer) => {
+    await using dir = await tempDir();
+    const sock = `${dir.path}/kea-front.sock`;
+    const receiver = spawnIpc([
+      "session",
+      "receive",
+      sock,
+      "--count",
+      "1",
+      "--reply",
+      "from deno",
+    ]);
+    await receiver.waitFor(/receiving on/, "stderr");
+    await using front = startPeer(peer, ["e2e-front", sock]);
+    const { port } = await front.next() as { port: number };
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(new TextEncoder().encode("hello kea"));
+    assert.equal(await new Response(conn.readable).text(), "from deno");
+    const r = await receiver.wait();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^session 1: tcp 127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ data b'hello kea'$/,
+    );
+    await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
+  },
+);
+
+peerTest(
+  "ipc session forward hands connections to Kea 2.2's receiver",
+  KEA,
+  "kea-common (libkea-util-io.so.0) + g++",
+  async (peer) => {
+    await using dir = await tempDir();
+    const sock = `${dir.path}/kea-worker.sock`;
+    await using worker = startPeer(peer, ["e2e-worker", sock]);
+    assert.deepEqual(await worker.next(), { ready: true });
+    const forwarder = spawnIpc(["session", "forward", sock, "--count", "2"]);
+    const port = Number(
+      (await forwarder.waitFor(/^127\.0\.0\.1:\d+$/, "stdout")).split(":")[1],
+    );
+    for (const text of ["one", "two"]) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(new TextEncoder().encode(text));
+      assert.equal(await new Response(conn.readable).text(), "ok");
+    }
+    const f = await forwarder.wait();
+    assert.equal(f.code, 0, f.stderr);
+    assert.match(f.stderr, /2 connections forwarded/);
+    assert.deepEqual(await worker.next(), { sessions: 2 });
+  },
+);
