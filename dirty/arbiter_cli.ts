@@ -20,6 +20,12 @@
  * | `--exit-with-parent` (stop when the parent process dies) | (master watch) | off |
  * | `--log-level` (`debug`, `info`, `warn`, `error`) | `loglevel` | `info` |
  *
+ * Run it with your project's config (`deno run -c deno.json …`) when apps
+ * use bare specifiers: the arbiter imports each app module once to read its
+ * `static workers`, and workers get `--config=<cwd>/deno.json` themselves.
+ * `--worker-flag` values start with `--`, so write them as
+ * `--worker-flag=--allow-net`.
+ *
  * Prints the socket path as the first line on stdout (also exported to the
  * workers as `GUNICORN_DIRTY_SOCKET`). SIGTERM, SIGINT and SIGQUIT stop it
  * gracefully; SIGTTIN / SIGTTOU add or remove one worker, as in gunicorn.
