@@ -54,6 +54,7 @@ const BUILTIN_GLOBALS: Record<string, BuiltinKind> = {
 
 const LATIN1 = new TextDecoder("latin1");
 const STR_CACHE_SIZE = 4096;
+const MAX_WALKS = 64;
 const strCache: (string | undefined)[] = new Array(STR_CACHE_SIZE);
 
 const MAX_TEXT_INT_DIGITS = 4300; // Python's int_max_str_digits default
@@ -150,6 +151,7 @@ class Decoder {
   dictMemoIndex: Map<object, number> = new Map();
   exposed: Set<object> = new Set();
   dictSizes: Map<object, number> = new Map();
+  walks = 0;
   opPos = 0;
   op = 0;
   win = "";
@@ -347,7 +349,18 @@ class Decoder {
     if (mi !== undefined) this.memo[mi] = d;
     const depth = this.depth.get(old);
     if (depth !== undefined) this.depth.set(d, depth);
-    if (this.exposed.has(old)) this.replaceEverywhere(old, d, pending);
+    if (this.exposed.has(old)) {
+      // Each walk visits everything decoded so far: allow only a few, so
+      // that a crafted pickle cannot make decoding quadratic.
+      if (++this.walks > MAX_WALKS) {
+        this.fail(
+          "limit",
+          `more than ${MAX_WALKS} dicts got a non-string key after being ` +
+            `referenced (decode with dicts: "map")`,
+        );
+      }
+      this.replaceEverywhere(old, d, pending);
+    }
     return d;
   }
 

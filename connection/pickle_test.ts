@@ -464,6 +464,31 @@ Deno.test("loads() calls the resolveGlobal hook for other globals", () => {
   assert.ok(e.cause instanceof Error);
 });
 
+Deno.test("loads() stays linear on crafted memo reuse", () => {
+  // One 50,000-item tuple used as the key of 100,000 SETITEMS pairs: the
+  // key's value is computed once, not once per use.
+  const parts: number[] = [0x80, 4, 0x7d, 0x94, 0x28, 0x28];
+  for (let i = 0; i < 50000; i++) parts.push(0x4b, i & 0xff);
+  parts.push(0x74, 0x94, 0x4e);
+  for (let i = 0; i < 100000; i++) parts.push(0x68, 1, 0x4e);
+  parts.push(0x75, 0x2e);
+  const d = loads(Uint8Array.from(parts));
+  assert.ok(d instanceof PyDict);
+  assert.equal(d.size, 1);
+  // Dicts referenced before they get an int key: each needs a walk of all
+  // that was decoded, so only a few are allowed ("map" mode needs none).
+  const bytes: number[] = [0x80, 4, 0x5d, 0x94, 0x28];
+  for (let k = 1; k <= 100; k++) {
+    bytes.push(0x7d, 0x94, 0x68, k, 0x30, 0x4b, 1, 0x4e, 0x73);
+  }
+  bytes.push(0x65, 0x2e);
+  const crafted = Uint8Array.from(bytes);
+  expectError(() => loads(crafted), "limit", "SETITEM");
+  const list = loads(crafted, { dicts: "map" }) as PyDict[];
+  assert.equal(list.length, 100);
+  assert.equal(list[99]!.get(1), null);
+});
+
 Deno.test("loads() enforces its limits before allocating", () => {
   const big = dumps(Array.from({ length: 2000 }, (_, i) => i));
   expectError(() => loads(big, { maxBytes: 100 }), "limit");

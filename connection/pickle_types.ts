@@ -265,24 +265,40 @@ function hashKey(key: unknown): unknown {
     case "object": {
       if (key === null) return null;
       if (key instanceof PyFloat) return hashKey(key.value);
-      if (key instanceof Tuple || key instanceof FrozenSet) {
-        const parts: string[] = [];
-        for (const item of key) parts.push(keyString(hashKey(item)));
-        if (key instanceof FrozenSet) parts.sort();
-        return `\0${key instanceof Tuple ? "t" : "f"}${parts.length}(${
-          parts.join(",")
-        })`;
-      }
-      if (key instanceof Uint8Array) {
-        let s = "\0b";
-        for (const b of key) s += HEX[b];
-        return s;
+      if (
+        key instanceof Tuple || key instanceof FrozenSet ||
+        key instanceof Uint8Array
+      ) {
+        // Computed once per key object: a big key used many times (say
+        // through a pickle's memo) must not cost its size each time.
+        let h = HASH_CACHE.get(key);
+        if (h === undefined) {
+          h = compositeKey(key);
+          HASH_CACHE.set(key, h);
+        }
+        return h;
       }
     }
   }
   throw new TypeError(
     `Cannot use value as a dict key: unhashable type ${describe(key)}`,
   );
+}
+
+const HASH_CACHE: WeakMap<object, string> = new WeakMap();
+
+function compositeKey(key: Tuple | FrozenSet | Uint8Array): string {
+  if (key instanceof Uint8Array) {
+    let s = "\0b";
+    for (const b of key) s += HEX[b];
+    return s;
+  }
+  const parts: string[] = [];
+  for (const item of key) parts.push(keyString(hashKey(item)));
+  if (key instanceof FrozenSet) parts.sort();
+  return `\0${key instanceof Tuple ? "t" : "f"}${parts.length}(${
+    parts.join(",")
+  })`;
 }
 
 function keyString(k: unknown): string {
@@ -305,6 +321,8 @@ function describe(value: unknown): string {
  * `Uint8Array` (bytes) and `PyFloat` keys compare by value. Unhashable keys
  * (arrays, sets, maps, plain objects, `ByteArray`) throw a `TypeError`, as in
  * Python. The first key object stored for an entry is kept, as in Python.
+ * As in Python, keys must not change once used: the value of a `Tuple`,
+ * `FrozenSet` or `Uint8Array` key is read the first time it is used.
  *
  * @typeParam K The key type.
  * @typeParam V The value type.
