@@ -4,12 +4,19 @@
  * 16-byte framed binary protocol, byte-compatible with gunicorn 26.1.0,
  * the error taxonomy carried on the wire, a frame decoder stream, and
  * {@linkcode DirtyClient} / {@linkcode StashClient} to call dirty apps and
- * the shared stash over the dirty arbiter's Unix socket.
+ * the shared stash over the dirty arbiter's Unix socket, and
+ * {@linkcode startArbiter} with {@linkcode DirtyApp}: an arbiter and worker
+ * pool hosting apps written in TypeScript, which gunicorn's own Python
+ * clients and ours call unchanged (`dirty/arbiter_cli.ts` is its command
+ * line).
  *
  * Permissions: the codec needs none. The clients need
  * `--allow-read=<socket> --allow-write=<socket> --allow-net=unix:<socket>`
  * and, to find the socket from gunicorn's environment,
- * `--allow-env=GUNICORN_DIRTY_SOCKET`.
+ * `--allow-env=GUNICORN_DIRTY_SOCKET`. The arbiter needs
+ * `--allow-run=<deno> --allow-read --allow-write=<temp dir> --allow-net`
+ * (its workers get only read access to the apps and their socket, plus
+ * what `workerPermissions` adds).
  *
  * Numbers: safe integers encode as INT64, other numbers as FLOAT64, `bigint`
  * as INT64 and {@linkcode DirtyFloat} as FLOAT64 even when integral. Dicts
@@ -33,3 +40,5 @@ export * from "./message.ts";
 export * from "./message_stream.ts";
 export * from "./client.ts";
 export * from "./stash_client.ts";
+export * from "./app.ts";
+export * from "./arbiter.ts";
