@@ -38,6 +38,18 @@ function payloadOf(size: number): Uint8Array {
   return p;
 }
 
+/** The benchmark's frame: a command-response continuation on stream 1. */
+function frameOf(payload: Uint8Array): Frame {
+  return {
+    requestId: 1,
+    streamId: 1,
+    streamFlags: 0,
+    type: 3,
+    flags: 1,
+    payload,
+  };
+}
+
 function check(count: number, bytes: number, n: number, size: number): void {
   if (count !== n || bytes !== n * size) {
     throw new Error("Cannot benchmark: frame count mismatch");
@@ -73,14 +85,7 @@ function oursObjects(size: number, n: number, per: number, rounds: number) {
       const frames: Frame[] = [];
       const k = Math.min(step, n - done);
       for (let i = 0; i < k; i++) {
-        frames.push({
-          requestId: 1,
-          streamId: 1,
-          streamFlags: 0,
-          type: 3,
-          flags: 1,
-          payload,
-        });
+        frames.push(frameOf(payload));
       }
       const data = encodeFrames(frames);
       const read = per ? data.length : 65536;
@@ -107,14 +112,7 @@ async function oursStreams(size: number, n: number, rounds: number) {
     const source = new ReadableStream<Frame>({
       pull(controller) {
         for (let i = 0; i < 64 && made < n; i++, made++) {
-          controller.enqueue({
-            requestId: 1,
-            streamId: 1,
-            streamFlags: 0,
-            type: 3,
-            flags: 1,
-            payload,
-          });
+          controller.enqueue(frameOf(payload));
         }
         if (made >= n) controller.close();
       },
@@ -160,14 +158,7 @@ function oursNoAlloc(
       frames.length = 0;
       const k = Math.min(per, n - done);
       for (let i = 0; i < k; i++) {
-        frames.push({
-          requestId: 1,
-          streamId: 1,
-          streamFlags: 0,
-          type: 3,
-          flags: 1,
-          payload,
-        });
+        frames.push(frameOf(payload));
       }
       const data = encoder.encode(frames);
       if (scanFrames(data, visit) !== data.length) {
@@ -190,14 +181,7 @@ function oursZeroCopy(size: number, n: number, rounds: number): number {
     let count = 0;
     let bytes = 0;
     for (let i = 0; i < n; i++) {
-      const [header, body] = encodeFrameParts({
-        requestId: 1,
-        streamId: 1,
-        streamFlags: 0,
-        type: 3,
-        flags: 1,
-        payload,
-      });
+      const [header, body] = encodeFrameParts(frameOf(payload));
       decoder.push(header);
       const out = decoder.push(body);
       for (let j = 0; j < out.length; j++) {
