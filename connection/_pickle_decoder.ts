@@ -253,7 +253,11 @@ class Decoder {
 
   put(i: number): void {
     const stack = this.stack;
-    if (stack.length === 0 || stack.length === this.marks.at(-1)) {
+    const marks = this.marks;
+    if (
+      stack.length === 0 ||
+      (marks.length > 0 && stack.length === marks[marks.length - 1])
+    ) {
       this.fail("invalid", "empty stack");
     }
     if (i >= this.s.maxMemo) {
