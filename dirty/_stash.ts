@@ -16,39 +16,16 @@
 
 import { DirtyError } from "./errors.ts";
 import { DirtyFloat, type DirtyValue } from "./tlv.ts";
-
-/** Stash operation codes (gunicorn's `STASH_OP_*`). */
-const PUT = 1;
-const GET = 2;
-const DELETE = 3;
-const KEYS = 4;
-const CLEAR = 5;
-const INFO = 6;
-const ENSURE = 7;
-const DELETE_TABLE = 8;
-const TABLES = 9;
-const EXISTS = 10;
+import { type StashMessage, StashOp } from "./message.ts";
+import { pyBytesRepr } from "./_py_repr.ts";
 
 interface Entry {
   key: DirtyValue;
   value: DirtyValue;
 }
 
-/** The fields of one STASH message. */
-export interface StashRequest {
-  /** `op` as sent (`undefined` when absent). */
-  op: DirtyValue | undefined;
-  /** The table name. */
-  table: string;
-  /** Whether `key` was present. */
-  hasKey: boolean;
-  /** `key` (`null` when absent). */
-  key: DirtyValue;
-  /** `value` (`null` when absent). */
-  value: DirtyValue;
-  /** `pattern` (`null` when absent). */
-  pattern: DirtyValue;
-}
+/** The fields of one STASH message that the store acts on. */
+export type StashRequest = Omit<StashMessage, "type" | "id">;
 
 /** Python's `repr()` of a float. */
 export function pyFloatRepr(x: number): string {
@@ -77,27 +54,6 @@ function pyExp(digits: string, exp: number): string {
   const m = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
   const e = Math.abs(exp).toString().padStart(2, "0");
   return `${m}e${exp < 0 ? "-" : "+"}${e}`;
-}
-
-function pyBytesRepr(b: Uint8Array): string {
-  let hasSingle = false;
-  let hasDouble = false;
-  for (const c of b) {
-    if (c === 0x27) hasSingle = true;
-    if (c === 0x22) hasDouble = true;
-  }
-  const quote = hasSingle && !hasDouble ? '"' : "'";
-  let s = "b" + quote;
-  for (const c of b) {
-    if (c === 0x5c) s += "\\\\";
-    else if (c === 0x09) s += "\\t";
-    else if (c === 0x0a) s += "\\n";
-    else if (c === 0x0d) s += "\\r";
-    else if (c === 0x27 && quote === "'") s += "\\'";
-    else if (c >= 0x20 && c < 0x7f) s += String.fromCharCode(c);
-    else s += "\\x" + c.toString(16).padStart(2, "0");
-  }
-  return s + quote;
 }
 
 /**
@@ -263,7 +219,7 @@ export class StashStore {
     const tables = this.#tables;
     const t = tables.get(table);
     switch (typeof op === "bigint" ? Number(op) : op) {
-      case PUT: {
+      case StashOp.PUT: {
         const h = hashKey(key);
         let tab = t;
         if (tab === undefined) tables.set(table, tab = new Map());
@@ -273,7 +229,7 @@ export class StashStore {
         else tab.set(h, { key, value });
         return true;
       }
-      case GET: {
+      case StashOp.GET: {
         const e = t?.get(hashKey(key));
         if (e === undefined) {
           throw new DirtyError(`Key not found: ${pyStr(key)}`, {
@@ -282,11 +238,11 @@ export class StashStore {
         }
         return e.value;
       }
-      case DELETE: {
+      case StashOp.DELETE: {
         const h = hashKey(key);
         return t !== undefined && t.delete(h);
       }
-      case KEYS: {
+      case StashOp.KEYS: {
         if (t === undefined) return [];
         const keys = [...t.values()].map((e) => e.key);
         const pattern = req.pattern;
@@ -296,10 +252,10 @@ export class StashStore {
         const re = fnmatchToRegExp(pyStr(pattern));
         return keys.filter((k) => re.test(pyStr(k)));
       }
-      case CLEAR:
+      case StashOp.CLEAR:
         t?.clear();
         return true;
-      case INFO:
+      case StashOp.INFO:
         if (t === undefined) {
           throw new DirtyError(`Table not found: ${table}`, {
             errorType: "StashTableNotFoundError",
@@ -309,14 +265,14 @@ export class StashStore {
           "table",
           table,
         ]]);
-      case ENSURE:
+      case StashOp.ENSURE:
         if (t === undefined) tables.set(table, new Map());
         return true;
-      case DELETE_TABLE:
+      case StashOp.DELETE_TABLE:
         return tables.delete(table);
-      case TABLES:
+      case StashOp.TABLES:
         return [...tables.keys()];
-      case EXISTS:
+      case StashOp.EXISTS:
         if (t === undefined) return false;
         if (!req.hasKey || key === null) return true;
         return t.has(hashKey(key));

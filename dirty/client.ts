@@ -23,7 +23,12 @@ import {
   ManageOp,
   MAX_MESSAGE_SIZE,
 } from "./message.ts";
-import type { DirtyInput, DirtyValue, TlvDecodeOptions } from "./tlv.ts";
+import type {
+  DirtyDictInput,
+  DirtyInput,
+  DirtyValue,
+  TlvDecodeOptions,
+} from "./tlv.ts";
 
 /** The environment variable gunicorn sets to the arbiter's socket path. */
 export const DIRTY_SOCKET_ENV = "GUNICORN_DIRTY_SOCKET";
@@ -541,9 +546,7 @@ export class DirtyClient implements AsyncDisposable {
     appPath: string,
     action: string,
     args: readonly DirtyInput[] = [],
-    kwargs: ReadonlyMap<string, DirtyInput> | {
-      readonly [key: string]: DirtyInput;
-    } = {},
+    kwargs: DirtyDictInput = {},
     options: DirtyCallOptions = {},
   ): Promise<DirtyValue> {
     return await this.request(
@@ -581,9 +584,7 @@ export class DirtyClient implements AsyncDisposable {
     appPath: string,
     action: string,
     args: readonly DirtyInput[] = [],
-    kwargs: ReadonlyMap<string, DirtyInput> | {
-      readonly [key: string]: DirtyInput;
-    } = {},
+    kwargs: DirtyDictInput = {},
     options: DirtyCallOptions = {},
   ): AsyncGenerator<DirtyValue, void, undefined> {
     const id = this.nextRequestId();

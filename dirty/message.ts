@@ -18,6 +18,7 @@ import {
 } from "./errors.ts";
 import {
   decodeTlv,
+  type DirtyDictInput,
   type DirtyInput,
   type DirtyValue,
   type TlvDecodeOptions,
@@ -25,6 +26,7 @@ import {
   TlvWriter,
 } from "./tlv.ts";
 import { dictGet, isDict } from "./_dict.ts";
+import { pyBytesRepr } from "./_py_repr.ts";
 
 /** Size of the header in bytes. */
 export const HEADER_SIZE = 16;
@@ -204,27 +206,6 @@ function maxSize(option: number | undefined): number {
     );
   }
   return option;
-}
-
-function pyBytesRepr(b: Uint8Array): string {
-  let hasSingle = false;
-  let hasDouble = false;
-  for (const c of b) {
-    if (c === 0x27) hasSingle = true;
-    if (c === 0x22) hasDouble = true;
-  }
-  const quote = hasSingle && !hasDouble ? '"' : "'";
-  let s = "b" + quote;
-  for (const c of b) {
-    if (c === 0x5c) s += "\\\\";
-    else if (c === 0x09) s += "\\t";
-    else if (c === 0x0a) s += "\\n";
-    else if (c === 0x0d) s += "\\r";
-    else if (quote === "'" && c === 0x27) s += "\\'";
-    else if (c >= 0x20 && c < 0x7f) s += String.fromCharCode(c);
-    else s += "\\x" + c.toString(16).padStart(2, "0");
-  }
-  return s + quote;
 }
 
 /**
@@ -505,9 +486,7 @@ export function encodeRequest(
   appPath: string,
   action: string,
   args: readonly DirtyInput[] = [],
-  kwargs: ReadonlyMap<string, DirtyInput> | {
-    readonly [key: string]: DirtyInput;
-  } = {},
+  kwargs: DirtyDictInput = {},
   options: DirtyMessageEncodeOptions = {},
 ): Uint8Array<ArrayBuffer> {
   return encodeFrame(

@@ -146,6 +146,10 @@ export type DirtyInput =
   | DirtyValue
   | undefined
   | readonly DirtyInput[]
+  | DirtyDictInput;
+
+/** A dict that {@linkcode encodeTlv} accepts: a map or a plain object. */
+export type DirtyDictInput =
   | ReadonlyMap<string, DirtyInput>
   | { readonly [key: string]: DirtyInput };
 
