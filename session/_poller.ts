@@ -104,6 +104,19 @@ export class Poller {
     if (any) this.#wake();
   }
 
+  /**
+   * Rejects every wait on `fd` with `reason`, then closes `fd`: the one way
+   * an owner closes an fd that others may be waiting on.
+   *
+   * @param fd The fd (nothing happens when negative).
+   * @param reason The rejection reason.
+   */
+  cancelAndClose(fd: number, reason: unknown): void {
+    if (fd < 0) return;
+    this.cancel(fd, reason);
+    closeFd(fd);
+  }
+
   #wake(): void {
     if (!this.#running || this.#woken) return;
     this.#woken = true;

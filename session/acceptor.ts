@@ -100,8 +100,10 @@ class Acceptor implements SessionAcceptor {
     this.#addr = decodeSockaddr(socketName(fd, false));
     this.#controller = controller;
     this.#finished = run(() => this.#forwarded++).finally(() => {
-      poller.cancel(this.#fd, new Error("closed"));
-      closeFd(this.#fd);
+      poller.cancelAndClose(
+        this.#fd,
+        new Error("Cannot accept connection: the acceptor was closed"),
+      );
       this.#fd = -1;
     });
   }

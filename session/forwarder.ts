@@ -509,11 +509,10 @@ export class SocketSessionForwarder implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    poller.cancel(
+    poller.cancelAndClose(
       fd,
       new TypeError("Cannot forward socket session: the forwarder was closed"),
     );
-    closeFd(fd);
   }
 
   /**

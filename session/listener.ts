@@ -158,12 +158,7 @@ export class SocketSessionListener
   async accept(options: AcceptOptions = {}): Promise<SocketSessionReceiver> {
     options.signal?.throwIfAborted();
     while (true) {
-      if (this.#fd < 0) {
-        throw new SocketSessionError(
-          "CLOSED",
-          "Cannot accept forwarder: the listener is closed",
-        );
-      }
+      if (this.#fd < 0) throw listenerClosed();
       const fd = acceptSocket(this.#fd, false);
       if (fd >= 0) {
         try {
@@ -236,14 +231,7 @@ export class SocketSessionListener
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    poller.cancel(
-      fd,
-      new SocketSessionError(
-        "CLOSED",
-        "Cannot accept forwarder: the listener is closed",
-      ),
-    );
-    closeFd(fd);
+    poller.cancelAndClose(fd, listenerClosed());
     libc.unlink(new TextEncoder().encode(this.#path + "\0"));
   }
 
@@ -267,4 +255,11 @@ export class SocketSessionListener
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+function listenerClosed(): SocketSessionError {
+  return new SocketSessionError(
+    "CLOSED",
+    "Cannot accept forwarder: the listener is closed",
+  );
 }

@@ -392,16 +392,15 @@ export class SocketSessionReceiver
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    poller.cancel(
+    closeFd(this.#pendingFd);
+    this.#pendingFd = -1;
+    poller.cancelAndClose(
       fd,
       new SocketSessionError(
         "CLOSED",
         "Cannot receive socket session: the receiver was closed",
       ),
     );
-    closeFd(this.#pendingFd);
-    this.#pendingFd = -1;
-    closeFd(fd);
   }
 
   /**
