@@ -308,27 +308,37 @@ function strRepr(s: string): string {
   return out + quote;
 }
 
-/** Python's `repr()` of a `bytes` value. */
+const HEX = "0123456789abcdef";
+const LATIN1 = new TextDecoder("latin1");
+
+/** Python's `repr()` of a `bytes` value (linear time, one decode). */
 export function bytesRepr(b: Uint8Array): string {
-  let hasSingle = false;
-  let hasDouble = false;
-  for (const c of b) {
-    if (c === 0x27) hasSingle = true;
-    if (c === 0x22) hasDouble = true;
+  const quote = b.indexOf(0x27) >= 0 && b.indexOf(0x22) < 0 ? 0x22 : 0x27;
+  // Each byte becomes at most 4 characters (\xNN); write ASCII codes into
+  // one buffer and decode it once.
+  const buf = new Uint8Array(b.length * 4 + 3);
+  let o = 0;
+  buf[o++] = 0x62; // b
+  buf[o++] = quote;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    if (c >= 0x20 && c < 0x7f && c !== quote && c !== 0x5c) {
+      buf[o++] = c;
+    } else if (c === quote || c === 0x5c) {
+      buf[o++] = 0x5c;
+      buf[o++] = c;
+    } else if (c === 0x0a || c === 0x0d || c === 0x09) {
+      buf[o++] = 0x5c;
+      buf[o++] = c === 0x0a ? 0x6e : c === 0x0d ? 0x72 : 0x74;
+    } else {
+      buf[o++] = 0x5c;
+      buf[o++] = 0x78;
+      buf[o++] = HEX.charCodeAt(c >> 4);
+      buf[o++] = HEX.charCodeAt(c & 15);
+    }
   }
-  const quote = hasSingle && !hasDouble ? '"' : "'";
-  let out = `b${quote}`;
-  for (const c of b) {
-    if (c === quote.charCodeAt(0) || c === 0x5c) {
-      out += `\\${String.fromCharCode(c)}`;
-    } else if (c === 0x0a) out += "\\n";
-    else if (c === 0x0d) out += "\\r";
-    else if (c === 0x09) out += "\\t";
-    else if (c < 0x20 || c >= 0x7f) {
-      out += `\\x${c.toString(16).padStart(2, "0")}`;
-    } else out += String.fromCharCode(c);
-  }
-  return out + quote;
+  buf[o++] = quote;
+  return LATIN1.decode(buf.subarray(0, o));
 }
 
 /**

@@ -35,7 +35,7 @@ import {
   str,
   usage,
 } from "./_args.ts";
-import { fromJson, toJson } from "./_render.ts";
+import { bytesRepr, fromJson, toJson } from "./_render.ts";
 import {
   CaptureDecoder,
   type DecodedFrame,
@@ -147,7 +147,13 @@ function printFrame(
     out(`  ${d.encoding} -> ${d.payload.length} bytes`);
   }
   for (const v of d.values) {
-    out(`  cbor: ${cut(pythonRepr(v as CborValue), full)}`);
+    // Long byte strings: only their start is shown, so only that is written.
+    const text = !(v instanceof Uint8Array)
+      ? cut(pythonRepr(v as CborValue), full)
+      : full || v.length <= 256
+      ? bytesRepr(v)
+      : `${bytesRepr(v.subarray(0, 64))}... (${v.length} bytes)`;
+    out(`  cbor: ${text}`);
   }
 }
 

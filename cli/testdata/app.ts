@@ -1,5 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Test fixture: a dirty app for the `ipc dirty` command tests.
+import { requestSignal } from "../../dirty/app.ts";
 
 export class TestApp {
   add(a: number, b: number): number {
@@ -22,8 +23,16 @@ export class TestApp {
     for (let i = 0; i < n; i++) yield `tok${i}`;
   }
 
+  /** Waits `ms`, or less when the arbiter gives up on the request. */
   async slow(ms: number): Promise<number> {
-    await new Promise((r) => setTimeout(r, ms));
+    const signal = requestSignal();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+    });
     return ms;
   }
 }
