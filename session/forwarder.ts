@@ -392,9 +392,7 @@ export class SocketSessionForwarder implements Disposable {
         reject(signal!.reason);
       };
       signal?.addEventListener("abort", onAbort, { once: true });
-      (item as Pending & { settle?: (e?: unknown) => void }).settle = (
-        e?: unknown,
-      ) => {
+      item.settle = (e?: unknown) => {
         signal?.removeEventListener("abort", onAbort);
         if (e === undefined) resolve();
         else reject(e);
@@ -426,17 +424,11 @@ export class SocketSessionForwarder implements Disposable {
     // Only called by #drain; the loop below returns synchronously once the
     // queue is empty, and #kick() re-checks the queue afterwards.
     while (this.#queue.length > 0) {
-      const item = this.#queue[0]! as Pending & {
-        settle: (e?: unknown) => void;
-      };
-      if (this.#broken || this.#fd < 0) {
+      const item = this.#queue[0]!;
+      // (close() empties the queue, so the fd is open here.)
+      if (this.#broken) {
         this.#queue.shift();
-        item.settle(
-          this.#broken ??
-            new TypeError(
-              "Cannot forward socket session: the forwarder was closed",
-            ),
-        );
+        item.settle(this.#broken);
         continue;
       }
       const io = this.#io!;
@@ -450,9 +442,13 @@ export class SocketSessionForwarder implements Disposable {
           const fd = this.#fd;
           await poller.wait(fd, P.POLLOUT);
         } catch (err) {
-          // The forwarder was closed while waiting.
-          this.#queue.shift();
-          item.settle(err);
+          // Closed while waiting (close() already settled the queue), or
+          // poll() failed. The item may be gone already (an aborted send).
+          const i = this.#queue.indexOf(item);
+          if (i >= 0) {
+            this.#queue.splice(i, 1);
+            item.settle(err);
+          }
         }
         continue;
       }
@@ -509,10 +505,13 @@ export class SocketSessionForwarder implements Disposable {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    poller.cancelAndClose(
-      fd,
-      new TypeError("Cannot forward socket session: the forwarder was closed"),
+    const closed = new TypeError(
+      "Cannot forward socket session: the forwarder was closed",
     );
+    // Settled now: a tail of this stream must never go out on a later
+    // connect().
+    for (const item of this.#queue.splice(0)) item.settle(closed);
+    poller.cancelAndClose(fd, closed);
   }
 
   /**

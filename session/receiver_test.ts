@@ -272,6 +272,46 @@ Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receive
   assertEquals(await fds.leaks(), []);
 });
 
+Deno.test("SocketSessionForwarder.close() rejects every pending send(), also after an aborted one", async () => {
+  await using dir = await tempDir();
+  using fds = trackFds();
+  {
+    using c = await setup(dir.path);
+    const s = {
+      fd: 0,
+      type: 2,
+      protocol: 17,
+      local: { hostname: "127.0.0.1", port: 1 },
+      remote: { hostname: "127.0.0.1", port: 2 },
+      data: new Uint8Array(65535),
+    };
+    // Fill the socket with small sessions until the kernel refuses one
+    // whole, so that nothing of it is left in the forwarder's queue and the
+    // first send() below waits at its head.
+    const small = { ...s, data: new Uint8Array([1]) };
+    let blocked = false;
+    for (let i = 0; i < 100_000 && !blocked; i++) {
+      try {
+        c.forwarder.push(small);
+      } catch (err) {
+        assertOk(err instanceof WouldBlockError);
+        blocked = true;
+      }
+    }
+    assertOk(blocked, "push should block within 100000");
+    const ac = new AbortController();
+    const first = c.forwarder.send(s, { signal: ac.signal });
+    const later = [c.forwarder.send(s), c.forwarder.send(s)].map((p) =>
+      assertRejects(() => p, TypeError, "forwarder was closed")
+    );
+    ac.abort(new Error("stop"));
+    await assertRejects(() => first, Error, "stop");
+    c.forwarder.close();
+    await Promise.all(later);
+  }
+  assertEquals(await fds.leaks(), []);
+});
+
 Deno.test("SocketSessionReceiver gives the reference's error for every badPop case and closes the fd", async (t) => {
   await using dir = await tempDir();
   using listener = SocketSessionListener.listen(`${dir.path}/b.sock`);
