@@ -1,14 +1,14 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * A minimal raw client for arbiter tests: one Unix connection, whole-frame
- * writes, frames read in order. Built on the dirty codec only, so the
- * arbiter tests do not depend on `DirtyClient`.
+ * writes, frames read in order. Built on the codec and the private
+ * connection only, so the arbiter tests do not depend on `DirtyClient`.
  *
  * @module
  */
+import { DirtyConnection } from "../dirty/_connection.ts";
 import {
   type DirtyFrame,
-  DirtyMessageDecoder,
   encodeManage,
   encodeRequest,
   encodeStash,
@@ -20,20 +20,18 @@ import type { DirtyInput, DirtyValue } from "../dirty/tlv.ts";
 
 /** One raw connection. */
 export class RawDirtyConn implements AsyncDisposable {
-  readonly #conn: Deno.UnixConn;
-  readonly #dec = new DirtyMessageDecoder({ dict: "object" });
-  readonly #queue: DirtyFrame[] = [];
-  readonly #buf = new Uint8Array(64 * 1024);
+  readonly #conn: DirtyConnection;
   #nextId = 1n;
-  #closed = false;
 
-  private constructor(conn: Deno.UnixConn) {
+  private constructor(conn: DirtyConnection) {
     this.#conn = conn;
   }
 
   /** Connects to a socket. */
   static async open(path: string): Promise<RawDirtyConn> {
-    return new RawDirtyConn(await Deno.connect({ transport: "unix", path }));
+    return new RawDirtyConn(
+      await DirtyConnection.open(path, { dict: "object" }),
+    );
   }
 
   /** A fresh request id. */
@@ -42,21 +40,13 @@ export class RawDirtyConn implements AsyncDisposable {
   }
 
   /** Writes raw bytes. */
-  async write(bytes: Uint8Array): Promise<void> {
-    let off = 0;
-    while (off < bytes.length) {
-      off += await this.#conn.write(bytes.subarray(off));
-    }
+  write(bytes: Uint8Array): Promise<void> {
+    return this.#conn.write(bytes);
   }
 
   /** The next frame, or null at EOF. */
-  async read(): Promise<DirtyFrame | null> {
-    while (this.#queue.length === 0) {
-      const n = await this.#conn.read(this.#buf);
-      if (n === null) return null;
-      this.#queue.push(...this.#dec.push(this.#buf.subarray(0, n)));
-    }
-    return this.#queue.shift()!;
+  read(): Promise<DirtyFrame | null> {
+    return this.#conn.readFrameOrEnd();
   }
 
   /** The next frame; throws at EOF. */
@@ -122,15 +112,9 @@ export class RawDirtyConn implements AsyncDisposable {
     return final(await this.next(), id);
   }
 
-  /** Closes the connection. */
+  /** Closes the connection (idempotent). */
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
+    this.#conn.close();
   }
 
   [Symbol.asyncDispose](): Promise<void> {

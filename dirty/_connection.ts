@@ -67,14 +67,19 @@ export class DirtyConnection {
   }
 
   async readFrame(): Promise<DirtyFrame> {
+    const frame = await this.readFrameOrEnd();
+    if (frame === null) throw new DirtyProtocolError("Connection closed");
+    return frame;
+  }
+
+  /** The next frame, or `null` when the peer closed between frames. */
+  async readFrameOrEnd(): Promise<DirtyFrame | null> {
     while (this.#queue.length === 0) {
       const n = await this.#conn.read(this.#buf);
       if (n === null) {
-        if (this.#decoder.buffered === 0) {
-          throw new DirtyProtocolError("Connection closed");
-        }
-        this.#decoder.finish();
-        throw new DirtyProtocolError("Connection closed");
+        // Throws on a frame cut short.
+        if (this.#decoder.buffered !== 0) this.#decoder.finish();
+        return null;
       }
       for (const f of this.#decoder.push(this.#buf.subarray(0, n))) {
         this.#queue.push(f);
