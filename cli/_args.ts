@@ -148,6 +148,29 @@ export function parseArgs(
   return { values, positionals };
 }
 
+/**
+ * Parses `SUB ARGS...` of a command group: the subcommand name and its
+ * options. Prints `helpText` and returns null for a missing subcommand or
+ * `--help`.
+ */
+export function parseSubcommand(
+  args: readonly string[],
+  spec: Record<string, OptionSpec>,
+  helpText: string,
+): { sub: string; p: ParsedArgs } | null {
+  const [sub, ...rest] = args;
+  if (sub === undefined || sub === "--help" || sub === "-h") {
+    help(helpText);
+    return null;
+  }
+  const p = parseArgs(rest, spec);
+  if (flag(p, "help")) {
+    help(helpText);
+    return null;
+  }
+  return { sub, p };
+}
+
 /** Reads a string option. */
 export function str(p: ParsedArgs, name: string): string | undefined {
   const v = p.values[name];

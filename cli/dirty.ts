@@ -26,13 +26,12 @@ import {
   EXIT,
   failed,
   flag,
-  help,
   int,
   interrupted,
   list,
   out,
-  parseArgs,
   type ParsedArgs,
+  parseSubcommand,
   progress,
   seconds,
   str,
@@ -171,9 +170,7 @@ export async function dirtyCommand(
   args: string[],
   ctx: CommandContext,
 ): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === undefined || sub === "--help" || sub === "-h") return help(HELP);
-  const p = parseArgs(rest, {
+  const parsed = parseSubcommand(args, {
     kwargs: { type: "string" },
     timeout: { type: "string" },
     app: { type: "string", multiple: true },
@@ -181,8 +178,9 @@ export async function dirtyCommand(
     socket: { type: "string" },
     threads: { type: "string" },
     "graceful-timeout": { type: "string" },
-  });
-  if (flag(p, "help")) return help(HELP);
+  }, HELP);
+  if (parsed === null) return EXIT.OK;
+  const { sub, p } = parsed;
   const json = flag(p, "json");
   if (sub === "serve") return await serve(p, ctx);
   const timeout = seconds(p, "timeout", 30_000);

@@ -28,10 +28,10 @@ import {
   expectPositionals,
   failed,
   flag,
-  help,
   interrupted,
   out,
-  parseArgs,
+  type ParsedArgs,
+  parseSubcommand,
   str,
   usage,
 } from "./_args.ts";
@@ -80,15 +80,14 @@ export async function hgCommand(
   args: string[],
   ctx: CommandContext,
 ): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === undefined || sub === "--help" || sub === "-h") return help(HELP);
-  const p = parseArgs(rest, {
+  const parsed = parseSubcommand(args, {
     "stdio-cmd": { type: "string" },
     encoding: { type: "string" },
     "data-file": { type: "string" },
     full: { type: "boolean" },
-  });
-  if (flag(p, "help")) return help(HELP);
+  }, HELP);
+  if (parsed === null) return EXIT.OK;
+  const { sub, p } = parsed;
   if (sub === "decode") {
     return await decode(p.positionals, flag(p, "json"), flag(p, "full"));
   }
@@ -232,7 +231,7 @@ function toCbor(v: unknown): CborValue {
 }
 
 async function call(
-  p: ReturnType<typeof parseArgs>,
+  p: ParsedArgs,
   ctx: CommandContext,
 ): Promise<number> {
   const cmd = str(p, "stdio-cmd");

@@ -23,10 +23,9 @@ import {
   expectPositionals,
   failed,
   flag,
-  help,
   int,
   out,
-  parseArgs,
+  parseSubcommand,
   str,
   usage,
 } from "./_args.ts";
@@ -73,14 +72,13 @@ export async function sessionCommand(
   args: string[],
   ctx: CommandContext,
 ): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === undefined || sub === "--help" || sub === "-h") return help(HELP);
-  const p = parseArgs(rest, {
+  const parsed = parseSubcommand(args, {
     listen: { type: "string" },
     reply: { type: "string" },
     count: { type: "string" },
-  });
-  if (flag(p, "help")) return help(HELP);
+  }, HELP);
+  if (parsed === null) return EXIT.OK;
+  const { sub, p } = parsed;
   if (sub !== "forward" && sub !== "receive") {
     throw usage(`Cannot run "session ${sub}": expected forward or receive`);
   }
