@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { findPython, peerTest, tempDir } from "../_test_utils/peers.ts";
+import { findPython, peerTest, tempDir, which } from "../_test_utils/peers.ts";
 import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
 
 const ECHO_LISTENER = `
@@ -237,6 +237,36 @@ with Client('\\0${name}') as c:
     assert.equal(r.code, 4, r.stderr);
     assert.match(r.stderr, /accepted a client/);
     assert.match(r.stderr, /Cannot receive: Cannot unpickle/);
+  },
+);
+
+const SCRIPT = which("script");
+
+peerTest(
+  "ipc mp shows progress on a terminal (under script(1))",
+  py313 && SCRIPT ? { py: py313, script: SCRIPT } : null,
+  "python3.13 and script(1)",
+  async ({ py, script }) => {
+    await using dir = await tempDir();
+    await Deno.writeTextFile(`${dir.path}/in.txt`, '1\n"bye"\n');
+    const echo = await startEcho(py.path);
+    const main = new URL("./main.ts", import.meta.url).pathname;
+    // script(1) gives the command a terminal on stdout and stderr.
+    const out = await new Deno.Command(script, {
+      args: [
+        "-qec",
+        `"${Deno.execPath()}" run -A --quiet "${main}" mp connect 127.0.0.1:${echo.port} --authkey secret < "${dir.path}/in.txt"`,
+        "/dev/null",
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await echo.finish();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, text);
+    assert.match(text, /\r\x1b\[Kipc mp: 2 sent, 1 received/);
+    assert.match(text, /\('echo', 'bye'\)/);
   },
 );
 

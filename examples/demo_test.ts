@@ -6,10 +6,11 @@ const DEMO = new URL("./demo.ts", import.meta.url).pathname;
 async function runDemo(
   flags: string[],
   steps: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; out: string }> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...flags, DEMO, ...steps],
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -50,4 +51,22 @@ Deno.test("a demo step without its permission says so and is skipped", async () 
     /^demo: dirty step skipped: needs --allow-run \(worker processes, Unix socket\)$/m,
   );
   assert.match(out, /^demo: session step skipped: needs --allow-ffi/m);
+});
+
+Deno.test("without python3 the connection step runs Deno-to-Deno", async () => {
+  // A PATH holding only an empty directory: no python3 to be found.
+  const empty = await Deno.makeTempDir();
+  try {
+    const { code, out } = await runDemo(["-A"], ["connection"], {
+      PATH: empty,
+    });
+    assert.equal(code, 0, out);
+    assert.match(
+      out,
+      /python3 was not found: running the same exchange Deno-to-Deno/,
+    );
+    assert.match(out, /^demo: connection step ok$/m);
+  } finally {
+    await Deno.remove(empty);
+  }
 });
