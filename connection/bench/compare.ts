@@ -15,11 +15,13 @@
  * fresh memory that `recvBytes()`, which returns a buffer the caller owns,
  * cannot avoid.
  *
- * Shared machines are noisy: every client times several short windows,
- * runs are interleaved (ours, raw, CPython, ours, ...) so background load
- * hits all of them alike, the first window of every run (JIT warm-up) is
- * dropped, and each rate is the best window of all runs; the median window
- * is printed beside it.
+ * Shared machines are noisy, so the Deno variants are measured paired: one
+ * client process and one server process per run, which take turns in
+ * short timed windows (ours, raw, ours, raw, ... on the same socket, at
+ * message boundaries), so background load hits both alike. CPython runs
+ * are interleaved with the Deno runs. The first window of each variant in
+ * a run (JIT warm-up) is dropped; each rate is the best window of all runs,
+ * the median window in brackets.
  *
  * Run: `npx -y deno@2.9.6 run -A connection/bench/compare.ts [--quick]`.
  *
@@ -27,22 +29,27 @@
  */
 import { Connection } from "../connection.ts";
 
-type Impl = "ours" | "raw" | "python";
-type Work =
-  | "pingpong"
-  | "oneway64"
-  | "oneway1m"
-  | "oneway1mInto"
-  | "oneway1mFresh";
+type Work = "pingpong" | "oneway64" | "oneway1m";
+/**
+ * What runs: `ours` = `recvBytes()`, `into` = `recvBytesInto()` into one
+ * buffer, `raw` = raw sockets into one reused buffer, `fresh` = raw sockets
+ * into a new buffer per message, `python` = CPython.
+ */
+type Variant = "ours" | "into" | "raw" | "fresh" | "python";
 
-/** Messages per timed window; windows per run. */
-const WORK: Record<Work, { size: number; count: number; windows: number }> = {
-  pingpong: { size: 64, count: 2_000, windows: 9 },
-  oneway64: { size: 64, count: 200_000, windows: 4 },
-  oneway1m: { size: 1024 * 1024, count: 200, windows: 6 },
-  oneway1mInto: { size: 1024 * 1024, count: 200, windows: 6 },
-  // Raw Deno only: a new buffer for every message.
-  oneway1mFresh: { size: 1024 * 1024, count: 200, windows: 6 },
+/** Message size, messages per timed window, window rounds per run, variants. */
+const WORK: Record<
+  Work,
+  { size: number; count: number; rounds: number; deno: Variant[] }
+> = {
+  pingpong: { size: 64, count: 2_000, rounds: 9, deno: ["ours", "raw"] },
+  oneway64: { size: 64, count: 200_000, rounds: 4, deno: ["ours", "raw"] },
+  oneway1m: {
+    size: 1024 * 1024,
+    count: 200,
+    rounds: 5,
+    deno: ["ours", "into", "raw", "fresh"],
+  },
 };
 
 const PY = String.raw`
@@ -55,17 +62,13 @@ if role == "server":
     with Listener(path) as l:
         print("ready", flush=True)
         with l.accept() as c:
-            buf = bytearray(size)
             for _ in range(windows):
                 if work == "pingpong":
                     for _ in range(count):
                         c.send_bytes(c.recv_bytes())
                 else:
                     for _ in range(count):
-                        if work == "oneway1mInto":
-                            c.recv_bytes_into(buf)
-                        else:
-                            c.recv_bytes()
+                        c.recv_bytes()
                     c.send_bytes(b"k")
 else:
     with Client(path) as c:
@@ -96,46 +99,57 @@ async function writeFull(conn: Deno.Conn, buf: Uint8Array): Promise<void> {
   while (off < buf.length) off += await conn.write(buf.subarray(off));
 }
 
-/** One side of a Deno run (ours or raw), in its own process. */
+/** One side of a Deno run, in its own process: every variant, in turns. */
 async function denoPeer(
-  impl: Impl,
   role: string,
   work: Work,
   path: string,
-  size: number,
-  count: number,
-  windows: number,
 ): Promise<void> {
+  const { size, count, rounds, deno } = WORK[work];
   const msg = new Uint8Array(size).fill(120);
+  let raw: Deno.Conn;
   if (role === "server") {
     const listener = Deno.listen({ transport: "unix", path });
     console.log("ready");
-    const raw = await listener.accept();
+    raw = await listener.accept();
     listener.close();
-    if (impl === "ours") {
-      const conn = new Connection(raw);
-      const buf = new Uint8Array(size);
-      for (let w = 0; w < windows; w++) {
-        if (work === "pingpong") {
-          for (let i = 0; i < count; i++) {
-            await conn.sendBytes(await conn.recvBytes());
+  } else {
+    raw = await Deno.connect({ transport: "unix", path });
+  }
+  // Between windows the stream is at a message boundary with nothing
+  // buffered, so the variants can take turns on one socket.
+  const conn = new Connection(raw);
+  // A reused buffer, as a careful user would write it.
+  const buf = new Uint8Array(Math.max(64 * 1024, size));
+  const msgBuf = buf.subarray(0, size);
+  const ack = new Uint8Array([107]);
+  for (let r = 0; r < rounds; r++) {
+    for (const v of deno) {
+      const t0 = performance.now();
+      if (role === "client") {
+        if (v === "raw" || v === "fresh") {
+          if (work === "pingpong") {
+            for (let i = 0; i < count; i++) {
+              await writeFull(raw, msg);
+              await readFull(raw, msgBuf);
+            }
+          } else {
+            for (let i = 0; i < count; i++) await writeFull(raw, msg);
+            await readFull(raw, buf.subarray(0, 1));
           }
-          continue;
-        }
-        if (work === "oneway1mInto") {
-          for (let i = 0; i < count; i++) await conn.recvBytesInto(buf);
+        } else if (work === "pingpong") {
+          for (let i = 0; i < count; i++) {
+            await conn.sendBytes(msg);
+            await conn.recvBytes();
+          }
         } else {
-          for (let i = 0; i < count; i++) await conn.recvBytes();
+          for (let i = 0; i < count; i++) await conn.sendBytes(msg);
+          await conn.recvBytes();
         }
-        await conn.sendBytes(new Uint8Array([107]));
+        console.log(`${v} ${(performance.now() - t0) / 1000}`);
+        continue;
       }
-      await conn.recvBytes().catch(() => {});
-      await conn.close();
-    } else {
-      // A reused buffer, as a careful user would write it.
-      const buf = new Uint8Array(Math.max(64 * 1024, size));
-      const msgBuf = buf.subarray(0, size);
-      for (let w = 0; w < windows; w++) {
+      if (v === "raw" || v === "fresh") {
         if (work === "pingpong") {
           for (let i = 0; i < count; i++) {
             await readFull(raw, msgBuf);
@@ -143,7 +157,7 @@ async function denoPeer(
           }
           continue;
         }
-        if (work === "oneway1mFresh") {
+        if (v === "fresh") {
           for (let i = 0; i < count; i++) {
             await readFull(raw, new Uint8Array(size));
           }
@@ -158,40 +172,25 @@ async function denoPeer(
             left -= n;
           }
         }
-        await writeFull(raw, new Uint8Array([107]));
+        await writeFull(raw, ack);
+        continue;
       }
-      raw.close();
-    }
-    return;
-  }
-  const raw = await Deno.connect({ transport: "unix", path });
-  const conn = impl === "ours" ? new Connection(raw) : null;
-  const buf = new Uint8Array(size);
-  for (let w = 0; w < windows; w++) {
-    const t0 = performance.now();
-    if (conn !== null) {
       if (work === "pingpong") {
         for (let i = 0; i < count; i++) {
-          await conn.sendBytes(msg);
-          await conn.recvBytes();
+          await conn.sendBytes(await conn.recvBytes());
         }
+        continue;
+      }
+      if (v === "into") {
+        for (let i = 0; i < count; i++) await conn.recvBytesInto(msgBuf);
       } else {
-        for (let i = 0; i < count; i++) await conn.sendBytes(msg);
-        await conn.recvBytes();
+        for (let i = 0; i < count; i++) await conn.recvBytes();
       }
-    } else if (work === "pingpong") {
-      for (let i = 0; i < count; i++) {
-        await writeFull(raw, msg);
-        await readFull(raw, buf);
-      }
-    } else {
-      for (let i = 0; i < count; i++) await writeFull(raw, msg);
-      await readFull(raw, new Uint8Array(1));
+      await conn.sendBytes(ack);
     }
-    console.log((performance.now() - t0) / 1000);
   }
-  if (conn !== null) await conn.close();
-  else raw.close();
+  if (role === "server") await conn.recvBytes().catch(() => {});
+  await conn.close();
 }
 
 async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -203,18 +202,20 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return text.split("\n")[0]!.trim();
 }
 
-function command(
-  impl: Impl,
-  role: string,
-  work: Work,
-  path: string,
-  count: number,
-  windows: number,
-): Deno.Command {
-  const size = String(WORK[work].size);
-  if (impl === "python") {
+function command(role: string, work: Work, path: string, py: boolean) {
+  if (py) {
+    const { size, count, rounds } = WORK[work];
     return new Deno.Command("python3", {
-      args: ["-c", PY, role, work, path, size, String(count), String(windows)],
+      args: [
+        "-c",
+        PY,
+        role,
+        work,
+        path,
+        String(size),
+        String(count),
+        String(rounds),
+      ],
       stdout: "piped",
       stderr: "inherit",
     });
@@ -225,49 +226,55 @@ function command(
       "-A",
       new URL(import.meta.url).pathname,
       "--peer",
-      impl,
       role,
       work,
       path,
-      size,
-      String(count),
-      String(windows),
     ],
     stdout: "piped",
     stderr: "inherit",
   });
 }
 
-/** Runs one pair of processes; returns the seconds of each window. */
+/**
+ * Runs one pair of processes (Deno or CPython); returns each variant's
+ * window rates, the first window of each variant dropped.
+ */
 async function measure(
-  impl: Impl,
   work: Work,
-  count: number,
-  windows: number,
-): Promise<number[]> {
+  py: boolean,
+): Promise<Map<Variant, number[]>> {
   const dir = await Deno.makeTempDir({ prefix: "sidecar-bench-" });
   const path = `${dir}/s`;
   try {
-    const server = command(impl, "server", work, path, count, windows).spawn();
-    const reader = server.stdout;
-    const [ready, rest] = reader.tee();
+    const server = command("server", work, path, py).spawn();
+    const [ready, rest] = server.stdout.tee();
     if (await firstLine(ready) !== "ready") {
       throw new Error("Cannot start server");
     }
     const drain = rest.pipeTo(new WritableStream());
-    const client = await command(impl, "client", work, path, count, windows)
-      .output();
-    const seconds = new TextDecoder().decode(client.stdout).trim().split("\n")
-      .map(Number);
+    const client = await command("client", work, path, py).output();
     await server.status;
     await drain;
-    if (
-      !client.success || seconds.length !== windows ||
-      !seconds.every((x) => x > 0)
-    ) {
-      throw new Error(`Cannot measure ${impl} ${work}`);
+    const { size, count, rounds, deno } = WORK[work];
+    const lines = new TextDecoder().decode(client.stdout).trim().split("\n");
+    if (!client.success || lines.length !== rounds * (py ? 1 : deno.length)) {
+      throw new Error(`Cannot measure ${work}`);
     }
-    return seconds;
+    const out = new Map<Variant, number[]>();
+    for (const line of lines) {
+      const [v, text] = py ? ["python", line] : line.split(" ");
+      const seconds = Number(text);
+      if (!(seconds > 0)) throw new Error(`Cannot measure ${work}: ${line}`);
+      const list = out.get(v as Variant);
+      if (list === undefined) {
+        out.set(v as Variant, []);
+        continue; // warm-up window
+      }
+      list.push(
+        size > 64 ? (count * size) / seconds / 2 ** 20 : count / seconds,
+      );
+    }
+    return out;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -278,87 +285,86 @@ interface Rate {
   median: number;
 }
 
+function rate(xs: number[] | undefined): Rate {
+  const sorted = [...(xs ?? [])].sort((a, b) => b - a);
+  return {
+    best: sorted[0] ?? NaN,
+    median: sorted[Math.floor(sorted.length / 2)] ?? NaN,
+  };
+}
+
 async function main(): Promise<void> {
   const quick = Deno.args.includes("--quick");
   const reps = quick ? 1 : 4;
-  const impls: Impl[] = ["ours", "raw", "python"];
-  const all = {} as Record<Work, Record<Impl, number[]>>;
+  const all = {} as Record<Work, Map<Variant, number[]>>;
   for (const work of Object.keys(WORK) as Work[]) {
-    all[work] = { ours: [], raw: [], python: [] };
-    const { size, count, windows } = WORK[work];
+    all[work] = new Map();
     for (let r = 0; r < reps; r++) {
-      // Interleave implementations so background load hits all of them.
-      for (const impl of impls) {
-        // Raw Deno has no framing: one reused-buffer run serves both 1 MiB
-        // rows; the fresh-buffer row is raw Deno only.
-        if (work === "oneway1mInto" && impl === "raw") continue;
-        if (work === "oneway1mFresh" && impl !== "raw") continue;
-        // The first window of every run warms up the JIT: not counted.
-        const seconds = await measure(impl, work, count, windows);
-        for (const s of seconds.slice(1)) {
-          all[work][impl].push(
-            size > 64 ? (count * size) / s / 2 ** 20 : count / s,
-          );
+      // Deno and CPython runs alternate, so background load hits both.
+      for (const py of [false, true]) {
+        for (const [v, xs] of await measure(work, py)) {
+          all[work].set(v, [...(all[work].get(v) ?? []), ...xs]);
         }
       }
     }
   }
-  all.oneway1mInto.raw = all.oneway1m.raw;
-  const rate = (xs: number[]): Rate => {
-    const sorted = [...xs].sort((a, b) => b - a);
-    return {
-      best: sorted[0] ?? NaN,
-      median: sorted[Math.floor(sorted.length / 2)] ?? NaN,
-    };
-  };
   const fmt = (n: number): string =>
     n >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
   const cell = (r: Rate): string => `${fmt(r.best)} (${fmt(r.median)})`;
-  const rows: [string, string, Work, Impl, number][] = [
-    ["64 B ping-pong", "round trips/s", "pingpong", "raw", 0.9],
-    ["64 B one-way", "messages/s", "oneway64", "python", 4],
-    ["1 MiB one-way, recvBytes()", "MiB/s", "oneway1m", "raw", 0.7],
-    ["1 MiB one-way, recvBytesInto()", "MiB/s", "oneway1mInto", "raw", 0.7],
+  const rows: [string, string, Work, Variant, Variant, number][] = [
+    ["64 B ping-pong", "round trips/s", "pingpong", "ours", "raw", 0.9],
+    ["64 B one-way", "messages/s", "oneway64", "ours", "python", 4],
+    ["1 MiB one-way, recvBytes()", "MiB/s", "oneway1m", "ours", "raw", 0.7],
+    [
+      "1 MiB one-way, recvBytesInto()",
+      "MiB/s",
+      "oneway1m",
+      "into",
+      "raw",
+      0.7,
+    ],
   ];
   const py = await pyVersion();
-  const windows = (w: Work): number => reps * (WORK[w].windows - 1);
+  const windows = (w: Work): number => reps * (WORK[w].rounds - 1);
   console.log(
-    `AF_UNIX, each side its own process, ${reps} interleaved runs per ` +
-      `implementation; best window (median window in brackets), ` +
-      `${windows("pingpong")} windows of ${WORK.pingpong.count} round trips, ` +
-      `${windows("oneway64")} of ${WORK.oneway64.count} messages, ` +
-      `${windows("oneway1m")} of ${WORK.oneway1m.count} MiB; ` +
-      `CPython ${py} (recv_bytes / recv_bytes_into), Deno ${Deno.version.deno}\n`,
+    `AF_UNIX, each side its own process; ${reps} runs per workload, Deno ` +
+      `variants paired in turns within each run; best window (median ` +
+      `window in brackets) of ${windows("pingpong")} x ` +
+      `${WORK.pingpong.count} round trips, ${windows("oneway64")} x ` +
+      `${WORK.oneway64.count} messages, ${windows("oneway1m")} x ` +
+      `${WORK.oneway1m.count} MiB; CPython ${py} ` +
+      `(recv_bytes), Deno ${Deno.version.deno}\n`,
   );
   console.log(
     "| workload | unit | ours (Deno<->Deno) | raw Deno (no framing) " +
       "| CPython<->CPython | ratio (best) | ratio (median) | target | met |",
   );
   console.log("| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |");
-  for (const [name, unit, work, vs, target] of rows) {
-    const ours = rate(all[work].ours);
-    const other = rate(all[work][vs]);
+  for (const [name, unit, work, mine, vs, target] of rows) {
+    const ours = rate(all[work].get(mine));
+    const other = rate(all[work].get(vs));
     const ratio = ours.best / other.best;
     const label = vs === "raw" ? "raw" : "CPython";
+    const pyRate = rate(all[work].get("python"));
     console.log(
-      `| ${name} | ${unit} | ${cell(ours)} | ${cell(rate(all[work].raw))} | ${
-        cell(rate(all[work].python))
-      } | ours/${label} ${ratio.toFixed(2)} | ${
+      `| ${name} | ${unit} | ${cell(ours)} | ${
+        cell(rate(all[work].get("raw")))
+      } | ${cell(pyRate)} | ours/${label} ${ratio.toFixed(2)} | ${
         (ours.median / other.median).toFixed(2)
       } | >= ${target} | ${ratio >= target ? "yes" : "NO"} |`,
     );
   }
-  const fresh = rate(all.oneway1mFresh.raw);
-  const raw1m = rate(all.oneway1m.raw);
-  const ours1m = rate(all.oneway1m.ours);
+  const fresh = rate(all.oneway1m.get("fresh"));
+  const raw1m = rate(all.oneway1m.get("raw"));
+  const ours1m = rate(all.oneway1m.get("ours"));
   console.log(
     `\n1 MiB, raw Deno reading into a new buffer per message: ${
       cell(fresh)
     } MiB/s = ${(fresh.best / raw1m.best).toFixed(2)} x raw; ` +
       `recvBytes() = ${(ours1m.best / fresh.best).toFixed(2)} x that.`,
   );
-  const ratio = (w: Work, a: Impl, b: Impl): string =>
-    (rate(all[w][a]).best / rate(all[w][b]).best).toFixed(2);
+  const ratio = (w: Work, a: Variant, b: Variant): string =>
+    (rate(all[w].get(a)).best / rate(all[w].get(b)).best).toFixed(2);
   console.log(
     `also: ours/CPython ping-pong ${ratio("pingpong", "ours", "python")}, ` +
       `ours/raw one-way 64 B ${ratio("oneway64", "ours", "raw")}, ` +
@@ -375,16 +381,8 @@ async function pyVersion(): Promise<string> {
 }
 
 if (Deno.args[0] === "--peer") {
-  const [, impl, role, work, path, size, count, windows] = Deno.args;
-  await denoPeer(
-    impl as Impl,
-    role!,
-    work as Work,
-    path!,
-    Number(size),
-    Number(count),
-    Number(windows),
-  );
+  const [, role, work, path] = Deno.args;
+  await denoPeer(role!, work as Work, path!);
 } else if (import.meta.main) {
   await main();
 }
