@@ -230,7 +230,8 @@ export interface DirtyArbiter extends AsyncDisposable {
   scale(workers: number): number;
   /**
    * Resolves when every worker has loaded its apps (never, while an app
-   * fails to boot: pass a signal to give up).
+   * fails to boot: pass a signal to give up). Rejects once the arbiter
+   * closes.
    *
    * @param signal Aborts the wait (rejects with its reason).
    * @returns A promise.
@@ -294,6 +295,7 @@ class Arbiter implements DirtyArbiter {
   readonly closed: Promise<void>;
   #accepting: Promise<void>;
   #serving = new Set<Promise<void>>();
+  readonly #stopReadyWaits = new Set<(reason: unknown) => void>();
 
   constructor(
     listener: Deno.Listener,
@@ -545,21 +547,31 @@ class Arbiter implements DirtyArbiter {
     return this.#pool.scale(workers);
   }
 
-  ready(signal?: AbortSignal): Promise<void> {
-    if (signal === undefined) return this.#pool.ready();
-    signal.throwIfAborted();
-    return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#pool.ready().then(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      });
-    });
+  async ready(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.#closing !== null) {
+      throw new Error("Cannot wait for workers: the arbiter is closed");
+    }
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    const onAbort = (): void => reject(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    this.#stopReadyWaits.add(reject);
+    this.#pool.ready().then(resolve);
+    try {
+      await promise;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      this.#stopReadyWaits.delete(reject);
+    }
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#close();
+    if (this.#closing === null) {
+      this.#closing = this.#close();
+      for (const stop of this.#stopReadyWaits) {
+        stop(new Error("Cannot wait for workers: the arbiter was closed"));
+      }
+    }
     return this.#closing;
   }
 

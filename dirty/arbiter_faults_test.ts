@@ -117,6 +117,17 @@ test("faults: init() that throws gives bounded respawns and a clear status", asy
     c.call(BROKEN, "hello"),
     (e) => e instanceof DirtyNoWorkersAvailableError,
   );
+  // A wait for boot ends when the arbiter closes, as does an aborted one.
+  const aborted = new AbortController();
+  aborted.abort(new Error("gave up"));
+  await assert.rejects(arb.ready(aborted.signal), /gave up/);
+  const waiting = assert.rejects(
+    arb.ready(),
+    /Cannot wait for workers: the arbiter was/,
+  );
+  await arb.close();
+  await waiting;
+  await assert.rejects(arb.ready(), /Cannot wait for workers: the arbiter is/);
 });
 
 test("faults: a request past the timeout gets gunicorn's timeout error", async () => {
