@@ -15,6 +15,31 @@ import {
   Tuple,
 } from "../connection/pickle.ts";
 
+/** One entry of connection/testdata/pickle-vectors.json.txt. */
+export interface PickleVector {
+  /** Name, ending in the protocol (`_p4`). */
+  name: string;
+  /** The protocol CPython used. */
+  protocol: 2 | 3 | 4 | 5;
+  /** CPython's pickle bytes. */
+  hex: string;
+  /** A Python expression for the value. */
+  "python_expr": string;
+  /** The value in tagged JSON. */
+  expected: Tagged;
+}
+
+/**
+ * The pickle vectors (a byte-identical copy of shared/vectors'
+ * pickle-vectors.json; `.txt` because `deno fmt` cannot parse the escaped
+ * lone surrogates of the JSON).
+ */
+export const PICKLE_VECTORS: PickleVector[] = JSON.parse(
+  await Deno.readTextFile(
+    new URL("../connection/testdata/pickle-vectors.json.txt", import.meta.url),
+  ),
+);
+
 /** A value in the tagged JSON form of the vectors' `expected` field. */
 export type Tagged =
   | { t: "none" }

@@ -10,6 +10,7 @@ import { fromHex } from "../_test_utils/assert.ts";
 import { findPython, peerTest, tempDir } from "../_test_utils/peers.ts";
 import {
   picklableValue,
+  PICKLE_VECTORS as VECTORS,
   TEN_MB_EXPR,
   tenMbValue,
   toPyExpr,
@@ -18,11 +19,6 @@ import {
 } from "../_test_utils/connection_pickle.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
-const VECTORS: { python_expr: string; hex: string }[] = JSON.parse(
-  await Deno.readTextFile(
-    new URL("./testdata/pickle-vectors.json.txt", import.meta.url),
-  ),
-);
 
 const CLIENT = `
 import sys

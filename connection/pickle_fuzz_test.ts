@@ -5,13 +5,12 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { dumps, loads, UnpicklingError } from "./pickle.ts";
 import { fromHex } from "../_test_utils/assert.ts";
-import { picklableValue, toTagged } from "../_test_utils/connection_pickle.ts";
+import {
+  picklableValue,
+  PICKLE_VECTORS as VECTORS,
+  toTagged,
+} from "../_test_utils/connection_pickle.ts";
 
-const VECTORS: { name: string; hex: string }[] = JSON.parse(
-  await Deno.readTextFile(
-    new URL("./testdata/pickle-vectors.json.txt", import.meta.url),
-  ),
-);
 const SMALL = VECTORS.map((v) => fromHex(v.hex)).filter((b) =>
   b.length <= 3000
 );

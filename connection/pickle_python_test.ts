@@ -12,23 +12,12 @@ import {
   identityFree,
   normalizeTagged,
   picklableValue,
+  PICKLE_VECTORS as VECTORS,
   type Tagged,
   toPyExpr,
   toTagged,
 } from "../_test_utils/connection_pickle.ts";
 
-interface Vector {
-  name: string;
-  protocol: 2 | 3 | 4 | 5;
-  hex: string;
-  "python_expr": string;
-}
-
-const VECTORS: Vector[] = JSON.parse(
-  await Deno.readTextFile(
-    new URL("./testdata/pickle-vectors.json.txt", import.meta.url),
-  ),
-);
 const PEER = new URL("./testdata/pickle_peer.py", import.meta.url).pathname;
 const EXACT = { floats: "wrap", dicts: "map" } as const;
 const PROTOCOLS = [2, 3, 4, 5] as const;

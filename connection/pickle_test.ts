@@ -16,23 +16,10 @@ import type { MessageCodec } from "./codec.ts";
 import { fromHex, toHex } from "../_test_utils/assert.ts";
 import {
   normalizeTagged,
+  PICKLE_VECTORS as VECTORS,
   pyFloatRepr,
-  type Tagged,
   toTagged,
 } from "../_test_utils/connection_pickle.ts";
-
-interface Vector {
-  name: string;
-  protocol: 2 | 3 | 4 | 5;
-  hex: string;
-  expected: Tagged;
-}
-
-const VECTORS: Vector[] = JSON.parse(
-  await Deno.readTextFile(
-    new URL("./testdata/pickle-vectors.json.txt", import.meta.url),
-  ),
-);
 
 /** Vectors JavaScript cannot express without loss, with the reason. */
 const NOT_LOSS_FREE: Record<string, string> = {
