@@ -16,7 +16,6 @@
 import { isStreamResult, resolveAction, withRequestSignal } from "./app.ts";
 import {
   DirtyAppError,
-  DirtyError,
   DirtyTimeoutError,
   DirtyWorkerError,
 } from "./errors.ts";
@@ -241,13 +240,11 @@ class Worker {
       if (entry.done) return;
       frame = encodeError(
         id,
-        e instanceof DirtyError && e instanceof DirtyAppError
-          ? e
-          : new DirtyAppError(errorMessage(e), {
-            appPath,
-            action,
-            ...(stackOf(e) ? { traceback: stackOf(e)! } : {}),
-          }),
+        e instanceof DirtyAppError ? e : new DirtyAppError(errorMessage(e), {
+          appPath,
+          action,
+          ...(stackOf(e) ? { traceback: stackOf(e)! } : {}),
+        }),
       );
     }
     if (entry.done) return;

@@ -309,7 +309,9 @@ export class WorkerPool {
       this.#target--;
       victim.removed = true;
       if (victim.retryTimer !== undefined) clearTimeout(victim.retryTimer);
+      // A slot with a worker goes when the worker has exited.
       if (victim.worker) this.#retire(victim.worker);
+      else this.#dropSlot(victim);
       removed++;
     }
     if (removed > 0) this.#failUnavailable();
@@ -838,6 +840,7 @@ export class WorkerPool {
       level,
       `Dirty worker ${w.pid} exited (${describeExit(status)})`,
     );
+    if (slot.removed) this.#dropSlot(slot);
     if (slot.removed || this.#closing) return;
     if (!w.booted) {
       slot.failures++;
@@ -847,6 +850,12 @@ export class WorkerPool {
     } else {
       this.#spawn(slot);
     }
+  }
+
+  /** Forgets a removed slot, so that scaling up and down keeps no garbage. */
+  #dropSlot(slot: Slot): void {
+    const i = this.#slots.indexOf(slot);
+    if (i >= 0) this.#slots.splice(i, 1);
   }
 
   #scheduleRespawn(slot: Slot): void {
