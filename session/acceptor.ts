@@ -100,10 +100,9 @@ class Acceptor implements SessionAcceptor {
     this.#addr = decodeSockaddr(socketName(fd, false));
     this.#controller = controller;
     this.#finished = run(() => this.#forwarded++).finally(() => {
-      poller.cancelAndClose(
-        this.#fd,
-        new Error("Cannot accept connection: the acceptor was closed"),
-      );
+      // Also unhooks the caller's signal (see controllerFor).
+      controller.abort(closedReason());
+      poller.cancelAndClose(this.#fd, closedReason());
       this.#fd = -1;
     });
   }
@@ -121,7 +120,7 @@ class Acceptor implements SessionAcceptor {
   }
 
   async close(): Promise<void> {
-    this.#controller.abort(new Error("Acceptor closed"));
+    this.#controller.abort(closedReason());
     await this.#finished.catch(() => {});
   }
 
@@ -155,12 +154,23 @@ function bindSocket(options: AcceptorOptions, type: number): number {
   return fd;
 }
 
+function closedReason(): Error {
+  return new Error("Cannot accept connection: the acceptor was closed");
+}
+
+/** A controller that follows `signal` until either one aborts. */
 function controllerFor(signal: AbortSignal | undefined): AbortController {
   const c = new AbortController();
   if (signal?.aborted) c.abort(signal.reason);
-  signal?.addEventListener("abort", () => c.abort(signal.reason), {
-    once: true,
-  });
+  else if (signal !== undefined) {
+    const follow = (): void => c.abort(signal.reason);
+    signal.addEventListener("abort", follow, { once: true });
+    c.signal.addEventListener(
+      "abort",
+      () => signal.removeEventListener("abort", follow),
+      { once: true },
+    );
+  }
   return c;
 }
 
