@@ -37,11 +37,6 @@ export class RawFrameSplitter {
     this.#limit = maxMessageSize;
   }
 
-  /** Bytes held for an incomplete frame. */
-  get buffered(): number {
-    return this.#fill;
-  }
-
   /** Feeds bytes; returns the frames they complete. */
   push(chunk: Uint8Array): RawFrame[] {
     const out: RawFrame[] = [];

@@ -134,18 +134,21 @@ export async function main(args: string[]): Promise<number> {
     log("info", `Stopping (${why})`);
     void arbiter.close();
   };
+  // A signal during shutdown is logged, not thrown from the listener.
+  const scale = (sig: string, by: number) => {
+    try {
+      const workers = arbiter.scale(arbiter.status().target_workers + by);
+      log("info", `${sig}: workers -> ${workers}`);
+    } catch (e) {
+      log("warn", `${sig}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
   const listeners: [Deno.Signal, () => void][] = [
     ["SIGTERM", () => stop("SIGTERM")],
     ["SIGINT", () => stop("SIGINT")],
     ["SIGQUIT", () => stop("SIGQUIT")],
-    ["SIGTTIN", () => {
-      const s = arbiter.status();
-      log("info", `SIGTTIN: workers -> ${arbiter.scale(s.target_workers + 1)}`);
-    }],
-    ["SIGTTOU", () => {
-      const s = arbiter.status();
-      log("info", `SIGTTOU: workers -> ${arbiter.scale(s.target_workers - 1)}`);
-    }],
+    ["SIGTTIN", () => scale("SIGTTIN", +1)],
+    ["SIGTTOU", () => scale("SIGTTOU", -1)],
   ];
   for (const [sig, fn] of listeners) Deno.addSignalListener(sig, fn);
   let watch: ReturnType<typeof setInterval> | undefined;
