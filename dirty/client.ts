@@ -277,6 +277,7 @@ export class DirtyClient implements AsyncDisposable {
    *
    * @param options Socket path, timeout, pool size, decoding.
    * @throws {DirtyConnectionError} If no socket path is given or set in the environment.
+   * @throws {RangeError} If `maxConnections` is NaN.
    */
   constructor(options: DirtyClientOptions = {}) {
     const path = options.socketPath ?? Deno.env.get(DIRTY_SOCKET_ENV);
@@ -287,7 +288,12 @@ export class DirtyClient implements AsyncDisposable {
     }
     this.#path = path;
     this.#timeout = options.timeout ?? 30_000;
-    this.#max = Math.max(1, options.maxConnections ?? 4);
+    const max = options.maxConnections ?? 4;
+    // NaN would make every call wait for a slot that never comes.
+    if (Number.isNaN(max)) {
+      throw new RangeError("Cannot create DirtyClient: maxConnections is NaN");
+    }
+    this.#max = Math.max(1, max);
     this.#decode = {
       dict: "object",
       ...options.decode,

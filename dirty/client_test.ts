@@ -413,6 +413,10 @@ Deno.test("client: connection errors and the GUNICORN_DIRTY_SOCKET default", asy
     assert.equal(new DirtyClient().socketPath, "/tmp/from-env.sock");
     Deno.env.delete("GUNICORN_DIRTY_SOCKET");
     assert.throws(() => new DirtyClient(), DirtyConnectionError);
+    assert.throws(
+      () => new DirtyClient({ socketPath: "/x.sock", maxConnections: NaN }),
+      RangeError,
+    );
   } finally {
     if (old === undefined) Deno.env.delete("GUNICORN_DIRTY_SOCKET");
     else Deno.env.set("GUNICORN_DIRTY_SOCKET", old);
