@@ -141,7 +141,8 @@ export class Connection<T = unknown>
   #recvBusy = false;
   #recvWaiters: (() => void)[] = [];
   /** The pending plain receive (see #recvPlain). */
-  #waiter: PromiseWithResolvers<Uint8Array> | null = null;
+  #wResolve: ((m: Uint8Array) => void) | null = null;
+  #wReject: ((e: unknown) => void) | null = null;
   #waiterMax = 0;
   /** The payload length of the message #takeBuffered took last. */
   #takenSize = 0;
@@ -589,8 +590,10 @@ export class Connection<T = unknown>
     this.#closed = true;
     this.#closing = (async () => {
       if (this.#writing || this.#queue.length > 0 || this.#batchLen > 0) {
+        // Register first, in case the writer goes idle synchronously.
+        const idle = new Promise<void>((r) => this.#idleWaiters.push(r));
         this.#kick();
-        await new Promise<void>((r) => this.#idleWaiters.push(r));
+        await idle;
       }
       try {
         this.#t.close();
@@ -800,41 +803,56 @@ export class Connection<T = unknown>
     if (start >= 0) return Promise.resolve(this.#view(start, this.#takenSize));
     if (start === -2) return Promise.reject(this.#broken);
     this.#recvBusy = true;
-    const w = Promise.withResolvers<Uint8Array>();
-    this.#waiter = w;
-    this.#waiterMax = max;
-    this.#serveWaiter();
-    return w.promise;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.#wResolve = resolve;
+      this.#wReject = reject;
+      this.#waiterMax = max;
+      this.#waitMore();
+    });
   }
 
-  /** Completes the pending plain receive, or reads on. */
+  /** After a read: completes the pending plain receive, or reads on. */
   #serveWaiter(): void {
-    const w = this.#waiter!;
-    const max = this.#waiterMax;
-    const start = this.#takeBuffered(max);
+    const start = this.#takeBuffered(this.#waiterMax);
     if (start >= 0) {
-      this.#waiter = null;
+      const resolve = this.#wResolve!;
+      this.#wResolve = this.#wReject = null;
       this.#passTurn();
-      w.resolve(this.#view(start, this.#takenSize));
-      return;
+      resolve(this.#view(start, this.#takenSize));
+    } else if (start === -1) {
+      this.#waitMore();
+    } else {
+      this.#waitGeneral();
     }
+  }
+
+  /** No complete message is buffered: read more, or take the general path. */
+  #waitMore(): void {
     if (
-      start === -1 && this.#rend - this.#rstart < 4 && !this.#eof &&
+      this.#rend - this.#rstart < 4 && !this.#eof &&
       this.#readError === null && !this.#closed
     ) {
-      // Header incomplete: read; #onRead calls back here.
+      // Header incomplete: read; #onRead calls #serveWaiter.
       this.#fill();
       if (this.#fillP !== null) return;
     }
-    // Anything else (partial or large message, EOF, errors) takes the
-    // general path, which keeps the receive turn until it is done.
-    this.#waiter = null;
-    this.#readMessage(max, undefined).then((m) => {
+    this.#waitGeneral();
+  }
+
+  /**
+   * Hands the pending plain receive to the general path (partial or large
+   * message, EOF, errors), which keeps the receive turn until it is done.
+   */
+  #waitGeneral(): void {
+    const resolve = this.#wResolve!;
+    const reject = this.#wReject!;
+    this.#wResolve = this.#wReject = null;
+    this.#readMessage(this.#waiterMax, undefined).then((m) => {
       this.#passTurn();
-      w.resolve(m);
+      resolve(m);
     }, (e) => {
       this.#passTurn();
-      w.reject(e);
+      reject(e);
     });
   }
 
@@ -953,13 +971,13 @@ export class Connection<T = unknown>
     this.#fillP = null;
     if (n === null) this.#eof = true;
     else this.#rend += n;
-    if (this.#waiter !== null) this.#serveWaiter();
+    if (this.#wResolve !== null) this.#serveWaiter();
   };
 
   #onReadFailed = (e: unknown): void => {
     this.#fillP = null;
     this.#onReadError(e);
-    if (this.#waiter !== null) this.#serveWaiter();
+    if (this.#wResolve !== null) this.#serveWaiter();
   };
 
   #onReadError(e: unknown): void {
@@ -1161,7 +1179,7 @@ export class Connection<T = unknown>
    * per send on the hot path.
    */
   #writeNext(): void {
-    const entry = this.#queue.shift();
+    const entry = this.#queue.length > 0 ? this.#queue.shift() : undefined;
     if (entry !== undefined) {
       this.#wData = entry.data;
       this.#wBatch = entry.batch;

@@ -409,6 +409,24 @@ Deno.test("Connection reports a failed write on later sends", async () => {
   await c.close();
 });
 
+Deno.test("Connection rejects a large send whose payload write fails", async () => {
+  const f = new FakeConn();
+  let writes = 0;
+  // The header goes out, the payload write (in flight) fails.
+  f.write = (p: Uint8Array) =>
+    ++writes === 1
+      ? Promise.resolve(p.length)
+      : Promise.reject(new Deno.errors.BrokenPipe("gone"));
+  const c = new Connection(f as unknown as Deno.Conn);
+  await assertRejects(
+    () => c.sendBytes(new Uint8Array(100_000)),
+    ConnectionError,
+    "transport failed",
+  );
+  assertEquals(writes, 2);
+  await c.close();
+});
+
 Deno.test("Connection send()/recv() use the codec; bytes methods do not", async () => {
   const text: MessageCodec<string> = {
     encode: (s) => enc.encode(s),
