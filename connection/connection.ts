@@ -362,7 +362,9 @@ export class Connection<T = unknown>
    * buffer that is never overwritten once it has been handed out; keeping
    * one small message alive keeps that buffer alive, so `slice()` messages
    * you keep for long. Large messages are read straight into their own
-   * buffer.
+   * buffer, which is fresh memory the runtime zeroes first: for a stream of
+   * large messages, {@linkcode Connection.recvBytesInto} into one reused
+   * buffer is about twice as fast.
    *
    * @param maxLength Refuse a longer message. As in Python the payload is
    * then left unread and the connection becomes write-only.
