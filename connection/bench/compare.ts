@@ -21,7 +21,10 @@
  * message boundaries), so background load hits both alike. CPython runs
  * are interleaved with the Deno runs. The first window of each variant in
  * a run (JIT warm-up) is dropped; each rate is the best window of all runs,
- * the median window in brackets.
+ * the median window in brackets. On a virtual machine that is otherwise
+ * idle, ping-pong is bound by how fast a sleeping vCPU wakes up (about 15K
+ * round trips/s for every implementation here); the best windows show the
+ * warm case.
  *
  * Run: `npx -y deno@2.9.6 run -A connection/bench/compare.ts [--quick]`.
  *
