@@ -54,11 +54,14 @@ export async function runIpc(
   }, options.timeout ?? 30_000);
   const writer = child.stdin.getWriter();
   const input = options.stdin ?? "";
-  await writer.write(
-    typeof input === "string" ? new TextEncoder().encode(input) : input,
-  ).catch(() => {});
-  await writer.close().catch(() => {});
-  const out = await child.output();
+  // Feed stdin while the output is read, or a full stdout pipe deadlocks.
+  const feeding = (async () => {
+    await writer.write(
+      typeof input === "string" ? new TextEncoder().encode(input) : input,
+    ).catch(() => {});
+    await writer.close().catch(() => {});
+  })();
+  const [out] = await Promise.all([child.output(), feeding]);
   clearTimeout(timer);
   const dec = new TextDecoder();
   return {

@@ -245,13 +245,35 @@ export function expectPositionals(
 
 const ENCODER = new TextEncoder();
 
-/** Writes a line to stdout, synchronously and whole. */
-export function out(line: string): void {
-  writeAll(Deno.stdout, ENCODER.encode(line + "\n"));
+// Stdout lines are gathered and written in batches (a write per line costs
+// a system call each); stderr lines and the end of the command flush them
+// first, so the order of the two streams is kept.
+let pending: string[] = [];
+let pendingSize = 0;
+let flushTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Writes the gathered stdout lines now. */
+export function flushOut(): void {
+  clearTimeout(flushTimer);
+  flushTimer = undefined;
+  if (pending.length === 0) return;
+  const text = pending.join("");
+  pending = [];
+  pendingSize = 0;
+  writeAll(Deno.stdout, ENCODER.encode(text));
 }
 
-/** Writes a line to stderr, synchronously and whole. */
+/** Writes a line to stdout (batched; see {@linkcode flushOut}). */
+export function out(line: string): void {
+  pending.push(line + "\n");
+  pendingSize += line.length + 1;
+  if (pendingSize >= 65536) flushOut();
+  else flushTimer ??= setTimeout(flushOut, 0);
+}
+
+/** Writes a line to stderr, after any stdout lines gathered before it. */
 export function err(line: string): void {
+  flushOut();
   writeAll(Deno.stderr, ENCODER.encode(line + "\n"));
 }
 
@@ -264,13 +286,16 @@ function writeAll(
 }
 
 let progressShown = false;
+let stderrIsTerminal: boolean | undefined;
 
 /**
  * Shows a progress line on stderr when stderr is a terminal (redrawn in
  * place); does nothing in pipes. `null` clears it.
  */
 export function progress(text: string | null): void {
-  if (!Deno.stderr.isTerminal()) return;
+  stderrIsTerminal ??= Deno.stderr.isTerminal();
+  if (!stderrIsTerminal) return;
+  flushOut();
   if (text === null) {
     if (progressShown) writeAll(Deno.stderr, ENCODER.encode("\r\x1b[K"));
     progressShown = false;
@@ -316,5 +341,6 @@ export async function* lines(
 /** Prints a help text and returns exit code 0. */
 export function help(text: string): number {
   out(text.trim());
+  flushOut();
   return EXIT.OK;
 }

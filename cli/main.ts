@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { CliError, type Command, err, EXIT, help } from "./_args.ts";
+import { CliError, type Command, err, EXIT, flushOut, help } from "./_args.ts";
 import { mpCommand } from "./mp.ts";
 import { hgCommand } from "./hg.ts";
 import { dirtyCommand } from "./dirty.ts";
@@ -95,6 +95,7 @@ export async function main(args: string[]): Promise<number> {
     err(`ipc ${group}: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.FAILED;
   } finally {
+    flushOut();
     for (const [sig, fn] of handlers) Deno.removeSignalListener(sig, fn);
   }
 }

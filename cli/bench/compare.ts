@@ -1,12 +1,18 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * Compares `ipc hg decode` with Mercurial decoding the same capture in
- * Python (`hg_decode.py`: readframe, its stream decoders, cborutil), end
- * to end as commands (process start included), on captures Mercurial's
- * own reactors produced: large zstd responses and many small CBOR values.
+ * Compares the `ipc` commands with doing the same work in Python, end to
+ * end as commands (process start included):
+ *
+ * - `ipc hg decode` against Mercurial decoding the same capture
+ *   (`hg_decode.py`: readframe, its stream decoders, cborutil), on
+ *   captures Mercurial's own reactors produced: large zstd responses and
+ *   many small CBOR values;
+ * - `ipc mp connect` against a Python client (`mp_client.py`) sending the
+ *   same JSON lines as pickles to a CPython echo listener and printing
+ *   each reply's repr.
  *
  * Run: `deno run -A cli/bench/compare.ts` (needs /usr/bin/python3 with
- * Mercurial).
+ * Mercurial, and python3).
  *
  * @module
  */
@@ -23,12 +29,15 @@ async function run(cmd: string, args: string[], stdin?: Uint8Array) {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  if (stdin) {
-    const w = child.stdin.getWriter();
-    await w.write(stdin);
-    await w.close();
-  }
-  const out = await child.output();
+  // Feed stdin while the output is read, or a full stdout pipe deadlocks.
+  const feeding = stdin
+    ? (async () => {
+      const w = child.stdin.getWriter();
+      await w.write(stdin);
+      await w.close();
+    })()
+    : Promise.resolve();
+  const [out] = await Promise.all([child.output(), feeding]);
   if (!out.success) {
     throw new Error(
       `${cmd} ${args.join(" ")} failed: ${
@@ -114,7 +123,68 @@ if (import.meta.main) {
         } | ${(theirs / full).toFixed(2)} |`,
       );
     }
+    await compareMp(dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function compareMp(dir: string): Promise<void> {
+  const echo = new Deno.Command("python3", {
+    args: [`${HERE}mp_echo.py`, "k"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = echo.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const port = Number((await reader.read()).value?.trim());
+  try {
+    const count = 20_000;
+    const lines = Array.from(
+      { length: count },
+      (_, i) =>
+        JSON.stringify({
+          id: i,
+          name: `item ${i}`,
+          tags: ["a", "b"],
+          score: i + 0.5,
+        }),
+    ).join("\n") + "\n";
+    const input = new TextEncoder().encode(lines);
+    await Deno.writeFile(`${dir}/lines.json`, input);
+    const ours = await median(() =>
+      run(Deno.execPath(), [
+        "run",
+        "-A",
+        MAIN,
+        "mp",
+        "connect",
+        `127.0.0.1:${port}`,
+        "--authkey",
+        "k",
+        "--count",
+        String(count),
+      ], input)
+    );
+    const theirs = await median(() =>
+      run(
+        "python3",
+        [`${HERE}mp_client.py`, String(port), "k", String(count)],
+        input,
+      )
+    );
+    console.log();
+    console.log(
+      "| session | ipc mp connect (ms) | CPython client (ms) | ratio CPython / ipc |",
+    );
+    console.log("| --- | --- | --- | --- |");
+    console.log(
+      `| ${count} JSON lines -> pickles -> CPython echo -> reprs | ${
+        ours.toFixed(0)
+      } | ${theirs.toFixed(0)} | ${(theirs / ours).toFixed(2)} |`,
+    );
+  } finally {
+    echo.kill("SIGTERM");
+    await reader.cancel();
+    await echo.status;
   }
 }
