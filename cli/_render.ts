@@ -223,6 +223,8 @@ function tagged(obj: Record<string, unknown>, where: string): unknown {
   }
 }
 
+const NEEDS_SOURCE = /\d[eE]|\d\.0*(?![0-9])|\d{16,}|"\$|-0(?![.0-9eE])/;
+
 /**
  * Parses one JSON text into the values the pickle and TLV encoders take:
  * integers stay integers (`bigint` beyond 2^53), numbers written with a
@@ -251,12 +253,18 @@ function tagged(obj: Record<string, unknown>, where: string): unknown {
 export function fromJson(text: string, where = "JSON"): unknown {
   let parsed: unknown;
   try {
+    // Fast path: without integral floats (`1.0`, `2e3`), long integers and
+    // tags, plain JSON.parse gives the same values (a non-integral number
+    // already means a float).
+    if (!NEEDS_SOURCE.test(text)) return JSON.parse(text);
     parsed = JSON.parse(
       text,
       function (_key, value, context?: { source?: string }) {
         if (typeof value === "number") {
           const src = context?.source ?? String(value);
           if (/[.eE]/.test(src)) return new PyFloat(value);
+          // `-0` is the int 0 in Python, as in JSON.
+          if (Object.is(value, -0)) return 0;
           return Number.isSafeInteger(value) ? value : BigInt(src);
         }
         if (isPlainObject(value)) return tagged(value, where);

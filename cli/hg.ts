@@ -211,7 +211,9 @@ async function decode(
 
 /** Converts parsed JSON to Mercurial's CBOR subset. */
 function toCbor(v: unknown): CborValue {
-  if (v instanceof PyFloat) {
+  if (
+    v instanceof PyFloat || (typeof v === "number" && !Number.isInteger(v))
+  ) {
     throw usage("Cannot send ARGS-JSON: Mercurial's CBOR has no floats");
   }
   if (v instanceof Tuple) return [...v.items].map(toCbor);

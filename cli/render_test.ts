@@ -77,6 +77,8 @@ Deno.test("toJson and fromJson keep ints, floats and tags apart", () => {
   }
   assert.equal(toJson(fromJson("1.0")), "1.0");
   assert.equal(toJson(fromJson("1")), "1");
+  assert.equal(toJson(fromJson("-0")), "0");
+  assert.equal(toJson(fromJson("[-0.0, 2e3, 0.5]")), "[-0.0,2000.0,0.5]");
   assert.equal(
     toJson(fromJson('{"$tuple": [5]}')),
     '{"$tuple":[5]}',
