@@ -45,6 +45,27 @@ export function encodePickle(
   value: unknown,
   settings: EncoderSettings,
 ): Uint8Array<ArrayBuffer> {
+  return withEncoder(value, settings, (enc) => enc.result());
+}
+
+/**
+ * Pickles `value` into `target` and returns the number of bytes written;
+ * throws a `RangeError` naming the size needed when `target` is too small
+ * (then `target` is left unchanged).
+ */
+export function encodePickleInto(
+  value: unknown,
+  settings: EncoderSettings,
+  target: Uint8Array,
+): number {
+  return withEncoder(value, settings, (enc) => enc.resultInto(target));
+}
+
+function withEncoder<R>(
+  value: unknown,
+  settings: EncoderSettings,
+  finish: (enc: Encoder) => R,
+): R {
   // One encoder (and its buffer) is reused; a reentrant call (a getter
   // calling dumps()) gets its own.
   const enc = spare ?? new Encoder(new Uint8Array(16384));
@@ -52,7 +73,7 @@ export function encodePickle(
   enc.reset(settings);
   try {
     enc.dump(value);
-    return enc.result();
+    return finish(enc);
   } finally {
     enc.release();
     spare = enc;
@@ -385,12 +406,34 @@ class Encoder {
   }
 
   /** The pickle: the buffer with the large payloads spliced in. */
+  /** The pickle's length: the buffer plus the payloads kept outside it. */
+  size(): number {
+    let total = this.pos;
+    for (const e of this.ext) total += e.length;
+    return total;
+  }
+
   result(): Uint8Array<ArrayBuffer> {
+    if (this.ext.length === 0) return this.buf.slice(0, this.pos);
+    const out = new Uint8Array(this.size());
+    this.copyTo(out);
+    return out;
+  }
+
+  resultInto(target: Uint8Array): number {
+    const total = this.size();
+    if (total > target.length) {
+      throw new RangeError(
+        `Cannot pickle value into buffer: ${total} bytes are needed, the buffer has ${target.length}`,
+      );
+    }
+    this.copyTo(target);
+    return total;
+  }
+
+  /** Writes the whole pickle at the start of `out` (large enough). */
+  copyTo(out: Uint8Array): void {
     const { buf, pos, ext, extAt } = this;
-    if (ext.length === 0) return buf.slice(0, pos);
-    let total = pos;
-    for (const e of ext) total += e.length;
-    const out = new Uint8Array(total);
     let o = 0;
     let prev = 0;
     for (let i = 0; i < ext.length; i++) {
@@ -402,7 +445,6 @@ class Encoder {
       prev = at;
     }
     out.set(buf.subarray(prev, pos), o);
-    return out;
   }
 
   saveObject(o: object): void {

@@ -70,7 +70,11 @@
  */
 
 import { decodePickle, type GlobalFunction } from "./_pickle_decoder.ts";
-import { encodePickle } from "./_pickle_encoder.ts";
+import {
+  encodePickle,
+  encodePickleInto,
+  type EncoderSettings,
+} from "./_pickle_encoder.ts";
 import type { MessageCodec } from "./codec.ts";
 
 export * from "./pickle_types.ts";
@@ -192,13 +196,53 @@ export function dumps(
   value: unknown,
   options: DumpsOptions = {},
 ): Uint8Array<ArrayBuffer> {
+  return encodePickle(value, encoderSettings(options));
+}
+
+function encoderSettings(options: DumpsOptions): EncoderSettings {
   const protocol = options.protocol ?? 4;
   if (protocol !== 2 && protocol !== 3 && protocol !== 4 && protocol !== 5) {
     throw new RangeError(
       `Cannot pickle value: protocol ${protocol} is not supported (use 2 to 5)`,
     );
   }
-  return encodePickle(value, { protocol, maxDepth: options.maxDepth ?? 1000 });
+  return { protocol, maxDepth: options.maxDepth ?? 1000 };
+}
+
+/**
+ * Pickles `value` into `target`, like {@linkcode dumps} but without
+ * allocating the result: the bytes are the same, written at the start of
+ * `target` (Python has no equivalent; think of `TextEncoder.encodeInto`).
+ * Reusing one buffer avoids the cost of fresh memory for large pickles, as
+ * {@linkcode Connection.recvBytesInto} does on the receiving side.
+ *
+ * @param value The value to pickle.
+ * @param target Where to write the pickle.
+ * @param options The protocol and depth limit.
+ * @returns The number of bytes written.
+ * @throws {RangeError} When `target` is too small (the message names the
+ * size needed and `target` is unchanged), for a bad protocol, or for
+ * nesting deeper than `maxDepth`.
+ * @throws {TypeError} For values with no Python equivalent.
+ *
+ * @example Usage
+ * ```ts
+ * import { dumps, dumpsInto, loads } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * const buffer = new Uint8Array(1024);
+ * const n = dumpsInto({ id: 7, tags: ["a", "b"] }, buffer);
+ * assert.deepEqual(buffer.subarray(0, n), dumps({ id: 7, tags: ["a", "b"] }));
+ * assert.deepEqual(loads(buffer.subarray(0, n)), { id: 7, tags: ["a", "b"] });
+ * assert.throws(() => dumpsInto("x".repeat(2000), buffer), RangeError);
+ * ```
+ */
+export function dumpsInto(
+  value: unknown,
+  target: Uint8Array,
+  options: DumpsOptions = {},
+): number {
+  return encodePickleInto(value, encoderSettings(options), target);
 }
 
 /**

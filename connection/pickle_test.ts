@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   ByteArray,
   dumps,
+  dumpsInto,
   FrozenSet,
   loads,
   pickleCodec,
@@ -81,6 +82,44 @@ Deno.test("dumps() re-encodes every loss-free vector byte-identically", () => {
     checked++;
   }
   assert.equal(checked, 238);
+});
+
+Deno.test("dumpsInto() writes the same bytes as dumps() into a reused buffer", () => {
+  const buffer = new Uint8Array(200_000);
+  for (const v of VECTORS) {
+    const value = loads(fromHex(v.hex), EXACT);
+    const expected = dumps(value, { protocol: v.protocol });
+    // Garbage from the previous pickle must not matter.
+    buffer.fill(0xee);
+    const n = dumpsInto(value, buffer, { protocol: v.protocol });
+    assert.equal(n, expected.length, v.name);
+    assert.deepEqual(buffer.subarray(0, n), expected, v.name);
+    assert.equal(buffer[n], 0xee, v.name);
+  }
+  // A payload kept outside the encoder's buffer (>= 64 KiB) lands whole.
+  const big = new Uint8Array(100_000).map((_, i) => i & 0xff);
+  const value = [1, big, "after"];
+  const n = dumpsInto(value, buffer);
+  assert.deepEqual(buffer.subarray(0, n), dumps(value));
+  assert.deepEqual(loads(buffer.subarray(0, n)), value);
+});
+
+Deno.test("dumpsInto() refuses a buffer that is too small and leaves it unchanged", () => {
+  const value = { payload: new Uint8Array(70_000) };
+  const needed = dumps(value).length;
+  const small = new Uint8Array(needed - 1).fill(7);
+  assert.throws(
+    () => dumpsInto(value, small),
+    (e: unknown) =>
+      e instanceof RangeError &&
+      e.message.includes(`${needed} bytes are needed`),
+  );
+  assert.ok(small.every((b) => b === 7));
+  assert.equal(dumpsInto(value, new Uint8Array(needed)), needed);
+  assert.throws(
+    () => dumpsInto(1, new Uint8Array(100), { protocol: 6 as 5 }),
+    RangeError,
+  );
 });
 
 Deno.test("dumps() maps natural JavaScript values like CPython", () => {
