@@ -13,7 +13,7 @@
 const root = new URL("..", import.meta.url).pathname;
 const only = new Set(Deno.args);
 const scripts: string[] = [];
-for (const mod of ["connection", "framing", "session", "dirty"]) {
+for (const mod of ["connection", "framing", "session", "dirty", "cli"]) {
   if (only.size > 0 && !only.has(mod)) continue;
   let entries: Deno.DirEntry[];
   try {
