@@ -9,6 +9,7 @@ import type { AuthOptions } from "./authenticate.ts";
 import { runHandshake } from "./_run_handshake.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
 import { abortableResource } from "./_abort.ts";
+import { checkNumericOptions } from "./_options.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions<T = unknown>
@@ -51,6 +52,7 @@ export async function connect<T = unknown>(
   address: Address,
   options: ConnectOptions<T> = {},
 ): Promise<Connection<T>> {
+  checkNumericOptions(options, "connect");
   const signal = options.signal;
   if (signal?.aborted) throw signal.reason;
   let denoConn: Deno.Conn;

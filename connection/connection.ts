@@ -19,6 +19,7 @@ import {
   encodeHeader,
 } from "./message_codec.ts";
 import { abortable } from "./_abort.ts";
+import { checkNumericOptions } from "./_options.ts";
 import {
   type ByteTransport,
   isDenoConn,
@@ -189,14 +190,10 @@ export class Connection<T = unknown>
         "Cannot create connection: expected a Deno.Conn or a byte stream pair",
       );
     }
+    checkNumericOptions(options, "create connection");
     this.#codec = options.codec ?? (DEFAULT_CODEC as MessageCodec<T>);
     this.#max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#hwm = options.writeHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    if (!(this.#max >= 0)) {
-      throw new RangeError(
-        `Cannot create connection: invalid maxMessageSize ${this.#max}`,
-      );
-    }
   }
 
   /**

@@ -3,6 +3,7 @@ import {
   assertEquals,
   assertOk,
   assertRejects,
+  assertThrows,
   fromHex,
 } from "../_test_utils/assert.ts";
 import fc from "fast-check";
@@ -174,6 +175,26 @@ Deno.test("Connection maxMessageSize bounds recv(), recvBytes() and recvBytesInt
   await assertRejects(() => b.recv(), ProtocolError);
   await a.close();
   await b.close();
+});
+
+Deno.test("Connection refuses negative or NaN sizes (a NaN writeHighWaterMark made every large send wait forever)", () => {
+  const pair = (): ReadableWritablePair<Uint8Array, Uint8Array> =>
+    new TransformStream<Uint8Array, Uint8Array>();
+  for (
+    const options of [
+      { writeHighWaterMark: NaN },
+      { writeHighWaterMark: -1 },
+      { maxMessageSize: NaN },
+      { maxMessageSize: -1 },
+    ]
+  ) {
+    const name = Object.keys(options)[0]!;
+    assertThrows(
+      () => new Connection(pair(), options),
+      RangeError,
+      `Cannot create connection: invalid ${name}`,
+    );
+  }
 });
 
 Deno.test("Connection end-of-file rules match CPython, stricter on truncation", async (t) => {

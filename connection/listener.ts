@@ -14,6 +14,7 @@ import {
 import { ConnectionError } from "./errors.ts";
 import { runHandshake } from "./_run_handshake.ts";
 import { abortable } from "./_abort.ts";
+import { checkNumericOptions } from "./_options.ts";
 
 /** Options of {@linkcode Listener}. */
 export interface ListenerOptions<T = unknown>
@@ -83,6 +84,7 @@ export class Listener<T = unknown>
    * @param options Key, handshake choices and the accepted connections' options.
    */
   constructor(address: Address, options: ListenerOptions<T> = {}) {
+    checkNumericOptions(options, "listen");
     this.#options = options;
     if (typeof address === "string") {
       this.#tcp = false;

@@ -265,6 +265,45 @@ Deno.test("Listener and connect() refuse bad addresses", async () => {
   );
 });
 
+Deno.test("connect() and Listener check sizes and timeouts before opening a socket", async () => {
+  let port = 0;
+  {
+    using raw = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    port = raw.addr.port;
+    // It connected first and then threw from the Connection constructor,
+    // leaving the socket open.
+    await assertRejects(
+      () => connect({ port }, { maxMessageSize: -1 }),
+      RangeError,
+      "Cannot connect: invalid maxMessageSize -1",
+    );
+    await assertRejects(
+      () => connect({ port }, { authkey: "k", handshakeTimeout: NaN }),
+      RangeError,
+      "Cannot connect: invalid handshakeTimeout NaN",
+    );
+    // Only the listening socket (state 0A): no client socket was opened.
+    assertEquals(
+      ownTcpSockets(port).filter((s) => !s.endsWith("(state 0A)")),
+      [],
+    );
+  }
+  assertEquals(ownTcpSockets(port), []);
+  // It listened, then every accepted socket leaked and accept() threw.
+  assertThrows(
+    () => new Listener({ port: 0 }, { writeHighWaterMark: NaN }),
+    RangeError,
+    "Cannot listen: invalid writeHighWaterMark NaN",
+  );
+  await using dir = await tempDir();
+  assertThrows(
+    () => new Listener(`${dir.path}/s.sock`, { handshakeTimeout: -5 }),
+    RangeError,
+    "Cannot listen: invalid handshakeTimeout -5",
+  );
+  assertEquals(ownUnixSockets(dir.path), []);
+});
+
 Deno.test("connect() signal aborts a handshake that never starts, closing the socket", async () => {
   let port = 0;
   {
