@@ -27,8 +27,8 @@ export interface ConnectOptions<T = unknown>
  * socket and, when `authkey` is set, answers then delivers the challenge,
  * as CPython's `Client()` does. On a failed handshake the socket is closed.
  *
- * Permissions: `--allow-net` for TCP; `--allow-read --allow-write` for
- * Unix sockets.
+ * Permissions: `--allow-net=<host>` for TCP; for a Unix socket path,
+ * `--allow-net=unix:<path> --allow-read=<path> --allow-write=<path>`.
  *
  * @typeParam T The value type of `send()`/`recv()`.
  * @param address `{ hostname, port }`, a socket path or `"\0abstract"`.

@@ -25,8 +25,10 @@
  * `handshakeTimeout` is one too), and {@linkcode ConnectionError}, the base
  * class, for use after `close()` and a connection left write-only.
  *
- * Permissions: `--allow-net` for TCP; `--allow-read --allow-write` for Unix
- * sockets.
+ * Permissions: `--allow-net=<host>` for TCP; for a Unix socket path,
+ * `--allow-net=unix:<path> --allow-read=<path> --allow-write=<path>` (a
+ * {@linkcode Listener} also wants `--allow-sys` to bind with a private
+ * mode, see its notes).
  *
  * ```ts
  * import { connect, Listener } from "@sidecar/ipc/connection";
