@@ -180,6 +180,22 @@ class Decoder {
     if (n > this.end - pos) this.fail("truncated", "pickle data was truncated");
   }
 
+  /**
+   * Reads the unsigned little-endian byte count of `width` bytes at `pos`
+   * and checks that the input holds that many bytes after it.
+   */
+  counted(pos: number, width: 1 | 4 | 8): number {
+    this.need(pos, width);
+    const view = this.view;
+    const n = width === 1
+      ? this.data[pos]!
+      : width === 4
+      ? view.getUint32(pos, true)
+      : view.getUint32(pos, true) + view.getUint32(pos + 4, true) * 2 ** 32;
+    this.need(pos + width, n);
+    return n;
+  }
+
   readLine(pos: number): number {
     const nl = this.data.indexOf(0x0a, pos);
     if (nl < 0) this.fail("truncated", "pickle data was truncated");
@@ -657,14 +673,10 @@ class Decoder {
           if (p > 5) this.fail("invalid", `unsupported pickle protocol: ${p}`);
           break;
         }
-        case OP.FRAME: {
-          this.need(pos, 8);
-          const n = view.getUint32(pos, true) +
-            view.getUint32(pos + 4, true) * 2 ** 32;
+        case OP.FRAME:
+          this.counted(pos, 8);
           pos += 8;
-          this.need(pos, n);
           break;
-        }
         case OP.STOP: {
           if (stack.length === 0 || stack.length === this.marks.at(-1)) {
             this.fail("invalid", "empty stack at STOP");
@@ -699,9 +711,7 @@ class Decoder {
           pos += 4;
           break;
         case OP.LONG1: {
-          this.need(pos, 1);
-          const n = data[pos++]!;
-          this.need(pos, n);
+          const n = this.counted(pos++, 1);
           stack.push(decodeLong(data, view, pos, n));
           pos += n;
           break;
@@ -751,28 +761,21 @@ class Decoder {
           break;
         }
         case OP.SHORT_BINUNICODE: {
-          this.need(pos, 1);
-          const n = data[pos++]!;
-          this.need(pos, n);
+          const n = this.counted(pos++, 1);
           stack.push(this.str(pos, n));
           pos += n;
           break;
         }
         case OP.BINUNICODE: {
-          this.need(pos, 4);
-          const n = view.getUint32(pos, true);
+          const n = this.counted(pos, 4);
           pos += 4;
-          this.need(pos, n);
           stack.push(this.str(pos, n));
           pos += n;
           break;
         }
         case OP.BINUNICODE8: {
-          this.need(pos, 8);
-          const n = view.getUint32(pos, true) +
-            view.getUint32(pos + 4, true) * 2 ** 32;
+          const n = this.counted(pos, 8);
           pos += 8;
-          this.need(pos, n);
           stack.push(this.str(pos, n));
           pos += n;
           break;
@@ -808,29 +811,22 @@ class Decoder {
           break;
         }
         case OP.SHORT_BINBYTES: {
-          this.need(pos, 1);
-          const n = data[pos++]!;
-          this.need(pos, n);
+          const n = this.counted(pos++, 1);
           stack.push(this.bytes(pos, n));
           pos += n;
           break;
         }
         case OP.BINBYTES: {
-          this.need(pos, 4);
-          const n = view.getUint32(pos, true);
+          const n = this.counted(pos, 4);
           pos += 4;
-          this.need(pos, n);
           stack.push(this.bytes(pos, n));
           pos += n;
           break;
         }
         case OP.BINBYTES8:
         case OP.BYTEARRAY8: {
-          this.need(pos, 8);
-          const n = view.getUint32(pos, true) +
-            view.getUint32(pos + 4, true) * 2 ** 32;
+          const n = this.counted(pos, 8);
           pos += 8;
-          this.need(pos, n);
           stack.push(
             op === OP.BYTEARRAY8
               ? new ByteArray(data.slice(pos, pos + n))

@@ -185,41 +185,30 @@ class Encoder {
   memoPut(obj: object | null): void {
     const idx = this.memoLen++;
     if (obj !== null) this.memo.set(obj, idx);
-    if (this.proto >= 4) {
-      this.op(OP.MEMOIZE);
-    } else if (idx < 256) {
-      this.ensure(2);
-      this.buf[this.pos++] = OP.BINPUT;
-      this.buf[this.pos++] = idx;
-    } else {
-      this.ensure(5);
-      this.buf[this.pos++] = OP.LONG_BINPUT;
-      this.view.setUint32(this.pos, idx, true);
-      this.pos += 4;
-    }
+    if (this.proto >= 4) this.op(OP.MEMOIZE);
+    else this.memoOp(OP.BINPUT, OP.LONG_BINPUT, idx);
   }
 
   memoGet(idx: number): void {
+    this.memoOp(OP.BINGET, OP.LONG_BINGET, idx);
+  }
+
+  /** A memo opcode: the 1-byte index form below 256, else the 4-byte one. */
+  memoOp(short: number, long: number, idx: number): void {
     if (idx < 256) {
       this.ensure(2);
-      this.buf[this.pos++] = OP.BINGET;
+      this.buf[this.pos++] = short;
       this.buf[this.pos++] = idx;
     } else {
       this.ensure(5);
-      this.buf[this.pos++] = OP.LONG_BINGET;
+      this.buf[this.pos++] = long;
       this.view.setUint32(this.pos, idx, true);
       this.pos += 4;
     }
   }
 
   save(v: unknown): void {
-    // CPython checks the frame size when it starts saving each object.
-    if (
-      this.frameStart >= 0 &&
-      this.pos - this.frameStart - HEADER >= FRAME_TARGET
-    ) {
-      this.commitFrame();
-    }
+    this.boundary();
     switch (typeof v) {
       case "number":
         if (Number.isInteger(v) && !(v === 0 && 1 / v < 0)) this.saveInt(v);

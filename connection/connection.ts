@@ -855,6 +855,7 @@ export class Connection<T = unknown>
     });
   }
 
+  /** Hands the receive turn to the next queued receive, or frees it. */
   #passTurn(): void {
     const next = this.#recvWaiters.shift();
     if (next !== undefined) next();
@@ -909,9 +910,7 @@ export class Connection<T = unknown>
       this.#inflight = null;
       return result;
     } finally {
-      const next = this.#recvWaiters.shift();
-      if (next !== undefined) next();
-      else this.#recvBusy = false;
+      this.#passTurn();
     }
   }
 
@@ -1123,12 +1122,7 @@ export class Connection<T = unknown>
   #appendSmall(payload: Uint8Array): void {
     const n = payload.length;
     const need = n + 4;
-    if (this.#batch === null || this.#batch.length - this.#batchLen < need) {
-      this.#sealBatch();
-      this.#batch = this.#spare ?? new Uint8Array(BATCH_SIZE);
-      this.#spare = null;
-    }
-    const b = this.#batch;
+    const b = this.#batchWithRoom(need);
     let o = this.#batchLen;
     b[o] = n >>> 24;
     b[o + 1] = (n >>> 16) & 0xff;
@@ -1145,16 +1139,19 @@ export class Connection<T = unknown>
   }
 
   #appendRaw(bytes: Uint8Array): void {
-    if (
-      this.#batch === null || this.#batch.length - this.#batchLen < bytes.length
-    ) {
+    this.#batchWithRoom(bytes.length).set(bytes, this.#batchLen);
+    this.#batchLen += bytes.length;
+    this.#queued += bytes.length;
+  }
+
+  /** The open batch, sealed and replaced first if `need` bytes do not fit. */
+  #batchWithRoom(need: number): Uint8Array {
+    if (this.#batch === null || this.#batch.length - this.#batchLen < need) {
       this.#sealBatch();
       this.#batch = this.#spare ?? new Uint8Array(BATCH_SIZE);
       this.#spare = null;
     }
-    this.#batch.set(bytes, this.#batchLen);
-    this.#batchLen += bytes.length;
-    this.#queued += bytes.length;
+    return this.#batch;
   }
 
   #sealBatch(): void {
