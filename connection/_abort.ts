@@ -29,6 +29,25 @@ export function abortable<V>(
   });
 }
 
+/** The longest delay `setTimeout` honours: a longer one fires at once. */
+const MAX_DELAY = 2 ** 31 - 1;
+
+/**
+ * `setTimeout` for any finite delay: delays over 2^31 - 1 ms (about 24.8
+ * days), which `setTimeout` runs at once, are waited out in steps.
+ * Returns a function that cancels it.
+ */
+export function setLongTimeout(fn: () => void, ms: number): () => void {
+  let timer: ReturnType<typeof setTimeout>;
+  const arm = (left: number): void => {
+    timer = left > MAX_DELAY
+      ? setTimeout(() => arm(left - MAX_DELAY), MAX_DELAY)
+      : setTimeout(fn, left);
+  };
+  arm(ms);
+  return () => clearTimeout(timer);
+}
+
 /**
  * A signal that aborts with a `TimeoutError` after `ms`, or when `parent`
  * aborts; `clear()` stops the timer.
@@ -39,7 +58,7 @@ export function timeoutSignal(
 ): { signal: AbortSignal; timedOut(): boolean; clear(): void } {
   const controller = new AbortController();
   let timedOut = false;
-  const timer = ms === Infinity ? undefined : setTimeout(() => {
+  const cancel = ms === Infinity ? undefined : setLongTimeout(() => {
     timedOut = true;
     controller.abort(
       new DOMException(`Timed out after ${ms} ms`, "TimeoutError"),
@@ -52,7 +71,7 @@ export function timeoutSignal(
     signal: controller.signal,
     timedOut: () => timedOut,
     clear(): void {
-      clearTimeout(timer);
+      cancel?.();
       parent?.removeEventListener("abort", onAbort);
     },
   };

@@ -18,7 +18,7 @@ import {
   DEFAULT_MAX_MESSAGE_SIZE,
   encodeHeader,
 } from "./message_codec.ts";
-import { abortable } from "./_abort.ts";
+import { abortable, setLongTimeout } from "./_abort.ts";
 import { checkNumericOptions } from "./_options.ts";
 import {
   type ByteTransport,
@@ -550,18 +550,20 @@ export class Connection<T = unknown>
       if (ready()) return true;
       pending = this.#fill();
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel: (() => void) | undefined;
     let settled = false;
     const waits: Promise<unknown>[] = [pending.then(() => settled = true)];
     if (timeout !== Infinity) {
       waits.push(
-        new Promise((r) => timer = setTimeout(r, Math.max(0, timeout))),
+        new Promise<void>((r) =>
+          cancel = setLongTimeout(r, Math.max(0, timeout))
+        ),
       );
     }
     try {
       await abortable(Promise.race(waits), signal);
     } finally {
-      clearTimeout(timer);
+      cancel?.();
     }
     return this.#inflight !== null ? settled : ready();
   }

@@ -303,6 +303,17 @@ Deno.test("Connection.poll() sees bytes or EOF without consuming them", async ()
   await assertRejects(() => c.poll(), ConnectionError, "closed");
 });
 
+Deno.test("Connection.poll() waits out timeouts longer than setTimeout's 2^31 - 1 ms", async () => {
+  const [c, f] = fake();
+  // setTimeout runs a longer delay at once: poll() answered false at once.
+  const polled = c.poll(2 ** 31);
+  // A 5 ms timer set later fires later than a 1 ms one set now would.
+  await new Promise((r) => setTimeout(r, 5));
+  f.feed(fromHex("00"));
+  assertEquals(await polled, true);
+  await c.close();
+});
+
 Deno.test("Connection keeps messages of aborted receives for the next receive", async () => {
   const [c, f] = fake();
   const aborted = AbortSignal.abort(new Error("already"));
