@@ -29,6 +29,7 @@ import {
   Tuple,
 } from "../connection/mod.ts";
 import { DirtyFloat } from "../dirty/mod.ts";
+import { pythonRepr } from "../framing/mod.ts";
 
 const TAGS = new Set([
   "$bytes",
@@ -316,37 +317,9 @@ function strRepr(s: string): string {
   return out + quote;
 }
 
-const HEX = "0123456789abcdef";
-const LATIN1 = new TextDecoder("latin1");
-
-/** Python's `repr()` of a `bytes` value (linear time, one decode). */
+/** Python's `repr()` of a `bytes` value. */
 export function bytesRepr(b: Uint8Array): string {
-  const quote = b.indexOf(0x27) >= 0 && b.indexOf(0x22) < 0 ? 0x22 : 0x27;
-  // Each byte becomes at most 4 characters (\xNN); write ASCII codes into
-  // one buffer and decode it once.
-  const buf = new Uint8Array(b.length * 4 + 3);
-  let o = 0;
-  buf[o++] = 0x62; // b
-  buf[o++] = quote;
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i]!;
-    if (c >= 0x20 && c < 0x7f && c !== quote && c !== 0x5c) {
-      buf[o++] = c;
-    } else if (c === quote || c === 0x5c) {
-      buf[o++] = 0x5c;
-      buf[o++] = c;
-    } else if (c === 0x0a || c === 0x0d || c === 0x09) {
-      buf[o++] = 0x5c;
-      buf[o++] = c === 0x0a ? 0x6e : c === 0x0d ? 0x72 : 0x74;
-    } else {
-      buf[o++] = 0x5c;
-      buf[o++] = 0x78;
-      buf[o++] = HEX.charCodeAt(c >> 4);
-      buf[o++] = HEX.charCodeAt(c & 15);
-    }
-  }
-  buf[o++] = quote;
-  return LATIN1.decode(buf.subarray(0, o));
+  return pythonRepr(b);
 }
 
 /**

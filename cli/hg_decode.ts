@@ -24,6 +24,8 @@ import {
   STREAM_FLAG_NAMES,
   type StreamDecoder,
 } from "../framing/mod.ts";
+import { concatBytes } from "../framing/_concat.ts";
+import { nameOf, splitFlags } from "../framing/_flag_names.ts";
 
 /** A frame's fields as read from the capture. */
 export interface CapturedFrame {
@@ -66,22 +68,14 @@ export function flagNames(
   bits: number,
   names: Readonly<Record<string, number>>,
 ): string[] {
-  const out: string[] = [];
-  let rest = bits;
-  for (const [name, bit] of Object.entries(names)) {
-    if (bits & bit) {
-      out.push(name);
-      rest &= ~bit;
-    }
-  }
+  const { names: out, rest } = splitFlags(bits, names);
   if (rest) out.push(`0x${rest.toString(16)}`);
   return out;
 }
 
 /** The type name of a frame. */
 export function typeName(frame: CapturedFrame): string {
-  return Object.entries(FRAME_TYPE_NAMES).find(([, v]) => v === frame.type)
-    ?.[0] ?? `0x${frame.type.toString(16)}`;
+  return nameOf(frame.type, FRAME_TYPE_NAMES) ?? `0x${frame.type.toString(16)}`;
 }
 
 /** Frame flag names of a frame. */
@@ -95,18 +89,6 @@ export function streamFlagNames(frame: CapturedFrame): string[] {
 }
 
 const TEXT = new TextDecoder();
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * Decodes one direction of a capture, incrementally: push bytes, get the
@@ -255,7 +237,7 @@ export class CaptureDecoder {
           parts.push(v.bytes);
           if (v.isLast) {
             this.#chunks.delete(key);
-            values.push(concat(parts));
+            values.push(concatBytes(parts));
           } else this.#chunks.set(key, parts);
         } else values.push(v);
       }

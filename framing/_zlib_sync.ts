@@ -12,6 +12,7 @@
  * @module
  */
 import * as zlib from "node:zlib";
+import { concatBytes } from "./_concat.ts";
 
 interface NativeHandle {
   writeSync(
@@ -109,14 +110,7 @@ export class SyncCodec {
         out === this.#out ? out.slice(0, have) : out.subarray(0, have),
       );
     }
-    total += have;
-    const joined = new Uint8Array(total);
-    let o = 0;
-    for (const p of parts) {
-      joined.set(p, o);
-      o += p.length;
-    }
-    return joined;
+    return concatBytes(parts, total + have);
   }
 
   /** Releases the native context (idempotent). */

@@ -9,6 +9,7 @@
  * @module
  */
 import { allocBytes } from "./_byte_pool.ts";
+import { nameOf, splitFlags } from "./_flag_names.ts";
 import { FramingError } from "./errors.ts";
 
 /**
@@ -682,14 +683,7 @@ function flagNames(
   value: number,
   names: Readonly<Record<string, number>>,
 ): string {
-  const out: string[] = [];
-  let rest = value;
-  for (const [name, bit] of Object.entries(names)) {
-    if (value & bit) {
-      out.push(name);
-      rest &= ~bit;
-    }
-  }
+  const { names: out, rest } = splitFlags(value, names);
   for (let bit = 1; bit <= 0x80; bit <<= 1) {
     if (rest & bit) {
       out.push(`<unknown 0x${bit.toString(16).padStart(2, "0")}>`);
@@ -717,9 +711,8 @@ function flagNames(
  * ```
  */
 export function describeFrame(frame: Frame): string {
-  const typeName =
-    Object.entries(FRAME_TYPE_NAMES).find(([, v]) => v === frame.type)?.[0] ??
-      `<unknown 0x${frame.type.toString(16).padStart(2, "0")}>`;
+  const typeName = nameOf(frame.type, FRAME_TYPE_NAMES) ??
+    `<unknown 0x${frame.type.toString(16).padStart(2, "0")}>`;
   return `frame(size=${frame.payload.length}; request=${frame.requestId}; stream=${frame.streamId}; streamflags=${
     flagNames(frame.streamFlags, STREAM_FLAG_NAMES)
   }; type=${typeName}; flags=${

@@ -22,6 +22,7 @@ import {
   FRAME_TYPE_NAMES,
   STREAM_FLAG_NAMES,
 } from "./frame_codec.ts";
+import { nameOf, splitFlags } from "./_flag_names.ts";
 
 function parseFlags(
   field: string,
@@ -126,22 +127,36 @@ export function escapePythonBytes(
   bytes: Uint8Array,
   quote: "'" | '"' = "'",
 ): string {
-  let s = "";
-  for (const b of bytes) {
-    if (b === 0x5c) s += "\\\\";
-    else if (b === quote.charCodeAt(0)) s += "\\" + quote;
-    else if (b === 9) s += "\\t";
-    else if (b === 10) s += "\\n";
-    else if (b === 13) s += "\\r";
-    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
-    else s += "\\x" + b.toString(16).padStart(2, "0");
+  const q = quote.charCodeAt(0);
+  // Each byte becomes at most 4 characters (\xNN): write their ASCII codes
+  // into one buffer and decode it once (linear time).
+  const buf = new Uint8Array(bytes.length * 4);
+  let o = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c >= 0x20 && c < 0x7f && c !== q && c !== 0x5c) {
+      buf[o++] = c;
+    } else if (c === q || c === 0x5c) {
+      buf[o++] = 0x5c;
+      buf[o++] = c;
+    } else if (c === 0x0a || c === 0x0d || c === 0x09) {
+      buf[o++] = 0x5c;
+      buf[o++] = c === 0x0a ? 0x6e : c === 0x0d ? 0x72 : 0x74;
+    } else {
+      buf[o++] = 0x5c;
+      buf[o++] = 0x78;
+      buf[o++] = HEX.charCodeAt(c >> 4);
+      buf[o++] = HEX.charCodeAt(c & 15);
+    }
   }
-  return s;
+  return LATIN1.decode(buf.subarray(0, o));
 }
 
+const HEX = "0123456789abcdef";
+const LATIN1 = new TextDecoder("latin1");
+
 function bytesRepr(b: Uint8Array): string {
-  const hasSingle = b.includes(0x27);
-  const quote = hasSingle && !b.includes(0x22) ? '"' : "'";
+  const quote = b.includes(0x27) && !b.includes(0x22) ? '"' : "'";
   return `b${quote}${escapePythonBytes(b, quote)}${quote}`;
 }
 
@@ -423,14 +438,7 @@ function flagsText(
   names: Readonly<Record<string, number>>,
 ): string {
   if (value === 0) return "0";
-  const parts: string[] = [];
-  let rest = value;
-  for (const [name, bit] of Object.entries(names)) {
-    if (value & bit) {
-      parts.push(name);
-      rest &= ~bit;
-    }
-  }
+  const { names: parts, rest } = splitFlags(value, names);
   if (rest) parts.push(String(rest));
   return parts.join("|");
 }
@@ -460,9 +468,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * ```
  */
 export function frameToHumanString(frame: Frame): string {
-  const typeName =
-    Object.entries(FRAME_TYPE_NAMES).find(([, v]) => v === frame.type)?.[0] ??
-      String(frame.type);
+  const typeName = nameOf(frame.type, FRAME_TYPE_NAMES) ?? String(frame.type);
   let payload: string | undefined;
   if (frame.payload.length > 0) {
     try {

@@ -27,6 +27,7 @@ import {
   FRAME_TYPE,
   STREAM_FLAG,
 } from "./frame_codec.ts";
+import { concatBytes } from "./_concat.ts";
 import {
   createCommandErrorFrame,
   createErrorFrame,
@@ -181,13 +182,13 @@ function redirectPayload(location: RedirectLocation): Uint8Array {
     const v = location[k];
     if (v !== undefined && v !== null) add(k, v);
   }
-  const loc = concat(
+  const loc = concatBytes(
     [Uint8Array.of(0xa0 | count), ...parts],
     parts.reduce((n, p) => n + p.length, 1),
   );
   const head = encodeCbor("location");
   const tail = encodeCbor(new Map([["status", "redirect"]])).subarray(1);
-  return concat(
+  return concatBytes(
     [Uint8Array.of(0xa2), head, loc, tail],
     1 + head.length + loc.length + tail.length,
   );
@@ -254,17 +255,6 @@ interface Receiving {
 }
 
 const TEXT_DECODER = new TextDecoder();
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function asText(v: CborValue | undefined): string | null {
   if (v instanceof Uint8Array) return TEXT_DECODER.decode(v);
@@ -469,7 +459,7 @@ export class ResponseWriter {
 
   #drain(): void {
     if (this.#pendingSize === 0) return;
-    const joined = concat(this.#pending, this.#pendingSize);
+    const joined = concatBytes(this.#pending, this.#pendingSize);
     this.#pending = [];
     this.#pendingSize = 0;
     this.#emitter.send(this.#encode(joined), this.#out);
@@ -1098,7 +1088,7 @@ export class ServerReactor {
     this.#state = this.#receiving.size > 0 ? "command-receiving" : "idle";
     let values: CborValue[];
     try {
-      values = decodeCborAll(concat(entry.payload, entry.payloadSize));
+      values = decodeCborAll(concatBytes(entry.payload, entry.payloadSize));
     } catch (e) {
       return this.#error(
         `error decoding CBOR from command request: ${
@@ -1131,7 +1121,9 @@ export class ServerReactor {
       command,
       args: args as Map<CborKey, CborValue>,
       redirect: (request.get("redirect") as CborValue | undefined) ?? null,
-      data: entry.data === null ? null : concat(entry.data, entry.dataSize),
+      data: entry.data === null
+        ? null
+        : concatBytes(entry.data, entry.dataSize),
     };
   }
 
