@@ -59,6 +59,14 @@ Deno.test("human form: Mercurial's FrameHumanStringTests", () => {
   }
   assertThrows(() => ffs("1 1 0 4 0 "), SyntaxError);
   assertThrows(() => ffs("1 1 bogus 1 0 "), SyntaxError);
+  // Names of Object.prototype are not flag or type names.
+  assertThrows(() => ffs("1 1 constructor 1 new "), SyntaxError);
+  assertThrows(() => ffs("1 1 0 1 toString "), SyntaxError);
+  assertThrows(
+    () => ffs("1 1 0 toString 0 "),
+    SyntaxError,
+    'unknown frame type "toString"',
+  );
   assertEquals([...ffs("1 1 0 1 0 a\\x00\\\\b\\n").payload], [
     0x61,
     0,

@@ -31,7 +31,7 @@ function parseFlags(
 ): number {
   let v = 0;
   for (const part of field.split("|")) {
-    if (part in names) v |= names[part]!;
+    if (Object.hasOwn(names, part)) v |= names[part]!;
     else if (/^\d+$/.test(part)) v |= Number(part);
     else throw new SyntaxError(`Cannot parse frame: unknown ${what} "${part}"`);
   }
@@ -409,8 +409,9 @@ export function frameFromHumanString(text: string): Frame {
     );
   }
   let type: number;
-  if (typeField in FRAME_TYPE_NAMES) type = FRAME_TYPE_NAMES[typeField]!;
-  else if (/^\d+$/.test(typeField)) type = Number(typeField);
+  if (Object.hasOwn(FRAME_TYPE_NAMES, typeField)) {
+    type = FRAME_TYPE_NAMES[typeField]!;
+  } else if (/^\d+$/.test(typeField)) type = Number(typeField);
   else {throw new SyntaxError(
       `Cannot parse frame: unknown frame type "${typeField}"`,
     );}
