@@ -225,7 +225,8 @@ export interface ServerReactorOptions {
    */
   maxPendingRequests?: number;
   /**
-   * Largest CBOR request (name, args, redirect) in bytes.
+   * Largest CBOR request (name, args, redirect) in bytes; also the most
+   * bytes of sender protocol settings accepted.
    *
    * @default {16777216}
    */
@@ -887,6 +888,12 @@ export class ServerReactor {
     );
     if (bad !== null) return this.#error(bad);
     const more = frame.flags & FRAME_FLAG.SENDER_PROTOCOL_SETTINGS_CONTINUATION;
+    this.#settingsBytes += frame.payload.length;
+    if (this.#settingsBytes > this.#maxRequest) {
+      return this.#error(
+        `Cannot receive sender protocol settings: ${this.#settingsBytes} bytes exceed the maximum of ${this.#maxRequest} bytes`,
+      );
+    }
     const decoder = this.#settingsDecoder!;
     let values: CborValue[];
     try {
@@ -899,6 +906,13 @@ export class ServerReactor {
       );
     }
     this.#settingsValues.push(...values);
+    if (this.#settingsValues.length > 1) {
+      // Refused now rather than at the last frame: nothing more is kept.
+      this.#settingsValues = [];
+      return this.#error(
+        "sender protocol settings frame contained multiple CBOR values",
+      );
+    }
     if (more) return this.#want();
     const decoded = this.#settingsValues;
     this.#settingsValues = [];
@@ -927,6 +941,7 @@ export class ServerReactor {
     return this.#want();
   }
   #settingsValues: CborValue[] = [];
+  #settingsBytes = 0;
 
   #validateRequestFlags(frame: Frame): ServerAction | null {
     const isNew = frame.flags & FRAME_FLAG.COMMAND_REQUEST_NEW;

@@ -548,6 +548,42 @@ Deno.test("server reactor: limits on partially received requests", () => {
   );
 });
 
+Deno.test("server reactor: endless sender protocol settings are refused, not buffered", () => {
+  // Continuation frames of CBOR zeros: more than one value is refused at
+  // once, without waiting for the last frame.
+  const zeros = (first: boolean) => ({
+    requestId: 0,
+    streamId: 1,
+    streamFlags: first ? 1 : 0,
+    type: 8,
+    flags: 1,
+    payload: new Uint8Array(1000),
+  });
+  const r = new ServerReactor();
+  assertEquals(
+    errorMessage(r.onFrameRecv(zeros(true))),
+    "sender protocol settings frame contained multiple CBOR values",
+  );
+  // One value that never ends (a long definite array) stops at maxRequestSize.
+  const big = new Uint8Array(1000);
+  big.set([0x99, 0xff, 0xff]); // an array of 65535 items
+  const r2 = new ServerReactor({ maxRequestSize: 4000 });
+  const res = send(r2, [
+    { ...zeros(true), payload: big },
+    ...Array.from({ length: 10 }, () => zeros(false)),
+  ]);
+  assertEquals(res.slice(0, 4).map((a) => a.action), [
+    "wantframe",
+    "wantframe",
+    "wantframe",
+    "wantframe",
+  ]);
+  assertEquals(
+    errorMessage(res[4]),
+    "Cannot receive sender protocol settings: 5000 bytes exceed the maximum of 4000 bytes",
+  );
+});
+
 Deno.test("server reactor: bad request CBOR is a typed error, not a crash", () => {
   for (
     const text of [
