@@ -395,3 +395,65 @@ Deno.test("server: fast-check random input ends the connection cleanly, errors t
     { numRuns: 100 },
   );
 });
+
+Deno.test("server: an endless sync generator stops once the client is gone", async () => {
+  const { client, server } = pair();
+  let stopped!: () => void;
+  const finished = new Promise<void>((r) => stopped = r);
+  const served = serveConnection(server, {
+    *forever() {
+      try {
+        for (let i = 0;; i++) yield i;
+      } finally {
+        stopped();
+      }
+    },
+  });
+  const c = new FramingClient(client, { maxQueuedValues: 4 });
+  const got: CborValue[] = [];
+  for await (const v of c.call("forever")) {
+    got.push(v);
+    if (got.length === 3) break;
+  }
+  await c.close();
+  await finished;
+  await served;
+  assertEquals(got, [0, 1, 2]);
+});
+
+Deno.test("server: a failed read aborts the handlers' signal", async () => {
+  let input!: ReadableStreamDefaultController<Uint8Array>;
+  const readable = new ReadableStream<Uint8Array>({
+    start(c) {
+      input = c;
+    },
+  });
+  let reason: unknown;
+  const served = serveConnection(
+    { readable, writable: new WritableStream() },
+    {
+      async *wait(_args, ctx) {
+        reason = await new Promise((resolve) =>
+          ctx.signal.addEventListener(
+            "abort",
+            () => resolve(ctx.signal.reason),
+          )
+        );
+        yield 1;
+      },
+    },
+  );
+  input.enqueue(encodeFrames([
+    frameFromHumanString(
+      "1 1 stream-begin command-request new cbor:{b'name': b'wait'}",
+    ),
+  ]));
+  await delay(0);
+  input.error(new Error("connection reset"));
+  await served;
+  assertOk(reason instanceof FramingError);
+  assertEquals(
+    (reason as FramingError).message,
+    "Cannot read request: the connection failed",
+  );
+});

@@ -10,7 +10,7 @@
  */
 import type { CborKey, CborValue } from "./cbor.ts";
 import type { ByteChannel } from "./client.ts";
-import { CommandError, type ProtocolError } from "./errors.ts";
+import { CommandError, FramingError, type ProtocolError } from "./errors.ts";
 import { encodeFrames, type Frame } from "./frame_codec.ts";
 import { FrameDecoderStream } from "./frame_stream.ts";
 import { connChannel } from "./_conn_channel.ts";
@@ -31,7 +31,10 @@ export interface CommandContext {
   data: Uint8Array | null;
   /** The redirect map, or `null`. */
   redirect: CborValue | null;
-  /** Aborted when the connection goes away. */
+  /**
+   * Aborted when the connection fails (a read or a write fails) or the
+   * client breaks the protocol; not when the client only ends its input.
+   */
   signal: AbortSignal;
 }
 
@@ -139,7 +142,7 @@ export async function serveConnection(
       } catch {
         writeFailed = true;
         abort.abort(
-          new Error("Cannot write response: the connection is closed"),
+          new FramingError("Cannot write response: the connection is closed"),
         );
       }
     });
@@ -177,7 +180,12 @@ export async function serveConnection(
           await write(w.write(obj));
         }
       } else {
-        for (const obj of result) await write(w.write(obj));
+        for (const obj of result) {
+          // Writes resolve at once after a failure: stop here, or an endless
+          // generator would spin forever.
+          if (abort.signal.aborted) return;
+          await write(w.write(obj));
+        }
       }
       await write(w.end());
     } catch (e) {
@@ -202,7 +210,12 @@ export async function serveConnection(
       let r: ReadableStreamReadResult<Frame>;
       try {
         r = await reader.read();
-      } catch {
+      } catch (e) {
+        abort.abort(
+          new FramingError("Cannot read request: the connection failed", {
+            cause: e,
+          }),
+        );
         break;
       }
       if (r.done) break;
