@@ -170,7 +170,6 @@ async function decode(
   if (names.filter((n) => n === "-").length > 1) {
     throw usage("Cannot decode: stdin given twice");
   }
-  let total = 0;
   for (const name of names) {
     const bytes = await readInput(name);
     const decoder = new CaptureDecoder();
@@ -204,7 +203,6 @@ async function decode(
         }`,
       );
     }
-    total += count;
   }
   return EXIT.OK;
 }
@@ -297,21 +295,17 @@ async function call(
     }, options);
   } else {
     const address = parseAddress(addressText!);
+    if (typeof address === "string" && address.startsWith("\0")) {
+      throw usage("Cannot call: hgrpc over abstract sockets is not supported");
+    }
     try {
       client = typeof address === "string"
-        ? address.startsWith("\0")
-          ? (() => {
-            throw usage(
-              "Cannot call: hgrpc over abstract sockets is not supported",
-            );
-          })()
-          : await connect({ transport: "unix", path: address }, options)
+        ? await connect({ transport: "unix", path: address }, options)
         : await connect({
           hostname: address.hostname ?? "127.0.0.1",
           port: address.port,
         }, options);
     } catch (e) {
-      if (e instanceof CliError) throw e;
       throw failed(`connect to ${addressText}`, e);
     }
   }
@@ -339,13 +333,19 @@ async function call(
   } finally {
     await client.close().catch(() => {});
     if (child) {
-      const t = setTimeout(() => {
+      // Its stdin is closed: give it 2 s to exit, then SIGTERM, and SIGKILL
+      // 2 s later for a server that ignores SIGTERM.
+      const c = child;
+      const kill = (sig: Deno.Signal): void => {
         try {
-          child!.kill("SIGTERM");
+          c.kill(sig);
         } catch { /* exited */ }
-      }, 2000);
-      const status = await child.status;
-      clearTimeout(t);
+      };
+      const term = setTimeout(() => kill("SIGTERM"), 2000);
+      const hard = setTimeout(() => kill("SIGKILL"), 4000);
+      const status = await c.status;
+      clearTimeout(term);
+      clearTimeout(hard);
       if (!status.success && !ctx.signal.aborted) {
         err(`ipc hg: ${cmd} exited with code ${status.code}`);
       }

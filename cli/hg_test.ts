@@ -1,7 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
 import { openFdCount, peerTest, tempDir } from "../_test_utils/peers.ts";
-import { runIpc } from "../_test_utils/cli_run.ts";
+import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
 import { CommandError, serve } from "../framing/mod.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
@@ -261,6 +261,7 @@ Deno.test("ipc hg call over a Unix socket to our server, and bad addresses", asy
   for (
     const args of [
       ["hg", "call", "host:port", "heads"],
+      ["hg", "call", "@abstract", "heads"],
       ["hg", "call", path, "heads", "[1, 2]"],
       ["hg", "call", path, "heads", '{"x": 1.5}'],
       ["hg", "call", path, "heads", "--encoding", "brotli"],
@@ -279,4 +280,26 @@ Deno.test("ipc hg --help exits 0", async () => {
   const r = await runIpc(["hg", "--help"]);
   assert.equal(r.code, 0);
   assert.match(r.stdout, /ipc hg decode/);
+});
+
+Deno.test("ipc hg call --stdio-cmd: a server ignoring SIGTERM is killed after an interrupt", async () => {
+  // The server never answers, ignores EOF on stdin and SIGTERM; the PID
+  // file lets the test check that it is gone.
+  await using dir = await tempDir();
+  const pidFile = `${dir.path}/pid`;
+  const cmd =
+    `echo $$ > ${pidFile}; echo ready >&2; trap "" TERM; exec sleep 20`;
+  const p = spawnIpc(["hg", "call", "--stdio-cmd", cmd, "heads"], {
+    timeout: 15_000,
+  });
+  await p.waitFor(/^ready$/, "stderr");
+  p.kill("SIGINT");
+  const r = await p.wait();
+  assert.equal(r.code, 130, r.stderr);
+  const pid = (await Deno.readTextFile(pidFile)).trim();
+  const ps = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", pid] })
+    .output();
+  // Gone, or a zombie nobody waits for any more.
+  const state = new TextDecoder().decode(ps.stdout).trim();
+  assert.ok(state === "" || state.startsWith("Z"), `server state ${state}`);
 });
