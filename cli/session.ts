@@ -94,6 +94,7 @@ export async function sessionCommand(
 async function serveSession(
   session: SocketSession,
   reply: string | undefined,
+  signal: AbortSignal,
 ): Promise<void> {
   if (session.type !== 1) {
     session.close();
@@ -107,9 +108,23 @@ async function serveSession(
     await conn.readable.cancel().catch(() => {});
     return;
   }
-  await writer.write(conn.data);
-  for await (const chunk of conn.readable) await writer.write(chunk);
-  await writer.close();
+  // Echo until the client closes, or until we are stopped (the socket is
+  // then closed under an idle client).
+  const reader = conn.readable.getReader();
+  const stop = (): void => void reader.cancel().catch(() => {});
+  signal.addEventListener("abort", stop, { once: true });
+  try {
+    if (signal.aborted) return;
+    await writer.write(conn.data);
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      await writer.write(value);
+    }
+    if (!signal.aborted) await writer.close();
+  } finally {
+    signal.removeEventListener("abort", stop);
+  }
 }
 
 async function receive(
@@ -154,7 +169,7 @@ async function receive(
             } ${addr(s.remote)} -> ${addr(s.local)} data ${bytesRepr(s.data)}`,
           );
         }
-        const t = serveSession(s, reply).catch((e) =>
+        const t = serveSession(s, reply, ctx.signal).catch((e) =>
           err(
             `ipc session: serving session ${received} failed: ${
               (e as Error).message

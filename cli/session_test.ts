@@ -95,6 +95,35 @@ Deno.test("ipc session receive: SIGINT removes the socket file", async () => {
   await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
 });
 
+Deno.test("ipc session receive: SIGINT closes a session whose client is idle", async () => {
+  await using dir = await tempDir();
+  const sock = `${dir.path}/idle.sock`;
+  const receiver = spawnIpc(["session", "receive", sock], { timeout: 15_000 });
+  await receiver.waitFor(/receiving on/, "stderr");
+  const forwarder = spawnIpc(["session", "forward", sock]);
+  const port = Number(
+    (await forwarder.waitFor(/^127\.0\.0\.1:\d+$/, "stdout")).split(":")[1],
+  );
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(new TextEncoder().encode("hi"));
+    const buf = new Uint8Array(16);
+    const n = await conn.read(buf);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "hi");
+    // The client stays connected and silent.
+    receiver.kill("SIGINT");
+    const r = await receiver.wait();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /1 session received/);
+    // Its connection was closed by the receiver.
+    assert.equal(await conn.read(buf), null);
+  } finally {
+    conn.close();
+    forwarder.kill("SIGINT");
+    await forwarder.wait();
+  }
+});
+
 Deno.test("ipc session forward: SIGINT stops it, missing receiver exits 1, bad --listen exits 2", async () => {
   await using dir = await tempDir();
   const missing = await runIpc(["session", "forward", `${dir.path}/none.sock`]);
