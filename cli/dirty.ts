@@ -125,14 +125,18 @@ function takeSocket(p: ParsedArgs, sub: string): [string, string[]] {
       ? !first.includes(":")
       : pos.length > (sub === "scale" ? 1 : 0)
   );
-  if (onLine) return [first, pos.slice(1)];
+  return onLine ? [first, pos.slice(1)] : [socketFromEnv(), pos];
+}
+
+/** The arbiter socket named by the environment, when none is given. */
+function socketFromEnv(): string {
   const env = Deno.env.get(DIRTY_SOCKET_ENV);
   if (!env) {
     throw usage(
       `Cannot find the arbiter: give SOCKET or set ${DIRTY_SOCKET_ENV}`,
     );
   }
-  return [env, pos];
+  return env;
 }
 
 function show(v: DirtyValue | unknown, json: boolean): void {
@@ -313,16 +317,9 @@ const STASH_ARITY: Record<string, [number, number]> = {
 
 function takeStashSocket(p: ParsedArgs): [string, string[]] {
   const pos = p.positionals;
-  if (pos.length > 0 && !(pos[0]! in STASH_ARITY)) {
-    return [pos[0]!, pos.slice(1)];
-  }
-  const env = Deno.env.get(DIRTY_SOCKET_ENV);
-  if (!env) {
-    throw usage(
-      `Cannot find the arbiter: give SOCKET or set ${DIRTY_SOCKET_ENV}`,
-    );
-  }
-  return [env, pos];
+  return pos.length > 0 && !(pos[0]! in STASH_ARITY)
+    ? [pos[0]!, pos.slice(1)]
+    : [socketFromEnv(), pos];
 }
 
 async function stash(

@@ -308,7 +308,8 @@ async function session(conn: Connection, o: SessionOptions): Promise<number> {
     }
   };
 
-  const sending = send().catch((e) => {
+  // Sending ends with stdin, or with the session (stdin is not awaited).
+  void send().catch((e) => {
     if (!signal.aborted) stop.abort(e);
   });
   try {
@@ -323,7 +324,6 @@ async function session(conn: Connection, o: SessionOptions): Promise<number> {
     await conn.close().catch(() => {});
   }
   if (inputError) throw inputError;
-  void sending;
   err(
     `ipc mp: session ended after ${received} message${
       received === 1 ? "" : "s"
