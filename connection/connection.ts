@@ -543,29 +543,36 @@ export class Connection<T = unknown>
     if (signal?.aborted) throw signal.reason;
     const ready = (): boolean =>
       this.#rend > this.#rstart || this.#eof || this.#readError !== null;
-    let pending: Promise<unknown>;
-    if (this.#inflight !== null) {
-      pending = this.#inflight.then(() => {}, () => {});
-    } else {
-      if (ready()) return true;
-      pending = this.#fill();
-    }
+    if (this.#inflight === null && ready()) return true;
     let cancel: (() => void) | undefined;
-    let settled = false;
-    const waits: Promise<unknown>[] = [pending.then(() => settled = true)];
-    if (timeout !== Infinity) {
-      waits.push(
-        new Promise<void>((r) =>
-          cancel = setLongTimeout(r, Math.max(0, timeout))
-        ),
-      );
-    }
+    let timedOut = false;
+    const timer = timeout === Infinity ? undefined : new Promise<void>((r) => {
+      cancel = setLongTimeout(() => {
+        timedOut = true;
+        r();
+      }, Math.max(0, timeout));
+    });
     try {
-      await abortable(Promise.race(waits), signal);
+      // A read can end without data for us (a receive reading a large
+      // payload straight into its own buffer, or one that took what came):
+      // wait again until there is data or the time is up.
+      while (true) {
+        const inflight = this.#inflight;
+        let settled = false;
+        const pending =
+          (inflight !== null ? inflight.then(() => {}, () => {}) : this.#fill())
+            .then(() => settled = true);
+        await abortable(
+          timer === undefined ? pending : Promise.race([pending, timer]),
+          signal,
+        );
+        // An aborted receive's message, read in full, awaits the next receive.
+        if (inflight !== null ? settled : ready()) return true;
+        if (timedOut) return false;
+      }
     } finally {
       cancel?.();
     }
-    return this.#inflight !== null ? settled : ready();
   }
 
   /**

@@ -591,6 +591,29 @@ Deno.test("Connection receives any messages through any re-chunking of the strea
   );
 });
 
+Deno.test("Connection.poll(Infinity) during a large receive waits for data of its own", async () => {
+  const [c, f] = fake();
+  const big = new Uint8Array(200_000).map((_, i) => i * 3);
+  const frame = encodeMessage(big);
+  f.feed(frame.subarray(0, 70_000));
+  const receiving = c.recvBytes();
+  await turns();
+  let answer: boolean | undefined;
+  const polled = c.poll(Infinity).then((r) => answer = r);
+  for (let i = 70_000; i < frame.length; i += 20_000) {
+    f.feed(frame.subarray(i, i + 20_000));
+    await turns(1);
+  }
+  assertEquals(await receiving, big);
+  await turns();
+  // It answered false as soon as the large receive read a chunk.
+  assertEquals(answer, undefined);
+  f.feed(fromHex("00"));
+  await polled;
+  assertEquals(answer, true);
+  await c.close();
+});
+
 Deno.test("Connection.poll() during a large receive never reads concurrently", async () => {
   const [c, f] = fake();
   const big = new Uint8Array(200_000).map((_, i) => i * 7);
