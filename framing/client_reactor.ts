@@ -168,6 +168,8 @@ export interface CallCommandOptions {
 }
 
 const TEXT_DECODER = new TextDecoder();
+/** Most bytes of stream settings accepted on one stream. */
+const MAX_STREAM_SETTINGS_SIZE = 65536;
 
 function text(v: CborValue | undefined): string {
   if (v instanceof Uint8Array) return TEXT_DECODER.decode(v);
@@ -236,7 +238,7 @@ export class ClientReactor {
   #incoming = new Map<number, InputStream>();
   #settingsDecoders = new Map<
     number,
-    { decoder: CborStreamDecoder; values: CborValue[] }
+    { decoder: CborStreamDecoder; values: CborValue[]; bytes: number }
   >();
 
   /**
@@ -554,8 +556,18 @@ export class ClientReactor {
       entry = {
         decoder: new CborStreamDecoder({ maxBytesLength: 65536 }),
         values: [],
+        bytes: 0,
       };
       this.#settingsDecoders.set(frame.streamId, entry);
+    }
+    // An encoding name and its parameters: a few bytes. Continuation frames
+    // beyond this are refused rather than kept.
+    entry.bytes += payload.length;
+    if (entry.bytes > MAX_STREAM_SETTINGS_SIZE) {
+      this.#settingsDecoders.delete(frame.streamId);
+      return this.#error(
+        `Cannot read stream settings: ${entry.bytes} bytes exceed the maximum of ${MAX_STREAM_SETTINGS_SIZE} bytes`,
+      );
     }
     try {
       entry.values.push(...entry.decoder.decode(payload));

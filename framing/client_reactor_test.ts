@@ -142,6 +142,24 @@ Deno.test("client reactor: redirect request bytes", () => {
   );
 });
 
+Deno.test("client reactor: endless stream settings are refused, not kept", () => {
+  const { r } = sentReactor();
+  const frame = (first: boolean) => ({
+    requestId: 1,
+    streamId: 2,
+    streamFlags: first ? 1 : 0,
+    type: 9,
+    flags: 1,
+    payload: new Uint8Array(30000), // 30000 CBOR zeros
+  });
+  assertEquals(r.onFrameRecv(frame(true)).action, "noop");
+  assertEquals(r.onFrameRecv(frame(false)).action, "noop");
+  assertEquals(
+    errorOf(r.onFrameRecv(frame(false))),
+    "Cannot read stream settings: 90000 bytes exceed the maximum of 65536 bytes",
+  );
+});
+
 Deno.test("client reactor: stream settings errors and accepted forms", () => {
   const cases: [string, string][] = [
     [
