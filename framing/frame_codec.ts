@@ -461,7 +461,8 @@ function makeFrame(
  * A frame that lies inside one pushed chunk gets a zero-copy view of that
  * chunk as its payload (do not reuse a pushed buffer while its frames are
  * in use), as does a payload pushed whole after its header; a frame
- * otherwise spanning chunks gets its own copy.
+ * otherwise spanning chunks gets its own copy (a small one may be a region
+ * of a larger shared buffer, as with {@linkcode encodeFrame}).
  *
  * @example Usage
  * ```ts
