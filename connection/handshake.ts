@@ -60,8 +60,9 @@ export interface HandshakeOptions {
   allowLegacy?: boolean;
   /**
    * `"modern"` behaves as CPython 3.12+. `"legacy"` behaves exactly as
-   * CPython 3.11 and older: a 20-byte challenge, and raw HMAC-MD5 over
-   * whatever follows `#CHALLENGE#` as the answer. Meant for tests and for
+   * CPython 3.11 and older: a 20-byte challenge, only a raw HMAC-MD5
+   * response accepted, and raw HMAC-MD5 over whatever follows
+   * `#CHALLENGE#` as the answer. Meant for tests and for
    * reproducing recorded exchanges; needs `allowLegacy`.
    *
    * @default {"modern"}
@@ -279,7 +280,10 @@ export class Handshake {
   }
 
   #onResponse(response: Uint8Array): HandshakeStep {
-    const parsed = parseTagged(response);
+    // CPython 3.11 and older take the whole response as a raw HMAC-MD5.
+    const parsed: [Digest, Uint8Array, boolean] | undefined = this.#legacy
+      ? ["md5", response, false]
+      : parseTagged(response);
     if (parsed === undefined) {
       return this.#failWith(
         `Cannot authenticate: unsupported response of ${response.length} bytes (length, digest prefix or digest)`,

@@ -297,6 +297,30 @@ Deno.test("Handshake client answers each challenge form as CPython 3.12+ does", 
   );
 });
 
+Deno.test("Handshake legacy listener refuses tagged responses, as CPython 3.11 does", () => {
+  const random20 = fromHex(vectors.server_random.legacy_20);
+  for (const digest of ["md5", "sha256", "sha3_256"] as Digest[]) {
+    const server = new Handshake("listener", {
+      authkey: KEY,
+      protocol: "legacy",
+      randomBytes: () => random20,
+    });
+    server.start();
+    // A correct MAC with a tag: the 3.12+ form, which 3.11 never accepts.
+    const tagged = cat(enc.encode(`{${digest}}`), hmac(digest, KEY, random20));
+    const step = server.receive(tagged);
+    assertEquals(step.send, [FAILURE]);
+    assertOk(step.error instanceof AuthenticationError, digest);
+  }
+  const server = new Handshake("listener", {
+    authkey: KEY,
+    protocol: "legacy",
+    randomBytes: () => random20,
+  });
+  server.start();
+  assertEquals(server.receive(hmac("md5", KEY, random20)).send, [WELCOME]);
+});
+
 Deno.test("Handshake digest option selects the challenge tag, and both sides agree", () => {
   for (
     const digest of [
