@@ -27,21 +27,8 @@ import {
 import { concatBytes } from "../framing/_concat.ts";
 import { nameOf, splitFlags } from "../framing/_flag_names.ts";
 
-/** A frame's fields as read from the capture. */
-export interface CapturedFrame {
-  /** Request id (u16). */
-  requestId: number;
-  /** Stream id (u8): odd from the client, even from the server. */
-  streamId: number;
-  /** Stream flags (`stream-begin` 1, `stream-end` 2, `encoded` 4). */
-  streamFlags: number;
-  /** Frame type (1 command-request ... 9 stream-settings). */
-  type: number;
-  /** Frame flags (meaning per type). */
-  flags: number;
-  /** The payload as read (still encoded when the stream is). */
-  payload: Uint8Array;
-}
+/** A frame's fields as read from the capture (payload still encoded). */
+export type CapturedFrame = Frame;
 
 /** One frame of a capture, decoded. */
 export interface DecodedFrame {
