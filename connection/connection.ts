@@ -406,6 +406,9 @@ export class Connection<T = unknown>
    * @returns The message length.
    * @throws {BufferTooShort} The message does not fit; it is consumed and
    * carried in the error.
+   * @throws {ProtocolError} Truncated message or bad length. A large
+   * payload is read straight into `buf`, so unlike CPython (which reads the
+   * whole message first) `buf` may then hold the part that arrived.
    *
    * @example Usage
    * ```ts
