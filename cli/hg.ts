@@ -331,18 +331,20 @@ async function call(
     }
     throw failed(`run ${name}`, e);
   } finally {
+    // A server started here gets 2 s to exit once its stdin is closed, then
+    // SIGTERM, then SIGKILL 2 s later (for one that ignores SIGTERM). The
+    // clock starts before closing the client: closing waits for unsent
+    // request bytes, which a server that does not read never takes.
+    const c = child;
+    const kill = (sig: Deno.Signal): void => {
+      try {
+        c?.kill(sig);
+      } catch { /* exited */ }
+    };
+    const term = c ? setTimeout(() => kill("SIGTERM"), 2000) : undefined;
+    const hard = c ? setTimeout(() => kill("SIGKILL"), 4000) : undefined;
     await client.close().catch(() => {});
-    if (child) {
-      // Its stdin is closed: give it 2 s to exit, then SIGTERM, and SIGKILL
-      // 2 s later for a server that ignores SIGTERM.
-      const c = child;
-      const kill = (sig: Deno.Signal): void => {
-        try {
-          c.kill(sig);
-        } catch { /* exited */ }
-      };
-      const term = setTimeout(() => kill("SIGTERM"), 2000);
-      const hard = setTimeout(() => kill("SIGKILL"), 4000);
+    if (c) {
       const status = await c.status;
       clearTimeout(term);
       clearTimeout(hard);

@@ -303,3 +303,23 @@ Deno.test("ipc hg call --stdio-cmd: a server ignoring SIGTERM is killed after an
   const state = new TextDecoder().decode(ps.stdout).trim();
   assert.ok(state === "" || state.startsWith("Z"), `server state ${state}`);
 });
+
+Deno.test("ipc hg call --stdio-cmd: an interrupt ends a call whose data the server never reads", async () => {
+  // 1 MiB of command data fills the pipe to a server that never reads it;
+  // closing the client waits for that write until the server is stopped.
+  await using dir = await tempDir();
+  await Deno.writeFile(`${dir.path}/data`, new Uint8Array(1024 * 1024));
+  const p = spawnIpc([
+    "hg",
+    "call",
+    "--stdio-cmd",
+    "echo ready >&2; exec sleep 20",
+    "digest",
+    "--data-file",
+    `${dir.path}/data`,
+  ], { timeout: 15_000 });
+  await p.waitFor(/^ready$/, "stderr");
+  p.kill("SIGINT");
+  const r = await p.wait();
+  assert.equal(r.code, 130, r.stderr);
+});
