@@ -12,6 +12,7 @@ export interface NumericOptions {
   maxMessageSize?: number;
   writeHighWaterMark?: number;
   handshakeTimeout?: number;
+  closeTimeout?: number;
 }
 
 /**
@@ -29,6 +30,7 @@ export function checkNumericOptions(
       "maxMessageSize",
       "writeHighWaterMark",
       "handshakeTimeout",
+      "closeTimeout",
     ] as const
   ) {
     const value = options[name];

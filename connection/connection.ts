@@ -58,6 +58,15 @@ export interface ConnectionOptions<T = unknown> {
    * @default {1048576}
    */
   writeHighWaterMark?: number;
+  /**
+   * How long `close()` (and `await using`) waits for queued messages to be
+   * written, in milliseconds, before closing anyway: a peer that stops
+   * reading cannot make `close()` hang. Messages still queued then are
+   * dropped and their `sendBytes()`/`send()` promises reject.
+   *
+   * @default {10000}
+   */
+  closeTimeout?: number;
 }
 
 /** Options of a single wait. */
@@ -71,6 +80,7 @@ const BATCH_SIZE = 64 * 1024;
 /** Payloads up to this size are copied into the write batch. */
 const COPY_LIMIT = 16 * 1024;
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+const DEFAULT_CLOSE_TIMEOUT = 10_000;
 const RESOLVED: Promise<void> = Promise.resolve();
 /** Pickle protocol 4, what CPython 3.8-3.13 `send()`. */
 const DEFAULT_CODEC: MessageCodec<unknown> = pickleCodec();
@@ -126,6 +136,7 @@ export class Connection<T = unknown>
   #hwm: number;
   #closed = false;
   #closing: Promise<void> | null = null;
+  #closeTimeout: number;
 
   // Receive side.
   #rbuf = new Uint8Array(READ_BUFFER_SIZE);
@@ -178,6 +189,8 @@ export class Connection<T = unknown>
     transport: Deno.Conn | ByteStreamPair,
     options: ConnectionOptions<T> = {},
   ) {
+    // Before taking the transport: a bad option leaves its streams unlocked.
+    checkNumericOptions(options, "create connection");
     if (isDenoConn(transport)) {
       this.#t = transport;
     } else if (
@@ -190,10 +203,10 @@ export class Connection<T = unknown>
         "Cannot create connection: expected a Deno.Conn or a byte stream pair",
       );
     }
-    checkNumericOptions(options, "create connection");
     this.#codec = options.codec ?? (DEFAULT_CODEC as MessageCodec<T>);
     this.#max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#hwm = options.writeHighWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT;
   }
 
   /**
@@ -580,8 +593,12 @@ export class Connection<T = unknown>
 
   /**
    * Flushes queued messages, then closes the transport. Idempotent. Pending
-   * receives reject with a {@linkcode ConnectionError}.
+   * receives reject with a {@linkcode ConnectionError}. The flush waits at
+   * most `closeTimeout` (see {@linkcode ConnectionOptions}) or until
+   * `options.signal` aborts; then the transport is closed anyway and the
+   * sends still queued reject. Closing never rejects.
    *
+   * @param options A signal that cuts the flush short.
    * @returns Resolves when closed.
    *
    * @example Usage
@@ -596,7 +613,7 @@ export class Connection<T = unknown>
    * await b.close();
    * ```
    */
-  close(): Promise<void> {
+  close(options?: WaitOptions): Promise<void> {
     if (this.#closing !== null) return this.#closing;
     this.#closed = true;
     this.#closing = (async () => {
@@ -604,7 +621,7 @@ export class Connection<T = unknown>
         // Register first, in case the writer goes idle synchronously.
         const idle = new Promise<void>((r) => this.#idleWaiters.push(r));
         this.#kick();
-        await idle;
+        await flushOrGiveUp(idle, this.#closeTimeout, options?.signal);
       }
       try {
         this.#t.close();
@@ -1320,4 +1337,28 @@ export function pipe<T = unknown>(
       options,
     ),
   ];
+}
+
+/**
+ * Waits for `flushed`, at most `timeout` ms or until `signal` aborts; never
+ * rejects (closing goes on either way).
+ */
+async function flushOrGiveUp(
+  flushed: Promise<void>,
+  timeout: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (signal?.aborted) return;
+  let done!: () => void;
+  const gaveUp = new Promise<void>((r) => done = r);
+  const cancelTimer = timeout === Infinity
+    ? () => {}
+    : setLongTimeout(done, timeout);
+  signal?.addEventListener("abort", done, { once: true });
+  try {
+    await Promise.race([flushed, gaveUp]);
+  } finally {
+    cancelTimer();
+    signal?.removeEventListener("abort", done);
+  }
 }

@@ -634,3 +634,68 @@ Deno.test("Connection.poll() during a large receive never reads concurrently", a
   assertEquals(await c.recvBytes(), fromHex("0102"));
   await c.close();
 });
+
+Deno.test("Connection.close() gives up flushing to a peer that never reads", async (t) => {
+  // A raw TCP peer that accepts and never reads: 64 MiB cannot drain.
+  using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = server.accept();
+  const raw = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  const peer = await accepted;
+  try {
+    await t.step("after closeTimeout", async () => {
+      const conn = new Connection(raw, {
+        closeTimeout: 200,
+        writeHighWaterMark: Infinity,
+      });
+      const sent = conn.sendBytes(new Uint8Array(64 * 1024 * 1024));
+      const sentResult = sent.then(() => "sent", (e) => e);
+      await conn.close();
+      assertOk(conn.closed);
+      const result = await sentResult;
+      assertOk(result instanceof ConnectionError, String(result));
+    });
+  } finally {
+    peer.close();
+  }
+  const accepted2 = server.accept();
+  const raw2 = await Deno.connect({
+    hostname: "127.0.0.1",
+    port: server.addr.port,
+  });
+  const peer2 = await accepted2;
+  try {
+    await t.step("when the close signal aborts", async () => {
+      const conn = new Connection(raw2, { writeHighWaterMark: Infinity });
+      const sent = conn.sendBytes(new Uint8Array(64 * 1024 * 1024)).catch((e) =>
+        e
+      );
+      const controller = new AbortController();
+      const closing = conn.close({ signal: controller.signal });
+      controller.abort();
+      await closing;
+      assertOk((await sent) instanceof ConnectionError);
+    });
+  } finally {
+    peer2.close();
+  }
+});
+
+Deno.test("Connection refuses a negative or NaN closeTimeout", () => {
+  const pair = {
+    readable: new ReadableStream<Uint8Array>(),
+    writable: new WritableStream<Uint8Array>(),
+  };
+  assertThrows(
+    () => new Connection(pair, { closeTimeout: -1 }),
+    RangeError,
+    "closeTimeout",
+  );
+  assertThrows(
+    () => new Connection(pair, { closeTimeout: NaN }),
+    RangeError,
+    "closeTimeout",
+  );
+});
