@@ -83,6 +83,16 @@ export interface FramingClientOptions {
    * @default {undefined}
    */
   onProgress?: (requestId: number, progress: CborValue) => void;
+  /**
+   * How long {@linkcode FramingClient.close} waits for unsent request bytes
+   * to be written, in milliseconds, before giving up on them: a peer that
+   * stops reading cannot make `close()` hang. On giving up, `onClose` runs
+   * at once (closing the socket for {@linkcode connect}) and the writable
+   * is aborted.
+   *
+   * @default {10000}
+   */
+  closeTimeout?: number;
 }
 
 /** Options of {@linkcode FramingClient.call}. */
@@ -172,6 +182,7 @@ export class FramingClient implements AsyncDisposable {
   #resume: (() => void) | null = null;
   #loop: Promise<void>;
   #onClose: (() => void) | undefined;
+  #closeTimeout: number;
   #onText: FramingClientOptions["onTextOutput"];
   #onProgress: FramingClientOptions["onProgress"];
 
@@ -182,6 +193,14 @@ export class FramingClient implements AsyncDisposable {
    * @param options Encodings and limits.
    */
   constructor(channel: ByteChannel, options: FramingClientOptions = {}) {
+    // Before taking the channel: a bad option leaves its streams unlocked.
+    const closeTimeout = options.closeTimeout ?? 10_000;
+    if (!(closeTimeout >= 0)) {
+      throw new RangeError(
+        `Cannot create client: invalid closeTimeout ${closeTimeout}`,
+      );
+    }
+    this.#closeTimeout = closeTimeout;
     const encoders = options.contentEncodings === undefined
       ? STREAM_ENCODERS_ORDER
       : options.contentEncodings;
@@ -485,7 +504,8 @@ export class FramingClient implements AsyncDisposable {
 
   /**
    * Closes the client: pending calls reject, the channel is closed.
-   * Idempotent.
+   * Idempotent. Unsent request bytes get at most `closeTimeout` (see
+   * {@linkcode FramingClientOptions}) to be written.
    *
    * @returns Resolves once everything is released.
    *
@@ -505,17 +525,29 @@ export class FramingClient implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#fail(new FramingError("Cannot read response: the client was closed"));
+    let onClose = this.#onClose;
     if (!this.#writeClosed) {
       this.#writeClosed = true;
-      await this.#writeChain;
-      await this.#writer.close().catch(() => {});
+      const flushed = (async () => {
+        await this.#writeChain;
+        await this.#writer.close().catch(() => {});
+      })();
+      if (!await settlesWithin(flushed, this.#closeTimeout)) {
+        // The peer stopped reading: close the socket so the stuck write
+        // fails, and drop what is left.
+        onClose?.();
+        onClose = undefined;
+        this.#writer.abort(
+          new FramingError("Cannot send request: the client was closed"),
+        ).catch(() => {});
+      }
     }
     this.#writer.releaseLock();
     await this.#reader?.cancel().catch(() => {});
     await this.#loop;
     this.#reactor.close();
     this.#pending.clear();
-    this.#onClose?.();
+    onClose?.();
   }
 
   /**
@@ -537,6 +569,23 @@ export class FramingClient implements AsyncDisposable {
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+}
+
+/** Whether `p` settles within `ms` milliseconds (it is never rejected). */
+async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+  if (ms === Infinity) {
+    await p;
+    return true;
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((r) => {
+    timer = setTimeout(() => r(false), Math.min(ms, 2 ** 31 - 1));
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

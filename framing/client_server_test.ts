@@ -5,6 +5,7 @@ import {
   assertEquals,
   assertOk,
   assertRejects,
+  assertThrows,
 } from "../_test_utils/assert.ts";
 import { openFdCount, tempDir } from "../_test_utils/peers.ts";
 import {
@@ -456,4 +457,38 @@ Deno.test("server: a failed read aborts the handlers' signal", async () => {
     (reason as FramingError).message,
     "Cannot read request: the connection failed",
   );
+});
+
+Deno.test("client: close() gives up on request bytes a peer never reads", async () => {
+  // A raw TCP peer that accepts and never reads.
+  using server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepted = server.accept();
+  const client = await connect({ port: server.addr.port }, {
+    closeTimeout: 200,
+  });
+  const peer = await accepted;
+  try {
+    const call = Array.fromAsync(
+      client.call("big", {}, { data: new Uint8Array(32 * 1024 * 1024) }),
+    ).then(() => "answered", (e) => e);
+    await client.close();
+    assertOk((await call) instanceof FramingError);
+    assertEquals(client.inFlight, 0);
+  } finally {
+    peer.close();
+  }
+});
+
+Deno.test("client: a negative or NaN closeTimeout is refused", () => {
+  const t = new TransformStream<Uint8Array, Uint8Array>();
+  for (const closeTimeout of [-1, NaN]) {
+    assertThrows(
+      () =>
+        new FramingClient({ readable: t.readable, writable: t.writable }, {
+          closeTimeout,
+        }),
+      RangeError,
+      "closeTimeout",
+    );
+  }
 });
