@@ -1,6 +1,10 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
+import {
+  GUNICORN_PEER_NAME,
+  gunicornPeer,
+} from "../_test_utils/dirty_gunicorn.ts";
 import assert from "node:assert/strict";
-import { findPython, peerTest, tempDir } from "../_test_utils/peers.ts";
+import { peerTest, tempDir } from "../_test_utils/peers.ts";
 import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
 
 const APP = "./cli/testdata/app.ts:TestApp";
@@ -250,22 +254,10 @@ Deno.test("ipc dirty --help exits 0", async () => {
   assert.match(r.stdout, /ipc dirty stream/);
 });
 
-function gunicornPeer(): { python: string; src: string } | null {
-  const src = Deno.env.get("GUNICORN_SRC");
-  const python = findPython("3.11");
-  if (!src || !python) return null;
-  try {
-    Deno.statSync(`${src}/gunicorn/dirty/protocol.py`);
-  } catch {
-    return null;
-  }
-  return { python: python.path, src };
-}
-
 peerTest(
   "ipc dirty against gunicorn 26.1.0's own dirty arbiter",
   gunicornPeer(),
-  "gunicorn 26.1.0 source (set GUNICORN_SRC) + python3",
+  GUNICORN_PEER_NAME,
   async (peer) => {
     await using dir = await tempDir();
     const sock = `${dir.path}/gunicorn.sock`;

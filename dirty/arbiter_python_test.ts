@@ -3,12 +3,16 @@
  * gunicorn's own Python `DirtyClient` / `StashClient` (and raw STATUS /
  * MANAGE frames from its `BinaryProtocol`) against our arbiter. Needs the
  * gunicorn 26 source tree (not part of this repository): `$GUNICORN_SRC`
- * or `/tmp/gunicorn_src`; without it the test is ignored with a warning
+ * or `/tmp/gunicorn_src`; without it the test is skipped loudly, in CI too
  * (CI covers the same ground with our client and the vectors).
  */
 import assert from "node:assert/strict";
 import { startArbiter } from "./arbiter.ts";
-import { findPython } from "../_test_utils/peers.ts";
+import { peerTest } from "../_test_utils/peers.ts";
+import {
+  GUNICORN_PEER_NAME,
+  gunicornPeer,
+} from "../_test_utils/dirty_gunicorn.ts";
 
 const APP = `${
   new URL("./testdata/apps/echo.ts", import.meta.url).href
@@ -16,31 +20,11 @@ const APP = `${
 const SCRIPT =
   new URL("./testdata/python/gunicorn_clients.py", import.meta.url).pathname;
 
-function gunicornSource(): string | null {
-  for (const dir of [Deno.env.get("GUNICORN_SRC"), "/tmp/gunicorn_src"]) {
-    if (!dir) continue;
-    try {
-      Deno.statSync(`${dir}/gunicorn/dirty/client.py`);
-      return dir;
-    } catch {
-      // Not there.
-    }
-  }
-  return null;
-}
-
-const src = gunicornSource();
-const python = findPython("3.11");
-if (src === null || python === null) {
-  console.warn(
-    "\n!!! IGNORING gunicorn client test: set GUNICORN_SRC to a gunicorn 26 source tree\n",
-  );
-}
-
-Deno.test({
-  name: "python: gunicorn's DirtyClient and StashClient against our arbiter",
-  ignore: src === null || python === null,
-  async fn() {
+peerTest(
+  "python: gunicorn's DirtyClient and StashClient against our arbiter",
+  gunicornPeer(),
+  GUNICORN_PEER_NAME,
+  async (peer) => {
     await using arb = await startArbiter({
       apps: [APP],
       workers: 1,
@@ -48,8 +32,8 @@ Deno.test({
       log: () => {},
     });
     await arb.ready();
-    const out = await new Deno.Command(python!.path, {
-      args: ["-S", SCRIPT, src!, arb.socketPath, APP],
+    const out = await new Deno.Command(peer.python, {
+      args: ["-S", SCRIPT, peer.src, arb.socketPath, APP],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -62,4 +46,5 @@ Deno.test({
     assert.match(text, /ALL OK/);
     assert.doesNotMatch(text, /FAIL/);
   },
-});
+  { requiredInCi: false },
+);

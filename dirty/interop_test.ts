@@ -4,14 +4,13 @@
  * stand-alone from a local copy of gunicorn's source (`GUNICORN_SRC`, no
  * third-party packages needed) with `testdata/gunicorn_peer/`.
  */
+import {
+  GUNICORN_PEER_NAME,
+  gunicornPeer,
+} from "../_test_utils/dirty_gunicorn.ts";
 import assert from "node:assert/strict";
 import { assertRejects } from "../_test_utils/assert.ts";
-import {
-  findPython,
-  openFdCount,
-  peerTest,
-  tempDir,
-} from "../_test_utils/peers.ts";
+import { openFdCount, peerTest, tempDir } from "../_test_utils/peers.ts";
 import { DirtyClient } from "./client.ts";
 import {
   DirtyAppError,
@@ -24,18 +23,6 @@ import { encodeFrame } from "./message.ts";
 import { StashClient } from "./stash_client.ts";
 import { startFakeDirtyServer } from "../_test_utils/dirty_fake_server.ts";
 import { DirtyFloat } from "./tlv.ts";
-
-function gunicornPeer(): { python: string; src: string } | null {
-  const src = Deno.env.get("GUNICORN_SRC");
-  const python = findPython("3.11");
-  if (!src || !python) return null;
-  try {
-    Deno.statSync(`${src}/gunicorn/dirty/protocol.py`);
-  } catch {
-    return null;
-  }
-  return { python: python.path, src };
-}
 
 const APP = "dirty_demo_app:DemoApp";
 const runner =
@@ -54,7 +41,7 @@ async function waitForSocket(path: string): Promise<void> {
 peerTest(
   "interop: DirtyClient and StashClient against gunicorn 26.1.0's dirty arbiter",
   gunicornPeer(),
-  "gunicorn 26.1.0 source (set GUNICORN_SRC) + python3",
+  GUNICORN_PEER_NAME,
   async (peer) => {
     const fdsBefore = openFdCount();
     await using dir = await tempDir();
@@ -246,7 +233,7 @@ peerTest(
 peerTest(
   "interop: gunicorn 26.1.0's Python DirtyClient and StashClient against our codec (fake arbiter)",
   gunicornPeer(),
-  "gunicorn 26.1.0 source (set GUNICORN_SRC) + python3",
+  GUNICORN_PEER_NAME,
   async (peer) => {
     await using dir = await tempDir();
     await using server = startFakeDirtyServer(dir.path);
