@@ -15,7 +15,7 @@ import {
 import { ClientReactor, renderAtoms } from "./client_reactor.ts";
 import { CommandError, FramingError, ProtocolError } from "./errors.ts";
 import { encodeFrames, type Frame } from "./frame_codec.ts";
-import { FrameDecoderStream } from "./frame_stream.ts";
+import { FrameBatchDecoderStream } from "./frame_stream.ts";
 import { connChannel } from "./_conn_channel.ts";
 import {
   STREAM_ENCODERS_ORDER,
@@ -170,7 +170,7 @@ export class FramingClient implements AsyncDisposable {
   #reactor: ClientReactor;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #readable: ReadableStream<Uint8Array>;
-  #reader: ReadableStreamDefaultReader<Frame> | null = null;
+  #reader: ReadableStreamDefaultReader<Frame[]> | null = null;
   #writeChain: Promise<void> = Promise.resolve();
   #pending = new Map<number, Pending>();
   #cbor: CborDecodeOptions;
@@ -371,21 +371,26 @@ export class FramingClient implements AsyncDisposable {
   async #readLoop(): Promise<void> {
     // Let the constructor finish before touching the stream.
     await Promise.resolve();
-    const frames = this.#readable.pipeThrough(
-      new FrameDecoderStream({ maxPayloadSize: this.#maxPayload }),
+    // Batches: one stream read per chunk of bytes, not per frame.
+    const batches = this.#readable.pipeThrough(
+      new FrameBatchDecoderStream({ maxPayloadSize: this.#maxPayload }),
     );
-    this.#reader = frames.getReader();
+    this.#reader = batches.getReader();
     try {
-      for (;;) {
-        const { value: frame, done } = await this.#reader.read();
+      read: for (;;) {
+        const { value: frames, done } = await this.#reader.read();
         if (done) break;
-        this.#onFrame(frame);
-        if (this.#failure) break;
-        let full = false;
-        for (const p of this.#pending.values()) {
-          if (p.queued >= this.#maxQueued) full = true;
+        for (let i = 0; i < frames.length; i++) {
+          this.#onFrame(frames[i]!);
+          if (this.#failure) break read;
+          let full = false;
+          for (const p of this.#pending.values()) {
+            if (p.queued >= this.#maxQueued) full = true;
+          }
+          if (full) {
+            await new Promise<void>((resolve) => this.#resume = resolve);
+          }
         }
-        if (full) await new Promise<void>((resolve) => this.#resume = resolve);
       }
       this.#fail(
         new FramingError("Cannot read response: the connection closed"),

@@ -376,8 +376,120 @@ export function encodeFrameParts(
 }
 
 /**
+ * Payloads of this size and more are passed by reference by
+ * {@linkcode encodeFrameChunks} and {@linkcode FrameEncoderStream}: copying
+ * them costs more than handing the sink one more chunk.
+ *
+ * @example Usage
+ * ```ts
+ * import { ZERO_COPY_MIN_PAYLOAD } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(ZERO_COPY_MIN_PAYLOAD, 16384);
+ * ```
+ */
+export const ZERO_COPY_MIN_PAYLOAD = 16384;
+
+/**
+ * {@linkcode encodeFrameChunks} starts a new buffer rather than grow one
+ * past this size: bounded chunks suit a socket's writes, and small fresh
+ * buffers cost less than one large one.
+ */
+const MAX_COPY_CHUNK = 65536;
+
+/**
+ * Encodes frames as a list of chunks to write in order (vectored I/O):
+ * headers and payloads under {@linkcode ZERO_COPY_MIN_PAYLOAD} bytes are
+ * copied, back to back, into buffers of at most 64 KiB (a frame is never
+ * split; one small frame always fits); each larger payload is the
+ * caller's own bytes, not copied, as a chunk of its own after the chunk
+ * that ends with its header. Small frames thus cost one buffer per 64 KiB,
+ * and large ones no copy at all, as with {@linkcode encodeFrameParts}. {@linkcode FrameDecoder} takes a payload
+ * that arrives in one piece after its header as a view, so the chunks
+ * decode without a copy either.
+ *
+ * The chunks refer to the large payloads: do not change those until the
+ * chunks are written. A chunk may be a region of a larger shared buffer,
+ * as with {@linkcode encodeFrame}.
+ *
+ * @param frames The frames.
+ * @param maxPayloadSize Largest payload allowed per frame.
+ * @returns The chunks, in order; empty for no frames.
+ * @throws {RangeError} When a payload is too large or a field is out of
+ * range.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeFrameChunks, FrameDecoder } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const small = { requestId: 1, streamId: 2, streamFlags: 0, type: 3, flags: 1, payload: new Uint8Array(10) };
+ * const large = { ...small, payload: new Uint8Array(32768) };
+ * const chunks = encodeFrameChunks([small, small, large, small]);
+ * // [2 small frames + 1 header], the large payload itself, [1 small frame]
+ * assert.deepEqual(chunks.map((c) => c.length), [44, 32768, 18]);
+ * assert.equal(chunks[1], large.payload);
+ *
+ * const d = new FrameDecoder();
+ * const frames = chunks.flatMap((c) => d.push(c));
+ * assert.deepEqual(frames.map((f) => f.payload.length), [10, 10, 32768, 10]);
+ * ```
+ */
+export function encodeFrameChunks(
+  frames: Iterable<Frame>,
+  maxPayloadSize: number = MAX_WIRE_PAYLOAD_SIZE,
+): Uint8Array[] {
+  const list = Array.isArray(frames) ? frames as readonly Frame[] : [...frames];
+  const limit = Math.min(maxPayloadSize, MAX_PAYLOAD_SIZE_24);
+  // Pass 1: every size is checked before anything is encoded.
+  for (let i = 0; i < list.length; i++) {
+    const n = list[i]!.payload.length;
+    if (n > limit) throw sizeError(n, maxPayloadSize);
+  }
+  // Pass 2, per run of copied bytes: find where it ends (at a large
+  // payload or at MAX_COPY_CHUNK bytes), then fill one buffer for it.
+  const chunks: Uint8Array[] = [];
+  let i = 0;
+  while (i < list.length) {
+    let size = 0;
+    let j = i;
+    let large: Uint8Array | null = null;
+    while (j < list.length) {
+      const p = list[j]!.payload;
+      const big = p.length >= ZERO_COPY_MIN_PAYLOAD;
+      const add = FRAME_HEADER_SIZE + (big ? 0 : p.length);
+      if (size > 0 && size + add > MAX_COPY_CHUNK) break;
+      size += add;
+      j++;
+      if (big) {
+        large = p;
+        break;
+      }
+    }
+    const out = allocBytes(size);
+    let o = 0;
+    for (let k = i; k < j; k++) {
+      const f = list[k]!;
+      const p = f.payload;
+      putHeader(out, o, f, p.length);
+      o += FRAME_HEADER_SIZE;
+      if (p !== large) {
+        copyInto(out, o, p);
+        o += p.length;
+      }
+    }
+    chunks.push(out);
+    if (large !== null) chunks.push(large);
+    i = j;
+  }
+  return chunks;
+}
+
+/**
  * Encodes several frames into one buffer. A small result may be a region
- * of a larger shared buffer, as with {@linkcode encodeFrame}.
+ * of a larger shared buffer, as with {@linkcode encodeFrame}. Every
+ * payload is copied; for payloads of 16 KiB and more,
+ * {@linkcode encodeFrameChunks} avoids the copy.
  *
  * @param frames The frames.
  * @param maxPayloadSize Largest payload allowed per frame.

@@ -6,9 +6,11 @@ import {
   createStreamEncoder,
   decodeCborAll,
   encodeCbor,
+  encodeFrameChunks,
   encodeFrameParts,
   encodeFrames,
   type Frame,
+  FrameBatchDecoderStream,
   FrameDecoder,
   FrameDecoderStream,
   FrameEncoder,
@@ -47,6 +49,11 @@ for (const size of [64, 32768]) {
     fn: () => void encoder.encode(list),
   });
   Deno.bench({
+    name: `encodeFrameChunks 100 x ${size} B`,
+    group: `encode ${size}`,
+    fn: () => void encodeFrameChunks(list),
+  });
+  Deno.bench({
     name: `encodeFrameParts 100 x ${size} B`,
     group: `encode ${size}`,
     fn: () => list.forEach((f) => encodeFrameParts(f)),
@@ -56,6 +63,18 @@ for (const size of [64, 32768]) {
     group: `decode ${size}`,
     baseline: true,
     fn: () => void new FrameDecoder().push(bytes),
+  });
+  Deno.bench({
+    name:
+      `encodeFrameChunks + FrameDecoder, 4 frames per batch, 100 x ${size} B`,
+    group: `default path ${size}`,
+    baseline: true,
+    fn: () => {
+      const d = new FrameDecoder();
+      for (let i = 0; i < list.length; i += 4) {
+        for (const c of encodeFrameChunks(list.slice(i, i + 4))) d.push(c);
+      }
+    },
   });
   Deno.bench({
     name: `encodeFrames + FrameDecoder, 4 frames per buffer, 100 x ${size} B`,
@@ -74,6 +93,17 @@ for (const size of [64, 32768]) {
       const out = ReadableStream.from(list)
         .pipeThrough(new FrameEncoderStream())
         .pipeThrough(new FrameDecoderStream());
+      for await (const _ of out) { /* drain */ }
+    },
+  });
+  Deno.bench({
+    name:
+      `FrameEncoderStream (arrays) -> FrameBatchDecoderStream 100 x ${size} B`,
+    group: `default path ${size}`,
+    fn: async () => {
+      const out = ReadableStream.from([list.slice(0, 50), list.slice(50)])
+        .pipeThrough(new FrameEncoderStream())
+        .pipeThrough(new FrameBatchDecoderStream());
       for await (const _ of out) { /* drain */ }
     },
   });

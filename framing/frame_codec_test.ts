@@ -5,11 +5,17 @@
 import fc from "fast-check";
 import {
   assertEquals,
+  assertRejects,
   assertThrows,
   fromHex,
   toHex,
 } from "../_test_utils/assert.ts";
-import { byteByByte, collect, splitAt } from "../_test_utils/chunks.ts";
+import {
+  byteByByte,
+  collect,
+  concatBytes,
+  splitAt,
+} from "../_test_utils/chunks.ts";
 import {
   ClientReactor,
   createCommandFrames,
@@ -17,9 +23,11 @@ import {
   decodeFrames,
   describeFrame,
   encodeFrame,
+  encodeFrameChunks,
   encodeFrameParts,
   encodeFrames,
   type Frame,
+  FrameBatchDecoderStream,
   FrameDecoder,
   FrameDecoderStream,
   FrameEncoder,
@@ -318,6 +326,153 @@ Deno.test("frame codec: fast-check random frame sequences survive arbitrary re-c
     ),
     { numRuns: 150 },
   );
+});
+
+/** Frames with small payloads and, now and then, one of 16 KiB or more. */
+const arbMixedFrame: fc.Arbitrary<Frame> = fc.record({
+  requestId: fc.integer({ min: 0, max: 0xffff }),
+  streamId: fc.integer({ min: 0, max: 0xff }),
+  streamFlags: fc.integer({ min: 0, max: 0xff }),
+  type: fc.integer({ min: 0, max: 15 }),
+  flags: fc.integer({ min: 0, max: 15 }),
+  payload: fc.oneof(
+    { weight: 3, arbitrary: fc.uint8Array({ maxLength: 300 }) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(
+        fc.integer({ min: 16380, max: 65535 }),
+        fc.integer({ min: 0, max: 255 }),
+      ).map(([n, b]) => new Uint8Array(n).fill(b)),
+    },
+  ),
+});
+
+Deno.test("frame codec: fast-check encodeFrameChunks writes encodeFrames' bytes and copies no large payload", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(arbMixedFrame, { maxLength: 8 }),
+      fc.array(fc.nat(), { maxLength: 10 }),
+      async (frames, cuts) => {
+        const bytes = encodeFrames(frames);
+        const chunks = encodeFrameChunks(frames);
+        assertEquals(toHex(concatBytes(chunks)), toHex(bytes));
+        // Each large payload is a chunk of its own, the caller's array.
+        const large = frames.filter((f) => f.payload.length >= 16384);
+        const passed = chunks.filter((c) => large.some((f) => f.payload === c));
+        assertEquals(passed.length, large.length);
+        assertEquals(chunks.every((c) => c.length > 0), true);
+        // A large payload follows a chunk ending with its header; copied
+        // chunks stay within 64 KiB.
+        chunks.forEach((c, k) => {
+          if (passed.includes(c)) {
+            assertEquals(k > 0 && !passed.includes(chunks[k - 1]!), true);
+          } else {
+            assertEquals(c.length <= 65536, true);
+          }
+        });
+        // Decoding the chunks as written gives views of those payloads.
+        const d = new FrameDecoder();
+        const out = chunks.flatMap((c) => d.push(c));
+        d.finish();
+        assertEquals(out.map(hex), frames.map(hex));
+        for (let i = 0; i < frames.length; i++) {
+          if (frames[i]!.payload.length >= 16384) {
+            assertEquals(out[i]!.payload.buffer, frames[i]!.payload.buffer);
+          }
+        }
+        // Arrays through the encoder stream, any re-chunking, batches out.
+        const streamed = await collect([frames], new FrameEncoderStream());
+        assertEquals(toHex(concatBytes(streamed)), toHex(bytes));
+        const pieces = splitAt(bytes, cuts.map((c) => c % (bytes.length + 1)));
+        const batches = await collect(pieces, new FrameBatchDecoderStream());
+        assertEquals(batches.every((b) => b.length > 0), true);
+        assertEquals(batches.flat().map(hex), frames.map(hex));
+      },
+    ),
+    { numRuns: 100 },
+  );
+});
+
+Deno.test("frame codec: encodeFrameChunks and FrameBatchDecoderStream refuse bad input with typed errors", async () => {
+  const f: Frame = {
+    requestId: 1,
+    streamId: 2,
+    streamFlags: 0,
+    type: 3,
+    flags: 1,
+    payload: new Uint8Array(20000),
+  };
+  assertEquals(encodeFrameChunks([]), []);
+  // Copied bytes are cut into buffers of at most 64 KiB, between frames.
+  const many = Array.from({ length: 60 }, (_, i) => ({
+    ...f,
+    requestId: i,
+    payload: new Uint8Array(i % 2 ? 100 : 16383).fill(i & 0xff),
+  }));
+  const cut = encodeFrameChunks(many);
+  assertEquals(cut.length > 5, true);
+  assertEquals(cut.every((c) => c.length <= 65536), true);
+  assertEquals(toHex(concatBytes(cut)), toHex(encodeFrames(many)));
+  const d = new FrameDecoder();
+  for (const c of cut) {
+    d.push(c);
+    assertEquals(d.pending, 0); // every chunk ends on a frame boundary
+  }
+  assertEquals(encodeFrameChunks(new Set([f])).length, 2);
+  assertThrows(
+    () => encodeFrameChunks([f, { ...f, payload: new Uint8Array(65536) }]),
+    RangeError,
+    "payload of 65536 bytes exceeds the maximum of 65535 bytes",
+  );
+  assertThrows(
+    () => encodeFrameChunks([f], 1000),
+    RangeError,
+    "exceeds the maximum of 1000 bytes",
+  );
+  assertThrows(
+    () => encodeFrameChunks([f, { ...f, streamId: 256 }]),
+    RangeError,
+    "stream id 256 is outside 0..255",
+  );
+  const bytes = encodeFrames([f]);
+  // Truncated at every offset inside the frame: a FramingError at the end.
+  for (const cut of [1, 7, 8, 9, bytes.length - 1]) {
+    await assertRejects(
+      () => collect([bytes.subarray(0, cut)], new FrameBatchDecoderStream()),
+      FramingError,
+      cut < 8 ? "received incomplete frame" : "frame length error",
+    );
+  }
+  await assertRejects(
+    () =>
+      collect([bytes], new FrameBatchDecoderStream({ maxPayloadSize: 100 })),
+    FramingError,
+    "payload of 20000 bytes exceeds the maximum of 100 bytes",
+  );
+});
+
+Deno.test("frame streams: FrameBatchDecoderStream's highWaterMark counts batches", async () => {
+  const f: Frame = {
+    requestId: 1,
+    streamId: 2,
+    streamFlags: 0,
+    type: 3,
+    flags: 1,
+    payload: Uint8Array.of(1, 2),
+  };
+  const dec = new FrameBatchDecoderStream();
+  const w = dec.writable.getWriter();
+  await w.write(encodeFrames([f, f, f]));
+  let second = false;
+  const written = w.write(encodeFrames([f])).then(() => second = true);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assertEquals(second, false); // one batch unread: no more bytes taken
+  const r = dec.readable.getReader();
+  assertEquals((await r.read()).value?.length, 3);
+  await written;
+  assertEquals((await r.read()).value?.length, 1);
+  await w.close();
+  assertEquals((await r.read()).done, true);
 });
 
 Deno.test("reactors: fast-check random bytes never produce an untyped error", () => {

@@ -7,11 +7,13 @@
  */
 import {
   encodeFrame,
+  encodeFrameChunks,
   encodeFrameParts,
   type Frame,
   FrameDecoder,
   type FrameDecoderOptions,
   MAX_WIRE_PAYLOAD_SIZE,
+  ZERO_COPY_MIN_PAYLOAD,
 } from "./frame_codec.ts";
 
 /**
@@ -72,6 +74,68 @@ export class FrameDecoderStream extends TransformStream<Uint8Array, Frame> {
   }
 }
 
+/** Options of {@linkcode FrameBatchDecoderStream}. */
+export interface FrameBatchDecoderStreamOptions extends FrameDecoderOptions {
+  /**
+   * How many batches may wait for the reader before the stream stops
+   * taking bytes.
+   *
+   * @default {1}
+   */
+  highWaterMark?: number;
+}
+
+/**
+ * Parses a byte stream into batches of frames: one `Frame[]` chunk for
+ * each input chunk that completes at least one frame. This is
+ * {@linkcode FrameDecoderStream} without the per-frame cost of a stream
+ * chunk (about a microsecond per hop, more than decoding a small frame
+ * takes), for readers that take many small frames at a time. A stream
+ * that ends inside a frame errors with a `FramingError`.
+ *
+ * Payloads are views of the input chunks where a frame arrived whole, as
+ * with {@linkcode FrameDecoder}.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeFrames, FrameBatchDecoderStream } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const f = { requestId: 1, streamId: 1, streamFlags: 0, type: 2, flags: 1, payload: Uint8Array.of(7) };
+ * const bytes = encodeFrames([f, f, f]);
+ * const batches = await Array.fromAsync(
+ *   ReadableStream.from([bytes.subarray(0, 20), bytes.subarray(20)])
+ *     .pipeThrough(new FrameBatchDecoderStream()),
+ * );
+ * assert.deepEqual(batches.map((b) => b.length), [2, 1]);
+ * ```
+ */
+export class FrameBatchDecoderStream
+  extends TransformStream<Uint8Array, Frame[]> {
+  /**
+   * Creates the stream.
+   *
+   * @param options Limits (largest payload, default 65535) and how many
+   * batches may wait for the reader.
+   */
+  constructor(options: FrameBatchDecoderStreamOptions = {}) {
+    const decoder = new FrameDecoder(options);
+    super(
+      {
+        transform(chunk, controller) {
+          const frames = decoder.push(chunk);
+          if (frames.length > 0) controller.enqueue(frames);
+        },
+        flush() {
+          decoder.finish();
+        },
+      },
+      undefined,
+      { highWaterMark: options.highWaterMark ?? 1 },
+    );
+  }
+}
+
 /** Options of {@linkcode FrameEncoderStream}. */
 export interface FrameEncoderStreamOptions {
   /**
@@ -81,8 +145,9 @@ export interface FrameEncoderStreamOptions {
    */
   maxPayloadSize?: number;
   /**
-   * How many frames may wait to be encoded, and how many encoded chunks
-   * may wait for the reader, before writes wait.
+   * How many frames may wait to be encoded (an array counts as its
+   * frames), and how many encoded chunks may wait for the reader, before
+   * writes wait.
    *
    * @default {16}
    */
@@ -90,10 +155,14 @@ export interface FrameEncoderStreamOptions {
 }
 
 /**
- * Serializes frames to bytes: one chunk per frame, or for payloads of
- * 16 KiB and more the header and the payload as two chunks, so large
- * payloads are never copied. A small frame's chunk may be a region of a
- * larger shared buffer (see {@linkcode encodeFrame}).
+ * Serializes frames to bytes. Write one frame or an array of frames per
+ * chunk: a single small frame becomes one chunk; an array becomes the
+ * chunks of {@linkcode encodeFrameChunks} (small frames and headers
+ * copied back to back into one buffer, so a batch of small frames costs
+ * one stream chunk, not one per frame); a payload of 16 KiB and more is
+ * never copied but passed on as a chunk of its own after its header. A
+ * chunk may be a region of a larger shared buffer (see
+ * {@linkcode encodeFrame}).
  *
  * @example Usage
  * ```ts
@@ -104,8 +173,20 @@ export interface FrameEncoderStreamOptions {
  * const [bytes] = await Array.fromAsync(frames.pipeThrough(new FrameEncoderStream()));
  * assert.deepEqual([...bytes!], [0, 0, 0, 1, 0, 2, 0, 0x32]);
  * ```
+ *
+ * @example Batches of frames
+ * ```ts
+ * import { FrameEncoderStream } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const f = { requestId: 1, streamId: 2, streamFlags: 0, type: 3, flags: 1, payload: new Uint8Array(64) };
+ * const batches = ReadableStream.from([[f, f, f], [f]]);
+ * const chunks = await Array.fromAsync(batches.pipeThrough(new FrameEncoderStream()));
+ * assert.deepEqual(chunks.map((c) => c.length), [3 * 72, 72]);
+ * ```
  */
-export class FrameEncoderStream extends TransformStream<Frame, Uint8Array> {
+export class FrameEncoderStream
+  extends TransformStream<Frame | readonly Frame[], Uint8Array> {
   /**
    * Creates the stream.
    *
@@ -113,13 +194,25 @@ export class FrameEncoderStream extends TransformStream<Frame, Uint8Array> {
    */
   constructor(options: FrameEncoderStreamOptions = {}) {
     const max = options.maxPayloadSize ?? MAX_WIRE_PAYLOAD_SIZE;
-    const strategy = {
-      highWaterMark: options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK,
+    const highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    // An array counts as its frames, so a batch is not 16 batches' worth.
+    const frameCount = {
+      highWaterMark,
+      size: (chunk: Frame | readonly Frame[]): number =>
+        isFrameList(chunk) ? Math.max(1, chunk.length) : 1,
     };
     super(
       {
-        transform(frame, controller) {
-          if (frame.payload.length >= 16384) {
+        transform(input, controller) {
+          if (isFrameList(input)) {
+            const chunks = encodeFrameChunks(input, max);
+            for (let i = 0; i < chunks.length; i++) {
+              controller.enqueue(chunks[i]!);
+            }
+            return;
+          }
+          const frame = input;
+          if (frame.payload.length >= ZERO_COPY_MIN_PAYLOAD) {
             const [header, payload] = encodeFrameParts(frame, max);
             controller.enqueue(header);
             controller.enqueue(payload);
@@ -128,8 +221,12 @@ export class FrameEncoderStream extends TransformStream<Frame, Uint8Array> {
           }
         },
       },
-      strategy,
-      strategy,
+      frameCount,
+      { highWaterMark },
     );
   }
+}
+
+function isFrameList(x: Frame | readonly Frame[]): x is readonly Frame[] {
+  return Array.isArray(x);
 }

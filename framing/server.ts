@@ -12,7 +12,7 @@ import type { CborKey, CborValue } from "./cbor.ts";
 import type { ByteChannel } from "./client.ts";
 import { CommandError, FramingError, type ProtocolError } from "./errors.ts";
 import { encodeFrames, type Frame } from "./frame_codec.ts";
-import { FrameDecoderStream } from "./frame_stream.ts";
+import { FrameBatchDecoderStream } from "./frame_stream.ts";
 import { connChannel } from "./_conn_channel.ts";
 import type { OutputStream } from "./output_stream.ts";
 import {
@@ -198,16 +198,17 @@ export async function serveConnection(
     }
   }
 
+  // Batches: one stream read per chunk of bytes, not per frame.
   const reader = channel.readable
     .pipeThrough(
-      new FrameDecoderStream({
+      new FrameBatchDecoderStream({
         maxPayloadSize: options.maxPayloadSize ?? 65535,
       }),
     )
     .getReader();
   try {
-    for (;;) {
-      let r: ReadableStreamReadResult<Frame>;
+    read: for (;;) {
+      let r: ReadableStreamReadResult<Frame[]>;
       try {
         r = await reader.read();
       } catch (e) {
@@ -219,25 +220,28 @@ export async function serveConnection(
         break;
       }
       if (r.done) break;
-      const a = reactor.onFrameRecv(r.value);
-      if (a.action === "error") {
-        options.onProtocolError?.(a.error);
-        abort.abort(a.error);
-        await reader.cancel().catch(() => {});
-        break;
+      const frames = r.value;
+      for (let i = 0; i < frames.length; i++) {
+        const a = reactor.onFrameRecv(frames[i]!);
+        if (a.action === "error") {
+          options.onProtocolError?.(a.error);
+          abort.abort(a.error);
+          await reader.cancel().catch(() => {});
+          break read;
+        }
+        if (a.action !== "runcommand") continue;
+        const ctx: CommandContext = {
+          command: a.command,
+          requestId: a.requestId,
+          data: a.data,
+          redirect: a.redirect,
+          signal: abort.signal,
+        };
+        const task = respond(streamFor(), a.requestId, a.command, a.args, ctx);
+        tasks.add(task);
+        task.finally(() => tasks.delete(task));
+        while (tasks.size >= maxConcurrent) await Promise.race(tasks);
       }
-      if (a.action !== "runcommand") continue;
-      const ctx: CommandContext = {
-        command: a.command,
-        requestId: a.requestId,
-        data: a.data,
-        redirect: a.redirect,
-        signal: abort.signal,
-      };
-      const task = respond(streamFor(), a.requestId, a.command, a.args, ctx);
-      tasks.add(task);
-      task.finally(() => tasks.delete(task));
-      while (tasks.size >= maxConcurrent) await Promise.race(tasks);
     }
     reactor.onInputEof();
     await Promise.all([...tasks]);
