@@ -9,11 +9,11 @@
  * pipes (stdin/stdout). Tested against the real Mercurial 6.3.2 in both
  * roles.
  *
- * Layers, from the bottom: {@linkcode encodeFrame} / {@linkcode FrameDecoder}
- * (frames), {@linkcode encodeCbor} / {@linkcode CborStreamDecoder} (CBOR),
+ * Layers, from the bottom: {@linkcode encodeFrameChunks} /
+ * {@linkcode FrameDecoder} (frames; large payloads are never copied), {@linkcode encodeCbor} / {@linkcode CborStreamDecoder} (CBOR),
  * {@linkcode createStreamEncoder} (encodings), {@linkcode ServerReactor} and
- * {@linkcode ClientReactor} (state machines), {@linkcode FrameDecoderStream}
- * (streams), {@linkcode FramingClient} / {@linkcode serveConnection},
+ * {@linkcode ClientReactor} (state machines), {@linkcode FrameEncoderStream}
+ * / {@linkcode FrameBatchDecoderStream} (streams), {@linkcode FramingClient} / {@linkcode serveConnection},
  * {@linkcode connect} / {@linkcode serve} / {@linkcode serveStdio}
  * (transports).
  *
