@@ -10,12 +10,13 @@
  * roles.
  *
  * Layers, from the bottom: {@linkcode encodeFrameChunks} /
- * {@linkcode FrameDecoder} (frames; large payloads are never copied), {@linkcode encodeCbor} / {@linkcode CborStreamDecoder} (CBOR),
+ * {@linkcode FrameDecoder} (frames; large payloads are never copied),
+ * {@linkcode encodeCbor} / {@linkcode CborStreamDecoder} (CBOR),
  * {@linkcode createStreamEncoder} (encodings), {@linkcode ServerReactor} and
- * {@linkcode ClientReactor} (state machines), {@linkcode FrameEncoderStream}
- * / {@linkcode FrameBatchDecoderStream} (streams), {@linkcode FramingClient} / {@linkcode serveConnection},
- * {@linkcode connect} / {@linkcode serve} / {@linkcode serveStdio}
- * (transports).
+ * {@linkcode ClientReactor} (state machines), {@linkcode FrameEncoderStream} /
+ * {@linkcode FrameBatchDecoderStream} (streams), {@linkcode FramingClient} /
+ * {@linkcode serveConnection}, {@linkcode connect} / {@linkcode serve} /
+ * {@linkcode serveStdio} (transports).
  *
  * Permissions: none for the codecs, reactors and in-memory channels;
  * `--allow-net` for TCP; `--allow-read --allow-write` for Unix sockets.
