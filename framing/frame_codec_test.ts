@@ -292,14 +292,19 @@ Deno.test("frame codec: truncated input fails with readframe's messages", () => 
   );
 });
 
-const arbFrame: fc.Arbitrary<Frame> = fc.record({
-  requestId: fc.integer({ min: 0, max: 0xffff }),
-  streamId: fc.integer({ min: 0, max: 0xff }),
-  streamFlags: fc.integer({ min: 0, max: 0xff }),
-  type: fc.integer({ min: 0, max: 15 }),
-  flags: fc.integer({ min: 0, max: 15 }),
-  payload: fc.uint8Array({ maxLength: 300 }),
-});
+/** Frames with any header fields and payloads from `payload`. */
+function arbFrameWith(payload: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Frame> {
+  return fc.record({
+    requestId: fc.integer({ min: 0, max: 0xffff }),
+    streamId: fc.integer({ min: 0, max: 0xff }),
+    streamFlags: fc.integer({ min: 0, max: 0xff }),
+    type: fc.integer({ min: 0, max: 15 }),
+    flags: fc.integer({ min: 0, max: 15 }),
+    payload,
+  });
+}
+
+const arbFrame = arbFrameWith(fc.uint8Array({ maxLength: 300 }));
 
 Deno.test("frame codec: fast-check random frame sequences survive arbitrary re-chunking", async () => {
   await fc.assert(
@@ -329,23 +334,16 @@ Deno.test("frame codec: fast-check random frame sequences survive arbitrary re-c
 });
 
 /** Frames with small payloads and, now and then, one of 16 KiB or more. */
-const arbMixedFrame: fc.Arbitrary<Frame> = fc.record({
-  requestId: fc.integer({ min: 0, max: 0xffff }),
-  streamId: fc.integer({ min: 0, max: 0xff }),
-  streamFlags: fc.integer({ min: 0, max: 0xff }),
-  type: fc.integer({ min: 0, max: 15 }),
-  flags: fc.integer({ min: 0, max: 15 }),
-  payload: fc.oneof(
-    { weight: 3, arbitrary: fc.uint8Array({ maxLength: 300 }) },
-    {
-      weight: 1,
-      arbitrary: fc.tuple(
-        fc.integer({ min: 16380, max: 65535 }),
-        fc.integer({ min: 0, max: 255 }),
-      ).map(([n, b]) => new Uint8Array(n).fill(b)),
-    },
-  ),
-});
+const arbMixedFrame = arbFrameWith(fc.oneof(
+  { weight: 3, arbitrary: fc.uint8Array({ maxLength: 300 }) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(
+      fc.integer({ min: 16380, max: 65535 }),
+      fc.integer({ min: 0, max: 255 }),
+    ).map(([n, b]) => new Uint8Array(n).fill(b)),
+  },
+));
 
 Deno.test("frame codec: fast-check encodeFrameChunks writes encodeFrames' bytes and copies no large payload", async () => {
   await fc.assert(
@@ -449,30 +447,6 @@ Deno.test("frame codec: encodeFrameChunks and FrameBatchDecoderStream refuse bad
     FramingError,
     "payload of 20000 bytes exceeds the maximum of 100 bytes",
   );
-});
-
-Deno.test("frame streams: FrameBatchDecoderStream's highWaterMark counts batches", async () => {
-  const f: Frame = {
-    requestId: 1,
-    streamId: 2,
-    streamFlags: 0,
-    type: 3,
-    flags: 1,
-    payload: Uint8Array.of(1, 2),
-  };
-  const dec = new FrameBatchDecoderStream();
-  const w = dec.writable.getWriter();
-  await w.write(encodeFrames([f, f, f]));
-  let second = false;
-  const written = w.write(encodeFrames([f])).then(() => second = true);
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  assertEquals(second, false); // one batch unread: no more bytes taken
-  const r = dec.readable.getReader();
-  assertEquals((await r.read()).value?.length, 3);
-  await written;
-  assertEquals((await r.read()).value?.length, 1);
-  await w.close();
-  assertEquals((await r.read()).done, true);
 });
 
 Deno.test("reactors: fast-check random bytes never produce an untyped error", () => {
@@ -742,7 +716,7 @@ Deno.test("frame codec: decoder views, copies and pending across chunks", () => 
   );
 });
 
-Deno.test("frame streams: highWaterMark bounds the frames waiting", async () => {
+Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", async () => {
   const f: Frame = {
     requestId: 1,
     streamId: 2,
@@ -770,4 +744,26 @@ Deno.test("frame streams: highWaterMark bounds the frames waiting", async () => 
   assertEquals(got.map(hex), [hex(f), hex(f), hex(f), hex(f)]);
   await w.close();
   assertEquals((await r.read()).done, true);
+
+  // An array written to the encoder counts as its frames.
+  const enc2 = new FrameEncoderStream({ highWaterMark: 4 });
+  const ew2 = enc2.writable.getWriter();
+  void ew2.write([f, f, f]).catch(() => {});
+  assertEquals(ew2.desiredSize, 1);
+  await ew2.abort();
+
+  // The batch decoder counts batches: one unread batch stops the bytes.
+  const bdec = new FrameBatchDecoderStream();
+  const bw = bdec.writable.getWriter();
+  await bw.write(encodeFrames([f, f, f]));
+  let more = false;
+  const moreWritten = bw.write(encodeFrames([f])).then(() => more = true);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assertEquals(more, false);
+  const br = bdec.readable.getReader();
+  assertEquals((await br.read()).value?.length, 3);
+  await moreWritten;
+  assertEquals((await br.read()).value?.length, 1);
+  await bw.close();
+  assertEquals((await br.read()).done, true);
 });
