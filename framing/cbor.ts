@@ -13,6 +13,7 @@
  * @module
  */
 import { CborDecodeError } from "./errors.ts";
+import { allocBytes } from "./_byte_pool.ts";
 
 /** A value allowed as a CBOR map key or set member. */
 export type CborKey = Uint8Array | string | number | bigint | boolean | null;
@@ -126,8 +127,11 @@ const TWO_64 = 1n << 64n;
 // Encoding
 
 class Writer {
-  buf: Uint8Array = new Uint8Array(256);
+  buf: Uint8Array;
   pos = 0;
+  constructor(buf: Uint8Array) {
+    this.buf = buf;
+  }
   #ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
@@ -186,10 +190,24 @@ class Writer {
     this.#ensure(1);
     this.buf[this.pos++] = v;
   }
+  /** A copy of the bytes written (small ones from the shared pool). */
   take(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    const out = allocBytes(this.pos);
+    out.set(this.buf.subarray(0, this.pos));
+    return out;
   }
 }
+
+/**
+ * The scratch buffer `encodeCbor` writes into before copying the result
+ * out (a fresh buffer per call costs more than most values' encoding);
+ * `null` while in use, so a nested call gets its own.
+ */
+let spare: Uint8Array | null = new Uint8Array(4096);
+/** Largest scratch buffer kept between calls. */
+const MAX_SPARE = 65536;
+/** Where `ChunkSink` writes heads (at most 9 bytes), copied out at once. */
+const HEAD_SCRATCH = new Writer(new Uint8Array(16));
 
 /** Sink used by the walker: either a single buffer or Mercurial-style chunks. */
 interface Sink {
@@ -339,6 +357,9 @@ function walk(sink: Sink, v: CborValue, depth: number, top: boolean): void {
 
 /**
  * Encodes one value as Mercurial would (`b''.join(streamencode(v))`).
+ * A small result may be a region of a larger shared buffer (like Node's
+ * `Buffer` pool): use `byteOffset` and `byteLength` with `.buffer`, and
+ * copy (`slice()`) before transferring it.
  *
  * @param value The value.
  * @returns The CBOR bytes.
@@ -354,21 +375,25 @@ function walk(sink: Sink, v: CborValue, depth: number, top: boolean): void {
  * ```
  */
 export function encodeCbor(value: CborValue): Uint8Array {
-  const w = new Writer();
-  walk(w, value, 0, true);
-  return w.take();
+  const w = new Writer(spare ?? new Uint8Array(256));
+  spare = null;
+  try {
+    walk(w, value, 0, true);
+    return w.take();
+  } finally {
+    if (w.buf.length <= MAX_SPARE) spare = w.buf;
+  }
 }
 
 class ChunkSink implements Sink {
   #emit: (chunk: Uint8Array) => void;
-  #scratch = new Writer();
   constructor(emit: (chunk: Uint8Array) => void) {
     this.#emit = emit;
   }
   head(major: number, n: number | bigint): void {
-    this.#scratch.pos = 0;
-    this.#scratch.head(major, n);
-    this.#emit(this.#scratch.take());
+    HEAD_SCRATCH.pos = 0;
+    HEAD_SCRATCH.head(major, n);
+    this.#emit(HEAD_SCRATCH.take());
   }
   bytes(data: Uint8Array): void {
     this.#emit(data);
@@ -386,7 +411,7 @@ class ChunkSink implements Sink {
  *
  * @param value The value.
  * @param emit Called with each chunk, in order. Content chunks may share
- * memory with `value`.
+ * memory with `value`; head chunks may be regions of a shared buffer.
  *
  * @example Usage
  * ```ts

@@ -258,6 +258,25 @@ const arbValue: fc.Arbitrary<CborValue> = fc.letrec((tie) => ({
   ),
 })).value as fc.Arbitrary<CborValue>;
 
+Deno.test("cbor: results from the shared scratch and pool never change later", () => {
+  const kept: [Uint8Array, string][] = [];
+  for (let i = 0; i < 100; i++) {
+    // Sizes below and above the pooled size and the kept scratch size.
+    const n = i % 3 === 0 ? (i * 877) % 70000 : i * 13;
+    const v = new Map<string, CborValue>([["i", i], [
+      "blob",
+      new Uint8Array(n).fill(i & 0xff),
+    ]]);
+    const whole = encodeCbor(v);
+    kept.push([whole, toHex(whole)]);
+    encodeCborChunks(v, (c) => kept.push([c, toHex(c)]));
+  }
+  for (const [bytes, hex] of kept) assertEquals(toHex(bytes), hex);
+  // A failed encoding leaves the scratch usable.
+  assertThrows(() => encodeCbor([1, Symbol("x")] as never), TypeError);
+  assertEquals(toHex(encodeCbor([1, 2])), "820102");
+});
+
 Deno.test("cbor: fast-check round trip under arbitrary re-chunking", () => {
   fc.assert(
     fc.property(

@@ -27,6 +27,7 @@ import {
   FRAME_TYPE,
   STREAM_FLAG,
 } from "./frame_codec.ts";
+import { allocBytes } from "./_byte_pool.ts";
 import { concatBytes } from "./_concat.ts";
 import {
   createCommandErrorFrame,
@@ -267,17 +268,19 @@ function asText(v: CborValue | undefined): string | null {
  * Buffers encoded response bytes into frames exactly as Mercurial's
  * `bufferingcommandresponseemitter` does.
  */
+const EMPTY = new Uint8Array(0);
+
 class Emitter {
   #stream: OutputStream;
   #rid: number;
   #max: number;
-  #buf: Uint8Array;
+  /** Buffered output; grows on demand up to `max` (most responses are small). */
+  #buf: Uint8Array = EMPTY;
   #n = 0;
   constructor(stream: OutputStream, rid: number, max: number) {
     this.#stream = stream;
     this.#rid = rid;
     this.#max = max;
-    this.#buf = new Uint8Array(max);
   }
   send(d: Uint8Array, out: Frame[]): void {
     if (d.length === 0) return;
@@ -288,18 +291,24 @@ class Emitter {
       }
       return;
     }
-    if (d.length + this.#n < this.#max) {
-      this.#buf.set(d, this.#n);
-      this.#n += d.length;
-      return;
-    }
-    this.flush(out);
-    this.#buf.set(d, 0);
-    this.#n = d.length;
+    if (d.length + this.#n >= this.#max) this.flush(out);
+    this.#room(this.#n + d.length);
+    this.#buf.set(d, this.#n);
+    this.#n += d.length;
+  }
+  #room(need: number): void {
+    if (need <= this.#buf.length) return;
+    let size = Math.max(256, this.#buf.length * 2);
+    while (size < need) size *= 2;
+    const next = new Uint8Array(Math.min(size, this.#max));
+    next.set(this.#buf.subarray(0, this.#n));
+    this.#buf = next;
   }
   flush(out: Frame[]): void {
     if (this.#n === 0) return;
-    out.push(this.#frame(this.#buf.slice(0, this.#n)));
+    const payload = allocBytes(this.#n);
+    payload.set(this.#buf.subarray(0, this.#n));
+    out.push(this.#frame(payload));
     this.#n = 0;
   }
   #frame(payload: Uint8Array): Frame {
