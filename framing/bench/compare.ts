@@ -44,6 +44,16 @@ function payloadOf(size: number): Uint8Array {
   return p;
 }
 
+/**
+ * `k` benchmark frames in a list made at its full size, as Mercurial's
+ * side makes its list in one comprehension.
+ */
+function framesOf(payload: Uint8Array, k: number): Frame[] {
+  const frames = new Array<Frame>(k);
+  for (let i = 0; i < k; i++) frames[i] = frameOf(payload);
+  return frames;
+}
+
 /** The benchmark's frame: a command-response continuation on stream 1. */
 function frameOf(payload: Uint8Array): Frame {
   return {
@@ -95,11 +105,7 @@ function oursObjects(
     let count = 0;
     let bytes = 0;
     for (let done = 0; done < n; done += step) {
-      const frames: Frame[] = [];
-      const k = Math.min(step, n - done);
-      for (let i = 0; i < k; i++) {
-        frames.push(frameOf(payload));
-      }
+      const frames = framesOf(payload, Math.min(step, n - done));
       const chunks = encode(frames);
       for (let c = 0; c < chunks.length; c++) {
         const data = chunks[c]!;
@@ -162,10 +168,8 @@ async function oursStreams(
     } else {
       const source = new ReadableStream<Frame[]>({
         pull(controller) {
-          const frames: Frame[] = [];
-          for (let i = 0; i < per && made < n; i++, made++) {
-            frames.push(frameOf(payload));
-          }
+          const frames = framesOf(payload, Math.min(per, n - made));
+          made += frames.length;
           controller.enqueue(frames);
           if (made >= n) controller.close();
         },
