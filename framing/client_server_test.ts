@@ -251,6 +251,59 @@ Deno.test("server: deferred output over an in-memory channel", async () => {
   await client.close();
 });
 
+Deno.test("server: deferred output past maxDeferredBytes parks handlers until input ends, in order", async () => {
+  const { client: c, server: s } = pair();
+  let written = 0;
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, ctl) {
+      written += chunk.length;
+      ctl.enqueue(chunk);
+    },
+  });
+  void tap.readable.pipeTo(s.writable);
+  const made = [0, 0];
+  // Incompressible, so the zstd encoder emits frames as it goes.
+  const noise = (id: number, i: number): Uint8Array => {
+    const out = new Uint8Array(10000);
+    let x = id * 1000 + i + 1;
+    for (let k = 0; k < out.length; k++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      out[k] = x >>> 24;
+    }
+    return out;
+  };
+  const served = serveConnection({
+    readable: s.readable,
+    writable: tap.writable,
+  }, {
+    async *blob(args) {
+      const id = Number(args.get("id"));
+      for (let i = 0; i < 20; i++) {
+        made[id]!++;
+        yield noise(id, i);
+      }
+    },
+  }, { deferOutput: true, maxDeferredBytes: 25000, maxConcurrentCommands: 1 });
+  const client = new FramingClient(c, { contentEncodings: ["zstd-8mb"] });
+  const a = Array.fromAsync(client.call("blob", { id: 0 }));
+  const b = Array.fromAsync(client.call("blob", { id: 1 }));
+  await delay(50);
+  // Nothing sent before the input ends; the first handler stopped early;
+  // the second started although only one command may run (the first is
+  // parked, so it does not count).
+  assertEquals(written, 0);
+  assertEquals(made[0]! < 20, true);
+  assertEquals(made[1]! >= 1, true);
+  await client.closeWrite();
+  for (const [id, got] of [await a, await b].entries()) {
+    assertEquals(got.length, 20);
+    got.forEach((v, i) => assertEquals(v, noise(id, i)));
+  }
+  assertEquals(made, [20, 20]);
+  await served;
+  await client.close();
+});
+
 Deno.test("server: requests spread over several output streams, each with its own encoder", async () => {
   const { client: c, server: s } = pair();
   const seen: Uint8Array[] = [];

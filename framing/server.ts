@@ -11,7 +11,7 @@
 import type { CborKey, CborValue } from "./cbor.ts";
 import type { ByteChannel } from "./client.ts";
 import { CommandError, FramingError, type ProtocolError } from "./errors.ts";
-import { encodeFrames, type Frame } from "./frame_codec.ts";
+import { encodeFrames, type Frame, FRAME_HEADER_SIZE } from "./frame_codec.ts";
 import { FrameBatchDecoderStream } from "./frame_stream.ts";
 import { connChannel } from "./_conn_channel.ts";
 import type { OutputStream } from "./output_stream.ts";
@@ -74,11 +74,22 @@ export interface ServeConnectionOptions extends ServerReactorOptions {
   maxPayloadSize?: number;
   /**
    * Most commands running at once; beyond it the server stops reading
-   * requests until one finishes (backpressure on the client).
+   * requests until one finishes (backpressure on the client). With
+   * `deferOutput`, a command waiting for the end of input (see
+   * `maxDeferredBytes`) does not count.
    *
    * @default {64}
    */
   maxConcurrentCommands?: number;
+  /**
+   * With `deferOutput`: most bytes of response frames held until the
+   * client's input ends. Past it, a handler waits at its next write until
+   * the input ends (backpressure) instead of the server buffering without
+   * bound, as Mercurial does.
+   *
+   * @default {16777216}
+   */
+  maxDeferredBytes?: number;
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<ResponseObject> {
@@ -124,16 +135,50 @@ export async function serveConnection(
   let nextStream = 0;
   let chain: Promise<void> = Promise.resolve();
   let writeFailed = false;
-  const deferred: Frame[] = [];
   const tasks = new Set<Promise<void>>();
   const maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 64);
+  // Deferred output: frames held until the input ends, up to maxDeferred
+  // bytes; past that, handlers park at their write until the input ends.
+  const maxDeferred = options.maxDeferredBytes ?? 16 * 1024 * 1024;
+  let holding = defer;
+  const held: Frame[] = [];
+  let heldBytes = 0;
+  let parked = 0;
+  let releaseParked!: () => void;
+  const inputEnded = new Promise<void>((resolve) => releaseParked = resolve);
+  /** Wakes the read loop when a handler parks (it no longer counts). */
+  let wakeReader: (() => void) | null = null;
 
   function write(frames: Frame[]): Promise<void> {
     if (frames.length === 0) return chain;
-    if (defer) {
-      deferred.push(...frames);
+    if (!holding) return send(frames);
+    let size = 0;
+    for (const f of frames) size += FRAME_HEADER_SIZE + f.payload.length;
+    // Once one write parks, later ones park behind it: frames must reach
+    // the wire in the order they were made (encoders are shared).
+    if (parked === 0 && heldBytes + size <= maxDeferred) {
+      for (const f of frames) held.push(f);
+      heldBytes += size;
       return chain;
     }
+    parked++;
+    wakeReader?.();
+    return inputEnded.then(() => {
+      parked--;
+      return send(frames);
+    });
+  }
+
+  /** Ends deferral: sends what is held and lets parked handlers go on. */
+  function endInput(): void {
+    if (!holding) return;
+    holding = false;
+    if (held.length > 0) void send(held.splice(0));
+    heldBytes = 0;
+    releaseParked();
+  }
+
+  function send(frames: Frame[]): Promise<void> {
     const bytes = encodeFrames(frames);
     chain = chain.then(async () => {
       if (writeFailed) return;
@@ -240,18 +285,21 @@ export async function serveConnection(
         const task = respond(streamFor(), a.requestId, a.command, a.args, ctx);
         tasks.add(task);
         task.finally(() => tasks.delete(task));
-        while (tasks.size >= maxConcurrent) await Promise.race(tasks);
+        while (tasks.size - parked >= maxConcurrent) {
+          await Promise.race([
+            ...tasks,
+            new Promise<void>((resolve) => wakeReader = resolve),
+          ]);
+          wakeReader = null;
+        }
       }
     }
     reactor.onInputEof();
+    endInput();
     await Promise.all([...tasks]);
-    if (defer && deferred.length > 0) {
-      const frames = deferred.splice(0);
-      const bytes = encodeFrames(frames);
-      chain = chain.then(() => writer.write(bytes)).catch(() => {});
-    }
     await chain;
   } finally {
+    endInput();
     for (const s of streams) s.close();
     await writer.close().catch(() => {});
     reader.releaseLock();
