@@ -160,3 +160,42 @@ Deno.test("received session fds are close-on-exec: a child process does not inhe
     "the receiver's socket leaked into the child",
   );
 });
+
+Deno.test({
+  name:
+    "adoptTcpSession() answers a client that half-closed after its request (no EPIPE)",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    using fds = trackFds();
+    {
+      using listener = SocketSessionListener.listen(`${dir.path}/h.sock`);
+      using forwarder = new SocketSessionForwarder(listener.path);
+      forwarder.connect();
+      using receiver = await listener.accept();
+      await using acceptor = forwardTcpConnections({ forwarder });
+      using client = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: acceptor.addr.port,
+      });
+      await client.write(enc.encode("ping"));
+      await client.closeWrite();
+      {
+        await using conn = adoptTcpSession(
+          await receiver.pop({
+            timeout: 5000,
+          }),
+        );
+        // The client's FIN is read first: the readable ends ...
+        const rest = await new Response(conn.readable).arrayBuffer();
+        assertEquals(rest.byteLength, 0);
+        // ... and the answer still goes out.
+        const writer = conn.writable.getWriter();
+        await writer.write(enc.encode(`pong:${dec.decode(conn.data)}`));
+        await writer.close();
+      }
+      assertEquals(await readAll(client), "pong:ping");
+    }
+    assertEquals(await fds.leaks(), []);
+  },
+});

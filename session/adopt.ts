@@ -11,7 +11,11 @@ export interface AdoptedConnection extends AsyncDisposable {
   socket: net.Socket;
   /** Bytes from the client after the session's data. */
   readable: ReadableStream<Uint8Array>;
-  /** Bytes to the client; closing it half-closes the connection. */
+  /**
+   * Bytes to the client; closing it half-closes the connection. It stays
+   * open after the client half-closed (the readable ended), so an answer
+   * can follow a request that ended with the client's FIN.
+   */
   writable: WritableStream<Uint8Array>;
   /** The local endpoint. */
   local: SocketAddress;
@@ -27,6 +31,12 @@ export interface AdoptedConnection extends AsyncDisposable {
  * Hands a received TCP session's fd to `node:net` (`new Socket({ fd })`,
  * which needs no `--allow-net`) and exposes it as Web streams. The session
  * gives up its fd; `await using` closes the connection.
+ *
+ * The socket is half-open capable (`allowHalfOpen: true`): when the client
+ * half-closes first (`shutdown(SHUT_WR)`, `Deno.Conn.closeWrite()`), the
+ * readable ends and the writable stays usable until it is closed. (With
+ * `node:net`'s default, Deno's polyfill swaps `socket.write` for a function
+ * that fails with `EPIPE` once the client's FIN was read, as Node does.)
  *
  * @param session A session of type `SOCK_STREAM`.
  * @returns The adopted connection.
@@ -62,7 +72,16 @@ export function adoptTcpSession(session: SocketSession): AdoptedConnection {
     );
   }
   const fd = session.takeFd();
-  const socket = new net.Socket({ fd, readable: true, writable: true });
+  // allowHalfOpen: node:net's default (false) ends our side as soon as the
+  // client's FIN is read and makes later writes fail with EPIPE ("This
+  // socket has been ended by the other party"); a client that half-closes
+  // after its request must still get the answer.
+  const socket = new net.Socket({
+    fd,
+    readable: true,
+    writable: true,
+    allowHalfOpen: true,
+  });
   socket.pause();
   const readable = new ReadableStream<Uint8Array>({
     start(controller) {
