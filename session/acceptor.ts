@@ -13,6 +13,11 @@ import {
   socketName,
   sysError,
 } from "./_libc.ts";
+import {
+  ACCEPT_BACKOFF_MAX,
+  ACCEPT_BACKOFF_MIN,
+  acceptErrorAction,
+} from "./_accept.ts";
 import { poller } from "./_poller.ts";
 import { SocketSessionError } from "./errors.ts";
 import type { SocketSessionForwarder } from "./forwarder.ts";
@@ -37,11 +42,24 @@ export interface AcceptorOptions {
   maxData?: number;
   /** TCP `listen()` backlog. @default {1024} */
   backlog?: number;
+  /**
+   * TCP: most connections accepted but not yet forwarded or closed (still
+   * waiting for their first bytes, or for room in the forwarder). At the
+   * cap the acceptor stops accepting until one of them is forwarded or
+   * dropped; the kernel backlog holds new connections meanwhile. This bounds
+   * the fds that clients that connect and stay silent can pin.
+   * @default {256}
+   */
+  maxPendingConnections?: number;
   /** Stops the acceptor. @default {undefined} */
   signal?: AbortSignal;
   /**
    * Called with each per-connection error (the connection is closed), such
-   * as a `SocketSessionError` of code `"TIMEOUT"` for a silent client.
+   * as a `SocketSessionError` of code `"TIMEOUT"` for a silent client, and
+   * with each `accept()` failure the TCP acceptor survives (a
+   * `SocketSessionError` whose code is the errno name: `"ECONNABORTED"`,
+   * `"EPROTO"`, `"EPERM"`, `"EMFILE"`, `"ENFILE"`, `"ENOBUFS"`, `"ENOMEM"`,
+   * ...).
    * @default {undefined}
    */
   onError?: (error: unknown) => void;
@@ -76,6 +94,11 @@ export interface SessionAcceptor extends AsyncDisposable {
   /** Sessions forwarded so far. */
   readonly forwarded: number;
   /**
+   * TCP: connections accepted and not yet forwarded or closed (at most
+   * `maxPendingConnections`); always 0 for UDP.
+   */
+  readonly pending: number;
+  /**
    * Settles when the acceptor stopped; rejects when accepting or receiving
    * fails. (Forwarding errors go to `onError`, per connection.)
    */
@@ -90,13 +113,16 @@ class Acceptor implements SessionAcceptor {
   #controller: AbortController;
   #finished: Promise<void>;
   #forwarded = 0;
+  #pending: () => number;
 
   constructor(
     fd: number,
     controller: AbortController,
     run: (count: () => void) => Promise<void>,
+    pending: () => number = () => 0,
   ) {
     this.#fd = fd;
+    this.#pending = pending;
     this.#addr = decodeSockaddr(socketName(fd, false));
     this.#controller = controller;
     this.#finished = run(() => this.#forwarded++).finally(() => {
@@ -113,6 +139,10 @@ class Acceptor implements SessionAcceptor {
 
   get forwarded(): number {
     return this.#forwarded;
+  }
+
+  get pending(): number {
+    return this.#pending();
   }
 
   get finished(): Promise<void> {
@@ -174,6 +204,36 @@ function controllerFor(signal: AbortSignal | undefined): AbortController {
   return c;
 }
 
+/**
+ * Resolves after `ms` milliseconds (never when `null`), when `signal`
+ * aborts, or when the returned `wake` is called, whichever comes first.
+ */
+function pause(
+  ms: number | null,
+  signal: AbortSignal,
+): { done: Promise<void>; wake: () => void } {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const timer = ms === null ? undefined : setTimeout(() => wake(), ms);
+  const wake = (): void => {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", wake);
+    resolve();
+  };
+  signal.addEventListener("abort", wake, { once: true });
+  if (signal.aborted) wake();
+  return { done: promise, wake };
+}
+
+function pendingLimit(options: AcceptorOptions): number {
+  const max = options.maxPendingConnections ?? 256;
+  if (!Number.isInteger(max) || max < 1) {
+    throw new RangeError(
+      `Cannot start acceptor: maxPendingConnections ${max} is not a positive integer`,
+    );
+  }
+  return max;
+}
+
 function dataLimit(options: AcceptorOptions): number {
   const max = options.maxData ?? MAX_DATA_SIZE;
   if (!Number.isInteger(max) || max < 1 || max > MAX_DATA_SIZE) {
@@ -188,7 +248,17 @@ function dataLimit(options: AcceptorOptions): number {
  * Accepts TCP connections on `hostname:port`, reads each one's first bytes
  * (what is there when it first becomes readable), forwards the connection
  * with them, and closes its own copy. Connections that close or stay silent
- * past `firstDataTimeout` are closed.
+ * past `firstDataTimeout` are closed. At most `maxPendingConnections` are
+ * held at once: past that the acceptor leaves new ones in the kernel
+ * backlog until one is forwarded or closed.
+ *
+ * The acceptor survives `accept()` failures, as long-running servers do:
+ * those of one pending connection (`ECONNABORTED`, `EPROTO`, `EPERM`,
+ * network errors) are skipped at once; running out of fds or memory
+ * (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`) waits 10 ms, doubling up to
+ * 100 ms, or until one of its own connections is closed, then accepts
+ * again. Each goes to `onError`. Only errors that mean the listening socket
+ * is unusable (`EBADF`, `EINVAL`, `ENOTSOCK`) stop it: `finished` rejects.
  *
  * @param options Address, forwarder, limits.
  * @returns The running acceptor.
@@ -215,11 +285,15 @@ export function forwardTcpConnections(
   options: AcceptorOptions,
 ): SessionAcceptor {
   const max = dataLimit(options);
+  const maxPending = pendingLimit(options);
   const fd = bindSocket(options, P.SOCK_STREAM);
   const controller = controllerFor(options.signal);
   const signal = controller.signal;
   const buf = new Uint8Array(max);
   const inFlight = new Set<Promise<void>>();
+  // Wakes the accept loop when a connection in flight is done (a slot and
+  // an fd are free again).
+  let wakeAccept: (() => void) | null = null;
 
   const handle = async (conn: number, count: () => void): Promise<void> => {
     const timeout = AbortSignal.timeout(options.firstDataTimeout ?? 10000);
@@ -265,18 +339,47 @@ export function forwardTcpConnections(
     }
   };
 
+  const idle = async (ms: number | null): Promise<void> => {
+    const p = pause(ms, signal);
+    wakeAccept = p.wake;
+    await p.done;
+    wakeAccept = null;
+  };
+
   return new Acceptor(fd, controller, async (count) => {
+    let backoff = 0;
     try {
       while (!signal.aborted) {
+        if (inFlight.size >= maxPending) {
+          await idle(null);
+          continue;
+        }
         const conn = acceptSocket(fd, true);
         if (conn >= 0) {
-          const p = handle(conn, count).finally(() => inFlight.delete(p));
+          backoff = 0;
+          const p = handle(conn, count).finally(() => {
+            inFlight.delete(p);
+            wakeAccept?.();
+          });
           inFlight.add(p);
           continue;
         }
         const e = errno();
         if (e === EINTR) continue;
-        if (e !== EAGAIN) throw sysError("accept connection", e);
+        if (e !== EAGAIN) {
+          const err = sysError("accept connection", e);
+          const action = acceptErrorAction(err.code);
+          if (action === "stop") throw err;
+          options.onError?.(err);
+          if (action === "backoff") {
+            backoff = Math.min(
+              ACCEPT_BACKOFF_MAX,
+              backoff === 0 ? ACCEPT_BACKOFF_MIN : backoff * 2,
+            );
+            await idle(backoff);
+          }
+          continue;
+        }
         try {
           await poller.wait(fd, P.POLLIN, { signal });
         } catch {
@@ -286,7 +389,7 @@ export function forwardTcpConnections(
     } finally {
       await Promise.allSettled([...inFlight]);
     }
-  });
+  }, () => inFlight.size);
 }
 
 /**

@@ -1,9 +1,21 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import dgram from "node:dgram";
-import { assertEquals, assertOk, assertThrows } from "../_test_utils/assert.ts";
+import {
+  assertEquals,
+  assertOk,
+  assertRejects,
+  assertThrows,
+} from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
+import {
+  acceptQueueLength,
+  shutdownSocket,
+} from "../_test_utils/session_acceptor.ts";
+import { startJsonProcess } from "../_test_utils/session_kea.ts";
 import { trackFds } from "../_test_utils/session_raw.ts";
-import type { SocketSessionError } from "./errors.ts";
+import { acceptErrorAction } from "./_accept.ts";
+import { fdTrace } from "./_libc.ts";
+import { SocketSessionError } from "./errors.ts";
 import { forwardTcpConnections, forwardUdpDatagrams } from "./acceptor.ts";
 import { adoptTcpSession, sendDatagram } from "./adopt.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
@@ -11,6 +23,18 @@ import { SocketSessionListener } from "./listener.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** Waits (up to 10 s) until `check()` holds; throws with `what` otherwise. */
+async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+): Promise<void> {
+  for (let i = 0; i < 2000; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`Cannot see ${what}: timed out`);
+}
 
 async function readAll(conn: Deno.Conn): Promise<string> {
   const buf = new Uint8Array(1024);
@@ -197,5 +221,147 @@ Deno.test({
       assertEquals(await readAll(client), "pong:ping");
     }
     assertEquals(await fds.leaks(), []);
+  },
+});
+
+Deno.test("acceptErrorAction() skips per-connection errors, backs off on resource errors, stops when the listener is gone", () => {
+  for (const e of ["ECONNABORTED", "EPROTO", "EPERM", "ENETUNREACH"]) {
+    assertEquals(acceptErrorAction(e), "retry", e);
+  }
+  for (const e of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "E999"]) {
+    assertEquals(acceptErrorAction(e), "backoff", e);
+  }
+  for (const e of ["EBADF", "EINVAL", "ENOTSOCK"]) {
+    assertEquals(acceptErrorAction(e), "stop", e);
+  }
+});
+
+Deno.test({
+  name:
+    "forwardTcpConnections() survives EMFILE: reports it, backs off, accepts again once fds are free, and closes while backing off",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using dir = await tempDir();
+    using listener = SocketSessionListener.listen(`${dir.path}/e.sock`);
+    await using child = startJsonProcess(Deno.execPath(), [
+      "run",
+      "-A",
+      new URL("../_test_utils/session_acceptor.ts", import.meta.url).pathname,
+      listener.path,
+    ]);
+    using receiver = await listener.accept();
+    const { port } = await child.next() as { port: number };
+
+    // Full fd table: the connection waits in the backlog, accept() fails.
+    await child.writeLine("fill");
+    assertOk((await child.next()).filled as number > 0);
+    using client = await Deno.connect({ hostname: "127.0.0.1", port });
+    await client.write(enc.encode("hello"));
+    assertEquals(await child.next(), { error: "EMFILE" });
+    await child.writeLine("free");
+    let line;
+    while (!("freed" in (line = await child.next()))) {
+      assertEquals(line, { error: "EMFILE" });
+    }
+    // Recovered: the waiting connection is accepted and forwarded.
+    using session = await receiver.pop({ timeout: 10000 });
+    assertEquals(dec.decode(session.data), "hello");
+
+    // Closing while backing off ends it cleanly.
+    await child.writeLine("fill");
+    assertOk((await child.next()).filled as number > 0);
+    using late = await Deno.connect({ hostname: "127.0.0.1", port });
+    await late.write(enc.encode("late"));
+    assertEquals(await child.next(), { error: "EMFILE" });
+    await child.writeLine("close");
+    while (!("closed" in (line = await child.next()))) {
+      assertEquals(line, { error: "EMFILE" });
+    }
+    assertEquals(line, { closed: true, finished: "ok" });
+    await child.closeStdin();
+    assertEquals((await child.child.status).success, true);
+  },
+});
+
+Deno.test({
+  name:
+    "forwardTcpConnections() holds at most maxPendingConnections; the rest wait in the kernel backlog until one is done",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    using fds = trackFds();
+    {
+      using listener = SocketSessionListener.listen(`${dir.path}/p.sock`);
+      using forwarder = new SocketSessionForwarder(listener.path);
+      forwarder.connect();
+      using receiver = await listener.accept();
+      await using acceptor = forwardTcpConnections({
+        forwarder,
+        maxPendingConnections: 2,
+      });
+      const port = acceptor.addr.port;
+      assertEquals(acceptor.pending, 0);
+      const silent1 = await Deno.connect({ hostname: "127.0.0.1", port });
+      using _silent2 = await Deno.connect({ hostname: "127.0.0.1", port });
+      await waitFor("2 pending", () => acceptor.pending === 2);
+      using third = await Deno.connect({ hostname: "127.0.0.1", port });
+      await third.write(enc.encode("third"));
+      await waitFor(
+        "1 queued",
+        async () => await acceptQueueLength(port) === 1,
+      );
+      // Give a wrong acceptor time to take it anyway.
+      await new Promise((r) => setTimeout(r, 100));
+      assertEquals(acceptor.pending, 2);
+      assertEquals(await acceptQueueLength(port), 1);
+      assertEquals(receiver.tryPop(), null);
+      // One slot frees (the client leaves): the queued one goes through.
+      silent1.close();
+      using session = await receiver.pop({ timeout: 5000 });
+      assertEquals(dec.decode(session.data), "third");
+      assertEquals(await acceptQueueLength(port), 0);
+      assertEquals(acceptor.forwarded, 1);
+      assertEquals(acceptor.pending, 1);
+    }
+    assertEquals(await fds.leaks(), []);
+    assertThrows(
+      () =>
+        forwardTcpConnections({
+          forwarder: new SocketSessionForwarder("/x"),
+          maxPendingConnections: 0,
+        }),
+      RangeError,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "forwardTcpConnections() stops and rejects finished when its listener stops listening (EINVAL)",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    using listener = SocketSessionListener.listen(`${dir.path}/s.sock`);
+    using forwarder = new SocketSessionForwarder(listener.path);
+    forwarder.connect();
+    using _receiver = await listener.accept();
+    const opened: number[] = [];
+    fdTrace.hook = (fd) => opened.push(fd);
+    let acceptor;
+    try {
+      acceptor = forwardTcpConnections({ forwarder });
+    } finally {
+      fdTrace.hook = null;
+    }
+    // The listening socket is the first fd it opens (the poller's wake pipe
+    // may follow).
+    shutdownSocket(opened[0]!);
+    const err = await assertRejects(
+      () => acceptor.finished,
+      SocketSessionError,
+    );
+    assertEquals(err.code, "EINVAL");
+    await acceptor.close();
   },
 });

@@ -1,0 +1,132 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Acceptor test helpers: the kernel accept queue of a listening port, a
+ * listener shut down under the acceptor, and a child process that runs an
+ * acceptor with its fd table full on command (to provoke `EMFILE`).
+ *
+ * The child (`import.meta.main`, args: the receiver's Unix path) connects a
+ * forwarder, starts `forwardTcpConnections`, prints `{"ready":true,"port":P}`
+ * and then obeys stdin lines: `fill` fills every free fd slot below a
+ * lowered `RLIMIT_NOFILE` (prints `{"filled":N}`), `free` closes them again
+ * (`{"freed":N}`), `close` closes the acceptor and prints
+ * `{"closed":true,"finished":"ok"|<error>}`. Each `onError` prints
+ * `{"error":<code>}`; an acceptor that stops by itself prints
+ * `{"stopped":<code>}`.
+ *
+ * @module
+ */
+import { forwardTcpConnections } from "../session/acceptor.ts";
+import { SocketSessionForwarder } from "../session/forwarder.ts";
+import type { SocketSessionError } from "../session/errors.ts";
+
+/**
+ * Connections waiting in the kernel accept queue of the TCP socket
+ * listening on `port` (the `rx_queue` of its LISTEN row in
+ * `/proc/net/tcp{,6}`), or null when no such socket listens.
+ */
+export async function acceptQueueLength(port: number): Promise<number | null> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const rows = (await Deno.readTextFile(file)).split("\n").slice(1);
+    for (const row of rows) {
+      const [, local, , state, queues] = row.trim().split(/\s+/);
+      if (state !== "0A" || !local?.endsWith(`:${hexPort}`)) continue;
+      return parseInt(queues!.split(":")[1]!, 16);
+    }
+  }
+  return null;
+}
+
+const RLIMIT_NOFILE = 7;
+
+function openLibc() {
+  return Deno.dlopen("libc.so.6", {
+    shutdown: { parameters: ["i32", "i32"], result: "i32" },
+    dup: { parameters: ["i32"], result: "i32" },
+    close: { parameters: ["i32"], result: "i32" },
+    getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+    setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  });
+}
+
+/** `shutdown(fd, SHUT_RDWR)`: a listening socket stops listening (accept then fails with `EINVAL`). */
+export function shutdownSocket(fd: number): void {
+  const lib = openLibc();
+  try {
+    if (lib.symbols.shutdown(fd, 2) < 0) {
+      throw new Error(`Cannot shut down fd ${fd}`);
+    }
+  } finally {
+    lib.close();
+  }
+}
+
+/** Lowers the soft `RLIMIT_NOFILE` to just above the highest open fd and fills every gap. */
+function fillFdTable(lib: ReturnType<typeof openLibc>): number[] {
+  let highest = 0;
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    highest = Math.max(highest, Number(e.name));
+  }
+  const lim = new BigUint64Array(2);
+  if (lib.symbols.getrlimit(RLIMIT_NOFILE, lim) < 0) {
+    throw new Error("Cannot read RLIMIT_NOFILE");
+  }
+  lim[0] = BigInt(highest + 1);
+  if (lib.symbols.setrlimit(RLIMIT_NOFILE, lim) < 0) {
+    throw new Error("Cannot lower RLIMIT_NOFILE");
+  }
+  const held: number[] = [];
+  while (true) {
+    const fd = lib.symbols.dup(1);
+    if (fd < 0) return held;
+    held.push(fd);
+  }
+}
+
+if (import.meta.main) {
+  const lib = openLibc();
+  const print = (o: unknown): void => console.log(JSON.stringify(o));
+  const forwarder = new SocketSessionForwarder(Deno.args[0]!);
+  forwarder.connect();
+  const acceptor = forwardTcpConnections({
+    forwarder,
+    onError: (e) => print({ error: (e as SocketSessionError).code }),
+  });
+  // A stop that the test did not ask for shows up as a line, not a hang.
+  acceptor.finished.catch((e) =>
+    print({ stopped: (e as SocketSessionError).code ?? String(e) })
+  );
+  let held: number[] = [];
+  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
+  // Deno opens a couple of fds of its own in its first few hundred ms.
+  await new Promise((r) => setTimeout(r, 700));
+  print({ ready: true, port: acceptor.addr.port });
+  let rest = "";
+  for await (const chunk of lines) {
+    rest += chunk;
+    let nl;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      const cmd = rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+      if (cmd === "fill") {
+        held = fillFdTable(lib);
+        print({ filled: held.length });
+      } else if (cmd === "free") {
+        for (const fd of held) lib.symbols.close(fd);
+        print({ freed: held.length });
+        held = [];
+      } else if (cmd === "close") {
+        await acceptor.close();
+        const finished = await acceptor.finished.then(
+          () => "ok",
+          (e) => String(e),
+        );
+        print({ closed: true, finished });
+      }
+    }
+  }
+  for (const fd of held) lib.symbols.close(fd);
+  await acceptor.close();
+  forwarder.close();
+  lib.close();
+}
