@@ -35,6 +35,7 @@ import {
   type WorkerConfig,
 } from "./_worker_protocol.ts";
 import { importAppClass, parseAppSpec } from "./app.ts";
+import { appFloatMode, type FloatMode, FloatSlots } from "./_floats.ts";
 
 const HIGH_WATER = 1 << 20;
 
@@ -42,6 +43,7 @@ interface LoadedApp {
   // deno-lint-ignore no-explicit-any
   instance: any;
   actions: Map<string, (...args: unknown[]) => unknown>;
+  floats: FloatMode;
 }
 
 interface InFlight {
@@ -66,6 +68,7 @@ class Worker {
   readonly #out: FrameWriter;
   readonly #apps = new Map<string, LoadedApp>();
   readonly #inflight = new Map<number, InFlight>();
+  readonly #floats = new FloatSlots();
   #stopping = false;
   #idle: (() => void) | null = null;
 
@@ -95,6 +98,7 @@ class Worker {
       try {
         const spec = parseAppSpec(`${a.module}:${a.exportName}`);
         const cls = await importAppClass(spec, this.#config.cwd);
+        const floats = appFloatMode(cls);
         let instance: unknown;
         try {
           instance = new cls();
@@ -106,7 +110,7 @@ class Worker {
         }
         const init = (instance as { init?: unknown }).init;
         if (typeof init === "function") await init.call(instance);
-        this.#apps.set(a.appPath, { instance, actions: new Map() });
+        this.#apps.set(a.appPath, { instance, actions: new Map(), floats });
         await this.#event({ event: "loaded", app: a.appPath });
       } catch (e) {
         await this.#event({
@@ -129,7 +133,12 @@ class Worker {
   }
 
   async serve(): Promise<void> {
-    const decoder = new DirtyMessageDecoder({ dict: "object" });
+    // Integral floats arrive as DirtyFloat; #run unwraps them for apps in
+    // "number" mode.
+    const decoder = new DirtyMessageDecoder({
+      dict: "object",
+      float: "tagged",
+    });
     const buf = new Uint8Array(256 * 1024);
     for (;;) {
       let n: number | null;
@@ -226,6 +235,10 @@ class Worker {
         fn = resolveAction(app.instance, action);
         app.actions.set(action, fn);
       }
+      if (app.floats === "number") {
+        args = args.map((a) => this.#floats.plain(a));
+        kwargs = this.#floats.plain(kwargs);
+      }
       const callArgs = hasKeys(kwargs) ? [...args, kwargs] : args;
       const signal = entry.controller.signal;
       let result = withRequestSignal(signal, () => fn(...callArgs));
@@ -235,7 +248,7 @@ class Worker {
         await this.#stream(id, entry, result);
         return;
       }
-      frame = encodeResponse(id, result as DirtyInput);
+      frame = encodeResponse(id, this.#floats.restore(result as DirtyInput));
     } catch (e) {
       if (entry.done) return;
       frame = encodeError(
@@ -269,7 +282,9 @@ class Worker {
         if (entry.done) return;
         const r = step as IteratorResult<unknown>;
         if (r.done) break;
-        const p = this.#send(encodeChunk(id, r.value as DirtyInput));
+        const p = this.#send(
+          encodeChunk(id, this.#floats.restore(r.value as DirtyInput)),
+        );
         if (this.#out.pending > HIGH_WATER) await p;
       }
       this.#finish(id, entry);

@@ -21,6 +21,29 @@
  * request's `AbortSignal`, aborted when the arbiter gives up on it (timeout,
  * client gone, shutdown past its grace period).
  *
+ * Numbers. Python tells `1` (INT64) from `1.0` (FLOAT64); JavaScript has one
+ * `number`. By default (`static floats = "number"`) an app gets plain
+ * numbers everywhere, so arithmetic and `===` work as usual, and what it
+ * returns is encoded by the codec's rule (safe integers as INT64, other
+ * numbers as FLOAT64, {@linkcode DirtyFloat} as FLOAT64). On top of that the
+ * worker keeps the TLV type of what an app passes through unchanged: every
+ * list or dict slot that arrived holding an integral float (`1.0`) and
+ * still holds that same number when the list or dict is returned or
+ * streamed (in this request or a later one, e.g. from the app's state) goes
+ * back as FLOAT64, nested at any depth. The app's objects are never
+ * modified for this. What this cannot cover is a bare top-level argument:
+ * `echo(x) { return x }` or `(...args) => args` gets `1` for `1.0` and
+ * returns INT64, because a number has no identity to remember; so does a
+ * list the app builds itself from such numbers. For these, return
+ * `new DirtyFloat(x)` explicitly, or set `static floats = "tagged"`: the app
+ * then receives every integral float as a {@linkcode DirtyFloat} (lists,
+ * dicts and top-level arguments alike; non-integral floats stay plain
+ * numbers, they cannot be mistaken) and whatever it returns keeps exactly
+ * the types it holds. A `DirtyFloat` works in arithmetic (`x * 2`, `+x`,
+ * `Math.max(x, y)`) through `valueOf()`, but not with `===` or `typeof`.
+ * Ints never turn into floats: a slot that no longer holds its float's
+ * number is encoded by the codec's rule.
+ *
  * @module
  */
 
@@ -55,6 +78,38 @@ export class DirtyApp {
    * Most workers that host this app; `undefined` means every worker.
    */
   static workers: number | undefined = undefined;
+
+  /**
+   * How this app sees integral floats (`1.0`) from the wire: `"number"`
+   * gives plain numbers (the worker still sends back unchanged list and
+   * dict slots as floats); `"tagged"` gives {@linkcode DirtyFloat}s, so
+   * that everything the app passes on, top-level arguments included, keeps
+   * its exact int/float type. See the module doc.
+   *
+   * @default {"number"}
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyApp, DirtyFloat, encodeTlv, TLV_FLOAT64 } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * class Exact extends DirtyApp {
+   *   static override floats = "tagged" as const;
+   *   echo(x: number | DirtyFloat): number | DirtyFloat {
+   *     return x;
+   *   }
+   *   double(x: number | DirtyFloat): DirtyFloat {
+   *     return new DirtyFloat(+x * 2);
+   *   }
+   * }
+   * assert.equal(DirtyApp.floats, "number");
+   * assert.equal(Exact.floats, "tagged");
+   * // A worker hands 1.0 to echo() as DirtyFloat(1): it goes back as a float.
+   * assert.equal(encodeTlv(new Exact().echo(new DirtyFloat(1)))[0], TLV_FLOAT64);
+   * assert.deepEqual(new Exact().double(new DirtyFloat(2)), new DirtyFloat(4));
+   * ```
+   */
+  static floats: "number" | "tagged" = "number";
 
   /**
    * Called once in the worker after construction, before any request.

@@ -17,8 +17,13 @@ import {
 const APP = `${
   new URL("./testdata/apps/echo.ts", import.meta.url).href
 }:EchoApp`;
+const EXACT = `${
+  new URL("./testdata/apps/echo.ts", import.meta.url).href
+}:ExactEchoApp`;
 const SCRIPT =
   new URL("./testdata/python/gunicorn_clients.py", import.meta.url).pathname;
+const FLOATS_SCRIPT =
+  new URL("./testdata/python/gunicorn_floats.py", import.meta.url).pathname;
 
 peerTest(
   "python: gunicorn's DirtyClient and StashClient against our arbiter",
@@ -43,6 +48,31 @@ peerTest(
       0,
       text + new TextDecoder().decode(out.stderr),
     );
+    assert.match(text, /ALL OK/);
+    assert.doesNotMatch(text, /FAIL/);
+  },
+  { requiredInCi: false },
+);
+
+peerTest(
+  "python: gunicorn's DirtyClient gets 1.0 back as 1.0 and 1 as 1 from our workers, nested too",
+  gunicornPeer(),
+  GUNICORN_PEER_NAME,
+  async (peer) => {
+    await using arb = await startArbiter({
+      apps: [APP, EXACT],
+      workers: 1,
+      timeout: 10,
+      log: () => {},
+    });
+    await arb.ready();
+    const out = await new Deno.Command(peer.python, {
+      args: ["-S", FLOATS_SCRIPT, peer.src, arb.socketPath, APP, EXACT],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
     assert.match(text, /ALL OK/);
     assert.doesNotMatch(text, /FAIL/);
   },

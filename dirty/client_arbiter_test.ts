@@ -15,9 +15,12 @@ import {
   StashTableNotFoundError,
 } from "./errors.ts";
 import { StashClient } from "./stash_client.ts";
+import { DirtyFloat } from "./tlv.ts";
 
 const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
 const APP = `${ECHO}:EchoApp`;
+const EXACT = `${ECHO}:ExactEchoApp`;
+const BAD_FLOATS = `${ECHO}:BadFloatsApp`;
 const quiet = (): void => {};
 
 Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, status, manage", async () => {
@@ -136,4 +139,85 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
   }
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(openFdCount(), fds);
+});
+
+Deno.test("client+arbiter: 1.0 comes back as a float and 1 as an int, nested too", async () => {
+  const f = (x: number) => new DirtyFloat(x);
+  await using arb = await startArbiter({
+    apps: [APP, EXACT],
+    workers: 1,
+    timeout: 20,
+    log: quiet,
+  });
+  await arb.ready();
+  await using client = new DirtyClient({
+    socketPath: arb.socketPath,
+    timeout: 10_000,
+    decode: { dict: "map", float: "tagged" },
+  });
+  const nested = [f(1), 1, [f(1), 1, 2.5], {
+    f: f(1),
+    i: 1,
+    deep: [{ x: f(-3) }],
+  }];
+  const asMaps = [
+    f(1),
+    1,
+    [f(1), 1, 2.5],
+    new Map<string, unknown>([
+      ["f", f(1)],
+      ["i", 1],
+      ["deep", [new Map([["x", f(-3)]])]],
+    ]),
+  ];
+  // "tagged" app: every value keeps its type.
+  assert.deepStrictEqual(
+    await client.execute(EXACT, "echo", [...nested, -0]),
+    [...asMaps, -0],
+  );
+  assert.deepStrictEqual(await client.execute(EXACT, "double", [2]), f(4));
+  // Default app: lists and dicts passed through keep their types, from the
+  // app's state too; a bare top-level number is a plain number.
+  assert.deepStrictEqual(
+    await client.execute(APP, "echo", nested),
+    [1, ...asMaps.slice(1)],
+  );
+  assert.deepStrictEqual(
+    await client.execute(APP, "echo", [2], { scale: f(1) }),
+    [2, new Map([["scale", f(1)]])],
+  );
+  await client.execute(APP, "keep", [{ a: [f(1), 2] }]);
+  assert.deepStrictEqual(
+    await client.execute(APP, "recall"),
+    new Map([["a", [f(1), 2]]]),
+  );
+  // A slot the app changed is encoded from its new number.
+  assert.deepStrictEqual(
+    await client.execute(APP, "bump", [{ n: f(1), m: f(1) }]),
+    new Map<string, unknown>([["n", 2], ["m", f(1)]]),
+  );
+  assert.deepStrictEqual(
+    await Array.fromAsync(client.stream(APP, "each", [[[f(1), 1], f(1)]])),
+    [[f(1), 1], 1],
+  );
+  // Computed numbers follow the codec's rule.
+  assert.equal(await client.execute(APP, "add", [f(1), f(2)]), 3);
+});
+
+Deno.test("client+arbiter: an app with an unknown floats mode fails to boot", async () => {
+  await using arb = await startArbiter({
+    apps: [BAD_FLOATS],
+    workers: 1,
+    backoff: { initial: 5000, max: 5000 },
+    log: quiet,
+  });
+  await using client = new DirtyClient({ socketPath: arb.socketPath });
+  const e = await assertRejects(
+    () => client.execute(BAD_FLOATS, "hello"),
+    DirtyNoWorkersAvailableError,
+  );
+  assert.match(
+    String(e.details.reason),
+    /static floats must be "number" or "tagged", got "exact"/,
+  );
 });

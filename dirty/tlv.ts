@@ -105,6 +105,24 @@ export class DirtyFloat {
   }
 
   /**
+   * Text form: the number's, as for a plain number (`` `${f}` `` gives
+   * `"1"`, not `"[object Object]"`).
+   *
+   * @returns The number as text.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyFloat } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(`${new DirtyFloat(1)} and ${new DirtyFloat(0.5)}`, "1 and 0.5");
+   * ```
+   */
+  toString(): string {
+    return String(this.value);
+  }
+
+  /**
    * JSON form: the plain number.
    *
    * @returns The float value.

@@ -9,6 +9,7 @@ import {
   loadVectors,
   type Vector,
 } from "../_test_utils/dirty_vectors.ts";
+import { tlvValue } from "../_test_utils/dirty_values.ts";
 import { DirtyProtocolError } from "./errors.ts";
 import {
   decodeTlv,
@@ -309,32 +310,9 @@ Deno.test("tlv: decoded bytes are copies, not views of the input", () => {
   assert.deepStrictEqual([...out], [0xab, 0xcd]);
 });
 
-const leaf: fc.Arbitrary<DirtyValue> = fc.oneof(
-  fc.constant(null),
-  fc.boolean(),
-  fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
-  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n })
-    .filter((b) => !Number.isSafeInteger(Number(b)) || BigInt(Number(b)) !== b),
-  fc.double().filter((d) => !Number.isSafeInteger(d) || Object.is(d, -0)),
-  fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e15, max: 1e15 })
-    .map((d) => new DirtyFloat(Math.round(d) + 0)),
-  fc.string({ unit: "grapheme" }),
-  fc.uint8Array({ maxLength: 64 }),
-);
-
-const value: fc.Arbitrary<DirtyValue> = fc.letrec<{ v: DirtyValue }>((tie) => ({
-  v: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    leaf,
-    fc.array(tie("v"), { maxLength: 5 }),
-    fc.array(fc.tuple(fc.string(), tie("v")), { maxLength: 5 })
-      .map((pairs) => new Map(pairs)),
-  ),
-})).v;
-
 Deno.test("tlv: fast-check round trip (exact mode) is lossless and byte-stable", () => {
   fc.assert(
-    fc.property(value, (v) => {
+    fc.property(tlvValue, (v) => {
       const bytes = encodeTlv(v);
       const back = decodeTlv(bytes, EXACT);
       assert.deepStrictEqual(back, v);
@@ -355,4 +333,12 @@ Deno.test("tlv: fast-check random bytes never crash untyped", () => {
     }),
     { numRuns: 300 },
   );
+});
+
+Deno.test("tlv: DirtyFloat reads as its number in text and arithmetic", () => {
+  const f = new DirtyFloat(3);
+  assert.equal(`${f}`, "3");
+  assert.equal(String(new DirtyFloat(-0.5)), "-0.5");
+  assert.equal(+f * 2, 6);
+  assert.equal(Math.max(f as unknown as number, 1), 3);
 });

@@ -1,6 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Test fixture: a dirty app with one action of each kind.
 import { DirtyApp, requestSignal } from "../../app.ts";
+import { DirtyFloat } from "../../tlv.ts";
 
 export class EchoApp extends DirtyApp {
   calls = 0;
@@ -17,6 +18,29 @@ export class EchoApp extends DirtyApp {
 
   add(a: number, b: number): number {
     return a + b;
+  }
+
+  kept: unknown = null;
+
+  /** Keeps a value in the app's state, for recall(). */
+  keep(value: unknown): null {
+    this.kept = value;
+    return null;
+  }
+
+  recall(): unknown {
+    return this.kept;
+  }
+
+  /** Adds 1 to `d.n` in place and returns `d`. */
+  bump(d: { n: number }): { n: number } {
+    d.n += 1;
+    return d;
+  }
+
+  /** Streams each item given. */
+  *each(items: unknown[]): Generator<unknown> {
+    yield* items;
   }
 
   kw(a: number, kwargs: { scale?: number }): number {
@@ -166,5 +190,27 @@ export class StuckInitApp extends DirtyApp {
 
   hello(): string {
     return "late";
+  }
+}
+
+/** Sees integral floats as DirtyFloat (`static floats = "tagged"`). */
+export class ExactEchoApp extends DirtyApp {
+  static override floats = "tagged" as const;
+
+  echo(...args: unknown[]): unknown[] {
+    return args;
+  }
+
+  double(x: number | DirtyFloat): DirtyFloat {
+    return new DirtyFloat(+x * 2);
+  }
+}
+
+/** Asks for a floats mode that does not exist. */
+export class BadFloatsApp extends DirtyApp {
+  static override floats = "exact" as unknown as "number";
+
+  hello(): string {
+    return "never";
   }
 }
