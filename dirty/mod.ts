@@ -21,6 +21,9 @@
  * Numbers: safe integers encode as INT64, other numbers as FLOAT64, `bigint`
  * as INT64 and {@linkcode DirtyFloat} as FLOAT64 even when integral. Dicts
  * decode as `Map` by default (wire order, any key), or as plain objects.
+ * Apps get plain numbers, and the lists and dicts they pass through
+ * unchanged keep their int/float types; `static floats = "tagged"` on a
+ * {@linkcode DirtyApp} keeps every value's type (see `app.ts`).
  *
  * ```ts
  * import { decodeMessage, encodeRequest, parseFrame } from "@sidecar/ipc/dirty";
