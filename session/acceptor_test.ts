@@ -7,6 +7,7 @@ import {
   assertThrows,
 } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
+import { waitFor } from "../_test_utils/session_wait.ts";
 import {
   acceptQueueLength,
   shutdownSocket,
@@ -23,18 +24,6 @@ import { SocketSessionListener } from "./listener.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-/** Waits (up to 10 s) until `check()` holds; throws with `what` otherwise. */
-async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  throw new Error(`Cannot see ${what}: timed out`);
-}
 
 async function readAll(conn: Deno.Conn): Promise<string> {
   const buf = new Uint8Array(1024);

@@ -46,6 +46,18 @@ export interface OutgoingSession {
   data: Uint8Array;
 }
 
+/** Options for the {@linkcode SocketSessionForwarder} constructor. */
+export interface SocketSessionForwarderOptions {
+  /**
+   * Most sessions that {@linkcode SocketSessionForwarder.send} keeps queued
+   * in memory while the receiver is not reading (each holds a copy of its
+   * bytes, up to 65.8 KB). Past it, `send()` waits for room before
+   * queueing, in call order, so producers get backpressure.
+   * @default {256}
+   */
+  maxQueued?: number;
+}
+
 /** Options for {@linkcode SocketSessionForwarder.send}. */
 export interface SendOptions {
   /** Cancels the wait. @default {undefined} */
@@ -97,17 +109,60 @@ export class SocketSessionForwarder implements Disposable {
   #broken: SocketSessionError | null = null;
   #io: MsgIo | null = null;
   #queue: Pending[] = [];
+  /** `send()`s waiting for room in the queue, in call order. */
+  #waiting: Pending[] = [];
+  #maxQueued: number;
   #draining = false;
 
   /**
    * Creates a forwarder for `path`; does not connect.
    *
    * @param path The receiver's Unix socket path (at most 107 bytes on Linux).
-   * @throws {RangeError} When the path does not fit `sun_path`.
+   * @param options The queue bound.
+   * @throws {RangeError} When the path does not fit `sun_path`, or
+   * `maxQueued` is not a positive integer.
    */
-  constructor(path: string) {
+  constructor(path: string, options: SocketSessionForwarderOptions = {}) {
+    const max = options.maxQueued ?? 256;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(
+        `Cannot create forwarder: maxQueued ${max} is not a positive integer`,
+      );
+    }
     this.#path = path;
     this.#addr = encodeUnixSockaddr(path);
+    this.#maxQueued = max;
+  }
+
+  /**
+   * Sessions queued in memory (not yet wholly handed to the kernel): at
+   * most `maxQueued`. `send()`s waiting for room are not counted.
+   *
+   * @returns The count.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/q.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * using forwarder = new SocketSessionForwarder(path, { maxQueued: 8 });
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * await forwarder.send({
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1]),
+   * });
+   * assert.equal(forwarder.queued, 0);
+   * ```
+   */
+  get queued(): number {
+    return this.#queue.length;
   }
 
   /**
@@ -292,7 +347,9 @@ export class SocketSessionForwarder implements Disposable {
   push(session: OutgoingSession): void {
     this.#check();
     const wire = this.#encode(session);
-    if (this.#queue.length > 0) throw new WouldBlockError(EAGAIN);
+    if (this.#queue.length > 0 || this.#waiting.length > 0) {
+      throw new WouldBlockError(EAGAIN);
+    }
     let n: number;
     do n = this.#io!.send(this.#fd, 0, wire.length, session.fd); while (
       n === -EINTR
@@ -326,11 +383,17 @@ export class SocketSessionForwarder implements Disposable {
 
   /**
    * Forwards a session, waiting while the receiver is slow and completing
-   * partial writes; sessions go out in call order.
+   * partial writes; sessions go out in call order. At most `maxQueued`
+   * sessions are queued: past that, `send()` first waits for room.
    *
-   * If `signal` aborts before any byte of this session was written, the
-   * session is dropped and the stream stays usable; after that, the
-   * forwarder is broken.
+   * If `signal` aborts before any byte of this session was written (while
+   * it waits for room, or in the queue), the session is dropped and the
+   * stream stays usable; after that, the forwarder is broken.
+   *
+   * The forwarder never closes `session.fd`: keep it open until the
+   * returned promise settles (the fd is attached when the session is
+   * written). Whether it resolves or rejects (abort, `close()`, a failure),
+   * the caller still owns the fd and closes it.
    *
    * @param session The session.
    * @param options The abort signal.
@@ -375,12 +438,22 @@ export class SocketSessionForwarder implements Disposable {
       fd: session.fd,
       settle: () => {},
     };
-    this.#queue.push(item);
+    if (this.#queue.length < this.#maxQueued && this.#waiting.length === 0) {
+      this.#queue.push(item);
+    } else {
+      this.#waiting.push(item);
+    }
     const done = new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
         if (item.sent === 0) {
+          const w = this.#waiting.indexOf(item);
+          if (w >= 0) this.#waiting.splice(w, 1);
           const i = this.#queue.indexOf(item);
-          if (i >= 0) this.#queue.splice(i, 1);
+          if (i >= 0) {
+            this.#queue.splice(i, 1);
+            this.#admit();
+            this.#kick();
+          }
         } else if (item.sent < item.buf.length) {
           this.#fail(
             new SocketSessionError(
@@ -400,6 +473,21 @@ export class SocketSessionForwarder implements Disposable {
     });
     this.#kick();
     await done;
+  }
+
+  /** Moves waiting `send()`s into the queue while there is room. */
+  #admit(): void {
+    while (
+      this.#waiting.length > 0 && this.#queue.length < this.#maxQueued
+    ) {
+      this.#queue.push(this.#waiting.shift()!);
+    }
+  }
+
+  /** Removes the head of the queue and lets a waiting `send()` in. */
+  #dequeue(): void {
+    this.#queue.shift();
+    this.#admit();
   }
 
   #kick(): void {
@@ -427,7 +515,7 @@ export class SocketSessionForwarder implements Disposable {
       const item = this.#queue[0]!;
       // (close() empties the queue, so the fd is open here.)
       if (this.#broken) {
-        this.#queue.shift();
+        this.#dequeue();
         item.settle(this.#broken);
         continue;
       }
@@ -447,13 +535,14 @@ export class SocketSessionForwarder implements Disposable {
           const i = this.#queue.indexOf(item);
           if (i >= 0) {
             this.#queue.splice(i, 1);
+            this.#admit();
             item.settle(err);
           }
         }
         continue;
       }
       if (n === -EBADF && item.sent === 0) {
-        this.#queue.shift();
+        this.#dequeue();
         item.settle(
           new TypeError(
             `Cannot forward socket session: fd ${item.fd} is not open`,
@@ -462,7 +551,7 @@ export class SocketSessionForwarder implements Disposable {
         continue;
       }
       if (n < 0) {
-        this.#queue.shift();
+        this.#dequeue();
         item.settle(
           this.#fail(sysError("forward socket session", -n, item.sent)),
         );
@@ -470,14 +559,15 @@ export class SocketSessionForwarder implements Disposable {
       }
       item.sent += n;
       if (item.sent === item.buf.length) {
-        this.#queue.shift();
+        this.#dequeue();
         item.settle();
       }
     }
   }
 
   /**
-   * Closes the connection; pending `send()`s reject. Idempotent.
+   * Closes the connection; pending `send()`s (queued or waiting for room)
+   * reject, and their fds stay with their callers. Idempotent.
    *
    * @example Usage
    * ```ts
@@ -511,6 +601,7 @@ export class SocketSessionForwarder implements Disposable {
     // Settled now: a tail of this stream must never go out on a later
     // connect().
     for (const item of this.#queue.splice(0)) item.settle(closed);
+    for (const item of this.#waiting.splice(0)) item.settle(closed);
     poller.cancelAndClose(fd, closed);
   }
 

@@ -1,0 +1,110 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import {
+  assertEquals,
+  assertOk,
+  assertRejects,
+  assertThrows,
+} from "../_test_utils/assert.ts";
+import { tempDir } from "../_test_utils/peers.ts";
+import { waitFor } from "../_test_utils/session_wait.ts";
+import { sessionPair } from "../_test_utils/session_pair.ts";
+import {
+  bindSocket,
+  closeFd,
+  fdIsOpen,
+  trackFds,
+} from "../_test_utils/session_raw.ts";
+import type { OutgoingSession } from "./forwarder.ts";
+import { SocketSessionForwarder } from "./forwarder.ts";
+
+/** A session whose data starts with `seq` (big-endian u32), 30000 bytes. */
+function numbered(fd: number, seq: number): OutgoingSession {
+  const data = new Uint8Array(30000);
+  new DataView(data.buffer).setUint32(0, seq, false);
+  return {
+    fd,
+    type: 2,
+    protocol: 17,
+    local: { hostname: "127.0.0.1", port: 53 },
+    remote: { hostname: "192.0.2.2", port: 5300 },
+    data,
+  };
+}
+
+function seqOf(data: Uint8Array): number {
+  return new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false);
+}
+
+Deno.test("SocketSessionForwarder.send() queues at most maxQueued sessions: producers wait for room in order, abort and close() leave the fds with the caller", async () => {
+  await using dir = await tempDir();
+  using fds = trackFds();
+  {
+    using c = await sessionPair(dir.path, "q.sock", { maxQueued: 4 });
+    const own = bindSocket("127.0.0.1", false);
+    let most = 0;
+    const look = (): void => void (most = Math.max(most, c.forwarder.queued));
+
+    // 200 sessions at once while the receiver does not read: the kernel
+    // takes a few, 4 wait in the queue, the rest wait for room.
+    const total = 200;
+    const sends = Array.from(
+      { length: total },
+      (_, i) => c.forwarder.send(numbered(own.fd, i)).finally(look),
+    );
+    look();
+    await waitFor("a full queue", () => c.forwarder.queued === 4);
+    assertThrows(() => c.forwarder.push(numbered(own.fd, 0)), Error);
+
+    // A waiting producer that gives up is dropped; the queue is untouched.
+    const ac = new AbortController();
+    const dropped = c.forwarder.send(numbered(own.fd, 999), {
+      signal: ac.signal,
+    });
+    ac.abort(new Error("gave up"));
+    await assertRejects(() => dropped, Error, "gave up");
+    assertEquals(c.forwarder.queued, 4);
+
+    // The receiver reads: everything arrives, in call order.
+    for (let i = 0; i < total; i++) {
+      using s = await c.receiver.pop({ timeout: 5000 });
+      assertEquals(seqOf(s.data), i);
+      look();
+    }
+    await Promise.all(sends);
+    assertEquals(most, 4);
+
+    // close() with producers waiting: queued and waiting sends reject; what
+    // did go out still arrives whole.
+    const late = Array.from(
+      { length: 30 },
+      (_, i) =>
+        c.forwarder.send(numbered(own.fd, 1000 + i)).then(
+          () => "sent",
+          (e) => e,
+        ),
+    );
+    await waitFor("a full queue again", () => c.forwarder.queued === 4);
+    c.forwarder.close();
+    const outcomes = await Promise.all(late);
+    const sent = outcomes.filter((o) => o === "sent").length;
+    for (const o of outcomes) {
+      assertOk(o === "sent" || o instanceof TypeError, String(o));
+    }
+    assertOk(sent < 30 - 4, `${sent} sent`);
+    let got = 0;
+    for await (const s of c.receiver) {
+      assertEquals(seqOf(s.data), 1000 + got++);
+      s.close();
+    }
+    assertEquals(got, sent);
+    assertEquals(c.forwarder.queued, 0);
+    // The caller's fd was never closed by the forwarder.
+    assertOk(fdIsOpen(own.fd));
+    closeFd(own.fd);
+  }
+  assertEquals(await fds.leaks(), []);
+  assertThrows(
+    () => new SocketSessionForwarder("/x", { maxQueued: 0 }),
+    RangeError,
+  );
+});
