@@ -8,6 +8,7 @@ import {
 } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
 import { BAD_SESSION_CASES } from "../_test_utils/session_cases.ts";
+import { sessionPair } from "../_test_utils/session_pair.ts";
 import {
   acceptOne,
   bindSocket,
@@ -24,40 +25,17 @@ import {
 import { SocketSessionError, WouldBlockError } from "./errors.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
-import type { SocketSessionReceiver } from "./receiver.ts";
 import { encodeSessionHeader } from "./session_header.ts";
 import { encodeSockaddr } from "./sockaddr.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-async function setup(dir: string, name = "s.sock"): Promise<{
-  listener: SocketSessionListener;
-  forwarder: SocketSessionForwarder;
-  receiver: SocketSessionReceiver;
-  [Symbol.dispose](): void;
-}> {
-  const listener = SocketSessionListener.listen(`${dir}/${name}`);
-  const forwarder = new SocketSessionForwarder(`${dir}/${name}`);
-  forwarder.connect();
-  const receiver = await listener.accept();
-  return {
-    listener,
-    forwarder,
-    receiver,
-    [Symbol.dispose]() {
-      forwarder.close();
-      receiver.close();
-      listener.close();
-    },
-  };
-}
-
 Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP sockets, IPv4 and IPv6 (pushAndPop)", async () => {
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await setup(dir.path);
+    using c = await sessionPair(dir.path);
     for (const host of ["127.0.0.1", "::1"]) {
       for (const size of [1, 100, 65535]) {
         // UDP: forward the bound socket; the receiver answers with sendto on its copy.
@@ -171,7 +149,7 @@ Deno.test("SocketSessionForwarder.push() rejects bad sessions like BIND 10 (badP
   };
   const notConnected = new SocketSessionForwarder(`${dir.path}/none.sock`);
   assertThrows(() => notConnected.push(base), TypeError, "not connected");
-  using c = await setup(dir.path);
+  using c = await sessionPair(dir.path);
   const unspec = new Uint8Array(16);
   assertThrows(
     () => c.forwarder.push({ ...base, local: unspec }),
@@ -226,7 +204,7 @@ Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receive
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await setup(dir.path);
+    using c = await sessionPair(dir.path);
     const s = {
       fd: 0,
       type: 2,
@@ -276,7 +254,7 @@ Deno.test("SocketSessionForwarder.close() rejects every pending send(), also aft
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await setup(dir.path);
+    using c = await sessionPair(dir.path);
     const s = {
       fd: 0,
       type: 2,
@@ -441,7 +419,7 @@ Deno.test("SocketSessionReceiver.pop() times out on half a session, closes its f
 
 Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() rejects a pending pop", async () => {
   await using dir = await tempDir();
-  using c = await setup(dir.path);
+  using c = await sessionPair(dir.path);
   const s = {
     fd: 0,
     type: 1,
@@ -459,7 +437,7 @@ Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() re
     x.close();
   }
   assertEquals(got, [1, 2, 3]);
-  using d = await setup(dir.path, "d.sock");
+  using d = await sessionPair(dir.path, "d.sock");
   const pending = d.receiver.pop();
   d.receiver.close();
   assertEquals(
