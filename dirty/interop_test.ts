@@ -47,8 +47,18 @@ peerTest(
     await using dir = await tempDir();
     const sock = `${dir.path}/arbiter.sock`;
     const child = new Deno.Command(peer.python, {
-      args: ["-S", runner, sock, "2", "2"],
-      env: { GUNICORN_SRC: peer.src, TMPDIR: dir.path },
+      args: [
+        "-S",
+        runner,
+        "--gunicorn",
+        peer.src,
+        "--timeout",
+        "2",
+        "--workers",
+        "2",
+        sock,
+      ],
+      env: { TMPDIR: dir.path },
       stdout: "null",
       stderr: "piped",
     }).spawn();

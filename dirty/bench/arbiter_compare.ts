@@ -163,12 +163,19 @@ async function gunicorn(src: string): Promise<Target> {
   const child = new Deno.Command("python3", {
     args: [
       "-S",
-      `${here}gunicorn_arbiter.py`,
+      new URL("../testdata/gunicorn_peer/run_arbiter.py", import.meta.url)
+        .pathname,
+      "--gunicorn",
       src,
-      socket,
+      "--path",
+      here,
+      "--workers",
       String(WORKERS),
+      "--threads",
       "1",
+      "--app",
       app,
+      socket,
     ],
     env: { TMPDIR: dir },
     stdout: "piped",
