@@ -1,11 +1,12 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * A connected forwarder/receiver pair over a fresh listener, for the
- * session tests; disposal closes all three.
+ * session tests (disposal closes all three), and a stock UDP session.
  *
  * @module
  */
 import {
+  type OutgoingSession,
   SocketSessionForwarder,
   type SocketSessionForwarderOptions,
 } from "../session/forwarder.ts";
@@ -38,5 +39,20 @@ export async function sessionPair(
       receiver.close();
       listener.close();
     },
+  };
+}
+
+/**
+ * A UDP session from 127.0.0.1:2 to 127.0.0.1:1 carrying `data` and `fd`
+ * (by default stdin: any open fd will do, the receiver gets a copy).
+ */
+export function udpSession(data: Uint8Array, fd = 0): OutgoingSession {
+  return {
+    fd,
+    type: 2,
+    protocol: 17,
+    local: { hostname: "127.0.0.1", port: 1 },
+    remote: { hostname: "127.0.0.1", port: 2 },
+    data,
   };
 }

@@ -13,6 +13,7 @@ import {
   shutdownSocket,
 } from "../_test_utils/session_acceptor.ts";
 import { startJsonProcess } from "../_test_utils/session_kea.ts";
+import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
 import { trackFds } from "../_test_utils/session_raw.ts";
 import { acceptErrorAction } from "./_accept.ts";
 import { fdTrace } from "./_libc.ts";
@@ -43,10 +44,8 @@ Deno.test({
     await using dir = await tempDir();
     using fds = trackFds();
     {
-      using listener = SocketSessionListener.listen(`${dir.path}/a.sock`);
-      using forwarder = new SocketSessionForwarder(listener.path);
-      forwarder.connect();
-      using receiver = await listener.accept();
+      using pair = await sessionPair(dir.path, "a.sock");
+      const { forwarder, receiver } = pair;
       const errors: unknown[] = [];
       await using acceptor = forwardTcpConnections({
         forwarder,
@@ -111,10 +110,8 @@ Deno.test({
     await using dir = await tempDir();
     using fds = trackFds();
     {
-      using listener = SocketSessionListener.listen(`${dir.path}/u.sock`);
-      using forwarder = new SocketSessionForwarder(listener.path);
-      forwarder.connect();
-      using receiver = await listener.accept();
+      using pair = await sessionPair(dir.path, "u.sock");
+      const { forwarder, receiver } = pair;
       await using acceptor = forwardUdpDatagrams({
         forwarder,
         hostname: "::1",
@@ -143,18 +140,9 @@ Deno.test({
 
 Deno.test("received session fds are close-on-exec: a child process does not inherit them", async () => {
   await using dir = await tempDir();
-  using listener = SocketSessionListener.listen(`${dir.path}/x.sock`);
-  using forwarder = new SocketSessionForwarder(listener.path);
-  forwarder.connect();
-  using receiver = await listener.accept();
-  forwarder.push({
-    fd: 0,
-    type: 2,
-    protocol: 17,
-    local: { hostname: "127.0.0.1", port: 1 },
-    remote: { hostname: "127.0.0.1", port: 2 },
-    data: enc.encode("x"),
-  });
+  using pair = await sessionPair(dir.path, "x.sock");
+  const { forwarder, receiver } = pair;
+  forwarder.push(udpSession(enc.encode("x")));
   using session = await receiver.pop();
   const out = await new Deno.Command("ls", {
     args: ["/proc/self/fd"],
@@ -182,10 +170,8 @@ Deno.test({
     await using dir = await tempDir();
     using fds = trackFds();
     {
-      using listener = SocketSessionListener.listen(`${dir.path}/h.sock`);
-      using forwarder = new SocketSessionForwarder(listener.path);
-      forwarder.connect();
-      using receiver = await listener.accept();
+      using pair = await sessionPair(dir.path, "h.sock");
+      const { forwarder, receiver } = pair;
       await using acceptor = forwardTcpConnections({ forwarder });
       using client = await Deno.connect({
         hostname: "127.0.0.1",
@@ -281,10 +267,8 @@ Deno.test({
     await using dir = await tempDir();
     using fds = trackFds();
     {
-      using listener = SocketSessionListener.listen(`${dir.path}/p.sock`);
-      using forwarder = new SocketSessionForwarder(listener.path);
-      forwarder.connect();
-      using receiver = await listener.accept();
+      using pair = await sessionPair(dir.path, "p.sock");
+      const { forwarder, receiver } = pair;
       await using acceptor = forwardTcpConnections({
         forwarder,
         maxPendingConnections: 2,
@@ -331,10 +315,8 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using dir = await tempDir();
-    using listener = SocketSessionListener.listen(`${dir.path}/s.sock`);
-    using forwarder = new SocketSessionForwarder(listener.path);
-    forwarder.connect();
-    using _receiver = await listener.accept();
+    using pair = await sessionPair(dir.path, "s.sock");
+    const { forwarder } = pair;
     const opened: number[] = [];
     fdTrace.hook = (fd) => opened.push(fd);
     let acceptor;

@@ -7,7 +7,7 @@ import {
 } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
 import { waitFor } from "../_test_utils/session_wait.ts";
-import { sessionPair } from "../_test_utils/session_pair.ts";
+import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
 import {
   bindSocket,
   closeFd,
@@ -21,14 +21,7 @@ import { SocketSessionForwarder } from "./forwarder.ts";
 function numbered(fd: number, seq: number): OutgoingSession {
   const data = new Uint8Array(30000);
   new DataView(data.buffer).setUint32(0, seq, false);
-  return {
-    fd,
-    type: 2,
-    protocol: 17,
-    local: { hostname: "127.0.0.1", port: 53 },
-    remote: { hostname: "192.0.2.2", port: 5300 },
-    data,
-  };
+  return udpSession(data, fd);
 }
 
 function seqOf(data: Uint8Array): number {

@@ -5,6 +5,7 @@ import {
   assertRejects,
 } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
+import { udpSession } from "../_test_utils/session_pair.ts";
 import { trackFds } from "../_test_utils/session_raw.ts";
 import { poller } from "./_poller.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
@@ -46,14 +47,7 @@ Deno.test("one shared poller: 50 pending pops make one outstanding poll, not 50 
       "50 waits must not take 50 (or 32) pool threads",
     );
     // A session for the last receiver wakes only that pop.
-    forwarders[49]!.push({
-      fd: 0,
-      type: 2,
-      protocol: 17,
-      local: { hostname: "127.0.0.1", port: 1 },
-      remote: { hostname: "127.0.0.1", port: 2 },
-      data: new Uint8Array([5]),
-    });
+    forwarders[49]!.push(udpSession(new Uint8Array([5])));
     (await pops[49]!).close();
     assertEquals(poller.size, 49);
     for (const r of receivers) r.close();

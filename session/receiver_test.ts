@@ -8,7 +8,7 @@ import {
 } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
 import { BAD_SESSION_CASES } from "../_test_utils/session_cases.ts";
-import { sessionPair } from "../_test_utils/session_pair.ts";
+import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
 import {
   acceptOne,
   bindSocket,
@@ -205,14 +205,7 @@ Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receive
   using fds = trackFds();
   {
     using c = await sessionPair(dir.path);
-    const s = {
-      fd: 0,
-      type: 2,
-      protocol: 17,
-      local: { hostname: "127.0.0.1", port: 1 },
-      remote: { hostname: "127.0.0.1", port: 2 },
-      data: new Uint8Array(65535),
-    };
+    const s = udpSession(new Uint8Array(65535));
     let pushed = 0;
     let blocked: unknown = null;
     for (let i = 0; i < 10 && blocked === null; i++) {
@@ -255,14 +248,7 @@ Deno.test("SocketSessionForwarder.close() rejects every pending send(), also aft
   using fds = trackFds();
   {
     using c = await sessionPair(dir.path);
-    const s = {
-      fd: 0,
-      type: 2,
-      protocol: 17,
-      local: { hostname: "127.0.0.1", port: 1 },
-      remote: { hostname: "127.0.0.1", port: 2 },
-      data: new Uint8Array(65535),
-    };
+    const s = udpSession(new Uint8Array(65535));
     // Fill the socket with small sessions until the kernel refuses one
     // whole, so that nothing of it is left in the forwarder's queue and the
     // first send() below waits at its head.
