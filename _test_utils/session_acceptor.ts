@@ -5,11 +5,14 @@
  * acceptor with its fd table full on command (to provoke `EMFILE`).
  *
  * The child (`import.meta.main`, args: the receiver's Unix path) connects a
- * forwarder, starts `forwardTcpConnections`, prints `{"ready":true,"port":P}`
+ * forwarder, starts `forwardTcpConnections`, prints
+ * `{"ready":true,"port":P,"fds":N}`
  * and then obeys stdin lines: `fill` fills every free fd slot below a
  * lowered `RLIMIT_NOFILE` (prints `{"filled":N}`), `free` closes them again
  * (`{"freed":N}`), `close` closes the acceptor and prints
- * `{"closed":true,"finished":"ok"|<error>}`. Each `onError` prints
+ * `{"closed":true,"finished":"ok"|<error>,"fds":N}` (N: open fds after
+ * it, with the table freed, to compare with the `fds` of the ready line,
+ * counted before the acceptor started). Each `onError` prints
  * `{"error":<code>}`; an acceptor that stops by itself prints
  * `{"stopped":<code>}`.
  *
@@ -18,6 +21,7 @@
 import { forwardTcpConnections } from "../session/acceptor.ts";
 import { SocketSessionForwarder } from "../session/forwarder.ts";
 import type { SocketSessionError } from "../session/errors.ts";
+import { poller } from "../session/_poller.ts";
 
 /**
  * Connections waiting in the kernel accept queue of the TCP socket
@@ -83,11 +87,37 @@ function fillFdTable(lib: ReturnType<typeof openLibc>): number[] {
   }
 }
 
+function fdCount(): number {
+  return [...Deno.readDirSync("/proc/self/fd")].length;
+}
+
 if (import.meta.main) {
   const lib = openLibc();
   const print = (o: unknown): void => console.log(JSON.stringify(o));
   const forwarder = new SocketSessionForwarder(Deno.args[0]!);
   forwarder.connect();
+  // Read stdin before counting fds: reading it opens fds of its own.
+  const commands: string[] = [];
+  let wakeUp = (): void => {};
+  const stdinDone = (async () => {
+    let rest = "";
+    for await (
+      const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())
+    ) {
+      rest += chunk;
+      let nl;
+      while ((nl = rest.indexOf("\n")) >= 0) {
+        commands.push(rest.slice(0, nl));
+        rest = rest.slice(nl + 1);
+      }
+      wakeUp();
+    }
+    commands.push("eof");
+    wakeUp();
+  })();
+  // Deno opens a couple of fds of its own in its first few hundred ms.
+  await new Promise((r) => setTimeout(r, 700));
+  const fds = fdCount();
   const acceptor = forwardTcpConnections({
     forwarder,
     onError: (e) => print({ error: (e as SocketSessionError).code }),
@@ -97,34 +127,34 @@ if (import.meta.main) {
     print({ stopped: (e as SocketSessionError).code ?? String(e) })
   );
   let held: number[] = [];
-  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream());
-  // Deno opens a couple of fds of its own in its first few hundred ms.
-  await new Promise((r) => setTimeout(r, 700));
-  print({ ready: true, port: acceptor.addr.port });
-  let rest = "";
-  for await (const chunk of lines) {
-    rest += chunk;
-    let nl;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      const cmd = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (cmd === "fill") {
-        held = fillFdTable(lib);
-        print({ filled: held.length });
-      } else if (cmd === "free") {
-        for (const fd of held) lib.symbols.close(fd);
-        print({ freed: held.length });
-        held = [];
-      } else if (cmd === "close") {
-        await acceptor.close();
-        const finished = await acceptor.finished.then(
-          () => "ok",
-          (e) => String(e),
-        );
-        print({ closed: true, finished });
-      }
+  print({ ready: true, port: acceptor.addr.port, fds });
+  while (true) {
+    if (commands.length === 0) {
+      await new Promise<void>((r) => wakeUp = r);
+      continue;
+    }
+    const cmd = commands.shift();
+    if (cmd === "eof") break;
+    if (cmd === "fill") {
+      held = fillFdTable(lib);
+      print({ filled: held.length });
+    } else if (cmd === "free") {
+      for (const fd of held) lib.symbols.close(fd);
+      print({ freed: held.length });
+      held = [];
+    } else if (cmd === "close") {
+      await acceptor.close();
+      const finished = await acceptor.finished.then(
+        () => "ok",
+        (e) => String(e),
+      );
+      for (const fd of held) lib.symbols.close(fd);
+      held = [];
+      poller.closeIdle();
+      print({ closed: true, finished, fds: fdCount() });
     }
   }
+  await stdinDone;
   for (const fd of held) lib.symbols.close(fd);
   await acceptor.close();
   forwarder.close();

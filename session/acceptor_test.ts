@@ -218,44 +218,49 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using dir = await tempDir();
-    using listener = SocketSessionListener.listen(`${dir.path}/e.sock`);
-    await using child = startJsonProcess(Deno.execPath(), [
-      "run",
-      "-A",
-      new URL("../_test_utils/session_acceptor.ts", import.meta.url).pathname,
-      listener.path,
-    ]);
-    using receiver = await listener.accept();
-    const { port } = await child.next() as { port: number };
+    using fds = trackFds();
+    {
+      using listener = SocketSessionListener.listen(`${dir.path}/e.sock`);
+      await using child = startJsonProcess(Deno.execPath(), [
+        "run",
+        "-A",
+        new URL("../_test_utils/session_acceptor.ts", import.meta.url).pathname,
+        listener.path,
+      ]);
+      using receiver = await listener.accept();
+      const ready = await child.next() as { port: number; fds: number };
+      const port = ready.port;
 
-    // Full fd table: the connection waits in the backlog, accept() fails.
-    await child.writeLine("fill");
-    assertOk((await child.next()).filled as number > 0);
-    using client = await Deno.connect({ hostname: "127.0.0.1", port });
-    await client.write(enc.encode("hello"));
-    assertEquals(await child.next(), { error: "EMFILE" });
-    await child.writeLine("free");
-    let line;
-    while (!("freed" in (line = await child.next()))) {
-      assertEquals(line, { error: "EMFILE" });
-    }
-    // Recovered: the waiting connection is accepted and forwarded.
-    using session = await receiver.pop({ timeout: 10000 });
-    assertEquals(dec.decode(session.data), "hello");
+      // Full fd table: the connection waits in the backlog, accept() fails.
+      await child.writeLine("fill");
+      assertOk((await child.next()).filled as number > 0);
+      using client = await Deno.connect({ hostname: "127.0.0.1", port });
+      await client.write(enc.encode("hello"));
+      assertEquals(await child.next(), { error: "EMFILE" });
+      await child.writeLine("free");
+      let line;
+      while (!("freed" in (line = await child.next()))) {
+        assertEquals(line, { error: "EMFILE" });
+      }
+      // Recovered: the waiting connection is accepted and forwarded.
+      using session = await receiver.pop({ timeout: 10000 });
+      assertEquals(dec.decode(session.data), "hello");
 
-    // Closing while backing off ends it cleanly.
-    await child.writeLine("fill");
-    assertOk((await child.next()).filled as number > 0);
-    using late = await Deno.connect({ hostname: "127.0.0.1", port });
-    await late.write(enc.encode("late"));
-    assertEquals(await child.next(), { error: "EMFILE" });
-    await child.writeLine("close");
-    while (!("closed" in (line = await child.next()))) {
-      assertEquals(line, { error: "EMFILE" });
+      // Closing while backing off ends it cleanly.
+      await child.writeLine("fill");
+      assertOk((await child.next()).filled as number > 0);
+      using late = await Deno.connect({ hostname: "127.0.0.1", port });
+      await late.write(enc.encode("late"));
+      assertEquals(await child.next(), { error: "EMFILE" });
+      await child.writeLine("close");
+      while (!("closed" in (line = await child.next()))) {
+        assertEquals(line, { error: "EMFILE" });
+      }
+      assertEquals(line, { closed: true, finished: "ok", fds: ready.fds });
+      await child.closeStdin();
+      assertEquals((await child.child.status).success, true);
     }
-    assertEquals(line, { closed: true, finished: "ok" });
-    await child.closeStdin();
-    assertEquals((await child.child.status).success, true);
+    assertEquals(await fds.leaks(), []);
   },
 });
 
