@@ -13,11 +13,7 @@ import {
   socketName,
   sysError,
 } from "./_libc.ts";
-import {
-  ACCEPT_BACKOFF_MAX,
-  ACCEPT_BACKOFF_MIN,
-  acceptErrorAction,
-} from "./_accept.ts";
+import { acceptErrorAction, nextBackoff } from "./_accept.ts";
 import { poller } from "./_poller.ts";
 import { SocketSessionError } from "./errors.ts";
 import type { SocketSessionForwarder } from "./forwarder.ts";
@@ -56,10 +52,10 @@ export interface AcceptorOptions {
   /**
    * Called with each per-connection error (the connection is closed), such
    * as a `SocketSessionError` of code `"TIMEOUT"` for a silent client, and
-   * with each `accept()` failure the TCP acceptor survives (a
-   * `SocketSessionError` whose code is the errno name: `"ECONNABORTED"`,
-   * `"EPROTO"`, `"EPERM"`, `"EMFILE"`, `"ENFILE"`, `"ENOBUFS"`, `"ENOMEM"`,
-   * ...).
+   * with each `accept()` (TCP) or `recvfrom()` (UDP) failure the acceptor
+   * survives (a `SocketSessionError` whose code is the errno name:
+   * `"ECONNABORTED"`, `"EPROTO"`, `"EPERM"`, `"EMFILE"`, `"ENFILE"`,
+   * `"ENOBUFS"`, `"ENOMEM"`, `"ECONNREFUSED"`, ...).
    * @default {undefined}
    */
   onError?: (error: unknown) => void;
@@ -371,13 +367,7 @@ export function forwardTcpConnections(
           const action = acceptErrorAction(err.code);
           if (action === "stop") throw err;
           options.onError?.(err);
-          if (action === "backoff") {
-            backoff = Math.min(
-              ACCEPT_BACKOFF_MAX,
-              backoff === 0 ? ACCEPT_BACKOFF_MIN : backoff * 2,
-            );
-            await idle(backoff);
-          }
+          if (action === "backoff") await idle(backoff = nextBackoff(backoff));
           continue;
         }
         try {
@@ -396,6 +386,12 @@ export function forwardTcpConnections(
  * Receives UDP datagrams on `hostname:port` and forwards each as a session
  * whose fd is the bound UDP socket itself (the receiver answers with
  * `sendto` on its copy), its local address and the sender's address.
+ *
+ * Like the TCP acceptor it survives receive errors: an ICMP error queued on
+ * the socket (`ECONNREFUSED`, ..., reported when a receiver turned on
+ * `IP_RECVERR` on its copy and answered a closed port) goes to `onError`
+ * and receiving goes on; `ENOMEM`/`ENOBUFS` back off as for TCP; only
+ * `EBADF`, `EINVAL` or `ENOTSOCK` stop it (`finished` rejects).
  *
  * @param options Address, forwarder, limits.
  * @returns The running acceptor.
@@ -430,6 +426,7 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
   const from = new Uint8Array(128);
   const fromLen = new Uint32Array(1);
   return new Acceptor(fd, controller, async (count) => {
+    let backoff = 0;
     while (!signal.aborted) {
       fromLen[0] = 128;
       const n = Number(
@@ -443,6 +440,7 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
         ),
       );
       if (n > 0) {
+        backoff = 0;
         try {
           await options.forwarder.send({
             fd,
@@ -462,7 +460,16 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
       if (n === 0) continue;
       const e = errno();
       if (e === EINTR) continue;
-      if (e !== EAGAIN) throw sysError("receive datagram", e);
+      if (e !== EAGAIN) {
+        const err = sysError("receive datagram", e);
+        const action = acceptErrorAction(err.code);
+        if (action === "stop") throw err;
+        options.onError?.(err);
+        if (action === "backoff") {
+          await pause(backoff = nextBackoff(backoff), signal).done;
+        }
+        continue;
+      }
       try {
         await poller.wait(fd, P.POLLIN, { signal });
       } catch {

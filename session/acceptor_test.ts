@@ -16,7 +16,7 @@ import { startJsonProcess } from "../_test_utils/session_kea.ts";
 import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
 import { trackFds } from "../_test_utils/session_raw.ts";
 import { acceptErrorAction } from "./_accept.ts";
-import { fdTrace } from "./_libc.ts";
+import { fdTrace, setIntOption } from "./_libc.ts";
 import { SocketSessionError } from "./errors.ts";
 import { forwardTcpConnections, forwardUdpDatagrams } from "./acceptor.ts";
 import { adoptTcpSession, sendDatagram } from "./adopt.ts";
@@ -200,7 +200,15 @@ Deno.test({
 });
 
 Deno.test("acceptErrorAction() skips per-connection errors, backs off on resource errors, stops when the listener is gone", () => {
-  for (const e of ["ECONNABORTED", "EPROTO", "EPERM", "ENETUNREACH"]) {
+  for (
+    const e of [
+      "ECONNABORTED",
+      "EPROTO",
+      "EPERM",
+      "ENETUNREACH",
+      "ECONNREFUSED",
+    ]
+  ) {
     assertEquals(acceptErrorAction(e), "retry", e);
   }
   for (const e of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "E999"]) {
@@ -339,5 +347,47 @@ Deno.test({
     );
     assertEquals(err.code, "EINVAL");
     await acceptor.close();
+  },
+});
+
+Deno.test({
+  name:
+    "forwardUdpDatagrams() goes on after an ICMP error queued on its socket (ECONNREFUSED from a receiver's IP_RECVERR copy)",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    using fds = trackFds();
+    {
+      using pair = await sessionPair(dir.path, "r.sock");
+      const errors: unknown[] = [];
+      await using acceptor = forwardUdpDatagrams({
+        forwarder: pair.forwarder,
+        onError: (e) => errors.push(e),
+      });
+      const client = dgram.createSocket("udp4");
+      const dead = dgram.createSocket("udp4");
+      await new Promise<void>((r) => dead.bind(0, "127.0.0.1", r));
+      const deadPort = dead.address().port;
+      await new Promise<void>((r) => dead.close(() => r()));
+      client.send("one", acceptor.addr.port, "127.0.0.1");
+      {
+        using first = await pair.receiver.pop({ timeout: 5000 });
+        // The receiver asks for ICMP errors on its copy (IPPROTO_IP,
+        // IP_RECVERR) and answers a port nobody listens on: the shared
+        // socket now holds ECONNREFUSED for its next receive.
+        setIntOption(first.fd, 0, 11, 1);
+        sendDatagram(first, enc.encode("x"), {
+          hostname: "127.0.0.1",
+          port: deadPort,
+        });
+      }
+      await waitFor("the ICMP error", () => errors.length > 0);
+      assertEquals((errors[0] as SocketSessionError).code, "ECONNREFUSED");
+      client.send("two", acceptor.addr.port, "127.0.0.1");
+      using second = await pair.receiver.pop({ timeout: 5000 });
+      assertEquals(dec.decode(second.data), "two");
+      await new Promise<void>((r) => client.close(() => r()));
+    }
+    assertEquals(await fds.leaks(), []);
   },
 });
