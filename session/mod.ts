@@ -11,13 +11,16 @@
  *   {@linkcode decodeSessionHeader}, {@linkcode SessionDecoder},
  *   {@linkcode encodeSockaddr}, {@linkcode decodeSockaddr}.
  * - Sockets (`--allow-ffi`): {@linkcode SocketSessionForwarder} (`push`
- *   never blocks and sends each session in one `sendmsg`; `send` waits),
+ *   never blocks and sends each session in one `sendmsg`; `send` waits,
+ *   with at most `maxQueued` sessions queued),
  *   {@linkcode SocketSessionListener} and {@linkcode SocketSessionReceiver}
  *   (validates everything, never leaks an fd, receives fds close-on-exec).
- * - Helpers: {@linkcode forwardTcpConnections},
- *   {@linkcode forwardUdpDatagrams}, {@linkcode adoptTcpSession} (a
- *   received TCP socket as Web streams through `node:net`, no
- *   `--allow-net` needed), {@linkcode sendDatagram}.
+ * - Helpers: {@linkcode forwardTcpConnections} and
+ *   {@linkcode forwardUdpDatagrams} (long-running: they survive transient
+ *   `accept`/receive errors such as `EMFILE`, and hold at most
+ *   `maxPendingConnections` connections), {@linkcode adoptTcpSession} (a
+ *   received TCP socket as half-open capable Web streams through
+ *   `node:net`, no `--allow-net` needed), {@linkcode sendDatagram}.
  *
  * The socket parts call libc through `Deno.dlopen` and need `--allow-ffi`,
  * which means full trust: FFI bypasses Deno's sandbox, so socket paths are
