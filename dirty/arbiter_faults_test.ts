@@ -1,12 +1,13 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { startArbiter } from "./arbiter.ts";
+import { type DirtyArbiter, startArbiter } from "./arbiter.ts";
 import {
   DirtyNoWorkersAvailableError,
   DirtyTimeoutError,
   DirtyWorkerError,
 } from "./errors.ts";
 import { encodeRequest } from "./message.ts";
+import type { DirtyInput } from "./tlv.ts";
 import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
 
 /** Tests with Deno's op and resource sanitizers on (off by default in 2.9). */
@@ -159,24 +160,54 @@ test("faults: a request past the timeout gets gunicorn's timeout error", async (
   assert.notEqual(next, pid);
 });
 
-test("faults: close() drains in-flight requests", async () => {
+/**
+ * An arbiter with one worker, busy for 100 ms with `action(...args)`; the
+ * call's rejection is handled (the caller checks it).
+ */
+async function busyArbiter(
+  gracefulTimeout: number,
+  action: string,
+  args: DirtyInput[],
+): Promise<{
+  arb: DirtyArbiter;
+  pid: number;
+  conn: RawDirtyConn;
+  call: Promise<unknown>;
+}> {
   const arb = await startArbiter({
     apps: [APP],
     workers: 1,
-    gracefulTimeout: 10,
+    gracefulTimeout,
     log: quiet,
   });
   await arb.ready();
   const pid = arb.status().workers[0]!.pid;
-  await using c = await RawDirtyConn.open(arb.socketPath);
-  const call = c.call(APP, "sleep", [400]);
+  const conn = await RawDirtyConn.open(arb.socketPath);
+  const call = conn.call(APP, action, args);
+  call.catch(() => {});
   await sleep(100);
+  return { arb, pid, conn, call };
+}
+
+test("faults: close() drains in-flight requests", async () => {
+  const { arb, pid, conn, call } = await busyArbiter(10, "sleep", [400]);
+  await using _conn = conn;
   const closing = arb.close();
   assert.equal(await call, 400);
   await closing;
   assert.equal(alive(pid), false);
   await assert.rejects(Deno.stat(arb.socketPath));
 });
+
+/** Our arbiter's CLI hosting EchoApp, with `args`; its stdout is piped. */
+function spawnCli(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "--app", APP, ...args],
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+}
 
 async function readLines(
   stream: ReadableStream<Uint8Array>,
@@ -202,24 +233,14 @@ async function readLines(
 }
 
 test("faults: SIGTERM to the CLI during in-flight work drains it", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      CLI,
-      "--app",
-      APP,
-      "--dirty-workers",
-      "1",
-      "--dirty-graceful-timeout",
-      "10",
-      "--log-level",
-      "warn",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    stdin: "null",
-  }).spawn();
+  const child = spawnCli([
+    "--dirty-workers",
+    "1",
+    "--dirty-graceful-timeout",
+    "10",
+    "--log-level",
+    "warn",
+  ]);
   const { lines, rest } = await readLines(child.stdout, 1);
   const socket = lines[0]!;
   const dir = socket.slice(0, socket.lastIndexOf("/"));
@@ -273,19 +294,9 @@ test("faults: when the arbiter's parent dies, everything goes, no files left", a
 });
 
 test("faults: close() past the grace period fails what is left and kills", async () => {
-  const arb = await startArbiter({
-    apps: [APP],
-    workers: 1,
-    gracefulTimeout: 0.3,
-    log: quiet,
-  });
-  await arb.ready();
-  const pid = arb.status().workers[0]!.pid;
-  await using c = await RawDirtyConn.open(arb.socketPath);
   // Stuck in sync code: it can neither finish nor close its apps.
-  const call = c.call(APP, "spin", [3000]);
-  call.catch(() => {}); // Checked below, after close().
-  await sleep(100);
+  const { arb, pid, conn, call } = await busyArbiter(0.3, "spin", [3000]);
+  await using _conn = conn;
   await arb.close();
   await assert.rejects(call, (e) => {
     assert.ok(e instanceof DirtyWorkerError);
@@ -296,22 +307,7 @@ test("faults: close() past the grace period fails what is left and kills", async
 });
 
 test("faults: workers exit by themselves when the arbiter is killed", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      CLI,
-      "--app",
-      APP,
-      "--workers",
-      "2",
-      "--log-level",
-      "error",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    stdin: "null",
-  }).spawn();
+  const child = spawnCli(["--workers", "2", "--log-level", "error"]);
   const { lines, rest } = await readLines(child.stdout, 1);
   const socket = lines[0]!;
   const workers = await bootedWorkers(socket, 2);

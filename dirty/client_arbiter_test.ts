@@ -6,16 +6,16 @@
 import assert from "node:assert/strict";
 import { assertRejects } from "../_test_utils/assert.ts";
 import { openFdCount } from "../_test_utils/peers.ts";
+import {
+  checkAppError,
+  checkStash,
+  checkStreams,
+} from "../_test_utils/dirty_client_checks.ts";
 import { startArbiter } from "./arbiter.ts";
 import { DirtyClient } from "./client.ts";
-import {
-  DirtyAppError,
-  DirtyNoWorkersAvailableError,
-  DirtyTimeoutError,
-  StashTableNotFoundError,
-} from "./errors.ts";
+import { DirtyNoWorkersAvailableError, DirtyTimeoutError } from "./errors.ts";
 import { StashClient } from "./stash_client.ts";
-import { DirtyFloat } from "./tlv.ts";
+import { DirtyFloat, type TlvDecodeOptions } from "./tlv.ts";
 
 const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
 const APP = `${ECHO}:EchoApp`;
@@ -23,20 +23,33 @@ const EXACT = `${ECHO}:ExactEchoApp`;
 const BAD_FLOATS = `${ECHO}:BadFloatsApp`;
 const quiet = (): void => {};
 
+/** Our arbiter, ready, and a DirtyClient on it; disposing closes both. */
+async function arbiterAndClient(
+  apps: string[],
+  workers: number,
+  decode?: TlvDecodeOptions,
+): Promise<{ client: DirtyClient } & AsyncDisposable> {
+  const arb = await startArbiter({ apps, workers, timeout: 20, log: quiet });
+  await arb.ready();
+  const client = new DirtyClient({
+    socketPath: arb.socketPath,
+    timeout: 10_000,
+    ...(decode ? { decode } : {}),
+  });
+  return {
+    client,
+    async [Symbol.asyncDispose]() {
+      await client[Symbol.asyncDispose]();
+      await arb.close();
+    },
+  };
+}
+
 Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, status, manage", async () => {
   const fds = openFdCount();
   {
-    await using arb = await startArbiter({
-      apps: [APP],
-      workers: 2,
-      timeout: 20,
-      log: quiet,
-    });
-    await arb.ready();
-    await using client = new DirtyClient({
-      socketPath: arb.socketPath,
-      timeout: 10_000,
-    });
+    await using up = await arbiterAndClient([APP], 2);
+    const { client } = up;
     assert.equal(await client.execute(APP, "add", [2, 3]), 5);
     assert.deepStrictEqual(
       await client.execute(APP, "echo", [
@@ -49,55 +62,22 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
       [1, "two", Uint8Array.of(3), null, 2n ** 62n],
     );
     assert.equal(await client.execute(APP, "kw", [2], { scale: 5 }), 10);
-    const fail = await assertRejects(
-      () => client.execute(APP, "fail", ["kaput"]),
-      DirtyAppError,
-    );
-    assert.deepStrictEqual([fail.message, fail.appPath, fail.action], [
-      "kaput",
-      APP,
-      "fail",
-    ]);
+    await checkAppError(client, APP);
     await assertRejects(
       () => client.execute("nope:App", "x"),
       DirtyNoWorkersAvailableError,
     );
     // Streams: generator, async generator, error mid-stream, plain value.
-    assert.deepStrictEqual(
-      await Array.fromAsync(client.stream(APP, "stream", [3])),
-      [
-        "tok0",
-        "tok1",
-        "tok2",
-      ],
-    );
+    await checkStreams(client, APP, {
+      stream: "stream",
+      long: ["stream", [50]],
+      fail: "streamFail",
+      add: "add",
+    });
     assert.deepStrictEqual(
       await Array.fromAsync(client.stream(APP, "astream", [2])),
-      [
-        { i: 0 },
-        { i: 1 },
-      ],
+      [{ i: 0 }, { i: 1 }],
     );
-    const got: unknown[] = [];
-    await assertRejects(
-      async () => {
-        for await (const c of client.stream(APP, "streamFail", [2])) {
-          got.push(c);
-        }
-      },
-      DirtyAppError,
-      "stream broke",
-    );
-    assert.deepStrictEqual(got, ["tok0", "tok1"]);
-    assert.deepStrictEqual(
-      await Array.fromAsync(client.stream(APP, "add", [40, 2])),
-      [42],
-    );
-    for await (const c of client.stream(APP, "stream", [50])) {
-      assert.equal(c, "tok0");
-      break;
-    }
-    assert.equal(await client.execute(APP, "add", [1, 1]), 2);
     // Our deadline ends a slow call; the pool carries on.
     await assertRejects(
       () => client.execute(APP, "sleep", [2000], {}, { timeout: 100 }),
@@ -119,23 +99,7 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
     const managed = await client.manage({ add: 1 }) as { operation: string };
     assert.equal(managed.operation, "add");
     await using stash = new StashClient({ client });
-    await stash.put("sessions", "user:1", { name: "Alice" });
-    assert.deepStrictEqual(await stash.get("sessions", "user:1"), {
-      name: "Alice",
-    });
-    assert.equal(await stash.get("sessions", "nope", "DEFAULT"), "DEFAULT");
-    assert.deepStrictEqual(await stash.keys("sessions", "user:*"), ["user:1"]);
-    await assertRejects(() => stash.info("missing"), StashTableNotFoundError);
-    const table = stash.table("sessions");
-    await table.set("user:2", 2);
-    assert.equal(await table.size(), 2);
-    assert.deepStrictEqual(await Array.fromAsync(table), [["user:1", {
-      name: "Alice",
-    }], [
-      "user:2",
-      2,
-    ]]);
-    assert.equal(await stash.deleteTable("sessions"), true);
+    await checkStash(stash);
   }
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(openFdCount(), fds);
@@ -143,18 +107,11 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
 
 Deno.test("client+arbiter: 1.0 comes back as a float and 1 as an int, nested too", async () => {
   const f = (x: number) => new DirtyFloat(x);
-  await using arb = await startArbiter({
-    apps: [APP, EXACT],
-    workers: 1,
-    timeout: 20,
-    log: quiet,
+  await using up = await arbiterAndClient([APP, EXACT], 1, {
+    dict: "map",
+    float: "tagged",
   });
-  await arb.ready();
-  await using client = new DirtyClient({
-    socketPath: arb.socketPath,
-    timeout: 10_000,
-    decode: { dict: "map", float: "tagged" },
-  });
+  const { client } = up;
   const nested = [f(1), 1, [f(1), 1, 2.5], {
     f: f(1),
     i: 1,

@@ -17,11 +17,15 @@ import {
   DirtyNoWorkersAvailableError,
   DirtyProtocolError,
   DirtyTimeoutError,
-  StashTableNotFoundError,
 } from "./errors.ts";
 import { encodeFrame } from "./message.ts";
 import { StashClient } from "./stash_client.ts";
 import { startFakeDirtyServer } from "../_test_utils/dirty_fake_server.ts";
+import {
+  checkAppError,
+  checkStash,
+  checkStreams,
+} from "../_test_utils/dirty_client_checks.ts";
 import { DirtyFloat } from "./tlv.ts";
 
 const APP = "dirty_demo_app:DemoApp";
@@ -97,15 +101,7 @@ peerTest(
           new Map(),
         ]]),
       );
-      const fail = await assertRejects(
-        () => client.execute(APP, "fail", ["kaput"]),
-        DirtyAppError,
-      );
-      assert.deepStrictEqual([fail.message, fail.appPath, fail.action], [
-        "kaput",
-        APP,
-        "fail",
-      ]);
+      const fail = await checkAppError(client, APP);
       assert.match(fail.traceback ?? "", /ValueError: kaput/);
       await assertRejects(
         () => client.execute(APP, "nope"),
@@ -128,30 +124,12 @@ peerTest(
         "Unsupported type for TLV encoding: set",
       );
       // Streams: chunks, a plain RESPONSE, an error mid-stream, an abandoned stream.
-      assert.deepStrictEqual(
-        await Array.fromAsync(client.stream(APP, "stream", [3])),
-        ["tok0", "tok1", "tok2"],
-      );
-      assert.deepStrictEqual(
-        await Array.fromAsync(client.stream(APP, "add", [40, 2])),
-        [42],
-      );
-      const chunks: unknown[] = [];
-      await assertRejects(
-        async () => {
-          for await (const c of client.stream(APP, "stream_fail", [2])) {
-            chunks.push(c);
-          }
-        },
-        DirtyAppError,
-        "stream broke",
-      );
-      assert.deepStrictEqual(chunks, ["tok0", "tok1"]);
-      for await (const c of client.stream(APP, "stream_slow", [4, 0.2])) {
-        assert.equal(c, "tok0");
-        break;
-      }
-      assert.equal(await client.execute(APP, "add", [1, 1]), 2);
+      await checkStreams(client, APP, {
+        stream: "stream",
+        long: ["stream_slow", [4, 0.2]],
+        fail: "stream_fail",
+        add: "add",
+      });
       // Our deadline, then the arbiter's own (dirty_timeout = 2 s).
       await assertRejects(
         () => client.execute(APP, "sleep", [1], {}, { timeout: 200 }),
@@ -183,20 +161,7 @@ peerTest(
       assert.equal(added.operation, "add");
       // Stash, including gunicorn bug 1 (missing key answered by a generic error).
       await using stash = new StashClient({ client });
-      await stash.put("sessions", "user:1", { name: "Alice" });
-      assert.deepStrictEqual(await stash.get("sessions", "user:1"), {
-        name: "Alice",
-      });
-      assert.equal(await stash.get("sessions", "nope", "DEFAULT"), "DEFAULT");
-      assert.deepStrictEqual(await stash.keys("sessions", "user:*"), [
-        "user:1",
-      ]);
-      await assertRejects(() => stash.info("missing"), StashTableNotFoundError);
-      assert.deepStrictEqual(await Array.fromAsync(stash.table("sessions")), [[
-        "user:1",
-        { name: "Alice" },
-      ]]);
-      assert.equal(await stash.deleteTable("sessions"), true);
+      await checkStash(stash);
       // A malformed frame makes the arbiter close the connection without a reply.
       const raw = await Deno.connect({ transport: "unix", path: sock });
       try {

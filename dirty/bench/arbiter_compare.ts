@@ -86,24 +86,44 @@ interface Target {
   stop(): Promise<void>;
 }
 
-async function firstLine(
-  stream: ReadableStream<Uint8Array>,
-  want: (line: string) => boolean,
-): Promise<{ line: string; drain: Promise<void> }> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+/**
+ * Waits for the arbiter `child` to print the line that `socketOf` maps to
+ * its socket path and to answer a call, then returns it as a target.
+ */
+async function serving(
+  name: string,
+  child: Deno.ChildProcess,
+  app: string,
+  socketOf: (line: string) => string | undefined,
+  cleanup?: () => Promise<void>,
+): Promise<Target> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
   let buf = "";
-  for (;;) {
+  let socket: string | undefined;
+  while (socket === undefined) {
     const { value, done } = await reader.read();
     if (done) throw new Error("Cannot start the arbiter: it exited");
     buf += value;
-    const line = buf.split("\n").slice(0, -1).find(want);
-    if (line !== undefined) {
-      const drain = (async () => {
-        while (!(await reader.read()).done) { /* drain */ }
-      })();
-      return { line, drain };
+    for (const line of buf.split("\n").slice(0, -1)) {
+      socket ??= socketOf(line);
     }
   }
+  const drain = (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })();
+  await untilServing(socket, app);
+  return {
+    name,
+    socket,
+    app,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await drain;
+      await cleanup?.();
+    },
+  };
 }
 
 async function untilServing(socket: string, app: string): Promise<void> {
@@ -139,21 +159,12 @@ async function ours(threads: number): Promise<Target> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const { line: socket, drain } = await firstLine(
-    child.stdout,
-    (l) => l.startsWith("/"),
-  );
-  await untilServing(socket, app);
-  return {
-    name: `ours (${threads} in flight/worker)`,
-    socket,
+  return await serving(
+    `ours (${threads} in flight/worker)`,
+    child,
     app,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain;
-    },
-  };
+    (l) => l.startsWith("/") ? l : undefined,
+  );
 }
 
 async function gunicorn(src: string): Promise<Target> {
@@ -181,19 +192,13 @@ async function gunicorn(src: string): Promise<Target> {
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const { drain } = await firstLine(child.stdout, (l) => l === "ready");
-  await untilServing(socket, app);
-  return {
-    name: "gunicorn 26.1.0",
-    socket,
+  return await serving(
+    "gunicorn 26.1.0",
+    child,
     app,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-      await drain;
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
-    },
-  };
+    (l) => l === "ready" ? socket : undefined,
+    () => Deno.remove(dir, { recursive: true }).catch(() => {}),
+  );
 }
 
 const src = findGunicorn();
