@@ -391,3 +391,35 @@ Deno.test({
     assertEquals(await fds.leaks(), []);
   },
 });
+
+Deno.test({
+  name:
+    "forwardTcpConnections(): a silent client at the maxPendingConnections cap is dropped after firstDataTimeout, and the next one goes through",
+  sanitizeResources: false,
+  async fn() {
+    await using dir = await tempDir();
+    using fds = trackFds();
+    {
+      using pair = await sessionPair(dir.path, "t.sock");
+      const errors: unknown[] = [];
+      await using acceptor = forwardTcpConnections({
+        forwarder: pair.forwarder,
+        maxPendingConnections: 1,
+        firstDataTimeout: 200,
+        onError: (e) => errors.push(e),
+      });
+      const port = acceptor.addr.port;
+      using silent = await Deno.connect({ hostname: "127.0.0.1", port });
+      await waitFor("1 pending", () => acceptor.pending === 1);
+      using next = await Deno.connect({ hostname: "127.0.0.1", port });
+      await next.write(enc.encode("next"));
+      using session = await pair.receiver.pop({ timeout: 5000 });
+      assertEquals(dec.decode(session.data), "next");
+      // It went through only after the silent one timed out.
+      assertEquals(errors.length, 1);
+      assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
+      assertEquals(await readAll(silent), "");
+    }
+    assertEquals(await fds.leaks(), []);
+  },
+});
