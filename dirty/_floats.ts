@@ -86,10 +86,11 @@ export class FloatSlots {
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         const item = v[i]!;
+        if (item === null || typeof item !== "object") continue;
         if (item instanceof DirtyFloat) {
           v[i] = item.value;
           this.#mark(v, i, item.value);
-        } else if (item !== null && typeof item === "object") {
+        } else {
           this.plain(item);
         }
       }
