@@ -7,6 +7,7 @@ import {
   assertThrows,
 } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
+import { leakFreeTest } from "../_test_utils/session_leaks.ts";
 import { waitFor } from "../_test_utils/session_wait.ts";
 import {
   acceptQueueLength,
@@ -14,7 +15,6 @@ import {
 } from "../_test_utils/session_acceptor.ts";
 import { startJsonProcess } from "../_test_utils/session_kea.ts";
 import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
-import { trackFds } from "../_test_utils/session_raw.ts";
 import { acceptErrorAction } from "./_accept.ts";
 import { fdTrace, setIntOption } from "./_libc.ts";
 import { SocketSessionError } from "./errors.ts";
@@ -36,107 +36,93 @@ async function readAll(conn: Deno.Conn): Promise<string> {
   }
 }
 
-Deno.test({
-  name:
-    "forwardTcpConnections() forwards first bytes with endpoints, closes silent and empty connections; adoptTcpSession() continues the stream",
-  sanitizeResources: false,
-  async fn() {
-    await using dir = await tempDir();
-    using fds = trackFds();
+leakFreeTest(
+  "forwardTcpConnections() forwards first bytes with endpoints, closes silent and empty connections; adoptTcpSession() continues the stream",
+  async (dir) => {
+    using pair = await sessionPair(dir, "a.sock");
+    const { forwarder, receiver } = pair;
+    const errors: unknown[] = [];
+    await using acceptor = forwardTcpConnections({
+      forwarder,
+      hostname: "::1",
+      firstDataTimeout: 300,
+      onError: (e) => errors.push(e),
+    });
+    assertEquals(acceptor.addr.family, "IPv6");
+
+    // A silent client is closed after firstDataTimeout; one that closes at once is dropped.
+    using silent = await Deno.connect({
+      hostname: "::1",
+      port: acceptor.addr.port,
+    });
+    const quitter = await Deno.connect({
+      hostname: "::1",
+      port: acceptor.addr.port,
+    });
+    quitter.close();
+    assertEquals(await readAll(silent), "");
+
+    // A real client: first bytes come with the session, the rest through the adopted socket.
+    using client = await Deno.connect({
+      hostname: "::1",
+      port: acceptor.addr.port,
+    });
+    await client.write(enc.encode("hello"));
+    const session = await receiver.pop({ timeout: 5000 });
+    assertEquals(dec.decode(session.data), "hello");
+    assertEquals(
+      session.remote.port,
+      (client.localAddr as Deno.NetAddr).port,
+    );
+    assertEquals(session.local.port, acceptor.addr.port);
+    assertThrows(() => sendDatagram(session, enc.encode("x")), TypeError);
     {
-      using pair = await sessionPair(dir.path, "a.sock");
-      const { forwarder, receiver } = pair;
-      const errors: unknown[] = [];
-      await using acceptor = forwardTcpConnections({
-        forwarder,
-        hostname: "::1",
-        firstDataTimeout: 300,
-        onError: (e) => errors.push(e),
-      });
-      assertEquals(acceptor.addr.family, "IPv6");
-
-      // A silent client is closed after firstDataTimeout; one that closes at once is dropped.
-      using silent = await Deno.connect({
-        hostname: "::1",
-        port: acceptor.addr.port,
-      });
-      const quitter = await Deno.connect({
-        hostname: "::1",
-        port: acceptor.addr.port,
-      });
-      quitter.close();
-      assertEquals(await readAll(silent), "");
-
-      // A real client: first bytes come with the session, the rest through the adopted socket.
-      using client = await Deno.connect({
-        hostname: "::1",
-        port: acceptor.addr.port,
-      });
-      await client.write(enc.encode("hello"));
-      const session = await receiver.pop({ timeout: 5000 });
-      assertEquals(dec.decode(session.data), "hello");
-      assertEquals(
-        session.remote.port,
-        (client.localAddr as Deno.NetAddr).port,
-      );
-      assertEquals(session.local.port, acceptor.addr.port);
-      assertThrows(() => sendDatagram(session, enc.encode("x")), TypeError);
-      {
-        await using conn = adoptTcpSession(session);
-        assertEquals(session.fd, -1);
-        await client.write(enc.encode(" world"));
-        const reader = conn.readable.getReader();
-        const more = await reader.read();
-        assertEquals(dec.decode(more.value), " world");
-        reader.releaseLock();
-        const writer = conn.writable.getWriter();
-        await writer.write(enc.encode("bye"));
-        await writer.close();
-      }
-      assertEquals(await readAll(client), "bye");
-      assertEquals(acceptor.forwarded, 1);
-      assertEquals(errors.length, 1);
-      assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
+      await using conn = adoptTcpSession(session);
+      assertEquals(session.fd, -1);
+      await client.write(enc.encode(" world"));
+      const reader = conn.readable.getReader();
+      const more = await reader.read();
+      assertEquals(dec.decode(more.value), " world");
+      reader.releaseLock();
+      const writer = conn.writable.getWriter();
+      await writer.write(enc.encode("bye"));
+      await writer.close();
     }
-    assertEquals(await fds.leaks(), []);
+    assertEquals(await readAll(client), "bye");
+    assertEquals(acceptor.forwarded, 1);
+    assertEquals(errors.length, 1);
+    assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
   },
-});
+);
 
-Deno.test({
-  name:
-    "forwardUdpDatagrams() forwards datagrams with the sender; sendDatagram() answers it over IPv6",
-  sanitizeResources: false,
-  async fn() {
-    await using dir = await tempDir();
-    using fds = trackFds();
-    {
-      using pair = await sessionPair(dir.path, "u.sock");
-      const { forwarder, receiver } = pair;
-      await using acceptor = forwardUdpDatagrams({
-        forwarder,
-        hostname: "::1",
-      });
-      const client = dgram.createSocket("udp6");
-      const reply = new Promise<string>((resolve) =>
-        client.once("message", (m) => resolve(m.toString()))
-      );
-      client.send("query", acceptor.addr.port, "::1");
-      using session = await receiver.pop({ timeout: 5000 });
-      assertEquals([session.family, session.type, session.protocol], [
-        10,
-        2,
-        17,
-      ]);
-      assertEquals(dec.decode(session.data), "query");
-      assertEquals(session.local.port, acceptor.addr.port);
-      assertThrows(() => adoptTcpSession(session), TypeError);
-      assertEquals(sendDatagram(session, enc.encode("answer")), 6);
-      assertEquals(await reply, "answer");
-      await new Promise<void>((r) => client.close(() => r()));
-    }
-    assertEquals(await fds.leaks(), []);
+leakFreeTest(
+  "forwardUdpDatagrams() forwards datagrams with the sender; sendDatagram() answers it over IPv6",
+  async (dir) => {
+    using pair = await sessionPair(dir, "u.sock");
+    const { forwarder, receiver } = pair;
+    await using acceptor = forwardUdpDatagrams({
+      forwarder,
+      hostname: "::1",
+    });
+    const client = dgram.createSocket("udp6");
+    const reply = new Promise<string>((resolve) =>
+      client.once("message", (m) => resolve(m.toString()))
+    );
+    client.send("query", acceptor.addr.port, "::1");
+    using session = await receiver.pop({ timeout: 5000 });
+    assertEquals([session.family, session.type, session.protocol], [
+      10,
+      2,
+      17,
+    ]);
+    assertEquals(dec.decode(session.data), "query");
+    assertEquals(session.local.port, acceptor.addr.port);
+    assertThrows(() => adoptTcpSession(session), TypeError);
+    assertEquals(sendDatagram(session, enc.encode("answer")), 6);
+    assertEquals(await reply, "answer");
+    await new Promise<void>((r) => client.close(() => r()));
   },
-});
+);
 
 Deno.test("received session fds are close-on-exec: a child process does not inherit them", async () => {
   await using dir = await tempDir();
@@ -162,42 +148,35 @@ Deno.test("received session fds are close-on-exec: a child process does not inhe
   );
 });
 
-Deno.test({
-  name:
-    "adoptTcpSession() answers a client that half-closed after its request (no EPIPE)",
-  sanitizeResources: false,
-  async fn() {
-    await using dir = await tempDir();
-    using fds = trackFds();
+leakFreeTest(
+  "adoptTcpSession() answers a client that half-closed after its request (no EPIPE)",
+  async (dir) => {
+    using pair = await sessionPair(dir, "h.sock");
+    const { forwarder, receiver } = pair;
+    await using acceptor = forwardTcpConnections({ forwarder });
+    using client = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: acceptor.addr.port,
+    });
+    await client.write(enc.encode("ping"));
+    await client.closeWrite();
     {
-      using pair = await sessionPair(dir.path, "h.sock");
-      const { forwarder, receiver } = pair;
-      await using acceptor = forwardTcpConnections({ forwarder });
-      using client = await Deno.connect({
-        hostname: "127.0.0.1",
-        port: acceptor.addr.port,
-      });
-      await client.write(enc.encode("ping"));
-      await client.closeWrite();
-      {
-        await using conn = adoptTcpSession(
-          await receiver.pop({
-            timeout: 5000,
-          }),
-        );
-        // The client's FIN is read first: the readable ends ...
-        const rest = await new Response(conn.readable).arrayBuffer();
-        assertEquals(rest.byteLength, 0);
-        // ... and the answer still goes out.
-        const writer = conn.writable.getWriter();
-        await writer.write(enc.encode(`pong:${dec.decode(conn.data)}`));
-        await writer.close();
-      }
-      assertEquals(await readAll(client), "pong:ping");
+      await using conn = adoptTcpSession(
+        await receiver.pop({
+          timeout: 5000,
+        }),
+      );
+      // The client's FIN is read first: the readable ends ...
+      const rest = await new Response(conn.readable).arrayBuffer();
+      assertEquals(rest.byteLength, 0);
+      // ... and the answer still goes out.
+      const writer = conn.writable.getWriter();
+      await writer.write(enc.encode(`pong:${dec.decode(conn.data)}`));
+      await writer.close();
     }
-    assertEquals(await fds.leaks(), []);
+    assertEquals(await readAll(client), "pong:ping");
   },
-});
+);
 
 Deno.test("acceptErrorAction() skips per-connection errors, backs off on resource errors, stops when the listener is gone", () => {
   for (
@@ -219,98 +198,84 @@ Deno.test("acceptErrorAction() skips per-connection errors, backs off on resourc
   }
 });
 
-Deno.test({
-  name:
-    "forwardTcpConnections() survives EMFILE: reports it, backs off, accepts again once fds are free, and closes while backing off",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    await using dir = await tempDir();
-    using fds = trackFds();
-    {
-      using listener = SocketSessionListener.listen(`${dir.path}/e.sock`);
-      await using child = startJsonProcess(Deno.execPath(), [
-        "run",
-        "-A",
-        new URL("../_test_utils/session_acceptor.ts", import.meta.url).pathname,
-        listener.path,
-      ]);
-      using receiver = await listener.accept();
-      const ready = await child.next() as { port: number; fds: number };
-      const port = ready.port;
+leakFreeTest(
+  "forwardTcpConnections() survives EMFILE: reports it, backs off, accepts again once fds are free, and closes while backing off",
+  async (dir) => {
+    using listener = SocketSessionListener.listen(`${dir}/e.sock`);
+    await using child = startJsonProcess(Deno.execPath(), [
+      "run",
+      "-A",
+      new URL("../_test_utils/session_acceptor.ts", import.meta.url).pathname,
+      listener.path,
+    ]);
+    using receiver = await listener.accept();
+    const ready = await child.next() as { port: number; fds: number };
+    const port = ready.port;
 
-      // Full fd table: the connection waits in the backlog, accept() fails.
-      await child.writeLine("fill");
-      assertOk((await child.next()).filled as number > 0);
-      using client = await Deno.connect({ hostname: "127.0.0.1", port });
-      await client.write(enc.encode("hello"));
-      assertEquals(await child.next(), { error: "EMFILE" });
-      await child.writeLine("free");
-      let line;
-      while (!("freed" in (line = await child.next()))) {
-        assertEquals(line, { error: "EMFILE" });
-      }
-      // Recovered: the waiting connection is accepted and forwarded.
-      using session = await receiver.pop({ timeout: 10000 });
-      assertEquals(dec.decode(session.data), "hello");
-
-      // Closing while backing off ends it cleanly.
-      await child.writeLine("fill");
-      assertOk((await child.next()).filled as number > 0);
-      using late = await Deno.connect({ hostname: "127.0.0.1", port });
-      await late.write(enc.encode("late"));
-      assertEquals(await child.next(), { error: "EMFILE" });
-      await child.writeLine("close");
-      while (!("closed" in (line = await child.next()))) {
-        assertEquals(line, { error: "EMFILE" });
-      }
-      assertEquals(line, { closed: true, finished: "ok", fds: ready.fds });
-      await child.closeStdin();
-      assertEquals((await child.child.status).success, true);
+    // Full fd table: the connection waits in the backlog, accept() fails.
+    await child.writeLine("fill");
+    assertOk((await child.next()).filled as number > 0);
+    using client = await Deno.connect({ hostname: "127.0.0.1", port });
+    await client.write(enc.encode("hello"));
+    assertEquals(await child.next(), { error: "EMFILE" });
+    await child.writeLine("free");
+    let line;
+    while (!("freed" in (line = await child.next()))) {
+      assertEquals(line, { error: "EMFILE" });
     }
-    assertEquals(await fds.leaks(), []);
+    // Recovered: the waiting connection is accepted and forwarded.
+    using session = await receiver.pop({ timeout: 10000 });
+    assertEquals(dec.decode(session.data), "hello");
+
+    // Closing while backing off ends it cleanly.
+    await child.writeLine("fill");
+    assertOk((await child.next()).filled as number > 0);
+    using late = await Deno.connect({ hostname: "127.0.0.1", port });
+    await late.write(enc.encode("late"));
+    assertEquals(await child.next(), { error: "EMFILE" });
+    await child.writeLine("close");
+    while (!("closed" in (line = await child.next()))) {
+      assertEquals(line, { error: "EMFILE" });
+    }
+    assertEquals(line, { closed: true, finished: "ok", fds: ready.fds });
+    await child.closeStdin();
+    assertEquals((await child.child.status).success, true);
   },
-});
+  { sanitizeOps: false },
+);
 
-Deno.test({
-  name:
-    "forwardTcpConnections() holds at most maxPendingConnections; the rest wait in the kernel backlog until one is done",
-  sanitizeResources: false,
-  async fn() {
-    await using dir = await tempDir();
-    using fds = trackFds();
-    {
-      using pair = await sessionPair(dir.path, "p.sock");
-      const { forwarder, receiver } = pair;
-      await using acceptor = forwardTcpConnections({
-        forwarder,
-        maxPendingConnections: 2,
-      });
-      const port = acceptor.addr.port;
-      assertEquals(acceptor.pending, 0);
-      const silent1 = await Deno.connect({ hostname: "127.0.0.1", port });
-      using _silent2 = await Deno.connect({ hostname: "127.0.0.1", port });
-      await waitFor("2 pending", () => acceptor.pending === 2);
-      using third = await Deno.connect({ hostname: "127.0.0.1", port });
-      await third.write(enc.encode("third"));
-      await waitFor(
-        "1 queued",
-        async () => await acceptQueueLength(port) === 1,
-      );
-      // Give a wrong acceptor time to take it anyway.
-      await new Promise((r) => setTimeout(r, 100));
-      assertEquals(acceptor.pending, 2);
-      assertEquals(await acceptQueueLength(port), 1);
-      assertEquals(receiver.tryPop(), null);
-      // One slot frees (the client leaves): the queued one goes through.
-      silent1.close();
-      using session = await receiver.pop({ timeout: 5000 });
-      assertEquals(dec.decode(session.data), "third");
-      assertEquals(await acceptQueueLength(port), 0);
-      assertEquals(acceptor.forwarded, 1);
-      assertEquals(acceptor.pending, 1);
-    }
-    assertEquals(await fds.leaks(), []);
+leakFreeTest(
+  "forwardTcpConnections() holds at most maxPendingConnections; the rest wait in the kernel backlog until one is done",
+  async (dir) => {
+    using pair = await sessionPair(dir, "p.sock");
+    const { forwarder, receiver } = pair;
+    await using acceptor = forwardTcpConnections({
+      forwarder,
+      maxPendingConnections: 2,
+    });
+    const port = acceptor.addr.port;
+    assertEquals(acceptor.pending, 0);
+    const silent1 = await Deno.connect({ hostname: "127.0.0.1", port });
+    using _silent2 = await Deno.connect({ hostname: "127.0.0.1", port });
+    await waitFor("2 pending", () => acceptor.pending === 2);
+    using third = await Deno.connect({ hostname: "127.0.0.1", port });
+    await third.write(enc.encode("third"));
+    await waitFor(
+      "1 queued",
+      async () => await acceptQueueLength(port) === 1,
+    );
+    // Give a wrong acceptor time to take it anyway.
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals(acceptor.pending, 2);
+    assertEquals(await acceptQueueLength(port), 1);
+    assertEquals(receiver.tryPop(), null);
+    // One slot frees (the client leaves): the queued one goes through.
+    silent1.close();
+    using session = await receiver.pop({ timeout: 5000 });
+    assertEquals(dec.decode(session.data), "third");
+    assertEquals(await acceptQueueLength(port), 0);
+    assertEquals(acceptor.forwarded, 1);
+    assertEquals(acceptor.pending, 1);
     assertThrows(
       () =>
         forwardTcpConnections({
@@ -320,7 +285,7 @@ Deno.test({
       RangeError,
     );
   },
-});
+);
 
 Deno.test({
   name:
@@ -350,76 +315,62 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name:
-    "forwardUdpDatagrams() goes on after an ICMP error queued on its socket (ECONNREFUSED from a receiver's IP_RECVERR copy)",
-  sanitizeResources: false,
-  async fn() {
-    await using dir = await tempDir();
-    using fds = trackFds();
+leakFreeTest(
+  "forwardUdpDatagrams() goes on after an ICMP error queued on its socket (ECONNREFUSED from a receiver's IP_RECVERR copy)",
+  async (dir) => {
+    using pair = await sessionPair(dir, "r.sock");
+    const errors: unknown[] = [];
+    await using acceptor = forwardUdpDatagrams({
+      forwarder: pair.forwarder,
+      onError: (e) => errors.push(e),
+    });
+    const client = dgram.createSocket("udp4");
+    const dead = dgram.createSocket("udp4");
+    await new Promise<void>((r) => dead.bind(0, "127.0.0.1", r));
+    const deadPort = dead.address().port;
+    await new Promise<void>((r) => dead.close(() => r()));
+    client.send("one", acceptor.addr.port, "127.0.0.1");
     {
-      using pair = await sessionPair(dir.path, "r.sock");
-      const errors: unknown[] = [];
-      await using acceptor = forwardUdpDatagrams({
-        forwarder: pair.forwarder,
-        onError: (e) => errors.push(e),
+      using first = await pair.receiver.pop({ timeout: 5000 });
+      // The receiver asks for ICMP errors on its copy (IPPROTO_IP,
+      // IP_RECVERR) and answers a port nobody listens on: the shared
+      // socket now holds ECONNREFUSED for its next receive.
+      setIntOption(first.fd, 0, 11, 1);
+      sendDatagram(first, enc.encode("x"), {
+        hostname: "127.0.0.1",
+        port: deadPort,
       });
-      const client = dgram.createSocket("udp4");
-      const dead = dgram.createSocket("udp4");
-      await new Promise<void>((r) => dead.bind(0, "127.0.0.1", r));
-      const deadPort = dead.address().port;
-      await new Promise<void>((r) => dead.close(() => r()));
-      client.send("one", acceptor.addr.port, "127.0.0.1");
-      {
-        using first = await pair.receiver.pop({ timeout: 5000 });
-        // The receiver asks for ICMP errors on its copy (IPPROTO_IP,
-        // IP_RECVERR) and answers a port nobody listens on: the shared
-        // socket now holds ECONNREFUSED for its next receive.
-        setIntOption(first.fd, 0, 11, 1);
-        sendDatagram(first, enc.encode("x"), {
-          hostname: "127.0.0.1",
-          port: deadPort,
-        });
-      }
-      await waitFor("the ICMP error", () => errors.length > 0);
-      assertEquals((errors[0] as SocketSessionError).code, "ECONNREFUSED");
-      client.send("two", acceptor.addr.port, "127.0.0.1");
-      using second = await pair.receiver.pop({ timeout: 5000 });
-      assertEquals(dec.decode(second.data), "two");
-      await new Promise<void>((r) => client.close(() => r()));
     }
-    assertEquals(await fds.leaks(), []);
+    await waitFor("the ICMP error", () => errors.length > 0);
+    assertEquals((errors[0] as SocketSessionError).code, "ECONNREFUSED");
+    client.send("two", acceptor.addr.port, "127.0.0.1");
+    using second = await pair.receiver.pop({ timeout: 5000 });
+    assertEquals(dec.decode(second.data), "two");
+    await new Promise<void>((r) => client.close(() => r()));
   },
-});
+);
 
-Deno.test({
-  name:
-    "forwardTcpConnections(): a silent client at the maxPendingConnections cap is dropped after firstDataTimeout, and the next one goes through",
-  sanitizeResources: false,
-  async fn() {
-    await using dir = await tempDir();
-    using fds = trackFds();
-    {
-      using pair = await sessionPair(dir.path, "t.sock");
-      const errors: unknown[] = [];
-      await using acceptor = forwardTcpConnections({
-        forwarder: pair.forwarder,
-        maxPendingConnections: 1,
-        firstDataTimeout: 200,
-        onError: (e) => errors.push(e),
-      });
-      const port = acceptor.addr.port;
-      using silent = await Deno.connect({ hostname: "127.0.0.1", port });
-      await waitFor("1 pending", () => acceptor.pending === 1);
-      using next = await Deno.connect({ hostname: "127.0.0.1", port });
-      await next.write(enc.encode("next"));
-      using session = await pair.receiver.pop({ timeout: 5000 });
-      assertEquals(dec.decode(session.data), "next");
-      // It went through only after the silent one timed out.
-      assertEquals(errors.length, 1);
-      assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
-      assertEquals(await readAll(silent), "");
-    }
-    assertEquals(await fds.leaks(), []);
+leakFreeTest(
+  "forwardTcpConnections(): a silent client at the maxPendingConnections cap is dropped after firstDataTimeout, and the next one goes through",
+  async (dir) => {
+    using pair = await sessionPair(dir, "t.sock");
+    const errors: unknown[] = [];
+    await using acceptor = forwardTcpConnections({
+      forwarder: pair.forwarder,
+      maxPendingConnections: 1,
+      firstDataTimeout: 200,
+      onError: (e) => errors.push(e),
+    });
+    const port = acceptor.addr.port;
+    using silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    await waitFor("1 pending", () => acceptor.pending === 1);
+    using next = await Deno.connect({ hostname: "127.0.0.1", port });
+    await next.write(enc.encode("next"));
+    using session = await pair.receiver.pop({ timeout: 5000 });
+    assertEquals(dec.decode(session.data), "next");
+    // It went through only after the silent one timed out.
+    assertEquals(errors.length, 1);
+    assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
+    assertEquals(await readAll(silent), "");
   },
-});
+);

@@ -5,15 +5,10 @@ import {
   assertRejects,
   assertThrows,
 } from "../_test_utils/assert.ts";
-import { tempDir } from "../_test_utils/peers.ts";
+import { leakFreeTest } from "../_test_utils/session_leaks.ts";
 import { waitFor } from "../_test_utils/session_wait.ts";
 import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
-import {
-  bindSocket,
-  closeFd,
-  fdIsOpen,
-  trackFds,
-} from "../_test_utils/session_raw.ts";
+import { bindSocket, closeFd, fdIsOpen } from "../_test_utils/session_raw.ts";
 import type { OutgoingSession } from "./forwarder.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 
@@ -28,11 +23,10 @@ function seqOf(data: Uint8Array): number {
   return new DataView(data.buffer, data.byteOffset, 4).getUint32(0, false);
 }
 
-Deno.test("SocketSessionForwarder.send() queues at most maxQueued sessions: producers wait for room in order, abort and close() leave the fds with the caller", async () => {
-  await using dir = await tempDir();
-  using fds = trackFds();
-  {
-    using c = await sessionPair(dir.path, "q.sock", { maxQueued: 4 });
+leakFreeTest(
+  "SocketSessionForwarder.send() queues at most maxQueued sessions: producers wait for room in order, abort and close() leave the fds with the caller",
+  async (dir) => {
+    using c = await sessionPair(dir, "q.sock", { maxQueued: 4 });
     const own = bindSocket("127.0.0.1", false);
     let most = 0;
     const look = (): void => void (most = Math.max(most, c.forwarder.queued));
@@ -94,10 +88,9 @@ Deno.test("SocketSessionForwarder.send() queues at most maxQueued sessions: prod
     // The caller's fd was never closed by the forwarder.
     assertOk(fdIsOpen(own.fd));
     closeFd(own.fd);
-  }
-  assertEquals(await fds.leaks(), []);
-  assertThrows(
-    () => new SocketSessionForwarder("/x", { maxQueued: 0 }),
-    RangeError,
-  );
-});
+    assertThrows(
+      () => new SocketSessionForwarder("/x", { maxQueued: 0 }),
+      RangeError,
+    );
+  },
+);
