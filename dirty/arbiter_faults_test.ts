@@ -1,5 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
+import { APP, ECHO, quiet, test } from "../_test_utils/dirty_apps.ts";
 import { type DirtyArbiter, startArbiter } from "./arbiter.ts";
 import {
   DirtyNoWorkersAvailableError,
@@ -10,16 +11,8 @@ import { encodeRequest } from "./message.ts";
 import type { DirtyInput } from "./tlv.ts";
 import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
 
-/** Tests with Deno's op and resource sanitizers on (off by default in 2.9). */
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, sanitizeOps: true, sanitizeResources: true, fn });
-}
-
-const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
-const APP = `${ECHO}:EchoApp`;
 const BROKEN = `${ECHO}:BrokenApp`;
 const CLI = new URL("./arbiter_cli.ts", import.meta.url).pathname;
-const quiet = () => {};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** True while the process exists and is not a zombie. */

@@ -13,13 +13,9 @@ import {
   GUNICORN_PEER_NAME,
   gunicornPeer,
 } from "../_test_utils/dirty_gunicorn.ts";
+import { APP, ECHO } from "../_test_utils/dirty_apps.ts";
 
-const APP = `${
-  new URL("./testdata/apps/echo.ts", import.meta.url).href
-}:EchoApp`;
-const EXACT = `${
-  new URL("./testdata/apps/echo.ts", import.meta.url).href
-}:ExactEchoApp`;
+const EXACT = `${ECHO}:ExactEchoApp`;
 const SCRIPT =
   new URL("./testdata/python/gunicorn_clients.py", import.meta.url).pathname;
 const FLOATS_SCRIPT =

@@ -1,5 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
+import { APP, ECHO, quiet, test } from "../_test_utils/dirty_apps.ts";
 import { startArbiter } from "./arbiter.ts";
 import {
   DirtyAppError,
@@ -17,16 +18,8 @@ import {
 import { DirtyFloat } from "./tlv.ts";
 import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
 
-/** Tests with Deno's op and resource sanitizers on (off by default in 2.9). */
-function test(name: string, fn: () => Promise<void>): void {
-  Deno.test({ name, sanitizeOps: true, sanitizeResources: true, fn });
-}
-
-const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
-const APP = `${ECHO}:EchoApp`;
 const LIMITED = `${ECHO}:LimitedApp`;
 const COUNTER = `${ECHO}:CounterApp`;
-const quiet = () => {};
 
 test("arbiter: unary calls, kwargs, streams and app errors", async () => {
   {

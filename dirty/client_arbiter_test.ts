@@ -4,6 +4,7 @@
  * module (`arbiter.ts`), with real worker processes.
  */
 import assert from "node:assert/strict";
+import { APP, ECHO, quiet } from "../_test_utils/dirty_apps.ts";
 import { assertRejects } from "../_test_utils/assert.ts";
 import { openFdCount } from "../_test_utils/peers.ts";
 import {
@@ -17,11 +18,8 @@ import { DirtyNoWorkersAvailableError, DirtyTimeoutError } from "./errors.ts";
 import { StashClient } from "./stash_client.ts";
 import { DirtyFloat, type TlvDecodeOptions } from "./tlv.ts";
 
-const ECHO = new URL("./testdata/apps/echo.ts", import.meta.url).href;
-const APP = `${ECHO}:EchoApp`;
 const EXACT = `${ECHO}:ExactEchoApp`;
 const BAD_FLOATS = `${ECHO}:BadFloatsApp`;
-const quiet = (): void => {};
 
 /** Our arbiter, ready, and a DirtyClient on it; disposing closes both. */
 async function arbiterAndClient(
