@@ -52,7 +52,9 @@ export interface SocketSessionForwarderOptions {
    * Most sessions that {@linkcode SocketSessionForwarder.send} keeps queued
    * in memory while the receiver is not reading (each holds a copy of its
    * bytes, up to 65.8 KB). Past it, `send()` waits for room before
-   * queueing, in call order, so producers get backpressure.
+   * queueing, in call order, so producers get backpressure. (A waiting
+   * `send()` keeps its own copy too: producers that await each `send()`,
+   * or bound how many they start, bound the memory.)
    * @default {256}
    */
   maxQueued?: number;
