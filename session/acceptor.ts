@@ -32,7 +32,12 @@ export interface AcceptorOptions {
   hostname?: string;
   /** Port to bind; 0 picks one. @default {0} */
   port?: number;
-  /** TCP: milliseconds to wait for a connection's first bytes. @default {10000} */
+  /**
+   * TCP: milliseconds to wait for a connection's first bytes; `Infinity`
+   * (or any value of 2^31 ms, about 24.8 days, and more) waits without a
+   * limit, bounded only by `maxPendingConnections`.
+   * @default {10000}
+   */
   firstDataTimeout?: number;
   /** Most bytes read before forwarding (1..65535). @default {65535} */
   maxData?: number;
@@ -55,7 +60,8 @@ export interface AcceptorOptions {
    * with each `accept()` (TCP) or `recvfrom()` (UDP) failure the acceptor
    * survives (a `SocketSessionError` whose code is the errno name:
    * `"ECONNABORTED"`, `"EPROTO"`, `"EPERM"`, `"EMFILE"`, `"ENFILE"`,
-   * `"ENOBUFS"`, `"ENOMEM"`, `"ECONNREFUSED"`, ...).
+   * `"ENOBUFS"`, `"ENOMEM"`, `"ECONNREFUSED"`, ...). If it throws, the
+   * acceptor stops and `finished` rejects with what it threw.
    * @default {undefined}
    */
   onError?: (error: unknown) => void;
@@ -96,7 +102,8 @@ export interface SessionAcceptor extends AsyncDisposable {
   readonly pending: number;
   /**
    * Settles when the acceptor stopped; rejects when accepting or receiving
-   * fails. (Forwarding errors go to `onError`, per connection.)
+   * fails for good, or with what `onError` threw. (Forwarding errors go to
+   * `onError`, per connection.)
    */
   readonly finished: Promise<void>;
   /** Stops accepting, waits for connections in flight, closes the socket. */
@@ -230,6 +237,43 @@ function pendingLimit(options: AcceptorOptions): number {
   return max;
 }
 
+/** Timers of 2^31 ms and more fire at once; treat them as no limit. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+function firstDataLimit(options: AcceptorOptions): number | null {
+  const ms = options.firstDataTimeout ?? 10000;
+  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
+    throw new RangeError(
+      `Cannot start acceptor: firstDataTimeout ${ms} is not a number of milliseconds >= 0`,
+    );
+  }
+  return ms > MAX_TIMER ? null : ms;
+}
+
+/**
+ * Calls `onError`; if that throws, stops the acceptor and keeps the error
+ * for `finished` (instead of an unhandled rejection in a connection task).
+ */
+function errorReporter(
+  options: AcceptorOptions,
+  controller: AbortController,
+): { report: (error: unknown) => void; rethrow: () => void } {
+  let failure: { error: unknown } | null = null;
+  return {
+    report(error) {
+      try {
+        options.onError?.(error);
+      } catch (e) {
+        failure ??= { error: e };
+        controller.abort(e);
+      }
+    },
+    rethrow() {
+      if (failure !== null) throw failure.error;
+    },
+  };
+}
+
 function dataLimit(options: AcceptorOptions): number {
   const max = options.maxData ?? MAX_DATA_SIZE;
   if (!Number.isInteger(max) || max < 1 || max > MAX_DATA_SIZE) {
@@ -282,9 +326,11 @@ export function forwardTcpConnections(
 ): SessionAcceptor {
   const max = dataLimit(options);
   const maxPending = pendingLimit(options);
+  const firstData = firstDataLimit(options);
   const fd = bindSocket(options, P.SOCK_STREAM);
   const controller = controllerFor(options.signal);
   const signal = controller.signal;
+  const { report, rethrow } = errorReporter(options, controller);
   const buf = new Uint8Array(max);
   const inFlight = new Set<Promise<void>>();
   // Wakes the accept loop when a connection in flight is done (a slot and
@@ -292,8 +338,8 @@ export function forwardTcpConnections(
   let wakeAccept: (() => void) | null = null;
 
   const handle = async (conn: number, count: () => void): Promise<void> => {
-    const timeout = AbortSignal.timeout(options.firstDataTimeout ?? 10000);
-    const wait = AbortSignal.any([signal, timeout]);
+    const timeout = firstData === null ? null : AbortSignal.timeout(firstData);
+    const wait = timeout === null ? signal : AbortSignal.any([signal, timeout]);
     try {
       while (true) {
         const n = Number(
@@ -320,13 +366,11 @@ export function forwardTcpConnections(
       }
     } catch (err) {
       if (signal.aborted) return;
-      options.onError?.(
-        timeout.aborted
+      report(
+        timeout?.aborted
           ? new SocketSessionError(
             "TIMEOUT",
-            `Cannot forward connection: no data within ${
-              options.firstDataTimeout ?? 10000
-            } ms`,
+            `Cannot forward connection: no data within ${firstData} ms`,
           )
           : err,
       );
@@ -366,19 +410,21 @@ export function forwardTcpConnections(
           const err = sysError("accept connection", e);
           const action = acceptErrorAction(err.code);
           if (action === "stop") throw err;
-          options.onError?.(err);
+          report(err);
           if (action === "backoff") await idle(backoff = nextBackoff(backoff));
           continue;
         }
         try {
           await poller.wait(fd, P.POLLIN, { signal });
-        } catch {
-          break;
+        } catch (err) {
+          if (signal.aborted) break;
+          throw err;
         }
       }
     } finally {
       await Promise.allSettled([...inFlight]);
     }
+    rethrow();
   }, () => inFlight.size);
 }
 
@@ -421,6 +467,7 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
   const fd = bindSocket(options, P.SOCK_DGRAM);
   const controller = controllerFor(options.signal);
   const signal = controller.signal;
+  const { report, rethrow } = errorReporter(options, controller);
   const local = socketName(fd, false);
   const buf = new Uint8Array(MAX_DATA_SIZE);
   const from = new Uint8Array(128);
@@ -453,7 +500,7 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
           count();
         } catch (err) {
           if (signal.aborted) break;
-          options.onError?.(err);
+          report(err);
         }
         continue;
       }
@@ -464,7 +511,7 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
         const err = sysError("receive datagram", e);
         const action = acceptErrorAction(err.code);
         if (action === "stop") throw err;
-        options.onError?.(err);
+        report(err);
         if (action === "backoff") {
           await pause(backoff = nextBackoff(backoff), signal).done;
         }
@@ -472,9 +519,11 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
       }
       try {
         await poller.wait(fd, P.POLLIN, { signal });
-      } catch {
-        break;
+      } catch (err) {
+        if (signal.aborted) break;
+        throw err;
       }
     }
+    rethrow();
   });
 }

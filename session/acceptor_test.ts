@@ -178,6 +178,76 @@ leakFreeTest(
   },
 );
 
+leakFreeTest(
+  "forwardTcpConnections(): an onError that throws stops the acceptor and finished rejects with its error (no unhandled rejection)",
+  async (dir) => {
+    using pair = await sessionPair(dir, "t.sock");
+    const boom = new Error("onError failed");
+    const acceptor = forwardTcpConnections({
+      forwarder: pair.forwarder,
+      firstDataTimeout: 50,
+      onError: () => {
+        throw boom;
+      },
+    });
+    // A silent client times out; reporting it throws.
+    using _silent = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: acceptor.addr.port,
+    });
+    const err = await assertRejects(() => acceptor.finished, Error);
+    assertEquals(err, boom);
+    await acceptor.close();
+  },
+);
+
+leakFreeTest(
+  "forwardTcpConnections(): firstDataTimeout Infinity waits for a silent client without limit; bad values are refused before binding",
+  async (dir) => {
+    using pair = await sessionPair(dir, "i.sock");
+    const errors: unknown[] = [];
+    await using acceptor = forwardTcpConnections({
+      forwarder: pair.forwarder,
+      firstDataTimeout: Infinity,
+      onError: (e) => errors.push(e),
+    });
+    using _silent = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: acceptor.addr.port,
+    });
+    await waitFor("the silent client accepted", () => acceptor.pending === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals([acceptor.pending, errors], [1, []]);
+    // Values a timer cannot hold also mean no limit, rather than firing at once.
+    await using long = forwardTcpConnections({
+      forwarder: pair.forwarder,
+      firstDataTimeout: 2 ** 40,
+      onError: (e) => errors.push(e),
+    });
+    using _silent2 = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: long.addr.port,
+    });
+    await waitFor(
+      "the second silent client accepted",
+      () => long.pending === 1,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    assertEquals([long.pending, errors], [1, []]);
+    for (const bad of [-1, NaN]) {
+      assertThrows(
+        () =>
+          forwardTcpConnections({
+            forwarder: pair.forwarder,
+            firstDataTimeout: bad,
+          }),
+        RangeError,
+        "firstDataTimeout",
+      );
+    }
+  },
+);
+
 Deno.test("acceptErrorAction() skips per-connection errors, backs off on resource errors, stops when the listener is gone", () => {
   for (
     const e of [
