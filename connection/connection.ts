@@ -85,6 +85,13 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** Pickle protocol 4, what CPython 3.8-3.13 `send()`. */
 const DEFAULT_CODEC: MessageCodec<unknown> = pickleCodec();
 
+/** A message whose payload is being read: kept across aborted receives. */
+interface PartialMessage {
+  size: number;
+  out: Uint8Array;
+  filled: number;
+}
+
 interface WriteEntry {
   data: Uint8Array;
   batch: Uint8Array | null;
@@ -111,8 +118,13 @@ interface WriteEntry {
  * (milliseconds, not seconds). Errors are described in `errors.ts`.
  *
  * Receives are served one at a time in call order. If a receive is
- * aborted, a message it was already reading is kept for the next receive,
- * so the stream never loses sync.
+ * aborted, a message it was already reading is kept whole for the next
+ * receive, so the stream never loses sync. That receive checks the
+ * message's length against its own limit (`maxLength`, or
+ * `maxMessageSize`), not the aborted one's: over it, it fails with the
+ * same {@linkcode ProtocolError} as a fresh receive and the connection
+ * becomes write-only. A length is always checked before its payload
+ * buffer is allocated.
  *
  * @typeParam T The value type of `send()`/`recv()`.
  *
@@ -148,8 +160,9 @@ export class Connection<T = unknown>
   #readError: unknown = null;
   #broken: ProtocolError | null = null;
   #fillP: Promise<void> | null = null;
-  #directRead: Promise<unknown> | null = null;
-  #inflight: Promise<Uint8Array> | null = null;
+  #directRead: Promise<void> | null = null;
+  /** The message whose payload is being read, header consumed. */
+  #partial: PartialMessage | null = null;
   #recvBusy = false;
   #recvWaiters: (() => void)[] = [];
   /** The pending plain receive (see #recvPlain). */
@@ -558,8 +571,10 @@ export class Connection<T = unknown>
     const signal = options?.signal;
     if (signal?.aborted) throw signal.reason;
     const ready = (): boolean =>
-      this.#rend > this.#rstart || this.#eof || this.#readError !== null;
-    if (this.#inflight === null && ready()) return true;
+      this.#rend > this.#rstart || this.#eof || this.#readError !== null ||
+      // An aborted receive's message, read in full, awaits the next receive.
+      (this.#partial !== null && this.#partial.filled === this.#partial.size);
+    if (ready()) return true;
     let cancel: (() => void) | undefined;
     let timedOut = false;
     const timer = timeout === Infinity ? undefined : new Promise<void>((r) => {
@@ -573,17 +588,12 @@ export class Connection<T = unknown>
       // payload straight into its own buffer, or one that took what came):
       // wait again until there is data or the time is up.
       while (true) {
-        const inflight = this.#inflight;
-        let settled = false;
-        const pending =
-          (inflight !== null ? inflight.then(() => {}, () => {}) : this.#fill())
-            .then(() => settled = true);
+        const pending = this.#fill();
         await abortable(
           timer === undefined ? pending : Promise.race([pending, timer]),
           signal,
         );
-        // An aborted receive's message, read in full, awaits the next receive.
-        if (inflight !== null ? settled : ready()) return true;
+        if (ready()) return true;
         if (timedOut) return false;
       }
     } finally {
@@ -769,7 +779,7 @@ export class Connection<T = unknown>
 
   /** True when a receive may complete synchronously from the buffer. */
   #canTakeSync(): boolean {
-    return !this.#recvBusy && this.#inflight === null && !this.#closed &&
+    return !this.#recvBusy && this.#partial === null && !this.#closed &&
       this.#broken === null;
   }
 
@@ -875,7 +885,7 @@ export class Connection<T = unknown>
     const resolve = this.#wResolve!;
     const reject = this.#wReject!;
     this.#wResolve = this.#wReject = null;
-    this.#readMessage(this.#waiterMax, undefined).then((m) => {
+    this.#readMessage(this.#waiterMax, undefined, undefined).then((m) => {
       this.#passTurn();
       resolve(m);
     }, (e) => {
@@ -902,42 +912,27 @@ export class Connection<T = unknown>
     else this.#recvBusy = true;
     try {
       this.#checkReadable("receive");
-      if (signal === undefined) {
-        if (this.#inflight === null) {
-          // Hot path: a message that arrives whole in one read.
-          while (true) {
-            const h = this.#completeBuffered(max);
-            if (h !== undefined) {
-              const start = this.#consume(h);
-              if (into === undefined || into.length < h.size) {
-                return this.#view(start, h.size);
-              }
-              const out = into.subarray(0, h.size);
-              out.set(this.#rbuf.subarray(start, start + h.size));
-              return out;
+      if (signal === undefined && this.#partial === null) {
+        // Hot path: a message that arrives whole in one read.
+        while (true) {
+          const h = this.#completeBuffered(max);
+          if (h !== undefined) {
+            const start = this.#consume(h);
+            if (into === undefined || into.length < h.size) {
+              return this.#view(start, h.size);
             }
-            if (
-              this.#rend - this.#rstart >= 4 || this.#eof || this.#closed ||
-              this.#readError !== null
-            ) break;
-            await this.#fill();
+            const out = into.subarray(0, h.size);
+            out.set(this.#rbuf.subarray(start, start + h.size));
+            return out;
           }
+          if (
+            this.#rend - this.#rstart >= 4 || this.#eof || this.#closed ||
+            this.#readError !== null
+          ) break;
+          await this.#fill();
         }
-        const task = this.#inflight ?? this.#readMessage(max, into);
-        this.#inflight = null;
-        return await task;
       }
-      if (this.#inflight === null) {
-        this.#inflight = this.#readMessage(max, undefined);
-        this.#inflight.catch(() => {});
-      }
-      const result = await abortable(this.#inflight, signal).catch((e) => {
-        if (signal.aborted && e === signal.reason) throw e;
-        this.#inflight = null;
-        throw e;
-      });
-      this.#inflight = null;
-      return result;
+      return await this.#readMessage(max, into, signal);
     } finally {
       this.#passTurn();
     }
@@ -1028,100 +1023,134 @@ export class Connection<T = unknown>
     });
   }
 
+  /**
+   * Reads one message for the receive that holds the turn. Aborting it
+   * (through `signal`) loses nothing: a header stays buffered until a
+   * receive checks it, and a payload being read stays in #partial (with any
+   * read still under way), so the next receive continues it after checking
+   * its size against its own `max`, as a fresh receive would. `into` is
+   * used only without a signal: an aborted receive must not leave a read
+   * going into its caller's buffer.
+   */
   async #readMessage(
     max: number,
     into: Uint8Array | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<Uint8Array> {
-    // Header.
-    let header;
-    while (true) {
-      try {
-        header = decodeHeader(this.#rbuf, this.#rstart, this.#rend);
-      } catch (e) {
-        this.#broken = e as ProtocolError;
-        throw e;
-      }
-      if (header !== undefined) break;
-      if (this.#readError !== null || this.#closed) this.#throwReadState();
-      if (this.#eof) {
-        const have = this.#rend - this.#rstart;
-        if (have === 0) throw new EOFError();
-        throw this.#breakWith(
-          new ProtocolError(
-            `Cannot receive: connection closed inside a message header after ${have} bytes`,
-          ),
-        );
-      }
-      await this.#fill();
-    }
-    const size = header.size;
-    if (size > max) {
-      throw this.#breakWith(
-        new ProtocolError(
-          `Cannot receive: message length ${size} exceeds the maximum of ${max} bytes`,
-        ),
-      );
-    }
-    this.#rstart += header.headerLength;
-    // Payload.
-    const have = this.#rend - this.#rstart;
-    if (have >= size) {
-      const start = this.#rstart;
-      let out: Uint8Array;
-      if (into !== undefined && into.length >= size) {
-        out = into.subarray(0, size);
-        out.set(this.#rbuf.subarray(start, start + size));
-      } else {
-        out = this.#view(start, size);
-      }
-      this.#rstart += size;
-      return out;
-    }
-    const out = into !== undefined && into.length >= size
-      ? into.subarray(0, size)
-      : new Uint8Array(size);
-    out.set(this.#rbuf.subarray(this.#rstart, this.#rend), 0);
-    let filled = have;
-    // Consumed; #fill() decides whether the space can be reused (never while
-    // a message handed out as a view still points into it).
-    this.#rstart = this.#rend;
-    while (filled < size) {
-      if (size - filled < this.#rbuf.length / 2) {
-        // Small remainder: read through the buffer so that the next
-        // messages' bytes are kept.
-        await this.#fill();
-        const take = Math.min(size - filled, this.#rend - this.#rstart);
-        out.set(this.#rbuf.subarray(this.#rstart, this.#rstart + take), filled);
-        this.#rstart += take;
-        filled += take;
-      } else {
-        let n: number | null = null;
+    let p = this.#partial;
+    if (p === null) {
+      // Header.
+      let header;
+      while (true) {
         try {
-          const op = this.#t.read(out.subarray(filled));
-          this.#directRead = op.catch(() => {});
-          n = await op;
+          header = decodeHeader(this.#rbuf, this.#rstart, this.#rend);
         } catch (e) {
-          this.#onReadError(e);
-        } finally {
-          this.#directRead = null;
+          throw this.#breakWith(e as ProtocolError);
         }
-        if (n === null && !this.#eof && this.#readError === null) {
-          this.#eof = true;
+        if (header !== undefined) break;
+        if (this.#readError !== null || this.#closed) this.#throwReadState();
+        if (this.#eof) {
+          const have = this.#rend - this.#rstart;
+          if (have === 0) throw new EOFError();
+          throw this.#breakWith(
+            new ProtocolError(
+              `Cannot receive: connection closed inside a message header after ${have} bytes`,
+            ),
+          );
         }
-        if (n !== null) filled += n;
+        await abortable(this.#fill(), signal);
       }
-      if (
-        filled < size && (this.#eof || this.#readError !== null || this.#closed)
-      ) {
+      const size = header.size;
+      if (size > max) throw this.#tooLarge(size, max);
+      this.#rstart += header.headerLength;
+      const have = this.#rend - this.#rstart;
+      const target = signal === undefined && into !== undefined &&
+          into.length >= size
+        ? into.subarray(0, size)
+        : undefined;
+      if (have >= size) {
+        const start = this.#rstart;
+        this.#rstart += size;
+        if (target === undefined) return this.#view(start, size);
+        target.set(this.#rbuf.subarray(start, start + size));
+        return target;
+      }
+      const out = target ?? new Uint8Array(size);
+      out.set(this.#rbuf.subarray(this.#rstart, this.#rend), 0);
+      // Consumed; #fill() decides whether the space can be reused (never
+      // while a message handed out as a view still points into it).
+      this.#rstart = this.#rend;
+      p = this.#partial = { size, out, filled: have };
+    } else if (p.size > max) {
+      // An aborted receive's message, over this receive's limit.
+      this.#partial = null;
+      throw this.#tooLarge(p.size, max);
+    }
+    // Payload.
+    while (p.filled < p.size) {
+      const buffered = this.#rend - this.#rstart;
+      if (buffered > 0) {
+        const take = Math.min(p.size - p.filled, buffered);
+        p.out.set(
+          this.#rbuf.subarray(this.#rstart, this.#rstart + take),
+          p.filled,
+        );
+        this.#rstart += take;
+        p.filled += take;
+        continue;
+      }
+      if (this.#eof || this.#readError !== null || this.#closed) {
+        this.#partial = null;
         if (this.#readError !== null || this.#closed) this.#throwReadState();
         throw this.#breakWith(
           new ProtocolError(
-            `Cannot receive: connection closed after ${filled} of ${size} payload bytes`,
+            `Cannot receive: connection closed after ${p.filled} of ${p.size} payload bytes`,
           ),
         );
       }
+      // A small remainder is read through the buffer, so that the next
+      // messages' bytes are kept; a large one straight into `out`.
+      await abortable(
+        p.size - p.filled < this.#rbuf.length / 2 || this.#fillP !== null
+          ? this.#fill()
+          : this.#readDirect(p),
+        signal,
+      );
     }
-    return out;
+    this.#partial = null;
+    return p.out;
+  }
+
+  /**
+   * Starts (or joins) one read straight into the partial message's buffer.
+   * It counts what it read into `p` itself, so a read that an aborted
+   * receive started still serves the next one. Never rejects.
+   */
+  #readDirect(p: PartialMessage): Promise<void> {
+    if (this.#directRead !== null) return this.#directRead;
+    let op: Promise<number | null>;
+    try {
+      op = this.#t.read(p.out.subarray(p.filled));
+    } catch (e) {
+      this.#onReadError(e);
+      return RESOLVED;
+    }
+    const read = op.then((n) => {
+      if (n === null) this.#eof = true;
+      else p.filled += n;
+    }, (e) => this.#onReadError(e)).finally(() => {
+      this.#directRead = null;
+    });
+    this.#directRead = read;
+    return read;
+  }
+
+  #tooLarge(size: number, max: number): ProtocolError {
+    return this.#breakWith(
+      new ProtocolError(
+        `Cannot receive: message length ${size} exceeds the maximum of ${max} bytes`,
+      ),
+    );
   }
 
   /** Consumes a completely buffered message; returns where its payload starts. */

@@ -699,3 +699,106 @@ Deno.test("Connection refuses a negative or NaN closeTimeout", () => {
     "closeTimeout",
   );
 });
+
+Deno.test("Connection checks an aborted receive's message against the limit of the receive that returns it", async (t) => {
+  await t.step(
+    "a limit too small for the aborted receive does not apply later",
+    async () => {
+      const [c, f] = fake();
+      const ac = new AbortController();
+      const p = c.recvBytes(10, { signal: ac.signal });
+      f.feed(fromHex("0000")); // half a header
+      await turns();
+      ac.abort(new Error("stop"));
+      await assertRejects(() => p, Error, "stop");
+      const msg = new Uint8Array(100).map((_, i) => i);
+      f.feed(encodeMessage(msg).subarray(2), encodeMessage(fromHex("ee")));
+      assertEquals(await c.recvBytes(), msg);
+      assertEquals(await c.recvBytes(), fromHex("ee"));
+      await c.close();
+    },
+  );
+  await t.step(
+    "a smaller limit refuses the message, as a fresh receive",
+    async () => {
+      const [c, f] = fake();
+      const big = new Uint8Array(200_000).map((_, i) => i * 5);
+      const frame = encodeMessage(big);
+      const ac = new AbortController();
+      const p = c.recvBytes(300_000, { signal: ac.signal });
+      f.feed(frame.subarray(0, 100_000)); // header and half the payload
+      await turns();
+      ac.abort(new Error("stop"));
+      await assertRejects(() => p, Error, "stop");
+      f.feed(frame.subarray(100_000));
+      const err = await assertRejects(
+        () => c.recvBytes(199_999),
+        ProtocolError,
+        "exceeds the maximum of 199999 bytes",
+      );
+      // What a fresh too-large receive leaves: write-only.
+      await assertRejects(() => c.recvBytes(), ConnectionError, "write-only");
+      await c.sendBytes(fromHex("01"));
+      await c.close();
+      assertEquals(decodeAll(f.written()), [fromHex("01")]);
+      assertOk(err instanceof ProtocolError);
+    },
+  );
+  await t.step(
+    "every kind of receive takes the rest under its own limit",
+    async () => {
+      const big = new Uint8Array(200_000).map((_, i) => i * 7);
+      const frame = encodeMessage(big);
+      const receives: [
+        string,
+        (c: Connection<Uint8Array>) => Promise<Uint8Array>,
+      ][] = [
+        ["recvBytes", (c) => c.recvBytes(200_000)],
+        [
+          "recvBytes with a signal",
+          (c) => c.recvBytes(200_000, { signal: new AbortController().signal }),
+        ],
+        ["recvBytesInto", async (c) => {
+          const buf = new Uint8Array(200_004);
+          const n = await c.recvBytesInto(buf, 4);
+          return buf.subarray(4, 4 + n);
+        }],
+      ];
+      for (const [name, receive] of receives) {
+        for (const cut of [2, 4, 70_000, frame.length - 1]) {
+          const [c, f] = fake();
+          const ac = new AbortController();
+          const p = c.recvBytes(undefined, { signal: ac.signal });
+          f.feed(frame.subarray(0, cut));
+          await turns();
+          ac.abort(new Error("stop"));
+          await assertRejects(
+            () => p,
+            Error,
+            "stop",
+          );
+          f.feed(frame.subarray(cut), encodeMessage(fromHex("0203")));
+          assertEquals(await receive(c), big, `${name} after ${cut} bytes`);
+          assertEquals(await c.recvBytes(), fromHex("0203"));
+          await c.close();
+        }
+      }
+    },
+  );
+  await t.step("recv() and maxMessageSize", async () => {
+    const f = new FakeConn();
+    const c = new Connection<Uint8Array>(f as unknown as Deno.Conn, {
+      codec: bytesCodec,
+      maxMessageSize: 1000,
+    });
+    const ac = new AbortController();
+    const p = c.recvBytes(5000, { signal: ac.signal });
+    const frame = encodeMessage(new Uint8Array(2000));
+    f.feed(frame.subarray(0, 1000));
+    await turns();
+    ac.abort(new Error("stop"));
+    await assertRejects(() => p, Error, "stop");
+    await assertRejects(() => c.recv(), ProtocolError, "maximum of 1000 bytes");
+    await c.close();
+  });
+});

@@ -11,10 +11,10 @@ import {
 import {
   findPython,
   peerTest,
-  type Python,
   pythons,
   tempDir,
 } from "../_test_utils/peers.ts";
+import { finish, spawn } from "../_test_utils/connection_python.ts";
 import type { Address } from "./address.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import {
@@ -33,66 +33,6 @@ import { Tuple } from "./pickle.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const SIZES = [0, 1, 64 * 1024, 16 * 1024 * 1024];
-
-/** Line-oriented reader of a child's stdout. */
-class Lines {
-  #reader: ReadableStreamDefaultReader<string>;
-  #buf = "";
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.#reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  }
-  async next(): Promise<string> {
-    while (!this.#buf.includes("\n")) {
-      const r = await this.#reader.read();
-      if (r.done) {
-        throw new Error(
-          `Cannot read line: child closed stdout (partial "${this.#buf}")`,
-        );
-      }
-      this.#buf += r.value;
-    }
-    const i = this.#buf.indexOf("\n");
-    const line = this.#buf.slice(0, i);
-    this.#buf = this.#buf.slice(i + 1);
-    return line;
-  }
-  async json<T = Record<string, unknown>>(): Promise<T> {
-    return JSON.parse(await this.next()) as T;
-  }
-  async drain(): Promise<string[]> {
-    const rest: string[] = [];
-    while (true) {
-      const r = await this.#reader.read();
-      if (r.done) break;
-      this.#buf += r.value;
-    }
-    if (this.#buf) rest.push(...this.#buf.split("\n").filter((l) => l));
-    return rest;
-  }
-}
-
-function spawn(py: Python, script: string, args: string[]): {
-  child: Deno.ChildProcess;
-  lines: Lines;
-} {
-  const child = new Deno.Command(py.path, {
-    args: ["-c", script, ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  return { child, lines: new Lines(child.stdout) };
-}
-
-async function finish(
-  p: { child: Deno.ChildProcess; lines: Lines },
-): Promise<string[]> {
-  await p.child.stdin.close().catch(() => {});
-  const rest = await p.lines.drain();
-  const status = await p.child.status;
-  assertOk(status.success, `python exited with ${status.code}`);
-  return rest;
-}
 
 function pattern(n: number): Uint8Array {
   const out = new Uint8Array(n);
