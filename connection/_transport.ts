@@ -28,10 +28,13 @@ export class StreamTransport implements ByteTransport {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #left: Uint8Array | null = null;
   #closed = false;
+  /** Rejects when aborted: a write the stream holds back ends then. */
+  #aborted = Promise.withResolvers<never>();
 
   constructor(pair: ByteStreamPair) {
     this.#reader = pair.readable.getReader();
     this.#writer = pair.writable.getWriter();
+    this.#aborted.promise.catch(() => {});
   }
 
   async read(p: Uint8Array): Promise<number | null> {
@@ -56,7 +59,7 @@ export class StreamTransport implements ByteTransport {
       throw new Deno.errors.BadResource("Cannot write: transport is closed");
     }
     // The caller reuses its buffers: hand the stream a copy it owns.
-    await this.#writer.write(p.slice());
+    await Promise.race([this.#writer.write(p.slice()), this.#aborted.promise]);
     return p.length;
   }
 
@@ -65,5 +68,19 @@ export class StreamTransport implements ByteTransport {
     this.#closed = true;
     this.#writer.close().catch(() => {});
     this.#reader.cancel().catch(() => {});
+  }
+
+  /**
+   * Closes without flushing: chunks the stream has not passed on are
+   * dropped, and a write it holds back (backpressure) rejects at once.
+   */
+  abort(reason: unknown): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#aborted.reject(
+      new Deno.errors.BadResource("Cannot write: transport was aborted"),
+    );
+    this.#writer.abort(reason).catch(() => {});
+    this.#reader.cancel(reason).catch(() => {});
   }
 }

@@ -184,6 +184,8 @@ export class Connection<T = unknown>
   #wBatch: Uint8Array | null = null;
   #wDone: { resolve(): void; reject(e: unknown): void } | null = null;
   #wOff = 0;
+  /** The write in flight, settled after its callback ran; never rejects. */
+  #writeOp: Promise<void> | null = null;
   #writeError: unknown = null;
   #drainWaiters: { resolve(): void; reject(e: unknown): void }[] = [];
   #idleWaiters: (() => void)[] = [];
@@ -606,7 +608,8 @@ export class Connection<T = unknown>
    * receives reject with a {@linkcode ConnectionError}. The flush waits at
    * most `closeTimeout` (see {@linkcode ConnectionOptions}) or until
    * `options.signal` aborts; then the transport is closed anyway and the
-   * sends still queued reject. Closing never rejects.
+   * sends still queued reject with a {@linkcode ConnectionError}. Closing
+   * never rejects.
    *
    * @param options A signal that cuts the flush short.
    * @returns Resolves when closed.
@@ -627,21 +630,36 @@ export class Connection<T = unknown>
     if (this.#closing !== null) return this.#closing;
     this.#closed = true;
     this.#closing = (async () => {
+      let flushed = true;
       if (this.#writing || this.#queue.length > 0 || this.#batchLen > 0) {
         // Register first, in case the writer goes idle synchronously.
         const idle = new Promise<void>((r) => this.#idleWaiters.push(r));
         this.#kick();
-        await flushOrGiveUp(idle, this.#closeTimeout, options?.signal);
+        flushed = await flushOrGiveUp(
+          idle,
+          this.#closeTimeout,
+          options?.signal,
+        );
       }
-      try {
-        this.#t.close();
-      } catch {
-        // Already closed by the peer side or by the runtime.
+      if (flushed) {
+        try {
+          this.#t.close();
+        } catch {
+          // Already closed by the peer side or by the runtime.
+        }
+      } else {
+        const err = new ConnectionError(
+          "Cannot send: connection closed before the message was written",
+        );
+        this.#discardWrites(err);
+        this.#dropTransport(err);
       }
-      // Let a pending read finish (it fails at once): the runtime releases
-      // the socket only then, so the fd is closed when this resolves.
+      // Let pending reads and writes finish (they fail at once): the
+      // runtime releases the socket only then, so the fd is closed when
+      // this resolves.
       await this.#fillP;
       await this.#directRead;
+      await this.#writeOp;
     })();
     return this.#closing;
   }
@@ -737,7 +755,17 @@ export class Connection<T = unknown>
 
   /**
    * A stream that sends each written value with {@linkcode Connection.send};
-   * closing it closes the connection.
+   * closing it closes the connection (flushing first, as
+   * {@linkcode Connection.close}).
+   *
+   * Aborting it (`writer.abort(reason)`) does not flush: messages not yet
+   * written are discarded, the transport is closed at once (a peer that
+   * stopped reading cannot make it hang) and the connection is closed. The
+   * sends it discarded reject with a {@linkcode ConnectionError} whose
+   * `cause` is `reason` (the stream's own pending writes reject with
+   * `reason`); later sends, receives and polls reject with a
+   * {@linkcode ConnectionError} ("connection is closed"), and pending
+   * receives reject with one too.
    *
    * @returns The writable stream (the same one on every call).
    *
@@ -753,12 +781,28 @@ export class Connection<T = unknown>
    * await writer.close();
    * await b.close();
    * ```
+   *
+   * @example Aborting discards what is not written yet
+   * ```ts
+   * import { bytesCodec, ConnectionError, pipe } from "@sidecar/ipc/connection";
+   * import assert from "node:assert/strict";
+   *
+   * const [a, b] = pipe({ codec: bytesCodec });
+   * const writer = a.writable.getWriter();
+   * await writer.abort(new Error("no longer needed"));
+   * assert.equal(a.closed, true);
+   * await assert.rejects(a.sendBytes(new Uint8Array(1)), ConnectionError);
+   * await b.close();
+   * ```
    */
   get writable(): WritableStream<T> {
     this.#writable ??= new WritableStream<T>({
-      write: (value) => this.send(value),
+      // The signal lets abort() end a write waiting on backpressure: the
+      // stream calls the sink's abort only once the write in flight ends.
+      write: (value, controller) =>
+        this.send(value, { signal: controller.signal }),
       close: () => this.close(),
-      abort: () => this.close(),
+      abort: (reason) => this.#abort(reason),
     });
     return this.#writable;
   }
@@ -1265,11 +1309,12 @@ export class Connection<T = unknown>
       this.#onWriteFailed(e);
       return;
     }
-    op.then(this.#onWritten, this.#onWriteFailed);
+    this.#writeOp = op.then(this.#onWritten, this.#onWriteFailed);
   }
 
   #onWritten = (n: number): void => {
-    const data = this.#wData!;
+    const data = this.#wData;
+    if (data === null) return; // Discarded by #discardWrites.
     this.#wOff += n;
     if (this.#wOff < data.length) {
       this.#issueWrite(data.subarray(this.#wOff));
@@ -1288,8 +1333,18 @@ export class Connection<T = unknown>
   };
 
   #onWriteFailed = (e: unknown): void => {
-    this.#writeError = e;
-    const err = this.#sendFailed();
+    // After #discardWrites, the error it set stays.
+    this.#writeError ??= e;
+    this.#discardWrites(this.#sendFailed());
+  };
+
+  /**
+   * Rejects every message not written yet with `err` (also the error of
+   * later sends) and stops writing. A write in flight is forgotten: it ends
+   * when the transport closes.
+   */
+  #discardWrites(err: ConnectionError): void {
+    this.#writeError ??= err;
     const done = this.#wDone;
     this.#wData = this.#wBatch = this.#wDone = null;
     done?.reject(err);
@@ -1302,7 +1357,33 @@ export class Connection<T = unknown>
     if (this.#idleWaiters.length > 0) {
       for (const w of this.#idleWaiters.splice(0)) w();
     }
-  };
+  }
+
+  /** Closes the transport without flushing (a stream pair's writable is aborted). */
+  #dropTransport(reason: unknown): void {
+    try {
+      if (this.#t instanceof StreamTransport) this.#t.abort(reason);
+      else this.#t.close();
+    } catch {
+      // Already closed by the peer side or by the runtime.
+    }
+  }
+
+  /**
+   * `writable.abort(reason)`: discards what is not written yet, closes the
+   * transport at once and closes the connection.
+   */
+  #abort(reason: unknown): Promise<void> {
+    this.#closed = true;
+    this.#discardWrites(
+      new ConnectionError("Cannot send: the writable stream was aborted", {
+        cause: reason,
+      }),
+    );
+    this.#dropTransport(reason);
+    // Joins a close() under way (its flush just ended) or closes.
+    return this.close();
+  }
 
   #sendFailed(): ConnectionError {
     if (this.#writeError instanceof ConnectionError) return this.#writeError;
@@ -1370,22 +1451,22 @@ export function pipe<T = unknown>(
 
 /**
  * Waits for `flushed`, at most `timeout` ms or until `signal` aborts; never
- * rejects (closing goes on either way).
+ * rejects (closing goes on either way). Resolves to whether it flushed.
  */
 async function flushOrGiveUp(
   flushed: Promise<void>,
   timeout: number,
   signal: AbortSignal | undefined,
-): Promise<void> {
-  if (signal?.aborted) return;
+): Promise<boolean> {
+  if (signal?.aborted) return false;
   let done!: () => void;
-  const gaveUp = new Promise<void>((r) => done = r);
+  const gaveUp = new Promise<false>((r) => done = () => r(false));
   const cancelTimer = timeout === Infinity
     ? () => {}
     : setLongTimeout(done, timeout);
   signal?.addEventListener("abort", done, { once: true });
   try {
-    await Promise.race([flushed, gaveUp]);
+    return await Promise.race([flushed.then(() => true), gaveUp]);
   } finally {
     cancelTimer();
     signal?.removeEventListener("abort", done);

@@ -802,3 +802,133 @@ Deno.test("Connection checks an aborted receive's message against the limit of t
     await c.close();
   });
 });
+
+/**
+ * `p`, or a failure if it has not settled within `ms`: a guard that turns a
+ * hang into a failing test, not a timing assertion.
+ */
+async function settlesOrFail<V>(
+  p: Promise<V>,
+  what: string,
+  ms = 30_000,
+): Promise<V> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} hung for ${ms} ms`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([p, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+Deno.test("Connection.writable.abort() discards unsent messages and closes at once, even when the peer stopped reading", async () => {
+  const { openFdCount, tempDir } = await import("../_test_utils/peers.ts");
+  await using dir = await tempDir();
+  const fdsBefore = openFdCount();
+  const listener = Deno.listen({ transport: "unix", path: `${dir.path}/s` });
+  const [raw, peer] = await Promise.all([
+    Deno.connect({ transport: "unix", path: `${dir.path}/s` }),
+    listener.accept(),
+  ]);
+  listener.close();
+  // No close timeout: a flush would wait for the peer forever.
+  const conn = new Connection<Uint8Array>(raw, {
+    codec: bytesCodec,
+    closeTimeout: Infinity,
+  });
+  const chunk = new Uint8Array(1024 * 1024).fill(7);
+  let total = 0;
+  const sends: Promise<unknown>[] = [];
+  // Large sends wait until written; small ones queue past the high-water mark.
+  for (let i = 0; i < 8; i++) {
+    sends.push(conn.sendBytes(chunk).then(() => "sent", (e) => e));
+    total += 4 + chunk.length;
+  }
+  for (let i = 0; i < 2000; i++) {
+    sends.push(
+      conn.sendBytes(new Uint8Array(1000)).then(() => "sent", (e) => e),
+    );
+    total += 1004;
+  }
+  const writer = conn.writable.getWriter();
+  const writes: Promise<unknown>[] = [];
+  for (let i = 0; i < 4; i++) {
+    writes.push(writer.write(chunk).then(() => "written", (e) => e));
+    total += 4 + chunk.length;
+  }
+  const receiving = conn.recvBytes().then(() => "received", (e) => e);
+  await turns();
+  const reason = new Error("enough");
+  await settlesOrFail(writer.abort(reason), "writer.abort()");
+  assertOk(conn.closed);
+  const results = await settlesOrFail(Promise.all(sends), "the queued sends");
+  const discarded = results.filter((r) => r !== "sent");
+  assertOk(discarded.length > 0);
+  for (const r of discarded) {
+    assertOk(r instanceof ConnectionError, String(r));
+    assertEquals(r.cause, reason);
+  }
+  assertEquals(await Promise.all(writes), writes.map(() => reason));
+  assertOk((await receiving) instanceof ConnectionError);
+  await assertRejects(
+    () => conn.sendBytes(new Uint8Array(1)),
+    ConnectionError,
+    "closed",
+  );
+  await assertRejects(() => conn.recvBytes(), ConnectionError, "closed");
+  await conn.close();
+  // The peer gets what was written before the abort, then EOF: not the rest.
+  let got = 0;
+  const buf = new Uint8Array(1024 * 1024);
+  while (true) {
+    const n = await peer.read(buf);
+    if (n === null) break;
+    got += n;
+  }
+  peer.close();
+  assertOk(got < total, `the peer got ${got} of ${total} bytes`);
+  assertEquals(openFdCount(), fdsBefore);
+});
+
+Deno.test("Connection.writable.abort() over a stream pair drops the unsent writes", async () => {
+  const [a, b] = pipe({ codec: bytesCodec, closeTimeout: Infinity });
+  const writer = a.writable.getWriter();
+  const sends: Promise<unknown>[] = [];
+  // b never reads: pipe() buffers 2 MiB, the rest stays queued.
+  for (let i = 0; i < 6; i++) {
+    sends.push(a.sendBytes(new Uint8Array(1024 * 1024)).catch((e) => e));
+  }
+  const written = writer.write(new Uint8Array(1024 * 1024)).catch((e) => e);
+  await turns();
+  const reason = new Error("enough");
+  await settlesOrFail(writer.abort(reason), "writer.abort()");
+  assertOk(a.closed);
+  for (const r of await settlesOrFail(Promise.all(sends), "the sends")) {
+    if (r === undefined) continue; // written before the abort
+    assertOk(r instanceof ConnectionError, String(r));
+    assertEquals(r.cause, reason);
+  }
+  assertEquals(await written, reason);
+  await b.close();
+});
+
+Deno.test("Connection.close() past closeTimeout settles every queued send on a stream pair", async () => {
+  const [a, b] = pipe({ closeTimeout: 50 });
+  // b never reads: pipe() buffers 2 MiB, the rest cannot drain.
+  const sends: Promise<unknown>[] = [];
+  for (let i = 0; i < 6; i++) {
+    sends.push(a.sendBytes(new Uint8Array(1024 * 1024)).catch((e) => e));
+  }
+  await turns();
+  await settlesOrFail(a.close(), "close()");
+  const results = await settlesOrFail(Promise.all(sends), "the sends");
+  const dropped = results.filter((r) => r !== undefined);
+  assertOk(dropped.length > 0);
+  for (const r of dropped) assertOk(r instanceof ConnectionError, String(r));
+  await b.close();
+});
