@@ -28,13 +28,12 @@ export class StreamTransport implements ByteTransport {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #left: Uint8Array | null = null;
   #closed = false;
-  /** Rejects when aborted: a write the stream holds back ends then. */
-  #aborted = Promise.withResolvers<never>();
+  /** Rejects the write in progress (one at a time, as Connection writes). */
+  #rejectWrite: ((e: unknown) => void) | null = null;
 
   constructor(pair: ByteStreamPair) {
     this.#reader = pair.readable.getReader();
     this.#writer = pair.writable.getWriter();
-    this.#aborted.promise.catch(() => {});
   }
 
   async read(p: Uint8Array): Promise<number | null> {
@@ -54,13 +53,25 @@ export class StreamTransport implements ByteTransport {
     return n;
   }
 
-  async write(p: Uint8Array): Promise<number> {
+  write(p: Uint8Array): Promise<number> {
     if (this.#closed) {
-      throw new Deno.errors.BadResource("Cannot write: transport is closed");
+      return Promise.reject(
+        new Deno.errors.BadResource("Cannot write: transport is closed"),
+      );
     }
-    // The caller reuses its buffers: hand the stream a copy it owns.
-    await Promise.race([this.#writer.write(p.slice()), this.#aborted.promise]);
-    return p.length;
+    const n = p.length;
+    return new Promise<number>((resolve, reject) => {
+      // abort() rejects a write the stream holds back (backpressure).
+      this.#rejectWrite = reject;
+      // The caller reuses its buffers: hand the stream a copy it owns.
+      this.#writer.write(p.slice()).then(() => {
+        this.#rejectWrite = null;
+        resolve(n);
+      }, (e) => {
+        this.#rejectWrite = null;
+        reject(e);
+      });
+    });
   }
 
   close(): void {
@@ -77,7 +88,7 @@ export class StreamTransport implements ByteTransport {
   abort(reason: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#aborted.reject(
+    this.#rejectWrite?.(
       new Deno.errors.BadResource("Cannot write: transport was aborted"),
     );
     this.#writer.abort(reason).catch(() => {});
