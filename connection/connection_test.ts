@@ -932,3 +932,93 @@ Deno.test("Connection.close() past closeTimeout settles every queued send on a s
   for (const r of dropped) assertOk(r instanceof ConnectionError, String(r));
   await b.close();
 });
+
+Deno.test("Connection aborted receives never lose or reorder messages, and each receive applies its own limit (property)", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.oneof(
+          fc.nat(300),
+          fc.integer({ min: 30_000, max: 140_000 }),
+        ),
+        { minLength: 1, maxLength: 6 },
+      ),
+      fc.array(fc.nat(500_000), { maxLength: 30 }),
+      fc.array(
+        fc.record({
+          limit: fc.option(fc.oneof(fc.nat(300), fc.nat(200_000)), {
+            nil: undefined,
+          }),
+          abortAfter: fc.option(fc.nat(4), { nil: null }),
+          into: fc.boolean(),
+        }),
+        { maxLength: 12 },
+      ),
+      async (sizes, cuts, plans) => {
+        const messages = sizes.map((n, k) =>
+          new Uint8Array(n).map((_, i) => i * 11 + k)
+        );
+        const chunks = splitAt(
+          concatBytes(messages.map((m) => encodeMessage(m))),
+          cuts,
+        );
+        const [c, f] = fake();
+        let fed = 0;
+        const feed = async (n: number): Promise<void> => {
+          for (let i = 0; i < n && fed < chunks.length; i++) {
+            f.feed(chunks[fed++]!);
+            await turns(1);
+          }
+        };
+        let next = 0; // the next message a receive must return
+        for (const plan of plans) {
+          if (next === messages.length) break;
+          const ac = new AbortController();
+          const reason = new Error("abort");
+          let received: Promise<Uint8Array>;
+          const into = plan.into && plan.abortAfter === null;
+          if (into) {
+            const buf = new Uint8Array(150_000);
+            received = c.recvBytesInto(buf, 1).then((n) => buf.slice(1, 1 + n));
+          } else {
+            received = c.recvBytes(plan.limit, { signal: ac.signal });
+          }
+          type Outcome = { v?: Uint8Array; e?: unknown };
+          const settled = received.then(
+            (v): Outcome => ({ v }),
+            (e): Outcome => ({ e }),
+          );
+          if (plan.abortAfter !== null) {
+            await feed(plan.abortAfter);
+            ac.abort(reason);
+          } else {
+            await feed(chunks.length);
+          }
+          const r = await settled;
+          if (r.e === reason) continue; // aborted: nothing taken
+          const expected = messages[next]!;
+          const limit = into ? Infinity : plan.limit ?? Infinity;
+          if (expected.length > limit) {
+            assertOk(r.e instanceof ProtocolError, String(r.e));
+            await assertRejects(
+              () => c.recvBytes(),
+              ConnectionError,
+              "write-only",
+            );
+            await c.close();
+            return;
+          }
+          assertOk(r.v !== undefined, String(r.e));
+          assertEquals(r.v, expected);
+          next++;
+        }
+        await feed(chunks.length);
+        for (; next < messages.length; next++) {
+          assertEquals(await c.recvBytes(), messages[next]);
+        }
+        await c.close();
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
