@@ -79,3 +79,23 @@ export function ownUnixSockets(prefix: string): string[] {
   }
   return out;
 }
+
+/**
+ * Two connected Unix sockets: `[accepted, connected]`, made through a
+ * listener at `${dir}/s` that is closed again (the path stays until `dir`
+ * is removed).
+ */
+export async function unixSocketPair(
+  dir: string,
+): Promise<[Deno.UnixConn, Deno.UnixConn]> {
+  const path = `${dir}/s`;
+  const listener = Deno.listen({ transport: "unix", path });
+  try {
+    return await Promise.all([
+      listener.accept(),
+      Deno.connect({ transport: "unix", path }),
+    ]);
+  } finally {
+    listener.close();
+  }
+}

@@ -9,6 +9,7 @@ import {
   MessageDecoder,
   pipe,
 } from "./mod.ts";
+import { unixSocketPair } from "../_test_utils/connection_sockets.ts";
 
 const payload64 = new Uint8Array(64).fill(7);
 const frames = (() => {
@@ -50,12 +51,7 @@ async function unixPair(): Promise<
   [Deno.Conn, Deno.Conn, () => Promise<void>]
 > {
   const dir = await Deno.makeTempDir({ prefix: "sidecar-bench-" });
-  const listener = Deno.listen({ transport: "unix", path: `${dir}/s` });
-  const [a, b] = await Promise.all([
-    listener.accept(),
-    Deno.connect({ transport: "unix", path: `${dir}/s` }),
-  ]);
-  listener.close();
+  const [a, b] = await unixSocketPair(dir);
   return [a, b, () => Deno.remove(dir, { recursive: true })];
 }
 

@@ -7,7 +7,10 @@ import {
   fromHex,
 } from "../_test_utils/assert.ts";
 import fc from "fast-check";
-import { ownUnixSockets } from "../_test_utils/connection_sockets.ts";
+import {
+  ownUnixSockets,
+  unixSocketPair,
+} from "../_test_utils/connection_sockets.ts";
 import { concatBytes, splitAt } from "../_test_utils/chunks.ts";
 import { bytesCodec, type MessageCodec } from "./codec.ts";
 import { Connection, pipe } from "./connection.ts";
@@ -523,12 +526,7 @@ Deno.test("Connection over a Unix socket pair round-trips 0 B to 16 MiB without 
   {
     await using dir = await tempDir();
     dirPath = dir.path;
-    const listener = Deno.listen({ transport: "unix", path: `${dir.path}/s` });
-    const [rawA, rawB] = await Promise.all([
-      listener.accept(),
-      Deno.connect({ transport: "unix", path: `${dir.path}/s` }),
-    ]);
-    listener.close();
+    const [rawA, rawB] = await unixSocketPair(dir.path);
     await using a = new Connection(rawA);
     await using b = new Connection(rawB);
     for (const size of [0, 1, 64 * 1024, 16 * 1024 * 1024]) {
@@ -830,12 +828,7 @@ Deno.test("Connection.writable.abort() discards unsent messages and closes at on
   const { openFdCount, tempDir } = await import("../_test_utils/peers.ts");
   await using dir = await tempDir();
   const fdsBefore = openFdCount();
-  const listener = Deno.listen({ transport: "unix", path: `${dir.path}/s` });
-  const [raw, peer] = await Promise.all([
-    Deno.connect({ transport: "unix", path: `${dir.path}/s` }),
-    listener.accept(),
-  ]);
-  listener.close();
+  const [peer, raw] = await unixSocketPair(dir.path);
   // No close timeout: a flush would wait for the peer forever.
   const conn = new Connection<Uint8Array>(raw, {
     codec: bytesCodec,

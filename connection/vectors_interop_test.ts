@@ -4,7 +4,8 @@
 // playing the other interpreter with the same fixed random bytes: every
 // frame on the wire, in both directions, must equal the recording.
 import { assertEquals, assertOk, toHex } from "../_test_utils/assert.ts";
-import { peerTest, type Python, pythons } from "../_test_utils/peers.ts";
+import { peerTest, pythons } from "../_test_utils/peers.ts";
+import { finish, type Lines, spawn } from "../_test_utils/connection_python.ts";
 import { ownTcpSockets } from "../_test_utils/connection_sockets.ts";
 import {
   fixedRandom,
@@ -82,32 +83,6 @@ for key in json.loads(sys.argv[3]):
         print(json.dumps({"error": type(e).__name__, "msg": str(e)}), flush=True)
 `;
 
-async function* lines(
-  stream: ReadableStream<Uint8Array>,
-): AsyncGenerator<Record<string, unknown>> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield JSON.parse(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
-  }
-}
-
-function run(py: Python, script: string, args: string[]): {
-  child: Deno.ChildProcess;
-  out: AsyncGenerator<Record<string, unknown>>;
-} {
-  const child = new Deno.Command(py.path, {
-    args: ["-c", script, ...args],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  return { child, out: lines(child.stdout) };
-}
-
 /**
  * Plays one side of a recorded scenario against the real peer and checks
  * every frame on the wire: ours as the client sends 'hello' and receives
@@ -116,7 +91,7 @@ function run(py: Python, script: string, args: string[]): {
 async function replay(
   s: HandshakeScenario,
   role: "client" | "listener",
-  reports: AsyncGenerator<Record<string, unknown>>,
+  reports: Lines,
   open: () => Promise<Deno.Conn>,
 ): Promise<void> {
   const client = role === "client";
@@ -148,7 +123,7 @@ async function replay(
   } finally {
     await conn.close();
   }
-  const report = (await reports.next()).value as Record<string, unknown>;
+  const report = await reports.json();
   assertEquals(report.ok === true, s.server_result.ok);
   const [sent, received] = client
     ? ["C->S", "S->C"] as const
@@ -174,11 +149,11 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
       const asServer = vectors.scenarios.filter((s) =>
         minorOf(s.server_python) === minor
       );
-      const server = run(py, PY_SERVER, [
+      const server = spawn(py, PY_SERVER, [
         JSON.stringify(vectors.server_random),
         String(asServer.length),
       ]);
-      const { port } = (await server.out.next()).value as { port: number };
+      const { port } = await server.lines.json<{ port: number }>();
       for (const s of asServer) {
         await t.step(
           `${s.server_python} (real) server, ${s.client_python} client key ${s.client_authkey}`,
@@ -186,18 +161,18 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
             replay(
               s,
               "client",
-              server.out,
+              server.lines,
               () => Deno.connect({ hostname: "127.0.0.1", port }),
             ),
         );
       }
-      await server.child.status;
+      assertEquals(await finish(server), []);
       // CPython as the client, our listener playing the recorded listener.
       const asClient = vectors.scenarios.filter((s) =>
         minorOf(s.client_python) === minor
       );
       using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const client = run(py, PY_CLIENT, [
+      const client = spawn(py, PY_CLIENT, [
         JSON.stringify(vectors.client_random),
         String(listener.addr.port),
         JSON.stringify(asClient.map((s) => s.client_authkey)),
@@ -205,10 +180,10 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
       for (const s of asClient) {
         await t.step(
           `${s.server_python} server, ${s.client_python} (real) client key ${s.client_authkey}`,
-          () => replay(s, "listener", client.out, () => listener.accept()),
+          () => replay(s, "listener", client.lines, () => listener.accept()),
         );
       }
-      await client.child.status;
+      assertEquals(await finish(client), []);
       // None of our sockets to or from the Python peers is left open.
       assertEquals(ownTcpSockets(port), []);
       const ours = ownTcpSockets(listener.addr.port);
