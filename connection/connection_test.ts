@@ -776,6 +776,8 @@ Deno.test("Connection checks an aborted receive's message against the limit of t
             "stop",
           );
           f.feed(frame.subarray(cut), encodeMessage(fromHex("0203")));
+          // The kept message is data to poll(), which consumes nothing.
+          assertEquals(await c.poll(Infinity), true);
           assertEquals(await receive(c), big, `${name} after ${cut} bytes`);
           assertEquals(await c.recvBytes(), fromHex("0203"));
           await c.close();
