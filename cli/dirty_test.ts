@@ -266,7 +266,7 @@ peerTest(
       import.meta.url,
     ).pathname;
     const child = new Deno.Command(peer.python, {
-      args: ["-S", runner, sock, "10", "1"],
+      args: ["-S", runner, "--timeout", "10", "--workers", "1", sock],
       env: { GUNICORN_SRC: peer.src, TMPDIR: dir.path },
       stdout: "null",
       stderr: "null",

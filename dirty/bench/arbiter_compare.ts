@@ -20,6 +20,7 @@
 
 import { parseArgs } from "node:util";
 import { RawDirtyConn } from "../../_test_utils/dirty_arbiter_client.ts";
+import { findGunicornSource } from "../../_test_utils/dirty_gunicorn.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -34,25 +35,6 @@ const SECONDS = Number(values.seconds ?? "1.5");
 const ROUNDS = Number(values.rounds ?? "3");
 const WORKERS = Number(values.workers ?? "2");
 const here = new URL(".", import.meta.url).pathname;
-
-function findGunicorn(): string | null {
-  for (
-    const dir of [
-      values.gunicorn,
-      Deno.env.get("GUNICORN_SRC"),
-      "/tmp/gunicorn_src",
-    ]
-  ) {
-    if (!dir) continue;
-    try {
-      Deno.statSync(`${dir}/gunicorn/dirty/arbiter.py`);
-      return dir;
-    } catch {
-      // Not there.
-    }
-  }
-  return null;
-}
 
 async function measure(
   socket: string,
@@ -201,7 +183,7 @@ async function gunicorn(src: string): Promise<Target> {
   );
 }
 
-const src = findGunicorn();
+const src = findGunicornSource(values.gunicorn);
 const targets = [await ours(1), await ours(8)];
 if (src) targets.push(await gunicorn(src));
 // Rounds alternate between the arbiters, and the best round counts, so

@@ -6,15 +6,16 @@
  * produce the same bytes. Target: ours >= 10 x gunicorn for encode and
  * decode.
  *
- * gunicorn's source is read from `GUNICORN_SRC` (a local copy of the
- * public repository at 26.1.0; nothing is installed) and run with
- * `python3 -S`. Without it, only our numbers are printed, and the script
- * says so.
+ * gunicorn's source (a local copy of the public repository at 26.1.0;
+ * nothing is installed) is looked up in `$GUNICORN_SRC`, then
+ * `/tmp/gunicorn_src`, and run with `python3 -S`. Without it, only our
+ * numbers are printed, and the script says so.
  *
- * Run: `GUNICORN_SRC=/path/to/gunicorn npx -y deno@2.9.6 run -A dirty/bench/compare.ts [--quick]`
+ * Run: `npx -y deno@2.9.6 run -A dirty/bench/compare.ts [--quick]`
  *
  * @module
  */
+import { findGunicornSource } from "../../_test_utils/dirty_gunicorn.ts";
 import { decodeTlv, encodeTlv } from "../tlv.ts";
 import { PYTHON_VALUES, typicalRequest, typicalResponse } from "./typical.ts";
 
@@ -84,8 +85,8 @@ async function ours(): Promise<Record<string, Side>> {
 }
 
 async function gunicorn(): Promise<Record<string, Side> | null> {
-  const src = Deno.env.get("GUNICORN_SRC");
-  if (!src) return null;
+  const src = findGunicornSource();
+  if (src === null) return null;
   const out = await new Deno.Command("python3", {
     args: ["-S", "-c", PY, String(Math.max(50, Math.floor(ITER / 10)))],
     env: { GUNICORN_SRC: src },

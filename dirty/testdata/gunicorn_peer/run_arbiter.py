@@ -8,9 +8,7 @@ interop tests and the benchmark comparison.
 
 --gunicorn defaults to $GUNICORN_SRC, --app to dirty_demo_app:DemoApp (next
 to this script, always importable; --path adds directories for other app
-modules), --log-level to $DIRTY_LOGLEVEL or "warning". The older form
-`run_arbiter.py SOCKET TIMEOUT WORKERS` is still read (SOCKET with --timeout
-and --workers).
+modules), --log-level to $DIRTY_LOGLEVEL or "warning".
 
 The arbiter is built here and run in a forked child, because it shuts down
 when its parent pid changes (it records the constructing process as its
@@ -27,8 +25,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument("socket")
-p.add_argument("old_timeout", nargs="?", type=int, help=argparse.SUPPRESS)
-p.add_argument("old_workers", nargs="?", type=int, help=argparse.SUPPRESS)
 p.add_argument("--gunicorn", default=os.environ.get("GUNICORN_SRC"))
 p.add_argument("--app", action="append", dest="apps")
 p.add_argument("--path", action="append", default=[])
@@ -41,10 +37,6 @@ p.add_argument("--log-level",
 args = p.parse_args()
 if not args.gunicorn:
     p.error("no gunicorn source: pass --gunicorn or set GUNICORN_SRC")
-if args.old_timeout is not None:
-    args.timeout = args.old_timeout
-if args.old_workers is not None:
-    args.workers = args.old_workers
 
 sys.path[:0] = [args.gunicorn, HERE] + args.path
 
