@@ -234,6 +234,7 @@ export class ClientReactor {
   #nextId = 1;
   #out = new OutputStream(1);
   #pending: ClientRequest[] = [];
+  #pendingIds = new Set<number>();
   #active = new Map<number, ClientRequest>();
   #incoming = new Map<number, InputStream>();
   #settingsDecoders = new Map<
@@ -280,8 +281,8 @@ export class ClientReactor {
    * @returns The request and the action (`noop` while buffering,
    * else `sendframes`).
    * @throws {TypeError} `cannot issue new commands` or `sends cannot be
-   * performed on this instance` (Mercurial's ProgrammingErrors), or when
-   * request ids run out.
+   * performed on this instance` (Mercurial's ProgrammingErrors); a
+   * `RangeError` when all 32768 request ids are in use at once.
    *
    * @example Usage
    * ```ts
@@ -301,19 +302,16 @@ export class ClientReactor {
     options: CallCommandOptions = {},
   ): { request: ClientRequest; action: ClientAction } {
     if (!this.#canIssue) throw new TypeError("cannot issue new commands");
-    if (this.#nextId > 0xffff) {
-      throw new RangeError("Cannot issue command: request ids are exhausted");
-    }
     const request = new ClientRequest(
-      this.#nextId,
+      this.#takeId(),
       name,
       args,
       options.data,
       options.redirect,
     );
-    this.#nextId += 2;
     if (this.#buffer) {
       this.#pending.push(request);
+      this.#pendingIds.add(request.requestId);
       return { request, action: { action: "noop" } };
     }
     if (!this.#canSend) {
@@ -327,6 +325,24 @@ export class ClientReactor {
       request,
       action: { action: "sendframes", frames: this.#commandFrames(request) },
     };
+  }
+
+  /**
+   * The next free request id: odd ids 1, 3, ... 65535 (Mercurial's client
+   * counts up from 1 by 2 and stops at the u16 limit), then from 1 again,
+   * skipping ids whose request is still buffered or awaiting its response
+   * (a server frees an id once its response is sent), so a long-lived
+   * connection never runs out.
+   */
+  #takeId(): number {
+    for (let tries = 0; tries < 0x8000; tries++) {
+      const id = this.#nextId;
+      this.#nextId = id >= 0xffff ? 1 : id + 2;
+      if (!this.#active.has(id) && !this.#pendingIds.has(id)) return id;
+    }
+    throw new RangeError(
+      "Cannot issue command: all 32768 request ids are in use",
+    );
   }
 
   /**
@@ -358,6 +374,7 @@ export class ClientReactor {
     }
     const pending = this.#pending;
     this.#pending = [];
+    this.#pendingIds.clear();
     const frames: Frame[] = [];
     for (const r of pending) frames.push(...this.#commandFrames(r));
     return { action: "sendframes", frames };

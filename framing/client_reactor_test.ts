@@ -81,6 +81,42 @@ Deno.test("client reactor: unbuffered sends go out at once with ids 1, 3", () =>
   assertEquals(b.action.action, "sendframes");
 });
 
+Deno.test("client reactor: request ids wrap after 65535, skipping ids still in use", () => {
+  const statusOk = encodeCbor(new Map([["status", "ok"]]));
+  let begun = false;
+  const finish = (r: ClientReactor, rid: number): void => {
+    // The first response frame begins the stream; later ones continue it.
+    const a = r.onFrameRecv(resp(rid, 2, statusOk, begun ? 0 : 1));
+    begun = true;
+    assertEquals(a.action, "responsedata");
+  };
+  const send = (r: ClientReactor): number => {
+    const { request, action } = r.callCommand("c", {});
+    if (action.action === "sendframes") [...action.frames];
+    return request.requestId;
+  };
+  const r = new ClientReactor({ bufferSends: false, hasMultipleSend: true });
+  // Ids 1 and 5 stay in flight; every other one is answered at once.
+  const kept = new Set([1, 5]);
+  for (let i = 0; i < 32768; i++) {
+    const rid = send(r);
+    assertEquals(rid, 2 * i + 1);
+    if (!kept.has(rid)) finish(r, rid);
+  }
+  // 65535 was the last; the next free ids are 3, 7, 9 (1 and 5 are busy).
+  assertEquals([send(r), send(r), send(r)], [3, 7, 9]);
+  finish(r, 1);
+  // Buffered requests hold their ids too.
+  const b = new ClientReactor({ bufferSends: true, hasMultipleSend: true });
+  for (let i = 0; i < 32767; i++) b.callCommand("c", {});
+  assertEquals(b.callCommand("c", {}).request.requestId, 65535);
+  assertThrows(
+    () => b.callCommand("c", {}),
+    RangeError,
+    "all 32768 request ids are in use",
+  );
+});
+
 Deno.test("client reactor: bad frames", () => {
   const r = new ClientReactor();
   assertEquals(
