@@ -171,7 +171,10 @@ export class FramingClient implements AsyncDisposable {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #readable: ReadableStream<Uint8Array>;
   #reader: ReadableStreamDefaultReader<Frame[]> | null = null;
-  #writeChain: Promise<void> = Promise.resolve();
+  /** Request frames waiting for the write in progress to finish. */
+  #queued: Frame[] = [];
+  /** The write loop, while it runs; settles when the queue is empty. */
+  #flushing: Promise<void> | null = null;
   #pending = new Map<number, Pending>();
   #cbor: CborDecodeOptions;
   #maxQueued: number;
@@ -180,6 +183,8 @@ export class FramingClient implements AsyncDisposable {
   #writeClosed = false;
   #failure: Error | null = null;
   #resume: (() => void) | null = null;
+  /** The call whose full queue paused the read loop. */
+  #full: Pending | null = null;
   #loop: Promise<void>;
   #onClose: (() => void) | undefined;
   #closeTimeout: number;
@@ -243,16 +248,33 @@ export class FramingClient implements AsyncDisposable {
     return this.#pending.size;
   }
 
+  /**
+   * Queues request frames. The first goes out at once; requests made while
+   * a write is in progress go out together in the next one (one buffer,
+   * one write), so many concurrent calls cost few writes.
+   */
   #write(frames: Iterable<Frame>): void {
-    const bytes = encodeFrames(frames);
-    this.#writeChain = this.#writeChain.then(() => this.#writer.write(bytes))
-      .catch((e) => {
-        this.#fail(
-          new FramingError("Cannot send request: the connection is closed", {
-            cause: e,
-          }),
-        );
-      });
+    for (const f of frames) this.#queued.push(f);
+    this.#flushing ??= this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#queued.length > 0) {
+        const batch = this.#queued;
+        this.#queued = [];
+        await this.#writer.write(encodeFrames(batch));
+      }
+    } catch (e) {
+      this.#queued = [];
+      this.#fail(
+        new FramingError("Cannot send request: the connection is closed", {
+          cause: e,
+        }),
+      );
+    } finally {
+      this.#flushing = null;
+    }
   }
 
   /**
@@ -360,9 +382,8 @@ export class FramingClient implements AsyncDisposable {
 
   #maybeResume(): void {
     if (this.#resume === null) return;
-    for (const p of this.#pending.values()) {
-      if (p.queued >= this.#maxQueued) return;
-    }
+    if (this.#full !== null && this.#full.queued >= this.#maxQueued) return;
+    this.#full = null;
     const r = this.#resume;
     this.#resume = null;
     r();
@@ -381,13 +402,12 @@ export class FramingClient implements AsyncDisposable {
         const { value: frames, done } = await this.#reader.read();
         if (done) break;
         for (let i = 0; i < frames.length; i++) {
-          this.#onFrame(frames[i]!);
+          const p = this.#onFrame(frames[i]!);
           if (this.#failure) break read;
-          let full = false;
-          for (const p of this.#pending.values()) {
-            if (p.queued >= this.#maxQueued) full = true;
-          }
-          if (full) {
+          // Only the call that got values can have become full (the loop
+          // stops at the first full one), so only it is checked.
+          if (p !== undefined && p.queued >= this.#maxQueued) {
+            this.#full = p;
             await new Promise<void>((resolve) => this.#resume = resolve);
           }
         }
@@ -406,7 +426,8 @@ export class FramingClient implements AsyncDisposable {
     }
   }
 
-  #onFrame(frame: Frame): void {
+  /** Handles one frame; returns the call whose queue it grew, if any. */
+  #onFrame(frame: Frame): Pending | undefined {
     const a = this.#reactor.onFrameRecv(frame);
     if (a.action === "error") {
       if (a.request === undefined) {
@@ -463,6 +484,7 @@ export class FramingClient implements AsyncDisposable {
       if (p.abandoned) this.#pending.delete(rid);
     }
     if (values.length > 0 || a.eos) p.notify();
+    return p;
   }
 
   #finishWith(p: Pending, rid: number, error: Error): void {
@@ -503,7 +525,7 @@ export class FramingClient implements AsyncDisposable {
   async closeWrite(): Promise<void> {
     if (this.#writeClosed) return;
     this.#writeClosed = true;
-    await this.#writeChain;
+    await this.#flushing;
     await this.#writer.close().catch(() => {});
   }
 
@@ -534,7 +556,7 @@ export class FramingClient implements AsyncDisposable {
     if (!this.#writeClosed) {
       this.#writeClosed = true;
       const flushed = (async () => {
-        await this.#writeChain;
+        await this.#flushing;
         await this.#writer.close().catch(() => {});
       })();
       if (!await settlesWithin(flushed, this.#closeTimeout)) {

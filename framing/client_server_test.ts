@@ -304,6 +304,29 @@ Deno.test("server: deferred output past maxDeferredBytes parks handlers until in
   await client.close();
 });
 
+Deno.test("client/server: one connection outlives 32768 calls (request ids wrap, the server frees them)", async () => {
+  const { client: c, server: s } = pair();
+  const served = serveConnection(s, {
+    *inc(args) {
+      yield Number(args.get("n")) + 1;
+    },
+  });
+  const client = new FramingClient(c);
+  let sum = 0;
+  for (let done = 0; done < 33000; done += 500) {
+    const got = await Promise.all(
+      Array.from(
+        { length: 500 },
+        (_, i) => Array.fromAsync(client.call("inc", { n: done + i })),
+      ),
+    );
+    for (const [v] of got) sum += v as number;
+  }
+  assertEquals(sum, (33000 * 33001) / 2);
+  await client.close();
+  await served;
+});
+
 Deno.test("server: requests spread over several output streams, each with its own encoder", async () => {
   const { client: c, server: s } = pair();
   const seen: Uint8Array[] = [];

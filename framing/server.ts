@@ -133,8 +133,13 @@ export async function serveConnection(
   const streams: OutputStream[] = [];
   const nStreams = Math.max(1, options.outputStreams ?? 1);
   let nextStream = 0;
-  let chain: Promise<void> = Promise.resolve();
+  // Response frames waiting for the write in progress; the write loop takes
+  // everything queued meanwhile as one buffer, so concurrent responses
+  // cost few writes. `flushing` settles when the queue is empty.
+  let queued: Frame[] = [];
+  let flushing: Promise<void> | null = null;
   let writeFailed = false;
+  const written = (): Promise<void> => flushing ?? Promise.resolve();
   const tasks = new Set<Promise<void>>();
   const maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 64);
   // Deferred output: frames held until the input ends, up to maxDeferred
@@ -150,7 +155,7 @@ export async function serveConnection(
   let wakeReader: (() => void) | null = null;
 
   function write(frames: Frame[]): Promise<void> {
-    if (frames.length === 0) return chain;
+    if (frames.length === 0) return written();
     if (!holding) return send(frames);
     let size = 0;
     for (const f of frames) size += FRAME_HEADER_SIZE + f.payload.length;
@@ -159,7 +164,7 @@ export async function serveConnection(
     if (parked === 0 && heldBytes + size <= maxDeferred) {
       for (const f of frames) held.push(f);
       heldBytes += size;
-      return chain;
+      return written();
     }
     parked++;
     wakeReader?.();
@@ -178,20 +183,30 @@ export async function serveConnection(
     releaseParked();
   }
 
+  /** Queues frames for the write loop; resolves once they are written. */
   function send(frames: Frame[]): Promise<void> {
-    const bytes = encodeFrames(frames);
-    chain = chain.then(async () => {
-      if (writeFailed) return;
-      try {
-        await writer.write(bytes);
-      } catch {
-        writeFailed = true;
-        abort.abort(
-          new FramingError("Cannot write response: the connection is closed"),
-        );
+    for (const f of frames) queued.push(f);
+    return flushing ??= flush();
+  }
+
+  async function flush(): Promise<void> {
+    try {
+      while (queued.length > 0) {
+        const batch = queued;
+        queued = [];
+        if (writeFailed) continue;
+        try {
+          await writer.write(encodeFrames(batch));
+        } catch {
+          writeFailed = true;
+          abort.abort(
+            new FramingError("Cannot write response: the connection is closed"),
+          );
+        }
       }
-    });
-    return chain;
+    } finally {
+      flushing = null;
+    }
   }
 
   function streamFor(): OutputStream {
@@ -297,7 +312,7 @@ export async function serveConnection(
     reactor.onInputEof();
     endInput();
     await Promise.all([...tasks]);
-    await chain;
+    await written();
   } finally {
     endInput();
     for (const s of streams) s.close();

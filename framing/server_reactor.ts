@@ -300,7 +300,7 @@ class Emitter {
     if (need <= this.#buf.length) return;
     let size = Math.max(256, this.#buf.length * 2);
     while (size < need) size *= 2;
-    const next = new Uint8Array(Math.min(size, this.#max));
+    const next = allocBytes(Math.min(size, this.#max));
     next.set(this.#buf.subarray(0, this.#n));
     this.#buf = next;
   }
