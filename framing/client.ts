@@ -173,8 +173,10 @@ export class FramingClient implements AsyncDisposable {
   #reader: ReadableStreamDefaultReader<Frame[]> | null = null;
   /** Request frames waiting for the write in progress to finish. */
   #queued: Frame[] = [];
-  /** The write loop, while it runs; settles when the queue is empty. */
-  #flushing: Promise<void> | null = null;
+  /** Whether the write loop runs. */
+  #writing = false;
+  /** The last write loop; settles when the queue is empty. */
+  #flushing: Promise<void> = Promise.resolve();
   #pending = new Map<number, Pending>();
   #cbor: CborDecodeOptions;
   #maxQueued: number;
@@ -255,7 +257,10 @@ export class FramingClient implements AsyncDisposable {
    */
   #write(frames: Iterable<Frame>): void {
     for (const f of frames) this.#queued.push(f);
-    this.#flushing ??= this.#flush();
+    if (!this.#writing) {
+      this.#writing = true;
+      this.#flushing = this.#flush();
+    }
   }
 
   async #flush(): Promise<void> {
@@ -273,7 +278,7 @@ export class FramingClient implements AsyncDisposable {
         }),
       );
     } finally {
-      this.#flushing = null;
+      this.#writing = false;
     }
   }
 

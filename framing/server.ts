@@ -137,9 +137,10 @@ export async function serveConnection(
   // everything queued meanwhile as one buffer, so concurrent responses
   // cost few writes. `flushing` settles when the queue is empty.
   let queued: Frame[] = [];
-  let flushing: Promise<void> | null = null;
+  let writing = false;
+  let drained: Promise<void> = Promise.resolve();
   let writeFailed = false;
-  const written = (): Promise<void> => flushing ?? Promise.resolve();
+  const written = (): Promise<void> => drained;
   const tasks = new Set<Promise<void>>();
   const maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 64);
   // Deferred output: frames held until the input ends, up to maxDeferred
@@ -185,8 +186,13 @@ export async function serveConnection(
 
   /** Queues frames for the write loop; resolves once they are written. */
   function send(frames: Frame[]): Promise<void> {
+    if (writeFailed) return drained;
     for (const f of frames) queued.push(f);
-    return flushing ??= flush();
+    if (!writing) {
+      writing = true;
+      drained = flush();
+    }
+    return drained;
   }
 
   async function flush(): Promise<void> {
@@ -194,18 +200,18 @@ export async function serveConnection(
       while (queued.length > 0) {
         const batch = queued;
         queued = [];
-        if (writeFailed) continue;
         try {
           await writer.write(encodeFrames(batch));
         } catch {
           writeFailed = true;
+          queued = [];
           abort.abort(
             new FramingError("Cannot write response: the connection is closed"),
           );
         }
       }
     } finally {
-      flushing = null;
+      writing = false;
     }
   }
 
