@@ -60,8 +60,10 @@ export interface AcceptorOptions {
    * with each `accept()` (TCP) or `recvfrom()` (UDP) failure the acceptor
    * survives (a `SocketSessionError` whose code is the errno name:
    * `"ECONNABORTED"`, `"EPROTO"`, `"EPERM"`, `"EMFILE"`, `"ENFILE"`,
-   * `"ENOBUFS"`, `"ENOMEM"`, `"ECONNREFUSED"`, ...). If it throws, the
-   * acceptor stops and `finished` rejects with what it threw.
+   * `"ENOBUFS"`, `"ENOMEM"`, `"ECONNREFUSED"`, ...), and with the failure
+   * that stops it (`"EBADF"`, `"EINVAL"`, `"ENOTSOCK"`), which `finished`
+   * also rejects with. If it throws, the acceptor stops and `finished`
+   * rejects with what it threw. (`finished` never rejects unhandled.)
    * @default {undefined}
    */
   onError?: (error: unknown) => void;
@@ -134,6 +136,9 @@ class Acceptor implements SessionAcceptor {
       poller.cancelAndClose(this.#fd, closedReason());
       this.#fd = -1;
     });
+    // A caller that never looks at `finished` (errors also reach onError)
+    // must not die of an unhandled rejection; awaiting it still rejects.
+    this.#finished.catch(() => {});
   }
 
   get addr(): SocketAddress {
@@ -409,8 +414,8 @@ export function forwardTcpConnections(
         if (e !== EAGAIN) {
           const err = sysError("accept connection", e);
           const action = acceptErrorAction(err.code);
-          if (action === "stop") throw err;
           report(err);
+          if (action === "stop") throw err;
           if (action === "backoff") await idle(backoff = nextBackoff(backoff));
           continue;
         }
@@ -510,8 +515,8 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
       if (e !== EAGAIN) {
         const err = sysError("receive datagram", e);
         const action = acceptErrorAction(err.code);
-        if (action === "stop") throw err;
         report(err);
+        if (action === "stop") throw err;
         if (action === "backoff") {
           await pause(backoff = nextBackoff(backoff), signal).done;
         }

@@ -198,6 +198,21 @@ leakFreeTest(
     const err = await assertRejects(() => acceptor.finished, Error);
     assertEquals(err, boom);
     await acceptor.close();
+    // A caller that never looks at finished does not die of it either.
+    {
+      await using quiet = forwardTcpConnections({
+        forwarder: pair.forwarder,
+        firstDataTimeout: 50,
+        onError: () => {
+          throw boom;
+        },
+      });
+      using _silent2 = await Deno.connect({
+        hostname: "127.0.0.1",
+        port: quiet.addr.port,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+    }
   },
 );
 

@@ -534,6 +534,16 @@ export class SocketSessionForwarder implements Disposable {
         } catch (err) {
           // Closed while waiting (close() already settled the queue), or
           // poll() failed. The item may be gone already (an aborted send).
+          // A session cut halfway leaves the stream out of step: broken.
+          if (item.sent > 0 && this.#broken === null) {
+            this.#fail(
+              new SocketSessionError(
+                "BROKEN",
+                "Cannot forward socket session: the wait to write its rest failed",
+                { bytesWritten: item.sent, cause: err },
+              ),
+            );
+          }
           const i = this.#queue.indexOf(item);
           if (i >= 0) {
             this.#queue.splice(i, 1);
