@@ -373,13 +373,16 @@ export class FramingClient implements AsyncDisposable {
       }
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      if (!p.done && !p.error) {
-        // Abandoned: drop what arrives for it until its end.
-        p.abandoned = true;
-        p.values = [];
-        p.head = 0;
-        this.#maybeResume();
-      } else {
+      // Abandoned before its end: drop what arrives for it until then.
+      if (!p.done && !p.error) p.abandoned = true;
+      // Values left unread (also of a call that had ended) no longer count
+      // against the read loop's pause.
+      p.values = [];
+      p.head = 0;
+      this.#maybeResume();
+      // A call leaves #pending when its response ends (its request id may
+      // then be reused); until then an abandoned one stays to drain.
+      if ((p.done || p.error) && this.#pending.get(rid) === p) {
         this.#pending.delete(rid);
       }
     }
@@ -414,6 +417,8 @@ export class FramingClient implements AsyncDisposable {
           if (p !== undefined && p.queued >= this.#maxQueued) {
             this.#full = p;
             await new Promise<void>((resolve) => this.#resume = resolve);
+            // Resumed by close() or a failure: take no further frame.
+            if (this.#failure) break read;
           }
         }
       }
@@ -486,7 +491,9 @@ export class FramingClient implements AsyncDisposable {
         return;
       }
       p.done = true;
-      if (p.abandoned) this.#pending.delete(rid);
+      // Its request id is free again (the reactor dropped it): a later
+      // call may reuse it, so the entry must not outlive the response.
+      this.#pending.delete(rid);
     }
     if (values.length > 0 || a.eos) p.notify();
     return p;
@@ -494,7 +501,7 @@ export class FramingClient implements AsyncDisposable {
 
   #finishWith(p: Pending, rid: number, error: Error): void {
     p.error = error;
-    if (p.abandoned) this.#pending.delete(rid);
+    if (this.#pending.get(rid) === p) this.#pending.delete(rid);
     p.notify();
   }
 

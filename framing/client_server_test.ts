@@ -289,11 +289,11 @@ Deno.test("server: deferred output past maxDeferredBytes parks handlers until in
   const b = Array.fromAsync(client.call("blob", { id: 1 }));
   await delay(50);
   // Nothing sent before the input ends; the first handler stopped early;
-  // the second started although only one command may run (the first is
-  // parked, so it does not count).
+  // the second command waits unstarted (its output would only park), and
+  // the read loop still reached the end of input (no deadlock below).
   assertEquals(written, 0);
   assertEquals(made[0]! < 20, true);
-  assertEquals(made[1]! >= 1, true);
+  assertEquals(made[1], 0);
   await client.closeWrite();
   for (const [id, got] of [await a, await b].entries()) {
     assertEquals(got.length, 20);
@@ -302,6 +302,100 @@ Deno.test("server: deferred output past maxDeferredBytes parks handlers until in
   assertEquals(made, [20, 20]);
   await served;
   await client.close();
+});
+
+Deno.test("server: deferred output keeps parked frames ahead of writes made after the input ends (shared zstd context)", async () => {
+  const up = new TransformStream<Uint8Array, Uint8Array>();
+  const down = new TransformStream<Uint8Array, Uint8Array>();
+  let eof = false;
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    flush() {
+      eof = true;
+    },
+  });
+  void up.readable.pipeTo(tap.writable);
+  const noise = (seed: number, n: number): Uint8Array => {
+    const out = new Uint8Array(n);
+    let x = seed + 1;
+    for (let k = 0; k < n; k++) {
+      x = (x * 1103515245 + 12345) >>> 0;
+      out[k] = x >>> 24;
+    }
+    return out;
+  };
+  const served = serveConnection({
+    readable: tap.readable,
+    writable: down.writable,
+  }, {
+    async *big() {
+      for (let i = 0; i < 5; i++) yield noise(i, 10000);
+    },
+    // Spins on microtasks until the input ended, then writes at once: its
+    // frames are made after the parked ones.
+    async *late(args) {
+      const k = Number(args.get("k"));
+      while (!eof) await null;
+      for (let i = 0; i < k; i++) await null;
+      yield noise(1000 + k, 3000);
+    },
+  }, {
+    deferOutput: true,
+    maxDeferredBytes: 15000,
+    maxConcurrentCommands: 1000,
+  });
+  const client = new FramingClient({
+    readable: down.readable,
+    writable: up.writable,
+  }, { contentEncodings: ["zstd-8mb"] });
+  const calls = [Array.fromAsync(client.call("big"))];
+  for (let k = 0; k < 60; k++) {
+    calls.push(Array.fromAsync(client.call("late", { k })));
+  }
+  await client.closeWrite();
+  const results = await Promise.all(calls);
+  assertEquals(results[0]!.length, 5);
+  results.slice(1).forEach((r, k) => assertEquals(r, [noise(1000 + k, 3000)]));
+  await client.close();
+  await served;
+});
+
+Deno.test("server: with deferred output parked, later commands wait unstarted, so handlers stay bounded", async () => {
+  const { client: c, server: s } = pair();
+  let live = 0;
+  let maxLive = 0;
+  const served = serveConnection(s, {
+    async *blob() {
+      live++;
+      maxLive = Math.max(maxLive, live);
+      try {
+        for (let i = 0; i < 4; i++) yield new Uint8Array(20000).fill(i + 1);
+      } finally {
+        live--;
+      }
+    },
+  }, {
+    deferOutput: true,
+    maxDeferredBytes: 65536,
+    maxConcurrentCommands: 4,
+  });
+  const client = new FramingClient(c, { contentEncodings: ["identity"] });
+  const calls = Array.from(
+    { length: 300 },
+    () => Array.fromAsync(client.call("blob")),
+  );
+  await delay(100);
+  assertEquals(maxLive <= 4, true);
+  await client.closeWrite();
+  const results = await Promise.all(calls);
+  assertEquals(results.every((r) => r.length === 4), true);
+  assertEquals(maxLive <= 4, true);
+  await client.close();
+  await served;
+  await assertRejects(
+    () => serveConnection(pair().server, {}, { maxDeferredBytes: -1 }),
+    RangeError,
+    "maxDeferredBytes",
+  );
 });
 
 Deno.test("client/server: one connection outlives 32768 calls (request ids wrap, the server frees them)", async () => {
@@ -323,6 +417,76 @@ Deno.test("client/server: one connection outlives 32768 calls (request ids wrap,
     for (const [v] of got) sum += v as number;
   }
   assertEquals(sum, (33000 * 33001) / 2);
+  await client.close();
+  await served;
+});
+
+/** Resolves to "hung" if `p` takes more than 2 s (a hang guard, not a timing check). */
+function orHung<T>(p: Promise<T>): Promise<T | "hung"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), 2000)),
+  ]).finally(() => clearTimeout(timer));
+}
+
+Deno.test("client: a finished response still being read when its request id comes round again", async () => {
+  const { client: c, server: s } = pair();
+  const served = serveConnection(s, {
+    *two() {
+      yield 1;
+      yield 2;
+    },
+    *inc(args) {
+      yield Number(args.get("n")) + 1;
+    },
+  });
+  const client = new FramingClient(c);
+  // Request id 1: read one value, keep the rest for later.
+  const slow = client.call("two");
+  assertEquals((await slow.next()).value, 1);
+  // Ids 3..65535; the next call gets id 1 again.
+  for (let done = 0; done < 32767; done += 500) {
+    const n = Math.min(500, 32767 - done);
+    await Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) => Array.fromAsync(client.call("inc", { n: i })),
+      ),
+    );
+  }
+  const reused = client.call("inc", { n: 41 });
+  const first = reused.next();
+  assertEquals(await Array.fromAsync(slow), [2]);
+  assertEquals(await orHung(first), { done: false, value: 42 });
+  await client.close();
+  await served;
+});
+
+Deno.test("client: breaking out of a finished call whose full queue paused the read loop", async () => {
+  const { client: c, server: s } = pair();
+  const served = serveConnection(s, {
+    *three() {
+      yield 1;
+      yield 2;
+      yield 3;
+    },
+    *one() {
+      yield "ok";
+    },
+  });
+  // zlib: the values and the end arrive in one frame, so the call is done
+  // while its queue is full.
+  const client = new FramingClient(c, {
+    contentEncodings: ["zlib"],
+    maxQueuedValues: 2,
+  });
+  for await (const v of client.call("three")) {
+    assertEquals(v, 1);
+    break;
+  }
+  const next = await orHung(Array.fromAsync(client.call("one")));
+  assertEquals(next, [new TextEncoder().encode("ok")]);
   await client.close();
   await served;
 });

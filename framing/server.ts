@@ -17,6 +17,7 @@ import { connChannel } from "./_conn_channel.ts";
 import type { OutputStream } from "./output_stream.ts";
 import {
   type ResponseObject,
+  type RunCommandAction,
   ServerReactor,
   type ServerReactorOptions,
 } from "./server_reactor.ts";
@@ -84,8 +85,10 @@ export interface ServeConnectionOptions extends ServerReactorOptions {
   /**
    * With `deferOutput`: most bytes of response frames held until the
    * client's input ends. Past it, a handler waits at its next write until
-   * the input ends (backpressure) instead of the server buffering without
-   * bound, as Mercurial does.
+   * the input ends (backpressure), and commands that arrive meanwhile start
+   * only then, so memory stays bounded (this limit, one response object per
+   * waiting handler, and the requests) instead of growing with the output,
+   * as in Mercurial.
    *
    * @default {16777216}
    */
@@ -126,6 +129,12 @@ export async function serveConnection(
   handlers: Readonly<Record<string, CommandHandler>>,
   options: ServeConnectionOptions = {},
 ): Promise<void> {
+  const maxDeferred = options.maxDeferredBytes ?? 16 * 1024 * 1024;
+  if (typeof maxDeferred !== "number" || !(maxDeferred >= 0)) {
+    throw new RangeError(
+      `Cannot serve connection: maxDeferredBytes ${maxDeferred} is not a number >= 0`,
+    );
+  }
   const reactor = new ServerReactor({ ...options, deferOutput: false });
   const defer = options.deferOutput ?? false;
   const writer = channel.writable.getWriter();
@@ -144,14 +153,17 @@ export async function serveConnection(
   const tasks = new Set<Promise<void>>();
   const maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 64);
   // Deferred output: frames held until the input ends, up to maxDeferred
-  // bytes; past that, handlers park at their write until the input ends.
-  const maxDeferred = options.maxDeferredBytes ?? 16 * 1024 * 1024;
+  // bytes; past that, handlers park at their write until the input ends,
+  // and commands that arrive meanwhile wait unstarted (their output would
+  // only park too), so memory stays bounded by the limit, one response
+  // object per parked handler and the requests themselves.
   let holding = defer;
   const held: Frame[] = [];
   let heldBytes = 0;
-  let parked = 0;
-  let releaseParked!: () => void;
-  const inputEnded = new Promise<void>((resolve) => releaseParked = resolve);
+  /** Parked writes, in the order their frames were made. */
+  const parked: { frames: Frame[]; resume: (p: Promise<void>) => void }[] = [];
+  /** Commands received while writes are parked; started at end of input. */
+  const unstarted: RunCommandAction[] = [];
   /** Wakes the read loop when a handler parks (it no longer counts). */
   let wakeReader: (() => void) | null = null;
 
@@ -162,26 +174,29 @@ export async function serveConnection(
     for (const f of frames) size += FRAME_HEADER_SIZE + f.payload.length;
     // Once one write parks, later ones park behind it: frames must reach
     // the wire in the order they were made (encoders are shared).
-    if (parked === 0 && heldBytes + size <= maxDeferred) {
+    if (parked.length === 0 && heldBytes + size <= maxDeferred) {
       for (const f of frames) held.push(f);
       heldBytes += size;
       return written();
     }
-    parked++;
+    const done = new Promise<void>((resume) =>
+      parked.push({ frames, resume: (p) => resume(p) })
+    );
     wakeReader?.();
-    return inputEnded.then(() => {
-      parked--;
-      return send(frames);
-    });
+    return done;
   }
 
-  /** Ends deferral: sends what is held and lets parked handlers go on. */
+  /**
+   * Ends deferral: queues what is held, then every parked write in order,
+   * all at once (so nothing made later can get ahead of them), and lets
+   * the parked handlers go on.
+   */
   function endInput(): void {
     if (!holding) return;
     holding = false;
     if (held.length > 0) void send(held.splice(0));
     heldBytes = 0;
-    releaseParked();
+    for (const p of parked.splice(0)) p.resume(send(p.frames));
   }
 
   /** Queues frames for the write loop; resolves once they are written. */
@@ -264,6 +279,19 @@ export async function serveConnection(
     }
   }
 
+  function start(a: RunCommandAction): void {
+    const ctx: CommandContext = {
+      command: a.command,
+      requestId: a.requestId,
+      data: a.data,
+      redirect: a.redirect,
+      signal: abort.signal,
+    };
+    const task = respond(streamFor(), a.requestId, a.command, a.args, ctx);
+    tasks.add(task);
+    task.finally(() => tasks.delete(task));
+  }
+
   // Batches: one stream read per chunk of bytes, not per frame.
   const reader = channel.readable
     .pipeThrough(
@@ -296,17 +324,12 @@ export async function serveConnection(
           break read;
         }
         if (a.action !== "runcommand") continue;
-        const ctx: CommandContext = {
-          command: a.command,
-          requestId: a.requestId,
-          data: a.data,
-          redirect: a.redirect,
-          signal: abort.signal,
-        };
-        const task = respond(streamFor(), a.requestId, a.command, a.args, ctx);
-        tasks.add(task);
-        task.finally(() => tasks.delete(task));
-        while (tasks.size - parked >= maxConcurrent) {
+        if (parked.length > 0) {
+          unstarted.push(a);
+          continue;
+        }
+        start(a);
+        while (tasks.size - parked.length >= maxConcurrent) {
           await Promise.race([
             ...tasks,
             new Promise<void>((resolve) => wakeReader = resolve),
@@ -317,6 +340,11 @@ export async function serveConnection(
     }
     reactor.onInputEof();
     endInput();
+    for (const a of unstarted.splice(0)) {
+      while (tasks.size >= maxConcurrent) await Promise.race(tasks);
+      if (abort.signal.aborted) break;
+      start(a);
+    }
     await Promise.all([...tasks]);
     await written();
   } finally {
