@@ -50,10 +50,13 @@ export async function checkStreams(
     "stream broke",
   );
   assert.deepStrictEqual(chunks, ["tok0", "tok1"]);
+  let seen = 0;
   for await (const c of client.stream(app, a.long[0], a.long[1])) {
     assert.equal(c, "tok0");
+    seen++;
     break;
   }
+  assert.equal(seen, 1, "the abandoned stream yielded nothing");
   assert.equal(await client.execute(app, a.add, [1, 1]), 2);
 }
 

@@ -59,6 +59,8 @@ function setOwn(o: object, k: string, v: unknown): void {
 /** The float slots of one worker's containers (weakly held). */
 export class FloatSlots {
   readonly #slots = new WeakMap<object, Slots>();
+  /** Lengths of lists with slots: a list that grew or shrank has moved. */
+  readonly #lengths = new WeakMap<object, number>();
   #any = false;
 
   #mark(container: object, key: string | number, value: number): void {
@@ -94,6 +96,7 @@ export class FloatSlots {
           this.plain(item);
         }
       }
+      if (this.#slots.has(v)) this.#lengths.set(v, v.length);
       return v;
     }
     if (v instanceof Map) {
@@ -142,8 +145,13 @@ export class FloatSlots {
         `Cannot encode TLV: nesting deeper than ${DEFAULT_MAX_DEPTH} levels`,
       );
     }
-    const slots = this.#slots.get(v);
+    let slots = this.#slots.get(v);
     if (Array.isArray(v)) {
+      // Slots are positions: after an insert or a removal they would name
+      // other items, so a list whose length changed keeps none.
+      if (slots !== undefined && this.#lengths.get(v) !== v.length) {
+        slots = undefined;
+      }
       let out: unknown[] | undefined;
       for (let i = 0; i < v.length; i++) {
         const item: unknown = v[i];

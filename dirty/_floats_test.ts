@@ -78,6 +78,20 @@ Deno.test("floats: a slot the app changed is encoded from its new number", () =>
   });
 });
 
+Deno.test("floats: a list that grew or shrank keeps no float slots (an int put in front stays an int)", () => {
+  const slots = new FloatSlots();
+  const list = slots.plain(
+    decodeTlv(encodeTlv([new DirtyFloat(1), 2]), TAGGED),
+  ) as number[];
+  list.unshift(1);
+  // Python would give [1, 1.0, 2]; positions moved, so the codec's rule.
+  assert.deepStrictEqual(slots.restore(list), [1, 1, 2]);
+  list.shift();
+  assert.deepStrictEqual(slots.restore(list), [new DirtyFloat(1), 2]);
+  list.pop();
+  assert.deepStrictEqual(slots.restore(list), [1]);
+});
+
 Deno.test("floats: a __proto__ key stays an own key through plain() and restore()", () => {
   const slots = new FloatSlots();
   const d = slots.plain(

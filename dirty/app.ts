@@ -41,8 +41,12 @@
  * numbers, they cannot be mistaken) and whatever it returns keeps exactly
  * the types it holds. A `DirtyFloat` works in arithmetic (`x * 2`, `+x`,
  * `Math.max(x, y)`) through `valueOf()`, but not with `===` or `typeof`.
- * Ints never turn into floats: a slot that no longer holds its float's
- * number is encoded by the codec's rule.
+ * Slots are positions and keys, compared by value: a slot that no longer
+ * holds its float's number, and every slot of a list whose length
+ * changed, is encoded by the codec's rule; but an app that puts an int of
+ * the same value where a float was (`o.x = 3` over `3.0`, or a same-length
+ * reorder such as `[1.0, 1].reverse()`) gets a float there. Use
+ * `static floats = "tagged"` when such exactness matters.
  *
  * @module
  */
