@@ -11,6 +11,7 @@ import {
   type SocketSessionForwarderOptions,
 } from "../session/forwarder.ts";
 import { SocketSessionListener } from "../session/listener.ts";
+import { fdTrace, P, setIntOption } from "../session/_libc.ts";
 import type { SocketSessionReceiver } from "../session/receiver.ts";
 
 /** A listener with one forwarder connected to it and its receiver. */
@@ -20,15 +21,41 @@ export interface SessionPair extends Disposable {
   receiver: SocketSessionReceiver;
 }
 
-/** Listens on `dir/name`, connects a forwarder and accepts its receiver. */
+/**
+ * Listens on `dir/name`, connects a forwarder and accepts its receiver.
+ * `sendBuffer` sets the forwarder socket's `SO_SNDBUF` after it connected
+ * (the kernel doubles it), so that how much the kernel takes does not
+ * depend on the machine's default.
+ */
 export async function sessionPair(
   dir: string,
   name = "s.sock",
   options: SocketSessionForwarderOptions = {},
+  test: { sendBuffer?: number } = {},
 ): Promise<SessionPair> {
   const listener = SocketSessionListener.listen(`${dir}/${name}`);
   const forwarder = new SocketSessionForwarder(`${dir}/${name}`, options);
-  forwarder.connect();
+  const opened: number[] = [];
+  fdTrace.hook = (fd) => opened.push(fd);
+  try {
+    forwarder.connect();
+  } finally {
+    fdTrace.hook = null;
+  }
+  if (test.sendBuffer !== undefined) {
+    // connect() opens the forwarder's socket (and maybe the poller's pipe,
+    // which is no socket: setsockopt fails there).
+    let set = 0;
+    for (const fd of opened) {
+      try {
+        setIntOption(fd, P.SOL_SOCKET, P.SO_SNDBUF, test.sendBuffer);
+        set++;
+      } catch {
+        // Not a socket.
+      }
+    }
+    if (set !== 1) throw new Error(`expected one forwarder socket, set ${set}`);
+  }
   const receiver = await listener.accept();
   return {
     listener,
