@@ -608,8 +608,12 @@ export class Connection<T = unknown>
    * receives reject with a {@linkcode ConnectionError}. The flush waits at
    * most `closeTimeout` (see {@linkcode ConnectionOptions}) or until
    * `options.signal` aborts; then the transport is closed anyway and the
-   * sends still queued reject with a {@linkcode ConnectionError}. Closing
-   * never rejects.
+   * sends still waiting reject with a {@linkcode ConnectionError} (a small
+   * send resolves once queued, so one dropped here does not reject: only
+   * the peer can tell). Over {@linkcode pipe}, the peer's next receive
+   * after the messages already passed on then rejects with a
+   * `ConnectionError` ("transport failed") rather than an `EOFError`.
+   * Closing never rejects.
    *
    * @param options A signal that cuts the flush short.
    * @returns Resolves when closed.
@@ -761,9 +765,13 @@ export class Connection<T = unknown>
    * Aborting it (`writer.abort(reason)`) does not flush: messages not yet
    * written are discarded, the transport is closed at once (a peer that
    * stopped reading cannot make it hang) and the connection is closed. The
-   * sends it discarded reject with a {@linkcode ConnectionError} whose
-   * `cause` is `reason` (the stream's own pending writes reject with
-   * `reason`); later sends, receives and polls reject with a
+   * sends it discarded that were still waiting reject with a
+   * {@linkcode ConnectionError} whose `cause` is `reason` (small sends
+   * resolve once queued, so a discarded one does not reject; the stream's
+   * own pending writes reject with `reason`). Over {@linkcode pipe}, the
+   * peer's next receive after the messages already passed on rejects with
+   * a `ConnectionError` ("transport failed") rather than an `EOFError`.
+   * Later sends, receives and polls reject with a
    * {@linkcode ConnectionError} ("connection is closed"), and pending
    * receives reject with one too.
    *
