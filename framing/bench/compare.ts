@@ -3,7 +3,10 @@
  * Compares our frame codec with Mercurial's Python code on the same frames
  * (encode + decode of 64 B and 32 KiB payloads), and our zstd-8mb stream
  * path (CBOR objects -> frames through the stream encoder, and back through
- * the client reactor) with raw node:zlib zstd on the same data.
+ * the client reactor) with raw node:zlib zstd on the same data. The stream
+ * is timed on its second response: a stream's zstd contexts live as long
+ * as the connection, so their set-up is paid once, by its first response
+ * (raw one-shot calls set up a context each time, as that API does).
  *
  * Each frame row names the API it uses. The default path is
  * `encodeFrameChunks` + `FrameDecoder`: small frames copied into buffers of
@@ -302,17 +305,35 @@ function zstdOurs(
         ...new TextEncoder().encode("zstd-8mb"),
       ]),
     });
-    server.onFrameRecv({
-      requestId: 1,
-      streamId: 1,
-      streamFlags: 0,
-      type: 1,
-      flags: 1,
-      payload: new Uint8Array([0xa1, 0x44, 0x6e, 0x61, 0x6d, 0x65, 0x41, 0x78]),
-    });
+    // Two requests: 1 answers a warm-up response, so the stream's zstd
+    // context is set up (and its workspace allocated) before the timing,
+    // as on a connection after its first response; 3 is timed.
+    for (const requestId of [1, 3]) {
+      server.onFrameRecv({
+        requestId,
+        streamId: 1,
+        streamFlags: 0,
+        type: 1,
+        flags: 1,
+        payload: new Uint8Array([
+          0xa1,
+          0x44,
+          0x6e,
+          0x61,
+          0x6d,
+          0x65,
+          0x41,
+          0x78,
+        ]),
+      });
+    }
     const stream = server.makeOutputStream();
+    const warm = server.startResponse(stream, 1);
+    const warmBytes = [...warm.write(objects[0]!), ...warm.end()].map((f) =>
+      encodeFrame(f)
+    );
     const t0 = performance.now();
-    const w = server.startResponse(stream, 1);
+    const w = server.startResponse(stream, 3);
     const frames: Frame[] = [];
     for (const o of objects) frames.push(...w.write(o));
     frames.push(...w.end());
@@ -323,10 +344,18 @@ function zstdOurs(
       bufferSends: false,
       hasMultipleSend: true,
     });
-    const c = client.callCommand("x", {});
-    if (c.action.action === "sendframes") [...c.action.frames];
-    const t2 = performance.now();
+    for (let i = 0; i < 2; i++) {
+      const c = client.callCommand("x", {});
+      if (c.action.action === "sendframes") [...c.action.frames];
+    }
     const dec = new FrameDecoder();
+    for (const b of warmBytes) {
+      for (const f of dec.push(b)) {
+        const a = client.onFrameRecv(f);
+        if (a.action === "error") throw a.error;
+      }
+    }
+    const t2 = performance.now();
     let got = 0;
     for (const b of bytes) {
       for (const f of dec.push(b)) {
@@ -534,12 +563,12 @@ function main(): void {
   for (
     const [work, ours, raw] of [
       [
-        "encode (ours: objects -> frames via the stream encoder; raw: zstdCompressSync)",
+        "encode (ours: objects -> frames, a stream's second response; raw: zstdCompressSync)",
         z.ours.enc,
         z.raw.enc,
       ],
       [
-        "decode (ours: frames -> client reactor; raw: zstdDecompressSync)",
+        "decode (ours: frames -> client reactor, second response; raw: zstdDecompressSync)",
         z.ours.dec,
         z.raw.dec,
       ],
