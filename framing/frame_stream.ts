@@ -6,14 +6,11 @@
  * @module
  */
 import {
-  encodeFrame,
   encodeFrameChunks,
-  encodeFrameParts,
   type Frame,
   FrameDecoder,
   type FrameDecoderOptions,
   MAX_WIRE_PAYLOAD_SIZE,
-  ZERO_COPY_MIN_PAYLOAD,
 } from "./frame_codec.ts";
 
 /**
@@ -204,20 +201,12 @@ export class FrameEncoderStream
     super(
       {
         transform(input, controller) {
-          if (isFrameList(input)) {
-            const chunks = encodeFrameChunks(input, max);
-            for (let i = 0; i < chunks.length; i++) {
-              controller.enqueue(chunks[i]!);
-            }
-            return;
-          }
-          const frame = input;
-          if (frame.payload.length >= ZERO_COPY_MIN_PAYLOAD) {
-            const [header, payload] = encodeFrameParts(frame, max);
-            controller.enqueue(header);
-            controller.enqueue(payload);
-          } else {
-            controller.enqueue(encodeFrame(frame, max));
+          const chunks = encodeFrameChunks(
+            isFrameList(input) ? input : [input],
+            max,
+          );
+          for (let i = 0; i < chunks.length; i++) {
+            controller.enqueue(chunks[i]!);
           }
         },
       },
