@@ -201,9 +201,9 @@ class Writer {
 /**
  * The scratch buffer `encodeCbor` writes into before copying the result
  * out (a fresh buffer per call costs more than most values' encoding);
- * `null` while in use, so a nested call gets its own.
+ * `null` before the first call and while in use (a nested call gets its own).
  */
-let spare: Uint8Array | null = new Uint8Array(4096);
+let spare: Uint8Array | null = null;
 /** Largest scratch buffer kept between calls. */
 const MAX_SPARE = 65536;
 /** Where `ChunkSink` writes heads (at most 9 bytes), copied out at once. */
