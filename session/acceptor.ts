@@ -279,6 +279,22 @@ function errorReporter(
   };
 }
 
+/**
+ * Reports a failed `accept()`/`recvfrom()` and says whether to go on at once
+ * or after a back-off; throws when the failure stops the acceptor.
+ */
+function survive(
+  action: string,
+  e: number,
+  report: (error: unknown) => void,
+): "retry" | "backoff" {
+  const err = sysError(action, e);
+  const next = acceptErrorAction(err.code);
+  report(err);
+  if (next === "stop") throw err;
+  return next;
+}
+
 function dataLimit(options: AcceptorOptions): number {
   const max = options.maxData ?? MAX_DATA_SIZE;
   if (!Number.isInteger(max) || max < 1 || max > MAX_DATA_SIZE) {
@@ -412,11 +428,9 @@ export function forwardTcpConnections(
         const e = errno();
         if (e === EINTR) continue;
         if (e !== EAGAIN) {
-          const err = sysError("accept connection", e);
-          const action = acceptErrorAction(err.code);
-          report(err);
-          if (action === "stop") throw err;
-          if (action === "backoff") await idle(backoff = nextBackoff(backoff));
+          if (survive("accept connection", e, report) === "backoff") {
+            await idle(backoff = nextBackoff(backoff));
+          }
           continue;
         }
         try {
@@ -513,11 +527,7 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
       const e = errno();
       if (e === EINTR) continue;
       if (e !== EAGAIN) {
-        const err = sysError("receive datagram", e);
-        const action = acceptErrorAction(err.code);
-        report(err);
-        if (action === "stop") throw err;
-        if (action === "backoff") {
+        if (survive("receive datagram", e, report) === "backoff") {
           await pause(backoff = nextBackoff(backoff), signal).done;
         }
         continue;
