@@ -144,12 +144,11 @@ export async function serveConnection(
   let nextStream = 0;
   // Response frames waiting for the write in progress; the write loop takes
   // everything queued meanwhile as one buffer, so concurrent responses
-  // cost few writes. `flushing` settles when the queue is empty.
+  // cost few writes. `drained` settles when the queue is empty.
   let queued: Frame[] = [];
   let writing = false;
   let drained: Promise<void> = Promise.resolve();
   let writeFailed = false;
-  const written = (): Promise<void> => drained;
   const tasks = new Set<Promise<void>>();
   const maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 64);
   // Deferred output: frames held until the input ends, up to maxDeferred
@@ -168,7 +167,7 @@ export async function serveConnection(
   let wakeReader: (() => void) | null = null;
 
   function write(frames: Frame[]): Promise<void> {
-    if (frames.length === 0) return written();
+    if (frames.length === 0) return drained;
     if (!holding) return send(frames);
     let size = 0;
     for (const f of frames) size += FRAME_HEADER_SIZE + f.payload.length;
@@ -177,11 +176,9 @@ export async function serveConnection(
     if (parked.length === 0 && heldBytes + size <= maxDeferred) {
       for (const f of frames) held.push(f);
       heldBytes += size;
-      return written();
+      return drained;
     }
-    const done = new Promise<void>((resume) =>
-      parked.push({ frames, resume: (p) => resume(p) })
-    );
+    const done = new Promise<void>((resume) => parked.push({ frames, resume }));
     wakeReader?.();
     return done;
   }
@@ -346,7 +343,7 @@ export async function serveConnection(
       start(a);
     }
     await Promise.all([...tasks]);
-    await written();
+    await drained;
   } finally {
     endInput();
     for (const s of streams) s.close();
