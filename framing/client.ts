@@ -14,7 +14,8 @@ import {
 } from "./cbor.ts";
 import { ClientReactor, renderAtoms } from "./client_reactor.ts";
 import { CommandError, FramingError, ProtocolError } from "./errors.ts";
-import { encodeFrames, type Frame } from "./frame_codec.ts";
+import type { Frame } from "./frame_codec.ts";
+import { BatchWriter } from "./_batch_writer.ts";
 import { FrameBatchDecoderStream } from "./frame_stream.ts";
 import { connChannel } from "./_conn_channel.ts";
 import {
@@ -171,12 +172,8 @@ export class FramingClient implements AsyncDisposable {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #readable: ReadableStream<Uint8Array>;
   #reader: ReadableStreamDefaultReader<Frame[]> | null = null;
-  /** Request frames waiting for the write in progress to finish. */
-  #queued: Frame[] = [];
-  /** Whether the write loop runs. */
-  #writing = false;
-  /** The last write loop; settles when the queue is empty. */
-  #flushing: Promise<void> = Promise.resolve();
+  /** Request frames out, coalesced. */
+  #out: BatchWriter;
   #pending = new Map<number, Pending>();
   #cbor: CborDecodeOptions;
   #maxQueued: number;
@@ -220,6 +217,12 @@ export class FramingClient implements AsyncDisposable {
         : {}),
     });
     this.#writer = channel.writable.getWriter();
+    this.#out = new BatchWriter(this.#writer, (e) =>
+      this.#fail(
+        new FramingError("Cannot send request: the connection is closed", {
+          cause: e,
+        }),
+      ));
     this.#readable = channel.readable;
     this.#cbor = options.cborOptions ?? {};
     this.#maxQueued = options.maxQueuedValues ?? 1024;
@@ -250,36 +253,8 @@ export class FramingClient implements AsyncDisposable {
     return this.#pending.size;
   }
 
-  /**
-   * Queues request frames. The first goes out at once; requests made while
-   * a write is in progress go out together in the next one (one buffer,
-   * one write), so many concurrent calls cost few writes.
-   */
   #write(frames: Iterable<Frame>): void {
-    for (const f of frames) this.#queued.push(f);
-    if (!this.#writing) {
-      this.#writing = true;
-      this.#flushing = this.#flush();
-    }
-  }
-
-  async #flush(): Promise<void> {
-    try {
-      while (this.#queued.length > 0) {
-        const batch = this.#queued;
-        this.#queued = [];
-        await this.#writer.write(encodeFrames(batch));
-      }
-    } catch (e) {
-      this.#queued = [];
-      this.#fail(
-        new FramingError("Cannot send request: the connection is closed", {
-          cause: e,
-        }),
-      );
-    } finally {
-      this.#writing = false;
-    }
+    void this.#out.send(frames);
   }
 
   /**
@@ -537,7 +512,7 @@ export class FramingClient implements AsyncDisposable {
   async closeWrite(): Promise<void> {
     if (this.#writeClosed) return;
     this.#writeClosed = true;
-    await this.#flushing;
+    await this.#out.drained;
     await this.#writer.close().catch(() => {});
   }
 
@@ -568,7 +543,7 @@ export class FramingClient implements AsyncDisposable {
     if (!this.#writeClosed) {
       this.#writeClosed = true;
       const flushed = (async () => {
-        await this.#flushing;
+        await this.#out.drained;
         await this.#writer.close().catch(() => {});
       })();
       if (!await settlesWithin(flushed, this.#closeTimeout)) {

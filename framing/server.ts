@@ -11,7 +11,8 @@
 import type { CborKey, CborValue } from "./cbor.ts";
 import type { ByteChannel } from "./client.ts";
 import { CommandError, FramingError, type ProtocolError } from "./errors.ts";
-import { encodeFrames, type Frame, FRAME_HEADER_SIZE } from "./frame_codec.ts";
+import { type Frame, FRAME_HEADER_SIZE } from "./frame_codec.ts";
+import { BatchWriter } from "./_batch_writer.ts";
 import { FrameBatchDecoderStream } from "./frame_stream.ts";
 import { connChannel } from "./_conn_channel.ts";
 import type { OutputStream } from "./output_stream.ts";
@@ -142,13 +143,11 @@ export async function serveConnection(
   const streams: OutputStream[] = [];
   const nStreams = Math.max(1, options.outputStreams ?? 1);
   let nextStream = 0;
-  // Response frames waiting for the write in progress; the write loop takes
-  // everything queued meanwhile as one buffer, so concurrent responses
-  // cost few writes. `drained` settles when the queue is empty.
-  let queued: Frame[] = [];
-  let writing = false;
-  let drained: Promise<void> = Promise.resolve();
-  let writeFailed = false;
+  // Response frames out, coalesced; a failed write aborts the handlers.
+  const out = new BatchWriter(writer, () =>
+    abort.abort(
+      new FramingError("Cannot write response: the connection is closed"),
+    ));
   const tasks = new Set<Promise<void>>();
   const maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 64);
   // Deferred output: frames held until the input ends, up to maxDeferred
@@ -167,8 +166,8 @@ export async function serveConnection(
   let wakeReader: (() => void) | null = null;
 
   function write(frames: Frame[]): Promise<void> {
-    if (frames.length === 0) return drained;
-    if (!holding) return send(frames);
+    if (frames.length === 0) return out.drained;
+    if (!holding) return out.send(frames);
     let size = 0;
     for (const f of frames) size += FRAME_HEADER_SIZE + f.payload.length;
     // Once one write parks, later ones park behind it: frames must reach
@@ -176,7 +175,7 @@ export async function serveConnection(
     if (parked.length === 0 && heldBytes + size <= maxDeferred) {
       for (const f of frames) held.push(f);
       heldBytes += size;
-      return drained;
+      return out.drained;
     }
     const done = new Promise<void>((resume) => parked.push({ frames, resume }));
     wakeReader?.();
@@ -191,40 +190,9 @@ export async function serveConnection(
   function endInput(): void {
     if (!holding) return;
     holding = false;
-    if (held.length > 0) void send(held.splice(0));
+    if (held.length > 0) void out.send(held.splice(0));
     heldBytes = 0;
-    for (const p of parked.splice(0)) p.resume(send(p.frames));
-  }
-
-  /** Queues frames for the write loop; resolves once they are written. */
-  function send(frames: Frame[]): Promise<void> {
-    if (writeFailed) return drained;
-    for (const f of frames) queued.push(f);
-    if (!writing) {
-      writing = true;
-      drained = flush();
-    }
-    return drained;
-  }
-
-  async function flush(): Promise<void> {
-    try {
-      while (queued.length > 0) {
-        const batch = queued;
-        queued = [];
-        try {
-          await writer.write(encodeFrames(batch));
-        } catch {
-          writeFailed = true;
-          queued = [];
-          abort.abort(
-            new FramingError("Cannot write response: the connection is closed"),
-          );
-        }
-      }
-    } finally {
-      writing = false;
-    }
+    for (const p of parked.splice(0)) p.resume(out.send(p.frames));
   }
 
   function streamFor(): OutputStream {
@@ -343,7 +311,7 @@ export async function serveConnection(
       start(a);
     }
     await Promise.all([...tasks]);
-    await drained;
+    await out.drained;
   } finally {
     endInput();
     for (const s of streams) s.close();
