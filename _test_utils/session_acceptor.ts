@@ -148,6 +148,11 @@ if (import.meta.main) {
     const cmd = commands.shift();
     if (cmd === "eof") break;
     if (cmd === "fill") {
+      // A connection just forwarded may not be closed yet; its fd would
+      // free a slot after the fill.
+      while (acceptor.pending > 0) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
       held = fillFdTable(lib);
       print({ filled: held.length });
     } else if (cmd === "free") {
