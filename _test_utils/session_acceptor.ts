@@ -22,6 +22,7 @@ import { forwardTcpConnections } from "../session/acceptor.ts";
 import { SocketSessionForwarder } from "../session/forwarder.ts";
 import type { SocketSessionError } from "../session/errors.ts";
 import { poller } from "../session/_poller.ts";
+import { waitFor } from "./session_wait.ts";
 
 /**
  * Connections waiting in the kernel accept queue of the TCP socket
@@ -150,9 +151,10 @@ if (import.meta.main) {
     if (cmd === "fill") {
       // A connection just forwarded may not be closed yet; its fd would
       // free a slot after the fill.
-      while (acceptor.pending > 0) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await waitFor(
+        "the forwarded connection closed",
+        () => acceptor.pending === 0,
+      );
       held = fillFdTable(lib);
       print({ filled: held.length });
     } else if (cmd === "free") {
