@@ -34,7 +34,7 @@ function command(args: string[], env: Record<string, string> | undefined) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--quiet", MAIN, ...args],
     cwd: ROOT,
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1", ...env },
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

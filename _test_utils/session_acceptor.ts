@@ -8,7 +8,8 @@
  * forwarder, starts `forwardTcpConnections`, prints
  * `{"ready":true,"port":P,"fds":N}`
  * and then obeys stdin lines: `fill` fills every free fd slot below a
- * lowered `RLIMIT_NOFILE` (prints `{"filled":N}`), `free` closes them again
+ * `RLIMIT_NOFILE` set just above the open fds (prints `{"filled":N}`,
+ * N >= 64), `free` closes them again
  * (`{"freed":N}`), `close` closes the acceptor and prints
  * `{"closed":true,"finished":"ok"|<error>,"fds":N}` (N: open fds after
  * it, with the table freed, to compare with the `fds` of the ready line,
@@ -66,7 +67,19 @@ export function shutdownSocket(fd: number): void {
   }
 }
 
-/** Lowers the soft `RLIMIT_NOFILE` to just above the highest open fd and fills every gap. */
+/**
+ * Slots the fill takes above the highest open fd, so that `free` always
+ * frees many: with only the gaps below it (one or two in a process that
+ * inherited no stray fds, as in CI) the connection accepted after `free`
+ * takes the last slot, and the acceptor's next `accept()` fails with
+ * `EMFILE` again (Linux reserves the new fd before it looks at the queue).
+ */
+const FILL_ABOVE = 64;
+
+/**
+ * Sets the soft `RLIMIT_NOFILE` to {@linkcode FILL_ABOVE} slots above the
+ * highest open fd and fills every free slot below it.
+ */
 function fillFdTable(lib: ReturnType<typeof openLibc>): number[] {
   let highest = 0;
   for (const e of Deno.readDirSync("/proc/self/fd")) {
@@ -76,9 +89,13 @@ function fillFdTable(lib: ReturnType<typeof openLibc>): number[] {
   if (lib.symbols.getrlimit(RLIMIT_NOFILE, lim) < 0) {
     throw new Error("Cannot read RLIMIT_NOFILE");
   }
-  lim[0] = BigInt(highest + 1);
+  const soft = BigInt(highest + 1 + FILL_ABOVE);
+  if (soft > lim[1]!) {
+    throw new Error(`Cannot fill the fd table: hard limit ${lim[1]} < ${soft}`);
+  }
+  lim[0] = soft;
   if (lib.symbols.setrlimit(RLIMIT_NOFILE, lim) < 0) {
-    throw new Error("Cannot lower RLIMIT_NOFILE");
+    throw new Error("Cannot set RLIMIT_NOFILE");
   }
   const held: number[] = [];
   while (true) {

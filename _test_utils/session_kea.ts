@@ -72,6 +72,9 @@ export interface JsonProcess extends AsyncDisposable {
 export function startJsonProcess(cmd: string, args: string[]): JsonProcess {
   const child = new Deno.Command(cmd, {
     args,
+    // No background update check: it opens sockets and files at moments
+    // of its own, which the fd-counting tests would see.
+    env: { DENO_NO_UPDATE_CHECK: "1" },
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",

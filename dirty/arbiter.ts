@@ -40,7 +40,9 @@
  * simplest. Workers get only `--allow-read` of the app modules' directories
  * and of this package's `dirty/` directory, plus access to their socket,
  * unless `workerPermissions` says otherwise (e.g. `--allow-net`,
- * `--allow-env`, `--allow-import` for remote app modules).
+ * `--allow-env`, `--allow-import` for remote app modules). Workers run
+ * with `DENO_NO_UPDATE_CHECK=1`: a pool does not send one request to the
+ * Deno release server per spawned worker.
  *
  * @module
  */
@@ -763,7 +765,9 @@ export async function startArbiter(
       ...denoArgs,
     ],
     cwd,
-    env: { GUNICORN_DIRTY_SOCKET: socketPath },
+    // Workers do not look for a newer Deno in the background (a network
+    // request and a socket per spawned worker).
+    env: { GUNICORN_DIRTY_SOCKET: socketPath, DENO_NO_UPDATE_CHECK: "1" },
     log,
   });
   const arbiter = new Arbiter(listener, socketPath, tempDir, pool, log);
