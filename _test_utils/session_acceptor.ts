@@ -8,8 +8,8 @@
  * forwarder, starts `forwardTcpConnections`, prints
  * `{"ready":true,"port":P,"fds":N}`
  * and then obeys stdin lines: `fill` fills every free fd slot below a
- * `RLIMIT_NOFILE` set just above the open fds (prints `{"filled":N}`,
- * N >= 64), `free` closes them again
+ * `RLIMIT_NOFILE` set 64 above the highest open fd (prints
+ * `{"filled":N}`: those 64 plus the gaps below), `free` closes them again
  * (`{"freed":N}`), `close` closes the acceptor and prints
  * `{"closed":true,"finished":"ok"|<error>,"fds":N}` (N: open fds after
  * it, with the table freed, to compare with the `fds` of the ready line,
