@@ -1,0 +1,34 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import { asBytes, concatBytes, equalBytes, timingSafeEqual } from "./bytes.ts";
+
+Deno.test("concatBytes() joins parts and returns a single part as it is", () => {
+  const a = new Uint8Array([1, 2]);
+  assert.equal(concatBytes([a]), a);
+  assert.deepEqual(
+    concatBytes([a, new Uint8Array([3]), new Uint8Array(0)]),
+    new Uint8Array([1, 2, 3]),
+  );
+  assert.deepEqual(concatBytes([a, a], 4), new Uint8Array([1, 2, 1, 2]));
+  assert.deepEqual(concatBytes([]), new Uint8Array(0));
+});
+
+Deno.test("equalBytes() and timingSafeEqual() compare contents", () => {
+  for (const eq of [equalBytes, timingSafeEqual]) {
+    assert.equal(eq(new Uint8Array([1, 2]), new Uint8Array([1, 2])), true);
+    assert.equal(eq(new Uint8Array([1, 2]), new Uint8Array([1, 3])), false);
+    assert.equal(eq(new Uint8Array([1, 2]), new Uint8Array([1])), false);
+    assert.equal(eq(new Uint8Array(0), new Uint8Array(0)), true);
+  }
+});
+
+Deno.test("asBytes() views any buffer without copying", () => {
+  const buf = new ArrayBuffer(8);
+  const u16 = new Uint16Array(buf, 2, 2);
+  const v = asBytes(u16)!;
+  assert.equal(v.buffer, buf);
+  assert.equal(v.byteOffset, 2);
+  assert.equal(v.length, 4);
+  assert.equal(asBytes(buf)!.length, 8);
+  assert.equal(asBytes("x" as unknown as ArrayBuffer), undefined);
+});
