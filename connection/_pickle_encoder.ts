@@ -34,6 +34,11 @@ const PYFLOAT_PROTO: object = PyFloat.prototype;
 let spare: Encoder | null = null;
 const MAX_KEPT_BUFFER = 4 * 1024 * 1024;
 
+/** The value of the lower-case hex digit with char code `c`. */
+function hexDigit(c: number): number {
+  return c <= 0x39 ? c - 0x30 : c - 0x57;
+}
+
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value !== "object") return typeof value;
@@ -262,20 +267,52 @@ class Encoder {
       this.pos += 4;
       return;
     }
-    this.saveLong(BigInt(v));
+    this.saveLongNumber(v);
   }
 
   saveBigInt(v: bigint): void {
     if (v >= -0x80000000n && v <= 0x7fffffffn) this.saveInt(Number(v));
-    else this.saveLong(v);
+    else if (v >= -9007199254740991n && v <= 9007199254740991n) {
+      this.saveLongNumber(Number(v));
+    } else this.saveLong(v);
   }
 
-  /** LONG1/LONG4: minimal little-endian two's complement. */
-  saveLong(v: bigint): void {
-    const mag = v < 0n ? -v - 1n : v;
-    const bits = mag === 0n ? 0 : mag.toString(2).length;
+  /** LONG1 of a safe integer outside int32, without a BigInt. */
+  saveLongNumber(v: number): void {
+    if (!Number.isSafeInteger(v)) {
+      this.saveLong(BigInt(v));
+      return;
+    }
+    // 64-bit two's complement halves; exact for safe integers.
+    const hi = Math.floor(v / 4294967296);
+    const lo = v - hi * 4294967296;
+    // Minimal length: the magnitude's bits plus a sign bit.
+    const m = v < 0 ? -v - 1 : v;
+    const mHi = Math.floor(m / 4294967296);
+    const bits = mHi > 0 ? 64 - Math.clz32(mHi) : 32 - Math.clz32(m);
     const n = (bits >> 3) + 1;
-    let x = v < 0n ? (1n << BigInt(8 * n)) + v : v;
+    this.ensure(2 + 8);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = OP.LONG1;
+    buf[p++] = n;
+    this.view.setUint32(p, lo, true);
+    this.view.setInt32(p + 4, hi, true);
+    this.pos = p + n;
+  }
+
+  /**
+   * LONG1/LONG4: minimal little-endian two's complement. O(n): V8 prints a
+   * bigint in hex in linear time, and the digits become bytes.
+   */
+  saveLong(v: bigint): void {
+    const negative = v < 0n;
+    // Two's complement of a negative v is the complement of -v - 1.
+    const hex = (negative ? -v - 1n : v).toString(16);
+    const h = hex.length;
+    const top = parseInt(hex[0]!, 16);
+    const bits = top === 0 ? 0 : 4 * (h - 1) + (32 - Math.clz32(top));
+    const n = (bits >> 3) + 1;
     if (n < 256) {
       this.ensure(2 + n);
       this.buf[this.pos++] = OP.LONG1;
@@ -286,17 +323,18 @@ class Encoder {
       this.view.setInt32(this.pos, n, true);
       this.pos += 4;
     }
-    // 48 bits at a time keeps the BigInt work small.
+    const buf = this.buf;
+    const flip = negative ? 0xff : 0;
+    const start = this.pos;
+    // Byte i (little-endian) is hex digits h-2i-2 and h-2i-1.
     let i = 0;
-    while (i < n) {
-      let chunk = Number(x & 0xffffffffffffn);
-      x >>= 48n;
-      const stop = Math.min(n, i + 6);
-      for (; i < stop; i++) {
-        this.buf[this.pos++] = chunk % 256;
-        chunk = Math.floor(chunk / 256);
-      }
+    for (let d = h - 1; d >= 1; d -= 2, i++) {
+      buf[start + i] = ((hexDigit(hex.charCodeAt(d - 1)) << 4) |
+        hexDigit(hex.charCodeAt(d))) ^ flip;
     }
+    if ((h & 1) === 1) buf[start + i++] = hexDigit(hex.charCodeAt(0)) ^ flip;
+    for (; i < n; i++) buf[start + i] = flip;
+    this.pos = start + n;
   }
 
   saveFloat(f: number): void {

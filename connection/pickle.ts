@@ -78,6 +78,7 @@ import {
 import type { MessageCodec } from "./codec.ts";
 
 export * from "./pickle_types.ts";
+export * from "./pickle_dict.ts";
 
 /** Options of {@linkcode dumps}. */
 export interface DumpsOptions {
