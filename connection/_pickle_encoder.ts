@@ -16,6 +16,8 @@ export interface EncoderSettings {
 }
 
 const BATCH = 1000;
+/** Plain objects with at most this many keys share equal keys (saveKey). */
+const MAX_SHARED_KEYS = 64;
 const FRAME_TARGET = 65536;
 const FRAME_MIN = 4;
 const HEADER = 9;
@@ -66,6 +68,18 @@ export function encodePickleInto(
   return withEncoder(value, settings, (enc) => enc.resultInto(target));
 }
 
+/**
+ * Pickles `value` as chunks whose concatenation is the pickle: payloads of
+ * 64 KiB or more (bytes, bytearray) are views of the caller's buffers, not
+ * copies; the bytes between them are fresh copies.
+ */
+export function encodePickleChunks(
+  value: unknown,
+  settings: EncoderSettings,
+): Uint8Array[] {
+  return withEncoder(value, settings, (enc) => enc.chunks());
+}
+
 function withEncoder<R>(
   value: unknown,
   settings: EncoderSettings,
@@ -93,6 +107,8 @@ class Encoder {
   framing = false;
   frameStart = -1;
   memo: Map<object, number> = new Map();
+  /** Dict keys (str) already written, by value: see saveKey(). */
+  keyMemo: Map<string, number> = new Map();
   memoLen = 0;
   depth = 0;
   ext: Uint8Array[] = [];
@@ -118,6 +134,7 @@ class Encoder {
   /** Drops every reference to the caller's values; keeps a small buffer. */
   release(): void {
     if (this.memo.size > 0) this.memo.clear();
+    if (this.keyMemo.size > 0) this.keyMemo.clear();
     this.ext.length = 0;
     this.extAt.length = 0;
     if (this.buf.length > MAX_KEPT_BUFFER) {
@@ -387,6 +404,22 @@ class Encoder {
   }
 
   /**
+   * A str dict key of a plain object of at most MAX_SHARED_KEYS keys. Equal keys are written once and then
+   * fetched from the memo, as CPython does for the keys it shares (the
+   * interned identifiers of dict literals and of objects' attributes):
+   * `[{"host": 1}, {"host": 2}]` gives the same bytes as in CPython.
+   */
+  saveKey(k: string): void {
+    const idx = this.keyMemo.get(k);
+    if (idx !== undefined) {
+      this.memoGet(idx);
+      return;
+    }
+    this.keyMemo.set(k, this.memoLen);
+    this.saveStr(k);
+  }
+
+  /**
    * Writes the opcode and length of a payload of `len` bytes and makes room
    * for it. A payload of 64 KiB or more goes outside any frame (CPython's
    * `_Pickler_write_bytes`); the caller writes the payload and then turns
@@ -456,6 +489,21 @@ class Encoder {
     }
     this.copyTo(target);
     return total;
+  }
+
+  /** The pickle as chunks: copies of the buffer, views of the payloads. */
+  chunks(): Uint8Array[] {
+    const { buf, pos, ext, extAt } = this;
+    const out: Uint8Array[] = [];
+    let prev = 0;
+    for (let i = 0; i < ext.length; i++) {
+      const at = extAt[i]!;
+      if (at > prev) out.push(buf.slice(prev, at));
+      out.push(ext[i]!);
+      prev = at;
+    }
+    out.push(buf.slice(prev, pos));
+    return out;
   }
 
   /** Writes the whole pickle at the start of `out` (large enough). */
@@ -610,8 +658,11 @@ class Encoder {
       return;
     }
     if (n <= 3) {
+      const before = this.memo.size;
       for (let i = 0; i < n; i++) this.save(items[i]);
-      const idx = this.memo.get(t);
+      // Saving the items memoized this tuple only when they hold it (then
+      // the memo grew).
+      const idx = this.memo.size === before ? undefined : this.memo.get(t);
       if (idx !== undefined) {
         // Recursive: saving the items already saved this tuple.
         for (let i = 0; i < n; i++) this.op(OP.POP);
@@ -621,8 +672,9 @@ class Encoder {
       this.op(OP.TUPLE1 + n - 1);
     } else {
       this.op(OP.MARK);
+      const before = this.memo.size;
       for (let i = 0; i < n; i++) this.save(items[i]);
-      const idx = this.memo.get(t);
+      const idx = this.memo.size === before ? undefined : this.memo.get(t);
       if (idx !== undefined) {
         this.op(OP.POP_MARK);
         this.memoGet(idx);
@@ -642,11 +694,14 @@ class Encoder {
     if (size === 0) return;
     if (size === 1) {
       this.boundary();
-      this.saveStr(keys[0]!);
+      this.saveKey(keys[0]!);
       this.save(rec[keys[0]!]);
       this.op(OP.SETITEM);
       return;
     }
+    // Records (few keys, repeated across many dicts) share their keys;
+    // a big dict's keys rarely repeat elsewhere: no lookup for them.
+    const shareKeys = size <= MAX_SHARED_KEYS;
     let i = 0;
     let count: number;
     do {
@@ -655,7 +710,8 @@ class Encoder {
       while (i < size) {
         const k = keys[i++]!;
         this.boundary();
-        this.saveStr(k);
+        if (shareKeys) this.saveKey(k);
+        else this.saveStr(k);
         this.save(rec[k]);
         if (++count === BATCH) break;
       }
