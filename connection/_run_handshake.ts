@@ -8,7 +8,7 @@ import { authenticate, type AuthOptions } from "./authenticate.ts";
 import type { Connection } from "./connection.ts";
 import type { HandshakeRole } from "./handshake.ts";
 import { ProtocolError } from "./errors.ts";
-import { timeoutSignal } from "./_abort.ts";
+import { deadlineSignal as timeoutSignal } from "../_internal/abort.ts";
 
 /** Runs the handshake with a timeout; closes `conn` on any failure. */
 export async function runHandshake(

@@ -6,13 +6,32 @@
  * @module
  */
 
-import type { ByteStreamPair } from "./connection.ts";
+import type { ByteStreamPair } from "./connection_options.ts";
+import { ConnectionError } from "./errors.ts";
 
 /** Read/write/close, as `Deno.Conn` offers them. */
 export interface ByteTransport {
   read(p: Uint8Array): Promise<number | null>;
   write(p: Uint8Array): Promise<number>;
   close(): void;
+}
+
+/**
+ * The {@linkcode ConnectionError} for a failed read or write: its `code` is
+ * the system error's errno name (Deno's errors carry one as `code`), or
+ * `"TRANSPORT_FAILED"`.
+ */
+export function transportError(
+  action: "send" | "receive",
+  cause: unknown,
+): ConnectionError {
+  const errno = (cause as { code?: unknown } | null)?.code;
+  return new ConnectionError(`Cannot ${action}: transport failed`, {
+    cause,
+    code: typeof errno === "string" && /^E[A-Z0-9]+$/.test(errno)
+      ? errno
+      : "TRANSPORT_FAILED",
+  });
 }
 
 /** Whether `x` looks like a `Deno.Conn` (has read, write and close). */

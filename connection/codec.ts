@@ -34,6 +34,17 @@ export interface MessageCodec<T = unknown> {
    */
   encode(value: T): Uint8Array;
   /**
+   * Optional: encodes one value as the parts of one payload, in order,
+   * their concatenation being what `encode` returns. Large parts may be
+   * views of the value's own memory: `Connection.send()` prefers this
+   * method and writes such parts without copying them (then it resolves
+   * only once they are written, so the value must not change before).
+   *
+   * @param value The value to encode.
+   * @returns The payload's parts.
+   */
+  encodeChunks?(value: T): Uint8Array[];
+  /**
    * Decodes one message payload.
    *
    * @param bytes The payload bytes.

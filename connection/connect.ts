@@ -8,7 +8,7 @@ import type { Address } from "./address.ts";
 import type { AuthOptions } from "./authenticate.ts";
 import { runHandshake } from "./_run_handshake.ts";
 import { Connection, type ConnectionOptions } from "./connection.ts";
-import { abortableResource } from "./_abort.ts";
+import { raceResource } from "../_internal/abort.ts";
 import { checkNumericOptions } from "./_options.ts";
 
 /** Options of {@linkcode connect}. */
@@ -57,20 +57,20 @@ export async function connect<T = unknown>(
   if (signal?.aborted) throw signal.reason;
   let denoConn: Deno.Conn;
   if (typeof address === "string") {
-    denoConn = await abortableResource(
+    denoConn = await raceResource(
       Deno.connect({ transport: "unix", path: address }),
-      signal,
+      { signal },
     );
   } else if (
     typeof address === "object" && address !== null &&
     Number.isInteger(address.port)
   ) {
-    const tcp = await abortableResource(
+    const tcp = await raceResource(
       Deno.connect({
         hostname: address.hostname ?? "127.0.0.1",
         port: address.port,
       }),
-      signal,
+      { signal },
     );
     tcp.setNoDelay(true);
     denoConn = tcp;

@@ -13,7 +13,8 @@ import {
 } from "../_test_utils/connection_sockets.ts";
 import { concatBytes, splitAt } from "../_test_utils/chunks.ts";
 import { bytesCodec, type MessageCodec } from "./codec.ts";
-import { Connection, pipe } from "./connection.ts";
+import { Connection } from "./connection.ts";
+import { pipe } from "./pipe.ts";
 import {
   BufferTooShort,
   ConnectionError,

@@ -13,7 +13,7 @@ import {
 } from "./connection.ts";
 import { ConnectionError } from "./errors.ts";
 import { runHandshake } from "./_run_handshake.ts";
-import { abortable } from "./_abort.ts";
+import { race } from "../_internal/abort.ts";
 import { checkNumericOptions } from "./_options.ts";
 
 /** Options of {@linkcode Listener}. */
@@ -184,7 +184,7 @@ export class Listener<T = unknown>
     const p = this.#orphans.shift() ?? this.#listener.accept();
     let raw: Deno.Conn;
     try {
-      raw = await abortable(p, signal);
+      raw = await race(p, { signal });
     } catch (e) {
       if (signal?.aborted && e === signal.reason) {
         p.catch(() => {});

@@ -43,19 +43,53 @@ export interface MessageHeader {
  * ```
  */
 export function encodeHeader(size: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(size <= MAX_SHORT_LENGTH ? 4 : 12);
+  encodeHeaderInto(size, out);
+  return out;
+}
+
+/**
+ * Writes the header for a payload of `size` bytes into `target` at
+ * `offset`, as {@linkcode encodeHeader} encodes it, without allocating.
+ *
+ * @param size The payload length.
+ * @param target Where to write (4 bytes, or 12 when `size > 0x7fffffff`).
+ * @param offset Where the header starts.
+ * @returns The header length: 4 or 12.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeHeaderInto } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * const frame = new Uint8Array(6);
+ * assert.equal(encodeHeaderInto(2, frame), 4);
+ * frame.set([7, 8], 4);
+ * assert.deepEqual(frame, new Uint8Array([0, 0, 0, 2, 7, 8]));
+ * ```
+ */
+export function encodeHeaderInto(
+  size: number,
+  target: Uint8Array,
+  offset = 0,
+): 4 | 12 {
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new RangeError(`Cannot encode header: invalid length ${size}`);
   }
   if (size <= MAX_SHORT_LENGTH) {
-    const out = new Uint8Array(4);
-    writeUint32(out, 0, size);
-    return out;
+    if (target.length - offset < 4) throw headerRoom(4);
+    writeUint32(target, offset, size);
+    return 4;
   }
-  const out = new Uint8Array(12);
-  writeUint32(out, 0, 0xffffffff);
-  writeUint32(out, 4, Math.floor(size / 0x100000000));
-  writeUint32(out, 8, size >>> 0);
-  return out;
+  if (target.length - offset < 12) throw headerRoom(12);
+  writeUint32(target, offset, 0xffffffff);
+  writeUint32(target, offset + 4, Math.floor(size / 0x100000000));
+  writeUint32(target, offset + 8, size >>> 0);
+  return 12;
+}
+
+function headerRoom(n: number): RangeError {
+  return new RangeError(`Cannot encode header: ${n} bytes of room needed`);
 }
 
 /**
@@ -119,6 +153,7 @@ export function decodeHeader(
   if (first !== 0xffffffff) {
     throw new ProtocolError(
       `Cannot decode message header: negative length ${first | 0}`,
+      { code: "BAD_LENGTH" },
     );
   }
   if (end - offset < 12) return undefined;
@@ -129,6 +164,7 @@ export function decodeHeader(
       `Cannot decode message header: 64-bit length 0x${hi.toString(16)}${
         lo.toString(16).padStart(8, "0")
       } is too large`,
+      { code: "BAD_LENGTH" },
     );
   }
   return { size: hi * 0x100000000 + lo, headerLength: 12 };
@@ -301,11 +337,13 @@ export class MessageDecoder {
     if (this.#payload !== null) {
       throw new ProtocolError(
         `Cannot decode message: stream ended after ${this.#filled} of ${this.#payload.length} payload bytes`,
+        { code: "TRUNCATED" },
       );
     }
     if (this.#headerLen !== 0) {
       throw new ProtocolError(
         `Cannot decode message: stream ended inside a header after ${this.#headerLen} bytes`,
+        { code: "TRUNCATED" },
       );
     }
   }
@@ -314,6 +352,7 @@ export class MessageDecoder {
     if (size > this.#max) {
       throw new ProtocolError(
         `Cannot decode message: length ${size} exceeds the maximum of ${this.#max} bytes`,
+        { code: "MESSAGE_TOO_LARGE" },
       );
     }
   }

@@ -59,3 +59,4 @@ export * from "./message_codec.ts";
 export * from "./message_decoder_stream.ts";
 export * from "./message_encoder_stream.ts";
 export * from "./pickle.ts";
+export * from "./pipe.ts";

@@ -334,8 +334,10 @@ export function loads(bytes: Uint8Array, options: LoadsOptions = {}): unknown {
 }
 
 /**
- * The pickle codec for `Connection`: `encode` is {@linkcode dumps} and
- * `decode` is {@linkcode loads} with the given options.
+ * The pickle codec for `Connection`: `encode` is {@linkcode dumps},
+ * `encodeChunks` is {@linkcode dumpsChunks} (so `send()` writes a large
+ * `bytes` payload without copying it) and `decode` is {@linkcode loads}
+ * with the given options.
  *
  * @param options Protocol (default 4, as Python 3.8-3.13 send), limits,
  * representation choices and the global hook.
@@ -361,6 +363,8 @@ export function pickleCodec(
   dumps(null, dumpOptions); // validates the protocol now
   return {
     encode: (value: unknown): Uint8Array => dumps(value, dumpOptions),
+    encodeChunks: (value: unknown): Uint8Array[] =>
+      dumpsChunks(value, dumpOptions),
     decode: (bytes: Uint8Array): unknown => loads(bytes, options),
   };
 }
