@@ -68,7 +68,8 @@ export class ReadBuffer {
   /**
    * Takes the next message if it is buffered whole and at most `max` bytes
    * long: a view into the buffer, or a copy in `into` when that is given
-   * and large enough (then the result is `into`'s first bytes).
+   * and large enough (then the result is `into`'s first bytes). Nothing
+   * while a message is being assembled.
    *
    * @param max The receive's limit (a longer message is left in place).
    * @param into Where to copy the payload, if it fits.
@@ -79,7 +80,7 @@ export class ReadBuffer {
     const b = this.#buf;
     const s = this.#start;
     const avail = this.#end - s;
-    if (avail < 4) return undefined;
+    if (avail < 4 || this.#partial !== null) return undefined;
     let size = (b[s]! << 24 | b[s + 1]! << 16 | b[s + 2]! << 8 | b[s + 3]!) >>>
       0;
     let headerLength = 4;

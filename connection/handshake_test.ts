@@ -18,7 +18,7 @@ import {
   fixedRandom,
   loadHandshakeVectors,
   protocolOf,
-} from "../_test_utils/connection_vectors.ts";
+} from "../_test_utils/connection/vectors.ts";
 
 const vectors = await loadHandshakeVectors();
 

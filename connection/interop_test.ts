@@ -14,7 +14,7 @@ import {
   pythons,
   tempDir,
 } from "../_test_utils/peers.ts";
-import { finish, spawn } from "../_test_utils/connection_python.ts";
+import { finish, spawn } from "../_test_utils/connection/python.ts";
 import type { Address } from "./address.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import {
@@ -27,7 +27,7 @@ import { Listener } from "./listener.ts";
 import {
   ownTcpSockets,
   ownUnixSockets,
-} from "../_test_utils/connection_sockets.ts";
+} from "../_test_utils/connection/sockets.ts";
 import { Tuple } from "./pickle.ts";
 
 const enc = new TextEncoder();

@@ -9,7 +9,7 @@ import { tempDir } from "../_test_utils/peers.ts";
 import {
   ownTcpSockets,
   ownUnixSockets,
-} from "../_test_utils/connection_sockets.ts";
+} from "../_test_utils/connection/sockets.ts";
 import { connect } from "./connect.ts";
 import {
   AuthenticationError,

@@ -16,7 +16,7 @@ import {
   toPyExpr,
   toTagged,
   unixSocketFds,
-} from "../_test_utils/connection_pickle.ts";
+} from "../_test_utils/connection/pickle.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
 

@@ -9,7 +9,7 @@ import {
   picklableValue,
   PICKLE_VECTORS as VECTORS,
   toTagged,
-} from "../_test_utils/connection_pickle.ts";
+} from "../_test_utils/connection/pickle.ts";
 
 const SMALL = VECTORS.map((v) => fromHex(v.hex)).filter((b) =>
   b.length <= 3000

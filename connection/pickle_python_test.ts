@@ -16,7 +16,7 @@ import {
   type Tagged,
   toPyExpr,
   toTagged,
-} from "../_test_utils/connection_pickle.ts";
+} from "../_test_utils/connection/pickle.ts";
 
 const PEER = new URL("./testdata/pickle_peer.py", import.meta.url).pathname;
 const EXACT = { floats: "wrap", dicts: "map" } as const;

@@ -21,7 +21,7 @@ import {
   PICKLE_VECTORS as VECTORS,
   pyFloatRepr,
   toTagged,
-} from "../_test_utils/connection_pickle.ts";
+} from "../_test_utils/connection/pickle.ts";
 
 /** Vectors JavaScript cannot express without loss, with the reason. */
 const NOT_LOSS_FREE: Record<string, string> = {

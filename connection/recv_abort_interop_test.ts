@@ -2,17 +2,16 @@
 // Receives aborted in the middle of a large message sent by a real CPython:
 // the message stays whole for the next receive, which checks it against its
 // own limit.
-import { assertEquals, assertRejects } from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import {
   openFdCount,
   peerTest,
   pythons,
   tempDir,
 } from "../_test_utils/peers.ts";
-import { finish, spawn } from "../_test_utils/connection_python.ts";
-import { ownUnixSockets } from "../_test_utils/connection_sockets.ts";
+import { finish, spawn } from "../_test_utils/connection/python.ts";
+import { ownUnixSockets } from "../_test_utils/connection/sockets.ts";
 import type { Connection } from "./connection.ts";
-import { ConnectionError, ProtocolError } from "./errors.ts";
 import { Listener } from "./listener.ts";
 
 const SIZE = 3 * 1024 * 1024;
@@ -70,45 +69,46 @@ for (const { minor, python } of pythons()) {
         using listener = new Listener(path);
         /** Aborts a receive (limit: the whole message) once half was sent. */
         const abortMidMessage = async (conn: Connection): Promise<void> => {
-          await conn.sendBytes(enc.encode("go"));
+          // The receive waits before "go", so it reads the half as it
+          // arrives; whatever it read when the abort comes, the rest must
+          // behave the same.
           const ac = new AbortController();
           const receiving = conn.recvBytes(SIZE, { signal: ac.signal });
-          assertEquals(await peer.lines.next(), "half");
-          // Let the receive read some of what has arrived (whatever it
-          // read, the rest must behave the same).
-          for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r));
+          await conn.sendBytes(enc.encode("go"));
+          assert.equal(await peer.lines.next(), "half");
           ac.abort(new Error("stop"));
-          await assertRejects(() => receiving, Error, "stop");
+          await assert.rejects(receiving, { message: "stop" });
         };
         await t.step(scenarios[0]!, async () => {
           await using conn = await listener.accept();
           await abortMidMessage(conn);
           await conn.sendBytes(enc.encode("rest"));
-          assertEquals(await conn.recvBytes(2 * SIZE), payload(SIZE));
-          assertEquals(dec.decode(await conn.recvBytes(5)), "after");
+          assert.deepEqual(await conn.recvBytes(2 * SIZE), payload(SIZE));
+          assert.equal(dec.decode(await conn.recvBytes(5)), "after");
         });
-        assertEquals(await peer.lines.next(), `done ${scenarios[0]}`);
+        assert.equal(await peer.lines.next(), `done ${scenarios[0]}`);
         await t.step(scenarios[1]!, async () => {
           await using conn = await listener.accept();
           await abortMidMessage(conn);
           await conn.sendBytes(enc.encode("rest"));
-          await assertRejects(
-            () => conn.recvBytes(SIZE - 1),
-            ProtocolError,
-            `message length ${SIZE} exceeds the maximum of ${SIZE - 1} bytes`,
-          );
+          await assert.rejects(conn.recvBytes(SIZE - 1), {
+            name: "ProtocolError",
+            code: "MESSAGE_TOO_LARGE",
+            message: `Cannot receive: message length ${SIZE} exceeds the ` +
+              `maximum of ${SIZE - 1} bytes`,
+          });
           // As after a fresh too-large receive: write-only.
-          await assertRejects(
-            () => conn.recvBytes(),
-            ConnectionError,
-            "write-only",
-          );
+          await assert.rejects(conn.recvBytes(), {
+            name: "ConnectionError",
+            code: "WRITE_ONLY",
+            message: /write-only/,
+          });
         });
-        assertEquals(await peer.lines.next(), `done ${scenarios[1]}`);
+        assert.equal(await peer.lines.next(), `done ${scenarios[1]}`);
       }
-      assertEquals(await finish(peer), []);
-      assertEquals(ownUnixSockets(dir.path), []);
-      assertEquals(openFdCount(), fdsBefore);
+      assert.deepEqual(await finish(peer), []);
+      assert.deepEqual(ownUnixSockets(dir.path), []);
+      assert.equal(openFdCount(), fdsBefore);
     },
   );
 }

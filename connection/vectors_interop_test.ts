@@ -5,14 +5,14 @@
 // frame on the wire, in both directions, must equal the recording.
 import { assertEquals, assertOk, toHex } from "../_test_utils/assert.ts";
 import { peerTest, pythons } from "../_test_utils/peers.ts";
-import { finish, type Lines, spawn } from "../_test_utils/connection_python.ts";
-import { ownTcpSockets } from "../_test_utils/connection_sockets.ts";
+import { finish, type Lines, spawn } from "../_test_utils/connection/python.ts";
+import { ownTcpSockets } from "../_test_utils/connection/sockets.ts";
 import {
   fixedRandom,
   type HandshakeScenario,
   loadHandshakeVectors,
   protocolOf,
-} from "../_test_utils/connection_vectors.ts";
+} from "../_test_utils/connection/vectors.ts";
 import { authenticate } from "./authenticate.ts";
 import { Connection } from "./connection.ts";
 import { AuthenticationError } from "./errors.ts";

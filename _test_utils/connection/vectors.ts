@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { fromHex } from "./assert.ts";
+import { fromHex } from "./hex.ts";
 
 /** One recorded run between two real interpreters. */
 export interface HandshakeScenario {
@@ -39,7 +39,7 @@ export interface HandshakeVectors {
 /** Reads the vectors from the connection module's testdata. */
 export async function loadHandshakeVectors(): Promise<HandshakeVectors> {
   const url = new URL(
-    "../connection/testdata/handshake-vectors.json",
+    "../../connection/testdata/handshake-vectors.json",
     import.meta.url,
   );
   return JSON.parse(await Deno.readTextFile(url)) as HandshakeVectors;

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { assertOk } from "./assert.ts";
-import type { Python } from "./peers.ts";
+import assert from "node:assert/strict";
+import type { Python } from "../peers.ts";
 
 /** Line-oriented reader of a child's stdout. */
 export class Lines {
@@ -69,6 +69,6 @@ export async function finish(
   await p.child.stdin.close().catch(() => {});
   const rest = await p.lines.drain();
   const status = await p.child.status;
-  assertOk(status.success, `python exited with ${status.code}`);
+  assert.ok(status.success, `python exited with ${status.code}`);
   return rest;
 }

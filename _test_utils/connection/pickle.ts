@@ -13,7 +13,7 @@ import {
   PyDict,
   PyFloat,
   Tuple,
-} from "../connection/pickle.ts";
+} from "../../connection/pickle.ts";
 
 /** One entry of connection/testdata/pickle-vectors.json.txt. */
 export interface PickleVector {
@@ -36,7 +36,10 @@ export interface PickleVector {
  */
 export const PICKLE_VECTORS: PickleVector[] = JSON.parse(
   await Deno.readTextFile(
-    new URL("../connection/testdata/pickle-vectors.json.txt", import.meta.url),
+    new URL(
+      "../../connection/testdata/pickle-vectors.json.txt",
+      import.meta.url,
+    ),
   ),
 );
 
