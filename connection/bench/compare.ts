@@ -3,42 +3,53 @@
  * Compares, on AF_UNIX and on the same work, our `Connection` (Deno to
  * Deno), raw Deno sockets with no framing, and CPython's
  * `multiprocessing.connection` (CPython to CPython). Each side of every run
- * is its own process. Prints a table with the ratios against the targets:
+ * is its own process. Prints one table of rows with their goals:
  *
- * - 64-byte ping-pong round trips/s: ours >= 0.9 x raw Deno
- * - 64-byte one-way messages/s: ours >= 4 x CPython
- * - 1 MiB one-way throughput: ours >= 0.7 x raw Deno
+ * - 64-byte ping-pong round trips/s: ours >= 0.9 x raw Deno;
+ * - 64-byte one-way messages/s: ours >= 4 x CPython;
+ * - 1 MiB one-way, `recvBytes()`: >= 0.7 x raw Deno reading into one
+ *   reused buffer, and (issue 18) >= 0.9 x raw Deno reading each message
+ *   into a fresh buffer (`new Uint8Array(n)`, the cost of fresh memory that
+ *   `recvBytes()`, which returns a buffer the caller owns, cannot avoid);
+ * - 1 MiB one-way, `recvBytesInto()` one reused buffer: >= 0.7 x raw Deno;
+ * - 1 MiB `bytes` value, `send()` -> `recv()` end to end (pickled, our
+ *   `send()` writes the payload from the value's memory): >= 1.0 x
+ *   CPython's `send()` -> `recv()` (issue 18). The same through a codec
+ *   without `encodeChunks` (one copy of the payload into the pickle, as
+ *   before) is shown beside it.
  *
  * Raw Deno is what a careful user writes without framing: `conn.read` into
- * one reused buffer and `conn.write`. The 1 MiB rows also show raw Deno
- * reading into a new buffer per message (`new Uint8Array(n)`): the cost of
- * fresh memory that `recvBytes()`, which returns a buffer the caller owns,
- * cannot avoid.
+ * one reused buffer and `conn.write`.
  *
- * Shared machines are noisy, so the Deno variants are measured paired: one
- * client process and one server process per run, which take turns in
- * short timed windows (ours, raw, ours, raw, ... on the same socket, at
- * message boundaries), so background load hits both alike. CPython runs
- * are interleaved with the Deno runs. The first window of each variant in
- * a run (JIT warm-up) is dropped; each rate is the best window of all runs,
- * the median window in brackets. On a virtual machine that is otherwise
- * idle, ping-pong is bound by how fast a sleeping vCPU wakes up (about 15K
- * round trips/s for every implementation here); the best windows show the
- * warm case.
+ * The machine is shared and noisy, so both sides of every row are measured
+ * in the same run, alternating: the Deno variants take turns in short
+ * timed windows in one client and one server process (ours, raw, ours,
+ * raw, ... on the same socket, at message boundaries), so background load
+ * hits both alike, and CPython runs alternate with the Deno runs. The
+ * first window of each variant in a run (JIT warm-up) is dropped. A rate
+ * is the median window, with the range of all windows; a ratio is the
+ * median of the ratios of paired windows (Deno against Deno: the windows
+ * of one round; against CPython: the median windows of the Deno and the
+ * CPython run of one repetition), with their range. A goal is met when
+ * the median ratio reaches it.
  *
- * Run: `npx -y deno@2.9.6 run -A connection/bench/compare.ts [--quick]`.
+ * Run: `npx -y deno@2.9.6 run -A connection/bench/compare.ts [--quick]
+ * [--reps N] [--only work,...]`.
  *
  * @module
  */
 import { Connection } from "../connection.ts";
+import { dumps, loads } from "../pickle.ts";
 
-type Work = "pingpong" | "oneway64" | "oneway1m";
+type Work = "pingpong" | "oneway64" | "oneway1m" | "send1m";
 /**
- * What runs: `ours` = `recvBytes()`, `into` = `recvBytesInto()` into one
- * buffer, `raw` = raw sockets into one reused buffer, `fresh` = raw sockets
- * into a new buffer per message, `python` = CPython.
+ * What runs: `ours` = `recvBytes()` (`send()`/`recv()` for send1m),
+ * `into` = `recvBytesInto()` into one buffer, `raw` = raw sockets into one
+ * reused buffer, `fresh` = raw sockets into a new buffer per message,
+ * `copy` = `send()` through a codec without `encodeChunks`, `python` =
+ * CPython.
  */
-type Variant = "ours" | "into" | "raw" | "fresh" | "python";
+type Variant = "ours" | "into" | "raw" | "fresh" | "copy" | "python";
 
 /** Message size, messages per timed window, window rounds per run, variants. */
 const WORK: Record<
@@ -50,8 +61,14 @@ const WORK: Record<
   oneway1m: {
     size: 1024 * 1024,
     count: 200,
-    rounds: 5,
-    deno: ["ours", "into", "raw", "fresh"],
+    rounds: 6,
+    deno: ["ours", "fresh", "into", "raw"],
+  },
+  send1m: {
+    size: 1024 * 1024,
+    count: 200,
+    rounds: 6,
+    deno: ["ours", "copy"],
   },
 };
 
@@ -69,6 +86,10 @@ if role == "server":
                 if work == "pingpong":
                     for _ in range(count):
                         c.send_bytes(c.recv_bytes())
+                elif work == "send1m":
+                    for _ in range(count):
+                        c.recv()
+                    c.send_bytes(b"k")
                 else:
                     for _ in range(count):
                         c.recv_bytes()
@@ -81,6 +102,10 @@ else:
                 for _ in range(count):
                     c.send_bytes(msg)
                     c.recv_bytes()
+            elif work == "send1m":
+                for _ in range(count):
+                    c.send(msg)
+                c.recv_bytes()
             else:
                 for _ in range(count):
                     c.send_bytes(msg)
@@ -122,6 +147,10 @@ async function denoPeer(
   // Between windows the stream is at a message boundary with nothing
   // buffered, so the variants can take turns on one socket.
   const conn = new Connection(raw);
+  // send() as it was: the pickle is one buffer, the payload copied in.
+  const copying = new Connection(raw, {
+    codec: { encode: (v) => dumps(v), decode: (b) => loads(b) },
+  });
   // A reused buffer, as a careful user would write it.
   const buf = new Uint8Array(Math.max(64 * 1024, size));
   const msgBuf = buf.subarray(0, size);
@@ -145,6 +174,10 @@ async function denoPeer(
             await conn.sendBytes(msg);
             await conn.recvBytes();
           }
+        } else if (work === "send1m") {
+          const c = v === "copy" ? copying : conn;
+          for (let i = 0; i < count; i++) await c.send(msg);
+          await c.recvBytes();
         } else {
           for (let i = 0; i < count; i++) await conn.sendBytes(msg);
           await conn.recvBytes();
@@ -184,7 +217,9 @@ async function denoPeer(
         }
         continue;
       }
-      if (v === "into") {
+      if (work === "send1m") {
+        for (let i = 0; i < count; i++) await conn.recv();
+      } else if (v === "into") {
         for (let i = 0; i < count; i++) await conn.recvBytesInto(msgBuf);
       } else {
         for (let i = 0; i < count; i++) await conn.recvBytes();
@@ -205,7 +240,12 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
   return text.split("\n")[0]!.trim();
 }
 
-function command(role: string, work: Work, path: string, py: boolean) {
+function command(
+  role: string,
+  work: Work,
+  path: string,
+  py: boolean,
+): Deno.Command {
   if (py) {
     const { size, count, rounds } = WORK[work];
     return new Deno.Command("python3", {
@@ -240,7 +280,7 @@ function command(role: string, work: Work, path: string, py: boolean) {
 
 /**
  * Runs one pair of processes (Deno or CPython); returns each variant's
- * window rates, the first window of each variant dropped.
+ * window rates in order, the first window of each variant dropped.
  */
 async function measure(
   work: Work,
@@ -283,96 +323,189 @@ async function measure(
   }
 }
 
-interface Rate {
-  best: number;
-  median: number;
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function rate(xs: number[] | undefined): Rate {
-  const sorted = [...(xs ?? [])].sort((a, b) => b - a);
-  return {
-    best: sorted[0] ?? NaN,
-    median: sorted[Math.floor(sorted.length / 2)] ?? NaN,
-  };
+/** The windows of one repetition (a Deno run and a CPython run). */
+type Rep = Map<Variant, number[]>;
+
+interface Row {
+  name: string;
+  unit: string;
+  work: Work;
+  ours: Variant;
+  ref: Variant;
+  refName: string;
+  goal: number;
+}
+
+const ROWS: Row[] = [
+  {
+    name: "64 B ping-pong",
+    unit: "round trips/s",
+    work: "pingpong",
+    ours: "ours",
+    ref: "raw",
+    refName: "raw Deno",
+    goal: 0.9,
+  },
+  {
+    name: "64 B one-way",
+    unit: "messages/s",
+    work: "oneway64",
+    ours: "ours",
+    ref: "python",
+    refName: "CPython",
+    goal: 4,
+  },
+  {
+    name: "1 MiB one-way, recvBytes()",
+    unit: "MiB/s",
+    work: "oneway1m",
+    ours: "ours",
+    ref: "raw",
+    refName: "raw Deno, one reused buffer",
+    goal: 0.7,
+  },
+  {
+    name: "1 MiB one-way, recvBytes() (issue 18)",
+    unit: "MiB/s",
+    work: "oneway1m",
+    ours: "ours",
+    ref: "fresh",
+    refName: "raw Deno, a fresh buffer per message",
+    goal: 0.9,
+  },
+  {
+    name: "1 MiB one-way, recvBytesInto()",
+    unit: "MiB/s",
+    work: "oneway1m",
+    ours: "into",
+    ref: "raw",
+    refName: "raw Deno, one reused buffer",
+    goal: 0.7,
+  },
+  {
+    name: "1 MiB bytes, send() -> recv() (issue 18)",
+    unit: "MiB/s",
+    work: "send1m",
+    ours: "ours",
+    ref: "python",
+    refName: "CPython send() -> recv()",
+    goal: 1,
+  },
+];
+
+/** The ratios of paired windows: per round (Deno) or per repetition. */
+function ratios(reps: readonly Rep[], row: Row): number[] {
+  const out: number[] = [];
+  for (const rep of reps) {
+    const a = rep.get(row.ours) ?? [];
+    const b = rep.get(row.ref) ?? [];
+    if (row.ref === "python") {
+      out.push(median(a) / median(b));
+    } else {
+      for (let i = 0; i < Math.min(a.length, b.length); i++) {
+        out.push(a[i]! / b[i]!);
+      }
+    }
+  }
+  return out;
+}
+
+function fmt(n: number): string {
+  return n >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
+}
+
+function rateCell(xs: readonly number[]): string {
+  return `${fmt(median(xs))} [${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}]`;
 }
 
 async function main(): Promise<void> {
   const quick = Deno.args.includes("--quick");
-  const reps = quick ? 1 : 4;
-  const all = {} as Record<Work, Map<Variant, number[]>>;
-  for (const work of Object.keys(WORK) as Work[]) {
-    all[work] = new Map();
+  const repsArg = Deno.args.indexOf("--reps");
+  const reps = repsArg >= 0 ? Number(Deno.args[repsArg + 1]) : quick ? 1 : 4;
+  const onlyArg = Deno.args.indexOf("--only");
+  const works =
+    (onlyArg >= 0
+      ? Deno.args[onlyArg + 1]!.split(",")
+      : Object.keys(WORK)) as Work[];
+  const all = {} as Record<Work, Rep[]>;
+  for (const work of works) {
+    all[work] = [];
     for (let r = 0; r < reps; r++) {
       // Deno and CPython runs alternate, so background load hits both.
+      const rep: Rep = new Map();
       for (const py of [false, true]) {
-        for (const [v, xs] of await measure(work, py)) {
-          all[work].set(v, [...(all[work].get(v) ?? []), ...xs]);
-        }
+        for (const [v, xs] of await measure(work, py)) rep.set(v, xs);
       }
+      all[work].push(rep);
     }
   }
-  const fmt = (n: number): string =>
-    n >= 1000 ? Math.round(n).toLocaleString("en-US") : n.toFixed(1);
-  const cell = (r: Rate): string => `${fmt(r.best)} (${fmt(r.median)})`;
-  const rows: [string, string, Work, Variant, Variant, number][] = [
-    ["64 B ping-pong", "round trips/s", "pingpong", "ours", "raw", 0.9],
-    ["64 B one-way", "messages/s", "oneway64", "ours", "python", 4],
-    ["1 MiB one-way, recvBytes()", "MiB/s", "oneway1m", "ours", "raw", 0.7],
-    [
-      "1 MiB one-way, recvBytesInto()",
-      "MiB/s",
-      "oneway1m",
-      "into",
-      "raw",
-      0.7,
-    ],
-  ];
+  const windows = (w: Work, v: Variant): number[] =>
+    all[w].flatMap((rep) => rep.get(v) ?? []);
   const py = await pyVersion();
-  const windows = (w: Work): number => reps * (WORK[w].rounds - 1);
   console.log(
-    `AF_UNIX, each side its own process; ${reps} runs per workload, Deno ` +
-      `variants paired in turns within each run; best window (median ` +
-      `window in brackets) of ${windows("pingpong")} x ` +
-      `${WORK.pingpong.count} round trips, ${windows("oneway64")} x ` +
-      `${WORK.oneway64.count} messages, ${windows("oneway1m")} x ` +
-      `${WORK.oneway1m.count} MiB; CPython ${py} ` +
-      `(recv_bytes), Deno ${Deno.version.deno}\n`,
+    `AF_UNIX, each side its own process; ${reps} repetitions per workload ` +
+      `(a Deno run, its variants in turns, then a CPython run); rates are ` +
+      `the median window [range of windows] of ` +
+      works.map((w) =>
+        `${w}: ${reps * (WORK[w].rounds - 1)} x ${WORK[w].count}`
+      ).join(", ") +
+      `; CPython ${py}, Deno ${Deno.version.deno}\n`,
   );
   console.log(
-    "| workload | unit | ours (Deno<->Deno) | raw Deno (no framing) " +
-      "| CPython<->CPython | ratio (best) | ratio (median) | target | met |",
+    "| workload | unit | ours | reference | reference rate | ratio (median [range]) | goal | met |",
   );
-  console.log("| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |");
-  for (const [name, unit, work, mine, vs, target] of rows) {
-    const ours = rate(all[work].get(mine));
-    const other = rate(all[work].get(vs));
-    const ratio = ours.best / other.best;
-    const label = vs === "raw" ? "raw" : "CPython";
-    const pyRate = rate(all[work].get("python"));
+  console.log("| --- | --- | ---: | --- | ---: | --- | --- | --- |");
+  const summary: string[] = [];
+  for (const row of ROWS) {
+    if (!works.includes(row.work)) continue;
+    const rs = ratios(all[row.work], row);
+    const ratio = median(rs);
+    const met = ratio >= row.goal ? "yes" : "NO";
     console.log(
-      `| ${name} | ${unit} | ${cell(ours)} | ${
-        cell(rate(all[work].get("raw")))
-      } | ${cell(pyRate)} | ours/${label} ${ratio.toFixed(2)} | ${
-        (ours.median / other.median).toFixed(2)
-      } | >= ${target} | ${ratio >= target ? "yes" : "NO"} |`,
+      `| ${row.name} | ${row.unit} | ${
+        rateCell(windows(row.work, row.ours))
+      } | ${row.refName} | ${rateCell(windows(row.work, row.ref))} | ${
+        ratio.toFixed(2)
+      } [${Math.min(...rs).toFixed(2)}-${
+        Math.max(...rs).toFixed(2)
+      }] | >= ${row.goal} | ${met} |`,
+    );
+    summary.push(
+      `connection\t${row.name} vs ${row.refName}\t${
+        ratio.toFixed(2)
+      }\t>= ${row.goal}\t${met}`,
     );
   }
-  const fresh = rate(all.oneway1m.get("fresh"));
-  const raw1m = rate(all.oneway1m.get("raw"));
-  const ours1m = rate(all.oneway1m.get("ours"));
-  console.log(
-    `\n1 MiB, raw Deno reading into a new buffer per message: ${
-      cell(fresh)
-    } MiB/s = ${(fresh.best / raw1m.best).toFixed(2)} x raw; ` +
-      `recvBytes() = ${(ours1m.best / fresh.best).toFixed(2)} x that.`,
-  );
-  const ratio = (w: Work, a: Variant, b: Variant): string =>
-    (rate(all[w].get(a)).best / rate(all[w].get(b)).best).toFixed(2);
-  console.log(
-    `also: ours/CPython ping-pong ${ratio("pingpong", "ours", "python")}, ` +
-      `ours/raw one-way 64 B ${ratio("oneway64", "ours", "raw")}, ` +
-      `ours/CPython 1 MiB ${ratio("oneway1m", "ours", "python")}`,
-  );
+  console.log();
+  if (works.includes("oneway1m")) {
+    const fresh = windows("oneway1m", "fresh");
+    const raw = windows("oneway1m", "raw");
+    console.log(
+      `- raw Deno into a fresh buffer per message: ${rateCell(fresh)} MiB/s, ${
+        (median(fresh) / median(raw)).toFixed(2)
+      } x raw Deno into one reused buffer (the cost of fresh memory); ` +
+        `CPython recv_bytes(): ${
+          rateCell(windows("oneway1m", "python"))
+        } MiB/s`,
+    );
+  }
+  if (works.includes("send1m")) {
+    const copy = ratios(all.send1m, { ...ROWS[5]!, ours: "copy" });
+    console.log(
+      `- send() through a codec without encodeChunks (the payload copied ` +
+        `into the pickle): ${rateCell(windows("send1m", "copy"))} MiB/s, ${
+          median(copy).toFixed(2)
+        } x CPython`,
+    );
+  }
+  for (const line of summary) console.log(`SUMMARY\t${line}`);
 }
 
 async function pyVersion(): Promise<string> {
