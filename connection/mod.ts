@@ -13,7 +13,13 @@
  * {@linkcode Connection}, {@linkcode Listener} and {@linkcode connect} do
  * the I/O. `send()`/`recv()` pickle values (protocol 4, as CPython 3.8-3.13
  * send) with the safe {@linkcode pickleCodec}; `sendBytes()`/`recvBytes()`
- * carry raw bytes.
+ * carry raw bytes. Where bytes are parsed: `message_codec.ts` (headers,
+ * {@linkcode MessageDecoder}), `_read_buffer.ts` (a connection's received
+ * messages, on `decodeHeader`), `handshake.ts` and the `*pickle*.ts`
+ * files. Where sockets are touched: `_receiver.ts` reads (one receive at a
+ * time), `_sender.ts` frames messages onto the package's write queue,
+ * which writes, `connection.ts` closes, `connect.ts` and `listener.ts`
+ * open and accept.
  *
  * Errors, and how they map to CPython's: {@linkcode AuthenticationError}
  * (the same), {@linkcode BufferTooShort} (the same, carrying the whole
@@ -44,6 +50,17 @@
  * await client.close();
  * await server.close();
  * ```
+ *
+ * Every error has a stable `code` to switch on (`err.code`, see
+ * {@linkcode ConnectionErrorCode}):
+ *
+ * | class | `code` |
+ * | --- | --- |
+ * | {@linkcode ConnectionError} | `CONNECTION_CLOSED` (use after `close()`, a receive pending when it closed, a send it dropped), `WRITE_ONLY` (a receive after a protocol error), the errno name of a failed read or write (`EPIPE`, `ECONNRESET`, ...) or `TRANSPORT_FAILED`, else `CONNECTION_ERROR` |
+ * | {@linkcode AuthenticationError} | `AUTHENTICATION_FAILED` |
+ * | {@linkcode BufferTooShort} | `BUFFER_TOO_SHORT` |
+ * | {@linkcode EOFError} | `EOF` |
+ * | {@linkcode ProtocolError} | `MESSAGE_TOO_LARGE`, `TRUNCATED`, `BAD_LENGTH`, else `PROTOCOL_ERROR` (a handshake that broke the protocol or timed out) |
  *
  * @module
  */
