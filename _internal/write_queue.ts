@@ -114,6 +114,7 @@ export class WriteQueue {
   #size = 0;
 
   #writing = false;
+  #corked = false;
   #wData: Uint8Array | null = null;
   #wBatch: Uint8Array | null = null;
   #wDone: Waiter | null = null;
@@ -199,7 +200,7 @@ export class WriteQueue {
       this.#entries.push({ data: bytes, batch: null, done: null });
       this.#size += n;
     }
-    if (!this.#writing) this.#writeNext();
+    if (!this.#writing && !this.#corked) this.#writeNext();
     return this.#size <= this.#hwm;
   }
 
@@ -216,7 +217,7 @@ export class WriteQueue {
     const done = Promise.withResolvers<void>();
     this.#entries.push({ data: bytes, batch: null, done });
     this.#size += bytes.length;
-    if (!this.#writing) this.#writeNext();
+    if (!this.#writing && !this.#corked) this.#writeNext();
     return done.promise;
   }
 
@@ -250,7 +251,29 @@ export class WriteQueue {
 
   /** Starts writing what `reserve()` queued, if the sink is idle. */
   kick(): void {
-    if (!this.#writing && !this.#failed) this.#writeNext();
+    if (!this.#writing && !this.#failed && !this.#corked) this.#writeNext();
+  }
+
+  /**
+   * Holds what is queued from now on instead of writing it (for output
+   * deferred to a later moment): bytes are queued and counted as usual,
+   * but no write starts until {@linkcode WriteQueue.uncork}. A write in
+   * flight goes on.
+   */
+  cork(): void {
+    this.#corked = true;
+  }
+
+  /** Starts writing what {@linkcode WriteQueue.cork} held. */
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.kick();
+  }
+
+  /** Whether the queue holds its bytes ({@linkcode WriteQueue.cork}). */
+  get corked(): boolean {
+    return this.#corked;
   }
 
   /**
@@ -382,7 +405,8 @@ export class WriteQueue {
     if (this.#size <= this.#hwm && this.#readyWaiters.length > 0) {
       for (const w of this.#readyWaiters.splice(0)) w.resolve();
     }
-    this.#writeNext();
+    if (this.#corked) this.#writing = false;
+    else this.#writeNext();
   };
 
   #onFailed = (e: unknown): void => {

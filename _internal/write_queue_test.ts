@@ -168,6 +168,33 @@ Deno.test("WriteQueue.reserve() encodes in place; kick() starts the write", asyn
   assert.throws(() => q.reserve(BATCH_SIZE + 1), RangeError);
 });
 
+Deno.test("WriteQueue.cork() holds and counts what is queued; uncork() writes it in order", async () => {
+  const sink = new ManualSink();
+  const q = new WriteQueue(sink, { highWaterMark: 4 });
+  q.push(new Uint8Array([1]));
+  q.cork();
+  assert.equal(q.corked, true);
+  q.push(new Uint8Array([2, 3]));
+  const at = q.reserve(1);
+  q.buffer[at] = 4;
+  q.kick();
+  const big = q.write(new Uint8Array([5, 6]));
+  assert.equal(q.size, 6);
+  assert.equal(q.full, true);
+  let flushed = false;
+  const f = q.flush().then(() => flushed = true);
+  await sink.step(); // the write in flight when corked ends; nothing follows
+  assert.equal(sink.pending.length, 0);
+  assert.equal(flushed, false);
+  assert.equal(q.size, 5);
+  q.uncork();
+  while (sink.pending.length > 0) await sink.step();
+  await big;
+  await f;
+  assert.deepEqual(sink.all(), [1, 2, 3, 4, 5, 6]);
+  assert.equal(q.corked, false);
+});
+
 Deno.test("WriteQueue reuses batch buffers, but not over a sink that keeps chunks", async () => {
   const chunks: Uint8Array[] = [];
   const ts = new TransformStream<Uint8Array, Uint8Array>();

@@ -9,13 +9,9 @@
  *
  * @module
  */
-import {
-  type CborKey,
-  CborStreamDecoder,
-  type CborValue,
-  decodeCborAll,
-  encodeCbor,
-} from "./cbor.ts";
+import type { CborKey, CborValue } from "./cbor.ts";
+import { CborStreamDecoder, decodeCborAll } from "./cbor_decoder.ts";
+import { encodeCbor } from "./cbor_encoder.ts";
 import { formatMessage, ProtocolError, ServerError } from "./errors.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -24,6 +20,7 @@ import {
   FRAME_TYPE,
   STREAM_FLAG,
 } from "./frame_codec.ts";
+import { OversizedFrame } from "./frame_decoder.ts";
 import { createCommandFrames, OutputStream } from "./output_stream.ts";
 import { settingsFlagsError } from "./_settings.ts";
 import {
@@ -413,8 +410,12 @@ export class ClientReactor {
     return frames;
   }
 
-  #error(message: string): ClientAction {
-    return { action: "error", message, error: new ProtocolError(message) };
+  #error(message: string, code = "PROTOCOL_ERROR"): ClientAction {
+    return {
+      action: "error",
+      message,
+      error: new ProtocolError(message, { code }),
+    };
   }
 
   /**
@@ -434,6 +435,7 @@ export class ClientReactor {
    * ```
    */
   onFrameRecv(frame: Frame): ClientAction {
+    if (frame instanceof OversizedFrame) return this.#onOversized(frame);
     if (frame.streamId % 2 === 1) {
       return this.#error(
         `received frame with odd numbered stream ID: ${frame.streamId}`,
@@ -561,6 +563,70 @@ export class ClientReactor {
     }
   }
 
+  /**
+   * A piece of a frame over the reader's limit: the frame's request fails
+   * (once, at the first piece); an encoded payload still goes through the
+   * stream's decoder, so the stream stays in step for other requests; the
+   * last piece ends the request or the stream as the frame's flags say.
+   */
+  #onOversized(frame: OversizedFrame): ClientAction {
+    if (frame.isFirst && frame.streamId % 2 === 1) {
+      return this.#error(
+        `received frame with odd numbered stream ID: ${frame.streamId}`,
+      );
+    }
+    let stream = this.#incoming.get(frame.streamId);
+    if (stream === undefined && frame.isFirst) {
+      if (!(frame.streamFlags & STREAM_FLAG.BEGIN)) {
+        return this.#error(
+          "received frame on unknown stream without beginning of stream flag set",
+        );
+      }
+      stream = { decoder: null };
+      this.#incoming.set(frame.streamId, stream);
+    }
+    if (
+      stream !== undefined && stream.decoder !== null &&
+      frame.streamFlags & STREAM_FLAG.ENCODED
+    ) {
+      try {
+        stream.decoder.decode(frame.payload);
+      } catch (e) {
+        return {
+          action: "error",
+          message: e instanceof Error ? e.message : String(e),
+          error: e instanceof ProtocolError
+            ? e
+            : new ProtocolError(String(e), { cause: e }),
+        };
+      }
+    }
+    let action: ClientAction = { action: "noop" };
+    const request = this.#active.get(frame.requestId);
+    if (frame.isFirst) {
+      const message =
+        `Cannot read response: frame of ${frame.payloadLength} bytes exceeds the maximum of ${frame.limit} bytes`;
+      const error = new ProtocolError(message, { code: "FRAME_TOO_LARGE" });
+      if (frame.type === FRAME_TYPE.STREAM_SETTINGS || request === undefined) {
+        // Nothing to blame but the connection.
+        return { action: "error", message, error };
+      }
+      request.state = "errored";
+      action = { action: "error", request, message, error };
+    }
+    if (frame.isLast) {
+      if (frame.streamFlags & STREAM_FLAG.END) {
+        stream?.decoder?.close();
+        this.#incoming.delete(frame.streamId);
+      }
+      const ends = frame.type === FRAME_TYPE.ERROR_RESPONSE ||
+        (frame.type === FRAME_TYPE.COMMAND_RESPONSE &&
+          (frame.flags & FRAME_FLAG.COMMAND_RESPONSE_EOS) !== 0);
+      if (ends && request !== undefined) this.#active.delete(frame.requestId);
+    }
+    return action;
+  }
+
   #onStreamSettings(frame: Frame, payload: Uint8Array): ClientAction {
     const bad = settingsFlagsError(
       frame.flags,
@@ -571,7 +637,7 @@ export class ClientReactor {
     let entry = this.#settingsDecoders.get(frame.streamId);
     if (entry === undefined) {
       entry = {
-        decoder: new CborStreamDecoder({ maxBytesLength: 65536 }),
+        decoder: new CborStreamDecoder({ maxByteStringSize: 65536 }),
         values: [],
         bytes: 0,
       };
@@ -584,6 +650,7 @@ export class ClientReactor {
       this.#settingsDecoders.delete(frame.streamId);
       return this.#error(
         `Cannot read stream settings: ${entry.bytes} bytes exceed the maximum of ${MAX_STREAM_SETTINGS_SIZE} bytes`,
+        "LIMIT_EXCEEDED",
       );
     }
     try {

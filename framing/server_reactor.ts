@@ -9,17 +9,10 @@
  *
  * @module
  */
-import {
-  BytestringChunk,
-  type CborKey,
-  CborStreamDecoder,
-  type CborValue,
-  decodeCborAll,
-  encodeCbor,
-  encodeCborChunks,
-  IndefiniteBytes,
-} from "./cbor.ts";
-import { CommandError, ProtocolError } from "./errors.ts";
+import { ByteBuffer } from "../_internal/byte_buffer.ts";
+import { BytestringChunk, type CborKey, type CborValue } from "./cbor.ts";
+import { CborStreamDecoder } from "./cbor_decoder.ts";
+import { CborDecodeError, CommandError, ProtocolError } from "./errors.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   type Frame,
@@ -27,13 +20,8 @@ import {
   FRAME_TYPE,
   STREAM_FLAG,
 } from "./frame_codec.ts";
-import { allocBytes } from "./_byte_pool.ts";
-import { concatBytes } from "./_concat.ts";
-import {
-  createCommandErrorFrame,
-  createErrorFrame,
-  OutputStream,
-} from "./output_stream.ts";
+import { OutputStream } from "./output_stream.ts";
+import { type ResponseObject, ResponseWriter } from "./response_writer.ts";
 import { STREAM_ENCODERS_ORDER } from "./stream_encoding.ts";
 import { settingsFlagsError } from "./_settings.ts";
 
@@ -59,6 +47,11 @@ export interface RunCommandAction {
   redirect: CborValue | null;
   /** The command data, or `null` when the request had none. */
   data: Uint8Array | null;
+  /**
+   * Estimated memory of the request in bytes: its CBOR bytes, 64 bytes per
+   * decoded item, and its data; for servers that hold requests.
+   */
+  size: number;
 }
 
 /** What the caller of {@linkcode ServerReactor} must do next. */
@@ -68,135 +61,6 @@ export type ServerAction =
   | { action: "sendframes"; frames: Iterable<Frame> }
   | { action: "noop" }
   | { action: "error"; message: string; error: ProtocolError };
-
-/**
- * A response object that is already CBOR (Mercurial's `encodedresponse`);
- * it still goes through the stream's encoder.
- *
- * @example Usage
- * ```ts
- * import { EncodedResponse, encodeCbor } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * assert.equal(new EncodedResponse(encodeCbor(1)).data.length, 1);
- * ```
- */
-export class EncodedResponse {
-  /** The CBOR bytes. */
-  readonly data: Uint8Array;
-  /**
-   * Wraps pre-encoded CBOR.
-   *
-   * @param data The CBOR bytes.
-   */
-  constructor(data: Uint8Array) {
-    this.data = data;
-  }
-}
-
-/** Where a redirected response can be fetched (`alternatelocationresponse`). */
-export interface RedirectLocation {
-  /** The URL. */
-  url: string;
-  /** The media type. */
-  mediatype: string;
-  /**
-   * Size in bytes.
-   *
-   * @default {undefined}
-   */
-  size?: number;
-  /**
-   * Full hashes of the content.
-   *
-   * @default {undefined}
-   */
-  fullhashes?: CborValue;
-  /**
-   * Seed of the hashes.
-   *
-   * @default {undefined}
-   */
-  fullhashseed?: CborValue;
-  /**
-   * Server certificates (DER).
-   *
-   * @default {undefined}
-   */
-  serverdercerts?: CborValue;
-  /**
-   * CA certificates (DER).
-   *
-   * @default {undefined}
-   */
-  servercadercerts?: CborValue;
-}
-
-/**
- * A content redirect response; it must be the only object of a response.
- *
- * @example Usage
- * ```ts
- * import { RedirectResponse } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const r = new RedirectResponse({ url: "http://example.com/x", mediatype: "application/x" });
- * assert.equal(r.location.url, "http://example.com/x");
- * ```
- */
-export class RedirectResponse {
-  /** The location. */
-  readonly location: RedirectLocation;
-  /**
-   * Creates a redirect.
-   *
-   * @param location Where the content is.
-   */
-  constructor(location: RedirectLocation) {
-    this.location = location;
-  }
-}
-
-/**
- * The `{status: redirect, location}` payload, keyed in Mercurial's order:
- * its optional location keys are `bytestr` objects, which Python sorts
- * after plain `bytes` keys, so they follow `mediatype` and `url`.
- */
-function redirectPayload(location: RedirectLocation): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let count = 0;
-  const add = (k: string, v: CborValue): void => {
-    parts.push(encodeCbor(k), encodeCbor(v));
-    count++;
-  };
-  add("mediatype", location.mediatype);
-  add("url", location.url);
-  for (
-    const k of [
-      "fullhashes",
-      "fullhashseed",
-      "servercadercerts",
-      "serverdercerts",
-      "size",
-    ] as const
-  ) {
-    const v = location[k];
-    if (v !== undefined && v !== null) add(k, v);
-  }
-  const loc = concatBytes(
-    [Uint8Array.of(0xa0 | count), ...parts],
-    parts.reduce((n, p) => n + p.length, 1),
-  );
-  const head = encodeCbor("location");
-  const tail = encodeCbor(new Map([["status", "redirect"]])).subarray(1);
-  return concatBytes(
-    [Uint8Array.of(0xa2), head, loc, tail],
-    1 + head.length + loc.length + tail.length,
-  );
-}
-
-/** Anything a command handler may produce as one response object. */
-export type ResponseObject = CborValue | EncodedResponse | RedirectResponse;
 
 /** Options of {@linkcode ServerReactor}. */
 export interface ServerReactorOptions {
@@ -239,19 +103,37 @@ export interface ServerReactorOptions {
    */
   maxCommandDataSize?: number;
   /**
-   * Largest total of buffered request and data bytes over all partially
-   * received requests.
+   * Most memory, in bytes, that all partially received requests may hold
+   * together: the request and data bytes as buffered (copied out of the
+   * input, so that no input chunk is pinned), and
+   * {@linkcode PARTIAL_REQUEST_OVERHEAD} per request.
    *
    * @default {268435456}
    */
-  maxBufferedBytes?: number;
+  maxBufferedSize?: number;
 }
 
+/**
+ * What a partially received request is counted for beyond its bytes (its
+ * record and buffers), against `maxBufferedSize`.
+ *
+ * @example Usage
+ * ```ts
+ * import { PARTIAL_REQUEST_OVERHEAD } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(PARTIAL_REQUEST_OVERHEAD, 512);
+ * ```
+ */
+export const PARTIAL_REQUEST_OVERHEAD = 512;
+
 interface Receiving {
-  payload: Uint8Array[];
-  payloadSize: number;
-  data: Uint8Array[] | null;
-  dataSize: number;
+  /** The request's CBOR bytes so far. */
+  payload: ByteBuffer;
+  /** The command data so far, or `null`. */
+  data: ByteBuffer | null;
+  /** What the request is counted for now. */
+  counted: number;
   requestDone: boolean;
   expectingData: boolean;
 }
@@ -262,437 +144,6 @@ function asText(v: CborValue | undefined): string | null {
   if (v instanceof Uint8Array) return TEXT_DECODER.decode(v);
   if (typeof v === "string") return v;
   return null;
-}
-
-/**
- * Buffers encoded response bytes into frames exactly as Mercurial's
- * `bufferingcommandresponseemitter` does.
- */
-const EMPTY = new Uint8Array(0);
-
-class Emitter {
-  #stream: OutputStream;
-  #rid: number;
-  #max: number;
-  /** Buffered output; grows on demand up to `max` (most responses are small). */
-  #buf: Uint8Array = EMPTY;
-  #n = 0;
-  constructor(stream: OutputStream, rid: number, max: number) {
-    this.#stream = stream;
-    this.#rid = rid;
-    this.#max = max;
-  }
-  send(d: Uint8Array, out: Frame[]): void {
-    if (d.length === 0) return;
-    if (d.length > this.#max) {
-      this.flush(out);
-      for (let o = 0; o < d.length; o += this.#max) {
-        out.push(this.#frame(d.slice(o, o + this.#max)));
-      }
-      return;
-    }
-    if (d.length + this.#n >= this.#max) this.flush(out);
-    this.#room(this.#n + d.length);
-    this.#buf.set(d, this.#n);
-    this.#n += d.length;
-  }
-  #room(need: number): void {
-    if (need <= this.#buf.length) return;
-    let size = Math.max(256, this.#buf.length * 2);
-    while (size < need) size *= 2;
-    const next = allocBytes(Math.min(size, this.#max));
-    next.set(this.#buf.subarray(0, this.#n));
-    this.#buf = next;
-  }
-  flush(out: Frame[]): void {
-    if (this.#n === 0) return;
-    const payload = allocBytes(this.#n);
-    payload.set(this.#buf.subarray(0, this.#n));
-    out.push(this.#frame(payload));
-    this.#n = 0;
-  }
-  #frame(payload: Uint8Array): Frame {
-    return this.#stream.makeFrame(
-      this.#rid,
-      FRAME_TYPE.COMMAND_RESPONSE,
-      FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
-      payload,
-      true,
-    );
-  }
-}
-
-/**
- * Produces the frames of one response incrementally, so a handler can
- * stream a large response without it being held in memory. Obtained from
- * {@linkcode ServerReactor.startResponse}. Each method returns the frames
- * to send now.
- *
- * @example Usage
- * ```ts
- * import { ServerReactor } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const r = new ServerReactor();
- * const w = r.startResponse(r.makeOutputStream(), 1);
- * const frames = [...w.write("a"), ...w.end()];
- * assert.deepEqual(frames.map((f) => f.type), [9, 3, 3, 3]);
- * ```
- */
-export class ResponseWriter {
-  #reactor: ServerReactor;
-  #stream: OutputStream;
-  #rid: number;
-  #emitter: Emitter;
-  #max: number;
-  #identity: boolean;
-  #emitted = false;
-  #redirected = false;
-  #done = false;
-  #pending: Uint8Array[] = [];
-  #pendingSize = 0;
-  #out: Frame[] = [];
-  #sink = (chunk: Uint8Array): void => this.#chunk(chunk);
-
-  /**
-   * Use {@linkcode ServerReactor.startResponse}.
-   *
-   * @param reactor The reactor.
-   * @param stream The output stream.
-   * @param requestId The request id.
-   * @param maxFrameSize Split size.
-   */
-  constructor(
-    reactor: ServerReactor,
-    stream: OutputStream,
-    requestId: number,
-    maxFrameSize: number,
-  ) {
-    this.#reactor = reactor;
-    this.#stream = stream;
-    this.#rid = requestId;
-    this.#max = maxFrameSize;
-    this.#emitter = new Emitter(stream, requestId, maxFrameSize);
-    this.#identity = stream.encoder === null ||
-      stream.encoder.name === "identity";
-  }
-
-  /**
-   * True once the response ended (normally or with an error).
-   *
-   * @returns Whether the response is over.
-   *
-   * @example Usage
-   * ```ts
-   * import { ServerReactor } from "@sidecar/ipc/framing";
-   * import assert from "node:assert/strict";
-   *
-   * const r = new ServerReactor();
-   * const w = r.startResponse(r.makeOutputStream(), 1);
-   * w.end();
-   * assert.ok(w.done);
-   * ```
-   */
-  get done(): boolean {
-    return this.#done;
-  }
-
-  #encode(data: Uint8Array): Uint8Array {
-    if (!this.#identity && this.#stream.owner !== this) {
-      const prev = this.#stream.owner;
-      if (prev !== null) this.#out.push(...prev.release());
-      this.#stream.owner = this;
-    }
-    return this.#stream.encode(data);
-  }
-
-  /**
-   * Flushes this response's bytes out of the shared encoder, as frames of
-   * this request, so another response can use the encoder.
-   *
-   * @returns The frames to send before the other response's frames.
-   */
-  release(): Frame[] {
-    const out: Frame[] = [];
-    const saved = this.#out;
-    this.#out = out;
-    this.#drain();
-    this.#emitter.flush(out);
-    this.#flushTail(FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION);
-    this.#out = saved;
-    this.#stream.owner = null;
-    return out;
-  }
-
-  #flushTail(lastFlags: number): void {
-    const payload = this.#stream.flush();
-    let o = 0;
-    for (;;) {
-      const chunk = payload.subarray(o, o + this.#max);
-      o += chunk.length;
-      const last = o === payload.length;
-      if (
-        chunk.length > 0 ||
-        (last && lastFlags === FRAME_FLAG.COMMAND_RESPONSE_EOS)
-      ) {
-        this.#out.push(
-          this.#stream.makeFrame(
-            this.#rid,
-            FRAME_TYPE.COMMAND_RESPONSE,
-            last ? lastFlags : FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
-            chunk.slice(),
-            payload.length > 0,
-          ),
-        );
-      }
-      if (last) break;
-    }
-  }
-
-  #chunk(chunk: Uint8Array): void {
-    if (this.#identity) {
-      this.#emitter.send(this.#stream.encode(chunk), this.#out);
-      return;
-    }
-    // A compressing encoder: coalesce small CBOR chunks before encoding.
-    // Compressed output is not byte-comparable anyway; fewer calls are faster.
-    // Large chunks go straight to the encoder, without a copy.
-    if (chunk.length >= 4096) {
-      this.#drain();
-      this.#emitter.send(this.#encode(chunk), this.#out);
-      return;
-    }
-    this.#pending.push(chunk.length < 64 ? chunk.slice() : chunk);
-    this.#pendingSize += chunk.length;
-    if (this.#pendingSize >= this.#max) this.#drain();
-  }
-
-  #drain(): void {
-    if (this.#pendingSize === 0) return;
-    const joined = concatBytes(this.#pending, this.#pendingSize);
-    this.#pending = [];
-    this.#pendingSize = 0;
-    this.#emitter.send(this.#encode(joined), this.#out);
-  }
-
-  #take(): Frame[] {
-    const out = this.#out;
-    this.#out = [];
-    return out;
-  }
-
-  #check(): void {
-    if (this.#done) {
-      throw new TypeError("Cannot write response: the response has ended");
-    }
-  }
-
-  #begin(): void {
-    if (this.#emitted) return;
-    const settings = this.#stream.makeStreamSettingsFrame(this.#rid);
-    if (settings) this.#out.push(settings);
-    const status = encodeCbor(new Map([["status", "ok"]]));
-    if (this.#stream.streamSettingsSent) {
-      const enc = this.#encode(status);
-      if (enc.length > 0) {
-        this.#out.push(
-          this.#stream.makeFrame(
-            this.#rid,
-            FRAME_TYPE.COMMAND_RESPONSE,
-            FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
-            enc,
-            true,
-          ),
-        );
-      }
-    } else {
-      this.#out.push(
-        this.#stream.makeFrame(
-          this.#rid,
-          FRAME_TYPE.COMMAND_RESPONSE,
-          FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
-          status,
-        ),
-      );
-    }
-    this.#emitted = true;
-  }
-
-  /**
-   * Adds one response object. The first call also emits the stream-settings
-   * frame (once per stream) and the `{status: ok}` frame.
-   *
-   * @param obj A CBOR value, an {@linkcode EncodedResponse}, an
-   * `IndefiniteBytes` or a {@linkcode RedirectResponse}.
-   * @returns Frames to send now (often none: output is buffered up to the
-   * frame size).
-   * @throws {TypeError} After the end, or when anything follows a redirect.
-   *
-   * @example Usage
-   * ```ts
-   * import { ServerReactor } from "@sidecar/ipc/framing";
-   * import assert from "node:assert/strict";
-   *
-   * const r = new ServerReactor();
-   * const w = r.startResponse(r.makeOutputStream(), 1);
-   * assert.equal(w.write(new Uint8Array(100000)).length, 7);
-   * ```
-   */
-  write(obj: ResponseObject): Frame[] {
-    this.#check();
-    if (obj instanceof RedirectResponse) {
-      if (this.#emitted) {
-        throw new TypeError(
-          "alternatelocationresponse seen after initial output object",
-        );
-      }
-      const settings = this.#stream.makeStreamSettingsFrame(this.#rid);
-      if (settings) this.#out.push(settings);
-      let payload = redirectPayload(obj.location);
-      const encoded = this.#stream.streamSettingsSent;
-      if (encoded) payload = this.#encode(payload);
-      this.#out.push(
-        this.#stream.makeFrame(
-          this.#rid,
-          FRAME_TYPE.COMMAND_RESPONSE,
-          FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
-          payload,
-          encoded,
-        ),
-      );
-      this.#redirected = true;
-      this.#emitted = true;
-      return this.#take();
-    }
-    if (this.#redirected) {
-      throw new TypeError("object follows alternatelocationresponse");
-    }
-    this.#begin();
-    if (obj instanceof EncodedResponse) {
-      this.#chunk(obj.data);
-    } else if (obj instanceof IndefiniteBytes) {
-      this.#chunk(Uint8Array.of(0x5f));
-      for (const c of obj.chunks) encodeCborChunks(c, this.#sink);
-      this.#chunk(Uint8Array.of(0xff));
-    } else {
-      encodeCborChunks(obj, this.#sink);
-    }
-    return this.#take();
-  }
-
-  /**
-   * Ends the response: flushes buffered output, flushes the encoder (never
-   * finishing it) and emits the `eos` frame(s). A response with no objects
-   * still gets its status and `eos` frames (Mercurial sends nothing at all
-   * there, which leaves the client waiting forever).
-   *
-   * @returns Frames to send.
-   *
-   * @example Usage
-   * ```ts
-   * import { ServerReactor } from "@sidecar/ipc/framing";
-   * import assert from "node:assert/strict";
-   *
-   * const r = new ServerReactor();
-   * const w = r.startResponse(r.makeOutputStream(), 1);
-   * assert.deepEqual(w.end().map((f) => [f.type, f.flags]), [[9, 2], [3, 1], [3, 2]]);
-   * ```
-   */
-  end(): Frame[] {
-    this.#check();
-    this.#begin();
-    this.#drain();
-    this.#emitter.flush(this.#out);
-    if (this.#emitted) {
-      if (
-        !this.#identity && this.#stream.owner !== this &&
-        this.#stream.owner !== null
-      ) {
-        this.#out.push(...this.#stream.owner.release());
-      }
-      this.#flushTail(FRAME_FLAG.COMMAND_RESPONSE_EOS);
-    }
-    if (this.#stream.owner === this) this.#stream.owner = null;
-    this.#finish();
-    return this.#take();
-  }
-
-  /**
-   * Ends the response with a command error (`{status: error}`, unencoded).
-   * With `identity`, buffered output is dropped, as in Mercurial.
-   *
-   * @param message The `%s` format string.
-   * @param args Its arguments.
-   * @returns Frames to send.
-   *
-   * @example Usage
-   * ```ts
-   * import { ServerReactor } from "@sidecar/ipc/framing";
-   * import assert from "node:assert/strict";
-   *
-   * const r = new ServerReactor();
-   * const w = r.startResponse(r.makeOutputStream(), 1);
-   * assert.equal(w.commandError("unknown command: %s", ["x"])[0]?.flags, 2);
-   * ```
-   */
-  commandError(message: string, args: readonly string[] = []): Frame[] {
-    this.#check();
-    this.#dropBuffered();
-    this.#out.push(
-      createCommandErrorFrame(this.#stream, this.#rid, message, args),
-    );
-    this.#finish();
-    return this.#take();
-  }
-
-  /**
-   * Ends the response with an `error-response` frame (type `server`).
-   *
-   * @param message The message.
-   * @returns Frames to send.
-   *
-   * @example Usage
-   * ```ts
-   * import { ServerReactor } from "@sidecar/ipc/framing";
-   * import assert from "node:assert/strict";
-   *
-   * const r = new ServerReactor();
-   * const w = r.startResponse(r.makeOutputStream(), 1);
-   * assert.equal(w.serverError("boom")[0]?.type, 5);
-   * ```
-   */
-  serverError(message: string): Frame[] {
-    this.#check();
-    this.#dropBuffered();
-    this.#out.push(
-      createErrorFrame(this.#stream, this.#rid, message, "server"),
-    );
-    this.#finish();
-    return this.#take();
-  }
-
-  #dropBuffered(): void {
-    if (this.#identity) {
-      // As Mercurial: output still buffered in the emitter is dropped.
-      this.#emitter.flush([]);
-      return;
-    }
-    // Mercurial leaves encoded bytes inside the compressor here, and the
-    // next response on the stream then carries this one's objects. We flush
-    // them as frames of this request, before its error frame, so the
-    // stream's decoder stays in step and later responses are clean.
-    this.#drain();
-    this.#emitter.flush(this.#out);
-    if (this.#stream.owner === this) {
-      this.#flushTail(FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION);
-      this.#stream.owner = null;
-    }
-  }
-
-  #finish(): void {
-    this.#done = true;
-    this.#reactor._responseDone(this.#rid);
-  }
 }
 
 /**
@@ -739,7 +190,7 @@ export class ServerReactor {
     this.#maxPending = options.maxPendingRequests ?? 64;
     this.#maxRequest = options.maxRequestSize ?? 16 * 1024 * 1024;
     this.#maxData = options.maxCommandDataSize ?? 256 * 1024 * 1024;
-    this.#maxBuffered = options.maxBufferedBytes ?? 256 * 1024 * 1024;
+    this.#maxBuffered = options.maxBufferedSize ?? 256 * 1024 * 1024;
   }
 
   /**
@@ -810,9 +261,33 @@ export class ServerReactor {
     return this.#receiving.size;
   }
 
-  #error(message: string): ServerAction {
+  /**
+   * Memory held by partially received requests, as counted against
+   * `maxBufferedSize`.
+   *
+   * @returns The byte count.
+   *
+   * @example Usage
+   * ```ts
+   * import { frameFromHumanString, PARTIAL_REQUEST_OVERHEAD, ServerReactor } from "@sidecar/ipc/framing";
+   * import assert from "node:assert/strict";
+   *
+   * const r = new ServerReactor();
+   * r.onFrameRecv(frameFromHumanString("1 1 stream-begin command-request new|more \\xa1"));
+   * assert.equal(r.bufferedSize, PARTIAL_REQUEST_OVERHEAD + 64);
+   * ```
+   */
+  get bufferedSize(): number {
+    return this.#buffered;
+  }
+
+  #error(message: string, code = "PROTOCOL_ERROR"): ServerAction {
     this.#state = "errored";
-    return { action: "error", message, error: new ProtocolError(message) };
+    return {
+      action: "error",
+      message,
+      error: new ProtocolError(message, { code }),
+    };
   }
 
   #want(): ServerAction {
@@ -863,7 +338,7 @@ export class ServerReactor {
         if (frame.type === FRAME_TYPE.SENDER_PROTOCOL_SETTINGS) {
           this.#state = "protocol-settings-receiving";
           this.#settingsDecoder = new CborStreamDecoder({
-            maxBytesLength: 1024 * 1024,
+            maxByteStringSize: 1024 * 1024,
           });
           return this.#onProtocolSettings(frame);
         }
@@ -901,6 +376,7 @@ export class ServerReactor {
     if (this.#settingsBytes > this.#maxRequest) {
       return this.#error(
         `Cannot receive sender protocol settings: ${this.#settingsBytes} bytes exceed the maximum of ${this.#maxRequest} bytes`,
+        "LIMIT_EXCEEDED",
       );
     }
     const decoder = this.#settingsDecoder!;
@@ -987,25 +463,64 @@ export class ServerReactor {
     if (this.#receiving.size >= this.#maxPending) {
       return this.#error(
         `Cannot receive request ${rid}: ${this.#receiving.size} partially received requests reach the limit of ${this.#maxPending}`,
+        "LIMIT_EXCEEDED",
       );
     }
     const more = (frame.flags & FRAME_FLAG.COMMAND_REQUEST_MORE_FRAMES) !== 0;
     const expectingData =
       (frame.flags & FRAME_FLAG.COMMAND_REQUEST_EXPECT_DATA) !== 0;
+    if (!more && !expectingData) {
+      // A request in one frame (the usual case): decoded from the frame,
+      // nothing buffered.
+      const n = frame.payload.length;
+      if (n > this.#maxRequest) return this.#requestTooLarge(rid, n);
+      if (this.#receiving.size === 0) this.#state = "idle";
+      return this.#dispatch(rid, frame.payload, null);
+    }
     const entry: Receiving = {
-      payload: [],
-      payloadSize: 0,
+      payload: new ByteBuffer(),
       data: null,
-      dataSize: 0,
+      counted: PARTIAL_REQUEST_OVERHEAD,
       requestDone: !more,
       expectingData,
     };
     this.#receiving.set(rid, entry);
+    this.#buffered += PARTIAL_REQUEST_OVERHEAD;
     const over = this.#addPayload(rid, entry, frame.payload);
     if (over) return over;
-    if (!more && !expectingData) return this.#runCommand(rid);
     this.#state = "command-receiving";
     return this.#want();
+  }
+
+  #requestTooLarge(rid: number, n: number): ServerAction {
+    return this.#error(
+      `Cannot receive request ${rid}: request of ${n} bytes exceeds the maximum of ${this.#maxRequest} bytes`,
+      "LIMIT_EXCEEDED",
+    );
+  }
+
+  /**
+   * Copies `bytes` into `buffer` (so the input chunk they are a view of is
+   * not pinned) and counts what the buffers of `entry` hold now.
+   */
+  #append(
+    rid: number,
+    entry: Receiving,
+    buffer: ByteBuffer,
+    bytes: Uint8Array,
+  ): ServerAction | null {
+    buffer.append(bytes);
+    const counted = PARTIAL_REQUEST_OVERHEAD + entry.payload.capacity +
+      (entry.data?.capacity ?? 0);
+    this.#buffered += counted - entry.counted;
+    entry.counted = counted;
+    if (this.#buffered > this.#maxBuffered) {
+      return this.#error(
+        `Cannot receive request ${rid}: ${this.#buffered} buffered bytes exceed the maximum of ${this.#maxBuffered} bytes`,
+        "LIMIT_EXCEEDED",
+      );
+    }
+    return null;
   }
 
   #addPayload(
@@ -1013,20 +528,9 @@ export class ServerReactor {
     entry: Receiving,
     payload: Uint8Array,
   ): ServerAction | null {
-    entry.payloadSize += payload.length;
-    this.#buffered += payload.length;
-    if (entry.payloadSize > this.#maxRequest) {
-      return this.#error(
-        `Cannot receive request ${rid}: request of ${entry.payloadSize} bytes exceeds the maximum of ${this.#maxRequest} bytes`,
-      );
-    }
-    if (this.#buffered > this.#maxBuffered) {
-      return this.#error(
-        `Cannot receive request ${rid}: ${this.#buffered} buffered bytes exceed the maximum of ${this.#maxBuffered} bytes`,
-      );
-    }
-    if (payload.length > 0) entry.payload.push(payload);
-    return null;
+    const n = entry.payload.length + payload.length;
+    if (n > this.#maxRequest) return this.#requestTooLarge(rid, n);
+    return this.#append(rid, entry, entry.payload, payload);
   }
 
   #onCommandReceiving(frame: Frame): ServerAction {
@@ -1075,20 +579,16 @@ export class ServerReactor {
           `received command data frame for request that is not expecting data: ${rid}`,
         );
       }
-      entry.data ??= [];
-      entry.dataSize += frame.payload.length;
-      this.#buffered += frame.payload.length;
-      if (entry.dataSize > this.#maxData) {
+      entry.data ??= new ByteBuffer();
+      const size = entry.data.length + frame.payload.length;
+      if (size > this.#maxData) {
         return this.#error(
-          `Cannot receive request ${rid}: command data of ${entry.dataSize} bytes exceeds the maximum of ${this.#maxData} bytes`,
+          `Cannot receive request ${rid}: command data of ${size} bytes exceeds the maximum of ${this.#maxData} bytes`,
+          "LIMIT_EXCEEDED",
         );
       }
-      if (this.#buffered > this.#maxBuffered) {
-        return this.#error(
-          `Cannot receive request ${rid}: ${this.#buffered} buffered bytes exceed the maximum of ${this.#maxBuffered} bytes`,
-        );
-      }
-      if (frame.payload.length > 0) entry.data.push(frame.payload);
+      const over = this.#append(rid, entry, entry.data, frame.payload);
+      if (over) return over;
       if (frame.flags & FRAME_FLAG.COMMAND_DATA_CONTINUATION) {
         return this.#want();
       }
@@ -1108,11 +608,34 @@ export class ServerReactor {
   #runCommand(rid: number): ServerAction {
     const entry = this.#receiving.get(rid)!;
     this.#receiving.delete(rid);
-    this.#buffered -= entry.payloadSize + entry.dataSize;
+    this.#buffered -= entry.counted;
     this.#state = this.#receiving.size > 0 ? "command-receiving" : "idle";
+    const data = entry.data;
+    return this.#dispatch(
+      rid,
+      entry.payload.bytes,
+      data === null
+        ? null
+        : data.capacity === data.length
+        ? data.bytes
+        : data.take(data.length),
+    );
+  }
+
+  /** Decodes a complete request and dispatches it. */
+  #dispatch(
+    rid: number,
+    payload: Uint8Array,
+    data: Uint8Array | null,
+  ): ServerAction {
     let values: CborValue[];
+    const sizes: number[] = [];
     try {
-      values = decodeCborAll(concatBytes(entry.payload, entry.payloadSize));
+      const decoder = new CborStreamDecoder();
+      values = decoder.decode(payload, sizes);
+      if (decoder.inValue) {
+        throw new CborDecodeError("input data not complete");
+      }
     } catch (e) {
       return this.#error(
         `error decoding CBOR from command request: ${
@@ -1145,15 +668,9 @@ export class ServerReactor {
       command,
       args: args as Map<CborKey, CborValue>,
       redirect: (request.get("redirect") as CborValue | undefined) ?? null,
-      data: entry.data === null
-        ? null
-        : concatBytes(entry.data, entry.dataSize),
+      data,
+      size: sizes[0]! + (data?.length ?? 0),
     };
-  }
-
-  /** @internal Called by {@linkcode ResponseWriter} when a response is over. */
-  _responseDone(requestId: number): void {
-    this.#active.delete(requestId);
   }
 
   /**
@@ -1217,7 +734,10 @@ export class ServerReactor {
    * ```
    */
   startResponse(stream: OutputStream, requestId: number): ResponseWriter {
-    return new ResponseWriter(this, stream, requestId, this.#max);
+    return new ResponseWriter(stream, requestId, {
+      maxFrameSize: this.#max,
+      onDone: () => this.#active.delete(requestId),
+    });
   }
 
   #send(frames: Iterable<Frame>): ServerAction {

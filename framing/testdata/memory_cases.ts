@@ -1,0 +1,218 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Hostile peers pushing at each memory limit of the framing module, one
+ * case per process (run with `--v8-flags=--expose-gc`):
+ *
+ *   deno run -A --v8-flags=--expose-gc memory_cases.ts <case> <n> [options]
+ *
+ * Prints one JSON line: the bytes held (V8 heap used plus external
+ * memory, after a full GC) before the case and at its peak, and the peak
+ * RSS of the process (`VmHWM`). `options` (JSON) go to the server or
+ * client under test. Used by `limits_test.ts` (small n, held
+ * bytes asserted) and `bench/memory_limits.ts` (large n, peak RSS shown).
+ *
+ * Cases:
+ * - `deferred`: n tiny requests to a server in deferred mode; the output
+ *   is held until the input ends (`maxDeferredSize`).
+ * - `client-queue`: a response of n values of 1 MiB read one value per
+ *   event-loop turn (the client's queues, `maxBufferedSize`).
+ * - `partial-request`: a request cut into n frames of 1 byte, never
+ *   finished (partial requests, `maxBufferedSize` of the server).
+ * - `partial-data`: command data in n frames of 1 byte, never finished.
+ *
+ * @module
+ */
+import {
+  type CborValue,
+  encodeFrames,
+  type Frame,
+  frameFromHumanString,
+  FramingClient,
+  serveConnection,
+} from "../mod.ts";
+
+declare const gc: () => void;
+
+/** Bytes held after a full GC. */
+function held(): number {
+  gc();
+  gc();
+  const m = Deno.memoryUsage();
+  return m.heapUsed + m.external;
+}
+
+/** Peak resident set size of this process so far (`VmHWM`), in bytes. */
+function peakRss(): number {
+  const status = Deno.readTextFileSync("/proc/self/status");
+  const m = /VmHWM:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+function pair(): {
+  client: {
+    readable: ReadableStream<Uint8Array>;
+    writable: WritableStream<Uint8Array>;
+  };
+  server: {
+    readable: ReadableStream<Uint8Array>;
+    writable: WritableStream<Uint8Array>;
+  };
+} {
+  const a = new TransformStream<Uint8Array, Uint8Array>();
+  const b = new TransformStream<Uint8Array, Uint8Array>();
+  return {
+    client: { readable: b.readable, writable: a.writable },
+    server: { readable: a.readable, writable: b.writable },
+  };
+}
+
+/** Encodes `frames` and writes them in chunks of about 64 KiB. */
+async function writeFrames(
+  w: WritableStreamDefaultWriter<Uint8Array>,
+  frames: Iterable<Frame>,
+): Promise<void> {
+  let batch: Frame[] = [];
+  let size = 0;
+  for (const f of frames) {
+    batch.push(f);
+    size += 8 + f.payload.length;
+    if (size >= 65536) {
+      await w.write(encodeFrames(batch));
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) await w.write(encodeFrames(batch));
+}
+
+function request(rid: number, first: boolean, name: string): Frame {
+  return frameFromHumanString(
+    `${rid} 1 ${
+      first ? "stream-begin" : "0"
+    } command-request new cbor:{b'name': b'${name}'}`,
+  );
+}
+
+async function deferred(n: number, options: Options): Promise<Result> {
+  const { client, server } = pair();
+  let done = 0;
+  let allDone!: () => void;
+  const finished = new Promise<void>((r) => allDone = r);
+  const served = serveConnection(server, {
+    *ping() {
+      yield 1;
+      if (++done === n) allDone();
+    },
+  }, { ...options, deferOutput: true });
+  const base = held();
+  const output = new Response(client.readable).arrayBuffer();
+  const w = client.writable.getWriter();
+  function* frames(): Generator<Frame> {
+    // Request ids 0..65535 over and over: Mercurial's server does not
+    // check parity, and an id is free again once its response is made.
+    for (let i = 0; i < n; i++) yield request(i & 0xffff, i === 0, "ping");
+  }
+  await writeFrames(w, frames());
+  await finished;
+  await new Promise((r) => setTimeout(r, 0));
+  const peak = held();
+  await w.close();
+  const bytes = (await output).byteLength;
+  await served;
+  return { base, peak, outputBytes: bytes };
+}
+
+async function clientQueue(n: number, options: Options): Promise<Result> {
+  const { client, server } = pair();
+  const blob = new Uint8Array(1024 * 1024).fill(7);
+  const served = serveConnection(server, {
+    *blobs() {
+      for (let i = 0; i < n; i++) yield blob;
+    },
+  });
+  const c = new FramingClient(client, {
+    ...options,
+    contentEncodings: ["identity"],
+  });
+  const base = held();
+  let peak = base;
+  let count = 0;
+  for await (const v of c.call("blobs")) {
+    if ((v as Uint8Array).length !== blob.length) throw new Error("bad value");
+    count++;
+    // One value per event-loop turn: a slow reader.
+    await new Promise((r) => setTimeout(r, 0));
+    if (count % 8 === 0) peak = Math.max(peak, held());
+  }
+  if (count !== n) throw new Error(`got ${count} values`);
+  await c.close();
+  await served;
+  return { base, peak };
+}
+
+async function partial(
+  n: number,
+  options: Options,
+  data: boolean,
+): Promise<Result> {
+  const { client, server } = pair();
+  let error: unknown = null;
+  const served = serveConnection(server, {}, {
+    ...options,
+    onProtocolError: (e) => error = e,
+  }).catch(() => {});
+  const output = new Response(client.readable).arrayBuffer();
+  const w = client.writable.getWriter();
+  const base = held();
+  function* frames(): Generator<Frame> {
+    if (data) {
+      yield frameFromHumanString(
+        "1 1 stream-begin command-request new|have-data cbor:{b'name': b'x'}",
+      );
+      for (let i = 0; i < n; i++) {
+        yield frameFromHumanString("1 1 0 command-data continuation x");
+      }
+    } else {
+      yield frameFromHumanString(
+        "1 1 stream-begin command-request new|more \\xa1",
+      );
+      for (let i = 0; i < n; i++) {
+        yield frameFromHumanString("1 1 0 command-request continuation|more x");
+      }
+    }
+  }
+  await writeFrames(w, frames());
+  await new Promise((r) => setTimeout(r, 0));
+  const peak = held();
+  await w.close();
+  await output;
+  await served;
+  if (error !== null) throw error;
+  return { base, peak };
+}
+
+// deno-lint-ignore no-explicit-any
+type Options = Record<string, any>;
+
+interface Result {
+  base: number;
+  peak: number;
+  [key: string]: CborValue;
+}
+
+const [name, count, json] = Deno.args;
+const n = Number(count);
+const options = JSON.parse(json ?? "{}") as Options;
+const cases: Record<string, (n: number, o: Options) => Promise<Result>> = {
+  "deferred": deferred,
+  "client-queue": clientQueue,
+  "partial-request": (n, o) => partial(n, o, false),
+  "partial-data": (n, o) => partial(n, o, true),
+};
+const run = cases[name ?? ""];
+if (run === undefined || !(n > 0)) {
+  console.error(`usage: memory_cases.ts <${Object.keys(cases).join("|")}> <n>`);
+  Deno.exit(2);
+}
+const result = await run(n, options);
+console.log(JSON.stringify({ case: name, n, ...result, peakRss: peakRss() }));
