@@ -5,7 +5,9 @@
  * write is in flight go out together in the next write; small chunks are
  * copied into 64 KiB batch buffers as they are queued (the caller may
  * reuse its memory at once), large ones are written from the caller's
- * memory. Queued bytes are counted: past `highWaterMark`,
+ * memory; a batch that is mostly empty when it is sealed or written is
+ * copied out instead of being held whole, so a queue holds about the bytes
+ * queued, not a 64 KiB buffer per small write. Queued bytes are counted: past `highWaterMark`,
  * {@linkcode WriteQueue.push} reports it and {@linkcode WriteQueue.ready}
  * waits (backpressure). The first failed write fails everything queued and
  * everything queued later.
@@ -78,6 +80,11 @@ export interface WriteQueueOptions {
 /** The batch buffer size; also the most that one `reserve()` may ask. */
 export const BATCH_SIZE = 64 * 1024;
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/**
+ * A batch holding fewer bytes than this is copied out rather than handed
+ * on whole, so memory held stays within about twice the bytes queued.
+ */
+const SMALL_BATCH = BATCH_SIZE / 2;
 const DEFAULT_COPY_LIMIT = 16 * 1024;
 
 interface Waiter {
@@ -330,6 +337,18 @@ export class WriteQueue {
 
   #seal(): void {
     if (this.#batch === null || this.#batchLen === 0) return;
+    if (this.#batchLen < SMALL_BATCH) {
+      // Mostly empty (a header before a large chunk): its bytes are copied
+      // out and the batch stays open, so a few queued bytes never hold a
+      // whole batch buffer.
+      this.#entries.push({
+        data: this.#batch.slice(0, this.#batchLen),
+        batch: null,
+        done: null,
+      });
+      this.#batchLen = 0;
+      return;
+    }
     this.#entries.push({
       data: this.#batch.subarray(0, this.#batchLen),
       batch: this.#reuse ? this.#batch : null,
@@ -356,10 +375,17 @@ export class WriteQueue {
       this.#wDone = e.done;
     } else if (this.#batchLen > 0) {
       const b = this.#batch!;
-      this.#wData = b.subarray(0, this.#batchLen);
-      this.#wBatch = this.#reuse ? b : null;
+      if (!this.#reuse && this.#batchLen < SMALL_BATCH) {
+        // A sink that keeps chunks gets a copy of a mostly empty batch,
+        // which stays open here.
+        this.#wData = b.slice(0, this.#batchLen);
+        this.#wBatch = null;
+      } else {
+        this.#wData = b.subarray(0, this.#batchLen);
+        this.#wBatch = this.#reuse ? b : null;
+        this.#batch = null;
+      }
       this.#wDone = null;
-      this.#batch = null;
       this.#batchLen = 0;
     } else {
       this.#writing = false;

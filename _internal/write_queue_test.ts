@@ -195,6 +195,36 @@ Deno.test("WriteQueue.cork() holds and counts what is queued; uncork() writes it
   assert.equal(q.corked, false);
 });
 
+Deno.test("WriteQueue holds about the bytes queued, not a batch buffer per small write", async () => {
+  // A sink that keeps every chunk (as a stream with a slow reader does):
+  // the memory it holds is what the queue handed it.
+  const kept: Uint8Array[] = [];
+  const sink: ByteSink = {
+    write(p) {
+      kept.push(p);
+      return Promise.resolve(p.length);
+    },
+  };
+  for (const corked of [false, true]) {
+    kept.length = 0;
+    const q = new WriteQueue(sink, { sinkKeepsChunks: true });
+    if (corked) q.cork();
+    let queued = 0;
+    for (let i = 0; i < 500; i++) {
+      // A header, then a large payload by reference (as frames are sent).
+      const at = q.reserve(8);
+      q.buffer.fill(i & 0xff, at, at + 8);
+      q.push(new Uint8Array(20000));
+      queued += 20008;
+      if (!corked) await q.flush();
+    }
+    if (corked) q.uncork();
+    await q.flush();
+    const held = kept.reduce((n, c) => n + c.buffer.byteLength, 0);
+    assert.ok(held < 2 * queued, `held ${held} for ${queued} queued`);
+  }
+});
+
 Deno.test("WriteQueue reuses batch buffers, but not over a sink that keeps chunks", async () => {
   const chunks: Uint8Array[] = [];
   const ts = new TransformStream<Uint8Array, Uint8Array>();

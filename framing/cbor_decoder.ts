@@ -555,6 +555,8 @@ export class CborStreamDecoder {
             return pos;
           }
           checkChunkHead(ib);
+        } else {
+          this.#checkStart(ib);
         }
         this.#head[0] = ib;
         this.#headLen = 1;
@@ -573,6 +575,24 @@ export class CborStreamDecoder {
     }
     this.#carried += pos - start;
     return pos;
+  }
+
+  /**
+   * The checks the recursive parser makes on the first byte of an item,
+   * before its argument: made here at the same point, so that input cut
+   * anywhere fails as it does whole.
+   */
+  #checkStart(ib: number): void {
+    if (this.#afterTag) {
+      checkSetArray(ib);
+      return;
+    }
+    const ctx = this.#ctx();
+    const major = ib >> 5;
+    if (ctx === Ctx.MapKey || ctx === Ctx.SetValue) checkKeyMajor(major, ctx);
+    if (major === 3) {
+      throw new CborDecodeError("string major type not supported");
+    }
   }
 
   /** Where `#onHead` left the chunk (a byte string read whole from it). */
@@ -599,14 +619,10 @@ export class CborStreamDecoder {
     let ctx = Ctx.Top;
     if (isSet) {
       this.#afterTag = false;
-      checkSetArray(ib);
     } else {
       ctx = this.#stack.length === 0 && this.#indefinite
         ? Ctx.Array
         : this.#ctx();
-      if (ctx === Ctx.MapKey || ctx === Ctx.SetValue) {
-        checkKeyMajor(major, ctx);
-      }
       this.#items++;
     }
     let value: CborValue;

@@ -7,6 +7,7 @@ import { fromHex, toHex } from "../_test_utils/framing/hex.ts";
 import {
   type BytestringChunk,
   CborDecodeError,
+  type CborDecodeOptions,
   CborStreamDecoder,
   type CborValue,
   decodeCbor,
@@ -14,6 +15,7 @@ import {
   encodeCbor,
   encodeCborChunks,
   IndefiniteBytes,
+  pythonRepr,
 } from "./mod.ts";
 
 const b = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -325,4 +327,152 @@ Deno.test("cbor: fast-check random bytes only ever raise CborDecodeError", () =>
     }),
     { numRuns: 300 },
   );
+});
+
+/** What decoding `bytes` in the given pieces gives: values, sizes, error. */
+function outcome(
+  pieces: Uint8Array[],
+  options: CborDecodeOptions = {},
+): { values: string[]; sizes: number[]; error: string | null } {
+  const d = new CborStreamDecoder(options);
+  const values: string[] = [];
+  const sizes: number[] = [];
+  try {
+    for (const p of pieces) {
+      for (const v of d.decode(p, sizes)) values.push(pythonRepr(v));
+    }
+    return { values, sizes, error: d.inValue ? "incomplete" : null };
+  } catch (e) {
+    assert.ok(e instanceof CborDecodeError, String(e));
+    return { values, sizes, error: e.message };
+  }
+}
+
+Deno.test("cbor: fast-check any bytes, cut anywhere, decode as they do whole (values, sizes, errors)", () => {
+  // Valid values with a few bytes changed: mostly decodable, with errors
+  // at every depth.
+  const arbTop: fc.Arbitrary<CborValue> = fc.oneof(
+    arbValue,
+    fc.array(fc.integer({ min: -300, max: 300 }), { maxLength: 4 })
+      .map((a) => new Set(a)),
+    fc.array(fc.uint8Array({ maxLength: 30 }), { maxLength: 4 })
+      .map((a) => new IndefiniteBytes(a)),
+  );
+  const arbBytes = fc.tuple(
+    fc.array(arbTop, { minLength: 1, maxLength: 3 }),
+    fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+      maxLength: 3,
+    }),
+  ).map(([values, edits]) => {
+    const bytes = new Uint8Array(values.flatMap((v) => [...encodeCbor(v)]));
+    for (const [at, byte] of edits) bytes[at % bytes.length] = byte;
+    return bytes;
+  });
+  fc.assert(
+    fc.property(
+      fc.oneof(arbBytes, fc.uint8Array({ maxLength: 80 })),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      fc.integer({ min: 1, max: 6 }),
+      (bytes, cuts, maxDepth) => {
+        const options = { maxDepth, maxItems: 5, maxByteStringSize: 30 };
+        const whole = outcome([bytes], options);
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))]
+          .sort((x, y) => x - y);
+        const pieces: Uint8Array[] = [];
+        let prev = 0;
+        for (const p of [...points, bytes.length]) {
+          pieces.push(bytes.subarray(prev, p));
+          prev = p;
+        }
+        const single = [...bytes].map((b) => Uint8Array.of(b));
+        for (
+          const cut of [outcome(pieces, options), outcome(single, options)]
+        ) {
+          // The same error at the same place (every value before it
+          // counted in sizes); values completed in the call that threw
+          // are not returned, so a finer cut returns more of them.
+          assert.equal(cut.error, whole.error);
+          assert.deepStrictEqual(cut.sizes, whole.sizes);
+          assert.deepStrictEqual(
+            cut.values.slice(0, whole.values.length),
+            whole.values,
+          );
+          if (whole.error === null) {
+            assert.deepStrictEqual(cut.values, whole.values);
+          }
+        }
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("cbor: a value of 100,000 items fed one byte at a time decodes in linear time", () => {
+  // The old decoder re-read the partial value from its start on every
+  // byte (and copied it): about 2 * 10^10 steps here.
+  const items = Array.from({ length: 100_000 }, (_, i) => i);
+  const bytes = encodeCbor(items);
+  const d = new CborStreamDecoder({ maxItems: 200_000 });
+  const out: CborValue[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    out.push(...d.decode(bytes.subarray(i, i + 1)));
+    if (i === 1000) assert.ok(d.pending === 1001 && d.pendingSize > 1001);
+  }
+  assert.equal(out.length, 1);
+  assert.deepStrictEqual(out[0], items);
+  assert.equal(d.pending, 0);
+  assert.equal(d.pendingSize, 0);
+});
+
+Deno.test("cbor: nesting 100,000 deep decodes without the call stack (maxDepth raised)", () => {
+  const depth = 100_000;
+  const bytes = new Uint8Array(depth + 1).fill(0x81);
+  bytes[depth] = 0x07;
+  for (
+    const pieces of [[bytes], [bytes.subarray(0, 5000), bytes.subarray(5000)]]
+  ) {
+    const d = new CborStreamDecoder({ maxDepth: depth });
+    const out = pieces.flatMap((p) => d.decode(p));
+    assert.equal(out.length, 1);
+    let v = out[0] as CborValue;
+    for (let i = 0; i < depth; i++) {
+      assert.ok(Array.isArray(v) && v.length === 1);
+      v = (v as CborValue[])[0]!;
+    }
+    assert.equal(v, 7);
+  }
+  // One level less is refused with the depth message.
+  assert.throws(
+    () => decodeCborAll(bytes, { maxDepth: depth - 1 }),
+    (e) => e instanceof CborDecodeError && e.code === "LIMIT_EXCEEDED",
+  );
+});
+
+Deno.test("cbor: a huge declared byte string costs what has arrived, not what it announces", () => {
+  // 200 decoders, each with the head of a 60 MiB byte string and 1 byte of
+  // it: the old decoder allocated the 60 MiB at once (12 GB in all).
+  const head = fromHex("5a03c00000");
+  const before = Deno.memoryUsage().external;
+  const decoders: CborStreamDecoder[] = [];
+  for (let i = 0; i < 200; i++) {
+    const d = new CborStreamDecoder();
+    assert.deepStrictEqual(d.decode(Uint8Array.of(...head, 0x61)), []);
+    assert.ok(d.pendingSize < 64 * 1024, `pendingSize ${d.pendingSize}`);
+    decoders.push(d);
+  }
+  const grown = Deno.memoryUsage().external - before;
+  assert.ok(grown < 64 * 1024 * 1024, `external memory grew by ${grown}`);
+  // Its bytes arriving in pieces grow the buffer with them, and the value
+  // comes out whole.
+  const d = new CborStreamDecoder();
+  const value = new Uint8Array(1_000_000).map((_, i) => i & 0xff);
+  const bytes = encodeCbor(value);
+  const out: CborValue[] = [];
+  for (let o = 0; o < bytes.length; o += 1000) {
+    out.push(...d.decode(bytes.subarray(o, o + 1000)));
+    if (out.length === 0) {
+      assert.ok(d.pendingSize <= 2 * (o + 1000) + 16384 + 64);
+    }
+  }
+  assert.deepStrictEqual(out, [value]);
 });

@@ -41,7 +41,8 @@ export interface FramingClientOptions {
    * (`CBOR_ITEM_OVERHEAD`). Past it the client stops reading from the
    * connection until callers read (backpressure); partly received values
    * alone past it (reading cannot help) fail the call whose frame grew
-   * them, with a `ProtocolError` of code `"LIMIT_EXCEEDED"`.
+   * them, with a `ProtocolError` of code `"LIMIT_EXCEEDED"`: keep it
+   * above the largest value expected (CBOR bytes plus 64 per item).
    *
    * @default {67108864}
    */

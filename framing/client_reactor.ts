@@ -373,7 +373,9 @@ export class ClientReactor {
     this.#pending = [];
     this.#pendingIds.clear();
     const frames: Frame[] = [];
-    for (const r of pending) frames.push(...this.#commandFrames(r));
+    for (const r of pending) {
+      for (const f of this.#commandFrames(r)) frames.push(f);
+    }
     return { action: "sendframes", frames };
   }
 
@@ -393,19 +395,18 @@ export class ClientReactor {
         encodeSettings(this.#encoders),
       ));
     }
-    frames.push(
-      ...createCommandFrames(
-        this.#out,
-        request.requestId,
-        request.name,
-        request.args,
-        {
-          data: request.data,
-          redirect: request.redirect,
-          maxFrameSize: this.#max,
-        },
-      ),
+    const command = createCommandFrames(
+      this.#out,
+      request.requestId,
+      request.name,
+      request.args,
+      {
+        data: request.data,
+        redirect: request.redirect,
+        maxFrameSize: this.#max,
+      },
     );
+    for (let i = 0; i < command.length; i++) frames.push(command[i]!);
     request.state = "sent";
     return frames;
   }
@@ -654,7 +655,7 @@ export class ClientReactor {
       );
     }
     try {
-      entry.values.push(...entry.decoder.decode(payload));
+      for (const v of entry.decoder.decode(payload)) entry.values.push(v);
     } catch (e) {
       this.#settingsDecoders.delete(frame.streamId);
       return this.#error(

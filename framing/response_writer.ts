@@ -314,7 +314,7 @@ export class ResponseWriter {
   #encode(data: Uint8Array): Uint8Array {
     if (!this.#identity && this.#stream.owner !== this) {
       const prev = this.#stream.owner;
-      if (prev !== null) this.#out.push(...prev.release());
+      if (prev !== null) { for (const f of prev.release()) this.#out.push(f); }
       this.#stream.owner = this;
     }
     return this.#stream.encode(data);
@@ -522,7 +522,7 @@ export class ResponseWriter {
         !this.#identity && this.#stream.owner !== this &&
         this.#stream.owner !== null
       ) {
-        this.#out.push(...this.#stream.owner.release());
+        for (const f of this.#stream.owner.release()) this.#out.push(f);
       }
       this.#flushTail(FRAME_FLAG.COMMAND_RESPONSE_EOS);
     }

@@ -390,7 +390,7 @@ export class ServerReactor {
         }`,
       );
     }
-    this.#settingsValues.push(...values);
+    for (const v of values) this.#settingsValues.push(v);
     if (this.#settingsValues.length > 1) {
       // Refused now rather than at the last frame: nothing more is kept.
       this.#settingsValues = [];

@@ -19,6 +19,14 @@
  * - `partial-request`: a request cut into n frames of 1 byte, never
  *   finished (partial requests, `maxBufferedSize` of the server).
  * - `partial-data`: command data in n frames of 1 byte, never finished.
+ * - `immediate`: the `deferred` requests to a server that answers at once.
+ * - `deferred-flood`: n requests of 64 KiB of output each to a server in
+ *   deferred mode: past `maxDeferredSize` handlers park and the requests
+ *   are held (counted against `maxBufferedSize`).
+ * - `client-partials`: n calls, each answered with all but the last byte
+ *   of a 1 MiB byte string (the client's partial values).
+ * - `unread-output`: a handler producing n MiB for a client that never
+ *   reads (the server's queue, `maxQueuedSize`).
  *
  * @module
  */
@@ -93,7 +101,11 @@ function request(rid: number, first: boolean, name: string): Frame {
   );
 }
 
-async function deferred(n: number, options: Options): Promise<Result> {
+async function deferred(
+  n: number,
+  options: Options,
+  defer = true,
+): Promise<Result> {
   const { client, server } = pair();
   let done = 0;
   let allDone!: () => void;
@@ -103,7 +115,7 @@ async function deferred(n: number, options: Options): Promise<Result> {
       yield 1;
       if (++done === n) allDone();
     },
-  }, { ...options, deferOutput: true });
+  }, { ...options, deferOutput: defer });
   const base = held();
   const output = new Response(client.readable).arrayBuffer();
   const w = client.writable.getWriter();
@@ -194,6 +206,139 @@ async function partial(
 // deno-lint-ignore no-explicit-any
 type Options = Record<string, any>;
 
+async function deferredFlood(n: number, options: Options): Promise<Result> {
+  const { client, server } = pair();
+  const blob = new Uint8Array(65536).fill(1);
+  let error: unknown = null;
+  const served = serveConnection(server, {
+    *big() {
+      yield blob;
+    },
+  }, {
+    ...options,
+    deferOutput: true,
+    encoders: ["identity"],
+    onProtocolError: (e) => error = e,
+  }).catch(() => {});
+  const base = held();
+  const output = new Response(client.readable).arrayBuffer();
+  const w = client.writable.getWriter();
+  function* frames(): Generator<Frame> {
+    for (let i = 0; i < n; i++) yield request(i & 0xffff, i === 0, "big");
+  }
+  await writeFrames(w, frames()).catch(() => {});
+  await new Promise((r) => setTimeout(r, 0));
+  const peak = held();
+  await w.close().catch(() => {});
+  const bytes = (await output).byteLength;
+  await served;
+  return {
+    base,
+    peak,
+    outputBytes: bytes,
+    refused: error === null ? "" : (error as Error).message,
+  };
+}
+
+async function clientPartials(n: number, options: Options): Promise<Result> {
+  const down = new TransformStream<Uint8Array, Uint8Array>();
+  const up = new TransformStream<Uint8Array, Uint8Array>();
+  const c = new FramingClient(
+    { readable: down.readable, writable: up.writable },
+    { ...options, contentEncodings: null },
+  );
+  const requests = up.readable.pipeTo(new WritableStream());
+  const calls = Array.from(
+    { length: n },
+    () => Array.fromAsync(c.call("x")).then(() => "", (e) => e.code),
+  );
+  const base = held();
+  const w = down.writable.getWriter();
+  const size = 1024 * 1024;
+  const head = Uint8Array.of(0x5a, 0x00, 0x10, 0x00, 0x00);
+  for (let i = 0; i < n; i++) {
+    const rid = 1 + 2 * i;
+    const frames: Frame[] = [{
+      requestId: rid,
+      streamId: 2,
+      streamFlags: i === 0 ? 1 : 0,
+      type: 3,
+      flags: 1,
+      payload: Uint8Array.of(
+        0xa1,
+        0x46,
+        ...new TextEncoder().encode("status"),
+        0x42,
+        0x6f,
+        0x6b,
+      ),
+    }, {
+      requestId: rid,
+      streamId: 2,
+      streamFlags: 0,
+      type: 3,
+      flags: 1,
+      payload: head,
+    }];
+    for (let o = 0; o < size - 1; o += 32768) {
+      frames.push({
+        requestId: rid,
+        streamId: 2,
+        streamFlags: 0,
+        type: 3,
+        flags: 1,
+        payload: new Uint8Array(Math.min(32768, size - 1 - o)),
+      });
+    }
+    await writeFrames(w, frames);
+  }
+  await new Promise((r) => setTimeout(r, 0));
+  const peak = held();
+  const buffered = c.bufferedSize;
+  await c.close();
+  const outcomes = await Promise.all(calls);
+  await w.close().catch(() => {});
+  await requests.catch(() => {});
+  return {
+    base,
+    peak,
+    buffered,
+    failed: outcomes.filter((o) => o === "LIMIT_EXCEEDED").length,
+  };
+}
+
+async function unreadOutput(n: number, options: Options): Promise<Result> {
+  const { client, server } = pair();
+  const blob = new Uint8Array(1024 * 1024).fill(3);
+  let produced = 0;
+  const c = new FramingClient(client, {
+    contentEncodings: ["identity"],
+    maxBufferedSize: 4 * 1024 * 1024,
+  });
+  const served = serveConnection(server, {
+    *blobs() {
+      for (let i = 0; i < n; i++) {
+        produced++;
+        yield blob;
+      }
+    },
+  }, options).catch(() => {});
+  const it = c.call("blobs");
+  await it.next();
+  const base = held();
+  // Wait until the handler stops producing (the queues are full).
+  let last = -1;
+  while (produced !== last) {
+    last = produced;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const peak = held();
+  await it.return?.();
+  await c.close();
+  await served;
+  return { base, peak, produced };
+}
+
 interface Result {
   base: number;
   peak: number;
@@ -205,6 +350,10 @@ const n = Number(count);
 const options = JSON.parse(json ?? "{}") as Options;
 const cases: Record<string, (n: number, o: Options) => Promise<Result>> = {
   "deferred": deferred,
+  "immediate": (n, o) => deferred(n, o, false),
+  "deferred-flood": deferredFlood,
+  "client-partials": clientPartials,
+  "unread-output": unreadOutput,
   "client-queue": clientQueue,
   "partial-request": (n, o) => partial(n, o, false),
   "partial-data": (n, o) => partial(n, o, true),
