@@ -6,7 +6,9 @@
  *
  * @module
  */
+import { acceptLoop } from "./_accept_loop.ts";
 import { connChannel, stdioChannel } from "./_conn_channel.ts";
+import { FramingError } from "./errors.ts";
 import {
   type CommandHandler,
   serveConnection,
@@ -18,11 +20,32 @@ export type ServeOptions =
   | { transport?: "tcp"; hostname?: string; port: number }
   | { transport: "unix"; path: string };
 
+/** Options of {@linkcode serve}: each connection's, and the listener's. */
+export interface ServerOptions extends ServeConnectionOptions {
+  /**
+   * Called with every error the server survives: an `accept()` that failed
+   * for one pending connection (a client that reset before it was
+   * accepted: skipped) or for lack of resources (`EMFILE`: the loop backs
+   * off 10 ms, doubling up to 100 ms), and the error a connection ended
+   * with (its protocol error, or a failed read or write). Each is a
+   * {@linkcode FramingError} whose `code` is the errno name for accept
+   * failures, with the original as its `cause`.
+   *
+   * @default {undefined}
+   */
+  onError?: (error: FramingError) => void;
+}
+
 /** A running listener from {@linkcode serve}. */
 export interface FramingServer extends AsyncDisposable {
   /** The bound address. */
   readonly addr: Deno.Addr;
-  /** Resolves when the listener and all connections are done. */
+  /**
+   * Resolves when the listener and all connections are done; rejects
+   * (after the connections are done) with a {@linkcode FramingError} whose
+   * `code` is the errno name when the listener itself failed (`EBADF`,
+   * `EINVAL`, ...), the only accept errors that end the server.
+   */
   readonly finished: Promise<void>;
   /**
    * Stops accepting, closes open connections and waits for them.
@@ -33,17 +56,20 @@ export interface FramingServer extends AsyncDisposable {
 }
 
 /**
- * Listens on TCP or a Unix socket and serves every connection.
+ * Listens on TCP or a Unix socket and serves every connection. No peer can
+ * end the accept loop: a connection that failed before it was accepted is
+ * skipped, resource errors back off, and only an error of the listening
+ * socket itself ends it (see `finished`).
  *
  * Permissions: `--allow-net` (TCP) or `--allow-read --allow-write` (Unix).
  *
  * @param address Where to listen (`port: 0` picks a free port).
  * @param handlers Command handlers by name.
- * @param options Per-connection options.
+ * @param options Per-connection options, and `onError`.
  * @returns The running server.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { connect, serve } from "@sidecar/ipc/framing";
  * import assert from "node:assert/strict";
  *
@@ -56,7 +82,7 @@ export interface FramingServer extends AsyncDisposable {
 export function serve(
   address: ServeOptions,
   handlers: Readonly<Record<string, CommandHandler>>,
-  options: ServeConnectionOptions = {},
+  options: ServerOptions = {},
 ): FramingServer {
   const listener = address.transport === "unix"
     ? Deno.listen({ transport: "unix", path: address.path })
@@ -64,41 +90,68 @@ export function serve(
       hostname: address.hostname ?? "127.0.0.1",
       port: address.port,
     });
+  const { onError, ...connectionOptions } = options;
+  const report = (e: unknown): void => {
+    try {
+      onError?.(
+        e instanceof FramingError
+          ? e
+          : new FramingError(`Cannot serve connection: ${String(e)}`, {
+            cause: e,
+          }),
+      );
+    } catch {
+      // A hook that throws does not end the server.
+    }
+  };
   const conns = new Set<Deno.Conn>();
   const running = new Set<Promise<void>>();
-  let closing = false;
+  const closing = new AbortController();
+  function onConn(conn: Deno.Conn): void {
+    if (closing.signal.aborted) {
+      conn.close();
+      return;
+    }
+    conns.add(conn);
+    const p = serveConnection(connChannel(conn), handlers, connectionOptions)
+      .catch(report)
+      .finally(() => {
+        conns.delete(conn);
+        try {
+          conn.close();
+        } catch {
+          // Closed by its streams already.
+        }
+      });
+    running.add(p);
+    p.finally(() => running.delete(p));
+  }
   const finished = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
+    let failure: FramingError | null = null;
+    try {
+      await acceptLoop(
+        () => listener.accept(),
+        onConn,
+        report,
+        closing.signal,
+      );
+    } catch (e) {
+      failure = e as FramingError;
+      report(failure);
       try {
-        conn = await listener.accept();
+        listener.close();
       } catch {
-        break;
+        // Already closed.
       }
-      if (closing) {
-        conn.close();
-        break;
-      }
-      conns.add(conn);
-      const p = serveConnection(connChannel(conn), handlers, options).catch(
-        () => {},
-      )
-        .finally(() => {
-          conns.delete(conn);
-          try {
-            conn.close();
-          } catch {
-            // Closed by its streams already.
-          }
-        });
-      running.add(p);
-      p.finally(() => running.delete(p));
     }
     await Promise.all([...running]);
+    if (failure !== null) throw failure;
   })();
+  // Rejects only for a caller who awaits it; never unhandled.
+  finished.catch(() => {});
   async function close(): Promise<void> {
-    if (!closing) {
-      closing = true;
+    if (!closing.signal.aborted) {
+      closing.abort();
       try {
         listener.close();
       } catch {
@@ -112,7 +165,7 @@ export function serve(
         }
       }
     }
-    await finished;
+    await finished.catch(() => {});
   }
   return { addr: listener.addr, finished, close, [Symbol.asyncDispose]: close };
 }

@@ -7,8 +7,10 @@ import assert from "node:assert/strict";
 import { peerTest } from "../_test_utils/peers.ts";
 import {
   HG,
+  HG_CLIENT,
   HG_PEER_NAME,
   HG_SERVER,
+  RESET_CLIENTS,
   runStdioServer,
   runWithInput,
 } from "../_test_utils/framing/hg.ts";
@@ -18,6 +20,7 @@ import {
   frameFromHumanString,
   FramingError,
   ProtocolError,
+  serve,
   serveConnection,
 } from "./mod.ts";
 import { HANDLERS } from "./testdata/interop_handlers.ts";
@@ -237,3 +240,67 @@ Deno.test("serveConnection: a failed read rejects with a typed error and aborts 
   assert.equal(error.cause, cause);
   assert.equal(reason, error);
 });
+
+peerTest(
+  "serve: clients that reset before accept are skipped and reported; Mercurial's client is still served",
+  HG,
+  HG_PEER_NAME,
+  async (hg) => {
+    const errors: FramingError[] = [];
+    await using server = serve(
+      { hostname: "127.0.0.1", port: 0 },
+      HANDLERS,
+      { onError: (e) => errors.push(e) },
+    );
+    const { port } = server.addr as Deno.NetAddr;
+    // outputSync() blocks this process's event loop: none of the 50
+    // connections can be accepted before it is reset.
+    const reset = new Deno.Command(hg.path, {
+      args: [RESET_CLIENTS, "127.0.0.1", String(port), "50"],
+    }).outputSync();
+    assert.ok(reset.success, new TextDecoder().decode(reset.stderr));
+    const dir = await Deno.makeTempDir({ prefix: "framing-reset-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/calls.json`,
+        JSON.stringify([["echo", { foo: "bar" }, null], ["many", {
+          count: 3,
+        }, null]]),
+      );
+      const out = await new Deno.Command(hg.path, {
+        args: [
+          HG_CLIENT,
+          `${dir}/results.json`,
+          "zstd-8mb,zlib,identity",
+          `${dir}/calls.json`,
+          `127.0.0.1:${port}`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      const results = JSON.parse(
+        await Deno.readTextFile(`${dir}/results.json`),
+      );
+      assert.deepEqual(results.errors, []);
+      assert.deepEqual(results.requests["1"].objects, [
+        "{b'status': b'ok'}",
+        "{b'args': {b'foo': b'bar'}, b'command': b'echo', b'data': None}",
+      ]);
+      assert.deepEqual(results.requests["3"].objects, [
+        "{b'status': b'ok'}",
+        "0",
+        "1",
+        "2",
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    // The resets reached the accept loop, which skipped each one.
+    const resets = errors.filter((e) => e.message.startsWith("Cannot accept"));
+    assert.equal(resets.length, 50);
+    for (const e of resets) {
+      assert.ok(["ENOTCONN", "ECONNRESET", "ECONNABORTED"].includes(e.code));
+    }
+  },
+);

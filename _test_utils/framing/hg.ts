@@ -36,6 +36,9 @@ const TESTDATA = new URL("../../framing/testdata/", import.meta.url);
 export const HG_SERVER: string = new URL("hg_server.py", TESTDATA).pathname;
 /** Mercurial's clientreactor over stdin/stdout. */
 export const HG_CLIENT: string = new URL("hg_client.py", TESTDATA).pathname;
+/** Resets N TCP clients before the server accepts them. */
+export const RESET_CLIENTS: string =
+  new URL("reset_clients.py", TESTDATA).pathname;
 /** Our `serveStdio` with the interop handlers (`[--defer]`). */
 export const STDIO_SERVER: string =
   new URL("stdio_server.ts", TESTDATA).pathname;

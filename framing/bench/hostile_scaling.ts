@@ -13,6 +13,7 @@
  */
 import {
   CborStreamDecoder,
+  type CborValue,
   encodeCbor,
   encodeFrames,
   type Frame,
@@ -150,7 +151,9 @@ const SHAPES: Record<string, Shape> = {
     run(n) {
       const r = new ServerReactor({ maxRequestSize: 2 * n });
       const body = encodeCbor(
-        new Map([["name", "x"], ["args", { b: new Uint8Array(n) }]]),
+        new Map<string, CborValue>([["name", "x"], ["args", {
+          b: new Uint8Array(n),
+        }]]),
       );
       let acted = 0;
       for (let o = 0; o < body.length; o++) {
