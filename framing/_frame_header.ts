@@ -47,8 +47,17 @@ export function putHeader(
   n: number,
 ): void {
   checkFields(frame);
+  putCheckedHeader(out, o, frame, n);
+}
+
+/** Writes the header of a frame whose fields were checked. */
+export function putCheckedHeader(
+  out: Uint8Array,
+  o: number,
+  frame: Omit<Frame, "payload">,
+  n: number,
+): void {
   const r = frame.requestId;
-  const f = frame.flags;
   out[o] = n;
   out[o + 1] = n >>> 8;
   out[o + 2] = n >>> 16;
@@ -56,7 +65,7 @@ export function putHeader(
   out[o + 4] = r >>> 8;
   out[o + 5] = frame.streamId;
   out[o + 6] = frame.streamFlags;
-  out[o + 7] = (frame.type << 4) | f;
+  out[o + 7] = (frame.type << 4) | frame.flags;
 }
 
 /** Throws a `RangeError` when a header field of `frame` is out of range. */

@@ -13,7 +13,7 @@ import type { WriteQueue } from "../_internal/write_queue.ts";
 import {
   checkFields,
   copyInto,
-  putHeader,
+  putCheckedHeader,
   sizeError,
 } from "./_frame_header.ts";
 import {
@@ -21,6 +21,13 @@ import {
   FRAME_HEADER_SIZE,
   MAX_WIRE_PAYLOAD_SIZE,
 } from "./frame_codec.ts";
+import { encodeFrameChunks } from "./frame_encoder.ts";
+
+let viaChunks = false;
+/** Bench only: queue `encodeFrameChunks` output instead. */
+export function _useChunks(on: boolean): void {
+  viaChunks = on;
+}
 
 /**
  * Payloads below this size are copied into the queue's batch buffer;
@@ -52,11 +59,11 @@ export function writeFrames(
     if (n < COPY_BELOW) {
       const o = queue.reserve(FRAME_HEADER_SIZE + n);
       const buf = queue.buffer;
-      putHeader(buf, o, f, n);
+      putCheckedHeader(buf, o, f, n);
       copyInto(buf, o + FRAME_HEADER_SIZE, p);
     } else {
       const o = queue.reserve(FRAME_HEADER_SIZE);
-      putHeader(queue.buffer, o, f, n);
+      putCheckedHeader(queue.buffer, o, f, n);
       queue.push(p);
     }
     total += FRAME_HEADER_SIZE + n;

@@ -329,7 +329,7 @@ export class CborStreamDecoder {
   #active = false;
   #stack: Open[] = [];
   /** A partial head: its bytes, how many arrived, how many it has. */
-  #head = new Uint8Array(9);
+  #head: Uint8Array = EMPTY;
   #headLen = 0;
   #headSize = 0;
   /** After tag 258: the next head must be a definite array. */
@@ -558,6 +558,7 @@ export class CborStreamDecoder {
         } else {
           this.#checkStart(ib);
         }
+        if (this.#head === EMPTY) this.#head = new Uint8Array(9);
         this.#head[0] = ib;
         this.#headLen = 1;
         this.#headSize = headSize(ib);
