@@ -21,13 +21,6 @@ import {
   FRAME_HEADER_SIZE,
   MAX_WIRE_PAYLOAD_SIZE,
 } from "./frame_codec.ts";
-import { encodeFrameChunks } from "./frame_encoder.ts";
-
-let viaChunks = false;
-/** Bench only: queue `encodeFrameChunks` output instead. */
-export function _useChunks(on: boolean): void {
-  viaChunks = on;
-}
 
 /**
  * Payloads below this size are copied into the queue's batch buffer;

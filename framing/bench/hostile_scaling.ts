@@ -18,7 +18,6 @@ import {
   encodeFrames,
   type Frame,
   FrameDecoder,
-  frameFromHumanString,
   FramingClient,
   ServerReactor,
 } from "../mod.ts";
