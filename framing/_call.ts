@@ -9,8 +9,12 @@
  */
 import type { CborDecodeOptions, CborValue } from "./cbor.ts";
 import { CborStreamDecoder } from "./cbor_decoder.ts";
-import { renderAtoms } from "./client_reactor.ts";
-import { CommandError, FramingError, ProtocolError } from "./errors.ts";
+import {
+  CommandError,
+  FramingError,
+  ProtocolError,
+  renderAtoms,
+} from "./errors.ts";
 
 const TEXT_DECODER = new TextDecoder();
 

@@ -12,7 +12,7 @@
 import type { CborKey, CborValue } from "./cbor.ts";
 import { CborStreamDecoder, decodeCborAll } from "./cbor_decoder.ts";
 import { encodeCbor } from "./cbor_encoder.ts";
-import { formatMessage, ProtocolError, ServerError } from "./errors.ts";
+import { ProtocolError, renderAtoms, ServerError } from "./errors.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   type Frame,
@@ -28,141 +28,12 @@ import {
   type StreamDecoder,
   type StreamDecoderOptions,
 } from "./stream_encoding.ts";
-
-/** Life cycle of a {@linkcode ClientRequest}. */
-export type ClientRequestState =
-  | "pending"
-  | "sending"
-  | "sent"
-  | "receiving"
-  | "received"
-  | "errored";
-
-/**
- * One command issued through a {@linkcode ClientReactor}.
- *
- * @example Usage
- * ```ts
- * import { ClientReactor } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const { request } = new ClientReactor().callCommand("heads", {});
- * assert.equal(request.requestId, 1);
- * assert.equal(request.state, "pending");
- * ```
- */
-export class ClientRequest {
-  /** The request id. */
-  readonly requestId: number;
-  /** The command name. */
-  readonly name: string;
-  /** The arguments. */
-  readonly args: ReadonlyMap<string, CborValue> | {
-    readonly [key: string]: CborValue;
-  };
-  /** The command data, if any. */
-  readonly data: Uint8Array | undefined;
-  /** The redirect map, if any. */
-  readonly redirect: CborValue | undefined;
-  /** Where the request is in its life cycle. */
-  state: ClientRequestState = "pending";
-  /**
-   * Creates a request record (done by {@linkcode ClientReactor.callCommand}).
-   *
-   * @param requestId The id.
-   * @param name The command.
-   * @param args The arguments.
-   * @param data The command data.
-   * @param redirect The redirect map.
-   */
-  constructor(
-    requestId: number,
-    name: string,
-    args: ReadonlyMap<string, CborValue> | {
-      readonly [key: string]: CborValue;
-    },
-    data: Uint8Array | undefined,
-    redirect: CborValue | undefined,
-  ) {
-    this.requestId = requestId;
-    this.name = name;
-    this.args = args;
-    this.data = data;
-    this.redirect = redirect;
-  }
-}
-
-/** What the caller of {@linkcode ClientReactor} must do next. */
-export type ClientAction =
-  | { action: "noop" }
-  | { action: "sendframes"; frames: Iterable<Frame> }
-  | {
-    action: "responsedata";
-    request: ClientRequest;
-    expectMore: boolean;
-    eos: boolean;
-    data: Uint8Array;
-  }
-  | {
-    action: "error";
-    message: string;
-    error: ProtocolError | ServerError;
-    request?: ClientRequest;
-    type?: string;
-  }
-  | { action: "textoutput"; request: ClientRequest; atoms: CborValue[] }
-  | { action: "progress"; request: ClientRequest; progress: CborValue };
-
-/** Options of {@linkcode ClientReactor}. */
-export interface ClientReactorOptions {
-  /**
-   * Whether the transport can send more than once (full duplex).
-   *
-   * @default {false}
-   */
-  hasMultipleSend?: boolean;
-  /**
-   * Queue commands until {@linkcode ClientReactor.flushCommands}.
-   *
-   * @default {true}
-   */
-  bufferSends?: boolean;
-  /**
-   * Encodings to advertise in a sender-protocol-settings frame, most
-   * preferred first; `null` sends no such frame.
-   *
-   * @default {null}
-   */
-  clientContentEncoders?: readonly string[] | null;
-  /**
-   * Split size of request CBOR.
-   *
-   * @default {32768}
-   */
-  maxFrameSize?: number;
-  /**
-   * Limits of the per-stream decoders.
-   *
-   * @default {{}}
-   */
-  decoderOptions?: StreamDecoderOptions;
-}
-
-/** Options of {@linkcode ClientReactor.callCommand}. */
-export interface CallCommandOptions {
-  /**
-   * Command data.
-   *
-   * @default {undefined}
-   */
-  data?: Uint8Array | undefined;
-  /**
-   * The redirect map (`{targets, hashes}`).
-   *
-   * @default {undefined}
-   */
-  redirect?: CborValue | undefined;
-}
+import {
+  type CallCommandOptions,
+  type ClientAction,
+  type ClientReactorOptions,
+  ClientRequest,
+} from "./client_reactor_types.ts";
 
 const TEXT_DECODER = new TextDecoder();
 /** Most bytes of stream settings accepted on one stream. */
@@ -172,34 +43,6 @@ function text(v: CborValue | undefined): string {
   if (v instanceof Uint8Array) return TEXT_DECODER.decode(v);
   if (typeof v === "string") return v;
   return String(v);
-}
-
-/**
- * Renders message atoms (`[{msg, args?, labels?}]`) as text.
- *
- * @param atoms The decoded atoms.
- * @returns The text.
- *
- * @example Usage
- * ```ts
- * import { type CborValue, renderAtoms } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const enc = new TextEncoder();
- * const atom = new Map<string, CborValue>([["msg", enc.encode("a %s")], ["args", [enc.encode("b")]]]);
- * assert.equal(renderAtoms([atom]), "a b");
- * ```
- */
-export function renderAtoms(atoms: CborValue): string {
-  if (!Array.isArray(atoms)) return text(atoms as CborValue);
-  return (atoms as CborValue[]).map((a) => {
-    if (!(a instanceof Map)) return text(a);
-    const args = a.get("args");
-    return formatMessage(
-      text(a.get("msg")),
-      Array.isArray(args) ? args.map((x) => text(x as CborValue)) : [],
-    );
-  }).join("");
 }
 
 interface InputStream {

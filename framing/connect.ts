@@ -6,7 +6,8 @@
  * @module
  */
 import { connChannel } from "./_conn_channel.ts";
-import { FramingClient, type FramingClientOptions } from "./client.ts";
+import { FramingClient } from "./client.ts";
+import type { FramingClientOptions } from "./client_types.ts";
 
 /** Where {@linkcode connect} connects. */
 export type ConnectOptions =

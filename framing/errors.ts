@@ -6,6 +6,15 @@
  *
  * @module
  */
+import type { CborValue } from "./cbor.ts";
+
+const TEXT_DECODER = new TextDecoder();
+
+function text(v: CborValue | undefined): string {
+  if (v instanceof Uint8Array) return TEXT_DECODER.decode(v);
+  if (typeof v === "string") return v;
+  return String(v);
+}
 
 /**
  * The `code` of a framing error:
@@ -229,6 +238,34 @@ export class ServerError extends FramingError {
     this.name = "ServerError";
     this.type = type;
   }
+}
+
+/**
+ * Renders message atoms (`[{msg, args?, labels?}]`) as text.
+ *
+ * @param atoms The decoded atoms.
+ * @returns The text.
+ *
+ * @example Usage
+ * ```ts
+ * import { type CborValue, renderAtoms } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * const enc = new TextEncoder();
+ * const atom = new Map<string, CborValue>([["msg", enc.encode("a %s")], ["args", [enc.encode("b")]]]);
+ * assert.equal(renderAtoms([atom]), "a b");
+ * ```
+ */
+export function renderAtoms(atoms: CborValue): string {
+  if (!Array.isArray(atoms)) return text(atoms as CborValue);
+  return (atoms as CborValue[]).map((a) => {
+    if (!(a instanceof Map)) return text(a);
+    const args = a.get("args");
+    return formatMessage(
+      text(a.get("msg")),
+      Array.isArray(args) ? args.map((x) => text(x as CborValue)) : [],
+    );
+  }).join("");
 }
 
 /**

@@ -20,8 +20,10 @@
  *   {@linkcode CborStreamDecoder} (`cbor_decoder.ts`; linear in its input
  *   however it is cut);
  * - stream encodings: {@linkcode createStreamEncoder};
- * - state machines: {@linkcode ServerReactor} with
- *   {@linkcode ResponseWriter}, {@linkcode ClientReactor};
+ * - state machines: {@linkcode ServerReactor} (`server_reactor.ts`; what it
+ *   reads from requests in `_server_input.ts`) with
+ *   {@linkcode ResponseWriter} (`response_writer.ts`), and
+ *   {@linkcode ClientReactor} (`client_reactor.ts`);
  * - Web Streams: {@linkcode FrameEncoderStream},
  *   {@linkcode FrameBatchDecoderStream};
  * - over a {@linkcode ByteChannel}: {@linkcode FramingClient},
@@ -92,11 +94,15 @@ export * from "./frame_decoder.ts";
 export * from "./human_frame.ts";
 export * from "./stream_encoding.ts";
 export * from "./output_stream.ts";
+export * from "./response_objects.ts";
 export * from "./response_writer.ts";
+export * from "./server_reactor_types.ts";
 export * from "./server_reactor.ts";
+export * from "./client_reactor_types.ts";
 export * from "./client_reactor.ts";
 export * from "./frame_stream.ts";
 export * from "./byte_channel.ts";
+export * from "./client_types.ts";
 export * from "./client.ts";
 export * from "./connect.ts";
 export * from "./serve_connection.ts";

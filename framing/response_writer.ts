@@ -8,8 +8,8 @@
  * @module
  */
 import { concatBytes } from "../_internal/bytes.ts";
-import { allocBytes } from "./_byte_pool.ts";
-import { type CborValue, IndefiniteBytes } from "./cbor.ts";
+import { Emitter } from "./_response_emitter.ts";
+import { IndefiniteBytes } from "./cbor.ts";
 import { encodeCbor, encodeCborChunks } from "./cbor_encoder.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
@@ -22,193 +22,12 @@ import {
   createErrorFrame,
   type OutputStream,
 } from "./output_stream.ts";
-
-/**
- * A response object that is already CBOR (Mercurial's `encodedresponse`);
- * it still goes through the stream's encoder.
- *
- * @example Usage
- * ```ts
- * import { EncodedResponse, encodeCbor } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * assert.equal(new EncodedResponse(encodeCbor(1)).data.length, 1);
- * ```
- */
-export class EncodedResponse {
-  /** The CBOR bytes. */
-  readonly data: Uint8Array;
-  /**
-   * Wraps pre-encoded CBOR.
-   *
-   * @param data The CBOR bytes.
-   */
-  constructor(data: Uint8Array) {
-    this.data = data;
-  }
-}
-
-/** Where a redirected response can be fetched (`alternatelocationresponse`). */
-export interface RedirectLocation {
-  /** The URL. */
-  url: string;
-  /** The media type. */
-  mediatype: string;
-  /**
-   * Size in bytes.
-   *
-   * @default {undefined}
-   */
-  size?: number;
-  /**
-   * Full hashes of the content.
-   *
-   * @default {undefined}
-   */
-  fullhashes?: CborValue;
-  /**
-   * Seed of the hashes.
-   *
-   * @default {undefined}
-   */
-  fullhashseed?: CborValue;
-  /**
-   * Server certificates (DER).
-   *
-   * @default {undefined}
-   */
-  serverdercerts?: CborValue;
-  /**
-   * CA certificates (DER).
-   *
-   * @default {undefined}
-   */
-  servercadercerts?: CborValue;
-}
-
-/**
- * A content redirect response; it must be the only object of a response.
- *
- * @example Usage
- * ```ts
- * import { RedirectResponse } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const r = new RedirectResponse({ url: "http://example.com/x", mediatype: "application/x" });
- * assert.equal(r.location.url, "http://example.com/x");
- * ```
- */
-export class RedirectResponse {
-  /** The location. */
-  readonly location: RedirectLocation;
-  /**
-   * Creates a redirect.
-   *
-   * @param location Where the content is.
-   */
-  constructor(location: RedirectLocation) {
-    this.location = location;
-  }
-}
-
-/**
- * The `{status: redirect, location}` payload, keyed in Mercurial's order:
- * its optional location keys are `bytestr` objects, which Python sorts
- * after plain `bytes` keys, so they follow `mediatype` and `url`.
- */
-function redirectPayload(location: RedirectLocation): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let count = 0;
-  const add = (k: string, v: CborValue): void => {
-    parts.push(encodeCbor(k), encodeCbor(v));
-    count++;
-  };
-  add("mediatype", location.mediatype);
-  add("url", location.url);
-  for (
-    const k of [
-      "fullhashes",
-      "fullhashseed",
-      "servercadercerts",
-      "serverdercerts",
-      "size",
-    ] as const
-  ) {
-    const v = location[k];
-    if (v !== undefined && v !== null) add(k, v);
-  }
-  const loc = concatBytes(
-    [Uint8Array.of(0xa0 | count), ...parts],
-    parts.reduce((n, p) => n + p.length, 1),
-  );
-  const head = encodeCbor("location");
-  const tail = encodeCbor(new Map([["status", "redirect"]])).subarray(1);
-  return concatBytes(
-    [Uint8Array.of(0xa2), head, loc, tail],
-    1 + head.length + loc.length + tail.length,
-  );
-}
-
-/** Anything a command handler may produce as one response object. */
-export type ResponseObject = CborValue | EncodedResponse | RedirectResponse;
-
-const EMPTY = new Uint8Array(0);
-
-/**
- * Buffers encoded response bytes into frames exactly as Mercurial's
- * `bufferingcommandresponseemitter` does.
- */
-class Emitter {
-  #stream: OutputStream;
-  #rid: number;
-  #max: number;
-  /** Buffered output; grows on demand up to `max` (most responses are small). */
-  #buf: Uint8Array = EMPTY;
-  #n = 0;
-  constructor(stream: OutputStream, rid: number, max: number) {
-    this.#stream = stream;
-    this.#rid = rid;
-    this.#max = max;
-  }
-  send(d: Uint8Array, out: Frame[]): void {
-    if (d.length === 0) return;
-    if (d.length > this.#max) {
-      this.flush(out);
-      for (let o = 0; o < d.length; o += this.#max) {
-        out.push(this.#frame(d.slice(o, o + this.#max)));
-      }
-      return;
-    }
-    if (d.length + this.#n >= this.#max) this.flush(out);
-    this.#room(this.#n + d.length);
-    this.#buf.set(d, this.#n);
-    this.#n += d.length;
-  }
-  #room(need: number): void {
-    if (need <= this.#buf.length) return;
-    let size = Math.max(256, this.#buf.length * 2);
-    while (size < need) size *= 2;
-    const next = allocBytes(Math.min(size, this.#max));
-    next.set(this.#buf.subarray(0, this.#n));
-    this.#buf = next;
-  }
-  flush(out: Frame[]): void {
-    if (this.#n === 0) return;
-    const payload = allocBytes(this.#n);
-    payload.set(this.#buf.subarray(0, this.#n));
-    out.push(this.#frame(payload));
-    this.#n = 0;
-  }
-  #frame(payload: Uint8Array): Frame {
-    return this.#stream.makeFrame(
-      this.#rid,
-      FRAME_TYPE.COMMAND_RESPONSE,
-      FRAME_FLAG.COMMAND_RESPONSE_CONTINUATION,
-      payload,
-      true,
-    );
-  }
-}
+import {
+  EncodedResponse,
+  redirectPayload,
+  RedirectResponse,
+  type ResponseObject,
+} from "./response_objects.ts";
 
 /** Options of {@linkcode ResponseWriter}. */
 export interface ResponseWriterOptions {

@@ -18,12 +18,12 @@ import { FrameBatchDecoderStream } from "./frame_stream.ts";
 import { framesSize, writeFrames } from "./_frame_writer.ts";
 import { channelQueue } from "./_conn_channel.ts";
 import type { OutputStream } from "./output_stream.ts";
-import type { ResponseObject } from "./response_writer.ts";
-import {
-  type RunCommandAction,
-  ServerReactor,
-  type ServerReactorOptions,
-} from "./server_reactor.ts";
+import type { ResponseObject } from "./response_objects.ts";
+import { ServerReactor } from "./server_reactor.ts";
+import type {
+  RunCommandAction,
+  ServerReactorOptions,
+} from "./server_reactor_types.ts";
 
 /** What a handler gets besides its arguments. */
 export interface CommandContext {

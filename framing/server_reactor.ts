@@ -9,10 +9,7 @@
  *
  * @module
  */
-import { ByteBuffer } from "../_internal/byte_buffer.ts";
-import { BytestringChunk, type CborKey, type CborValue } from "./cbor.ts";
-import { CborStreamDecoder } from "./cbor_decoder.ts";
-import { CborDecodeError, CommandError, ProtocolError } from "./errors.ts";
+import { CommandError, ProtocolError } from "./errors.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   type Frame,
@@ -21,130 +18,24 @@ import {
   STREAM_FLAG,
 } from "./frame_codec.ts";
 import { OutputStream } from "./output_stream.ts";
-import { type ResponseObject, ResponseWriter } from "./response_writer.ts";
+import type { ResponseObject } from "./response_objects.ts";
+import { ResponseWriter } from "./response_writer.ts";
 import { STREAM_ENCODERS_ORDER } from "./stream_encoding.ts";
-import { settingsFlagsError } from "./_settings.ts";
+import {
+  decodeRequest,
+  isRefusal,
+  PartialRequests,
+  type Refusal,
+  SettingsReceiver,
+} from "./_server_input.ts";
 
-/** States of {@linkcode ServerReactor}. */
-export type ServerReactorState =
-  | "initial"
-  | "protocol-settings-receiving"
-  | "idle"
-  | "command-receiving"
-  | "errored";
+export { PARTIAL_REQUEST_OVERHEAD } from "./_server_input.ts";
 
-/** A fully received command, ready to run. */
-export interface RunCommandAction {
-  /** Action name. */
-  action: "runcommand";
-  /** The request id. */
-  requestId: number;
-  /** The command name. */
-  command: string;
-  /** The arguments (an empty map when the request had none). */
-  args: Map<CborKey, CborValue>;
-  /** The `redirect` map, or `null`. */
-  redirect: CborValue | null;
-  /** The command data, or `null` when the request had none. */
-  data: Uint8Array | null;
-  /**
-   * Estimated memory of the request in bytes: its CBOR bytes, 64 bytes per
-   * decoded item, and its data; for servers that hold requests.
-   */
-  size: number;
-}
-
-/** What the caller of {@linkcode ServerReactor} must do next. */
-export type ServerAction =
-  | { action: "wantframe"; state: ServerReactorState }
-  | RunCommandAction
-  | { action: "sendframes"; frames: Iterable<Frame> }
-  | { action: "noop" }
-  | { action: "error"; message: string; error: ProtocolError };
-
-/** Options of {@linkcode ServerReactor}. */
-export interface ServerReactorOptions {
-  /**
-   * Hold all output until {@linkcode ServerReactor.onInputEof} (half-duplex
-   * transports).
-   *
-   * @default {false}
-   */
-  deferOutput?: boolean;
-  /**
-   * The server's encoding preference order.
-   *
-   * @default {["zstd-8mb", "zlib", "identity"]}
-   */
-  encoders?: readonly string[];
-  /**
-   * Largest payload of frames the server emits.
-   *
-   * @default {32768}
-   */
-  maxFrameSize?: number;
-  /**
-   * Most requests that may be partially received at once.
-   *
-   * @default {64}
-   */
-  maxPendingRequests?: number;
-  /**
-   * Largest CBOR request (name, args, redirect) in bytes; also the most
-   * bytes of sender protocol settings accepted.
-   *
-   * @default {16777216}
-   */
-  maxRequestSize?: number;
-  /**
-   * Largest command data of one request in bytes.
-   *
-   * @default {268435456}
-   */
-  maxCommandDataSize?: number;
-  /**
-   * Most memory, in bytes, that all partially received requests may hold
-   * together: the request and data bytes as buffered (copied out of the
-   * input, so that no input chunk is pinned), and
-   * {@linkcode PARTIAL_REQUEST_OVERHEAD} per request.
-   *
-   * @default {268435456}
-   */
-  maxBufferedSize?: number;
-}
-
-/**
- * What a partially received request is counted for beyond its bytes (its
- * record and buffers), against `maxBufferedSize`.
- *
- * @example Usage
- * ```ts
- * import { PARTIAL_REQUEST_OVERHEAD } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * assert.equal(PARTIAL_REQUEST_OVERHEAD, 512);
- * ```
- */
-export const PARTIAL_REQUEST_OVERHEAD = 512;
-
-interface Receiving {
-  /** The request's CBOR bytes so far. */
-  payload: ByteBuffer;
-  /** The command data so far, or `null`. */
-  data: ByteBuffer | null;
-  /** What the request is counted for now. */
-  counted: number;
-  requestDone: boolean;
-  expectingData: boolean;
-}
-
-const TEXT_DECODER = new TextDecoder();
-
-function asText(v: CborValue | undefined): string | null {
-  if (v instanceof Uint8Array) return TEXT_DECODER.decode(v);
-  if (typeof v === "string") return v;
-  return null;
-}
+import type {
+  ServerAction,
+  ServerReactorOptions,
+  ServerReactorState,
+} from "./server_reactor_types.ts";
 
 /**
  * The server reactor.
@@ -167,15 +58,12 @@ export class ServerReactor {
   #max: number;
   #maxPending: number;
   #maxRequest: number;
-  #maxData: number;
-  #maxBuffered: number;
-  #buffered = 0;
   #nextStreamId = 2;
   #deferred: Iterable<Frame>[] = [];
   #incoming = new Set<number>();
-  #receiving = new Map<number, Receiving>();
+  #receiving: PartialRequests;
   #active = new Set<number>();
-  #settingsDecoder: CborStreamDecoder | null = null;
+  #settings: SettingsReceiver | null = null;
   #contentEncodings: string[] = ["identity"];
 
   /**
@@ -189,8 +77,11 @@ export class ServerReactor {
     this.#max = Math.min(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, 65535);
     this.#maxPending = options.maxPendingRequests ?? 64;
     this.#maxRequest = options.maxRequestSize ?? 16 * 1024 * 1024;
-    this.#maxData = options.maxCommandDataSize ?? 256 * 1024 * 1024;
-    this.#maxBuffered = options.maxBufferedSize ?? 256 * 1024 * 1024;
+    this.#receiving = new PartialRequests(
+      this.#maxRequest,
+      options.maxCommandDataSize ?? 256 * 1024 * 1024,
+      options.maxBufferedSize ?? 256 * 1024 * 1024,
+    );
   }
 
   /**
@@ -278,7 +169,7 @@ export class ServerReactor {
    * ```
    */
   get bufferedSize(): number {
-    return this.#buffered;
+    return this.#receiving.bufferedSize;
   }
 
   #error(message: string, code = "PROTOCOL_ERROR"): ServerAction {
@@ -288,6 +179,10 @@ export class ServerReactor {
       message,
       error: new ProtocolError(message, { code }),
     };
+  }
+
+  #refuse(r: Refusal): ServerAction {
+    return this.#error(r.message, r.code);
   }
 
   #want(): ServerAction {
@@ -337,9 +232,7 @@ export class ServerReactor {
       case "initial":
         if (frame.type === FRAME_TYPE.SENDER_PROTOCOL_SETTINGS) {
           this.#state = "protocol-settings-receiving";
-          this.#settingsDecoder = new CborStreamDecoder({
-            maxByteStringSize: 1024 * 1024,
-          });
+          this.#settings = new SettingsReceiver(this.#maxRequest);
           return this.#onProtocolSettings(frame);
         }
         if (frame.type === FRAME_TYPE.COMMAND_REQUEST) {
@@ -366,67 +259,14 @@ export class ServerReactor {
         `expected sender protocol settings frame; got ${frame.type}`,
       );
     }
-    const bad = settingsFlagsError(
-      frame.flags,
-      "sender protocol settings frame",
-    );
-    if (bad !== null) return this.#error(bad);
-    const more = frame.flags & FRAME_FLAG.SENDER_PROTOCOL_SETTINGS_CONTINUATION;
-    this.#settingsBytes += frame.payload.length;
-    if (this.#settingsBytes > this.#maxRequest) {
-      return this.#error(
-        `Cannot receive sender protocol settings: ${this.#settingsBytes} bytes exceed the maximum of ${this.#maxRequest} bytes`,
-        "LIMIT_EXCEEDED",
-      );
-    }
-    const decoder = this.#settingsDecoder!;
-    let values: CborValue[];
-    try {
-      values = decoder.decode(frame.payload);
-    } catch (e) {
-      return this.#error(
-        `error decoding CBOR from sender protocol settings frame: ${
-          e instanceof Error ? e.message : String(e)
-        }`,
-      );
-    }
-    for (const v of values) this.#settingsValues.push(v);
-    if (this.#settingsValues.length > 1) {
-      // Refused now rather than at the last frame: nothing more is kept.
-      this.#settingsValues = [];
-      return this.#error(
-        "sender protocol settings frame contained multiple CBOR values",
-      );
-    }
-    if (more) return this.#want();
-    const decoded = this.#settingsValues;
-    this.#settingsValues = [];
-    this.#settingsDecoder = null;
-    if (decoded.length === 0 || decoder.inValue) {
-      return this.#error(
-        "sender protocol settings frame did not contain CBOR data",
-      );
-    }
-    if (decoded.length > 1) {
-      return this.#error(
-        "sender protocol settings frame contained multiple CBOR values",
-      );
-    }
-    const d = decoded[0];
-    if (d instanceof Map && d.has("contentencodings")) {
-      const list = d.get("contentencodings");
-      if (!Array.isArray(list)) {
-        return this.#error(
-          "sender protocol settings contentencodings is not a list",
-        );
-      }
-      this.#contentEncodings = list.map((v) => asText(v as CborValue) ?? "");
-    }
+    const r = this.#settings!.push(frame);
+    if (r === null) return this.#want();
+    if (isRefusal(r)) return this.#refuse(r);
+    this.#settings = null;
+    if (r.encodings !== undefined) this.#contentEncodings = r.encodings;
     this.#state = "idle";
     return this.#want();
   }
-  #settingsValues: CborValue[] = [];
-  #settingsBytes = 0;
 
   #validateRequestFlags(frame: Frame): ServerAction | null {
     const isNew = frame.flags & FRAME_FLAG.COMMAND_REQUEST_NEW;
@@ -451,7 +291,7 @@ export class ServerReactor {
     const bad = this.#validateRequestFlags(frame);
     if (bad) return bad;
     const rid = frame.requestId;
-    if (this.#receiving.has(rid)) {
+    if (this.#receiving.get(rid) !== undefined) {
       return this.#error(`request with ID ${rid} already received`);
     }
     if (this.#active.has(rid)) {
@@ -472,65 +312,20 @@ export class ServerReactor {
     if (!more && !expectingData) {
       // A request in one frame (the usual case): decoded from the frame,
       // nothing buffered.
-      const n = frame.payload.length;
-      if (n > this.#maxRequest) return this.#requestTooLarge(rid, n);
+      const over = this.#receiving.checkSize(rid, frame.payload.length);
+      if (over !== null) return this.#refuse(over);
       if (this.#receiving.size === 0) this.#state = "idle";
       return this.#dispatch(rid, frame.payload, null);
     }
-    const entry: Receiving = {
-      payload: new ByteBuffer(),
-      data: null,
-      counted: PARTIAL_REQUEST_OVERHEAD,
-      requestDone: !more,
+    const over = this.#receiving.start(
+      rid,
+      !more,
       expectingData,
-    };
-    this.#receiving.set(rid, entry);
-    this.#buffered += PARTIAL_REQUEST_OVERHEAD;
-    const over = this.#addPayload(rid, entry, frame.payload);
-    if (over) return over;
+      frame.payload,
+    );
+    if (over !== null) return this.#refuse(over);
     this.#state = "command-receiving";
     return this.#want();
-  }
-
-  #requestTooLarge(rid: number, n: number): ServerAction {
-    return this.#error(
-      `Cannot receive request ${rid}: request of ${n} bytes exceeds the maximum of ${this.#maxRequest} bytes`,
-      "LIMIT_EXCEEDED",
-    );
-  }
-
-  /**
-   * Copies `bytes` into `buffer` (so the input chunk they are a view of is
-   * not pinned) and counts what the buffers of `entry` hold now.
-   */
-  #append(
-    rid: number,
-    entry: Receiving,
-    buffer: ByteBuffer,
-    bytes: Uint8Array,
-  ): ServerAction | null {
-    buffer.append(bytes);
-    const counted = PARTIAL_REQUEST_OVERHEAD + entry.payload.capacity +
-      (entry.data?.capacity ?? 0);
-    this.#buffered += counted - entry.counted;
-    entry.counted = counted;
-    if (this.#buffered > this.#maxBuffered) {
-      return this.#error(
-        `Cannot receive request ${rid}: ${this.#buffered} buffered bytes exceed the maximum of ${this.#maxBuffered} bytes`,
-        "LIMIT_EXCEEDED",
-      );
-    }
-    return null;
-  }
-
-  #addPayload(
-    rid: number,
-    entry: Receiving,
-    payload: Uint8Array,
-  ): ServerAction | null {
-    const n = entry.payload.length + payload.length;
-    if (n > this.#maxRequest) return this.#requestTooLarge(rid, n);
-    return this.#append(rid, entry, entry.payload, payload);
   }
 
   #onCommandReceiving(frame: Frame): ServerAction {
@@ -567,8 +362,8 @@ export class ServerReactor {
           "mismatch between expect data flag and previous frame",
         );
       }
-      const over = this.#addPayload(rid, entry, frame.payload);
-      if (over) return over;
+      const over = this.#receiving.addPayload(rid, entry, frame.payload);
+      if (over !== null) return this.#refuse(over);
       if (!more) entry.requestDone = true;
       if (!more && !expectingData) return this.#runCommand(rid);
       return this.#want();
@@ -579,16 +374,8 @@ export class ServerReactor {
           `received command data frame for request that is not expecting data: ${rid}`,
         );
       }
-      entry.data ??= new ByteBuffer();
-      const size = entry.data.length + frame.payload.length;
-      if (size > this.#maxData) {
-        return this.#error(
-          `Cannot receive request ${rid}: command data of ${size} bytes exceeds the maximum of ${this.#maxData} bytes`,
-          "LIMIT_EXCEEDED",
-        );
-      }
-      const over = this.#append(rid, entry, entry.data, frame.payload);
-      if (over) return over;
+      const over = this.#receiving.addData(rid, entry, frame.payload);
+      if (over !== null) return this.#refuse(over);
       if (frame.flags & FRAME_FLAG.COMMAND_DATA_CONTINUATION) {
         return this.#want();
       }
@@ -606,20 +393,9 @@ export class ServerReactor {
   }
 
   #runCommand(rid: number): ServerAction {
-    const entry = this.#receiving.get(rid)!;
-    this.#receiving.delete(rid);
-    this.#buffered -= entry.counted;
+    const { payload, data } = this.#receiving.take(rid);
     this.#state = this.#receiving.size > 0 ? "command-receiving" : "idle";
-    const data = entry.data;
-    return this.#dispatch(
-      rid,
-      entry.payload.bytes,
-      data === null
-        ? null
-        : data.capacity === data.length
-        ? data.bytes
-        : data.take(data.length),
-    );
+    return this.#dispatch(rid, payload, data);
   }
 
   /** Decodes a complete request and dispatches it. */
@@ -628,48 +404,17 @@ export class ServerReactor {
     payload: Uint8Array,
     data: Uint8Array | null,
   ): ServerAction {
-    let values: CborValue[];
-    const sizes: number[] = [];
-    try {
-      const decoder = new CborStreamDecoder();
-      values = decoder.decode(payload, sizes);
-      if (decoder.inValue) {
-        throw new CborDecodeError("input data not complete");
-      }
-    } catch (e) {
-      return this.#error(
-        `error decoding CBOR from command request: ${
-          e instanceof Error ? e.message : String(e)
-        }`,
-      );
-    }
-    const request = values[0];
-    if (!(request instanceof Map)) {
-      return this.#error("command request is not a CBOR map");
-    }
-    if (values.length > 1 || request instanceof BytestringChunk) {
-      return this.#error("command request contains more than one CBOR value");
-    }
-    if (!request.has("name")) {
-      return this.#error('command request missing "name" field');
-    }
-    const command = asText(request.get("name"));
-    if (command === null) {
-      return this.#error('command request "name" field is not a byte string');
-    }
-    const args = request.get("args") ?? new Map();
-    if (!(args instanceof Map)) {
-      return this.#error('command request "args" field is not a map');
-    }
+    const request = decodeRequest(payload);
+    if (isRefusal(request)) return this.#refuse(request);
     this.#active.add(rid);
     return {
       action: "runcommand",
       requestId: rid,
-      command,
-      args: args as Map<CborKey, CborValue>,
-      redirect: (request.get("redirect") as CborValue | undefined) ?? null,
+      command: request.command,
+      args: request.args,
+      redirect: request.redirect,
       data,
-      size: sizes[0]! + (data?.length ?? 0),
+      size: request.size + (data?.length ?? 0),
     };
   }
 
@@ -884,7 +629,6 @@ export class ServerReactor {
    */
   onInputEof(): ServerAction {
     this.#receiving.clear();
-    this.#buffered = 0;
     if (!this.#defer || this.#deferred.length === 0) return { action: "noop" };
     const queued = this.#deferred;
     this.#deferred = [];
