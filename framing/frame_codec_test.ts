@@ -738,6 +738,11 @@ Deno.test("frame codec: decoder views, copies and pending across chunks", () => 
   );
 });
 
+/** Resolves after a turn of the event loop: every pending promise job ran. */
+function settled(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", async () => {
   const f: Frame = {
     requestId: 1,
@@ -756,7 +761,9 @@ Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", 
   await w.write(encodeFrames([f, f, f]));
   let second = false;
   const written = w.write(encodeFrames([f])).then(() => second = true);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Streams run on promise jobs: once the event loop has turned, every
+  // step that could run has run.
+  await settled();
   assert.deepStrictEqual(second, false); // three frames unread: no more bytes taken
   const r = dec.readable.getReader();
   const got: Frame[] = [];
@@ -780,7 +787,7 @@ Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", 
   await bw.write(encodeFrames([f, f, f]));
   let more = false;
   const moreWritten = bw.write(encodeFrames([f])).then(() => more = true);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await settled();
   assert.deepStrictEqual(more, false);
   const br = bdec.readable.getReader();
   assert.deepStrictEqual((await br.read()).value?.length, 3);
