@@ -198,11 +198,12 @@ async function oursStreams(
 
 /**
  * The floor of the Web Streams rows: the same stream hops as
- * `oursStreams` with `per` frames per array (an array in; a header chunk
- * and a payload chunk out per frame, as `FrameEncoderStream` passes a
- * large payload by reference; one array out per frame completed, as
- * `FrameBatchDecoderStream` does), through two identity-like
- * TransformStreams that encode and decode nothing.
+ * `oursStreams` with `per` frames per array (an array in; out, one chunk
+ * per array of small frames, or a header chunk and a payload chunk per
+ * large frame, as `FrameEncoderStream` passes a large payload by
+ * reference; one array out per chunk that completes frames, as
+ * `FrameBatchDecoderStream` does), through two TransformStreams that
+ * encode and decode nothing.
  */
 async function streamsFloor(
   size: number,
@@ -226,9 +227,17 @@ async function streamsFloor(
         if (made >= n) controller.close();
       },
     });
+    // Small payloads are copied into one chunk per array (`batch`), large
+    // ones follow their header as chunks of their own.
+    const batch = new Uint8Array(8);
+    const large = size >= 16384;
     const split = new TransformStream<Frame[], Uint8Array>(
       {
         transform(frames, controller) {
+          if (!large) {
+            controller.enqueue(batch);
+            return;
+          }
           for (let i = 0; i < frames.length; i++) {
             controller.enqueue(header);
             controller.enqueue(frames[i]!.payload);
@@ -238,9 +247,18 @@ async function streamsFloor(
       undefined,
       { highWaterMark: 16 },
     );
+    let left = n;
     const join = new TransformStream<Uint8Array, Frame[]>({
       transform(chunk, controller) {
-        if (chunk !== header) controller.enqueue([frameOf(chunk)]);
+        if (chunk === header) return;
+        if (chunk === batch) {
+          const k = Math.min(per, left);
+          left -= k;
+          controller.enqueue(framesOf(payload, k));
+          return;
+        }
+        left--;
+        controller.enqueue([frameOf(chunk)]);
       },
     });
     const reader = source.pipeThrough(split).pipeThrough(join).getReader();
