@@ -81,6 +81,7 @@ Deno.test("Listener on a Unix path: mode 0600, refuses a taken path, removes the
     );
     assertEquals(names, ["sidecar.sock"]);
     const closing = listener.close();
+    assertOk(closing instanceof Promise);
     assertOk(listener.close() === closing, "idempotent");
     await closing;
     assertEquals((await Array.fromAsync(Deno.readDir(dir.path))).length, 0);
