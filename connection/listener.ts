@@ -155,6 +155,8 @@ export class Listener<T = unknown>
   #pump: Promise<void> | null = null;
   /** Wakes the accept loop from a wait for a free slot or a back-off. */
   #wake: (() => void) | null = null;
+  /** The back-off timer, while the accept loop backs off. */
+  #backoffTimer: ReturnType<typeof setTimeout> | undefined;
   #handshakes = new Set<InHandshake>();
   #ready: Ready<T>[] = [];
   #waiters: Waiter<T>[] = [];
@@ -287,7 +289,7 @@ export class Listener<T = unknown>
       const onAbort = (): void => {
         const i = this.#waiters.indexOf(waiter);
         if (i >= 0) this.#waiters.splice(i, 1);
-        if (this.#waiters.length === 0) this.#listener.unref();
+        if (this.#waiters.length === 0) this.#keepAlive(false);
         reject(signal!.reason);
       };
       const waiter: Waiter<T> = {
@@ -297,7 +299,7 @@ export class Listener<T = unknown>
       };
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#waiters.push(waiter);
-      this.#listener.ref();
+      this.#keepAlive(true);
     });
   }
 
@@ -465,20 +467,36 @@ export class Listener<T = unknown>
     void this.close();
   }
 
-  /** Waits until woken, or `ms` milliseconds when given. */
+  /**
+   * The accept loop's pending accept and back-off keep the process alive
+   * only while someone waits in accept() (as a plain accept() would).
+   */
+  #keepAlive(on: boolean): void {
+    if (on) {
+      this.#listener.ref();
+      if (this.#backoffTimer !== undefined) Deno.refTimer(this.#backoffTimer);
+    } else {
+      this.#listener.unref();
+      if (this.#backoffTimer !== undefined) {
+        Deno.unrefTimer(this.#backoffTimer);
+      }
+    }
+  }
+
+  /** Waits until woken, or `ms` milliseconds when given (a back-off). */
   #idle(ms: number | null): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = ms === null ? undefined : setTimeout(() => done(), ms);
-      // Like the accept itself, a back-off keeps the process alive only
-      // while someone waits in accept().
-      if (timer !== undefined && this.#waiters.length === 0) {
-        Deno.unrefTimer(timer);
-      }
       const done = (): void => {
-        clearTimeout(timer);
+        clearTimeout(this.#backoffTimer);
+        this.#backoffTimer = undefined;
         this.#wake = null;
         resolve();
       };
+      if (ms !== null) {
+        const timer = setTimeout(done, ms);
+        if (this.#waiters.length === 0) Deno.unrefTimer(timer);
+        this.#backoffTimer = timer;
+      }
       this.#wake = done;
     });
   }
@@ -577,7 +595,7 @@ export class Listener<T = unknown>
       this.#ready.push(ready);
       return;
     }
-    if (this.#waiters.length === 0) this.#listener.unref();
+    if (this.#waiters.length === 0) this.#keepAlive(false);
     waiter.cleanup();
     this.#last = ready.address;
     this.#wake?.();

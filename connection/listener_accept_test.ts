@@ -464,3 +464,35 @@ Deno.test("Listener survives EMFILE: reports it, backs off, and accepts the wait
   await stdin.close();
   assertOk((await child.status).success);
 });
+
+Deno.test("Listener: the background accept keeps a process alive only while someone waits in accept() (a script that took its client and never closed the listener still exits)", async () => {
+  const url = new URL("./mod.ts", import.meta.url).href;
+  const script = `
+    import { connect, Listener } from ${JSON.stringify(url)};
+    const listener = new Listener({ port: 0 }, { authkey: "k" });
+    const [server, client] = await Promise.all([
+      listener.accept(),
+      connect(listener.address, { authkey: "k" }),
+    ]);
+    await server.close();
+    await client.close();
+    // Authenticated in the background; nobody takes it.
+    await connect(listener.address, { authkey: "k" });
+    console.log("end of script");
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    env: { DENO_NO_UPDATE_CHECK: "1" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const out = await within(child.output(), "the script's exit").catch(
+    async (e) => {
+      child.kill();
+      await child.status;
+      throw e;
+    },
+  );
+  assertOk(out.success);
+  assertEquals(dec.decode(out.stdout), "end of script\n");
+});
