@@ -203,7 +203,13 @@ export async function mpCommand(
   }
   let listener: Listener;
   try {
-    listener = new Listener(address, options);
+    listener = new Listener(address, {
+      ...options,
+      // A client that fails the handshake is refused and reported; the
+      // listener waits for the next one.
+      onError: (e) =>
+        err(`ipc mp: refused a client: ${e instanceof Error ? e.message : e}`),
+    });
   } catch (e) {
     throw failure(e, `listen on ${formatAddress(address)}`);
   }

@@ -246,6 +246,42 @@ with Client(${JSON.stringify(path)}) as c:
 );
 
 peerTest(
+  "ipc mp listen refuses a client with a wrong key, reports it, and serves the next",
+  py313,
+  "python3.13",
+  async (py) => {
+    await using dir = await tempDir();
+    const path = `${dir.path}/keys.sock`;
+    await using ipc = spawnIpc(
+      ["mp", "listen", path, "--authkey", "good", "--count", "1"],
+    );
+    await ipc.waitFor(/listening on/, "stderr");
+    const client = (key: string) =>
+      new Deno.Command(py.path, {
+        args: [
+          "-c",
+          `
+from multiprocessing.connection import Client
+with Client(${JSON.stringify(path)}, authkey=b'${key}') as c:
+    c.send('hello')
+`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const bad = await client("bad");
+    assert.notEqual(bad.code, 0);
+    assert.match(new TextDecoder().decode(bad.stderr), /AuthenticationError/);
+    await ipc.waitFor(/refused a client/, "stderr");
+    const good = await client("good");
+    assert.equal(good.code, 0, new TextDecoder().decode(good.stderr));
+    const r = await ipc.wait();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "'hello'");
+  },
+);
+
+peerTest(
   "ipc mp listen on a Linux abstract address (@name)",
   py313,
   "python3.13",
