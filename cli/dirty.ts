@@ -183,7 +183,7 @@ export async function dirtyCommand(
     threads: { type: "string" },
     "graceful-timeout": { type: "string" },
   }, HELP);
-  if (parsed === null) return EXIT.OK;
+  if (typeof parsed === "number") return parsed;
   const { sub, p } = parsed;
   const json = flag(p, "json");
   if (sub === "serve") return await serve(p, ctx);
