@@ -26,6 +26,7 @@
  * @module
  */
 import * as zlib from "node:zlib";
+import { reportGoal } from "../../tools/bench_goal.ts";
 import {
   ClientReactor,
   encodeFrame,
@@ -608,7 +609,27 @@ function main(): void {
       const t = Number(inChild([id, `${size}`, `${n}`, `${per}`, `${ROUNDS}`]));
       const h = hgTime[row.versus];
       const ratio = h / t;
-      if (id === "chunks") batchedRatios.push(ratio);
+      if (id === "chunks") {
+        batchedRatios.push(ratio);
+        reportGoal({
+          module: "framing",
+          workload: `frames, default path (encodeFrameChunks + FrameDecoder), ${
+            size >= 1024 ? `${size / 1024} KiB` : `${size} B`
+          } payloads`,
+          ratio,
+          goal: TARGET,
+          against: "ours/Mercurial",
+        });
+      }
+      if (id === "streams-batch" && size >= 1024) {
+        reportGoal({
+          module: "framing",
+          workload: `framing via Web Streams, ${size / 1024} KiB payloads`,
+          ratio,
+          goal: TARGET,
+          against: "ours/Mercurial",
+        });
+      }
       if (id === "chunks-one") oneBatchRatios.push(ratio);
       rows.push([
         `${size} B x ${n}`,
@@ -662,6 +683,13 @@ function main(): void {
       ],
     ] as const
   ) {
+    reportGoal({
+      module: "framing",
+      workload: `zstd-8mb stream ${work.slice(0, 6)}`,
+      ratio: raw / ours,
+      goal: ZSTD_TARGET,
+      against: "ours/raw node:zlib",
+    });
     zrows.push([
       work,
       (z.total / ours / 1e6).toFixed(1),
