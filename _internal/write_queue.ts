@@ -7,9 +7,9 @@
  * reuse its memory at once), large ones are written from the caller's
  * memory; a batch that is mostly empty when it is sealed or written is
  * copied out instead of being held whole, so a queue holds about the bytes
- * queued, not a 64 KiB buffer per small write. Queued bytes are counted: past `highWaterMark`,
- * {@linkcode WriteQueue.push} reports it and {@linkcode WriteQueue.ready}
- * waits (backpressure). The first failed write fails everything queued and
+ * queued, not a 64 KiB buffer per small write. Queued bytes are counted:
+ * past `highWaterMark`, {@linkcode WriteQueue.push} reports it and
+ * {@linkcode WriteQueue.ready} waits (backpressure). The first failed write fails everything queued and
  * everything queued later.
  *
  * Writing runs on plain callbacks, not an async loop, so a queued chunk
