@@ -7,14 +7,14 @@
  * @module
  */
 import { DirtyConnection } from "../dirty/_connection.ts";
+import type { DirtyFrame } from "../dirty/message.ts";
 import {
-  type DirtyFrame,
   encodeManage,
   encodeRequest,
   encodeStash,
   encodeStatus,
   type StashFields,
-} from "../dirty/message.ts";
+} from "../dirty/message_encoders.ts";
 import { type DirtyError, errorFromDict } from "../dirty/errors.ts";
 import type { DirtyInput, DirtyValue } from "../dirty/tlv.ts";
 

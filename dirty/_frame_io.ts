@@ -14,7 +14,7 @@ import {
   type DirtyMessageType,
   HEADER_SIZE,
   MAX_MESSAGE_SIZE,
-} from "./message.ts";
+} from "./header.ts";
 
 /** One whole frame, still encoded. */
 export interface RawFrame {

@@ -20,14 +20,14 @@ import {
   DirtyWorkerError,
 } from "./errors.ts";
 import { FrameWriter } from "./_frame_io.ts";
+import { DirtyMessageDecoder } from "./message_decoder.ts";
 import {
-  DirtyMessageDecoder,
   encodeChunk,
   encodeEnd,
   encodeError,
   encodeResponse,
-  parseFrame,
-} from "./message.ts";
+} from "./message_encoders.ts";
+import { parseFrame } from "./message.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
 import {
   BOOT_ERROR_EXIT,

@@ -26,12 +26,9 @@ import {
   RawFrameSplitter,
   setIdNumber,
 } from "./_frame_io.ts";
-import {
-  decodeMessage,
-  encodeError,
-  encodeRequest,
-  MAX_MESSAGE_SIZE,
-} from "./message.ts";
+import { decodeMessage } from "./message_decoder.ts";
+import { encodeError, encodeRequest } from "./message_encoders.ts";
+import { MAX_MESSAGE_SIZE } from "./header.ts";
 import { type Queued, type Routable, Router } from "./_router.ts";
 import { CONTROL_ID, type WorkerConfig } from "./_worker_protocol.ts";
 import type { ArbiterLogLevel as LogLevel } from "./arbiter.ts";

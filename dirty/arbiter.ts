@@ -54,13 +54,9 @@ import {
   resolveAppModule,
 } from "./app.ts";
 import { DirtyError, DirtyWorkerError } from "./errors.ts";
-import {
-  decodeMessage,
-  encodeError,
-  encodeResponse,
-  ManageOp,
-  parseFrame,
-} from "./message.ts";
+import { decodeMessage } from "./message_decoder.ts";
+import { encodeError, encodeResponse } from "./message_encoders.ts";
+import { ManageOp, parseFrame } from "./message.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
 import { DirtyFloat } from "./tlv.ts";
 import {

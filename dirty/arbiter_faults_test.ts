@@ -7,7 +7,7 @@ import {
   DirtyTimeoutError,
   DirtyWorkerError,
 } from "./errors.ts";
-import { encodeRequest } from "./message.ts";
+import { encodeRequest } from "./message_encoders.ts";
 import type { DirtyInput } from "./tlv.ts";
 import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
 

@@ -12,9 +12,8 @@ import {
   encodeFrame,
   encodeRequest,
   encodeStatus,
-  ManageOp,
-  StashOp,
-} from "./message.ts";
+} from "./message_encoders.ts";
+import { ManageOp, StashOp } from "./message.ts";
 import { DirtyFloat } from "./tlv.ts";
 import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
 

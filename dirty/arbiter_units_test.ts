@@ -18,7 +18,7 @@ import {
   RawFrameSplitter,
   setIdNumber,
 } from "./_frame_io.ts";
-import { encodeChunk, encodeEnd, encodeRequest } from "./message.ts";
+import { encodeChunk, encodeEnd, encodeRequest } from "./message_encoders.ts";
 import { DirtyFloat } from "./tlv.ts";
 
 Deno.test("app spec: gunicorn's forms and errors", () => {

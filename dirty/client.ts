@@ -14,15 +14,14 @@ import {
   DirtyTimeoutError,
   errorFromDict,
 } from "./errors.ts";
+import { type DirtyFrame, ManageOp } from "./message.ts";
+import type { DirtyMessageDecodeOptions } from "./message_decoder.ts";
 import {
-  type DirtyFrame,
-  type DirtyMessageDecodeOptions,
   encodeManage,
   encodeRequest,
   encodeStatus,
-  ManageOp,
-  MAX_MESSAGE_SIZE,
-} from "./message.ts";
+} from "./message_encoders.ts";
+import { MAX_MESSAGE_SIZE } from "./header.ts";
 import type {
   DirtyDictInput,
   DirtyInput,

@@ -14,7 +14,8 @@ import {
   DirtyTimeoutError,
   DirtyWorkerError,
 } from "./errors.ts";
-import { decodeMessage, parseFrame } from "./message.ts";
+import { decodeMessage } from "./message_decoder.ts";
+import { parseFrame } from "./message.ts";
 import { DirtyFloat } from "./tlv.ts";
 
 const vectors = [

@@ -18,7 +18,7 @@ import {
   DirtyProtocolError,
   DirtyTimeoutError,
 } from "./errors.ts";
-import { encodeFrame } from "./message.ts";
+import { encodeFrame } from "./message_encoders.ts";
 import { StashClient } from "./stash_client.ts";
 import { startFakeDirtyServer } from "../_test_utils/dirty_fake_server.ts";
 import {

@@ -4,12 +4,8 @@ import { assertRejects } from "../_test_utils/assert.ts";
 import { byteByByte, collect, concatBytes } from "../_test_utils/chunks.ts";
 import { hexBytes, loadVectors } from "../_test_utils/dirty_vectors.ts";
 import { DirtyProtocolError } from "./errors.ts";
-import {
-  decodeMessage,
-  encodeChunk,
-  encodeEnd,
-  encodeResponse,
-} from "./message.ts";
+import { decodeMessage } from "./message_decoder.ts";
+import { encodeChunk, encodeEnd, encodeResponse } from "./message_encoders.ts";
 import { DirtyMessageDecoderStream } from "./message_stream.ts";
 
 const messages = [

@@ -17,24 +17,20 @@ import {
   DirtyTimeoutError,
   DirtyWorkerError,
 } from "./errors.ts";
+import { decodeHeader, encodeHeader } from "./header.ts";
+import { decodeMessage, DirtyMessageDecoder } from "./message_decoder.ts";
 import {
-  decodeHeader,
-  decodeMessage,
-  DirtyMessageDecoder,
   encodeChunk,
   encodeEnd,
   encodeError,
   encodeFrame,
-  encodeHeader,
   encodeManage,
   encodeRequest,
   encodeResponse,
   encodeStash,
   encodeStatus,
-  ManageOp,
-  parseFrame,
-  StashOp,
-} from "./message.ts";
+} from "./message_encoders.ts";
+import { ManageOp, parseFrame, StashOp } from "./message.ts";
 import { DirtyFloat, type DirtyValue } from "./tlv.ts";
 
 const vectors: Vector[] = [

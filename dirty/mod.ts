@@ -39,7 +39,22 @@
  */
 export * from "./errors.ts";
 export * from "./tlv.ts";
+export {
+  decodeHeader,
+  type DirtyHeader,
+  type DirtyMessageType,
+  encodeHeader,
+  HEADER_SIZE,
+  MAGIC,
+  MAX_MESSAGE_SIZE,
+  MESSAGE_TYPE_CODES,
+  messageTypeName,
+  PROTOCOL_VERSION,
+  type RequestId,
+} from "./header.ts";
 export * from "./message.ts";
+export * from "./message_encoders.ts";
+export * from "./message_decoder.ts";
 export * from "./message_stream.ts";
 export * from "./client.ts";
 export * from "./stash_client.ts";

@@ -17,7 +17,8 @@ import {
   StashKeyNotFoundError,
   StashTableNotFoundError,
 } from "./errors.ts";
-import { encodeStash, type StashFields, StashOp } from "./message.ts";
+import { encodeStash, type StashFields } from "./message_encoders.ts";
+import { StashOp } from "./message.ts";
 import { dictGet } from "./_dict.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
 

@@ -101,7 +101,7 @@ Deno.test("stash: other server errors become StashError; unknown op text kept", 
   await using dir = await tempDir();
   await using server = startFakeDirtyServer(dir.path);
   await using client = new DirtyClient({ socketPath: server.path });
-  const { encodeStash } = await import("./message.ts");
+  const { encodeStash } = await import("./message_encoders.ts");
   const err = await assertRejects(
     () => client.request((id) => encodeStash(id, 99, "t")),
     Error,

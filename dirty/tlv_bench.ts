@@ -1,6 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import { typicalRequest, typicalResponse } from "./bench/typical.ts";
-import { decodeMessage, encodeFrame } from "./message.ts";
+import { decodeMessage } from "./message_decoder.ts";
+import { encodeFrame } from "./message_encoders.ts";
 import { decodeTlv, encodeTlv } from "./tlv.ts";
 
 const request = typicalRequest();

@@ -3,7 +3,7 @@
 // after (arbiter_test.ts runs it in a process of its own). On a mismatch
 // the new fds go to stderr.
 import { startArbiter } from "../arbiter.ts";
-import { encodeRequest } from "../message.ts";
+import { encodeRequest } from "../message_encoders.ts";
 import { RawDirtyConn } from "../../_test_utils/dirty_arbiter_client.ts";
 import { openFdCount } from "../../_test_utils/peers.ts";
 
