@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { DirtyFloat, type DirtyValue } from "../dirty/tlv.ts";
+import { DirtyFloat } from "../dirty/dirty_float.ts";
+import type { DirtyValue } from "../dirty/tlv.ts";
 
 /** One entry of dirty-vectors.json (and extra-vectors.json). */
 export interface Vector {

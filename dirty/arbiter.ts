@@ -58,7 +58,7 @@ import { decodeMessage } from "./message_decoder.ts";
 import { encodeError, encodeResponse } from "./message_encoders.ts";
 import { ManageOp, parseFrame } from "./message.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
-import { DirtyFloat } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
 import {
   FrameWriter,
   idBytes,

@@ -14,7 +14,7 @@ import {
   encodeStatus,
 } from "./message_encoders.ts";
 import { ManageOp, StashOp } from "./message.ts";
-import { DirtyFloat } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
 import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
 
 const LIMITED = `${ECHO}:LimitedApp`;

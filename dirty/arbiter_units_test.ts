@@ -19,7 +19,7 @@ import {
   setIdNumber,
 } from "./_frame_io.ts";
 import { encodeChunk, encodeEnd, encodeRequest } from "./message_encoders.ts";
-import { DirtyFloat } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
 
 Deno.test("app spec: gunicorn's forms and errors", () => {
   assert.deepEqual(parseAppSpec("./app.ts:Echo"), {

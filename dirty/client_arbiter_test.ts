@@ -16,7 +16,8 @@ import { startArbiter } from "./arbiter.ts";
 import { DirtyClient } from "./client.ts";
 import { DirtyNoWorkersAvailableError, DirtyTimeoutError } from "./errors.ts";
 import { StashClient } from "./stash_client.ts";
-import { DirtyFloat, type TlvDecodeOptions } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
+import type { TlvDecodeOptions } from "./tlv.ts";
 
 const EXACT = `${ECHO}:ExactEchoApp`;
 const BAD_FLOATS = `${ECHO}:BadFloatsApp`;

@@ -16,7 +16,7 @@ import {
 } from "./errors.ts";
 import { decodeMessage } from "./message_decoder.ts";
 import { parseFrame } from "./message.ts";
-import { DirtyFloat } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
 
 const vectors = [
   ...loadVectors("dirty-vectors.json"),

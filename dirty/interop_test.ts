@@ -26,7 +26,7 @@ import {
   checkStash,
   checkStreams,
 } from "../_test_utils/dirty_client_checks.ts";
-import { DirtyFloat } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
 
 const APP = "dirty_demo_app:DemoApp";
 const runner =

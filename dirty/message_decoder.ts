@@ -10,7 +10,8 @@
  */
 
 import { DirtyProtocolError } from "./errors.ts";
-import { decodeTlv, type DirtyValue, type TlvDecodeOptions } from "./tlv.ts";
+import { decodeTlv } from "./tlv_decoder.ts";
+import type { DirtyValue, TlvDecodeOptions } from "./tlv.ts";
 import {
   decodeHeader,
   type DirtyHeader,

@@ -9,12 +9,8 @@
  */
 
 import { errorToDict } from "./errors.ts";
-import {
-  type DirtyDictInput,
-  type DirtyInput,
-  type TlvEncodeOptions,
-  TlvWriter,
-} from "./tlv.ts";
+import type { DirtyDictInput, DirtyInput, TlvEncodeOptions } from "./tlv.ts";
+import { TlvWriter } from "./tlv_encoder.ts";
 import {
   checkId,
   type DirtyMessageType,

@@ -31,7 +31,8 @@ import {
   encodeStatus,
 } from "./message_encoders.ts";
 import { ManageOp, parseFrame, StashOp } from "./message.ts";
-import { DirtyFloat, type DirtyValue } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
+import type { DirtyValue } from "./tlv.ts";
 
 const vectors: Vector[] = [
   ...loadVectors("dirty-vectors.json"),

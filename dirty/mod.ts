@@ -39,6 +39,9 @@
  */
 export * from "./errors.ts";
 export * from "./tlv.ts";
+export * from "./dirty_float.ts";
+export * from "./tlv_encoder.ts";
+export * from "./tlv_decoder.ts";
 export {
   decodeHeader,
   type DirtyHeader,

@@ -2,7 +2,8 @@
 import { typicalRequest, typicalResponse } from "./bench/typical.ts";
 import { decodeMessage } from "./message_decoder.ts";
 import { encodeFrame } from "./message_encoders.ts";
-import { decodeTlv, encodeTlv } from "./tlv.ts";
+import { decodeTlv } from "./tlv_decoder.ts";
+import { encodeTlv } from "./tlv_encoder.ts";
 
 const request = typicalRequest();
 const response = typicalResponse();

@@ -11,15 +11,10 @@ import {
 } from "../_test_utils/dirty_vectors.ts";
 import { tlvValue } from "../_test_utils/dirty_values.ts";
 import { DirtyProtocolError } from "./errors.ts";
-import {
-  decodeTlv,
-  decodeTlvAt,
-  DirtyFloat,
-  type DirtyInput,
-  type DirtyValue,
-  encodeTlv,
-  MAX_BYTES_SIZE,
-} from "./tlv.ts";
+import { decodeTlv, decodeTlvAt } from "./tlv_decoder.ts";
+import { DirtyFloat } from "./dirty_float.ts";
+import { type DirtyInput, type DirtyValue, MAX_BYTES_SIZE } from "./tlv.ts";
+import { encodeTlv } from "./tlv_encoder.ts";
 
 const vectors: Vector[] = [
   ...loadVectors("dirty-vectors.json"),

@@ -1,7 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Test fixture: a dirty app with one action of each kind.
 import { DirtyApp, requestSignal } from "../../app.ts";
-import { DirtyFloat } from "../../tlv.ts";
+import { DirtyFloat } from "../../dirty_float.ts";
 
 export class EchoApp extends DirtyApp {
   calls = 0;
