@@ -19,7 +19,7 @@ import {
   DirtyTimeoutError,
   DirtyWorkerError,
 } from "./errors.ts";
-import { FrameWriter } from "./_frame_io.ts";
+import { WriteQueue } from "../_internal/write_queue.ts";
 import { DirtyMessageDecoder } from "./message_decoder.ts";
 import {
   encodeChunk,
@@ -65,7 +65,7 @@ function stackOf(e: unknown): string | undefined {
 class Worker {
   readonly #config: WorkerConfig;
   readonly #conn: Deno.UnixConn;
-  readonly #out: FrameWriter;
+  readonly #out: WriteQueue;
   readonly #apps = new Map<string, LoadedApp>();
   readonly #inflight = new Map<number, InFlight>();
   readonly #floats = new FloatSlots();
@@ -75,18 +75,20 @@ class Worker {
   constructor(config: WorkerConfig, conn: Deno.UnixConn) {
     this.#config = config;
     this.#conn = conn;
-    this.#out = new FrameWriter(conn);
-  }
-
-  #send(bytes: Uint8Array): Promise<void> {
-    return this.#out.write(bytes).catch(() => {
+    this.#out = new WriteQueue(conn, {
+      highWaterMark: HIGH_WATER,
       // The arbiter is gone: nothing to answer any more.
-      this.stop(false);
+      onError: () => void this.stop(false),
     });
   }
 
+  #send(bytes: Uint8Array): void {
+    this.#out.push(bytes);
+  }
+
   #event(result: Record<string, DirtyInput>): Promise<void> {
-    return this.#send(encodeResponse(CONTROL_ID, result));
+    this.#send(encodeResponse(CONTROL_ID, result));
+    return this.#out.flush().catch(() => {});
   }
 
   hello(): Promise<void> {
@@ -165,13 +167,13 @@ class Worker {
     try {
       msg = parseFrame(frame);
     } catch (e) {
-      void this.#send(
+      this.#send(
         encodeError(frame.id, new DirtyWorkerError(errorMessage(e))),
       );
       return;
     }
     if (msg.type !== "request") {
-      void this.#send(
+      this.#send(
         encodeError(
           frame.id,
           new DirtyWorkerError(`Unknown message type: ${msg.type}`),
@@ -186,7 +188,7 @@ class Worker {
       return;
     }
     if (this.#stopping) {
-      void this.#send(
+      this.#send(
         encodeError(frame.id, new DirtyWorkerError("Worker is shutting down")),
       );
       return;
@@ -203,7 +205,7 @@ class Worker {
     entry.controller.abort(
       new DirtyTimeoutError("Request aborted by the arbiter"),
     );
-    void this.#send(
+    this.#send(
       encodeError(id, new DirtyTimeoutError("Request aborted by the arbiter")),
     );
   }
@@ -262,7 +264,7 @@ class Worker {
     }
     if (entry.done) return;
     this.#finish(id, entry);
-    await this.#send(frame);
+    this.#send(frame);
   }
 
   async #stream(
@@ -282,18 +284,18 @@ class Worker {
         if (entry.done) return;
         const r = step as IteratorResult<unknown>;
         if (r.done) break;
-        const p = this.#send(
+        this.#out.push(
           encodeChunk(id, this.#floats.restore(r.value as DirtyInput)),
         );
-        if (this.#out.pending > HIGH_WATER) await p;
+        if (this.#out.full) await this.#out.ready().catch(() => {});
       }
       this.#finish(id, entry);
-      await this.#send(encodeEnd(id));
+      this.#send(encodeEnd(id));
     } catch (e) {
       if (entry.done) return;
       this.#finish(id, entry);
       const tb = stackOf(e);
-      await this.#send(
+      this.#send(
         encodeError(
           id,
           new DirtyAppError(errorMessage(e), tb ? { traceback: tb } : {}),

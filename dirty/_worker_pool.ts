@@ -20,7 +20,6 @@ import {
   DirtyWorkerError,
 } from "./errors.ts";
 import {
-  FrameWriter,
   getIdNumber,
   type RawFrame,
   RawFrameSplitter,
@@ -30,6 +29,7 @@ import { decodeMessage } from "./message_decoder.ts";
 import { encodeError, encodeRequest } from "./message_encoders.ts";
 import { MAX_MESSAGE_SIZE } from "./header.ts";
 import { type Queued, type Routable, Router } from "./_router.ts";
+import { WriteQueue } from "../_internal/write_queue.ts";
 import { CONTROL_ID, type WorkerConfig } from "./_worker_protocol.ts";
 import type { ArbiterLogLevel as LogLevel } from "./arbiter.ts";
 
@@ -117,7 +117,7 @@ export class WorkerProc implements Routable {
   readonly token: string;
   readonly stdin: WritableStreamDefaultWriter<Uint8Array>;
   conn: Deno.UnixConn | null = null;
-  writer: FrameWriter;
+  writer: WriteQueue | null = null;
   readonly loaded = new Set<string>();
   readonly inflight = new Map<number, PendingRequest>();
   readonly aborting = new Map<number, Timer>();
@@ -144,12 +144,6 @@ export class WorkerProc implements Routable {
     this.slot = slot;
     this.capacity = cap;
     this.stdin = child.stdin.getWriter();
-    // Nothing is sent before the worker connects and loads its apps.
-    this.writer = new FrameWriter({
-      write(): Promise<number> {
-        return Promise.reject(new Error("worker not connected"));
-      },
-    });
   }
 
   get load(): number {
@@ -484,7 +478,7 @@ export class WorkerPool {
     }
     this.#byToken.delete(w.token);
     w.conn = conn;
-    w.writer = new FrameWriter(conn);
+    w.writer = new WriteQueue(conn);
     w.lastHeartbeat = performance.now();
     return w;
   }
@@ -651,9 +645,9 @@ export class WorkerPool {
     w.inflight.set(wid, p);
     setIdNumber(p.frame, wid);
     this.#arm(p);
-    w.writer.write(p.frame).catch(() => {
-      // The worker died; #readLoop fails its requests.
-    });
+    // A failed write shows as the end of the worker's connection, whose
+    // loop fails its requests.
+    w.writer?.push(p.frame);
   }
 
   #arm(p: PendingRequest): void {
@@ -695,9 +689,7 @@ export class WorkerPool {
         this.#kill(w);
       }, this.#o.killGraceMs),
     );
-    w.writer.write(encodeRequest(CONTROL_ID, "", "abort", [wid])).catch(
-      () => {},
-    );
+    w.writer?.push(encodeRequest(CONTROL_ID, "", "abort", [wid]));
   }
 
   #fail(p: PendingRequest, err: DirtyError): void {
@@ -769,7 +761,7 @@ export class WorkerPool {
     if (w.stdinClosed) return;
     w.stdinClosed = true;
     // Flush queued frames, then end stdin: the worker closes its apps.
-    w.writer.write(new Uint8Array(0)).catch(() => {}).finally(() => {
+    (w.writer?.flush() ?? Promise.resolve()).catch(() => {}).finally(() => {
       w.stdin.close().catch(() => {});
     });
     if (w.killTimer === undefined) this.#killAfter(w, this.#o.gracefulMs);

@@ -59,13 +59,9 @@ import { encodeError, encodeResponse } from "./message_encoders.ts";
 import { ManageOp, parseFrame } from "./message.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
 import { DirtyFloat } from "./dirty_float.ts";
-import {
-  FrameWriter,
-  idBytes,
-  type RawFrame,
-  RawFrameSplitter,
-} from "./_frame_io.ts";
+import { idBytes, type RawFrame, RawFrameSplitter } from "./_frame_io.ts";
 import { StashStore } from "./_stash.ts";
+import { WriteQueue } from "../_internal/write_queue.ts";
 import {
   type PendingRequest,
   type PoolApp,
@@ -267,16 +263,15 @@ const CLIENT_HIGH_WATER = 8 * 1024 * 1024;
 
 class ClientConn {
   readonly conn: Deno.UnixConn;
-  readonly out: FrameWriter;
+  readonly out: WriteQueue;
   constructor(conn: Deno.UnixConn) {
     this.conn = conn;
-    this.out = new FrameWriter(conn);
+    this.out = new WriteQueue(conn, { highWaterMark: CLIENT_HIGH_WATER });
   }
   send(bytes: Uint8Array): Promise<void> | undefined {
-    const p = this.out.write(bytes);
+    if (this.out.push(bytes)) return undefined;
     // A client that left is not an error worth reporting.
-    const quiet = p.catch(() => {});
-    return this.out.pending > CLIENT_HIGH_WATER ? quiet : undefined;
+    return this.out.ready().catch(() => {});
   }
 }
 
@@ -354,7 +349,7 @@ class Arbiter implements DirtyArbiter {
       this.#log("debug", `Client connection error: ${String(e)}`);
     } finally {
       // Let the last replies out, then close.
-      await c.out.write(new Uint8Array(0)).catch(() => {});
+      await c.out.flush().catch(() => {});
       try {
         c.conn.close();
       } catch {
@@ -375,7 +370,7 @@ class Arbiter implements DirtyArbiter {
             frame: f.bytes,
             clientId: idBytes(f.bytes),
             send: (b) => c.send(b),
-            gone: () => c.out.error !== undefined,
+            gone: () => c.out.failed,
             done: resolve,
             cancelled: false,
             finished: false,
