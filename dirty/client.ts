@@ -6,6 +6,11 @@
  * @module
  */
 
+import {
+  type CancelTimer,
+  checkDuration,
+  setLongTimeout,
+} from "../_internal/timers.ts";
 import { DirtyConnection } from "./_connection.ts";
 import { dictGet, isDict } from "./_dict.ts";
 import {
@@ -43,7 +48,8 @@ export interface DirtyClientOptions {
   socketPath?: string;
   /**
    * Default time limit of each call in milliseconds, from the call until
-   * its last frame (for streams: from the first `next()` until END).
+   * its last frame (for streams: from the first `next()` until END). Any
+   * length works; `Infinity` means none.
    *
    * @default {30000}
    */
@@ -105,8 +111,7 @@ interface Waiter {
 /** Tracks one call: its deadline, the caller's signal, the connection in use. */
 class Call {
   readonly #signal: AbortSignal | undefined;
-  readonly #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #timeoutMs: number;
+  readonly #cancelTimer: CancelTimer;
   #conn: DirtyConnection | null = null;
   #onFail: ((conn: DirtyConnection) => void) | null = null;
   #reason: unknown = undefined;
@@ -115,19 +120,20 @@ class Call {
 
   constructor(options: DirtyCallOptions, defaultTimeout: number) {
     this.#signal = options.signal;
-    this.#timeoutMs = options.timeout ?? defaultTimeout;
+    const timeoutMs = options.timeout === undefined
+      ? defaultTimeout
+      : checkDuration(options.timeout, "timeout", "call dirty app");
     this.#signal?.throwIfAborted();
     this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-    if (Number.isFinite(this.#timeoutMs)) {
-      this.#timer = setTimeout(() => {
-        this.#fail(
-          new DirtyTimeoutError(
-            "Timeout waiting for dirty app response",
-            this.#timeoutMs / 1000,
-          ),
-        );
-      }, this.#timeoutMs);
-    }
+    // Any length works: a delay over 2^31 - 1 ms is waited out in steps.
+    this.#cancelTimer = setLongTimeout(() => {
+      this.#fail(
+        new DirtyTimeoutError(
+          "Timeout waiting for dirty app response",
+          timeoutMs / 1000,
+        ),
+      );
+    }, timeoutMs);
   }
 
   get failed(): boolean {
@@ -139,10 +145,10 @@ class Call {
    * than `idleMs` (when given).
    */
   async guardIdle<T>(p: Promise<T>, idleMs: number | undefined): Promise<T> {
-    if (idleMs === undefined || !Number.isFinite(idleMs)) {
+    if (idleMs === undefined || idleMs === Infinity) {
       return await this.guard(p);
     }
-    const t = setTimeout(() => {
+    const cancel = setLongTimeout(() => {
       this.#fail(
         new DirtyTimeoutError(
           `Timeout waiting for next chunk (idle ${idleMs / 1000}s)`,
@@ -153,7 +159,7 @@ class Call {
     try {
       return await this.guard(p);
     } finally {
-      clearTimeout(t);
+      cancel();
     }
   }
 
@@ -197,7 +203,7 @@ class Call {
   }
 
   dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#cancelTimer();
     this.#signal?.removeEventListener("abort", this.#onAbort);
   }
 }
@@ -276,7 +282,7 @@ export class DirtyClient implements AsyncDisposable {
    *
    * @param options Socket path, timeout, pool size, decoding.
    * @throws {DirtyConnectionError} If no socket path is given or set in the environment.
-   * @throws {RangeError} If `maxConnections` is NaN.
+   * @throws {RangeError} If `maxConnections` is NaN, or `timeout` negative or NaN.
    */
   constructor(options: DirtyClientOptions = {}) {
     const path = options.socketPath ?? Deno.env.get(DIRTY_SOCKET_ENV);
@@ -286,7 +292,11 @@ export class DirtyClient implements AsyncDisposable {
       );
     }
     this.#path = path;
-    this.#timeout = options.timeout ?? 30_000;
+    this.#timeout = checkDuration(
+      options.timeout ?? 30_000,
+      "timeout",
+      "create DirtyClient",
+    );
     const max = options.maxConnections ?? 4;
     // NaN would make every call wait for a slot that never comes.
     if (Number.isNaN(max)) {
@@ -692,8 +702,10 @@ export class DirtyClient implements AsyncDisposable {
   }
 
   /**
-   * Closes every connection; calls still waiting for a connection reject.
-   * Idempotent.
+   * Closes every connection; calls in flight and calls still waiting for a
+   * connection reject. Idempotent.
+   *
+   * @returns Resolves once every connection is closed.
    *
    * @example Usage
    * ```ts
@@ -701,25 +713,29 @@ export class DirtyClient implements AsyncDisposable {
    * import assert from "node:assert/strict";
    *
    * const client = new DirtyClient({ socketPath: "/tmp/x.sock" });
-   * client.close();
-   * client.close();
+   * await client.close();
+   * await client.close();
    * await assert.rejects(client.execute("m:C", "f"));
    * ```
    */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const c of this.#idle.splice(0)) c.close();
-    for (const c of this.#busy) c.close();
-    for (const w of this.#waiters.splice(0)) {
-      w.reject(
-        new DirtyConnectionError("Cannot send request: client is closed"),
-      );
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const c of this.#idle.splice(0)) c.close();
+      for (const c of this.#busy) c.close();
+      for (const w of this.#waiters.splice(0)) {
+        w.reject(
+          new DirtyConnectionError("Cannot send request: client is closed"),
+        );
+      }
     }
+    return Promise.resolve();
   }
 
   /**
    * Same as {@linkcode DirtyClient.close}.
+   *
+   * @returns Resolves once every connection is closed.
    *
    * @example Usage
    * ```ts
@@ -733,7 +749,6 @@ export class DirtyClient implements AsyncDisposable {
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
+    return this.close();
   }
 }

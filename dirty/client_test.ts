@@ -257,6 +257,34 @@ Deno.test("client: a server that never answers gives DirtyTimeoutError within th
   });
 });
 
+Deno.test("client: timeouts of any length work; Infinity is none; negative or NaN is refused", async () => {
+  await withServer(async (_server, mk) => {
+    // setTimeout would cut 2^31 ms to 1 ms and fail every call at once.
+    for (const timeout of [2 ** 31, 2 ** 40, Infinity]) {
+      const client = mk({ timeout });
+      assert.equal(await client.execute("fake:App", "sleep", [50]), "slept");
+      assert.equal(
+        await client.execute("fake:App", "sleep", [50], {}, { timeout }),
+        "slept",
+      );
+      const chunks = [];
+      for await (
+        const c of client.stream("fake:App", "stream_slow", [2, 30], {}, {
+          idleTimeout: timeout,
+        })
+      ) chunks.push(c);
+      assert.equal(chunks.length, 2);
+    }
+    for (const timeout of [-1, NaN]) {
+      assert.throws(() => mk({ timeout }), RangeError);
+      await assert.rejects(
+        mk().execute("fake:App", "add", [1], {}, { timeout }),
+        RangeError,
+      );
+    }
+  });
+});
+
 Deno.test("client: abort signals reject with their reason and close the connection", async () => {
   await withServer(async (server, mk) => {
     const client = mk();

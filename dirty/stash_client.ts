@@ -390,32 +390,41 @@ export class StashClient implements AsyncDisposable {
   /**
    * Closes the connections (unless the client was shared). Idempotent.
    *
+   * @returns Resolves once the connections are closed.
+   *
    * @example Usage
    * ```ts
    * import { StashClient } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
    *
    * const stash = new StashClient({ socketPath: "/tmp/x.sock" });
-   * stash.close();
-   * stash.close();
+   * await stash.close();
+   * await stash.close();
+   * await assert.rejects(stash.get("t", "k"));
    * ```
    */
-  close(): void {
-    if (this.#owned) this.#client.close();
+  async close(): Promise<void> {
+    if (this.#owned) await this.#client.close();
   }
 
   /**
    * Same as {@linkcode StashClient.close}.
    *
+   * @returns Resolves once the connections are closed.
+   *
    * @example Usage
    * ```ts
    * import { StashClient } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
    *
-   * await using _stash = new StashClient({ socketPath: "/tmp/x.sock" });
+   * {
+   *   await using stash = new StashClient({ socketPath: "/tmp/x.sock" });
+   *   assert.equal(stash.table("t").name, "t");
+   * }
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
+    return this.close();
   }
 }
 
