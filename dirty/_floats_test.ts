@@ -1,8 +1,8 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { toHex } from "../_test_utils/assert.ts";
-import { tlvValue } from "../_test_utils/dirty_values.ts";
+import { tlvValue } from "../_test_utils/dirty/values.ts";
+import { toHex } from "../_test_utils/dirty/vectors.ts";
 import { DirtyProtocolError } from "./errors.ts";
 import { appFloatMode, FloatSlots } from "./_floats.ts";
 import { decodeTlv } from "./tlv_decoder.ts";

@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { APP, ECHO, quiet, test } from "../_test_utils/dirty_apps.ts";
+import { APP, ECHO, quiet, test } from "../_test_utils/dirty/apps.ts";
 import { type DirtyArbiter, startArbiter } from "./arbiter.ts";
 import {
   DirtyNoWorkersAvailableError,
@@ -9,7 +9,7 @@ import {
 } from "./errors.ts";
 import { encodeRequest } from "./message_encoders.ts";
 import type { DirtyInput } from "./tlv.ts";
-import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
+import { RawDirtyConn } from "../_test_utils/dirty/arbiter_client.ts";
 
 const BROKEN = `${ECHO}:BrokenApp`;
 const CLI = new URL("./arbiter_cli.ts", import.meta.url).pathname;

@@ -12,8 +12,8 @@ import { peerTest } from "../_test_utils/peers.ts";
 import {
   GUNICORN_PEER_NAME,
   gunicornPeer,
-} from "../_test_utils/dirty_gunicorn.ts";
-import { APP, ECHO } from "../_test_utils/dirty_apps.ts";
+} from "../_test_utils/dirty/gunicorn.ts";
+import { APP, ECHO } from "../_test_utils/dirty/apps.ts";
 
 const EXACT = `${ECHO}:ExactEchoApp`;
 const SCRIPT =

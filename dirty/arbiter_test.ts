@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { APP, ECHO, quiet, test } from "../_test_utils/dirty_apps.ts";
+import { APP, ECHO, quiet, test } from "../_test_utils/dirty/apps.ts";
 import { startArbiter } from "./arbiter.ts";
 import {
   DirtyAppError,
@@ -15,7 +15,7 @@ import {
 } from "./message_encoders.ts";
 import { ManageOp, StashOp } from "./message.ts";
 import { DirtyFloat } from "./dirty_float.ts";
-import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
+import { RawDirtyConn } from "../_test_utils/dirty/arbiter_client.ts";
 
 const LIMITED = `${ECHO}:LimitedApp`;
 const COUNTER = `${ECHO}:CounterApp`;

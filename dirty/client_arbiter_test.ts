@@ -4,14 +4,13 @@
  * module (`arbiter.ts`), with real worker processes.
  */
 import assert from "node:assert/strict";
-import { APP, ECHO, quiet } from "../_test_utils/dirty_apps.ts";
-import { assertRejects } from "../_test_utils/assert.ts";
+import { APP, ECHO, quiet } from "../_test_utils/dirty/apps.ts";
 import { openFdCount } from "../_test_utils/peers.ts";
 import {
   checkAppError,
   checkStash,
   checkStreams,
-} from "../_test_utils/dirty_client_checks.ts";
+} from "../_test_utils/dirty/client_checks.ts";
 import { startArbiter } from "./arbiter.ts";
 import { DirtyClient } from "./client.ts";
 import { DirtyNoWorkersAvailableError, DirtyTimeoutError } from "./errors.ts";
@@ -62,7 +61,7 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
     );
     assert.equal(await client.execute(APP, "kw", [2], { scale: 5 }), 10);
     await checkAppError(client, APP);
-    await assertRejects(
+    await assert.rejects(
       () => client.execute("nope:App", "x"),
       DirtyNoWorkersAvailableError,
     );
@@ -78,7 +77,7 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
       [{ i: 0 }, { i: 1 }],
     );
     // Our deadline ends a slow call; the pool carries on.
-    await assertRejects(
+    await assert.rejects(
       () => client.execute(APP, "sleep", [2000], {}, { timeout: 100 }),
       DirtyTimeoutError,
     );
@@ -168,10 +167,11 @@ Deno.test("client+arbiter: an app with an unknown floats mode fails to boot", as
     log: quiet,
   });
   await using client = new DirtyClient({ socketPath: arb.socketPath });
-  const e = await assertRejects(
-    () => client.execute(BAD_FLOATS, "hello"),
-    DirtyNoWorkersAvailableError,
+  const e = await (() => client.execute(BAD_FLOATS, "hello"))().then(
+    () => assert.fail("expected a rejection"),
+    (e: unknown) => e,
   );
+  assert.ok(e instanceof DirtyNoWorkersAvailableError, String(e));
   assert.match(
     String(e.details.reason),
     /static floats must be "number" or "tagged", got "exact"/,

@@ -4,7 +4,7 @@
 // the new fds go to stderr.
 import { startArbiter } from "../arbiter.ts";
 import { encodeRequest } from "../message_encoders.ts";
-import { RawDirtyConn } from "../../_test_utils/dirty_arbiter_client.ts";
+import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { openFdCount } from "../../_test_utils/peers.ts";
 
 const APP = `${new URL("./apps/echo.ts", import.meta.url).href}:EchoApp`;
