@@ -29,7 +29,7 @@ peerTest(
     await using arb = await startArbiter({
       apps: [APP],
       workers: 1,
-      timeout: 2,
+      timeout: 2000,
       log: () => {},
     });
     await arb.ready();
@@ -58,7 +58,7 @@ peerTest(
     await using arb = await startArbiter({
       apps: [APP, EXACT],
       workers: 1,
-      timeout: 10,
+      timeout: 10_000,
       log: () => {},
     });
     await arb.ready();

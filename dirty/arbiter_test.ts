@@ -25,7 +25,7 @@ test("arbiter: unary calls, kwargs, streams and app errors", async () => {
     await using arb = await startArbiter({
       apps: [APP],
       workers: 1,
-      timeout: 20,
+      timeout: 20_000,
       log: quiet,
     });
     await using c = await RawDirtyConn.open(arb.socketPath);
@@ -253,7 +253,7 @@ test("arbiter: status, per-app limits, round-robin over booted workers", async (
   await using arb = await startArbiter({
     apps: [APP, LIMITED, `${COUNTER}:1`],
     workers: 3,
-    timeout: 10,
+    timeout: 10_000,
     log: quiet,
   });
   await arb.ready();
@@ -394,7 +394,7 @@ test("arbiter: no workers for an app answers at once", async () => {
   await using arb = await startArbiter({ apps: [APP], log: quiet });
   await using c = await RawDirtyConn.open(arb.socketPath);
   await assert.rejects(
-    c.call("", "add", [1, 2]),
+    c.call(`${ECHO}:NotConfigured`, "add", [1, 2]),
     (e) => e instanceof DirtyNoWorkersAvailableError,
   );
   // A worker-side error class round-trips too.

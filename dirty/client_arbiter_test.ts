@@ -27,7 +27,12 @@ async function arbiterAndClient(
   workers: number,
   decode?: TlvDecodeOptions,
 ): Promise<{ client: DirtyClient } & AsyncDisposable> {
-  const arb = await startArbiter({ apps, workers, timeout: 20, log: quiet });
+  const arb = await startArbiter({
+    apps,
+    workers,
+    timeout: 20_000,
+    log: quiet,
+  });
   await arb.ready();
   const client = new DirtyClient({
     socketPath: arb.socketPath,
@@ -138,8 +143,11 @@ Deno.test("client+arbiter: 1.0 comes back as a float and 1 as an int, nested too
     [1, ...asMaps.slice(1)],
   );
   assert.deepStrictEqual(
-    await client.execute(APP, "echo", [2], { scale: f(1) }),
-    [2, new Map([["scale", f(1)]])],
+    await client.execute(APP, "probe", [2], { scale: f(1) }),
+    new Map<string, unknown>([["args", [2]], [
+      "kwargs",
+      new Map([["scale", f(1)]]),
+    ]]),
   );
   await client.execute(APP, "keep", [{ a: [f(1), 2] }]);
   assert.deepStrictEqual(

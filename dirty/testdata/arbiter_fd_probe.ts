@@ -31,7 +31,7 @@ const list = fds();
   await using arb = await startArbiter({
     apps: [APP],
     workers: 2,
-    timeout: 1,
+    timeout: 1000,
     killGrace: 200,
     log: () => {},
   });

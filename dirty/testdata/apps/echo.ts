@@ -43,8 +43,13 @@ export class EchoApp extends DirtyApp {
     yield* items;
   }
 
-  kw(a: number, kwargs: { scale?: number }): number {
-    return a * (kwargs?.scale ?? 1);
+  kw(a: number): number {
+    return a * ((this.kwargs as { scale?: number }).scale ?? 1);
+  }
+
+  /** Its args and kwargs, as gunicorn's demo app's `probe`. */
+  probe(...args: unknown[]): { args: unknown[]; kwargs: unknown } {
+    return { args, kwargs: this.kwargs };
   }
 
   pid(): number {
@@ -203,6 +208,10 @@ export class ExactEchoApp extends DirtyApp {
 
   double(x: number | DirtyFloat): DirtyFloat {
     return new DirtyFloat(+x * 2);
+  }
+
+  probe(...args: unknown[]): { args: unknown[]; kwargs: unknown } {
+    return { args, kwargs: this.kwargs };
   }
 }
 
