@@ -15,6 +15,7 @@ import {
   importAppClass,
   isStreamResult,
   parseAppSpec,
+  type RequestContext,
   type RequestKwargs,
   resolveAction,
   withRequest,
@@ -62,6 +63,8 @@ interface Entry {
   paused: boolean;
   wake: (() => void) | null;
   iterator: Iterator<unknown> | AsyncIterator<unknown> | null;
+  /** What `requestSignal()` / `this.kwargs` give in its code. */
+  context: RequestContext | null;
 }
 
 /** The Web Worker scope (typed here: the project's lib is Deno's window). */
@@ -326,6 +329,7 @@ class AppThread {
       paused: early === "pause",
       wake: null,
       iterator: null,
+      context: null,
     };
     this.#inflight.set(id, entry);
     if (early !== undefined && early !== "pause") {
@@ -370,7 +374,7 @@ class AppThread {
       }
       const call = fn;
       const callArgs = args;
-      const context = {
+      const context: RequestContext = entry.context = {
         signal: entry.controller.signal,
         kwargs: isEmpty(kwargs as RequestKwargs) && app.dicts === "object"
           ? {}
@@ -419,7 +423,10 @@ class AppThread {
           await new Promise<void>((resolve) => (entry.wake = resolve));
         }
         if (entry.done) break;
-        let step = it.next();
+        // A generator's body runs in `next()`: it gets the request's context.
+        let step = entry.context === null
+          ? it.next()
+          : withRequest(entry.context, () => it.next());
         if (step instanceof Promise) step = await step;
         if (entry.done) break;
         const r = step as IteratorResult<unknown>;
