@@ -31,6 +31,8 @@ export interface ArbiterWorkerStatus {
   booted: boolean;
   /** Seconds since its last heartbeat (2 decimals). */
   "last_heartbeat": number;
+  /** Requests it is running now (not in gunicorn's STATUS). */
+  requests: number;
 }
 
 /** A slot whose workers fail to boot (or crash). */
@@ -47,7 +49,8 @@ export interface ArbiterBootFailure {
 
 /**
  * The STATUS result: gunicorn's keys (`arbiter_pid`, `workers` sorted by
- * age, `worker_count`, `apps`) plus `target_workers` and `boot_failures`.
+ * age, `worker_count`, `apps`) plus `target_workers` and `boot_failures`,
+ * and `requests` in flight per worker.
  */
 export interface ArbiterStatus {
   /** The arbiter's pid. */
@@ -78,6 +81,7 @@ export function statusOf(pool: WorkerPool, apps: string[]): ArbiterStatus {
     apps: [...w.slot.apps],
     booted: w.booted,
     "last_heartbeat": round2((now - w.lastHeartbeat) / 1000),
+    requests: w.inflight.size,
   }));
   return {
     "arbiter_pid": Deno.pid,
@@ -109,6 +113,7 @@ function statusTlv(s: ArbiterStatus): DirtyInput {
           ["apps", w.apps],
           ["booted", w.booted],
           ["last_heartbeat", new DirtyFloat(w.last_heartbeat)],
+          ["requests", w.requests],
         ])
       ),
     ],
