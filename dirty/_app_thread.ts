@@ -530,18 +530,18 @@ function crash(error: unknown, what: string): void {
     : String(error);
   post({
     type: "crash",
-    message: `${what}: ${text}`,
+    message: `${what}${text}`,
     stack: stackOf(error) ?? "",
   });
 }
 
 globalThis.addEventListener("error", (e) => {
   e.preventDefault();
-  crash((e as ErrorEvent).error ?? (e as ErrorEvent).message, "Uncaught");
+  crash((e as ErrorEvent).error ?? (e as ErrorEvent).message, "Uncaught ");
 });
 globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
-  crash((e as PromiseRejectionEvent).reason, "Unhandled rejection");
+  crash((e as PromiseRejectionEvent).reason, "Unhandled rejection: ");
 });
 
 async function start(config: WorkerConfig): Promise<void> {
