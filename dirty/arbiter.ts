@@ -69,6 +69,7 @@ import { StashStore } from "./_stash.ts";
 import type { LogFn, LogLevel } from "./_log.ts";
 import { type PoolApp, WorkerPool } from "./_worker_pool.ts";
 import { ClientSession } from "./_arbiter_client.ts";
+import { acceptLoop } from "./_accept_loop.ts";
 import { answer, type ArbiterStatus, statusOf } from "./_arbiter_ops.ts";
 import type { RawFrame } from "./_frame_io.ts";
 
@@ -242,6 +243,8 @@ class Arbiter implements DirtyArbiter {
   readonly #serving = new Set<Promise<void>>();
   readonly #stopReadyWaits = new Set<(reason: unknown) => void>();
   readonly #accepting: Promise<void>[];
+  readonly #stopClients = new AbortController();
+  readonly #stopWorkers = new AbortController();
   #closing: Promise<void> | null = null;
   #resolveClosed!: () => void;
   readonly closed: Promise<void>;
@@ -267,8 +270,18 @@ class Arbiter implements DirtyArbiter {
     this.pauseSize = Math.min(1024 * 1024, Math.floor(maxBufferSize / 4));
     this.closed = new Promise((r) => (this.#resolveClosed = r));
     this.#accepting = [
-      this.#accept(listener, "client", (conn) => this.#serve(conn)),
-      this.#accept(workerListener, "worker", (conn) => pool.adopt(conn)),
+      this.#accept(
+        listener,
+        "client",
+        (conn) => this.#serve(conn),
+        this.#stopClients.signal,
+      ),
+      this.#accept(
+        workerListener,
+        "worker",
+        (conn) => pool.adopt(conn),
+        this.#stopWorkers.signal,
+      ),
     ];
   }
 
@@ -284,21 +297,19 @@ class Arbiter implements DirtyArbiter {
     listener: Deno.Listener,
     what: string,
     take: (conn: Deno.UnixConn) => void,
+    signal: AbortSignal,
   ): Promise<void> {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (e) {
-        if (this.#closing !== null || e instanceof Deno.errors.BadResource) {
-          return;
-        }
-        // E.g. out of file descriptors: keep serving the others.
-        this.log("error", `Accept of a ${what} failed: ${String(e)}`);
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      take(conn as Deno.UnixConn);
+    try {
+      await acceptLoop(listener as Deno.Listener<Deno.UnixConn>, {
+        what,
+        log: this.log,
+        onConnection: take,
+        signal,
+      });
+    } catch (e) {
+      // The socket itself is unusable: the arbiter cannot go on.
+      this.log("error", `${(e as Error).message}; the arbiter closes`);
+      void this.close();
     }
   }
 
@@ -352,6 +363,7 @@ class Arbiter implements DirtyArbiter {
   }
 
   async #close(): Promise<void> {
+    this.#stopClients.abort();
     try {
       this.#listener.close();
     } catch {
@@ -359,6 +371,7 @@ class Arbiter implements DirtyArbiter {
     }
     // Running requests finish (within the grace period) before workers stop.
     await this.pool.close();
+    this.#stopWorkers.abort();
     try {
       this.#workerListener.close();
     } catch {

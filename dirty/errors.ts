@@ -45,7 +45,7 @@ export interface DirtyErrorDict {
  * for foreign `error_type`s), `TIMEOUT`, `CONNECTION_FAILED`,
  * `WORKER_FAILED`, `APP_ERROR`, `APP_NOT_FOUND`, `NO_WORKERS_AVAILABLE`,
  * `PROTOCOL_ERROR`, `STASH_ERROR`, `STASH_TABLE_NOT_FOUND`,
- * `STASH_KEY_NOT_FOUND`.
+ * `STASH_KEY_NOT_FOUND`, `LISTENER_FAILED`.
  */
 export type DirtyErrorCode =
   | "DIRTY_ERROR"
@@ -58,7 +58,8 @@ export type DirtyErrorCode =
   | "PROTOCOL_ERROR"
   | "STASH_ERROR"
   | "STASH_TABLE_NOT_FOUND"
-  | "STASH_KEY_NOT_FOUND";
+  | "STASH_KEY_NOT_FOUND"
+  | "LISTENER_FAILED";
 
 /** Options accepted by {@linkcode DirtyError} and its subclasses. */
 export interface DirtyErrorOptions {
@@ -578,6 +579,26 @@ export class StashKeyNotFoundError extends StashError {
     this.tableName = tableName;
     this.key = key;
   }
+}
+
+/**
+ * A listening socket of the arbiter became unusable (`accept()` failed
+ * with an error of the socket itself, e.g. `EBADF`, `EINVAL`), code
+ * `LISTENER_FAILED`; its `cause` is what `accept()` threw. Errors of one
+ * pending connection or of exhausted resources never end an accept loop.
+ *
+ * @example Usage
+ * ```ts
+ * import { DirtyListenerError } from "@sidecar/ipc/dirty";
+ * import assert from "node:assert/strict";
+ *
+ * const err = new DirtyListenerError("Cannot accept client connections: bad fd");
+ * assert.equal(err.code, "LISTENER_FAILED");
+ * ```
+ */
+export class DirtyListenerError extends DirtyError {
+  /** Always `"LISTENER_FAILED"`. */
+  override readonly code: DirtyErrorCode = "LISTENER_FAILED";
 }
 
 /** How a wire `error_type` becomes an instance (gunicorn's known types). */
