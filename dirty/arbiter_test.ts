@@ -16,6 +16,7 @@ import {
 import { ManageOp, StashOp } from "./message.ts";
 import { DirtyFloat } from "./dirty_float.ts";
 import { RawDirtyConn } from "../_test_utils/dirty/arbiter_client.ts";
+import { waitFor } from "../_test_utils/dirty/wait.ts";
 
 const LIMITED = `${ECHO}:LimitedApp`;
 const COUNTER = `${ECHO}:CounterApp`;
@@ -321,10 +322,10 @@ test("arbiter: manage add/remove and scale keep minimums and app holders", async
   assert.equal(arb.scale(3), 3);
   await arb.ready();
   // Removed workers are listed until they have exited.
-  for (let i = 0; arb.status().worker_count !== 3; i++) {
-    assert.ok(i < 400, "removed workers did not exit");
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(
+    "the removed workers to exit",
+    () => arb.status().worker_count === 3,
+  );
   assert.equal(await c.call(LIMITED, "whoami"), holder);
 });
 
@@ -384,10 +385,10 @@ test("arbiter: a stream whose client left is stopped on the worker", async () =>
   for (let i = 0; i < 3; i++) assert.equal((await c.next()).type, "chunk");
   c.close();
   await using d = await RawDirtyConn.open(arb.socketPath);
-  for (let i = 0; (await d.call(APP, "abortedStreams")) !== 1; i++) {
-    assert.ok(i < 400, "the stream was not stopped");
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(
+    "the stream to be stopped",
+    async () => (await d.call(APP, "abortedStreams")) === 1,
+  );
 });
 
 test("arbiter: no workers for an app answers at once", async () => {

@@ -4,6 +4,7 @@
  * module (`arbiter.ts`), with real worker processes.
  */
 import assert from "node:assert/strict";
+import { waitFor } from "../_test_utils/dirty/wait.ts";
 import { APP, ECHO, quiet } from "../_test_utils/dirty/apps.ts";
 import { openFdCount } from "../_test_utils/peers.ts";
 import {
@@ -104,8 +105,8 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
     await using stash = new StashClient({ client });
     await checkStash(stash);
   }
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(openFdCount(), fds);
+  // The runtime releases closed resources asynchronously.
+  await waitFor("the fds to be released", () => openFdCount() === fds);
 });
 
 Deno.test("client+arbiter: 1.0 comes back as a float and 1 as an int, nested too", async () => {

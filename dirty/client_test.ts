@@ -1,5 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
+import { waitFor } from "../_test_utils/dirty/wait.ts";
 import { openFdCount, tempDir } from "../_test_utils/peers.ts";
 import { startFakeDirtyServer } from "../_test_utils/dirty/fake_server.ts";
 import { hexBytes, loadVectors } from "../_test_utils/dirty/vectors.ts";
@@ -49,8 +50,8 @@ async function withServer(
     }
   }
   // Let the runtime release closed resources.
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(openFdCount(), before, "file descriptors leaked");
+  // The runtime releases closed resources asynchronously.
+  await waitFor("the fds to be released", () => openFdCount() === before);
 }
 
 async function until(cond: () => boolean): Promise<void> {

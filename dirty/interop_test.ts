@@ -9,6 +9,7 @@ import {
   gunicornPeer,
 } from "../_test_utils/dirty/gunicorn.ts";
 import assert from "node:assert/strict";
+import { waitFor } from "../_test_utils/dirty/wait.ts";
 import { openFdCount, peerTest, tempDir } from "../_test_utils/peers.ts";
 import { DirtyClient } from "./client.ts";
 import {
@@ -211,8 +212,8 @@ peerTest(
       await child.status;
       await stderr.catch(() => {});
     }
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(openFdCount(), fdsBefore);
+    // The runtime releases closed resources asynchronously.
+    await waitFor("the fds to be released", () => openFdCount() === fdsBefore);
   },
   { requiredInCi: false },
 );

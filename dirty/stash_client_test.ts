@@ -1,5 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
+import { waitFor } from "../_test_utils/dirty/wait.ts";
 import { openFdCount, tempDir } from "../_test_utils/peers.ts";
 import { startFakeDirtyServer } from "../_test_utils/dirty/fake_server.ts";
 import { DirtyClient } from "./client.ts";
@@ -69,8 +70,8 @@ Deno.test("stash: the ten operations against a gunicorn-like arbiter", async () 
     );
     assert.ok(put?.type === "stash" && put.hasKey && put.value === null);
   }
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(openFdCount(), before);
+  // The runtime releases closed resources asynchronously.
+  await waitFor("the fds to be released", () => openFdCount() === before);
 });
 
 Deno.test("stash: the Map-like table view", async () => {
