@@ -32,14 +32,16 @@ const APP = "dirty_demo_app:DemoApp";
 const runner =
   new URL("./testdata/gunicorn_peer/run_arbiter.py", import.meta.url).pathname;
 
+/** Waits until the socket accepts connections (it exists before it listens). */
 async function waitForSocket(path: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+  await waitFor(`gunicorn's dirty arbiter to listen on ${path}`, async () => {
     try {
-      if ((await Deno.stat(path)).isSocket) return;
-    } catch { /* not yet */ }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`gunicorn dirty arbiter never listened on ${path}`);
+      (await Deno.connect({ transport: "unix", path })).close();
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 peerTest(
