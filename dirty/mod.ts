@@ -86,5 +86,6 @@ export * from "./message_decoder.ts";
 export * from "./message_stream.ts";
 export * from "./client.ts";
 export * from "./stash_client.ts";
+export * from "./stash_table.ts";
 export * from "./app.ts";
 export * from "./arbiter.ts";
