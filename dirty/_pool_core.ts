@@ -434,9 +434,8 @@ export class PoolCore {
 
   #pump(w: PoolWorker): void {
     if (!w.live) return;
-    const apps = [...w.loaded];
     for (;;) {
-      const next = this.router.next(w, apps);
+      const next = this.router.next(w, w.loaded);
       if (next === undefined) return;
       this.#dispatch(w, next[1]);
     }
