@@ -23,7 +23,10 @@
  * - `timeout` is gunicorn's `dirty_timeout`, in milliseconds: the longest
  *   wait for a request's next frame, counted from the moment a worker takes
  *   it (time spent queued does not count), and for a worker's heartbeat or
- *   boot. A request over it gets `DirtyTimeoutError "Worker timeout"` with
+ *   boot. There is no separate limit on queue waiting: a queued request
+ *   waits until a worker is free, or until its client gives up (it then
+ *   leaves the queue), or fails at once when every worker for its app
+ *   fails to boot. A request over it gets `DirtyTimeoutError "Worker timeout"` with
  *   `{"timeout": <seconds>}`; the worker is told to abort it and is killed
  *   (with a log line saying why) if its app code does not let go within
  *   `killGrace`.
