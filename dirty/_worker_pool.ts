@@ -86,6 +86,9 @@ interface Proc {
   endControl: () => void;
 }
 
+/** How long a worker connection may take to say hello. */
+const HELLO_TIMEOUT = 10_000;
+
 function describeExit(s: Deno.CommandStatus): string {
   return s.signal ? `signal ${s.signal}` : `exit code ${s.code}`;
 }
@@ -210,6 +213,8 @@ export class WorkerPool {
     const link = new WorkerLink(conn);
     let proc: Proc | undefined;
     let role: LinkRole | undefined;
+    // A connection that says no hello is not kept.
+    const cancelHello = setLongTimeout(() => link.close(), HELLO_TIMEOUT);
     link.onFrame = (f) => {
       if (proc !== undefined) {
         this.#onFrame(proc, role!, f);
@@ -228,6 +233,7 @@ export class WorkerPool {
       ) {
         throw new Error("no valid hello");
       }
+      cancelHello();
       proc = p;
       role = r;
       p[r] = link;
@@ -238,6 +244,7 @@ export class WorkerPool {
       }
     };
     const done = link.run().then((why) => {
+      cancelHello();
       if (proc === undefined) return;
       if (role === "control") proc.endControl();
       if (proc.worker.state !== "dead") {

@@ -11,7 +11,8 @@
  *   pipelining allowed); connections run in parallel. Malformed input closes
  *   the connection without a reply, as gunicorn does. A client whose
  *   connection ends (it closed, timed out or aborted) has its running
- *   request cancelled in the worker.
+ *   request cancelled in the worker; so has one that shuts down only its
+ *   write side (gunicorn's clients never do).
  * - REQUESTs go round-robin to the workers that have finished loading the
  *   app, each taking up to `concurrency` requests at once (requests wait in
  *   a per-app queue otherwise); CHUNKs are forwarded as they arrive. STASH,
