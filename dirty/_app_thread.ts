@@ -20,7 +20,12 @@ import {
   resolveAction,
   withRequest,
 } from "./app.ts";
-import { DirtyAppError, DirtyError, DirtyWorkerError } from "./errors.ts";
+import {
+  DirtyAppError,
+  DirtyError,
+  DirtyTimeoutError,
+  DirtyWorkerError,
+} from "./errors.ts";
 import { WriteQueue } from "../_internal/write_queue.ts";
 import { getIdNumber, RawFrameSplitter } from "./_frame_io.ts";
 import { decodeMessage } from "./message_decoder.ts";
@@ -227,12 +232,16 @@ class AppThread {
     if (entry === undefined) {
       // Not read yet: it comes by the other connection.
       if (m.id > this.#maxSeen) {
-        if (m.type === "resume") this.#early.delete(m.id);
-        else this.#early.set(m.id, m.type === "pause" ? "pause" : m.why);
+        const seen = this.#early.get(m.id);
+        if (m.type === "cancel") this.#early.set(m.id, m.why);
+        else if (seen === undefined || seen === "pause") {
+          if (m.type === "pause") this.#early.set(m.id, "pause");
+          else this.#early.delete(m.id);
+        }
       }
       return;
     }
-    if (m.type === "cancel") this.#cancel(m.id, entry, m.why);
+    if (m.type === "cancel") this.#cancel(entry, m.why);
     else if (m.type === "pause") entry.paused = true;
     else {
       entry.paused = false;
@@ -246,18 +255,20 @@ class AppThread {
     w?.();
   }
 
-  #cancel(id: number, entry: Entry, why: CancelWhy): void {
+  #cancel(entry: Entry, why: CancelWhy): void {
     if (entry.done) return;
     entry.done = true;
     entry.why = why;
+    // What `requestSignal().reason` is for the app.
     entry.controller.abort(
-      new DirtyError(CANCELLED[why], { errorType: "DirtyCancelledError" }),
+      why === "timeout"
+        ? new DirtyTimeoutError(CANCELLED[why])
+        : new DirtyError(CANCELLED[why]),
     );
     this.#wake(entry);
     // A generator suspended at a yield runs its `finally` now.
     const it = entry.iterator;
     if (it !== null) closeIterator(it);
-    void id;
   }
 
   /** The frame that tells the arbiter a given-up request let go. */
@@ -477,8 +488,8 @@ class AppThread {
     this.#stopping = true;
     const limit = this.#config.closeTimeoutMs;
     if (drain) await this.#drain(limit);
-    for (const [id, entry] of [...this.#inflight]) {
-      this.#cancel(id, entry, "shutdown");
+    for (const entry of [...this.#inflight.values()]) {
+      this.#cancel(entry, "shutdown");
     }
     const closing = [...this.#apps.values()].map(async (a) => {
       try {
