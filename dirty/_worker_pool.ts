@@ -270,11 +270,13 @@ export class WorkerPool {
         return;
       }
       const r = this.core.frame(w, id, final, now) as Request | undefined;
+      // The next queued request goes to the worker first, then this frame
+      // to its client: the worker starts on it while the client reads.
+      this.#run();
       if (r !== undefined) {
         f.bytes.set(r.data.clientId, 8);
         r.data.forward(f.bytes, final);
       }
-      this.#run();
       return;
     }
     let ev: Map<string, unknown> | undefined;
