@@ -117,7 +117,11 @@ export class WriteQueue {
   /** The open batch (its bytes [0, #batchLen) are queued). */
   #batch: Uint8Array | null = null;
   #batchLen = 0;
-  #spare: Uint8Array | null = null;
+  /**
+   * Written batches kept for reuse: two, so that a batch being written and
+   * one being filled never need a fresh one.
+   */
+  #spares: Uint8Array[] = [];
   #size = 0;
 
   #writing = false;
@@ -329,8 +333,7 @@ export class WriteQueue {
   #room(n: number): Uint8Array {
     if (this.#batch === null || this.#batch.length - this.#batchLen < n) {
       this.#seal();
-      this.#batch = this.#spare ?? new Uint8Array(BATCH_SIZE);
-      this.#spare = null;
+      this.#batch = this.#spares.pop() ?? new Uint8Array(BATCH_SIZE);
     }
     return this.#batch;
   }
@@ -424,7 +427,7 @@ export class WriteQueue {
     }
     this.#size -= data.length;
     const batch = this.#wBatch;
-    if (batch !== null) this.#spare = batch;
+    if (batch !== null && this.#spares.length < 2) this.#spares.push(batch);
     const done = this.#wDone;
     this.#wData = this.#wBatch = this.#wDone = null;
     done?.resolve();
@@ -453,7 +456,8 @@ export class WriteQueue {
     }
     this.#entries = [];
     this.#head = 0;
-    this.#batch = this.#spare = null;
+    this.#batch = null;
+    this.#spares = [];
     this.#batchLen = 0;
     this.#size = 0;
     this.#writing = false;

@@ -225,6 +225,25 @@ Deno.test("WriteQueue holds about the bytes queued, not a batch buffer per small
   }
 });
 
+Deno.test("WriteQueue reuses two batch buffers: pushing while a write is in flight allocates none after the first", async () => {
+  const sink = new ManualSink();
+  const q = new WriteQueue(sink);
+  const seen = new Set<ArrayBufferLike>();
+  for (let round = 0; round < 20; round++) {
+    // One push is written at once, the next fills another batch meanwhile.
+    q.push(Uint8Array.of(round));
+    seen.add(sink.pending.at(-1)!.data.buffer);
+    q.push(Uint8Array.of(round, round));
+    while (sink.pending.length > 0) {
+      seen.add(sink.pending[0]!.data.buffer);
+      await sink.step();
+    }
+  }
+  // With a single spare slot, every round allocated a new 64 KiB batch.
+  assert.equal(seen.size, 2);
+  assert.equal(sink.all().length, 60);
+});
+
 Deno.test("WriteQueue reuses batch buffers, but not over a sink that keeps chunks", async () => {
   const chunks: Uint8Array[] = [];
   const ts = new TransformStream<Uint8Array, Uint8Array>();
