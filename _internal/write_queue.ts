@@ -5,9 +5,11 @@
  * write is in flight go out together in the next write; small chunks are
  * copied into 64 KiB batch buffers as they are queued (the caller may
  * reuse its memory at once), large ones are written from the caller's
- * memory. Queued bytes are counted: past `highWaterMark`,
- * {@linkcode WriteQueue.push} reports it and {@linkcode WriteQueue.ready}
- * waits (backpressure). The first failed write fails everything queued and
+ * memory; a batch that is mostly empty when it is sealed or written is
+ * copied out instead of being held whole, so a queue holds about the bytes
+ * queued, not a 64 KiB buffer per small write. Queued bytes are counted:
+ * past `highWaterMark`, {@linkcode WriteQueue.push} reports it and
+ * {@linkcode WriteQueue.ready} waits (backpressure). The first failed write fails everything queued and
  * everything queued later.
  *
  * Writing runs on plain callbacks, not an async loop, so a queued chunk
@@ -78,6 +80,11 @@ export interface WriteQueueOptions {
 /** The batch buffer size; also the most that one `reserve()` may ask. */
 export const BATCH_SIZE = 64 * 1024;
 const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
+/**
+ * A batch holding fewer bytes than this is copied out rather than handed
+ * on whole, so memory held stays within about twice the bytes queued.
+ */
+const SMALL_BATCH = BATCH_SIZE / 2;
 const DEFAULT_COPY_LIMIT = 16 * 1024;
 
 interface Waiter {
@@ -110,10 +117,15 @@ export class WriteQueue {
   /** The open batch (its bytes [0, #batchLen) are queued). */
   #batch: Uint8Array | null = null;
   #batchLen = 0;
-  #spare: Uint8Array | null = null;
+  /**
+   * Written batches kept for reuse: two, so that a batch being written and
+   * one being filled never need a fresh one.
+   */
+  #spares: Uint8Array[] = [];
   #size = 0;
 
   #writing = false;
+  #corked = false;
   #wData: Uint8Array | null = null;
   #wBatch: Uint8Array | null = null;
   #wDone: Waiter | null = null;
@@ -199,7 +211,7 @@ export class WriteQueue {
       this.#entries.push({ data: bytes, batch: null, done: null });
       this.#size += n;
     }
-    if (!this.#writing) this.#writeNext();
+    if (!this.#writing && !this.#corked) this.#writeNext();
     return this.#size <= this.#hwm;
   }
 
@@ -216,7 +228,7 @@ export class WriteQueue {
     const done = Promise.withResolvers<void>();
     this.#entries.push({ data: bytes, batch: null, done });
     this.#size += bytes.length;
-    if (!this.#writing) this.#writeNext();
+    if (!this.#writing && !this.#corked) this.#writeNext();
     return done.promise;
   }
 
@@ -250,7 +262,29 @@ export class WriteQueue {
 
   /** Starts writing what `reserve()` queued, if the sink is idle. */
   kick(): void {
-    if (!this.#writing && !this.#failed) this.#writeNext();
+    if (!this.#writing && !this.#failed && !this.#corked) this.#writeNext();
+  }
+
+  /**
+   * Holds what is queued from now on instead of writing it (for output
+   * deferred to a later moment): bytes are queued and counted as usual,
+   * but no write starts until {@linkcode WriteQueue.uncork}. A write in
+   * flight goes on.
+   */
+  cork(): void {
+    this.#corked = true;
+  }
+
+  /** Starts writing what {@linkcode WriteQueue.cork} held. */
+  uncork(): void {
+    if (!this.#corked) return;
+    this.#corked = false;
+    this.kick();
+  }
+
+  /** Whether the queue holds its bytes ({@linkcode WriteQueue.cork}). */
+  get corked(): boolean {
+    return this.#corked;
   }
 
   /**
@@ -299,14 +333,25 @@ export class WriteQueue {
   #room(n: number): Uint8Array {
     if (this.#batch === null || this.#batch.length - this.#batchLen < n) {
       this.#seal();
-      this.#batch = this.#spare ?? new Uint8Array(BATCH_SIZE);
-      this.#spare = null;
+      this.#batch = this.#spares.pop() ?? new Uint8Array(BATCH_SIZE);
     }
     return this.#batch;
   }
 
   #seal(): void {
     if (this.#batch === null || this.#batchLen === 0) return;
+    if (this.#batchLen < SMALL_BATCH) {
+      // Mostly empty (a header before a large chunk): its bytes are copied
+      // out and the batch stays open, so a few queued bytes never hold a
+      // whole batch buffer.
+      this.#entries.push({
+        data: this.#batch.slice(0, this.#batchLen),
+        batch: null,
+        done: null,
+      });
+      this.#batchLen = 0;
+      return;
+    }
     this.#entries.push({
       data: this.#batch.subarray(0, this.#batchLen),
       batch: this.#reuse ? this.#batch : null,
@@ -333,10 +378,17 @@ export class WriteQueue {
       this.#wDone = e.done;
     } else if (this.#batchLen > 0) {
       const b = this.#batch!;
-      this.#wData = b.subarray(0, this.#batchLen);
-      this.#wBatch = this.#reuse ? b : null;
+      if (!this.#reuse && this.#batchLen < SMALL_BATCH) {
+        // A sink that keeps chunks gets a copy of a mostly empty batch,
+        // which stays open here.
+        this.#wData = b.slice(0, this.#batchLen);
+        this.#wBatch = null;
+      } else {
+        this.#wData = b.subarray(0, this.#batchLen);
+        this.#wBatch = this.#reuse ? b : null;
+        this.#batch = null;
+      }
       this.#wDone = null;
-      this.#batch = null;
       this.#batchLen = 0;
     } else {
       this.#writing = false;
@@ -375,14 +427,15 @@ export class WriteQueue {
     }
     this.#size -= data.length;
     const batch = this.#wBatch;
-    if (batch !== null) this.#spare = batch;
+    if (batch !== null && this.#spares.length < 2) this.#spares.push(batch);
     const done = this.#wDone;
     this.#wData = this.#wBatch = this.#wDone = null;
     done?.resolve();
     if (this.#size <= this.#hwm && this.#readyWaiters.length > 0) {
       for (const w of this.#readyWaiters.splice(0)) w.resolve();
     }
-    this.#writeNext();
+    if (this.#corked) this.#writing = false;
+    else this.#writeNext();
   };
 
   #onFailed = (e: unknown): void => {
@@ -403,7 +456,8 @@ export class WriteQueue {
     }
     this.#entries = [];
     this.#head = 0;
-    this.#batch = this.#spare = null;
+    this.#batch = null;
+    this.#spares = [];
     this.#batchLen = 0;
     this.#size = 0;
     this.#writing = false;

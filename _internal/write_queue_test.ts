@@ -168,6 +168,82 @@ Deno.test("WriteQueue.reserve() encodes in place; kick() starts the write", asyn
   assert.throws(() => q.reserve(BATCH_SIZE + 1), RangeError);
 });
 
+Deno.test("WriteQueue.cork() holds and counts what is queued; uncork() writes it in order", async () => {
+  const sink = new ManualSink();
+  const q = new WriteQueue(sink, { highWaterMark: 4 });
+  q.push(new Uint8Array([1]));
+  q.cork();
+  assert.equal(q.corked, true);
+  q.push(new Uint8Array([2, 3]));
+  const at = q.reserve(1);
+  q.buffer[at] = 4;
+  q.kick();
+  const big = q.write(new Uint8Array([5, 6]));
+  assert.equal(q.size, 6);
+  assert.equal(q.full, true);
+  let flushed = false;
+  const f = q.flush().then(() => flushed = true);
+  await sink.step(); // the write in flight when corked ends; nothing follows
+  assert.equal(sink.pending.length, 0);
+  assert.equal(flushed, false);
+  assert.equal(q.size, 5);
+  q.uncork();
+  while (sink.pending.length > 0) await sink.step();
+  await big;
+  await f;
+  assert.deepEqual(sink.all(), [1, 2, 3, 4, 5, 6]);
+  assert.equal(q.corked, false);
+});
+
+Deno.test("WriteQueue holds about the bytes queued, not a batch buffer per small write", async () => {
+  // A sink that keeps every chunk (as a stream with a slow reader does):
+  // the memory it holds is what the queue handed it.
+  const kept: Uint8Array[] = [];
+  const sink: ByteSink = {
+    write(p) {
+      kept.push(p);
+      return Promise.resolve(p.length);
+    },
+  };
+  for (const corked of [false, true]) {
+    kept.length = 0;
+    const q = new WriteQueue(sink, { sinkKeepsChunks: true });
+    if (corked) q.cork();
+    let queued = 0;
+    for (let i = 0; i < 500; i++) {
+      // A header, then a large payload by reference (as frames are sent).
+      const at = q.reserve(8);
+      q.buffer.fill(i & 0xff, at, at + 8);
+      q.push(new Uint8Array(20000));
+      queued += 20008;
+      if (!corked) await q.flush();
+    }
+    if (corked) q.uncork();
+    await q.flush();
+    const held = kept.reduce((n, c) => n + c.buffer.byteLength, 0);
+    assert.ok(held < 2 * queued, `held ${held} for ${queued} queued`);
+  }
+});
+
+Deno.test("WriteQueue reuses two batch buffers: pushing while a write is in flight allocates none after the first", async () => {
+  const sink = new ManualSink();
+  const q = new WriteQueue(sink);
+  const seen = new Set<ArrayBufferLike>();
+  for (let round = 0; round < 20; round++) {
+    // One push is written at once, the next fills another batch meanwhile.
+    q.push(Uint8Array.of(round));
+    seen.add(sink.pending.at(-1)!.data.buffer);
+    q.push(Uint8Array.of(round, round));
+    while (sink.pending.length > 0) {
+      seen.add(sink.pending[0]!.data.buffer);
+      await sink.step();
+    }
+  }
+  // With a single spare slot, every round allocated a new 64 KiB batch.
+  assert.equal(seen.size, 2);
+  assert.equal(sink.all().length, 60);
+});
+
 Deno.test("WriteQueue reuses batch buffers, but not over a sink that keeps chunks", async () => {
   const chunks: Uint8Array[] = [];
   const ts = new TransformStream<Uint8Array, Uint8Array>();

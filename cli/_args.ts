@@ -150,24 +150,19 @@ export function parseArgs(
 
 /**
  * Parses `SUB ARGS...` of a command group: the subcommand name and its
- * options. Prints `helpText` and returns null for a missing subcommand or
- * `--help`.
+ * options. For `--help` it prints `helpText` and returns exit code 0; for a
+ * missing subcommand it prints `helpText` on stderr and returns exit code 2.
  */
 export function parseSubcommand(
   args: readonly string[],
   spec: Record<string, OptionSpec>,
   helpText: string,
-): { sub: string; p: ParsedArgs } | null {
+): { sub: string; p: ParsedArgs } | number {
   const [sub, ...rest] = args;
-  if (sub === undefined || sub === "--help" || sub === "-h") {
-    help(helpText);
-    return null;
-  }
+  if (sub === undefined) return usageHelp(helpText);
+  if (sub === "--help" || sub === "-h") return help(helpText);
   const p = parseArgs(rest, spec);
-  if (flag(p, "help")) {
-    help(helpText);
-    return null;
-  }
+  if (flag(p, "help")) return help(helpText);
   return { sub, p };
 }
 
@@ -336,6 +331,15 @@ export async function* lines(
     for (const p of parts) yield p.endsWith("\r") ? p.slice(0, -1) : p;
   }
   if (rest) yield rest;
+}
+
+/**
+ * Prints a help text on stderr and returns exit code 2: the command was
+ * called without the subcommand or argument it needs.
+ */
+export function usageHelp(text: string): number {
+  err(text.trim());
+  return EXIT.USAGE;
 }
 
 /** Prints a help text and returns exit code 0. */

@@ -183,7 +183,7 @@ export async function dirtyCommand(
     threads: { type: "string" },
     "graceful-timeout": { type: "string" },
   }, HELP);
-  if (parsed === null) return EXIT.OK;
+  if (typeof parsed === "number") return parsed;
   const { sub, p } = parsed;
   const json = flag(p, "json");
   if (sub === "serve") return await serve(p, ctx);
@@ -476,9 +476,9 @@ async function serve(p: ParsedArgs, ctx: CommandContext): Promise<number> {
     arbiter = await startArbiter({
       apps,
       workers,
-      timeout: seconds(p, "timeout", 300_000) / 1000,
+      timeout: seconds(p, "timeout", 300_000) || Infinity,
       concurrency: int(p, "threads", 1, 1),
-      gracefulTimeout: seconds(p, "graceful-timeout", 30_000) / 1000,
+      gracefulTimeout: seconds(p, "graceful-timeout", 30_000),
       ...(socket === undefined ? {} : { socketPath: socket }),
       log: (level, message) => {
         if (level !== "debug") err(`ipc dirty serve: [${level}] ${message}`);

@@ -2,7 +2,7 @@
 import {
   GUNICORN_PEER_NAME,
   gunicornPeer,
-} from "../_test_utils/dirty_gunicorn.ts";
+} from "../_test_utils/dirty/gunicorn.ts";
 import assert from "node:assert/strict";
 import { peerTest, tempDir } from "../_test_utils/peers.ts";
 import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";

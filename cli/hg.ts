@@ -86,7 +86,7 @@ export async function hgCommand(
     "data-file": { type: "string" },
     full: { type: "boolean" },
   }, HELP);
-  if (parsed === null) return EXIT.OK;
+  if (typeof parsed === "number") return parsed;
   const { sub, p } = parsed;
   if (sub === "decode") {
     return await decode(p.positionals, flag(p, "json"), flag(p, "full"));

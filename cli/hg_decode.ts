@@ -24,7 +24,7 @@ import {
   STREAM_FLAG_NAMES,
   type StreamDecoder,
 } from "../framing/mod.ts";
-import { concatBytes } from "../framing/_concat.ts";
+import { concatBytes } from "../_internal/bytes.ts";
 import { nameOf, splitFlags } from "../framing/_flag_names.ts";
 
 /** A frame's fields as read from the capture (payload still encoded). */
@@ -192,7 +192,7 @@ export class CaptureDecoder {
     if (frame.type === FRAME_TYPE.STREAM_SETTINGS) {
       let d = this.#settings.get(frame.streamId);
       if (d === undefined) {
-        d = new CborStreamDecoder({ maxBytesLength: 65536 });
+        d = new CborStreamDecoder({ maxByteStringSize: 65536 });
         this.#settings.set(frame.streamId, d);
         this.#settingValues.set(frame.streamId, []);
       }

@@ -12,7 +12,15 @@
  *
  * @module
  */
-import { CliError, type Command, err, EXIT, flushOut, help } from "./_args.ts";
+import {
+  CliError,
+  type Command,
+  err,
+  EXIT,
+  flushOut,
+  help,
+  usageHelp,
+} from "./_args.ts";
 import { mpCommand } from "./mp.ts";
 import { hgCommand } from "./hg.ts";
 import { dirtyCommand } from "./dirty.ts";
@@ -66,9 +74,8 @@ const GROUPS: Record<string, Command> = {
  */
 export async function main(args: string[]): Promise<number> {
   const [group, ...rest] = args;
-  if (group === undefined || group === "--help" || group === "-h") {
-    return help(HELP);
-  }
+  if (group === undefined) return usageHelp(HELP);
+  if (group === "--help" || group === "-h") return help(HELP);
   const command = GROUPS[group];
   if (command === undefined) {
     err(`ipc: Cannot run "${group}": unknown command group (try ipc --help)`);

@@ -36,6 +36,7 @@ import {
   seconds,
   str,
   usage,
+  usageHelp,
 } from "./_args.ts";
 import { fromJson, repr, toJson } from "./_render.ts";
 
@@ -158,7 +159,8 @@ export async function mpCommand(
     count: { type: "string" },
     timeout: { type: "string" },
   });
-  if (flag(p, "help") || p.positionals.length === 0) return help(HELP);
+  if (flag(p, "help")) return help(HELP);
+  if (p.positionals.length === 0) return usageHelp(HELP);
   const [mode, addressText] = p.positionals;
   if (mode !== "listen" && mode !== "connect") {
     throw usage(`Cannot run "mp ${mode}": expected listen or connect`);
@@ -201,7 +203,13 @@ export async function mpCommand(
   }
   let listener: Listener;
   try {
-    listener = new Listener(address, options);
+    listener = new Listener(address, {
+      ...options,
+      // A client that fails the handshake is refused and reported; the
+      // listener waits for the next one.
+      onError: (e) =>
+        err(`ipc mp: refused a client: ${e instanceof Error ? e.message : e}`),
+    });
   } catch (e) {
     throw failure(e, `listen on ${formatAddress(address)}`);
   }
@@ -218,7 +226,7 @@ export async function mpCommand(
     );
     return await session(conn, { rawBytes, count, json, signal: ctx.signal });
   } finally {
-    listener.close();
+    await listener.close();
   }
 }
 
@@ -308,15 +316,22 @@ async function session(conn: Connection, o: SessionOptions): Promise<number> {
     }
   };
 
-  // Sending ends with stdin, or with the session (stdin is not awaited).
-  void send().catch((e) => {
+  // Sending ends with stdin. From a pipe or a file, every line is sent
+  // before the session ends, even when the messages to receive came first;
+  // from a terminal, nothing typed is pending once the receiving is done.
+  let sendError: unknown = null;
+  const sending = send().catch((e) => {
+    sendError = e;
     if (!signal.aborted) stop.abort(e);
   });
   try {
     await receive();
+    if (!Deno.stdin.isTerminal()) await sending;
+    if (sendError !== null) throw sendError;
   } catch (e) {
     if (o.signal.aborted) throw interrupted(o.signal);
     if (inputError) throw inputError;
+    if (e === sendError) throw failure(e, "send");
     throw failure(e, "receive");
   } finally {
     progress(null);

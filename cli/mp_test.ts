@@ -209,6 +209,79 @@ with Client(${JSON.stringify(path)}, authkey=b'k') as c:
 );
 
 peerTest(
+  "ipc mp listen --count 1 sends every stdin line even when the client speaks first",
+  py313,
+  "python3.13",
+  async (py) => {
+    // The client sends first, then waits for a line that reaches stdin only
+    // after its message was received: the session must not end (and close)
+    // at the received message while stdin may still bring lines (it did,
+    // and the line was dropped with exit 0).
+    await using dir = await tempDir();
+    const path = `${dir.path}/count.sock`;
+    await using ipc = spawnIpc(["mp", "listen", path, "--count", "1"]);
+    await ipc.waitFor(/listening on/, "stderr");
+    const client = new Deno.Command(py.path, {
+      args: [
+        "-c",
+        `
+from multiprocessing.connection import Client
+with Client(${JSON.stringify(path)}) as c:
+    c.send('question')
+    print(c.recv())
+`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await ipc.waitFor(/^'question'$/, "stdout");
+    await ipc.write('"reply"\n');
+    await ipc.closeStdin();
+    const done = await client;
+    assert.equal(done.code, 0, new TextDecoder().decode(done.stderr));
+    assert.equal(new TextDecoder().decode(done.stdout), "reply\n");
+    const r = await ipc.wait();
+    assert.equal(r.code, 0, r.stderr);
+  },
+);
+
+peerTest(
+  "ipc mp listen refuses a client with a wrong key, reports it, and serves the next",
+  py313,
+  "python3.13",
+  async (py) => {
+    await using dir = await tempDir();
+    const path = `${dir.path}/keys.sock`;
+    await using ipc = spawnIpc(
+      ["mp", "listen", path, "--authkey", "good", "--count", "1"],
+    );
+    await ipc.waitFor(/listening on/, "stderr");
+    const client = (key: string) =>
+      new Deno.Command(py.path, {
+        args: [
+          "-c",
+          `
+from multiprocessing.connection import Client
+with Client(${JSON.stringify(path)}, authkey=b'${key}') as c:
+    c.send('hello')
+`,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const bad = await client("bad");
+    assert.notEqual(bad.code, 0);
+    assert.match(new TextDecoder().decode(bad.stderr), /AuthenticationError/);
+    await ipc.waitFor(/refused a client/, "stderr");
+    const good = await client("good");
+    assert.equal(good.code, 0, new TextDecoder().decode(good.stderr));
+    const r = await ipc.wait();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "'hello'");
+  },
+);
+
+peerTest(
   "ipc mp listen on a Linux abstract address (@name)",
   py313,
   "python3.13",

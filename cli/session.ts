@@ -77,7 +77,7 @@ export async function sessionCommand(
     reply: { type: "string" },
     count: { type: "string" },
   }, HELP);
-  if (parsed === null) return EXIT.OK;
+  if (typeof parsed === "number") return parsed;
   const { sub, p } = parsed;
   if (sub !== "forward" && sub !== "receive") {
     throw usage(`Cannot run "session ${sub}": expected forward or receive`);

@@ -97,7 +97,10 @@ export interface AuthOptions {
   protocol?: "modern" | "legacy";
   /**
    * Milliseconds the whole handshake may take. CPython has no limit and
-   * hangs on a silent peer (gh-123736); we raise a `ProtocolError`.
+   * hangs on a silent peer (gh-123736); we raise a `ProtocolError`. A
+   * `Listener` runs each connection's handshake on its own, so a slow or
+   * silent client holds only its own slot (see `maxPendingHandshakes`),
+   * never another client.
    *
    * @default {5000}
    */

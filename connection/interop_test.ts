@@ -15,6 +15,7 @@ import {
   tempDir,
 } from "../_test_utils/peers.ts";
 import { finish, spawn } from "../_test_utils/connection/python.ts";
+import { Reports } from "../_test_utils/connection/listener.ts";
 import type { Address } from "./address.ts";
 import { connect, type ConnectOptions } from "./connect.ts";
 import {
@@ -349,16 +350,17 @@ for (const { minor, python } of pythons()) {
       const ports: number[] = [];
       let abstractName = "";
       {
-        using tcpKey = new Listener({ port: 0 }, { authkey: "secret" });
-        using unixKey = new Listener(`${dir.path}/key.sock`, {
-          authkey: "secret",
-        });
-        using abstract = new Listener(`\0sidecar-ipc-${crypto.randomUUID()}`, {
-          authkey: "secret",
-        });
-        using tcpNoKey = new Listener({ port: 0 });
-        using strict = new Listener({ port: 0 }, {
-          authkey: "secret",
+        const errors = new Reports();
+        const options = { authkey: "secret", onError: errors.push };
+        await using tcpKey = new Listener({ port: 0 }, options);
+        await using unixKey = new Listener(`${dir.path}/key.sock`, options);
+        await using abstract = new Listener(
+          `\0sidecar-ipc-${crypto.randomUUID()}`,
+          options,
+        );
+        await using tcpNoKey = new Listener({ port: 0 });
+        await using strict = new Listener({ port: 0 }, {
+          ...options,
           allowLegacy: false,
         });
         for (const l of [tcpKey, tcpNoKey, strict]) {
@@ -399,9 +401,18 @@ for (const { minor, python } of pythons()) {
             const shouldFail = authkey === "wrong" ||
               (listener === strict && !modern);
             if (shouldFail) {
-              await assertRejects(() => listener.accept(), AuthenticationError);
+              // accept() waits on for a good client; the failure is reported.
+              const ac = new AbortController();
+              const pending = listener.accept({ signal: ac.signal }).then(
+                () => null,
+                (e) => e,
+              );
               const res = await client.lines.json();
               assertEquals(res.error, "AuthenticationError");
+              const report = await errors.next();
+              assertOk(report instanceof AuthenticationError, String(report));
+              ac.abort(new Error("no good client"));
+              assertEquals((await pending)?.message, "no good client");
               return;
             }
             const conn = await listener.accept();

@@ -6,6 +6,7 @@ import {
   assertThrows,
 } from "../_test_utils/assert.ts";
 import { tempDir } from "../_test_utils/peers.ts";
+import { Reports } from "../_test_utils/connection/listener.ts";
 import {
   ownTcpSockets,
   ownUnixSockets,
@@ -39,7 +40,7 @@ async function echoOnce(
 Deno.test("Listener on TCP: address, lastAccepted, authenticated round trip, no socket leak", async () => {
   let port = 0;
   {
-    using listener = new Listener({ hostname: "127.0.0.1", port: 0 }, {
+    await using listener = new Listener({ hostname: "127.0.0.1", port: 0 }, {
       authkey: "k",
     });
     const address = listener.address;
@@ -79,8 +80,10 @@ Deno.test("Listener on a Unix path: mode 0600, refuses a taken path, removes the
       e.name
     );
     assertEquals(names, ["sidecar.sock"]);
-    listener.close();
-    listener.close();
+    const closing = listener.close();
+    assertOk(closing instanceof Promise);
+    assertOk(listener.close() === closing, "idempotent");
+    await closing;
     assertEquals((await Array.fromAsync(Deno.readDir(dir.path))).length, 0);
     await assertRejects(() => listener.accept(), ConnectionError, "closed");
   }
@@ -94,31 +97,32 @@ Deno.test("Listener on a Linux abstract address", async () => {
   assertEquals(await echoOnce(listener), enc.encode("ping"));
 });
 
-Deno.test("Listener and connect(): wrong key fails on both sides, the listener stays usable", async () => {
+Deno.test("Listener and connect(): wrong key fails on both sides, accept() goes on to the next good client", async () => {
   let port = 0;
   {
-    using listener = new Listener({ port: 0 }, { authkey: "right" });
+    const errors = new Reports();
+    await using listener = new Listener({ port: 0 }, {
+      authkey: "right",
+      onError: errors.push,
+    });
     port = (listener.address as { port: number }).port;
-    const [serverResult, clientResult] = await Promise.allSettled([
-      listener.accept(),
-      connect(listener.address, { authkey: "wrong" }),
-    ]);
-    assertOk(
-      serverResult.status === "rejected" &&
-        serverResult.reason instanceof AuthenticationError,
+    const accepted = listener.accept();
+    const wrong = await connect(listener.address, { authkey: "wrong" }).then(
+      () => null,
+      (e) => e,
     );
-    assertOk(
-      clientResult.status === "rejected" &&
-        clientResult.reason instanceof AuthenticationError,
-    );
-    assertOk(clientResult.reason.message.includes("rejected"));
-    // Still accepting.
-    const [server, client] = await Promise.all([
-      listener.accept(),
-      connect(listener.address, { authkey: "right" }),
-    ]);
+    assertOk(wrong instanceof AuthenticationError);
+    assertOk(wrong.message.includes("rejected"));
+    const report = await errors.next();
+    assertOk(report instanceof AuthenticationError, String(report));
+    // The same accept() returns the next client that authenticates.
+    const client = await connect(listener.address, { authkey: "right" });
+    const server = await accepted;
+    await client.sendBytes(new Uint8Array([7]));
+    assertEquals(await server.recvBytes(), new Uint8Array([7]));
     await server.close();
     await client.close();
+    assertEquals(errors.seen.length, 1);
   }
   assertEquals(ownTcpSockets(port), []);
 });
@@ -136,18 +140,25 @@ Deno.test("Listener and connect() without keys skip the handshake", async () => 
 });
 
 Deno.test("Listener allowLegacy false refuses a client behaving as CPython 3.11", async () => {
-  using listener = new Listener({ port: 0 }, {
+  const errors = new Reports();
+  await using listener = new Listener({ port: 0 }, {
     authkey: "k",
     allowLegacy: false,
+    onError: errors.push,
   });
-  const [s, c] = await Promise.allSettled([
-    listener.accept(),
-    connect(listener.address, { authkey: "k", protocol: "legacy" }),
-  ]);
-  assertOk(s.status === "rejected" && s.reason instanceof AuthenticationError);
-  assertOk(c.status === "rejected" && c.reason instanceof AuthenticationError);
+  const ac = new AbortController();
+  const s = listener.accept({ signal: ac.signal }).catch((e) => e);
+  const c = await connect(listener.address, {
+    authkey: "k",
+    protocol: "legacy",
+  })
+    .catch((e) => e);
+  assertOk(c instanceof AuthenticationError);
+  assertOk((await errors.next()) instanceof AuthenticationError);
+  ac.abort(new Error("no good client"));
+  assertEquals((await s).message, "no good client");
   // Both legacy: works.
-  using legacy = new Listener({ port: 0 }, {
+  await using legacy = new Listener({ port: 0 }, {
     authkey: "k",
     protocol: "legacy",
   });
@@ -159,22 +170,26 @@ Deno.test("Listener allowLegacy false refuses a client behaving as CPython 3.11"
   await client.close();
 });
 
-Deno.test("Listener handshake timeout: a silent client ends in a ProtocolError, no leak", async () => {
+Deno.test("Listener handshake timeout: a silent client ends in a ProtocolError reported to onError, no leak", async () => {
   let port = 0;
   {
-    using listener = new Listener({ port: 0 }, {
+    const errors = new Reports();
+    await using listener = new Listener({ port: 0 }, {
       authkey: "k",
       handshakeTimeout: 200,
+      onError: errors.push,
     });
     const address = listener.address as { hostname: string; port: number };
     port = address.port;
     const silent = await Deno.connect(address);
-    const err = await assertRejects(
-      () => listener.accept(),
-      ProtocolError,
-      "timed out after 200 ms",
-    );
+    const ac = new AbortController();
+    const pending = listener.accept({ signal: ac.signal }).catch((e) => e);
+    const err = await errors.next();
+    assertOk(err instanceof ProtocolError, String(err));
+    assertOk(err.message.includes("timed out after 200 ms"), err.message);
     assertOk(err.cause instanceof DOMException);
+    ac.abort(new Error("done"));
+    assertEquals((await pending).message, "done");
     // The server closed its end: the silent client sees the challenge then EOF.
     const buf = new Uint8Array(1024);
     let total = 0;
@@ -227,7 +242,11 @@ Deno.test("Listener.accept() abort hands a later connection to the next accept",
 });
 
 Deno.test("Listener async iteration skips failed handshakes and ends on close", async () => {
-  const listener = new Listener({ port: 0 }, { authkey: "k" });
+  const errors = new Reports();
+  const listener = new Listener({ port: 0 }, {
+    authkey: "k",
+    onError: errors.push,
+  });
   const served: number[] = [];
   const loop = (async () => {
     for await (const conn of listener) {
@@ -243,17 +262,24 @@ Deno.test("Listener async iteration skips failed handshakes and ends on close", 
   const client = await connect(listener.address, { authkey: "k" });
   await client.sendBytes(new Uint8Array([9]));
   await assertRejects(() => client.recvBytes(), Error); // the server closed after reading
-  listener.close();
+  const report = await errors.next();
+  assertOk(report instanceof AuthenticationError, String(report));
+  await listener.close();
   await loop;
   assertEquals(served, [9]);
+  assertEquals(errors.seen.length, 1);
   await client.close();
 });
 
 Deno.test("Listener.close() rejects a pending accept", async () => {
   const listener = new Listener({ port: 0 });
-  const pending = listener.accept();
-  listener.close();
-  await assertRejects(() => pending, ConnectionError, "closed");
+  const pending = assertRejects(
+    () => listener.accept(),
+    ConnectionError,
+    "closed",
+  );
+  await listener.close();
+  await pending;
 });
 
 Deno.test("Listener and connect() refuse bad addresses", async () => {

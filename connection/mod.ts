@@ -31,6 +31,10 @@
  * `handshakeTimeout` is one too), and {@linkcode ConnectionError}, the base
  * class, for use after `close()` and a connection left write-only.
  *
+ * A {@linkcode Listener} runs each client's handshake on its own and no
+ * client can stall or stop it: failed handshakes and `accept` errors a
+ * client causes go to its `onError` hook, never to `accept()`.
+ *
  * Permissions: `--allow-net=<host>` for TCP; for a Unix socket path,
  * `--allow-net=unix:<path> --allow-read=<path> --allow-write=<path>` (a
  * {@linkcode Listener} also wants `--allow-sys` to bind with a private

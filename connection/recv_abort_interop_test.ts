@@ -66,7 +66,7 @@ for (const { minor, python } of pythons()) {
         scenarios.join(","),
       ]);
       {
-        using listener = new Listener(path);
+        await using listener = new Listener(path);
         /** Aborts a receive (limit: the whole message) once half was sent. */
         const abortMidMessage = async (conn: Connection): Promise<void> => {
           // The receive waits before "go", so it reads the half as it

@@ -8,11 +8,11 @@
  */
 
 import { DirtyConnectionError, DirtyProtocolError } from "./errors.ts";
+import type { DirtyFrame } from "./message.ts";
 import {
-  type DirtyFrame,
   type DirtyMessageDecodeOptions,
   DirtyMessageDecoder,
-} from "./message.ts";
+} from "./message_decoder.ts";
 
 const READ_SIZE = 64 * 1024;
 

@@ -14,7 +14,8 @@
  */
 
 import { DirtyProtocolError } from "./errors.ts";
-import { DEFAULT_MAX_DEPTH, DirtyFloat, type DirtyValue } from "./tlv.ts";
+import { DEFAULT_MAX_DEPTH, type DirtyValue } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
 
 /** How an app sees integral floats. */
 export type FloatMode = "number" | "tagged";

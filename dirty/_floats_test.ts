@@ -1,18 +1,14 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { toHex } from "../_test_utils/assert.ts";
-import { tlvValue } from "../_test_utils/dirty_values.ts";
+import { tlvValue } from "../_test_utils/dirty/values.ts";
+import { toHex } from "../_test_utils/dirty/vectors.ts";
 import { DirtyProtocolError } from "./errors.ts";
 import { appFloatMode, FloatSlots } from "./_floats.ts";
-import {
-  decodeTlv,
-  DirtyFloat,
-  type DirtyInput,
-  type DirtyValue,
-  encodeTlv,
-  TLV_INT64,
-} from "./tlv.ts";
+import { decodeTlv } from "./tlv_decoder.ts";
+import { DirtyFloat } from "./dirty_float.ts";
+import { type DirtyInput, type DirtyValue, TLV_INT64 } from "./tlv.ts";
+import { encodeTlv } from "./tlv_encoder.ts";
 
 const TAGGED = { float: "tagged", dict: "object" } as const;
 

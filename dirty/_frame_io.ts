@@ -3,18 +3,19 @@
  * Frame plumbing for the arbiter and its workers: a splitter that cuts a
  * byte stream into whole raw frames (header validated by the codec, payload
  * left encoded so the arbiter can forward it without decoding), request id
- * patching, and a writer that coalesces frames into few writes.
+ * patching. Frames are written through `_internal/write_queue.ts`.
  *
  * @module
  */
 
+import { ByteBuffer } from "../_internal/byte_buffer.ts";
 import { DirtyProtocolError } from "./errors.ts";
 import {
   decodeHeader,
   type DirtyMessageType,
   HEADER_SIZE,
   MAX_MESSAGE_SIZE,
-} from "./message.ts";
+} from "./header.ts";
 
 /** One whole frame, still encoded. */
 export interface RawFrame {
@@ -26,69 +27,76 @@ export interface RawFrame {
 
 /**
  * Cuts a byte stream into whole frames. Header checks (and their messages)
- * are the codec's; the payload is not decoded.
+ * are the codec's; the payload is not decoded. A frame that arrives whole
+ * in one chunk is copied out of it once; only the bytes of an incomplete
+ * frame are kept (in a {@linkcode ByteBuffer}), so the cost stays linear in
+ * the input however it is split.
  */
 export class RawFrameSplitter {
-  #buf: Uint8Array<ArrayBuffer> = new Uint8Array(0);
-  #fill = 0;
-  #limit: number;
+  readonly #rest = new ByteBuffer();
+  readonly #limit: number;
 
   constructor(maxMessageSize = MAX_MESSAGE_SIZE) {
     this.#limit = maxMessageSize;
   }
 
+  /** Bytes held of an incomplete frame. */
+  get buffered(): number {
+    return this.#rest.length;
+  }
+
   /** Feeds bytes; returns the frames they complete. */
   push(chunk: Uint8Array): RawFrame[] {
     const out: RawFrame[] = [];
+    const rest = this.#rest;
     let data: Uint8Array;
-    if (this.#fill === 0) {
+    if (rest.length === 0) {
       data = chunk;
     } else {
-      this.#ensure(this.#fill + chunk.length);
-      this.#buf.set(chunk, this.#fill);
-      this.#fill += chunk.length;
-      data = this.#buf.subarray(0, this.#fill);
+      // Complete the pending header first, so that a hostile length is
+      // refused before its bytes are buffered.
+      if (rest.length < HEADER_SIZE) {
+        const take = Math.min(HEADER_SIZE - rest.length, chunk.length);
+        rest.append(chunk.subarray(0, take));
+        chunk = chunk.subarray(take);
+        if (rest.length < HEADER_SIZE) return out;
+      }
+      const h = this.#header(rest.bytes);
+      const need = HEADER_SIZE + h.length - rest.length;
+      if (chunk.length < need) {
+        rest.append(chunk);
+        return out;
+      }
+      rest.append(chunk.subarray(0, need));
+      out.push({ type: h.type, bytes: rest.take(rest.length) });
+      data = chunk.subarray(need);
     }
     let i = 0;
     const n = data.length;
     while (n - i >= HEADER_SIZE) {
-      const h = decodeHeader(data.subarray(i, i + HEADER_SIZE), {
-        maxMessageSize: this.#limit,
-      });
+      const h = this.#header(data.subarray(i, i + HEADER_SIZE));
       const end = i + HEADER_SIZE + h.length;
       if (end > n) break;
       out.push({ type: h.type, bytes: data.slice(i, end) });
       i = end;
     }
-    const rest = n - i;
-    if (rest === 0) {
-      this.#fill = 0;
-    } else if (data === chunk) {
-      this.#ensure(rest);
-      this.#buf.set(chunk.subarray(i), 0);
-      this.#fill = rest;
-    } else {
-      this.#buf.copyWithin(0, i, n);
-      this.#fill = rest;
-    }
+    if (i < n) rest.append(data.subarray(i));
     return out;
   }
 
-  #ensure(size: number): void {
-    if (this.#buf.length >= size) return;
-    let cap = Math.max(4096, this.#buf.length * 2);
-    while (cap < size) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.#buf.subarray(0, this.#fill));
-    this.#buf = next;
+  #header(bytes: Uint8Array): { type: DirtyMessageType; length: number } {
+    return decodeHeader(bytes.subarray(0, HEADER_SIZE), {
+      maxMessageSize: this.#limit,
+    });
   }
 
   /** Throws if the stream ended inside a frame. */
   finish(): void {
-    if (this.#fill !== 0) {
+    const held = this.#rest.length;
+    if (held !== 0) {
       throw new DirtyProtocolError(
-        this.#fill < HEADER_SIZE
-          ? `Incomplete header: got ${this.#fill} bytes, expected ${HEADER_SIZE}`
+        held < HEADER_SIZE
+          ? `Incomplete header: got ${held} bytes, expected ${HEADER_SIZE}`
           : "Incomplete payload",
       );
     }
@@ -121,84 +129,4 @@ export function getIdNumber(frame: Uint8Array): number {
   const lo = ((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) |
     frame[15]!) >>> 0;
   return hi * 4294967296 + lo;
-}
-
-/** Something frames can be written to. */
-export interface ByteSink {
-  /** Writes some bytes, returns how many. */
-  write(p: Uint8Array): Promise<number>;
-}
-
-/**
- * Queues frames and writes them in as few `write` calls as possible, in
- * order. A failed write fails every later one (the sink is then dead).
- */
-export class FrameWriter {
-  #sink: ByteSink;
-  #queue: Uint8Array[] = [];
-  #queued = 0;
-  #flushing: Promise<void> | null = null;
-  #error: unknown = undefined;
-
-  constructor(sink: ByteSink) {
-    this.#sink = sink;
-  }
-
-  /** Bytes waiting to be written. */
-  get pending(): number {
-    return this.#queued;
-  }
-
-  /** The write error, once one happened. */
-  get error(): unknown {
-    return this.#error;
-  }
-
-  /** Queues a frame; the promise settles when it was written. */
-  write(bytes: Uint8Array): Promise<void> {
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    this.#queue.push(bytes);
-    this.#queued += bytes.length;
-    if (this.#flushing === null) {
-      this.#flushing = this.#flush();
-      // Callers may not all wait; the error is kept in #error anyway.
-      this.#flushing.catch(() => {});
-    }
-    return this.#flushing;
-  }
-
-  async #flush(): Promise<void> {
-    // Let callers in the same tick add their frames first.
-    await Promise.resolve();
-    try {
-      while (this.#queue.length > 0) {
-        const parts = this.#queue;
-        const total = this.#queued;
-        this.#queue = [];
-        this.#queued = 0;
-        let data: Uint8Array;
-        if (parts.length === 1) {
-          data = parts[0]!;
-        } else {
-          data = new Uint8Array(total);
-          let at = 0;
-          for (const p of parts) {
-            data.set(p, at);
-            at += p.length;
-          }
-        }
-        let off = 0;
-        while (off < data.length) {
-          off += await this.#sink.write(data.subarray(off));
-        }
-      }
-    } catch (e) {
-      this.#error = e;
-      this.#queue = [];
-      this.#queued = 0;
-      throw e;
-    } finally {
-      this.#flushing = null;
-    }
-  }
 }

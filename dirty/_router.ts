@@ -66,6 +66,8 @@ interface AppRoute<W, R extends Queued> {
 /** Round-robin routing with per-app wait queues. */
 export class Router<W extends Routable, R extends Queued> {
   readonly #apps = new Map<string, AppRoute<W, R>>();
+  /** Items in all queues (cancelled ones included until skipped). */
+  #queued = 0;
 
   /** Declares an app (configured apps only are routable). */
   addApp(app: string): void {
@@ -128,7 +130,10 @@ export class Router<W extends Routable, R extends Queued> {
 
   /** Queues a request until a worker for its app has room. */
   enqueue(app: string, item: R): void {
-    this.#apps.get(app)?.queue.push(item);
+    const r = this.#apps.get(app);
+    if (r === undefined) return;
+    r.queue.push(item);
+    this.#queued++;
   }
 
   /** Requests waiting for an app. */
@@ -137,12 +142,17 @@ export class Router<W extends Routable, R extends Queued> {
   }
 
   /** The next waiting request that this worker can take, if any. */
-  next(worker: W, apps: readonly string[]): [string, R] | undefined {
-    if (worker.load >= worker.capacity) return undefined;
+  next(
+    worker: W,
+    apps: Iterable<string>,
+  ): [string, R] | undefined {
+    if (this.#queued === 0 || worker.load >= worker.capacity) return undefined;
     for (const app of apps) {
       const r = this.#apps.get(app);
       if (r === undefined || !r.ready.includes(worker)) continue;
+      const before = r.queue.length;
       const item = r.queue.shift();
+      this.#queued -= before - r.queue.length;
       if (item !== undefined) return [app, item];
     }
     return undefined;
@@ -150,6 +160,11 @@ export class Router<W extends Routable, R extends Queued> {
 
   /** Removes and returns every waiting request of an app. */
   drain(app: string): R[] {
-    return this.#apps.get(app)?.queue.drain() ?? [];
+    const r = this.#apps.get(app);
+    if (r === undefined) return [];
+    const before = r.queue.length;
+    const out = r.queue.drain();
+    this.#queued -= before - r.queue.length;
+    return out;
   }
 }

@@ -15,7 +15,8 @@
  */
 
 import { DirtyError } from "./errors.ts";
-import { DirtyFloat, type DirtyValue } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
+import type { DirtyValue } from "./tlv.ts";
 import { type StashMessage, StashOp } from "./message.ts";
 import { pyBytesRepr } from "./_py_repr.ts";
 

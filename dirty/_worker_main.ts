@@ -1,145 +1,92 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * Entry point of a dirty worker process, started by the arbiter with
- * `Deno.Command` (see `_worker_protocol.ts` for the hop). Connects to the
- * arbiter's worker socket, loads the apps in order (`new Cls()`, then
- * `init()`), reports each, then serves requests concurrently. `console.log`
- * and friends go to stderr, next to the arbiter's own log lines.
+ * `Deno.Command`; its main thread is the worker's protocol thread (see
+ * `_worker_protocol.ts`). It connects the control connection, sends
+ * heartbeats, starts the app thread (a Web Worker running
+ * `_app_thread.ts`, where app code runs), hands it the arbiter's orders
+ * about running requests, and reports a crash of app code with its stack.
+ * No app code runs here, so a CPU-bound action stops neither heartbeats nor
+ * the reading of cancellations. `console.log` and friends go to stderr,
+ * next to the arbiter's own log lines.
  *
- * Stops (closing every app) at the end of stdin or of its connection, and
+ * Stops (closing every app) at the end of stdin or of its connections, and
  * on SIGTERM once its requests have finished. SIGINT is ignored, so that a
  * terminal's Ctrl-C stops only the arbiter, which then drains its workers.
  *
  * @module
  */
 
-import { isStreamResult, resolveAction, withRequestSignal } from "./app.ts";
-import {
-  DirtyAppError,
-  DirtyTimeoutError,
-  DirtyWorkerError,
-} from "./errors.ts";
-import { FrameWriter } from "./_frame_io.ts";
-import {
-  DirtyMessageDecoder,
-  encodeChunk,
-  encodeEnd,
-  encodeError,
-  encodeResponse,
-  parseFrame,
-} from "./message.ts";
-import type { DirtyInput, DirtyValue } from "./tlv.ts";
+import { WriteQueue } from "../_internal/write_queue.ts";
+import { getIdNumber, RawFrameSplitter } from "./_frame_io.ts";
+import { decodeMessage } from "./message_decoder.ts";
+import { encodeResponse } from "./message_encoders.ts";
+import { parseFrame } from "./message.ts";
+import type { DirtyInput } from "./tlv.ts";
 import {
   BOOT_ERROR_EXIT,
+  type CancelWhy,
   CONTROL_ID,
+  CRASH_EXIT,
+  type FromAppThread,
+  type ToAppThread,
   type WorkerConfig,
 } from "./_worker_protocol.ts";
-import { importAppClass, parseAppSpec } from "./app.ts";
-import { appFloatMode, type FloatMode, FloatSlots } from "./_floats.ts";
 
-const HIGH_WATER = 1 << 20;
+const WHYS = new Set<string>(["timeout", "client", "overflow", "shutdown"]);
 
-interface LoadedApp {
-  // deno-lint-ignore no-explicit-any
-  instance: any;
-  actions: Map<string, (...args: unknown[]) => unknown>;
-  floats: FloatMode;
-}
-
-interface InFlight {
-  controller: AbortController;
-  done: boolean;
-}
-
-function errorMessage(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  return String(e);
-}
-
-function stackOf(e: unknown): string | undefined {
-  return e instanceof Error && typeof e.stack === "string"
-    ? e.stack
-    : undefined;
-}
-
-class Worker {
+class ProtocolThread {
   readonly #config: WorkerConfig;
   readonly #conn: Deno.UnixConn;
-  readonly #out: FrameWriter;
-  readonly #apps = new Map<string, LoadedApp>();
-  readonly #inflight = new Map<number, InFlight>();
-  readonly #floats = new FloatSlots();
+  readonly #out: WriteQueue;
+  readonly #app: Worker;
   #stopping = false;
-  #idle: (() => void) | null = null;
 
   constructor(config: WorkerConfig, conn: Deno.UnixConn) {
     this.#config = config;
     this.#conn = conn;
-    this.#out = new FrameWriter(conn);
-  }
-
-  #send(bytes: Uint8Array): Promise<void> {
-    return this.#out.write(bytes).catch(() => {
-      // The arbiter is gone: nothing to answer any more.
-      this.stop(false);
+    this.#out = new WriteQueue(conn, {
+      // The arbiter is gone.
+      onError: () => void this.stop(false),
     });
+    this.#app = new Worker(new URL("./_app_thread.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#app.onmessage = (e: MessageEvent<FromAppThread>) =>
+      void this.#fromApp(e.data);
+    this.#app.onerror = (e: ErrorEvent) => {
+      // The app thread could not even run (e.g. a module it cannot read).
+      e.preventDefault();
+      void this.#crash(e.message, "");
+    };
   }
 
   #event(result: Record<string, DirtyInput>): Promise<void> {
-    return this.#send(encodeResponse(CONTROL_ID, result));
+    this.#out.push(encodeResponse(CONTROL_ID, result));
+    return this.#out.flush().catch(() => {});
   }
 
-  hello(): Promise<void> {
-    return this.#event({ event: "hello", token: this.#config.token });
+  #toApp(m: ToAppThread): void {
+    this.#app.postMessage(m);
   }
 
-  async boot(): Promise<boolean> {
-    for (const a of this.#config.apps) {
-      try {
-        const spec = parseAppSpec(`${a.module}:${a.exportName}`);
-        const cls = await importAppClass(spec, this.#config.cwd);
-        const floats = appFloatMode(cls);
-        let instance: unknown;
-        try {
-          instance = new cls();
-        } catch (e) {
-          throw new DirtyAppError(
-            `Failed to instantiate ${a.appPath}: ${errorMessage(e)}`,
-            { appPath: a.appPath, cause: e },
-          );
-        }
-        const init = (instance as { init?: unknown }).init;
-        if (typeof init === "function") await init.call(instance);
-        this.#apps.set(a.appPath, { instance, actions: new Map(), floats });
-        await this.#event({ event: "loaded", app: a.appPath });
-      } catch (e) {
-        await this.#event({
-          event: "boot_failed",
-          app: a.appPath,
-          message: errorMessage(e),
-        });
-        console.error(`[dirty worker ${Deno.pid}] ${a.appPath}:`, e);
-        return false;
-      }
-    }
-    await this.#event({ event: "booted" });
-    return true;
-  }
-
-  startHeartbeat(): void {
-    const beat = () => void this.#event({ event: "heartbeat" });
-    beat();
-    setInterval(beat, this.#config.heartbeatMs);
-  }
-
-  async serve(): Promise<void> {
-    // Integral floats arrive as DirtyFloat; #run unwraps them for apps in
-    // "number" mode.
-    const decoder = new DirtyMessageDecoder({
-      dict: "object",
-      float: "tagged",
+  async start(): Promise<void> {
+    await this.#event({
+      event: "hello",
+      token: this.#config.token,
+      role: "control",
     });
-    const buf = new Uint8Array(256 * 1024);
+    const beat = () => void this.#event({ event: "heartbeat" });
+    setInterval(beat, this.#config.heartbeatMs);
+    this.#toApp({ type: "start", config: this.#config });
+    await this.#read();
+    await this.stop(false);
+  }
+
+  /** Reads the arbiter's orders until the control connection ends. */
+  async #read(): Promise<void> {
+    const splitter = new RawFrameSplitter();
+    const buf = new Uint8Array(16 * 1024);
     for (;;) {
       let n: number | null;
       try {
@@ -147,219 +94,83 @@ class Worker {
       } catch {
         n = null;
       }
-      if (n === null) break;
+      if (n === null) return;
       let frames;
       try {
-        frames = decoder.push(buf.subarray(0, n));
+        frames = splitter.push(buf.subarray(0, n));
       } catch (e) {
         console.error(`[dirty worker ${Deno.pid}] bad frame from arbiter:`, e);
-        break;
-      }
-      for (const f of frames) this.#dispatch(f);
-    }
-  }
-
-  #dispatch(frame: ReturnType<DirtyMessageDecoder["push"]>[number]): void {
-    const id = Number(frame.id);
-    let msg;
-    try {
-      msg = parseFrame(frame);
-    } catch (e) {
-      void this.#send(
-        encodeError(frame.id, new DirtyWorkerError(errorMessage(e))),
-      );
-      return;
-    }
-    if (msg.type !== "request") {
-      void this.#send(
-        encodeError(
-          frame.id,
-          new DirtyWorkerError(`Unknown message type: ${msg.type}`),
-        ),
-      );
-      return;
-    }
-    if (id === CONTROL_ID) {
-      if (msg.action === "abort") {
-        for (const a of msg.args) this.#abort(Number(a));
-      }
-      return;
-    }
-    if (this.#stopping) {
-      void this.#send(
-        encodeError(frame.id, new DirtyWorkerError("Worker is shutting down")),
-      );
-      return;
-    }
-    const entry: InFlight = { controller: new AbortController(), done: false };
-    this.#inflight.set(id, entry);
-    void this.#run(id, entry, msg.appPath, msg.action, msg.args, msg.kwargs);
-  }
-
-  #abort(id: number): void {
-    const entry = this.#inflight.get(id);
-    if (entry === undefined || entry.done) return;
-    this.#finish(id, entry);
-    entry.controller.abort(
-      new DirtyTimeoutError("Request aborted by the arbiter"),
-    );
-    void this.#send(
-      encodeError(id, new DirtyTimeoutError("Request aborted by the arbiter")),
-    );
-  }
-
-  #finish(id: number, entry: InFlight): void {
-    entry.done = true;
-    this.#inflight.delete(id);
-    if (this.#inflight.size === 0 && this.#idle) this.#idle();
-  }
-
-  async #run(
-    id: number,
-    entry: InFlight,
-    appPath: string,
-    action: string,
-    args: DirtyValue[],
-    kwargs: DirtyValue,
-  ): Promise<void> {
-    const app = this.#apps.get(appPath);
-    let frame: Uint8Array;
-    try {
-      if (app === undefined) {
-        throw new DirtyAppError(`Dirty app not found: ${appPath}`, {
-          appPath,
-        });
-      }
-      let fn = app.actions.get(action);
-      if (fn === undefined) {
-        fn = resolveAction(app.instance, action);
-        app.actions.set(action, fn);
-      }
-      if (app.floats === "number") {
-        args = args.map((a) => this.#floats.plain(a));
-        kwargs = this.#floats.plain(kwargs);
-      }
-      const callArgs = hasKeys(kwargs) ? [...args, kwargs] : args;
-      const signal = entry.controller.signal;
-      let result = withRequestSignal(signal, () => fn(...callArgs));
-      if (result instanceof Promise) result = await result;
-      if (entry.done) return;
-      if (isStreamResult(result)) {
-        await this.#stream(id, entry, result);
         return;
       }
-      frame = encodeResponse(id, this.#floats.restore(result as DirtyInput));
-    } catch (e) {
-      if (entry.done) return;
-      frame = encodeError(
-        id,
-        e instanceof DirtyAppError ? e : new DirtyAppError(errorMessage(e), {
-          appPath,
-          action,
-          ...(stackOf(e) ? { traceback: stackOf(e)! } : {}),
-        }),
-      );
-    }
-    if (entry.done) return;
-    this.#finish(id, entry);
-    await this.#send(frame);
-  }
-
-  async #stream(
-    id: number,
-    entry: InFlight,
-    source: Iterator<unknown> | AsyncIterator<unknown> | ReadableStream,
-  ): Promise<void> {
-    const it: Iterator<unknown> | AsyncIterator<unknown> =
-      source instanceof ReadableStream
-        ? source[Symbol.asyncIterator]()
-        : source;
-    try {
-      for (;;) {
-        if (entry.done) return;
-        let step = it.next();
-        if (step instanceof Promise) step = await step;
-        if (entry.done) return;
-        const r = step as IteratorResult<unknown>;
-        if (r.done) break;
-        const p = this.#send(
-          encodeChunk(id, this.#floats.restore(r.value as DirtyInput)),
-        );
-        if (this.#out.pending > HIGH_WATER) await p;
-      }
-      this.#finish(id, entry);
-      await this.#send(encodeEnd(id));
-    } catch (e) {
-      if (entry.done) return;
-      this.#finish(id, entry);
-      const tb = stackOf(e);
-      await this.#send(
-        encodeError(
-          id,
-          new DirtyAppError(errorMessage(e), tb ? { traceback: tb } : {}),
-        ),
-      );
-    } finally {
-      try {
-        const ret = it.return?.();
-        if (ret instanceof Promise) ret.catch(() => {});
-      } catch {
-        // The generator's own cleanup failed; nothing to report to.
+      for (const f of frames) {
+        if (getIdNumber(f.bytes) !== CONTROL_ID || f.type !== "request") {
+          continue;
+        }
+        try {
+          const msg = parseFrame(decodeMessage(f.bytes));
+          if (msg.type !== "request") continue;
+          const id = Number(msg.args[0]);
+          const why = String(msg.args[1] ?? "client");
+          if (!Number.isSafeInteger(id)) continue;
+          if (msg.action === "cancel") {
+            this.#toApp({
+              type: "cancel",
+              id,
+              why: (WHYS.has(why) ? why : "client") as CancelWhy,
+            });
+          } else if (msg.action === "pause" || msg.action === "resume") {
+            this.#toApp({ type: msg.action, id });
+          }
+        } catch {
+          // An order we cannot read is ignored.
+        }
       }
     }
   }
 
-  /** Waits (up to `ms`) for in-flight requests to finish. */
-  drain(ms: number): Promise<void> {
-    if (this.#inflight.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.#idle = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+  async #fromApp(m: FromAppThread): Promise<void> {
+    switch (m.type) {
+      case "booted":
+        if (!m.ok) {
+          await this.#out.flush().catch(() => {});
+          Deno.exit(BOOT_ERROR_EXIT);
+        }
+        return;
+      case "crash":
+        await this.#crash(m.message, m.stack);
+        return;
+      case "lost":
+        await this.stop(false);
+        return;
+      case "stopped":
+        await this.#out.flush().catch(() => {});
+        Deno.exit(0);
+    }
   }
 
-  #stopped = false;
-
-  /** Stops: optionally drains, closes every app, exits. */
-  async stop(drain: boolean): Promise<never> {
+  async #crash(message: string, stack: string): Promise<never> {
     this.#stopping = true;
-    if (this.#stopped) return await new Promise<never>(() => {});
-    this.#stopped = true;
-    const limit = this.#config.closeTimeoutMs;
-    setTimeout(() => Deno.exit(0), limit + 1000);
-    if (drain) await this.drain(limit);
-    for (const entry of this.#inflight.values()) {
-      entry.controller.abort(new DirtyWorkerError("Worker is shutting down"));
-    }
-    const closing = [...this.#apps.values()].map(async (a) => {
-      try {
-        const close = a.instance.close;
-        if (typeof close === "function") await close.call(a.instance);
-      } catch (e) {
-        console.error(`[dirty worker ${Deno.pid}] close() failed:`, e);
-      }
-    });
-    await Promise.race([
-      Promise.all(closing),
-      new Promise((r) => setTimeout(r, limit)),
-    ]);
-    Deno.exit(0);
+    console.error(
+      `[dirty worker ${Deno.pid}] ${message}${stack ? `\n${stack}` : ""}`,
+    );
+    await this.#event({ event: "crashed", message, stack });
+    Deno.exit(CRASH_EXIT);
   }
-}
 
-function hasKeys(v: DirtyValue): boolean {
-  if (v instanceof Map) return v.size > 0;
-  if (v === null || typeof v !== "object") return false;
-  for (const _ in v) return true;
-  return false;
+  /** Stops: the app thread (optionally draining) closes its apps, then exit. */
+  stop(drain: boolean): Promise<void> {
+    if (this.#stopping) return Promise.resolve();
+    this.#stopping = true;
+    // Whatever happens in the app thread, the process ends.
+    setTimeout(() => Deno.exit(0), this.#config.closeTimeoutMs * 2 + 1000);
+    this.#toApp({ type: "stop", drain });
+    return Promise.resolve();
+  }
 }
 
 async function main(): Promise<void> {
   const config = JSON.parse(Deno.args[0] ?? "{}") as WorkerConfig;
-  // App output goes to stderr, next to the arbiter's log lines.
+  // Output goes to stderr, next to the arbiter's log lines.
   for (const name of ["log", "info", "debug", "table", "dir", "dirxml"]) {
     (console as unknown as Record<string, unknown>)[name] = console.error;
   }
@@ -370,12 +181,12 @@ async function main(): Promise<void> {
   } catch (e) {
     console.error(
       `[dirty worker ${Deno.pid}] cannot reach the arbiter at ${config.socket}: ${
-        errorMessage(e)
+        e instanceof Error ? e.message : String(e)
       }`,
     );
     Deno.exit(1);
   }
-  const worker = new Worker(config, conn);
+  const worker = new ProtocolThread(config, conn);
   Deno.addSignalListener("SIGTERM", () => void worker.stop(true));
   // The end of stdin (arbiter gone or done with us) means stop.
   (async () => {
@@ -387,15 +198,7 @@ async function main(): Promise<void> {
     }
     await worker.stop(false);
   })();
-  await worker.hello();
-  worker.startHeartbeat();
-  if (!(await worker.boot())) {
-    // Let the report reach the arbiter before exiting.
-    await new Promise((r) => setTimeout(r, 10));
-    Deno.exit(BOOT_ERROR_EXIT);
-  }
-  await worker.serve();
-  await worker.stop(false);
+  await worker.start();
 }
 
 if (import.meta.main) await main();

@@ -2,29 +2,42 @@
 // This module is browser compatible.
 /**
  * The arbiter <-> worker hop. It is gunicorn's dirty wire protocol itself,
- * over one Unix socket connection per worker: the arbiter listens on
- * `workers.sock` in its private `0700` directory, each worker connects and
- * first sends a hello carrying the one-time token it was given on its
- * command line. Request ids on this hop are chosen by the arbiter (so one
- * worker can serve several requests at once, and late replies to abandoned
- * requests are recognised and dropped). (A Unix socket, not the worker's
- * stdin/stdout: Deno's child pipes go through streams and cost about three
- * times more per round trip.) Request id 0 is reserved for control messages:
+ * over Unix socket connections to `workers.sock` in the arbiter's private
+ * `0700` directory. A worker process has two threads and one connection
+ * each:
  *
- * - arbiter -> worker: REQUEST id 0, `app_path` `""`, `action` `"abort"`,
- *   `args` `[id]`: give up request `id` (its `requestSignal()` aborts, and
- *   the worker answers it at once with an ERROR that the arbiter drops).
+ * - the **control** connection, from the process's main thread (the
+ *   protocol thread, `_worker_main.ts`): heartbeats, crash reports, and the
+ *   arbiter's cancel / pause / resume orders. App code never runs on this
+ *   thread, so a CPU-bound action cannot stop heartbeats or the reading of
+ *   cancellations.
+ * - the **data** connection, from the app thread (a Web Worker,
+ *   `_app_thread.ts`): REQUESTs in, their RESPONSE / CHUNK / END / ERROR
+ *   out, and the app loading events.
+ *
+ * Each connection first sends a hello carrying the one-time token the
+ * worker got on its command line and its role. Request ids on the data
+ * connection are chosen by the arbiter (so one worker serves several
+ * requests at once, and late frames of abandoned requests are recognised
+ * and dropped). Request id 0 is reserved for control messages:
+ *
+ * - arbiter -> worker (control connection): REQUEST id 0, `app_path` `""`,
+ *   `action` one of {@linkcode ControlAction}, `args` `[id]` (`cancel`:
+ *   `[id, reason]`).
  * - worker -> arbiter: RESPONSE id 0 whose `result` is an event dict:
- *   `{"event": "hello", "token": <token>}` (first frame),
- *   `{"event": "heartbeat"}`, `{"event": "loaded", "app": <app_path>}`,
- *   `{"event": "booted"}`, `{"event": "boot_failed", "app": <app_path>,
- *   "message": <text>}`.
+ *   `{"event": "hello", "token", "role"}` (first frame of each
+ *   connection); on control `{"event": "heartbeat"}` and `{"event":
+ *   "crashed", "message", "stack"}`; on data `{"event": "loaded", "app"}`,
+ *   `{"event": "booted"}`, `{"event": "boot_failed", "app", "message"}`.
+ *
+ * A request the arbiter gave up on (timeout, client gone) is answered by
+ * the app thread with one final frame once its code has let go of it; the
+ * arbiter drops that frame, and uses it to know the worker is not stuck.
  *
  * The worker's stdin is a pipe from the arbiter that carries nothing: its
  * end means "stop" (the worker closes its apps and exits). The arbiter
  * closes it after draining the worker's requests, and the kernel closes it
- * when the arbiter dies, so workers never outlive their arbiter. The end of
- * the socket connection also stops the worker.
+ * when the arbiter dies, so workers never outlive their arbiter.
  *
  * @module
  */
@@ -50,3 +63,30 @@ export const CONTROL_ID = 0;
 
 /** Exit code of a worker whose apps failed to load (gunicorn's WORKER_BOOT_ERROR). */
 export const BOOT_ERROR_EXIT = 3;
+
+/** Exit code of a worker whose app code threw an uncaught error. */
+export const CRASH_EXIT = 70;
+
+/** The two connections of a worker. */
+export type LinkRole = "control" | "data";
+
+/** Orders from the arbiter about one request. */
+export type ControlAction = "cancel" | "pause" | "resume";
+
+/** Why a request is cancelled, as sent with `cancel`. */
+export type CancelWhy = "timeout" | "client" | "overflow" | "shutdown";
+
+/** From the protocol thread to the app thread. */
+export type ToAppThread =
+  | { type: "start"; config: WorkerConfig }
+  | { type: "cancel"; id: number; why: CancelWhy }
+  | { type: "pause"; id: number }
+  | { type: "resume"; id: number }
+  | { type: "stop"; drain: boolean };
+
+/** From the app thread to the protocol thread. */
+export type FromAppThread =
+  | { type: "booted"; ok: boolean }
+  | { type: "crash"; message: string; stack: string }
+  | { type: "lost" }
+  | { type: "stopped" };

@@ -7,19 +7,51 @@
  *
  * An app is a class. Each worker that hosts it creates one instance, calls
  * `init()` once (sync or async), then calls one method per request, and
- * `close()` when the worker stops. An action is a method called with the
- * request's `args` spread; when the request has non-empty `kwargs`, they come
- * as one extra last argument (a plain object). A method may return a value
- * (RESPONSE), a promise of a value (RESPONSE, unlike gunicorn, which cannot
- * send a coroutine), or a sync or async generator or a `ReadableStream`
- * (one CHUNK per item, then END). Names starting with `_`, `init`, `close`,
- * `constructor` and anything inherited from `Object` are refused with
- * `Unknown action: <name>`, as gunicorn's `DirtyApp.__call__` does.
+ * `close()` when the worker stops. App code runs on a thread of its own in
+ * the worker process (a Web Worker): the worker's protocol thread keeps
+ * sending heartbeats and reading cancellations while an action computes.
  *
- * A worker may serve several requests at once (see the arbiter's
- * `concurrency` option); {@linkcode requestSignal} gives the current
- * request's `AbortSignal`, aborted when the arbiter gives up on it (timeout,
- * client gone, shutdown past its grace period).
+ * Arguments. An action is a method called with the request's `args`
+ * spread, and nothing else. Its keyword arguments (Python's `f(a=1)`) are
+ * {@linkcode DirtyApp.kwargs} (`this.kwargs`, or {@linkcode requestKwargs}
+ * outside a `DirtyApp`): always a dict, empty when none were sent, so
+ * `f({a: 1})` (one positional dict) and `f(a=1)` never look alike. Args
+ * that are not a list and kwargs that are not a dict get gunicorn 26.1's
+ * answers: the arbiter turns args into a list as Python's `list()` does
+ * (`"ab"` gives `["a", "b"]`, `None` or `0` give `[]`, `5` is a
+ * `DirtyWorkerError "Worker communication failed: 'int' object is not
+ * iterable"`), and kwargs that are not a dict (and not empty) fail with
+ * `DirtyAppError "<… object at 0x…> argument after ** must be a mapping,
+ * not list"`.
+ *
+ * Results. A method may return a value (RESPONSE), a promise of a value
+ * (RESPONSE, unlike gunicorn, which cannot send a coroutine), or a sync or
+ * async generator or a `ReadableStream` (one CHUNK per item, then END).
+ * Names starting with `_`, `init`, `close`, `constructor` and anything
+ * inherited from `Object` are refused with `Unknown action: <name>`, as
+ * gunicorn's `DirtyApp.__call__` does. A stream waits (its generator is not
+ * pulled) while its client reads slowly.
+ *
+ * Cancellation. {@linkcode requestSignal} (or `this.signal`) is the current
+ * request's `AbortSignal`: it aborts when the request's client disconnects,
+ * times out or aborts, when the arbiter's timeout expires, and on shutdown
+ * past the graceful period; a streaming generator then gets its `return()`
+ * called. An action that ignores it keeps running, but its result is
+ * dropped; one that blocks its thread past its timeout gets the worker
+ * killed (and replaced).
+ *
+ * Stray errors. An uncaught error (a throw in a timer callback) or an
+ * unhandled rejection in app code is reported to the arbiter's `log` with
+ * its stack; the worker's requests in flight fail with `DirtyWorkerError
+ * "Worker communication failed: worker <pid> crashed: <error>"` and the
+ * worker is replaced (with back-off if it keeps crashing).
+ *
+ * Dicts. JavaScript objects list integer-like keys first, whatever the
+ * order they were set in; Python dicts keep insertion order. With
+ * `static dicts = "map"` an app receives every dict as a `Map` (any key
+ * order, kept end to end: what it returns is written in the `Map`'s
+ * order); with the default `"object"` it receives plain objects, and a
+ * plain object it returns is written in JavaScript's key order.
  *
  * Numbers. Python tells `1` (INT64) from `1.0` (FLOAT64); JavaScript has one
  * `number`. By default (`static floats = "number"`) an app gets plain
@@ -114,6 +146,75 @@ export class DirtyApp {
    * ```
    */
   static floats: "number" | "tagged" = "number";
+
+  /**
+   * How this app receives dicts: `"object"` (plain objects; integer-like
+   * keys come first, as in any JavaScript object) or `"map"` (`Map`s, in
+   * the wire order, which is kept end to end). See the module doc.
+   *
+   * @default {"object"}
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyApp } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * class Ordered extends DirtyApp {
+   *   static override dicts = "map" as const;
+   *   keys(d: Map<string, unknown>): string[] {
+   *     return [...d.keys()];
+   *   }
+   * }
+   * assert.equal(Ordered.dicts, "map");
+   * assert.deepEqual(new Ordered().keys(new Map([["b", 1], ["10", 2]])), ["b", "10"]);
+   * ```
+   */
+  static dicts: "object" | "map" = "object";
+
+  /**
+   * The keyword arguments of the request being served (Python's
+   * `f(a=1)`): a plain object, or a `Map` with `static dicts = "map"`;
+   * empty when none were sent, and outside a request.
+   *
+   * @returns The current request's kwargs.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyApp, withRequest } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * class Scaler extends DirtyApp {
+   *   scale(x: number): number {
+   *     return x * ((this.kwargs as { by?: number }).by ?? 1);
+   *   }
+   * }
+   * const app = new Scaler();
+   * assert.equal(app.scale(2), 2);
+   * const signal = new AbortController().signal;
+   * assert.equal(withRequest({ signal, kwargs: { by: 3 } }, () => app.scale(2)), 6);
+   * ```
+   */
+  get kwargs(): RequestKwargs {
+    return requestKwargs();
+  }
+
+  /**
+   * The `AbortSignal` of the request being served (see
+   * {@linkcode requestSignal}).
+   *
+   * @returns The current request's signal.
+   *
+   * @example Usage
+   * ```ts
+   * import { DirtyApp } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new DirtyApp().signal.aborted, false);
+   * ```
+   */
+  get signal(): AbortSignal {
+    return requestSignal();
+  }
 
   /**
    * Called once in the worker after construction, before any request.
@@ -411,30 +512,50 @@ export function isStreamResult(
   return tag === "[object Generator]" || tag === "[object AsyncGenerator]";
 }
 
-const signalStore = new AsyncLocalStorage<AbortSignal>();
+/** Keyword arguments as an app receives them. */
+export type RequestKwargs =
+  | { readonly [key: string]: unknown }
+  | ReadonlyMap<string, unknown>;
+
+/** What an action can read about the request it serves. */
+export interface RequestContext {
+  /** Aborts when the request is given up. */
+  signal: AbortSignal;
+  /** Its keyword arguments. */
+  kwargs: RequestKwargs;
+}
+
+const store = new AsyncLocalStorage<RequestContext>();
 
 /**
- * Runs `fn` with `signal` as the current request's signal. Used by the
- * worker around each action call.
+ * Runs `fn` as the action of a request: {@linkcode requestSignal} and
+ * {@linkcode requestKwargs} (and `this.signal` / `this.kwargs`) give the
+ * context's values inside it, across its `await`s. Used by the worker
+ * around each action call; handy in tests.
  *
- * @param signal The request's signal.
+ * @typeParam T What `fn` returns.
+ * @param context The request's signal and kwargs.
  * @param fn The call.
  * @returns What `fn` returns.
  *
  * @example Usage
  * ```ts
- * import { requestSignal, withRequestSignal } from "./app.ts";
+ * import { requestKwargs, requestSignal, withRequest } from "./app.ts";
  * import assert from "node:assert/strict";
  *
  * const c = new AbortController();
- * assert.equal(withRequestSignal(c.signal, () => requestSignal()), c.signal);
+ * withRequest({ signal: c.signal, kwargs: { a: 1 } }, () => {
+ *   assert.equal(requestSignal(), c.signal);
+ *   assert.deepEqual(requestKwargs(), { a: 1 });
+ * });
  * ```
  */
-export function withRequestSignal<T>(signal: AbortSignal, fn: () => T): T {
-  return signalStore.run(signal, fn);
+export function withRequest<T>(context: RequestContext, fn: () => T): T {
+  return store.run(context, fn);
 }
 
 const NEVER = new AbortController().signal;
+const NO_KWARGS: RequestKwargs = Object.freeze({});
 
 /**
  * The `AbortSignal` of the request being served (inside an action, across
@@ -451,7 +572,26 @@ const NEVER = new AbortController().signal;
  * ```
  */
 export function requestSignal(): AbortSignal {
-  return signalStore.getStore() ?? NEVER;
+  return store.getStore()?.signal ?? NEVER;
+}
+
+/**
+ * The keyword arguments of the request being served (inside an action,
+ * across its `await`s): a plain object, or a `Map` for an app with
+ * `static dicts = "map"`. Outside a request, an empty object.
+ *
+ * @returns The kwargs.
+ *
+ * @example Usage
+ * ```ts
+ * import { requestKwargs } from "./app.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(requestKwargs(), {});
+ * ```
+ */
+export function requestKwargs(): RequestKwargs {
+  return store.getStore()?.kwargs ?? NO_KWARGS;
 }
 
 function errorText(e: unknown): string {

@@ -9,28 +9,42 @@
  *   path), mode `0600`. Both are removed on close.
  * - Each client connection is served in order (one request at a time,
  *   pipelining allowed); connections run in parallel. Malformed input closes
- *   the connection without a reply, as gunicorn does.
+ *   the connection without a reply, as gunicorn does. A client whose
+ *   connection ends (it closed, timed out or aborted) has its running
+ *   request cancelled in the worker; so has one that shuts down only its
+ *   write side (gunicorn's clients never do).
  * - REQUESTs go round-robin to the workers that have finished loading the
  *   app, each taking up to `concurrency` requests at once (requests wait in
  *   a per-app queue otherwise); CHUNKs are forwarded as they arrive. STASH,
  *   STATUS and MANAGE are answered by the arbiter itself.
- * - `timeout` is gunicorn's `dirty_timeout`: the longest wait for the next
- *   frame of a request (and for a worker's heartbeat). A request that
- *   exceeds it gets `DirtyTimeoutError "Worker timeout"` with
- *   `{"timeout": N}`; the worker is told to abort it and is killed if it
- *   does not answer within `killGrace`. `0` disables timeouts.
- * - Workers are separate `deno run` processes that talk to the arbiter with
- *   the same wire protocol over a private Unix socket (`workers.sock` in the
- *   arbiter's `0700` directory; see `_worker_protocol.ts`). A worker that
- *   dies is replaced by one with the same apps (exponential back-off while
- *   boots fail); workers watch a pipe from the arbiter and exit when it dies.
+ * - Every frame from every worker is read as it comes, whatever a client
+ *   does: a client that reads slowly has its stream paused in the worker,
+ *   and one that lets more than `maxClientBufferSize` bytes pile up is
+ *   disconnected (its request cancelled).
+ * - `timeout` is gunicorn's `dirty_timeout`, in milliseconds: the longest
+ *   wait for a request's next frame, counted from the moment a worker takes
+ *   it (time spent queued does not count), and for a worker's heartbeat or
+ *   boot. There is no separate limit on queue waiting: a queued request
+ *   waits until a worker is free, or until its client gives up (it then
+ *   leaves the queue), or fails at once when every worker for its app
+ *   fails to boot. A request over it gets `DirtyTimeoutError "Worker timeout"` with
+ *   `{"timeout": <seconds>}`; the worker is told to abort it and is killed
+ *   (with a log line saying why) if its app code does not let go within
+ *   `killGrace`.
+ * - Workers are separate `deno run` processes whose app code runs on a
+ *   thread of its own, while their main thread talks to the arbiter (see
+ *   `_worker_protocol.ts`): a CPU-bound action stops neither heartbeats nor
+ *   cancellations. A worker that dies is replaced by one with the same
+ *   apps (with exponential back-off while boots fail or app code keeps
+ *   crashing); workers watch a pipe from the arbiter and exit when it dies.
  *
  * Differences from gunicorn (its bugs, spec section 6, are not copied):
  * STATUS `booted` is true once a worker loaded its apps and
  * `last_heartbeat` is a real age; stash errors carry the `error_type`
  * gunicorn's `StashClient` expects; MANAGE with a bad `count` gets an ERROR
  * rather than a dropped connection; requests never reach a worker that is
- * still booting; `timeout: 0` means no timeout; workers drain on stop.
+ * still booting; `timeout: Infinity` means no timeout; workers drain on
+ * stop; one worker serves `concurrency` requests at once.
  *
  * Permissions of the arbiter: `--allow-run` (it spawns `Deno.execPath()`),
  * `--allow-read`, `--allow-write` and `--allow-net` for its sockets (Deno
@@ -38,48 +52,42 @@
  * temp dir unless `socketPath` says otherwise) and `--allow-read` for the
  * app modules, which it imports to read their `static workers`; `-A` is
  * simplest. Workers get only `--allow-read` of the app modules' directories
- * and of this package's `dirty/` directory, plus access to their socket,
- * unless `workerPermissions` says otherwise (e.g. `--allow-net`,
- * `--allow-env`, `--allow-import` for remote app modules). Workers run
- * with `DENO_NO_UPDATE_CHECK=1`: a pool does not send one request to the
- * Deno release server per spawned worker.
+ * and of this package's `dirty/` and `_internal/` directories, access to
+ * their own socket and to the arbiter's (so apps can use the stash), and
+ * `--allow-env=GUNICORN_DIRTY_SOCKET`, unless `workerPermissions` says
+ * otherwise (e.g. `--allow-net`, `--allow-env`, `--allow-import` for remote
+ * app modules). Workers run with `DENO_NO_UPDATE_CHECK=1`: a pool does not
+ * send one request to the Deno release server per spawned worker.
  *
  * @module
  */
 
+import { checkDuration } from "../_internal/timers.ts";
 import {
   appWorkerLimit,
   importAppClass,
   parseAppSpec,
   resolveAppModule,
 } from "./app.ts";
-import { DirtyError, DirtyWorkerError } from "./errors.ts";
-import {
-  decodeMessage,
-  encodeError,
-  encodeResponse,
-  ManageOp,
-  parseFrame,
-} from "./message.ts";
-import type { DirtyInput, DirtyValue } from "./tlv.ts";
-import { DirtyFloat } from "./tlv.ts";
-import {
-  FrameWriter,
-  idBytes,
-  type RawFrame,
-  RawFrameSplitter,
-} from "./_frame_io.ts";
 import { StashStore } from "./_stash.ts";
-import {
-  type PendingRequest,
-  type PoolApp,
-  WorkerPool,
-} from "./_worker_pool.ts";
+import type { LogFn, LogLevel } from "./_log.ts";
+import { type PoolApp, WorkerPool } from "./_worker_pool.ts";
+import { ClientSession } from "./_arbiter_client.ts";
+import { acceptLoop } from "./_accept_loop.ts";
+import { withProjectConfig, workerFlags } from "./_worker_flags.ts";
+import { answer, type ArbiterStatus, statusOf } from "./_arbiter_ops.ts";
+import type { RawFrame } from "./_frame_io.ts";
+
+export type {
+  ArbiterBootFailure,
+  ArbiterStatus,
+  ArbiterWorkerStatus,
+} from "./_arbiter_ops.ts";
 
 /** Log levels of the arbiter's log lines. */
-export type ArbiterLogLevel = "debug" | "info" | "warn" | "error";
+export type ArbiterLogLevel = LogLevel;
 
-/** Options of {@linkcode startArbiter}. */
+/** Options of {@linkcode startArbiter}; durations in milliseconds. */
 export interface ArbiterOptions {
   /**
    * App specs, `"<module path or URL>:<ExportName>[:N]"` (gunicorn's
@@ -95,17 +103,18 @@ export interface ArbiterOptions {
    */
   workers?: number;
   /**
-   * Seconds to wait for a worker's next frame or heartbeat (gunicorn's
-   * `dirty_timeout`); `0` disables it.
+   * Milliseconds to wait for a request's next frame from the moment a
+   * worker takes it, for a worker's heartbeat and for its boot (gunicorn's
+   * `dirty_timeout`, which is in seconds); `Infinity` for none.
    *
-   * @default {300}
+   * @default {300000}
    */
   timeout?: number;
   /**
-   * Seconds to let requests finish on stop (gunicorn's
-   * `dirty_graceful_timeout`).
+   * Milliseconds running requests may take to finish on close (gunicorn's
+   * `dirty_graceful_timeout`, in seconds there).
    *
-   * @default {30}
+   * @default {30000}
    */
   gracefulTimeout?: number;
   /**
@@ -116,6 +125,16 @@ export interface ArbiterOptions {
    */
   concurrency?: number;
   /**
+   * Most bytes of one request's results that may wait for a client that
+   * reads slowly. Its stream is paused well before (at a quarter of it, at
+   * most 1 MiB); a frame that would take the waiting bytes past this bound
+   * disconnects the client and cancels its request. One frame always fits,
+   * whatever its size.
+   *
+   * @default {16777216}
+   */
+  maxClientBufferSize?: number;
+  /**
    * Socket path; by default `arbiter.sock` in a new `0700` temp directory.
    *
    * @default {undefined}
@@ -123,7 +142,9 @@ export interface ArbiterOptions {
   socketPath?: string;
   /**
    * Permission flags of the worker processes (replacing the default
-   * `--allow-read=<app module directories>`), e.g. `["--allow-net"]`.
+   * `--allow-read=<app module directories>` and `--allow-env`), e.g.
+   * `["--allow-net"]`. Access to the workers' socket and the arbiter's is
+   * added unless a flag covers it.
    *
    * @default {undefined}
    */
@@ -144,15 +165,15 @@ export interface ArbiterOptions {
    */
   cwd?: string;
   /**
-   * Milliseconds a worker has to answer an abort (after a timeout) before
-   * it is killed.
+   * Milliseconds a worker has to let go of a timed-out request (its app
+   * code answering the abort) before it is killed.
    *
    * @default {2000}
    */
   killGrace?: number;
   /**
-   * First and largest respawn delays (ms) after boot failures; the delay
-   * doubles with each failure in a row.
+   * First and largest respawn delays (ms) after failed boots or crashes;
+   * the delay doubles with each failure in a row.
    *
    * @default {{ initial: 250, max: 30000 }}
    */
@@ -169,51 +190,6 @@ export interface ArbiterOptions {
    * @default {undefined}
    */
   log?: (level: ArbiterLogLevel, message: string) => void;
-}
-
-/** One worker in {@linkcode ArbiterStatus}. */
-export interface ArbiterWorkerStatus {
-  /** Process id. */
-  pid: number;
-  /** Spawn sequence number, from 1. */
-  age: number;
-  /** App paths it hosts. */
-  apps: string[];
-  /** Whether it finished loading its apps. */
-  booted: boolean;
-  /** Seconds since its last heartbeat (2 decimals). */
-  "last_heartbeat": number;
-}
-
-/** A slot whose workers fail to boot. */
-export interface ArbiterBootFailure {
-  /** App paths of the slot. */
-  apps: string[];
-  /** Failed boots in a row. */
-  failures: number;
-  /** The last error. */
-  "last_error": string | null;
-  /** Seconds until the next attempt. */
-  "retry_in": number;
-}
-
-/**
- * The STATUS result: gunicorn's keys (`arbiter_pid`, `workers` sorted by
- * age, `worker_count`, `apps`) plus `target_workers` and `boot_failures`.
- */
-export interface ArbiterStatus {
-  /** The arbiter's pid. */
-  "arbiter_pid": number;
-  /** Live workers, oldest first. */
-  workers: ArbiterWorkerStatus[];
-  /** Number of live workers. */
-  "worker_count": number;
-  /** Configured app paths. */
-  apps: string[];
-  /** Desired number of workers. */
-  "target_workers": number;
-  /** Slots that fail to boot. */
-  "boot_failures": ArbiterBootFailure[];
 }
 
 /** A running arbiter. */
@@ -257,296 +233,110 @@ function defaultLog(level: ArbiterLogLevel, message: string): void {
   }
 }
 
-function toPyInt(v: DirtyValue): number | null {
-  if (typeof v === "boolean") return v ? 1 : 0;
-  if (typeof v === "bigint") return Number(v);
-  if (typeof v === "number") return Number.isFinite(v) ? Math.trunc(v) : null;
-  if (v instanceof DirtyFloat) return Math.trunc(v.value);
-  if (typeof v === "string" && /^\s*[+-]?\d+\s*$/.test(v)) return Number(v);
-  return null;
-}
-
-/** Bytes queued to one client before its worker is paused. */
-const CLIENT_HIGH_WATER = 8 * 1024 * 1024;
-
-class ClientConn {
-  readonly conn: Deno.UnixConn;
-  readonly out: FrameWriter;
-  constructor(conn: Deno.UnixConn) {
-    this.conn = conn;
-    this.out = new FrameWriter(conn);
-  }
-  send(bytes: Uint8Array): Promise<void> | undefined {
-    const p = this.out.write(bytes);
-    // A client that left is not an error worth reporting.
-    const quiet = p.catch(() => {});
-    return this.out.pending > CLIENT_HIGH_WATER ? quiet : undefined;
-  }
-}
-
 class Arbiter implements DirtyArbiter {
   readonly socketPath: string;
+  readonly pool: WorkerPool;
+  readonly stash: StashStore = new StashStore();
+  readonly apps: string[];
+  readonly log: LogFn;
+  readonly pauseSize: number;
+  readonly maxBufferSize: number;
   readonly #listener: Deno.Listener;
-  readonly #pool: WorkerPool;
-  readonly #stash = new StashStore();
+  readonly #workerListener: Deno.Listener;
   readonly #tempDir: string | null;
-  readonly #conns = new Set<ClientConn>();
-  readonly #log: (level: ArbiterLogLevel, message: string) => void;
+  readonly #sessions = new Set<ClientSession>();
+  readonly #serving = new Set<Promise<void>>();
+  readonly #stopReadyWaits = new Set<(reason: unknown) => void>();
+  readonly #accepting: Promise<void>[];
+  readonly #stopClients = new AbortController();
+  readonly #stopWorkers = new AbortController();
   #closing: Promise<void> | null = null;
   #resolveClosed!: () => void;
   readonly closed: Promise<void>;
-  #accepting: Promise<void>;
-  #serving = new Set<Promise<void>>();
-  readonly #stopReadyWaits = new Set<(reason: unknown) => void>();
 
   constructor(
     listener: Deno.Listener,
+    workerListener: Deno.Listener,
     socketPath: string,
     tempDir: string | null,
     pool: WorkerPool,
-    log: (level: ArbiterLogLevel, message: string) => void,
+    apps: string[],
+    log: LogFn,
+    maxBufferSize: number,
   ) {
     this.#listener = listener;
+    this.#workerListener = workerListener;
     this.socketPath = socketPath;
     this.#tempDir = tempDir;
-    this.#pool = pool;
-    this.#log = log;
+    this.pool = pool;
+    this.apps = apps;
+    this.log = log;
+    this.maxBufferSize = maxBufferSize;
+    this.pauseSize = Math.min(1024 * 1024, Math.floor(maxBufferSize / 4));
     this.closed = new Promise((r) => (this.#resolveClosed = r));
-    this.#accepting = this.#accept();
+    this.#accepting = [
+      this.#accept(
+        listener,
+        "client",
+        (conn) => this.#serve(conn),
+        this.#stopClients.signal,
+      ),
+      this.#accept(
+        workerListener,
+        "worker",
+        (conn) => pool.adopt(conn),
+        this.#stopWorkers.signal,
+      ),
+    ];
   }
 
-  async #accept(): Promise<void> {
-    for (;;) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (e) {
-        if (this.#closing !== null || e instanceof Deno.errors.BadResource) {
-          return;
-        }
-        // E.g. out of file descriptors: keep serving the others.
-        this.#log("error", `Accept failed: ${String(e)}`);
-        await new Promise((r) => setTimeout(r, 100));
-        continue;
-      }
-      const c = new ClientConn(conn as Deno.UnixConn);
-      this.#conns.add(c);
-      const p = this.#serve(c).finally(() => {
-        this.#conns.delete(c);
-        this.#serving.delete(p);
-      });
-      this.#serving.add(p);
-    }
+  get closing(): boolean {
+    return this.#closing !== null;
   }
 
-  async #serve(c: ClientConn): Promise<void> {
-    const splitter = new RawFrameSplitter();
-    const buf = new Uint8Array(64 * 1024);
+  answer(frame: RawFrame): Uint8Array {
+    return answer(this, frame);
+  }
+
+  async #accept(
+    listener: Deno.Listener,
+    what: string,
+    take: (conn: Deno.UnixConn) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     try {
-      for (;;) {
-        if (this.#closing !== null) break;
-        const n = await c.conn.read(buf);
-        if (n === null) break;
-        const frames = splitter.push(buf.subarray(0, n));
-        for (const f of frames) {
-          if (this.#closing !== null) break;
-          const wait = this.#handle(c, f);
-          if (wait !== undefined) await wait;
-        }
-      }
+      await acceptLoop(listener as Deno.Listener<Deno.UnixConn>, {
+        what,
+        log: this.log,
+        onConnection: take,
+        signal,
+      });
     } catch (e) {
-      this.#log("debug", `Client connection error: ${String(e)}`);
-    } finally {
-      // Let the last replies out, then close.
-      await c.out.write(new Uint8Array(0)).catch(() => {});
-      try {
-        c.conn.close();
-      } catch {
-        // Already closed.
-      }
+      // The socket itself is unusable: the arbiter cannot go on.
+      this.log("error", `${(e as Error).message}; the arbiter closes`);
+      void this.close();
     }
   }
 
-  /** Handles one frame; throws on malformed input (closes the connection). */
-  #handle(c: ClientConn, f: RawFrame): Promise<void> | undefined {
-    switch (f.type) {
-      case "request": {
-        const msg = parseFrame(decodeMessage(f.bytes, { float: "tagged" }));
-        if (msg.type !== "request") return undefined;
-        return new Promise<void>((resolve) => {
-          const p: PendingRequest = {
-            appPath: msg.appPath,
-            frame: f.bytes,
-            clientId: idBytes(f.bytes),
-            send: (b) => c.send(b),
-            gone: () => c.out.error !== undefined,
-            done: resolve,
-            cancelled: false,
-            finished: false,
-            timer: undefined,
-            worker: undefined,
-            wid: 0,
-          };
-          this.#pool.submit(p);
-        });
-      }
-      case "status": {
-        const { id } = decodeMessage(f.bytes);
-        c.send(encodeResponse(id, this.#statusValue()));
-        return undefined;
-      }
-      case "manage":
-        return this.#manage(c, f);
-      case "stash": {
-        const msg = parseFrame(
-          decodeMessage(f.bytes, { float: "tagged" }),
-        );
-        if (msg.type !== "stash") return undefined;
-        const out = this.#stash.handle(msg);
-        c.send(
-          out.ok
-            ? encodeResponse(msg.id, out.result)
-            : encodeError(msg.id, out.error),
-        );
-        return undefined;
-      }
-      default: {
-        const { id } = decodeMessage(f.bytes);
-        c.send(
-          encodeError(
-            id,
-            new DirtyWorkerError(`Unknown message type: ${f.type}`),
-          ),
-        );
-        return undefined;
-      }
-    }
-  }
-
-  #manage(c: ClientConn, f: RawFrame): undefined {
-    const msg = parseFrame(decodeMessage(f.bytes, { float: "tagged" }));
-    if (msg.type !== "manage") return undefined;
-    const n = toPyInt(msg.count);
-    if (n === null) {
-      c.send(
-        encodeError(
-          msg.id,
-          new DirtyError(`Invalid manage count: ${String(msg.count)}`),
-        ),
-      );
-      return undefined;
-    }
-    const count = Math.max(1, n);
-    const op = typeof msg.op === "bigint" ? Number(msg.op) : msg.op;
-    const pool = this.#pool;
-    let result: Map<string, DirtyInput>;
-    if (op === ManageOp.ADD) {
-      const spawned = pool.add(count);
-      result = new Map<string, DirtyInput>([
-        ["success", true],
-        ["operation", "add"],
-        ["requested", count],
-        ["spawned", spawned],
-      ]);
-      if (spawned === 0) {
-        result.set("reason", "All apps have reached their worker limits");
-      }
-    } else if (op === ManageOp.REMOVE) {
-      const removed = pool.remove(count);
-      result = new Map<string, DirtyInput>([
-        ["success", true],
-        ["operation", "remove"],
-        ["requested", count],
-        ["removed", removed],
-      ]);
-    } else {
-      c.send(
-        encodeError(
-          msg.id,
-          new DirtyError(
-            `Unknown manage operation: ${
-              msg.op === undefined ? "None" : String(msg.op)
-            }`,
-          ),
-        ),
-      );
-      return undefined;
-    }
-    result.set(
-      "total_workers",
-      pool.workers().filter((w) => w.state !== "retiring").length,
-    );
-    result.set("target_workers", pool.target);
-    this.#log(
-      "info",
-      `Worker management: ${String(result.get("operation"))} ${count}`,
-    );
-    c.send(encodeResponse(msg.id, result));
-    return undefined;
+  #serve(conn: Deno.UnixConn): void {
+    const s = new ClientSession(conn, this);
+    this.#sessions.add(s);
+    const p = s.run().finally(() => {
+      this.#sessions.delete(s);
+      this.#serving.delete(p);
+    });
+    this.#serving.add(p);
   }
 
   status(): ArbiterStatus {
-    const now = performance.now();
-    const workers = this.#pool.workers().map((w) => ({
-      pid: w.pid,
-      age: w.age,
-      apps: [...w.slot.apps],
-      booted: w.booted,
-      "last_heartbeat": Math.round((now - w.lastHeartbeat) / 10) / 100,
-    }));
-    return {
-      "arbiter_pid": Deno.pid,
-      workers,
-      "worker_count": workers.length,
-      apps: this.#pool.router.apps(),
-      "target_workers": this.#pool.target,
-      "boot_failures": this.#pool.failingSlots().map((s) => ({
-        apps: [...s.apps],
-        failures: s.failures,
-        "last_error": s.lastError,
-        "retry_in": Math.round(s.retryInMs / 10) / 100,
-      })),
-    };
-  }
-
-  #statusValue(): DirtyInput {
-    const s = this.status();
-    return new Map<string, DirtyInput>([
-      ["arbiter_pid", s.arbiter_pid],
-      [
-        "workers",
-        s.workers.map((w) =>
-          new Map<string, DirtyInput>([
-            ["pid", w.pid],
-            ["age", w.age],
-            ["apps", w.apps],
-            ["booted", w.booted],
-            ["last_heartbeat", new DirtyFloat(w.last_heartbeat)],
-          ])
-        ),
-      ],
-      ["worker_count", s.worker_count],
-      ["apps", s.apps],
-      ["target_workers", s.target_workers],
-      [
-        "boot_failures",
-        s.boot_failures.map((b) =>
-          new Map<string, DirtyInput>([
-            ["apps", b.apps],
-            ["failures", b.failures],
-            ["last_error", b.last_error],
-            ["retry_in", new DirtyFloat(b.retry_in)],
-          ])
-        ),
-      ],
-    ]);
+    return statusOf(this.pool, this.apps);
   }
 
   scale(workers: number): number {
     if (this.#closing !== null) {
       throw new Error("Cannot scale arbiter: it is closed");
     }
-    return this.#pool.scale(workers);
+    return this.pool.scale(workers);
   }
 
   async ready(signal?: AbortSignal): Promise<void> {
@@ -558,7 +348,7 @@ class Arbiter implements DirtyArbiter {
     const onAbort = (): void => reject(signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     this.#stopReadyWaits.add(reject);
-    this.#pool.ready().then(resolve);
+    this.pool.ready().then(resolve);
     try {
       await promise;
     } finally {
@@ -578,21 +368,24 @@ class Arbiter implements DirtyArbiter {
   }
 
   async #close(): Promise<void> {
+    this.#stopClients.abort();
     try {
       this.#listener.close();
     } catch {
       // Already closed.
     }
-    await this.#accepting;
     // Running requests finish (within the grace period) before workers stop.
-    await this.#pool.close();
-    for (const c of this.#conns) {
-      try {
-        c.conn.close();
-      } catch {
-        // Already closed.
-      }
+    await this.pool.close();
+    this.#stopWorkers.abort();
+    try {
+      this.#workerListener.close();
+    } catch {
+      // Already closed.
     }
+    await Promise.all(this.#accepting);
+    // Replies already queued go out before the connections close.
+    await Promise.all([...this.#sessions].map((s) => s.idle()));
+    for (const s of this.#sessions) s.close();
     await Promise.all(this.#serving);
     await Deno.remove(this.socketPath).catch(() => {});
     if (this.#tempDir !== null) {
@@ -606,6 +399,11 @@ class Arbiter implements DirtyArbiter {
   }
 }
 
+function directoryOf(fileUrl: string | URL): string {
+  const path = decodeURIComponent(new URL(fileUrl).pathname);
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
 /**
  * Starts a dirty arbiter and its workers. Resolves once the socket
  * listens (workers may still be loading; requests wait for them, or see
@@ -614,6 +412,7 @@ class Arbiter implements DirtyArbiter {
  * @param options Apps, pool size, timeouts, socket path, permissions.
  * @returns The running arbiter.
  * @throws {DirtyAppError} If an app spec is malformed.
+ * @throws {RangeError} If a duration is negative or NaN, or `timeout` is 0.
  *
  * @example Usage
  * ```ts
@@ -632,6 +431,40 @@ export async function startArbiter(
 ): Promise<DirtyArbiter> {
   const log = options.log ?? defaultLog;
   const cwd = options.cwd ?? Deno.cwd();
+  const what = "start arbiter";
+  const timeout = checkDuration(options.timeout ?? 300_000, "timeout", what);
+  if (timeout === 0) {
+    throw new RangeError(
+      "Cannot start arbiter: timeout must be more than 0 ms (Infinity for none)",
+    );
+  }
+  const gracefulTimeout = checkDuration(
+    options.gracefulTimeout ?? 30_000,
+    "gracefulTimeout",
+    what,
+  );
+  const killGrace = checkDuration(options.killGrace ?? 2000, "killGrace", what);
+  const backoffInitial = checkDuration(
+    options.backoff?.initial ?? 250,
+    "backoff.initial",
+    what,
+  );
+  const backoffMax = checkDuration(
+    options.backoff?.max ?? 30_000,
+    "backoff.max",
+    what,
+  );
+  const heartbeatInterval = checkDuration(
+    options.heartbeatInterval ?? Math.max(20, Math.min(1000, timeout / 4)),
+    "heartbeatInterval",
+    what,
+  );
+  const maxBufferSize = options.maxClientBufferSize ?? 16 * 1024 * 1024;
+  if (!(maxBufferSize >= 1)) {
+    throw new RangeError(
+      `Cannot start arbiter: maxClientBufferSize must be a number of bytes >= 1, got ${maxBufferSize}`,
+    );
+  }
   const specs = options.apps.map((s) => parseAppSpec(s));
   const seen = new Set<string>();
   const apps: PoolApp[] = [];
@@ -640,10 +473,7 @@ export async function startArbiter(
     if (seen.has(spec.appPath)) continue;
     seen.add(spec.appPath);
     const module = resolveAppModule(spec.module, cwd);
-    if (module.startsWith("file:")) {
-      const path = decodeURIComponent(new URL(module).pathname);
-      readDirs.add(path.slice(0, path.lastIndexOf("/")) || "/");
-    }
+    if (module.startsWith("file:")) readDirs.add(directoryOf(module));
     let limit = spec.workers;
     if (limit === undefined) {
       try {
@@ -667,16 +497,14 @@ export async function startArbiter(
   if (apps.length === 0) {
     throw new TypeError("Cannot start arbiter: no apps given");
   }
-  // Apps import this package (`DirtyApp`); workers may read its own files.
-  const here = new URL(".", import.meta.url);
-  if (here.protocol === "file:") {
-    readDirs.add(decodeURIComponent(here.pathname).replace(/\/$/, ""));
+  // Apps import this package (`DirtyApp`), which imports `_internal/`; the
+  // app thread's whole module graph needs read access.
+  for (const dir of ["./", "../_internal/"]) {
+    const url = new URL(dir, import.meta.url);
+    if (url.protocol === "file:") {
+      readDirs.add(decodeURIComponent(url.pathname).replace(/\/$/, ""));
+    }
   }
-  const timeout = options.timeout ?? 300;
-  if (!(timeout >= 0)) {
-    throw new RangeError(`Cannot start arbiter: invalid timeout ${timeout}`);
-  }
-  const timeoutMs = timeout * 1000;
 
   // A private 0700 directory: the workers' socket, and the client socket
   // unless a path was given.
@@ -713,64 +541,43 @@ export async function startArbiter(
     Deno.Listener,
     Deno.Listener,
   ];
-  const permissions = [
-    ...(options.workerPermissions ??
-      (readDirs.size > 0 ? [`--allow-read=${[...readDirs].join(",")}`] : [])),
-  ];
-  const all = permissions.some((p) => p === "-A" || p === "--allow-all");
-  for (const kind of ["read", "write", "net"]) {
-    // A bare --allow-read/-write/-net already covers the socket (and a
-    // scoped flag next to it would narrow it). Deno 2.9 asks for all three
-    // to connect to a Unix socket.
-    if (!all && !permissions.includes(`--allow-${kind}`)) {
-      const target = kind === "net" ? `unix:${workerSocket}` : workerSocket;
-      permissions.push(`--allow-${kind}=${target}`);
-    }
-  }
-  // Workers resolve bare specifiers like the project that runs the arbiter.
-  const denoArgs = [...(options.denoArgs ?? [])];
-  const hasConfig = denoArgs.some((a) =>
-    a === "-c" || a === "--config" || a.startsWith("--config=") ||
-    a === "--no-config"
+  const permissions = workerFlags(
+    options.workerPermissions ?? [
+      `--allow-read=${[...readDirs].join(",")}`,
+      "--allow-env=GUNICORN_DIRTY_SOCKET",
+    ],
+    [workerSocket, socketPath],
   );
-  if (!hasConfig) {
-    for (const name of ["deno.json", "deno.jsonc"]) {
-      const path = `${cwd.replace(/\/$/, "")}/${name}`;
-      const info = await Deno.stat(path).catch(() => null);
-      if (info?.isFile) {
-        denoArgs.push(`--config=${path}`);
-        break;
-      }
-    }
-  }
+  const denoArgs = await withProjectConfig(options.denoArgs ?? [], cwd);
   const pool = new WorkerPool({
     apps,
     workers: Math.max(1, Math.floor(options.workers ?? 1)),
-    timeoutMs,
-    timeoutSeconds: timeout,
-    gracefulMs: (options.gracefulTimeout ?? 30) * 1000,
+    timeout,
+    gracefulTimeout,
     concurrency: Math.max(1, Math.floor(options.concurrency ?? 1)),
-    killGraceMs: options.killGrace ?? 2000,
-    backoffInitialMs: options.backoff?.initial ?? 250,
-    backoffMaxMs: options.backoff?.max ?? 30_000,
-    heartbeatMs: options.heartbeatInterval ??
-      Math.max(20, Math.min(1000, timeoutMs > 0 ? timeoutMs / 4 : 1000)),
+    killGrace,
+    backoffInitial,
+    backoffMax,
+    heartbeatInterval,
     workerUrl: new URL("./_worker_main.ts", import.meta.url).href,
     workerSocket,
-    workerListener,
-    workerArgs: [
-      "run",
-      "--no-prompt",
-      ...permissions,
-      ...denoArgs,
-    ],
+    workerArgs: ["run", "--no-prompt", ...permissions, ...denoArgs],
     cwd,
     // Workers do not look for a newer Deno in the background (a network
     // request and a socket per spawned worker).
     env: { GUNICORN_DIRTY_SOCKET: socketPath, DENO_NO_UPDATE_CHECK: "1" },
     log,
   });
-  const arbiter = new Arbiter(listener, socketPath, tempDir, pool, log);
+  const arbiter = new Arbiter(
+    listener,
+    workerListener,
+    socketPath,
+    tempDir,
+    pool,
+    apps.map((a) => a.appPath),
+    log,
+    maxBufferSize,
+  );
   pool.start();
   return arbiter;
 }

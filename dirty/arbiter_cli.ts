@@ -111,16 +111,22 @@ export async function main(args: string[]): Promise<number> {
       console.error(`[dirty-arbiter ${Deno.pid}] [${l}] ${message}`);
     }
   };
+  // gunicorn's flags are in seconds (timeout 0: none); the API's in ms.
+  const timeout = num(
+    values.timeout ?? values["dirty-timeout"],
+    "timeout",
+    300,
+  );
   const arbiter = await startArbiter({
     apps,
     workers: num(values.workers ?? values["dirty-workers"], "workers", 1),
-    timeout: num(values.timeout ?? values["dirty-timeout"], "timeout", 300),
+    timeout: timeout === 0 ? Infinity : timeout * 1000,
     concurrency: num(values.threads ?? values["dirty-threads"], "threads", 1),
     gracefulTimeout: num(
       values["graceful-timeout"] ?? values["dirty-graceful-timeout"],
       "graceful-timeout",
       30,
-    ),
+    ) * 1000,
     ...(values.socket === undefined ? {} : { socketPath: values.socket }),
     ...(values["worker-flag"] === undefined
       ? {}

@@ -12,10 +12,13 @@ import { peerTest } from "../_test_utils/peers.ts";
 import {
   GUNICORN_PEER_NAME,
   gunicornPeer,
-} from "../_test_utils/dirty_gunicorn.ts";
-import { APP, ECHO } from "../_test_utils/dirty_apps.ts";
+} from "../_test_utils/dirty/gunicorn.ts";
+import { APP, ECHO } from "../_test_utils/dirty/apps.ts";
 
 const EXACT = `${ECHO}:ExactEchoApp`;
+const ORDERED = `${ECHO}:OrderedApp`;
+const VALUES_SCRIPT =
+  new URL("./testdata/python/gunicorn_values.py", import.meta.url).pathname;
 const SCRIPT =
   new URL("./testdata/python/gunicorn_clients.py", import.meta.url).pathname;
 const FLOATS_SCRIPT =
@@ -29,7 +32,7 @@ peerTest(
     await using arb = await startArbiter({
       apps: [APP],
       workers: 1,
-      timeout: 2,
+      timeout: 2000,
       log: () => {},
     });
     await arb.ready();
@@ -58,7 +61,7 @@ peerTest(
     await using arb = await startArbiter({
       apps: [APP, EXACT],
       workers: 1,
-      timeout: 10,
+      timeout: 10_000,
       log: () => {},
     });
     await arb.ready();
@@ -74,3 +77,42 @@ peerTest(
   },
   { requiredInCi: false },
 );
+
+for (
+  const [what, name] of [
+    ["kwargs", "keyword arguments arrive apart from a positional dict"],
+    ["order", 'dict key order survives a TS app with static dicts = "map"'],
+  ] as const
+) {
+  peerTest(
+    `python: gunicorn's DirtyClient: ${name}`,
+    gunicornPeer(),
+    GUNICORN_PEER_NAME,
+    async (peer) => {
+      await using arb = await startArbiter({
+        apps: [APP, ORDERED],
+        workers: 1,
+        log: () => {},
+      });
+      await arb.ready();
+      const out = await new Deno.Command(peer.python, {
+        args: [
+          "-S",
+          VALUES_SCRIPT,
+          peer.src,
+          arb.socketPath,
+          APP,
+          ORDERED,
+          what,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+      assert.match(text, /ALL OK/);
+      assert.doesNotMatch(text, /FAIL/);
+    },
+    { requiredInCi: false },
+  );
+}

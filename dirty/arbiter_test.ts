@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { APP, ECHO, quiet, test } from "../_test_utils/dirty_apps.ts";
+import { APP, ECHO, quiet, test } from "../_test_utils/dirty/apps.ts";
 import { startArbiter } from "./arbiter.ts";
 import {
   DirtyAppError,
@@ -12,11 +12,11 @@ import {
   encodeFrame,
   encodeRequest,
   encodeStatus,
-  ManageOp,
-  StashOp,
-} from "./message.ts";
-import { DirtyFloat } from "./tlv.ts";
-import { RawDirtyConn } from "../_test_utils/dirty_arbiter_client.ts";
+} from "./message_encoders.ts";
+import { ManageOp, StashOp } from "./message.ts";
+import { DirtyFloat } from "./dirty_float.ts";
+import { RawDirtyConn } from "../_test_utils/dirty/arbiter_client.ts";
+import { waitFor } from "../_test_utils/dirty/wait.ts";
 
 const LIMITED = `${ECHO}:LimitedApp`;
 const COUNTER = `${ECHO}:CounterApp`;
@@ -26,7 +26,7 @@ test("arbiter: unary calls, kwargs, streams and app errors", async () => {
     await using arb = await startArbiter({
       apps: [APP],
       workers: 1,
-      timeout: 20,
+      timeout: 20_000,
       log: quiet,
     });
     await using c = await RawDirtyConn.open(arb.socketPath);
@@ -254,7 +254,7 @@ test("arbiter: status, per-app limits, round-robin over booted workers", async (
   await using arb = await startArbiter({
     apps: [APP, LIMITED, `${COUNTER}:1`],
     workers: 3,
-    timeout: 10,
+    timeout: 10_000,
     log: quiet,
   });
   await arb.ready();
@@ -322,10 +322,10 @@ test("arbiter: manage add/remove and scale keep minimums and app holders", async
   assert.equal(arb.scale(3), 3);
   await arb.ready();
   // Removed workers are listed until they have exited.
-  for (let i = 0; arb.status().worker_count !== 3; i++) {
-    assert.ok(i < 400, "removed workers did not exit");
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(
+    "the removed workers to exit",
+    () => arb.status().worker_count === 3,
+  );
   assert.equal(await c.call(LIMITED, "whoami"), holder);
 });
 
@@ -385,17 +385,17 @@ test("arbiter: a stream whose client left is stopped on the worker", async () =>
   for (let i = 0; i < 3; i++) assert.equal((await c.next()).type, "chunk");
   c.close();
   await using d = await RawDirtyConn.open(arb.socketPath);
-  for (let i = 0; (await d.call(APP, "abortedStreams")) !== 1; i++) {
-    assert.ok(i < 400, "the stream was not stopped");
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(
+    "the stream to be stopped",
+    async () => (await d.call(APP, "abortedStreams")) === 1,
+  );
 });
 
 test("arbiter: no workers for an app answers at once", async () => {
   await using arb = await startArbiter({ apps: [APP], log: quiet });
   await using c = await RawDirtyConn.open(arb.socketPath);
   await assert.rejects(
-    c.call("", "add", [1, 2]),
+    c.call(`${ECHO}:NotConfigured`, "add", [1, 2]),
     (e) => e instanceof DirtyNoWorkersAvailableError,
   );
   // A worker-side error class round-trips too.

@@ -6,7 +6,10 @@
  * @module
  */
 
-import { DirtyConnection } from "./_connection.ts";
+import { checkDuration } from "../_internal/timers.ts";
+import type { DirtyConnection } from "./_connection.ts";
+import { Call } from "./_call.ts";
+import { ConnectionPool } from "./_conn_pool.ts";
 import { dictGet, isDict } from "./_dict.ts";
 import {
   DirtyConnectionError,
@@ -14,15 +17,13 @@ import {
   DirtyTimeoutError,
   errorFromDict,
 } from "./errors.ts";
+import { type DirtyFrame, ManageOp } from "./message.ts";
 import {
-  type DirtyFrame,
-  type DirtyMessageDecodeOptions,
   encodeManage,
   encodeRequest,
   encodeStatus,
-  ManageOp,
-  MAX_MESSAGE_SIZE,
-} from "./message.ts";
+} from "./message_encoders.ts";
+import { MAX_MESSAGE_SIZE } from "./header.ts";
 import type {
   DirtyDictInput,
   DirtyInput,
@@ -44,7 +45,8 @@ export interface DirtyClientOptions {
   socketPath?: string;
   /**
    * Default time limit of each call in milliseconds, from the call until
-   * its last frame (for streams: from the first `next()` until END).
+   * its last frame (for streams: from the first `next()` until END). Any
+   * length works; `Infinity` means none.
    *
    * @default {30000}
    */
@@ -97,111 +99,6 @@ export interface DirtyCallOptions {
 
 /** What to change with {@linkcode DirtyClient.manage}. */
 export type ManageRequest = { add: number } | { remove: number };
-
-interface Waiter {
-  resolve(conn: DirtyConnection | null): void;
-  reject(reason: unknown): void;
-}
-
-/** Tracks one call: its deadline, the caller's signal, the connection in use. */
-class Call {
-  readonly #signal: AbortSignal | undefined;
-  readonly #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #timeoutMs: number;
-  #conn: DirtyConnection | null = null;
-  #onFail: ((conn: DirtyConnection) => void) | null = null;
-  #reason: unknown = undefined;
-  #onAbort = (): void => this.#fail(this.#signal!.reason);
-  #rejecters = new Set<(reason: unknown) => void>();
-
-  constructor(options: DirtyCallOptions, defaultTimeout: number) {
-    this.#signal = options.signal;
-    this.#timeoutMs = options.timeout ?? defaultTimeout;
-    this.#signal?.throwIfAborted();
-    this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
-    if (Number.isFinite(this.#timeoutMs)) {
-      this.#timer = setTimeout(() => {
-        this.#fail(
-          new DirtyTimeoutError(
-            "Timeout waiting for dirty app response",
-            this.#timeoutMs / 1000,
-          ),
-        );
-      }, this.#timeoutMs);
-    }
-  }
-
-  get failed(): boolean {
-    return this.#reason !== undefined;
-  }
-
-  /**
-   * Like {@linkcode Call.guard}, and fails the call if `p` takes longer
-   * than `idleMs` (when given).
-   */
-  async guardIdle<T>(p: Promise<T>, idleMs: number | undefined): Promise<T> {
-    if (idleMs === undefined || !Number.isFinite(idleMs)) {
-      return await this.guard(p);
-    }
-    const t = setTimeout(() => {
-      this.#fail(
-        new DirtyTimeoutError(
-          `Timeout waiting for next chunk (idle ${idleMs / 1000}s)`,
-          idleMs / 1000,
-        ),
-      );
-    }, idleMs);
-    try {
-      return await this.guard(p);
-    } finally {
-      clearTimeout(t);
-    }
-  }
-
-  #fail(reason: unknown): void {
-    if (this.#reason !== undefined) return;
-    this.#reason = reason;
-    if (this.#conn) {
-      this.#conn.close();
-      this.#onFail?.(this.#conn);
-    }
-    for (const r of this.#rejecters) r(reason);
-  }
-
-  /** Records the connection in use; a failure closes it and hands it back via `onFail`. */
-  attach(conn: DirtyConnection, onFail: (conn: DirtyConnection) => void): void {
-    this.#conn = conn;
-    this.#onFail = onFail;
-    if (this.#reason !== undefined) {
-      conn.close();
-      onFail(conn);
-    }
-  }
-
-  /** Races `p` against the call's abort/timeout; errors after a failure become its reason. */
-  async guard<T>(p: Promise<T>): Promise<T> {
-    if (this.#reason !== undefined) {
-      p.catch(() => {});
-      throw this.#reason;
-    }
-    let reject!: (reason: unknown) => void;
-    const stop = new Promise<never>((_, rej) => (reject = rej));
-    this.#rejecters.add(reject);
-    try {
-      return await Promise.race([p, stop]);
-    } catch (e) {
-      p.catch(() => {});
-      throw this.#reason ?? e;
-    } finally {
-      this.#rejecters.delete(reject);
-    }
-  }
-
-  dispose(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#signal?.removeEventListener("abort", this.#onAbort);
-  }
-}
 
 function randomUint64(): bigint {
   const b = new BigUint64Array(1);
@@ -263,21 +160,15 @@ function field(payload: DirtyValue, key: string): DirtyValue {
 export class DirtyClient implements AsyncDisposable {
   readonly #path: string;
   readonly #timeout: number;
-  readonly #max: number;
-  readonly #decode: DirtyMessageDecodeOptions;
-  readonly #idle: DirtyConnection[] = [];
-  readonly #busy = new Set<DirtyConnection>();
-  readonly #waiters: Waiter[] = [];
-  #opening = 0;
+  readonly #pool: ConnectionPool;
   #nextId: bigint = randomUint64();
-  #closed = false;
 
   /**
    * Creates a client. No connection is made until the first call.
    *
    * @param options Socket path, timeout, pool size, decoding.
    * @throws {DirtyConnectionError} If no socket path is given or set in the environment.
-   * @throws {RangeError} If `maxConnections` is NaN.
+   * @throws {RangeError} If `maxConnections` is NaN, or `timeout` negative or NaN.
    */
   constructor(options: DirtyClientOptions = {}) {
     const path = options.socketPath ?? Deno.env.get(DIRTY_SOCKET_ENV);
@@ -287,18 +178,21 @@ export class DirtyClient implements AsyncDisposable {
       );
     }
     this.#path = path;
-    this.#timeout = options.timeout ?? 30_000;
+    this.#timeout = checkDuration(
+      options.timeout ?? 30_000,
+      "timeout",
+      "create DirtyClient",
+    );
     const max = options.maxConnections ?? 4;
     // NaN would make every call wait for a slot that never comes.
     if (Number.isNaN(max)) {
       throw new RangeError("Cannot create DirtyClient: maxConnections is NaN");
     }
-    this.#max = Math.max(1, max);
-    this.#decode = {
+    this.#pool = new ConnectionPool(path, {
       dict: "object",
       ...options.decode,
       maxMessageSize: options.maxMessageSize ?? MAX_MESSAGE_SIZE,
-    };
+    }, Math.max(1, max));
   }
 
   /**
@@ -333,7 +227,7 @@ export class DirtyClient implements AsyncDisposable {
    * ```
    */
   get connections(): number {
-    return this.#idle.length + this.#busy.size;
+    return this.#pool.connections;
   }
 
   /**
@@ -354,94 +248,6 @@ export class DirtyClient implements AsyncDisposable {
     const id = this.#nextId;
     this.#nextId = (id + 1n) & 0xffff_ffff_ffff_ffffn;
     return id;
-  }
-
-  async #acquire(call: Call): Promise<DirtyConnection> {
-    if (this.#closed) {
-      throw new DirtyConnectionError("Cannot send request: client is closed");
-    }
-    const idle = this.#idle.pop();
-    if (idle) {
-      this.#busy.add(idle);
-      return idle;
-    }
-    if (this.connections + this.#opening < this.#max) {
-      this.#opening++;
-      return await this.#open(call);
-    }
-    let waiter!: Waiter;
-    const wait = new Promise<DirtyConnection | null>((resolve, reject) => {
-      waiter = { resolve, reject };
-    });
-    this.#waiters.push(waiter);
-    let got: DirtyConnection | null;
-    try {
-      got = await call.guard(wait);
-    } catch (e) {
-      const i = this.#waiters.indexOf(waiter);
-      if (i >= 0) {
-        this.#waiters.splice(i, 1);
-      } else {
-        // Already handed a slot: give it back.
-        wait.then((c) => {
-          if (c) {
-            this.#release(c, true);
-          } else {
-            this.#opening--;
-            this.#wake();
-          }
-        }, () => {});
-      }
-      throw e;
-    }
-    // null: a slot was reserved for us (#opening already counts it).
-    return got ?? await this.#open(call);
-  }
-
-  /** Opens a connection for a slot already counted in #opening. */
-  async #open(call: Call): Promise<DirtyConnection> {
-    const opening = DirtyConnection.open(this.#path, this.#decode);
-    let conn: DirtyConnection;
-    try {
-      conn = await call.guard(opening);
-    } catch (e) {
-      opening.then((c) => c.close(), () => {});
-      this.#opening--;
-      this.#wake();
-      throw e;
-    }
-    this.#opening--;
-    if (this.#closed) {
-      conn.close();
-      throw new DirtyConnectionError("Cannot send request: client is closed");
-    }
-    this.#busy.add(conn);
-    return conn;
-  }
-
-  /** Hands a free slot to the next waiter: an idle connection, or a reserved slot to open one. */
-  #wake(): void {
-    if (this.#waiters.length === 0) return;
-    const idle = this.#idle.pop();
-    if (idle) {
-      this.#busy.add(idle);
-      this.#waiters.shift()!.resolve(idle);
-      return;
-    }
-    if (this.connections + this.#opening < this.#max) {
-      this.#opening++;
-      this.#waiters.shift()!.resolve(null);
-    }
-  }
-
-  #release(conn: DirtyConnection, reusable: boolean): void {
-    this.#busy.delete(conn);
-    if (!reusable || this.#closed || conn.closed || conn.pending > 0) {
-      conn.close();
-    } else {
-      this.#idle.push(conn);
-    }
-    this.#wake();
   }
 
   /**
@@ -472,8 +278,8 @@ export class DirtyClient implements AsyncDisposable {
     let conn: DirtyConnection | null = null;
     let reusable = false;
     try {
-      conn = await this.#acquire(call);
-      call.attach(conn, (c) => this.#release(c, false));
+      conn = await this.#pool.acquire(call);
+      call.attach(conn, (c) => this.#pool.release(c, false));
       await this.#io(call, conn.write(bytes));
       const frame = await this.#io(call, conn.readFrame());
       // A RESPONSE or ERROR for our id leaves the connection in step.
@@ -482,7 +288,7 @@ export class DirtyClient implements AsyncDisposable {
       return expectFinal(frame, id);
     } finally {
       call.dispose();
-      if (conn) this.#release(conn, reusable && !call.failed);
+      if (conn) this.#pool.release(conn, reusable && !call.failed);
     }
   }
 
@@ -599,8 +405,8 @@ export class DirtyClient implements AsyncDisposable {
     let conn: DirtyConnection | null = null;
     let reusable = false;
     try {
-      conn = await this.#acquire(call);
-      call.attach(conn, (x) => this.#release(x, false));
+      conn = await this.#pool.acquire(call);
+      call.attach(conn, (x) => this.#pool.release(x, false));
       const c = conn;
       await this.#io(call, c.write(bytes));
       while (true) {
@@ -635,7 +441,7 @@ export class DirtyClient implements AsyncDisposable {
       }
     } finally {
       call.dispose();
-      if (conn) this.#release(conn, reusable && !call.failed);
+      if (conn) this.#pool.release(conn, reusable && !call.failed);
     }
   }
 
@@ -693,8 +499,10 @@ export class DirtyClient implements AsyncDisposable {
   }
 
   /**
-   * Closes every connection; calls still waiting for a connection reject.
-   * Idempotent.
+   * Closes every connection; calls in flight and calls still waiting for a
+   * connection reject. Idempotent.
+   *
+   * @returns Resolves once every connection is closed.
    *
    * @example Usage
    * ```ts
@@ -702,25 +510,20 @@ export class DirtyClient implements AsyncDisposable {
    * import assert from "node:assert/strict";
    *
    * const client = new DirtyClient({ socketPath: "/tmp/x.sock" });
-   * client.close();
-   * client.close();
+   * await client.close();
+   * await client.close();
    * await assert.rejects(client.execute("m:C", "f"));
    * ```
    */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const c of this.#idle.splice(0)) c.close();
-    for (const c of this.#busy) c.close();
-    for (const w of this.#waiters.splice(0)) {
-      w.reject(
-        new DirtyConnectionError("Cannot send request: client is closed"),
-      );
-    }
+  close(): Promise<void> {
+    this.#pool.close();
+    return Promise.resolve();
   }
 
   /**
    * Same as {@linkcode DirtyClient.close}.
+   *
+   * @returns Resolves once every connection is closed.
    *
    * @example Usage
    * ```ts
@@ -734,7 +537,6 @@ export class DirtyClient implements AsyncDisposable {
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
+    return this.close();
   }
 }

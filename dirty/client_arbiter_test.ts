@@ -4,19 +4,20 @@
  * module (`arbiter.ts`), with real worker processes.
  */
 import assert from "node:assert/strict";
-import { APP, ECHO, quiet } from "../_test_utils/dirty_apps.ts";
-import { assertRejects } from "../_test_utils/assert.ts";
+import { waitFor } from "../_test_utils/dirty/wait.ts";
+import { APP, ECHO, quiet } from "../_test_utils/dirty/apps.ts";
 import { openFdCount } from "../_test_utils/peers.ts";
 import {
   checkAppError,
   checkStash,
   checkStreams,
-} from "../_test_utils/dirty_client_checks.ts";
+} from "../_test_utils/dirty/client_checks.ts";
 import { startArbiter } from "./arbiter.ts";
 import { DirtyClient } from "./client.ts";
 import { DirtyNoWorkersAvailableError, DirtyTimeoutError } from "./errors.ts";
 import { StashClient } from "./stash_client.ts";
-import { DirtyFloat, type TlvDecodeOptions } from "./tlv.ts";
+import { DirtyFloat } from "./dirty_float.ts";
+import type { TlvDecodeOptions } from "./tlv.ts";
 
 const EXACT = `${ECHO}:ExactEchoApp`;
 const BAD_FLOATS = `${ECHO}:BadFloatsApp`;
@@ -27,7 +28,12 @@ async function arbiterAndClient(
   workers: number,
   decode?: TlvDecodeOptions,
 ): Promise<{ client: DirtyClient } & AsyncDisposable> {
-  const arb = await startArbiter({ apps, workers, timeout: 20, log: quiet });
+  const arb = await startArbiter({
+    apps,
+    workers,
+    timeout: 20_000,
+    log: quiet,
+  });
   await arb.ready();
   const client = new DirtyClient({
     socketPath: arb.socketPath,
@@ -61,7 +67,7 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
     );
     assert.equal(await client.execute(APP, "kw", [2], { scale: 5 }), 10);
     await checkAppError(client, APP);
-    await assertRejects(
+    await assert.rejects(
       () => client.execute("nope:App", "x"),
       DirtyNoWorkersAvailableError,
     );
@@ -77,7 +83,7 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
       [{ i: 0 }, { i: 1 }],
     );
     // Our deadline ends a slow call; the pool carries on.
-    await assertRejects(
+    await assert.rejects(
       () => client.execute(APP, "sleep", [2000], {}, { timeout: 100 }),
       DirtyTimeoutError,
     );
@@ -99,8 +105,8 @@ Deno.test("client+arbiter: calls, streams, abandoned streams, timeouts, stash, s
     await using stash = new StashClient({ client });
     await checkStash(stash);
   }
-  await new Promise((r) => setTimeout(r, 20));
-  assert.equal(openFdCount(), fds);
+  // The runtime releases closed resources asynchronously.
+  await waitFor("the fds to be released", () => openFdCount() === fds);
 });
 
 Deno.test("client+arbiter: 1.0 comes back as a float and 1 as an int, nested too", async () => {
@@ -138,8 +144,11 @@ Deno.test("client+arbiter: 1.0 comes back as a float and 1 as an int, nested too
     [1, ...asMaps.slice(1)],
   );
   assert.deepStrictEqual(
-    await client.execute(APP, "echo", [2], { scale: f(1) }),
-    [2, new Map([["scale", f(1)]])],
+    await client.execute(APP, "probe", [2], { scale: f(1) }),
+    new Map<string, unknown>([["args", [2]], [
+      "kwargs",
+      new Map([["scale", f(1)]]),
+    ]]),
   );
   await client.execute(APP, "keep", [{ a: [f(1), 2] }]);
   assert.deepStrictEqual(
@@ -167,10 +176,11 @@ Deno.test("client+arbiter: an app with an unknown floats mode fails to boot", as
     log: quiet,
   });
   await using client = new DirtyClient({ socketPath: arb.socketPath });
-  const e = await assertRejects(
-    () => client.execute(BAD_FLOATS, "hello"),
-    DirtyNoWorkersAvailableError,
+  const e = await (() => client.execute(BAD_FLOATS, "hello"))().then(
+    () => assert.fail("expected a rejection"),
+    (e: unknown) => e,
   );
+  assert.ok(e instanceof DirtyNoWorkersAvailableError, String(e));
   assert.match(
     String(e.details.reason),
     /static floats must be "number" or "tagged", got "exact"/,

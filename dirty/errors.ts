@@ -2,27 +2,29 @@
 // This module is browser compatible.
 /**
  * The error taxonomy of gunicorn's dirty workers, mapped from and to the
- * wire error dict `{"error_type", "message", "details"}`.
+ * wire error dict `{"error_type", "message", "details"}`. Every class's
+ * wire `error_type` and `name` are its class name (gunicorn's Python class
+ * names), and every class has a stable {@linkcode DirtyErrorCode}.
  *
  * @module
  */
+
+import {
+  copyDetails,
+  type DetailValue,
+  field,
+  hex,
+  pickNumber,
+  pickString,
+  readErrorDict,
+} from "./_error_dict.ts";
 
 /**
  * A decoded TLV value as it appears in error details. This mirrors
  * {@linkcode DirtyValue} from `tlv.ts` without importing it, so the error
  * module stays dependency-free.
  */
-export type DirtyDetailValue =
-  | null
-  | boolean
-  | number
-  | bigint
-  | string
-  | Uint8Array
-  | { valueOf(): number }
-  | DirtyDetailValue[]
-  | ReadonlyMap<string, DirtyDetailValue>
-  | { [key: string]: DirtyDetailValue };
+export type DirtyDetailValue = DetailValue;
 
 /** The `details` dict of an error, as a plain record. */
 export type DirtyErrorDetails = Record<string, DirtyDetailValue>;
@@ -37,6 +39,28 @@ export interface DirtyErrorDict {
   details: DirtyErrorDetails;
 }
 
+/**
+ * The stable `code` of each dirty error class, to switch on (as with
+ * Node's `err.code`): `DIRTY_ERROR` ({@linkcode DirtyError} itself, also
+ * for foreign `error_type`s), `TIMEOUT`, `CONNECTION_FAILED`,
+ * `WORKER_FAILED`, `APP_ERROR`, `APP_NOT_FOUND`, `NO_WORKERS_AVAILABLE`,
+ * `PROTOCOL_ERROR`, `STASH_ERROR`, `STASH_TABLE_NOT_FOUND`,
+ * `STASH_KEY_NOT_FOUND`, `LISTENER_FAILED`.
+ */
+export type DirtyErrorCode =
+  | "DIRTY_ERROR"
+  | "TIMEOUT"
+  | "CONNECTION_FAILED"
+  | "WORKER_FAILED"
+  | "APP_ERROR"
+  | "APP_NOT_FOUND"
+  | "NO_WORKERS_AVAILABLE"
+  | "PROTOCOL_ERROR"
+  | "STASH_ERROR"
+  | "STASH_TABLE_NOT_FOUND"
+  | "STASH_KEY_NOT_FOUND"
+  | "LISTENER_FAILED";
+
 /** Options accepted by {@linkcode DirtyError} and its subclasses. */
 export interface DirtyErrorOptions {
   /**
@@ -46,8 +70,8 @@ export interface DirtyErrorOptions {
    */
   details?: Readonly<Record<string, DirtyDetailValue>>;
   /**
-   * The wire `error_type`. Defaults to the class's own gunicorn name; set it
-   * to keep a foreign type (e.g. `"ValueError"`) when forwarding an error.
+   * The wire `error_type`. Defaults to the class name; set it to keep a
+   * foreign type (e.g. `"ValueError"`) when forwarding an error.
    *
    * @default {undefined}
    */
@@ -60,47 +84,11 @@ export interface DirtyErrorOptions {
   cause?: unknown;
 }
 
-function setKey(
-  obj: DirtyErrorDetails,
-  key: string,
-  value: DirtyDetailValue,
-): void {
-  if (key === "__proto__") {
-    Object.defineProperty(obj, key, {
-      value,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else {
-    obj[key] = value;
-  }
-}
-
-function toDetails(
-  details: Readonly<Record<string, DirtyDetailValue>> | undefined,
-): DirtyErrorDetails {
-  const out: DirtyErrorDetails = {};
-  if (details) {
-    for (const [k, v] of Object.entries(details)) {
-      setKey(out, k, v);
-    }
-  }
-  return out;
-}
-
-function pickString(
-  details: DirtyErrorDetails,
-  key: string,
-): string | undefined {
-  const v = details[key];
-  return typeof v === "string" ? v : undefined;
-}
-
 /**
  * Base class of every dirty error, like gunicorn's `DirtyError`. `message`
  * is the plain message (gunicorn's `err.message`); `details` holds the
- * wire details; `errorType` is the wire `error_type`.
+ * wire details; `errorType` is the wire `error_type`, by default the class
+ * name (so is `name`); `code` is stable, to switch on.
  *
  * @example Usage
  * ```ts
@@ -108,6 +96,7 @@ function pickString(
  * import assert from "node:assert/strict";
  *
  * const err = new DirtyError("No dirty workers available");
+ * assert.equal(err.code, "DIRTY_ERROR");
  * assert.deepEqual(err.toDict(), {
  *   error_type: "DirtyError",
  *   message: "No dirty workers available",
@@ -116,6 +105,8 @@ function pickString(
  * ```
  */
 export class DirtyError extends Error {
+  /** The stable code of the class. */
+  readonly code: DirtyErrorCode = "DIRTY_ERROR";
   /** The wire `error_type` (the Python class name). */
   readonly errorType: string;
   /** The wire `details` dict. */
@@ -132,26 +123,9 @@ export class DirtyError extends Error {
       message,
       options.cause === undefined ? undefined : { cause: options.cause },
     );
-    this.name = "DirtyError";
-    this.errorType = options.errorType ?? this.defaultErrorType();
-    this.details = toDetails(options.details);
-  }
-
-  /**
-   * The gunicorn class name used as `error_type` when none was given.
-   *
-   * @returns The class's gunicorn name.
-   *
-   * @example Usage
-   * ```ts
-   * import { DirtyAppError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new DirtyAppError("boom").defaultErrorType(), "DirtyAppError");
-   * ```
-   */
-  defaultErrorType(): string {
-    return "DirtyError";
+    this.name = new.target.name;
+    this.errorType = options.errorType ?? new.target.name;
+    this.details = copyDetails(options.details);
   }
 
   /**
@@ -172,14 +146,15 @@ export class DirtyError extends Error {
     return {
       error_type: this.errorType,
       message: this.message,
-      details: toDetails(this.details),
+      details: copyDetails(this.details),
     };
   }
 }
 
 /**
- * A dirty operation timed out (`DirtyTimeoutError`); `timeout` comes from
- * `details.timeout` (seconds) when present.
+ * A dirty operation timed out (`DirtyTimeoutError`, code `TIMEOUT`);
+ * `timeout` comes from `details.timeout` (seconds on gunicorn's wire)
+ * when present.
  *
  * @example Usage
  * ```ts
@@ -188,10 +163,13 @@ export class DirtyError extends Error {
  *
  * const err = new DirtyTimeoutError("Worker timeout", 10);
  * assert.equal(err.timeout, 10);
+ * assert.equal(err.code, "TIMEOUT");
  * assert.deepEqual({ ...err.details }, { timeout: 10 });
  * ```
  */
 export class DirtyTimeoutError extends DirtyError {
+  /** Always `"TIMEOUT"`. */
+  override readonly code: DirtyErrorCode = "TIMEOUT";
   /** The timeout in seconds, when known. */
   readonly timeout: number | undefined;
 
@@ -199,7 +177,7 @@ export class DirtyTimeoutError extends DirtyError {
    * Creates a timeout error.
    *
    * @param message The message.
-   * @param timeout Seconds; a truthy value is recorded in `details`.
+   * @param timeout Seconds (gunicorn's unit on the wire); a truthy value is recorded in `details`.
    * @param options Extra details, wire type and cause.
    */
   constructor(
@@ -209,36 +187,14 @@ export class DirtyTimeoutError extends DirtyError {
   ) {
     const details = { ...(timeout ? { timeout } : {}), ...options.details };
     super(message, { ...options, details });
-    this.name = "DirtyTimeoutError";
-    const t = this.details.timeout;
-    this.timeout = typeof t === "number"
-      ? t
-      : typeof t === "bigint"
-      ? Number(t)
-      : undefined;
-  }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"DirtyTimeoutError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { DirtyTimeoutError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new DirtyTimeoutError().errorType, "DirtyTimeoutError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "DirtyTimeoutError";
+    this.timeout = pickNumber(this.details, "timeout");
   }
 }
 
 /**
  * The arbiter cannot be reached or the connection broke
- * (`DirtyConnectionError`, client-local in gunicorn).
+ * (`DirtyConnectionError`, code `CONNECTION_FAILED`; client-local in
+ * gunicorn).
  *
  * @example Usage
  * ```ts
@@ -247,9 +203,12 @@ export class DirtyTimeoutError extends DirtyError {
  *
  * const err = new DirtyConnectionError("Connection failed", "/tmp/a.sock");
  * assert.equal(err.socketPath, "/tmp/a.sock");
+ * assert.equal(err.code, "CONNECTION_FAILED");
  * ```
  */
 export class DirtyConnectionError extends DirtyError {
+  /** Always `"CONNECTION_FAILED"`. */
+  override readonly code: DirtyErrorCode = "CONNECTION_FAILED";
   /** The socket path, when known. */
   readonly socketPath: string | undefined;
 
@@ -270,25 +229,7 @@ export class DirtyConnectionError extends DirtyError {
       ...options.details,
     };
     super(message, { ...options, details });
-    this.name = "DirtyConnectionError";
     this.socketPath = pickString(this.details, "socket_path");
-  }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"DirtyConnectionError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { DirtyConnectionError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new DirtyConnectionError().errorType, "DirtyConnectionError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "DirtyConnectionError";
   }
 }
 
@@ -301,7 +242,7 @@ export interface DirtyWorkerErrorOptions extends DirtyErrorOptions {
    */
   workerId?: number;
   /**
-   * A Python traceback.
+   * A traceback.
    *
    * @default {undefined}
    */
@@ -309,7 +250,8 @@ export interface DirtyWorkerErrorOptions extends DirtyErrorOptions {
 }
 
 /**
- * A dirty worker failed or could not be reached (`DirtyWorkerError`).
+ * A dirty worker failed or could not be reached (`DirtyWorkerError`, code
+ * `WORKER_FAILED`).
  *
  * @example Usage
  * ```ts
@@ -319,9 +261,12 @@ export interface DirtyWorkerErrorOptions extends DirtyErrorOptions {
  * const err = new DirtyWorkerError("Worker communication failed: x", { workerId: 1234 });
  * assert.equal(err.workerId, 1234);
  * assert.equal(err.details.worker_id, 1234);
+ * assert.equal(err.code, "WORKER_FAILED");
  * ```
  */
 export class DirtyWorkerError extends DirtyError {
+  /** Always `"WORKER_FAILED"`. */
+  override readonly code: DirtyErrorCode = "WORKER_FAILED";
   /** The worker's pid, when known. */
   readonly workerId: number | undefined;
   /** The traceback, when sent. */
@@ -338,31 +283,8 @@ export class DirtyWorkerError extends DirtyError {
     if (options.workerId !== undefined) details.worker_id = options.workerId;
     if (options.traceback) details.traceback = options.traceback;
     super(message, { ...options, details: { ...details, ...options.details } });
-    this.name = "DirtyWorkerError";
-    const w = this.details.worker_id;
-    this.workerId = typeof w === "number"
-      ? w
-      : typeof w === "bigint"
-      ? Number(w)
-      : undefined;
+    this.workerId = pickNumber(this.details, "worker_id");
     this.traceback = pickString(this.details, "traceback");
-  }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"DirtyWorkerError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { DirtyWorkerError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new DirtyWorkerError("x").errorType, "DirtyWorkerError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "DirtyWorkerError";
   }
 }
 
@@ -381,7 +303,7 @@ export interface DirtyAppErrorOptions extends DirtyErrorOptions {
    */
   action?: string;
   /**
-   * A Python traceback.
+   * A traceback (a Python traceback, or a JavaScript stack).
    *
    * @default {undefined}
    */
@@ -389,7 +311,8 @@ export interface DirtyAppErrorOptions extends DirtyErrorOptions {
 }
 
 /**
- * The dirty app raised while running an action (`DirtyAppError`).
+ * The dirty app raised while running an action (`DirtyAppError`, code
+ * `APP_ERROR`).
  *
  * @example Usage
  * ```ts
@@ -398,14 +321,17 @@ export interface DirtyAppErrorOptions extends DirtyErrorOptions {
  *
  * const err = new DirtyAppError("kaput", { appPath: "m:C", action: "fail" });
  * assert.deepEqual(Object.keys(err.details), ["app_path", "action"]);
+ * assert.equal(err.code, "APP_ERROR");
  * ```
  */
 export class DirtyAppError extends DirtyError {
+  /** Always `"APP_ERROR"`. */
+  override readonly code: DirtyErrorCode = "APP_ERROR";
   /** The app's import path, when sent. */
   readonly appPath: string | undefined;
   /** The action, when sent. */
   readonly action: string | undefined;
-  /** The Python traceback, when sent. */
+  /** The traceback, when sent. */
   readonly traceback: string | undefined;
 
   /**
@@ -420,33 +346,16 @@ export class DirtyAppError extends DirtyError {
     if (options.action) details.action = options.action;
     if (options.traceback) details.traceback = options.traceback;
     super(message, { ...options, details: { ...details, ...options.details } });
-    this.name = "DirtyAppError";
     this.appPath = pickString(this.details, "app_path");
     this.action = pickString(this.details, "action");
     this.traceback = pickString(this.details, "traceback");
   }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"DirtyAppError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { DirtyAppError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new DirtyAppError("x").errorType, "DirtyAppError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "DirtyAppError";
-  }
 }
 
 /**
- * The app is not loaded in the worker (`DirtyAppNotFoundError`). Live
- * gunicorn servers wrap this into a {@linkcode DirtyAppError}.
+ * The app is not loaded in the worker (`DirtyAppNotFoundError`, code
+ * `APP_NOT_FOUND`). Live gunicorn servers wrap this into a
+ * {@linkcode DirtyAppError}.
  *
  * @example Usage
  * ```ts
@@ -456,19 +365,12 @@ export class DirtyAppError extends DirtyError {
  * const err = DirtyAppNotFoundError.forApp("m:C");
  * assert.ok(err instanceof DirtyAppError);
  * assert.equal(err.message, "Dirty app not found: m:C");
+ * assert.equal(err.code, "APP_NOT_FOUND");
  * ```
  */
 export class DirtyAppNotFoundError extends DirtyAppError {
-  /**
-   * Creates the error with a message.
-   *
-   * @param message The message.
-   * @param options App path, action, traceback, extra details, cause.
-   */
-  constructor(message: string, options: DirtyAppErrorOptions = {}) {
-    super(message, options);
-    this.name = "DirtyAppNotFoundError";
-  }
+  /** Always `"APP_NOT_FOUND"`. */
+  override readonly code: DirtyErrorCode = "APP_NOT_FOUND";
 
   /**
    * Creates gunicorn's standard error for an app path.
@@ -489,28 +391,11 @@ export class DirtyAppNotFoundError extends DirtyAppError {
       appPath,
     });
   }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"DirtyAppNotFoundError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { DirtyAppNotFoundError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(DirtyAppNotFoundError.forApp("a:B").errorType, "DirtyAppNotFoundError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "DirtyAppNotFoundError";
-  }
 }
 
 /**
  * No live worker holds the requested app
- * (`DirtyNoWorkersAvailableError`).
+ * (`DirtyNoWorkersAvailableError`, code `NO_WORKERS_AVAILABLE`).
  *
  * @example Usage
  * ```ts
@@ -520,9 +405,12 @@ export class DirtyAppNotFoundError extends DirtyAppError {
  * const err = new DirtyNoWorkersAvailableError("m:C");
  * assert.equal(err.message, "No workers available for app: m:C");
  * assert.equal(err.details.app_path, "m:C");
+ * assert.equal(err.code, "NO_WORKERS_AVAILABLE");
  * ```
  */
 export class DirtyNoWorkersAvailableError extends DirtyError {
+  /** Always `"NO_WORKERS_AVAILABLE"`. */
+  override readonly code: DirtyErrorCode = "NO_WORKERS_AVAILABLE";
   /** The requested app path. */
   readonly appPath: string | undefined;
 
@@ -545,25 +433,7 @@ export class DirtyNoWorkersAvailableError extends DirtyError {
         ...options.details,
       },
     });
-    this.name = "DirtyNoWorkersAvailableError";
     this.appPath = pickString(this.details, "app_path");
-  }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"DirtyNoWorkersAvailableError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { DirtyNoWorkersAvailableError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new DirtyNoWorkersAvailableError("a:B").errorType, "DirtyNoWorkersAvailableError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "DirtyNoWorkersAvailableError";
   }
 }
 
@@ -578,17 +448,10 @@ export interface DirtyProtocolErrorOptions extends DirtyErrorOptions {
   rawData?: Uint8Array;
 }
 
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) {
-    s += bytes[i]!.toString(16).padStart(2, "0");
-  }
-  return s;
-}
-
 /**
  * Malformed bytes on the wire or a value that cannot be encoded
- * (`DirtyProtocolError`). Messages are gunicorn's, word for word.
+ * (`DirtyProtocolError`, code `PROTOCOL_ERROR`). Messages are gunicorn's,
+ * word for word.
  *
  * @example Usage
  * ```ts
@@ -599,9 +462,12 @@ function hex(bytes: Uint8Array): string {
  *   rawData: Uint8Array.of(0xff),
  * });
  * assert.equal(err.rawData, "ff");
+ * assert.equal(err.code, "PROTOCOL_ERROR");
  * ```
  */
 export class DirtyProtocolError extends DirtyError {
+  /** Always `"PROTOCOL_ERROR"`. */
+  override readonly code: DirtyErrorCode = "PROTOCOL_ERROR";
   /** Hex of the offending bytes (gunicorn's `details.raw_data`), if any. */
   readonly rawData: string | undefined;
 
@@ -620,71 +486,32 @@ export class DirtyProtocolError extends DirtyError {
       details.raw_data = hex(options.rawData.subarray(0, 100)).slice(0, 200);
     }
     super(message, { ...options, details: { ...details, ...options.details } });
-    this.name = "DirtyProtocolError";
     this.rawData = pickString(this.details, "raw_data");
-  }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"DirtyProtocolError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { DirtyProtocolError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new DirtyProtocolError().errorType, "DirtyProtocolError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "DirtyProtocolError";
   }
 }
 
 /**
- * Base class of stash failures (gunicorn's `StashError`).
+ * Base class of stash failures (gunicorn's `StashError`, code
+ * `STASH_ERROR`).
  *
  * @example Usage
  * ```ts
  * import { DirtyError, StashError } from "@sidecar/ipc/dirty";
  * import assert from "node:assert/strict";
  *
- * assert.ok(new StashError("Stash operation failed") instanceof DirtyError);
+ * const err = new StashError("Stash operation failed");
+ * assert.ok(err instanceof DirtyError);
+ * assert.equal(err.code, "STASH_ERROR");
  * ```
  */
 export class StashError extends DirtyError {
-  /**
-   * Creates a stash error.
-   *
-   * @param message The message.
-   * @param options Details, wire type and cause.
-   */
-  constructor(message: string, options: DirtyErrorOptions = {}) {
-    super(message, options);
-    this.name = "StashError";
-  }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"StashError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { StashError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new StashError("x").errorType, "StashError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "StashError";
-  }
+  /** Always `"STASH_ERROR"`. */
+  override readonly code: DirtyErrorCode = "STASH_ERROR";
 }
 
 /**
- * A stash table does not exist (`StashTableNotFoundError`).
+ * A stash table does not exist (`StashTableNotFoundError`, code
+ * `STASH_TABLE_NOT_FOUND`).
  *
  * @example Usage
  * ```ts
@@ -693,9 +520,12 @@ export class StashError extends DirtyError {
  *
  * const err = new StashTableNotFoundError("sessions");
  * assert.equal(err.message, "Stash table not found: sessions");
+ * assert.equal(err.code, "STASH_TABLE_NOT_FOUND");
  * ```
  */
 export class StashTableNotFoundError extends StashError {
+  /** Always `"STASH_TABLE_NOT_FOUND"`. */
+  override readonly code: DirtyErrorCode = "STASH_TABLE_NOT_FOUND";
   /** The table name. */
   readonly tableName: string;
 
@@ -707,30 +537,13 @@ export class StashTableNotFoundError extends StashError {
    */
   constructor(tableName: string, options: DirtyErrorOptions = {}) {
     super(`Stash table not found: ${tableName}`, options);
-    this.name = "StashTableNotFoundError";
     this.tableName = tableName;
-  }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"StashTableNotFoundError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { StashTableNotFoundError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new StashTableNotFoundError("t").errorType, "StashTableNotFoundError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "StashTableNotFoundError";
   }
 }
 
 /**
- * A stash key does not exist (`StashKeyNotFoundError`).
+ * A stash key does not exist (`StashKeyNotFoundError`, code
+ * `STASH_KEY_NOT_FOUND`).
  *
  * @example Usage
  * ```ts
@@ -739,9 +552,12 @@ export class StashTableNotFoundError extends StashError {
  *
  * const err = new StashKeyNotFoundError("sessions", "user:1");
  * assert.equal(err.message, "Key not found in sessions: user:1");
+ * assert.equal(err.code, "STASH_KEY_NOT_FOUND");
  * ```
  */
 export class StashKeyNotFoundError extends StashError {
+  /** Always `"STASH_KEY_NOT_FOUND"`. */
+  override readonly code: DirtyErrorCode = "STASH_KEY_NOT_FOUND";
   /** The table name. */
   readonly tableName: string;
   /** The missing key. */
@@ -760,57 +576,46 @@ export class StashKeyNotFoundError extends StashError {
     options: DirtyErrorOptions = {},
   ) {
     super(`Key not found in ${tableName}: ${String(key)}`, options);
-    this.name = "StashKeyNotFoundError";
     this.tableName = tableName;
     this.key = key;
   }
-
-  /**
-   * The gunicorn class name.
-   *
-   * @returns `"StashKeyNotFoundError"`.
-   *
-   * @example Usage
-   * ```ts
-   * import { StashKeyNotFoundError } from "@sidecar/ipc/dirty";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new StashKeyNotFoundError("t", "k").errorType, "StashKeyNotFoundError");
-   * ```
-   */
-  override defaultErrorType(): string {
-    return "StashKeyNotFoundError";
-  }
 }
 
-function field(dict: unknown, key: string): unknown {
-  if (dict instanceof Map) return dict.get(key);
-  if (
-    dict !== null && typeof dict === "object" && !Array.isArray(dict) &&
-    !ArrayBuffer.isView(dict)
-  ) {
-    return Object.hasOwn(dict, key)
-      ? (dict as Record<string, unknown>)[key]
-      : undefined;
-  }
-  return undefined;
+/**
+ * A listening socket of the arbiter became unusable (`accept()` failed
+ * with an error of the socket itself, e.g. `EBADF`, `EINVAL`), code
+ * `LISTENER_FAILED`; its `cause` is what `accept()` threw. Errors of one
+ * pending connection or of exhausted resources never end an accept loop.
+ *
+ * @example Usage
+ * ```ts
+ * import { DirtyListenerError } from "@sidecar/ipc/dirty";
+ * import assert from "node:assert/strict";
+ *
+ * const err = new DirtyListenerError("Cannot accept client connections: bad fd");
+ * assert.equal(err.code, "LISTENER_FAILED");
+ * ```
+ */
+export class DirtyListenerError extends DirtyError {
+  /** Always `"LISTENER_FAILED"`. */
+  override readonly code: DirtyErrorCode = "LISTENER_FAILED";
 }
 
-function detailsFrom(value: unknown): DirtyErrorDetails {
-  const out: DirtyErrorDetails = {};
-  if (value instanceof Map) {
-    for (const [k, v] of value) if (typeof k === "string") setKey(out, k, v);
-  } else if (
-    value !== null && typeof value === "object" && !Array.isArray(value) &&
-    !ArrayBuffer.isView(value) &&
-    Object.getPrototypeOf(value) !== Object.getPrototypeOf(0n)
-  ) {
-    for (const [k, v] of Object.entries(value)) {
-      setKey(out, k, v as DirtyDetailValue);
-    }
-  }
-  return out;
-}
+/** How a wire `error_type` becomes an instance (gunicorn's known types). */
+const FROM_WIRE: Record<
+  string,
+  (message: string, options: DirtyErrorOptions) => DirtyError
+> = {
+  DirtyTimeoutError: (m, o) => new DirtyTimeoutError(m, undefined, o),
+  DirtyConnectionError: (m, o) => new DirtyConnectionError(m, undefined, o),
+  DirtyWorkerError: (m, o) => new DirtyWorkerError(m, o),
+  DirtyAppError: (m, o) => new DirtyAppError(m, o),
+  DirtyAppNotFoundError: (m, o) => new DirtyAppNotFoundError(m, o),
+  DirtyNoWorkersAvailableError: (m, o) =>
+    new DirtyNoWorkersAvailableError(undefined, m, o),
+  DirtyProtocolError: (m, o) => new DirtyProtocolError(m, o),
+  StashError: (m, o) => new StashError(m, o),
+};
 
 /**
  * Builds the error class named by a wire error dict, like gunicorn's
@@ -837,34 +642,12 @@ function detailsFrom(value: unknown): DirtyErrorDetails {
  * ```
  */
 export function errorFromDict(dict: unknown): DirtyError {
-  const rawType = field(dict, "error_type");
-  const errorType = typeof rawType === "string" ? rawType : "DirtyError";
-  const rawMessage = field(dict, "message");
-  const message = rawMessage === undefined
-    ? "Unknown error"
-    : String(rawMessage);
-  const details = detailsFrom(field(dict, "details"));
+  const { errorType, message, details } = readErrorDict(dict);
   const options = { details, errorType };
-  switch (errorType) {
-    case "DirtyTimeoutError":
-      return new DirtyTimeoutError(message, undefined, options);
-    case "DirtyConnectionError":
-      return new DirtyConnectionError(message, undefined, options);
-    case "DirtyWorkerError":
-      return new DirtyWorkerError(message, options);
-    case "DirtyAppError":
-      return new DirtyAppError(message, options);
-    case "DirtyAppNotFoundError":
-      return new DirtyAppNotFoundError(message, options);
-    case "DirtyNoWorkersAvailableError":
-      return new DirtyNoWorkersAvailableError(undefined, message, options);
-    case "DirtyProtocolError":
-      return new DirtyProtocolError(message, options);
-    case "StashError":
-      return new StashError(message, options);
-    default:
-      return new DirtyError(message, options);
-  }
+  const make = Object.hasOwn(FROM_WIRE, errorType)
+    ? FROM_WIRE[errorType]!
+    : undefined;
+  return make ? make(message, options) : new DirtyError(message, options);
 }
 
 /**

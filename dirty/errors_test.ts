@@ -12,6 +12,8 @@ import {
   errorFromDict,
   errorToDict,
   StashError,
+  StashKeyNotFoundError,
+  StashTableNotFoundError,
 } from "./errors.ts";
 
 Deno.test("errors: errorFromDict maps every gunicorn error_type to its class with its fields", () => {
@@ -117,4 +119,51 @@ Deno.test("errors: subclass details follow gunicorn's constructors", () => {
   assert.equal(p.rawData!.length, 200);
   const cause = new Error("root");
   assert.equal(new DirtyError("x", { cause }).cause, cause);
+});
+
+Deno.test("errors: every class has a stable code; name and error_type default to the class name", () => {
+  const cases: [DirtyError, string, string][] = [
+    [new DirtyError("m"), "DirtyError", "DIRTY_ERROR"],
+    [new DirtyTimeoutError(), "DirtyTimeoutError", "TIMEOUT"],
+    [new DirtyConnectionError(), "DirtyConnectionError", "CONNECTION_FAILED"],
+    [new DirtyWorkerError("m"), "DirtyWorkerError", "WORKER_FAILED"],
+    [new DirtyAppError("m"), "DirtyAppError", "APP_ERROR"],
+    [
+      DirtyAppNotFoundError.forApp("a:B"),
+      "DirtyAppNotFoundError",
+      "APP_NOT_FOUND",
+    ],
+    [
+      new DirtyNoWorkersAvailableError("a:B"),
+      "DirtyNoWorkersAvailableError",
+      "NO_WORKERS_AVAILABLE",
+    ],
+    [new DirtyProtocolError(), "DirtyProtocolError", "PROTOCOL_ERROR"],
+    [new StashError("m"), "StashError", "STASH_ERROR"],
+    [
+      new StashTableNotFoundError("t"),
+      "StashTableNotFoundError",
+      "STASH_TABLE_NOT_FOUND",
+    ],
+    [
+      new StashKeyNotFoundError("t", "k"),
+      "StashKeyNotFoundError",
+      "STASH_KEY_NOT_FOUND",
+    ],
+  ];
+  for (const [e, type, code] of cases) {
+    assert.equal(e.errorType, type);
+    assert.equal(e.name, type);
+    assert.equal(e.code, code, type);
+    assert.equal(e.toDict().error_type, type);
+  }
+  // A foreign error_type keeps its name on the wire and the base code.
+  const foreign = errorFromDict({ error_type: "ValueError", message: "x" });
+  assert.equal(foreign.errorType, "ValueError");
+  assert.equal(foreign.code, "DIRTY_ERROR");
+  // A user's subclass is named after itself, on the wire too.
+  class QuotaExceeded extends DirtyAppError {}
+  const q = new QuotaExceeded("over");
+  assert.equal(q.errorType, "QuotaExceeded");
+  assert.equal(q.code, "APP_ERROR");
 });

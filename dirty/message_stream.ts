@@ -6,11 +6,11 @@
  * @module
  */
 
+import type { DirtyFrame } from "./message.ts";
 import {
-  type DirtyFrame,
   type DirtyMessageDecodeOptions,
   DirtyMessageDecoder,
-} from "./message.ts";
+} from "./message_decoder.ts";
 
 /**
  * Decodes a byte stream (e.g. a socket's `readable`) into frames. Each

@@ -15,15 +15,40 @@
  * and, to find the socket from gunicorn's environment,
  * `--allow-env=GUNICORN_DIRTY_SOCKET`. The arbiter needs
  * `--allow-run=<deno> --allow-read --allow-write=<temp dir> --allow-net`
- * (its workers get only read access to the apps and their socket, plus
+ * (its workers get only read access to the apps and this package, their
+ * socket and the arbiter's, and `--allow-env=GUNICORN_DIRTY_SOCKET`, plus
  * what `workerPermissions` adds).
+ *
+ * Durations are milliseconds (`Infinity`: no limit); only the arbiter
+ * CLI's gunicorn-style flags are seconds. Apps written in TypeScript run on
+ * a thread of their own in each worker, get their keyword arguments as
+ * `this.kwargs` and their request's `AbortSignal` as `this.signal` (see
+ * `app.ts`).
+ *
+ * Errors: every class has a stable `code` to switch on (`err.code`):
+ *
+ * | class | `code` |
+ * | --- | --- |
+ * | {@linkcode DirtyError} (and foreign `error_type`s) | `DIRTY_ERROR` |
+ * | {@linkcode DirtyTimeoutError} | `TIMEOUT` |
+ * | {@linkcode DirtyConnectionError} | `CONNECTION_FAILED` |
+ * | {@linkcode DirtyWorkerError} | `WORKER_FAILED` |
+ * | {@linkcode DirtyAppError} | `APP_ERROR` |
+ * | {@linkcode DirtyAppNotFoundError} | `APP_NOT_FOUND` |
+ * | {@linkcode DirtyNoWorkersAvailableError} | `NO_WORKERS_AVAILABLE` |
+ * | {@linkcode DirtyProtocolError} | `PROTOCOL_ERROR` |
+ * | {@linkcode StashError} | `STASH_ERROR` |
+ * | {@linkcode StashTableNotFoundError} | `STASH_TABLE_NOT_FOUND` |
+ * | {@linkcode StashKeyNotFoundError} | `STASH_KEY_NOT_FOUND` |
+ * | {@linkcode DirtyListenerError} | `LISTENER_FAILED` |
  *
  * Numbers: safe integers encode as INT64, other numbers as FLOAT64, `bigint`
  * as INT64 and {@linkcode DirtyFloat} as FLOAT64 even when integral. Dicts
  * decode as `Map` by default (wire order, any key), or as plain objects.
  * Apps get plain numbers, and the lists and dicts they pass through
  * unchanged keep their int/float types; `static floats = "tagged"` on a
- * {@linkcode DirtyApp} keeps every value's type (see `app.ts`).
+ * {@linkcode DirtyApp} keeps every value's type, `static dicts = "map"`
+ * every dict's key order (see `app.ts`).
  *
  * ```ts
  * import { decodeMessage, encodeRequest, parseFrame } from "@sidecar/ipc/dirty";
@@ -39,9 +64,28 @@
  */
 export * from "./errors.ts";
 export * from "./tlv.ts";
+export * from "./dirty_float.ts";
+export * from "./tlv_encoder.ts";
+export * from "./tlv_decoder.ts";
+export {
+  decodeHeader,
+  type DirtyHeader,
+  type DirtyMessageType,
+  encodeHeader,
+  HEADER_SIZE,
+  MAGIC,
+  MAX_MESSAGE_SIZE,
+  MESSAGE_TYPE_CODES,
+  messageTypeName,
+  PROTOCOL_VERSION,
+  type RequestId,
+} from "./header.ts";
 export * from "./message.ts";
+export * from "./message_encoders.ts";
+export * from "./message_decoder.ts";
 export * from "./message_stream.ts";
 export * from "./client.ts";
 export * from "./stash_client.ts";
+export * from "./stash_table.ts";
 export * from "./app.ts";
 export * from "./arbiter.ts";

@@ -1,7 +1,8 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * `StashClient`: the dirty arbiter's shared key/value tables (gunicorn's
- * `gunicorn.dirty.stash`), and `StashTable`, a Map-like view of one table.
+ * `gunicorn.dirty.stash`); `stash_table.ts` has the Map-like view of one
+ * table.
  *
  * @module
  */
@@ -17,9 +18,11 @@ import {
   StashKeyNotFoundError,
   StashTableNotFoundError,
 } from "./errors.ts";
-import { encodeStash, type StashFields, StashOp } from "./message.ts";
+import { encodeStash, type StashFields } from "./message_encoders.ts";
+import { StashOp } from "./message.ts";
 import { dictGet } from "./_dict.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
+import { StashTable } from "./stash_table.ts";
 
 /** Options of {@linkcode StashClient}: a client's options, or an existing client to share. */
 export interface StashClientOptions extends DirtyClientOptions {
@@ -389,268 +392,40 @@ export class StashClient implements AsyncDisposable {
   /**
    * Closes the connections (unless the client was shared). Idempotent.
    *
-   * @example Usage
-   * ```ts
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * const stash = new StashClient({ socketPath: "/tmp/x.sock" });
-   * stash.close();
-   * stash.close();
-   * ```
-   */
-  close(): void {
-    if (this.#owned) this.#client.close();
-  }
-
-  /**
-   * Same as {@linkcode StashClient.close}.
-   *
-   * @example Usage
-   * ```ts
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using _stash = new StashClient({ socketPath: "/tmp/x.sock" });
-   * ```
-   */
-  [Symbol.asyncDispose](): Promise<void> {
-    this.close();
-    return Promise.resolve();
-  }
-}
-
-/**
- * A Map-like, asynchronous view of one stash table: `get` gives
- * `undefined` for a missing key (as `Map#get`), `set` returns the view,
- * and iteration yields `[key, value]` pairs.
- *
- * @example Usage
- * ```ts ignore
- * import { StashClient } from "@sidecar/ipc/dirty";
- *
- * await using stash = new StashClient();
- * const sessions = stash.table("sessions");
- * await sessions.set("user:1", { name: "Alice" });
- * for await (const [key, value] of sessions) console.log(key, value);
- * ```
- */
-export class StashTable implements AsyncIterable<[DirtyValue, DirtyValue]> {
-  readonly #stash: StashClient;
-  readonly #name: string;
-
-  /**
-   * Creates the view; prefer {@linkcode StashClient.table}.
-   *
-   * @param stash The client.
-   * @param name The table.
-   */
-  constructor(stash: StashClient, name: string) {
-    this.#stash = stash;
-    this.#name = name;
-  }
-
-  /**
-   * The table name.
-   *
-   * @returns The name.
+   * @returns Resolves once the connections are closed.
    *
    * @example Usage
    * ```ts
    * import { StashClient } from "@sidecar/ipc/dirty";
    * import assert from "node:assert/strict";
    *
-   * assert.equal(new StashClient({ socketPath: "/x" }).table("t").name, "t");
+   * const stash = new StashClient({ socketPath: "/tmp/x.sock" });
+   * await stash.close();
+   * await stash.close();
+   * await assert.rejects(stash.get("t", "k"));
    * ```
    */
-  get name(): string {
-    return this.#name;
+  async close(): Promise<void> {
+    if (this.#owned) await this.#client.close();
   }
 
   /**
-   * The value for `key`, or `undefined`.
+   * Same as {@linkcode StashClient.close}.
    *
-   * @param key The key.
-   * @returns The value.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * const user = await stash.table("sessions").get("user:1");
-   * ```
-   */
-  async get(key: DirtyInput): Promise<DirtyValue | undefined> {
-    return await this.#stash.get(this.#name, key, undefined);
-  }
-
-  /**
-   * Stores a value.
-   *
-   * @param key The key.
-   * @param value The value.
-   * @returns This view.
+   * @returns Resolves once the connections are closed.
    *
    * @example Usage
-   * ```ts ignore
+   * ```ts
    * import { StashClient } from "@sidecar/ipc/dirty";
+   * import assert from "node:assert/strict";
    *
-   * await using stash = new StashClient();
-   * await stash.table("sessions").set("user:1", { name: "Alice" });
+   * {
+   *   await using stash = new StashClient({ socketPath: "/tmp/x.sock" });
+   *   assert.equal(stash.table("t").name, "t");
+   * }
    * ```
    */
-  async set(key: DirtyInput, value: DirtyInput): Promise<this> {
-    await this.#stash.put(this.#name, key, value);
-    return this;
-  }
-
-  /**
-   * Whether `key` exists.
-   *
-   * @param key The key.
-   * @returns The answer.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * const known = await stash.table("sessions").has("user:1");
-   * ```
-   */
-  async has(key: DirtyInput): Promise<boolean> {
-    return await this.#stash.exists(this.#name, key);
-  }
-
-  /**
-   * Deletes `key`.
-   *
-   * @param key The key.
-   * @returns `true` if it existed.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * await stash.table("sessions").delete("user:1");
-   * ```
-   */
-  async delete(key: DirtyInput): Promise<boolean> {
-    return await this.#stash.delete(this.#name, key);
-  }
-
-  /**
-   * Removes every key.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * await stash.table("sessions").clear();
-   * ```
-   */
-  async clear(): Promise<void> {
-    await this.#stash.clear(this.#name);
-  }
-
-  /**
-   * Number of keys; 0 for a missing table.
-   *
-   * @returns The size.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * console.log(await stash.table("sessions").size());
-   * ```
-   */
-  async size(): Promise<number> {
-    try {
-      return (await this.#stash.info(this.#name)).size;
-    } catch (e) {
-      if (e instanceof StashTableNotFoundError) return 0;
-      throw e;
-    }
-  }
-
-  /**
-   * The keys, optionally filtered by a glob.
-   *
-   * @param pattern A glob such as `"user:*"`.
-   * @returns The keys.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * const keys = await stash.table("sessions").keys("user:*");
-   * ```
-   */
-  async keys(pattern?: string): Promise<DirtyValue[]> {
-    return await this.#stash.keys(this.#name, pattern);
-  }
-
-  /**
-   * Yields each value (one GET per key; keys deleted meanwhile are skipped).
-   *
-   * @returns An async iterator of values.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * for await (const v of stash.table("sessions").values()) console.log(v);
-   * ```
-   */
-  async *values(): AsyncGenerator<DirtyValue, void, undefined> {
-    for await (const [, v] of this.entries()) yield v;
-  }
-
-  /**
-   * Yields `[key, value]` pairs (one GET per key; keys deleted meanwhile
-   * are skipped).
-   *
-   * @returns An async iterator of pairs.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * for await (const [k, v] of stash.table("sessions").entries()) console.log(k, v);
-   * ```
-   */
-  async *entries(): AsyncGenerator<[DirtyValue, DirtyValue], void, undefined> {
-    const missing = Symbol("missing");
-    for (const key of await this.keys()) {
-      const v = await this.#stash.get(this.#name, key as DirtyInput, missing);
-      if (v !== missing) yield [key, v as DirtyValue];
-    }
-  }
-
-  /**
-   * Same as {@linkcode StashTable.entries}.
-   *
-   * @returns An async iterator of pairs.
-   *
-   * @example Usage
-   * ```ts ignore
-   * import { StashClient } from "@sidecar/ipc/dirty";
-   *
-   * await using stash = new StashClient();
-   * for await (const [k, v] of stash.table("sessions")) console.log(k, v);
-   * ```
-   */
-  [Symbol.asyncIterator](): AsyncGenerator<
-    [DirtyValue, DirtyValue],
-    void,
-    undefined
-  > {
-    return this.entries();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -1,7 +1,9 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import { typicalRequest, typicalResponse } from "./bench/typical.ts";
-import { decodeMessage, encodeFrame } from "./message.ts";
-import { decodeTlv, encodeTlv } from "./tlv.ts";
+import { decodeMessage } from "./message_decoder.ts";
+import { encodeFrame } from "./message_encoders.ts";
+import { decodeTlv } from "./tlv_decoder.ts";
+import { encodeTlv } from "./tlv_encoder.ts";
 
 const request = typicalRequest();
 const response = typicalResponse();

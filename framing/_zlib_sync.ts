@@ -12,7 +12,7 @@
  * @module
  */
 import * as zlib from "node:zlib";
-import { concatBytes } from "./_concat.ts";
+import { concatBytes } from "../_internal/bytes.ts";
 
 interface NativeHandle {
   writeSync(

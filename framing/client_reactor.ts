@@ -9,14 +9,10 @@
  *
  * @module
  */
-import {
-  type CborKey,
-  CborStreamDecoder,
-  type CborValue,
-  decodeCborAll,
-  encodeCbor,
-} from "./cbor.ts";
-import { formatMessage, ProtocolError, ServerError } from "./errors.ts";
+import type { CborKey, CborValue } from "./cbor.ts";
+import { CborStreamDecoder, decodeCborAll } from "./cbor_decoder.ts";
+import { encodeCbor } from "./cbor_encoder.ts";
+import { ProtocolError, renderAtoms, ServerError } from "./errors.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   type Frame,
@@ -24,6 +20,7 @@ import {
   FRAME_TYPE,
   STREAM_FLAG,
 } from "./frame_codec.ts";
+import { OversizedFrame } from "./frame_decoder.ts";
 import { createCommandFrames, OutputStream } from "./output_stream.ts";
 import { settingsFlagsError } from "./_settings.ts";
 import {
@@ -31,141 +28,12 @@ import {
   type StreamDecoder,
   type StreamDecoderOptions,
 } from "./stream_encoding.ts";
-
-/** Life cycle of a {@linkcode ClientRequest}. */
-export type ClientRequestState =
-  | "pending"
-  | "sending"
-  | "sent"
-  | "receiving"
-  | "received"
-  | "errored";
-
-/**
- * One command issued through a {@linkcode ClientReactor}.
- *
- * @example Usage
- * ```ts
- * import { ClientReactor } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const { request } = new ClientReactor().callCommand("heads", {});
- * assert.equal(request.requestId, 1);
- * assert.equal(request.state, "pending");
- * ```
- */
-export class ClientRequest {
-  /** The request id. */
-  readonly requestId: number;
-  /** The command name. */
-  readonly name: string;
-  /** The arguments. */
-  readonly args: ReadonlyMap<string, CborValue> | {
-    readonly [key: string]: CborValue;
-  };
-  /** The command data, if any. */
-  readonly data: Uint8Array | undefined;
-  /** The redirect map, if any. */
-  readonly redirect: CborValue | undefined;
-  /** Where the request is in its life cycle. */
-  state: ClientRequestState = "pending";
-  /**
-   * Creates a request record (done by {@linkcode ClientReactor.callCommand}).
-   *
-   * @param requestId The id.
-   * @param name The command.
-   * @param args The arguments.
-   * @param data The command data.
-   * @param redirect The redirect map.
-   */
-  constructor(
-    requestId: number,
-    name: string,
-    args: ReadonlyMap<string, CborValue> | {
-      readonly [key: string]: CborValue;
-    },
-    data: Uint8Array | undefined,
-    redirect: CborValue | undefined,
-  ) {
-    this.requestId = requestId;
-    this.name = name;
-    this.args = args;
-    this.data = data;
-    this.redirect = redirect;
-  }
-}
-
-/** What the caller of {@linkcode ClientReactor} must do next. */
-export type ClientAction =
-  | { action: "noop" }
-  | { action: "sendframes"; frames: Iterable<Frame> }
-  | {
-    action: "responsedata";
-    request: ClientRequest;
-    expectMore: boolean;
-    eos: boolean;
-    data: Uint8Array;
-  }
-  | {
-    action: "error";
-    message: string;
-    error: ProtocolError | ServerError;
-    request?: ClientRequest;
-    type?: string;
-  }
-  | { action: "textoutput"; request: ClientRequest; atoms: CborValue[] }
-  | { action: "progress"; request: ClientRequest; progress: CborValue };
-
-/** Options of {@linkcode ClientReactor}. */
-export interface ClientReactorOptions {
-  /**
-   * Whether the transport can send more than once (full duplex).
-   *
-   * @default {false}
-   */
-  hasMultipleSend?: boolean;
-  /**
-   * Queue commands until {@linkcode ClientReactor.flushCommands}.
-   *
-   * @default {true}
-   */
-  bufferSends?: boolean;
-  /**
-   * Encodings to advertise in a sender-protocol-settings frame, most
-   * preferred first; `null` sends no such frame.
-   *
-   * @default {null}
-   */
-  clientContentEncoders?: readonly string[] | null;
-  /**
-   * Split size of request CBOR.
-   *
-   * @default {32768}
-   */
-  maxFrameSize?: number;
-  /**
-   * Limits of the per-stream decoders.
-   *
-   * @default {{}}
-   */
-  decoderOptions?: StreamDecoderOptions;
-}
-
-/** Options of {@linkcode ClientReactor.callCommand}. */
-export interface CallCommandOptions {
-  /**
-   * Command data.
-   *
-   * @default {undefined}
-   */
-  data?: Uint8Array | undefined;
-  /**
-   * The redirect map (`{targets, hashes}`).
-   *
-   * @default {undefined}
-   */
-  redirect?: CborValue | undefined;
-}
+import {
+  type CallCommandOptions,
+  type ClientAction,
+  type ClientReactorOptions,
+  ClientRequest,
+} from "./client_reactor_types.ts";
 
 const TEXT_DECODER = new TextDecoder();
 /** Most bytes of stream settings accepted on one stream. */
@@ -175,34 +43,6 @@ function text(v: CborValue | undefined): string {
   if (v instanceof Uint8Array) return TEXT_DECODER.decode(v);
   if (typeof v === "string") return v;
   return String(v);
-}
-
-/**
- * Renders message atoms (`[{msg, args?, labels?}]`) as text.
- *
- * @param atoms The decoded atoms.
- * @returns The text.
- *
- * @example Usage
- * ```ts
- * import { type CborValue, renderAtoms } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const enc = new TextEncoder();
- * const atom = new Map<string, CborValue>([["msg", enc.encode("a %s")], ["args", [enc.encode("b")]]]);
- * assert.equal(renderAtoms([atom]), "a b");
- * ```
- */
-export function renderAtoms(atoms: CborValue): string {
-  if (!Array.isArray(atoms)) return text(atoms as CborValue);
-  return (atoms as CborValue[]).map((a) => {
-    if (!(a instanceof Map)) return text(a);
-    const args = a.get("args");
-    return formatMessage(
-      text(a.get("msg")),
-      Array.isArray(args) ? args.map((x) => text(x as CborValue)) : [],
-    );
-  }).join("");
 }
 
 interface InputStream {
@@ -376,7 +216,9 @@ export class ClientReactor {
     this.#pending = [];
     this.#pendingIds.clear();
     const frames: Frame[] = [];
-    for (const r of pending) frames.push(...this.#commandFrames(r));
+    for (const r of pending) {
+      for (const f of this.#commandFrames(r)) frames.push(f);
+    }
     return { action: "sendframes", frames };
   }
 
@@ -396,25 +238,28 @@ export class ClientReactor {
         encodeSettings(this.#encoders),
       ));
     }
-    frames.push(
-      ...createCommandFrames(
-        this.#out,
-        request.requestId,
-        request.name,
-        request.args,
-        {
-          data: request.data,
-          redirect: request.redirect,
-          maxFrameSize: this.#max,
-        },
-      ),
+    const command = createCommandFrames(
+      this.#out,
+      request.requestId,
+      request.name,
+      request.args,
+      {
+        data: request.data,
+        redirect: request.redirect,
+        maxFrameSize: this.#max,
+      },
     );
+    for (let i = 0; i < command.length; i++) frames.push(command[i]!);
     request.state = "sent";
     return frames;
   }
 
-  #error(message: string): ClientAction {
-    return { action: "error", message, error: new ProtocolError(message) };
+  #error(message: string, code = "PROTOCOL_ERROR"): ClientAction {
+    return {
+      action: "error",
+      message,
+      error: new ProtocolError(message, { code }),
+    };
   }
 
   /**
@@ -434,6 +279,7 @@ export class ClientReactor {
    * ```
    */
   onFrameRecv(frame: Frame): ClientAction {
+    if (frame instanceof OversizedFrame) return this.#onOversized(frame);
     if (frame.streamId % 2 === 1) {
       return this.#error(
         `received frame with odd numbered stream ID: ${frame.streamId}`,
@@ -561,6 +407,70 @@ export class ClientReactor {
     }
   }
 
+  /**
+   * A piece of a frame over the reader's limit: the frame's request fails
+   * (once, at the first piece); an encoded payload still goes through the
+   * stream's decoder, so the stream stays in step for other requests; the
+   * last piece ends the request or the stream as the frame's flags say.
+   */
+  #onOversized(frame: OversizedFrame): ClientAction {
+    if (frame.isFirst && frame.streamId % 2 === 1) {
+      return this.#error(
+        `received frame with odd numbered stream ID: ${frame.streamId}`,
+      );
+    }
+    let stream = this.#incoming.get(frame.streamId);
+    if (stream === undefined && frame.isFirst) {
+      if (!(frame.streamFlags & STREAM_FLAG.BEGIN)) {
+        return this.#error(
+          "received frame on unknown stream without beginning of stream flag set",
+        );
+      }
+      stream = { decoder: null };
+      this.#incoming.set(frame.streamId, stream);
+    }
+    if (
+      stream !== undefined && stream.decoder !== null &&
+      frame.streamFlags & STREAM_FLAG.ENCODED
+    ) {
+      try {
+        stream.decoder.decode(frame.payload);
+      } catch (e) {
+        return {
+          action: "error",
+          message: e instanceof Error ? e.message : String(e),
+          error: e instanceof ProtocolError
+            ? e
+            : new ProtocolError(String(e), { cause: e }),
+        };
+      }
+    }
+    let action: ClientAction = { action: "noop" };
+    const request = this.#active.get(frame.requestId);
+    if (frame.isFirst) {
+      const message =
+        `Cannot read response: frame of ${frame.payloadLength} bytes exceeds the maximum of ${frame.limit} bytes`;
+      const error = new ProtocolError(message, { code: "FRAME_TOO_LARGE" });
+      if (frame.type === FRAME_TYPE.STREAM_SETTINGS || request === undefined) {
+        // Nothing to blame but the connection.
+        return { action: "error", message, error };
+      }
+      request.state = "errored";
+      action = { action: "error", request, message, error };
+    }
+    if (frame.isLast) {
+      if (frame.streamFlags & STREAM_FLAG.END) {
+        stream?.decoder?.close();
+        this.#incoming.delete(frame.streamId);
+      }
+      const ends = frame.type === FRAME_TYPE.ERROR_RESPONSE ||
+        (frame.type === FRAME_TYPE.COMMAND_RESPONSE &&
+          (frame.flags & FRAME_FLAG.COMMAND_RESPONSE_EOS) !== 0);
+      if (ends && request !== undefined) this.#active.delete(frame.requestId);
+    }
+    return action;
+  }
+
   #onStreamSettings(frame: Frame, payload: Uint8Array): ClientAction {
     const bad = settingsFlagsError(
       frame.flags,
@@ -571,7 +481,7 @@ export class ClientReactor {
     let entry = this.#settingsDecoders.get(frame.streamId);
     if (entry === undefined) {
       entry = {
-        decoder: new CborStreamDecoder({ maxBytesLength: 65536 }),
+        decoder: new CborStreamDecoder({ maxByteStringSize: 65536 }),
         values: [],
         bytes: 0,
       };
@@ -584,10 +494,11 @@ export class ClientReactor {
       this.#settingsDecoders.delete(frame.streamId);
       return this.#error(
         `Cannot read stream settings: ${entry.bytes} bytes exceed the maximum of ${MAX_STREAM_SETTINGS_SIZE} bytes`,
+        "LIMIT_EXCEEDED",
       );
     }
     try {
-      entry.values.push(...entry.decoder.decode(payload));
+      for (const v of entry.decoder.decode(payload)) entry.values.push(v);
     } catch (e) {
       this.#settingsDecoders.delete(frame.streamId);
       return this.#error(

@@ -1,13 +1,9 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Client and server over TCP, Unix sockets and in-memory channels.
 import fc from "fast-check";
-import {
-  assertEquals,
-  assertOk,
-  assertRejects,
-  assertThrows,
-} from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import { openFdCount, tempDir } from "../_test_utils/peers.ts";
+import { pair } from "../_test_utils/framing/channels.ts";
 import {
   type CborValue,
   CommandError,
@@ -21,7 +17,7 @@ import {
   FramingClient,
   FramingError,
   OutputStream,
-  type ProtocolError,
+  ProtocolError,
   renderAtoms,
   serve,
   serveConnection,
@@ -29,26 +25,9 @@ import {
 } from "./mod.ts";
 import { HANDLERS, testData } from "./testdata/interop_handlers.ts";
 
-function pair(): {
-  client: {
-    readable: ReadableStream<Uint8Array>;
-    writable: WritableStream<Uint8Array>;
-  };
-  server: {
-    readable: ReadableStream<Uint8Array>;
-    writable: WritableStream<Uint8Array>;
-  };
-} {
-  const a = new TransformStream<Uint8Array, Uint8Array>();
-  const b = new TransformStream<Uint8Array, Uint8Array>();
-  return {
-    client: { readable: b.readable, writable: a.writable },
-    server: { readable: a.readable, writable: b.writable },
-  };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** One turn of the event loop (lets other tasks run; not a timed wait). */
+function turn(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
 }
 
 for (const encodings of [["identity"], ["zlib"], ["zstd-8mb"]]) {
@@ -58,7 +37,7 @@ for (const encodings of [["identity"], ["zlib"], ["zstd-8mb"]]) {
       ...HANDLERS,
       async *slow(args) {
         for (let i = 0; i < 5; i++) {
-          await delay(Number(args.get("ms")));
+          for (let t = 0; t < Number(args.get("turns")); t++) await turn();
           yield i;
         }
       },
@@ -66,38 +45,39 @@ for (const encodings of [["identity"], ["zlib"], ["zstd-8mb"]]) {
     const { port } = server.addr as Deno.NetAddr;
     const client = await connect({ port }, { contentEncodings: encodings });
     const data = testData(100_000);
-    const slowA = Array.fromAsync(client.call("slow", { ms: 3 }));
-    const slowB = Array.fromAsync(client.call("slow", { ms: 1 }));
+    const slowA = Array.fromAsync(client.call("slow", { turns: 3 }));
+    const slowB = Array.fromAsync(client.call("slow", { turns: 1 }));
     const digest = Array.fromAsync(client.call("digest", {}, { data }));
     const stream = Array.fromAsync(client.call("stream", { pieces: 16 }));
-    assertEquals(client.inFlight, 4);
-    assertEquals(await slowA, [0, 1, 2, 3, 4]);
-    assertEquals(await slowB, [0, 1, 2, 3, 4]);
+    assert.deepStrictEqual(client.inFlight, 4);
+    assert.deepStrictEqual(await slowA, [0, 1, 2, 3, 4]);
+    assert.deepStrictEqual(await slowB, [0, 1, 2, 3, 4]);
     const [d] = await digest as Map<string, CborValue>[];
-    assertEquals(d!.get("size"), 100_000);
+    assert.deepStrictEqual(d!.get("size"), 100_000);
     const pieces = await stream as Uint8Array[];
-    assertEquals(pieces.length, 16);
-    assertOk(
+    assert.deepStrictEqual(pieces.length, 16);
+    assert.ok(
       pieces.every((p) => p.length === 65536 && p[1] === testData(2)[1]),
     );
-    await assertRejects(
+    await assert.rejects(
       () => Array.fromAsync(client.call("cmderror")),
-      CommandError,
-      "bad thing: oops",
+      (e) => e instanceof CommandError && e.message.includes("bad thing: oops"),
     );
-    await assertRejects(
+    await assert.rejects(
       () => Array.fromAsync(client.call("servererror")),
-      ServerError,
-      "server broke",
+      (e) => e instanceof ServerError && e.message.includes("server broke"),
     );
-    assertEquals(await Array.fromAsync(client.call("many", { count: 3 })), [
-      0,
-      1,
-      2,
-    ]);
+    assert.deepStrictEqual(
+      await Array.fromAsync(client.call("many", { count: 3 })),
+      [
+        0,
+        1,
+        2,
+      ],
+    );
     await client.close();
     await server.close();
-    assertEquals(openFdCount(), fds);
+    assert.deepStrictEqual(openFdCount(), fds);
   });
 }
 
@@ -110,13 +90,13 @@ Deno.test("client/server over a Unix socket", async () => {
   const [echo] = await Array.fromAsync(
     client.call("echo", { a: 1 }, { data: Uint8Array.of(1, 2) }),
   );
-  assertEquals(
+  assert.deepStrictEqual(
     (echo as Map<string, CborValue>).get("data"),
     Uint8Array.of(1, 2),
   );
   await client.close();
   await server.close();
-  assertEquals(openFdCount(), fds);
+  assert.deepStrictEqual(openFdCount(), fds);
 });
 
 Deno.test("client: abort signals", async () => {
@@ -124,7 +104,7 @@ Deno.test("client: abort signals", async () => {
   const served = serveConnection(s, {
     async *forever(_args, ctx) {
       for (let i = 0; !ctx.signal.aborted && i < 50; i++) {
-        await delay(1);
+        await turn();
         yield i;
       }
     },
@@ -134,22 +114,24 @@ Deno.test("client: abort signals", async () => {
   });
   const client = new FramingClient(c);
   const reason = new Error("stop");
-  await assertRejects(
+  await assert.rejects(
     () =>
       Array.fromAsync(
         client.call("one", {}, { signal: AbortSignal.abort(reason) }),
       ),
-    Error,
-    "stop",
+    (e) => e instanceof Error && e.message.includes("stop"),
   );
   const ac = new AbortController();
   const it = client.call("forever", {}, { signal: ac.signal });
   const first = await it.next();
-  assertEquals(first.value, 0);
+  assert.deepStrictEqual(first.value, 0);
   ac.abort(reason);
-  await assertRejects(() => it.next(), Error, "stop");
+  await assert.rejects(
+    () => it.next(),
+    (e) => e instanceof Error && e.message.includes("stop"),
+  );
   // The connection is still usable.
-  assertEquals(await Array.fromAsync(client.call("one")), [1]);
+  assert.deepStrictEqual(await Array.fromAsync(client.call("one")), [1]);
   await client.close();
   await served;
 });
@@ -167,16 +149,22 @@ Deno.test("client/server: backpressure bounds what the server produces ahead of 
   const { port } = server.addr as Deno.NetAddr;
   const client = await connect({ port }, {
     contentEncodings: ["identity"],
-    maxQueuedValues: 4,
+    maxBufferedSize: 64 * 1024,
   });
-  const it = client.call("flood");
-  await it.next();
-  await delay(200);
-  // 4000 x 8 KiB = 32 MiB: far more than socket buffers and our queue hold.
-  assertOk(produced < 4000, `produced ${produced}`);
-  let n = 1;
-  for await (const _ of it) n++;
-  assertEquals(n, 4000);
+  // A slow reader: one value per turn of the event loop. Without
+  // backpressure the server would run ahead by nearly all 4000 values
+  // (32 MiB); with it, by what the client's limit, the server's queue and
+  // the socket buffers hold (a few MiB).
+  let n = 0;
+  let ahead = 0;
+  for await (const _ of client.call("flood")) {
+    n++;
+    ahead = Math.max(ahead, produced - n);
+    await turn();
+  }
+  assert.equal(n, 4000);
+  assert.ok(ahead < 2500, `the server ran ${ahead} values ahead`);
+  assert.ok(client.bufferedSize === 0);
   await client.close();
   await server.close();
 });
@@ -189,24 +177,23 @@ Deno.test("server: protocol violations and limits close the connection with a ty
     onProtocolError: (e) => errors.push(e),
   });
   const client = new FramingClient(c);
-  await assertRejects(
-    () =>
-      Array.fromAsync(
-        client.call("digest", {}, { data: new Uint8Array(5000) }),
-      ),
-    FramingError,
-  );
-  await served;
-  assertEquals(errors.length, 1);
-  assertOk(errors[0]!.message.includes("exceeds the maximum of 1000 bytes"));
+  await assert.rejects(() =>
+    Array.fromAsync(
+      client.call("digest", {}, { data: new Uint8Array(5000) }),
+    ), FramingError);
+  await assert.rejects(served, (e) => e === errors[0]);
+  assert.deepStrictEqual(errors.length, 1);
+  assert.ok(errors[0]!.message.includes("exceeds the maximum of 1000 bytes"));
+  assert.equal(errors[0]!.code, "LIMIT_EXCEEDED");
   await client.close();
 
   // A raw peer reusing an active request id.
   const p = pair();
   const errs: ProtocolError[] = [];
   const served2 = serveConnection(p.server, {
-    async *wait() {
-      await delay(20);
+    async *wait(_args, ctx) {
+      // Still running when the second request comes: until the abort.
+      await new Promise((r) => ctx.signal.addEventListener("abort", r));
       yield 1;
     },
   }, { onProtocolError: (e) => errs.push(e) });
@@ -226,10 +213,13 @@ Deno.test("server: protocol violations and limits close the connection with a ty
   const out = new Uint8Array(
     await new Response(p.client.readable).arrayBuffer(),
   );
-  await served2;
-  assertEquals(errs[0]?.message, "request with ID 1 is already active");
+  await assert.rejects(served2, (e) => e === errs[0]);
+  assert.deepStrictEqual(
+    errs[0]?.message,
+    "request with ID 1 is already active",
+  );
   // In-flight handlers see their signal aborted; nothing more is written.
-  assertEquals(decodeFrames(out).length, 0);
+  assert.deepStrictEqual(decodeFrames(out).length, 0);
   await w.close().catch(() => {});
 });
 
@@ -242,8 +232,8 @@ Deno.test("server: deferred output over an in-memory channel", async () => {
   const a = Array.fromAsync(client.call("many", { count: 3 }));
   const b = Array.fromAsync(client.call("echo", { x: "y" }));
   await client.closeWrite();
-  assertEquals(await a, [0, 1, 2]);
-  assertEquals(
+  assert.deepStrictEqual(await a, [0, 1, 2]);
+  assert.deepStrictEqual(
     ((await b)[0] as Map<string, CborValue>).get("command"),
     new TextEncoder().encode("echo"),
   );
@@ -251,9 +241,17 @@ Deno.test("server: deferred output over an in-memory channel", async () => {
   await client.close();
 });
 
-Deno.test("server: deferred output past maxDeferredBytes parks handlers until input ends, in order", async () => {
+Deno.test("server: deferred output past maxDeferredSize parks handlers until input ends, in order", async () => {
   const { client: c, server: s } = pair();
   let written = 0;
+  // What the server had done when its input ended.
+  let atEof: { written: number; made: number[] } | null = null;
+  const input = new TransformStream<Uint8Array, Uint8Array>({
+    flush() {
+      atEof = { written, made: [...made] };
+    },
+  });
+  void s.readable.pipeTo(input.writable);
   const tap = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, ctl) {
       written += chunk.length;
@@ -273,7 +271,7 @@ Deno.test("server: deferred output past maxDeferredBytes parks handlers until in
     return out;
   };
   const served = serveConnection({
-    readable: s.readable,
+    readable: input.readable,
     writable: tap.writable,
   }, {
     async *blob(args) {
@@ -283,23 +281,24 @@ Deno.test("server: deferred output past maxDeferredBytes parks handlers until in
         yield noise(id, i);
       }
     },
-  }, { deferOutput: true, maxDeferredBytes: 25000, maxConcurrentCommands: 1 });
+  }, { deferOutput: true, maxDeferredSize: 25000, maxConcurrentCommands: 1 });
   const client = new FramingClient(c, { contentEncodings: ["zstd-8mb"] });
   const a = Array.fromAsync(client.call("blob", { id: 0 }));
   const b = Array.fromAsync(client.call("blob", { id: 1 }));
-  await delay(50);
-  // Nothing sent before the input ends; the first handler stopped early;
-  // the second command waits unstarted (its output would only park), and
-  // the read loop still reached the end of input (no deadlock below).
-  assertEquals(written, 0);
-  assertEquals(made[0]! < 20, true);
-  assertEquals(made[1], 0);
   await client.closeWrite();
+  // When the input ended: nothing sent; the first handler had stopped
+  // early (parked: 25,000 bytes hold two objects); the second command
+  // waited unstarted (its output would only park), and the read loop still
+  // reached the end of input (no deadlock below).
+  const eof = await Promise.all([a, b]).then(() => atEof!);
+  assert.equal(eof.written, 0);
+  assert.ok(eof.made[0]! < 20, `made ${eof.made}`);
+  assert.equal(eof.made[1], 0);
   for (const [id, got] of [await a, await b].entries()) {
-    assertEquals(got.length, 20);
-    got.forEach((v, i) => assertEquals(v, noise(id, i)));
+    assert.equal(got.length, 20);
+    got.forEach((v, i) => assert.deepStrictEqual(v, noise(id, i)));
   }
-  assertEquals(made, [20, 20]);
+  assert.deepStrictEqual(made, [20, 20]);
   await served;
   await client.close();
 });
@@ -340,7 +339,7 @@ Deno.test("server: deferred output keeps parked frames ahead of writes made afte
     },
   }, {
     deferOutput: true,
-    maxDeferredBytes: 15000,
+    maxDeferredSize: 15000,
     maxConcurrentCommands: 1000,
   });
   const client = new FramingClient({
@@ -353,8 +352,10 @@ Deno.test("server: deferred output keeps parked frames ahead of writes made afte
   }
   await client.closeWrite();
   const results = await Promise.all(calls);
-  assertEquals(results[0]!.length, 5);
-  results.slice(1).forEach((r, k) => assertEquals(r, [noise(1000 + k, 3000)]));
+  assert.deepStrictEqual(results[0]!.length, 5);
+  results.slice(1).forEach((r, k) =>
+    assert.deepStrictEqual(r, [noise(1000 + k, 3000)])
+  );
   await client.close();
   await served;
 });
@@ -375,7 +376,7 @@ Deno.test("server: with deferred output parked, later commands wait unstarted, s
     },
   }, {
     deferOutput: true,
-    maxDeferredBytes: 65536,
+    maxDeferredSize: 65536,
     maxConcurrentCommands: 4,
   });
   const client = new FramingClient(c, { contentEncodings: ["identity"] });
@@ -383,18 +384,15 @@ Deno.test("server: with deferred output parked, later commands wait unstarted, s
     { length: 300 },
     () => Array.fromAsync(client.call("blob")),
   );
-  await delay(100);
-  assertEquals(maxLive <= 4, true);
   await client.closeWrite();
   const results = await Promise.all(calls);
-  assertEquals(results.every((r) => r.length === 4), true);
-  assertEquals(maxLive <= 4, true);
+  assert.deepStrictEqual(results.every((r) => r.length === 4), true);
+  assert.deepStrictEqual(maxLive <= 4, true);
   await client.close();
   await served;
-  await assertRejects(
-    () => serveConnection(pair().server, {}, { maxDeferredBytes: -1 }),
-    RangeError,
-    "maxDeferredBytes",
+  await assert.rejects(
+    () => serveConnection(pair().server, {}, { maxDeferredSize: -1 }),
+    (e) => e instanceof RangeError && e.message.includes("maxDeferredSize"),
   );
 });
 
@@ -416,7 +414,7 @@ Deno.test("client/server: one connection outlives 32768 calls (request ids wrap,
     );
     for (const [v] of got) sum += v as number;
   }
-  assertEquals(sum, (33000 * 33001) / 2);
+  assert.deepStrictEqual(sum, (33000 * 33001) / 2);
   await client.close();
   await served;
 });
@@ -444,7 +442,7 @@ Deno.test("client: a finished response still being read when its request id come
   const client = new FramingClient(c);
   // Request id 1: read one value, keep the rest for later.
   const slow = client.call("two");
-  assertEquals((await slow.next()).value, 1);
+  assert.deepStrictEqual((await slow.next()).value, 1);
   // Ids 3..65535; the next call gets id 1 again.
   for (let done = 0; done < 32767; done += 500) {
     const n = Math.min(500, 32767 - done);
@@ -457,8 +455,8 @@ Deno.test("client: a finished response still being read when its request id come
   }
   const reused = client.call("inc", { n: 41 });
   const first = reused.next();
-  assertEquals(await Array.fromAsync(slow), [2]);
-  assertEquals(await orHung(first), { done: false, value: 42 });
+  assert.deepStrictEqual(await Array.fromAsync(slow), [2]);
+  assert.deepStrictEqual(await orHung(first), { done: false, value: 42 });
   await client.close();
   await served;
 });
@@ -479,14 +477,14 @@ Deno.test("client: breaking out of a finished call whose full queue paused the r
   // while its queue is full.
   const client = new FramingClient(c, {
     contentEncodings: ["zlib"],
-    maxQueuedValues: 2,
+    maxBufferedSize: 100,
   });
   for await (const v of client.call("three")) {
-    assertEquals(v, 1);
+    assert.deepStrictEqual(v, 1);
     break;
   }
   const next = await orHung(Array.fromAsync(client.call("one")));
-  assertEquals(next, [new TextEncoder().encode("ok")]);
+  assert.deepStrictEqual(next, [new TextEncoder().encode("ok")]);
   await client.close();
   await served;
 });
@@ -513,15 +511,19 @@ Deno.test("server: requests spread over several output streams, each with its ow
       (_, i) => Array.fromAsync(client.call("many", { count: i + 1 })),
     ),
   );
-  assertEquals(results.map((r) => r.length), [1, 2, 3, 4, 5, 6]);
+  assert.deepStrictEqual(results.map((r) => r.length), [1, 2, 3, 4, 5, 6]);
   await client.closeWrite();
   await served;
   await done;
   await client.close();
   const frames = decodeFrames(new Uint8Array(seen.flatMap((x) => [...x])));
-  assertEquals([...new Set(frames.map((f) => f.streamId))].sort(), [2, 4, 6]);
+  assert.deepStrictEqual([...new Set(frames.map((f) => f.streamId))].sort(), [
+    2,
+    4,
+    6,
+  ]);
   // One stream-settings frame per stream, each announcing zlib.
-  assertEquals(
+  assert.deepStrictEqual(
     frames.filter((f) => f.type === 9).map((f) => f.streamId).sort(),
     [2, 4, 6],
   );
@@ -535,7 +537,7 @@ Deno.test("server: at most maxConcurrentCommands handlers run at once", async ()
     async *work() {
       running++;
       peak = Math.max(peak, running);
-      await delay(2);
+      await turn();
       running--;
       yield 1;
     },
@@ -544,8 +546,8 @@ Deno.test("server: at most maxConcurrentCommands handlers run at once", async ()
   const all = await Promise.all(
     Array.from({ length: 8 }, () => Array.fromAsync(client.call("work"))),
   );
-  assertEquals(all.flat(), [1, 1, 1, 1, 1, 1, 1, 1]);
-  assertEquals(peak, 2);
+  assert.deepStrictEqual(all.flat(), [1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.deepStrictEqual(peak, 2);
   await client.close();
   await served;
 });
@@ -559,11 +561,11 @@ Deno.test("client/server over TCP: half-close, then read deferred responses", as
   const a = Array.fromAsync(client.call("many", { count: 4 }));
   const b = Array.fromAsync(client.call("big", { size: 50_000 }));
   await client.closeWrite();
-  assertEquals(await a, [0, 1, 2, 3]);
-  assertEquals(((await b)[0] as Uint8Array).length, 50_000);
+  assert.deepStrictEqual(await a, [0, 1, 2, 3]);
+  assert.deepStrictEqual(((await b)[0] as Uint8Array).length, 50_000);
   await client.close();
   await server.close();
-  assertEquals(openFdCount(), fds);
+  assert.deepStrictEqual(openFdCount(), fds);
 });
 
 Deno.test("client: text-output and progress frames reach their callbacks", async () => {
@@ -588,9 +590,9 @@ Deno.test("client: text-output and progress frames reach their callbacks", async
     ),
     frameFromHumanString("1 2 0 command-response eos cbor:7"),
   ]));
-  assertEquals(await Array.fromAsync(it), [7]);
-  assertEquals(texts, ["1:hello world"]);
-  assertEquals(progress.length, 1);
+  assert.deepStrictEqual(await Array.fromAsync(it), [7]);
+  assert.deepStrictEqual(texts, ["1:hello world"]);
+  assert.deepStrictEqual(progress.length, 1);
   await w.close();
   reader.releaseLock();
   await client.close();
@@ -602,7 +604,7 @@ Deno.test("server: a handler that yields nothing still ends its response", async
     *empty() {},
   });
   const client = new FramingClient(c);
-  assertEquals(await Array.fromAsync(client.call("empty")), []);
+  assert.deepStrictEqual(await Array.fromAsync(client.call("empty")), []);
   await client.close();
   await served;
 });
@@ -622,15 +624,20 @@ Deno.test("server: fast-check random input ends the connection cleanly, errors t
           ? new Uint8Array([...prefix, ...bytes])
           : bytes;
         const errors: unknown[] = [];
-        await serveConnection(
+        const outcome = await serveConnection(
           {
             readable: ReadableStream.from([input]),
             writable: new WritableStream(),
           },
           HANDLERS,
           { onProtocolError: (e) => errors.push(e) },
-        );
-        for (const e of errors) assertOk(e instanceof FramingError);
+        ).then(() => null, (e: unknown) => e);
+        // Either served, or ended by the one protocol error reported.
+        if (outcome === null) assert.deepStrictEqual(errors, []);
+        else {
+          assert.ok(outcome instanceof ProtocolError, String(outcome));
+          assert.deepStrictEqual(errors, [outcome]);
+        }
       },
     ),
     { numRuns: 100 },
@@ -650,7 +657,7 @@ Deno.test("server: an endless sync generator stops once the client is gone", asy
       }
     },
   });
-  const c = new FramingClient(client, { maxQueuedValues: 4 });
+  const c = new FramingClient(client, { maxBufferedSize: 1024 });
   const got: CborValue[] = [];
   for await (const v of c.call("forever")) {
     got.push(v);
@@ -658,45 +665,9 @@ Deno.test("server: an endless sync generator stops once the client is gone", asy
   }
   await c.close();
   await finished;
-  await served;
-  assertEquals(got, [0, 1, 2]);
-});
-
-Deno.test("server: a failed read aborts the handlers' signal", async () => {
-  let input!: ReadableStreamDefaultController<Uint8Array>;
-  const readable = new ReadableStream<Uint8Array>({
-    start(c) {
-      input = c;
-    },
-  });
-  let reason: unknown;
-  const served = serveConnection(
-    { readable, writable: new WritableStream() },
-    {
-      async *wait(_args, ctx) {
-        reason = await new Promise((resolve) =>
-          ctx.signal.addEventListener(
-            "abort",
-            () => resolve(ctx.signal.reason),
-          )
-        );
-        yield 1;
-      },
-    },
-  );
-  input.enqueue(encodeFrames([
-    frameFromHumanString(
-      "1 1 stream-begin command-request new cbor:{b'name': b'wait'}",
-    ),
-  ]));
-  await delay(0);
-  input.error(new Error("connection reset"));
-  await served;
-  assertOk(reason instanceof FramingError);
-  assertEquals(
-    (reason as FramingError).message,
-    "Cannot read request: the connection failed",
-  );
+  // The responses it was still making could not all be written.
+  await served.catch((e) => assert.equal(e.code, "CONNECTION_CLOSED"));
+  assert.deepStrictEqual(got, [0, 1, 2]);
 });
 
 Deno.test("client: close() gives up on request bytes a peer never reads", async () => {
@@ -712,8 +683,8 @@ Deno.test("client: close() gives up on request bytes a peer never reads", async 
       client.call("big", {}, { data: new Uint8Array(32 * 1024 * 1024) }),
     ).then(() => "answered", (e) => e);
     await client.close();
-    assertOk((await call) instanceof FramingError);
-    assertEquals(client.inFlight, 0);
+    assert.ok((await call) instanceof FramingError);
+    assert.deepStrictEqual(client.inFlight, 0);
   } finally {
     peer.close();
   }
@@ -722,13 +693,12 @@ Deno.test("client: close() gives up on request bytes a peer never reads", async 
 Deno.test("client: a negative or NaN closeTimeout is refused", () => {
   const t = new TransformStream<Uint8Array, Uint8Array>();
   for (const closeTimeout of [-1, NaN]) {
-    assertThrows(
+    assert.throws(
       () =>
         new FramingClient({ readable: t.readable, writable: t.writable }, {
           closeTimeout,
         }),
-      RangeError,
-      "closeTimeout",
+      (e) => e instanceof RangeError && e.message.includes("closeTimeout"),
     );
   }
 });

@@ -5,13 +5,9 @@
  *
  * @module
  */
-import {
-  encodeFrameChunks,
-  type Frame,
-  FrameDecoder,
-  type FrameDecoderOptions,
-  MAX_WIRE_PAYLOAD_SIZE,
-} from "./frame_codec.ts";
+import { type Frame, MAX_WIRE_PAYLOAD_SIZE } from "./frame_codec.ts";
+import { FrameDecoder, type FrameDecoderOptions } from "./frame_decoder.ts";
+import { encodeFrameChunks } from "./frame_encoder.ts";
 
 /**
  * How many frames the frame streams let wait on each side by default: a

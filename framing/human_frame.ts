@@ -9,13 +9,9 @@
  *
  * @module
  */
-import {
-  BytestringChunk,
-  type CborKey,
-  type CborValue,
-  decodeCborAll,
-  encodeCbor,
-} from "./cbor.ts";
+import { BytestringChunk, type CborKey, type CborValue } from "./cbor.ts";
+import { decodeCborAll } from "./cbor_decoder.ts";
+import { encodeCbor } from "./cbor_encoder.ts";
 import {
   type Frame,
   FRAME_TYPE_FLAG_NAMES,

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type CborValue, encodeCbor } from "./cbor.ts";
+import type { CborValue } from "./cbor.ts";
+import { encodeCbor } from "./cbor_encoder.ts";
 import {
   DEFAULT_MAX_FRAME_SIZE,
   type Frame,

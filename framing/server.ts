@@ -1,335 +1,51 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * An hgrpc server: dispatches commands to handlers (functions returning
- * iterables or async generators of response objects) over any byte
- * channel, a TCP or Unix listener ({@linkcode serve}), or stdin/stdout.
- * Requests run concurrently and their frames interleave; writes wait for
- * the channel (backpressure).
+ * An hgrpc server over a TCP or Unix listener ({@linkcode serve}), or over
+ * this process's stdin and stdout ({@linkcode serveStdio}); each
+ * connection is served by {@linkcode serveConnection}.
  *
  * @module
  */
-import type { CborKey, CborValue } from "./cbor.ts";
-import type { ByteChannel } from "./client.ts";
-import { CommandError, FramingError, type ProtocolError } from "./errors.ts";
-import { type Frame, FRAME_HEADER_SIZE } from "./frame_codec.ts";
-import { BatchWriter } from "./_batch_writer.ts";
-import { FrameBatchDecoderStream } from "./frame_stream.ts";
-import { connChannel } from "./_conn_channel.ts";
-import type { OutputStream } from "./output_stream.ts";
+import { acceptLoop } from "./_accept_loop.ts";
+import { connChannel, stdioChannel } from "./_conn_channel.ts";
+import { FramingError } from "./errors.ts";
 import {
-  type ResponseObject,
-  type RunCommandAction,
-  ServerReactor,
-  type ServerReactorOptions,
-} from "./server_reactor.ts";
-
-/** What a handler gets besides its arguments. */
-export interface CommandContext {
-  /** The command name. */
-  command: string;
-  /** The request id. */
-  requestId: number;
-  /** The command data, or `null`. */
-  data: Uint8Array | null;
-  /** The redirect map, or `null`. */
-  redirect: CborValue | null;
-  /**
-   * Aborted when the connection fails (a read or a write fails) or the
-   * client breaks the protocol; not when the client only ends its input.
-   */
-  signal: AbortSignal;
-}
-
-/**
- * A command handler: returns (or resolves to) an iterable or async
- * iterable of response objects. Throw {@linkcode CommandError} for a
- * command error; any other error becomes an `error-response`.
- */
-export type CommandHandler = (
-  args: Map<CborKey, CborValue>,
-  context: CommandContext,
-) =>
-  | Iterable<ResponseObject>
-  | AsyncIterable<ResponseObject>
-  | Promise<Iterable<ResponseObject> | AsyncIterable<ResponseObject>>;
-
-/** Options of {@linkcode serveConnection}. */
-export interface ServeConnectionOptions extends ServerReactorOptions {
-  /**
-   * Number of output streams; requests are spread over them round-robin so
-   * compression contexts are independent.
-   *
-   * @default {1}
-   */
-  outputStreams?: number;
-  /**
-   * Called with a protocol violation before the connection is closed.
-   *
-   * @default {undefined}
-   */
-  onProtocolError?: (error: ProtocolError) => void;
-  /**
-   * Largest frame payload accepted from the client.
-   *
-   * @default {65535}
-   */
-  maxPayloadSize?: number;
-  /**
-   * Most commands running at once; beyond it the server stops reading
-   * requests until one finishes (backpressure on the client). With
-   * `deferOutput`, a command waiting for the end of input (see
-   * `maxDeferredBytes`) does not count.
-   *
-   * @default {64}
-   */
-  maxConcurrentCommands?: number;
-  /**
-   * With `deferOutput`: most bytes of response frames held until the
-   * client's input ends. Past it, a handler waits at its next write until
-   * the input ends (backpressure), and commands that arrive meanwhile start
-   * only then, so memory stays bounded (this limit, one response object per
-   * waiting handler, and the requests) instead of growing with the output,
-   * as in Mercurial.
-   *
-   * @default {16777216}
-   */
-  maxDeferredBytes?: number;
-}
-
-function isAsyncIterable(v: unknown): v is AsyncIterable<ResponseObject> {
-  return typeof v === "object" && v !== null && Symbol.asyncIterator in v;
-}
-
-/**
- * Serves one connection until the client's input ends and every response
- * has been written.
- *
- * @param channel The byte channel.
- * @param handlers Command handlers by name.
- * @param options Reactor options, output streams, error hook.
- * @returns Resolves when the connection is done.
- *
- * @example Usage
- * ```ts
- * import { FramingClient, serveConnection } from "@sidecar/ipc/framing";
- * import assert from "node:assert/strict";
- *
- * const a = new TransformStream<Uint8Array, Uint8Array>();
- * const b = new TransformStream<Uint8Array, Uint8Array>();
- * const served = serveConnection({ readable: a.readable, writable: b.writable }, {
- *   *count(args) { for (let i = 0; i < Number(args.get("n")); i++) yield i; },
- * });
- * const client = new FramingClient({ readable: b.readable, writable: a.writable });
- * assert.deepEqual(await Array.fromAsync(client.call("count", { n: 3 })), [0, 1, 2]);
- * await client.close();
- * await served;
- * ```
- */
-export async function serveConnection(
-  channel: ByteChannel,
-  handlers: Readonly<Record<string, CommandHandler>>,
-  options: ServeConnectionOptions = {},
-): Promise<void> {
-  const maxDeferred = options.maxDeferredBytes ?? 16 * 1024 * 1024;
-  if (typeof maxDeferred !== "number" || !(maxDeferred >= 0)) {
-    throw new RangeError(
-      `Cannot serve connection: maxDeferredBytes ${maxDeferred} is not a number >= 0`,
-    );
-  }
-  const reactor = new ServerReactor({ ...options, deferOutput: false });
-  const defer = options.deferOutput ?? false;
-  const writer = channel.writable.getWriter();
-  const abort = new AbortController();
-  const streams: OutputStream[] = [];
-  const nStreams = Math.max(1, options.outputStreams ?? 1);
-  let nextStream = 0;
-  // Response frames out, coalesced; a failed write aborts the handlers.
-  const out = new BatchWriter(writer, () =>
-    abort.abort(
-      new FramingError("Cannot write response: the connection is closed"),
-    ));
-  const tasks = new Set<Promise<void>>();
-  const maxConcurrent = Math.max(1, options.maxConcurrentCommands ?? 64);
-  // Deferred output: frames held until the input ends, up to maxDeferred
-  // bytes; past that, handlers park at their write until the input ends,
-  // and commands that arrive meanwhile wait unstarted (their output would
-  // only park too), so memory stays bounded by the limit, one response
-  // object per parked handler and the requests themselves.
-  let holding = defer;
-  const held: Frame[] = [];
-  let heldBytes = 0;
-  /** Parked writes, in the order their frames were made. */
-  const parked: { frames: Frame[]; resume: (p: Promise<void>) => void }[] = [];
-  /** Commands received while writes are parked; started at end of input. */
-  const unstarted: RunCommandAction[] = [];
-  /** Wakes the read loop when a handler parks (it no longer counts). */
-  let wakeReader: (() => void) | null = null;
-
-  function write(frames: Frame[]): Promise<void> {
-    if (frames.length === 0) return out.drained;
-    if (!holding) return out.send(frames);
-    let size = 0;
-    for (const f of frames) size += FRAME_HEADER_SIZE + f.payload.length;
-    // Once one write parks, later ones park behind it: frames must reach
-    // the wire in the order they were made (encoders are shared).
-    if (parked.length === 0 && heldBytes + size <= maxDeferred) {
-      for (const f of frames) held.push(f);
-      heldBytes += size;
-      return out.drained;
-    }
-    const done = new Promise<void>((resume) => parked.push({ frames, resume }));
-    wakeReader?.();
-    return done;
-  }
-
-  /**
-   * Ends deferral: queues what is held, then every parked write in order,
-   * all at once (so nothing made later can get ahead of them), and lets
-   * the parked handlers go on.
-   */
-  function endInput(): void {
-    if (!holding) return;
-    holding = false;
-    if (held.length > 0) void out.send(held.splice(0));
-    heldBytes = 0;
-    for (const p of parked.splice(0)) p.resume(out.send(p.frames));
-  }
-
-  function streamFor(): OutputStream {
-    // Streams are made lazily, after the client's settings are known.
-    if (streams.length < nStreams) streams.push(reactor.makeOutputStream());
-    const s = streams[nextStream % streams.length]!;
-    nextStream++;
-    return s;
-  }
-
-  async function respond(
-    stream: OutputStream,
-    rid: number,
-    command: string,
-    args: Map<CborKey, CborValue>,
-    ctx: CommandContext,
-  ): Promise<void> {
-    const w = reactor.startResponse(stream, rid);
-    const handler = Object.hasOwn(handlers, command)
-      ? handlers[command]
-      : undefined;
-    if (handler === undefined) {
-      await write(w.commandError("unknown command: %s", [command]));
-      return;
-    }
-    try {
-      const result = await handler(args, ctx);
-      if (isAsyncIterable(result)) {
-        for await (const obj of result) {
-          if (abort.signal.aborted) return;
-          await write(w.write(obj));
-        }
-      } else {
-        for (const obj of result) {
-          // Writes resolve at once after a failure: stop here, or an endless
-          // generator would spin forever.
-          if (abort.signal.aborted) return;
-          await write(w.write(obj));
-        }
-      }
-      await write(w.end());
-    } catch (e) {
-      if (w.done) return;
-      if (e instanceof CommandError) {
-        await write(w.commandError(e.format, e.args));
-      } else {await write(
-          w.serverError(e instanceof Error ? e.message : String(e)),
-        );}
-    }
-  }
-
-  function start(a: RunCommandAction): void {
-    const ctx: CommandContext = {
-      command: a.command,
-      requestId: a.requestId,
-      data: a.data,
-      redirect: a.redirect,
-      signal: abort.signal,
-    };
-    const task = respond(streamFor(), a.requestId, a.command, a.args, ctx);
-    tasks.add(task);
-    task.finally(() => tasks.delete(task));
-  }
-
-  // Batches: one stream read per chunk of bytes, not per frame.
-  const reader = channel.readable
-    .pipeThrough(
-      new FrameBatchDecoderStream({
-        maxPayloadSize: options.maxPayloadSize ?? 65535,
-      }),
-    )
-    .getReader();
-  try {
-    read: for (;;) {
-      let r: ReadableStreamReadResult<Frame[]>;
-      try {
-        r = await reader.read();
-      } catch (e) {
-        abort.abort(
-          new FramingError("Cannot read request: the connection failed", {
-            cause: e,
-          }),
-        );
-        break;
-      }
-      if (r.done) break;
-      const frames = r.value;
-      for (let i = 0; i < frames.length; i++) {
-        const a = reactor.onFrameRecv(frames[i]!);
-        if (a.action === "error") {
-          options.onProtocolError?.(a.error);
-          abort.abort(a.error);
-          await reader.cancel().catch(() => {});
-          break read;
-        }
-        if (a.action !== "runcommand") continue;
-        if (parked.length > 0) {
-          unstarted.push(a);
-          continue;
-        }
-        start(a);
-        while (tasks.size - parked.length >= maxConcurrent) {
-          await Promise.race([
-            ...tasks,
-            new Promise<void>((resolve) => wakeReader = resolve),
-          ]);
-          wakeReader = null;
-        }
-      }
-    }
-    reactor.onInputEof();
-    endInput();
-    for (const a of unstarted.splice(0)) {
-      while (tasks.size >= maxConcurrent) await Promise.race(tasks);
-      if (abort.signal.aborted) break;
-      start(a);
-    }
-    await Promise.all([...tasks]);
-    await out.drained;
-  } finally {
-    endInput();
-    for (const s of streams) s.close();
-    await writer.close().catch(() => {});
-    reader.releaseLock();
-  }
-}
+  type CommandHandler,
+  serveConnection,
+  type ServeConnectionOptions,
+} from "./serve_connection.ts";
 
 /** Where {@linkcode serve} listens. */
 export type ServeOptions =
   | { transport?: "tcp"; hostname?: string; port: number }
   | { transport: "unix"; path: string };
 
+/** Options of {@linkcode serve}: each connection's, and the listener's. */
+export interface ServerOptions extends ServeConnectionOptions {
+  /**
+   * Called with every error the server survives: an `accept()` that failed
+   * for one pending connection (a client that reset before it was
+   * accepted: skipped) or for lack of resources (`EMFILE`: the loop backs
+   * off 10 ms, doubling up to 100 ms), and the error a connection ended
+   * with (its protocol error, or a failed read or write). Each is a
+   * {@linkcode FramingError} whose `code` is the errno name for accept
+   * failures, with the original as its `cause`.
+   *
+   * @default {undefined}
+   */
+  onError?: (error: FramingError) => void;
+}
+
 /** A running listener from {@linkcode serve}. */
 export interface FramingServer extends AsyncDisposable {
   /** The bound address. */
   readonly addr: Deno.Addr;
-  /** Resolves when the listener and all connections are done. */
+  /**
+   * Resolves when the listener and all connections are done; rejects
+   * (after the connections are done) with a {@linkcode FramingError} whose
+   * `code` is the errno name when the listener itself failed (`EBADF`,
+   * `EINVAL`, ...), the only accept errors that end the server.
+   */
   readonly finished: Promise<void>;
   /**
    * Stops accepting, closes open connections and waits for them.
@@ -340,17 +56,20 @@ export interface FramingServer extends AsyncDisposable {
 }
 
 /**
- * Listens on TCP or a Unix socket and serves every connection.
+ * Listens on TCP or a Unix socket and serves every connection. No peer can
+ * end the accept loop: a connection that failed before it was accepted is
+ * skipped, resource errors back off, and only an error of the listening
+ * socket itself ends it (see `finished`).
  *
  * Permissions: `--allow-net` (TCP) or `--allow-read --allow-write` (Unix).
  *
  * @param address Where to listen (`port: 0` picks a free port).
  * @param handlers Command handlers by name.
- * @param options Per-connection options.
+ * @param options Per-connection options, and `onError`.
  * @returns The running server.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { connect, serve } from "@sidecar/ipc/framing";
  * import assert from "node:assert/strict";
  *
@@ -363,7 +82,7 @@ export interface FramingServer extends AsyncDisposable {
 export function serve(
   address: ServeOptions,
   handlers: Readonly<Record<string, CommandHandler>>,
-  options: ServeConnectionOptions = {},
+  options: ServerOptions = {},
 ): FramingServer {
   const listener = address.transport === "unix"
     ? Deno.listen({ transport: "unix", path: address.path })
@@ -371,41 +90,68 @@ export function serve(
       hostname: address.hostname ?? "127.0.0.1",
       port: address.port,
     });
+  const { onError, ...connectionOptions } = options;
+  const report = (e: unknown): void => {
+    try {
+      onError?.(
+        e instanceof FramingError
+          ? e
+          : new FramingError(`Cannot serve connection: ${String(e)}`, {
+            cause: e,
+          }),
+      );
+    } catch {
+      // A hook that throws does not end the server.
+    }
+  };
   const conns = new Set<Deno.Conn>();
   const running = new Set<Promise<void>>();
-  let closing = false;
+  const closing = new AbortController();
+  function onConn(conn: Deno.Conn): void {
+    if (closing.signal.aborted) {
+      conn.close();
+      return;
+    }
+    conns.add(conn);
+    const p = serveConnection(connChannel(conn), handlers, connectionOptions)
+      .catch(report)
+      .finally(() => {
+        conns.delete(conn);
+        try {
+          conn.close();
+        } catch {
+          // Closed by its streams already.
+        }
+      });
+    running.add(p);
+    p.finally(() => running.delete(p));
+  }
   const finished = (async () => {
-    for (;;) {
-      let conn: Deno.Conn;
+    let failure: FramingError | null = null;
+    try {
+      await acceptLoop(
+        () => listener.accept(),
+        onConn,
+        report,
+        closing.signal,
+      );
+    } catch (e) {
+      failure = e as FramingError;
+      report(failure);
       try {
-        conn = await listener.accept();
+        listener.close();
       } catch {
-        break;
+        // Already closed.
       }
-      if (closing) {
-        conn.close();
-        break;
-      }
-      conns.add(conn);
-      const p = serveConnection(connChannel(conn), handlers, options).catch(
-        () => {},
-      )
-        .finally(() => {
-          conns.delete(conn);
-          try {
-            conn.close();
-          } catch {
-            // Closed by its streams already.
-          }
-        });
-      running.add(p);
-      p.finally(() => running.delete(p));
     }
     await Promise.all([...running]);
+    if (failure !== null) throw failure;
   })();
+  // Rejects only for a caller who awaits it; never unhandled.
+  finished.catch(() => {});
   async function close(): Promise<void> {
-    if (!closing) {
-      closing = true;
+    if (!closing.signal.aborted) {
+      closing.abort();
       try {
         listener.close();
       } catch {
@@ -419,7 +165,7 @@ export function serve(
         }
       }
     }
-    await finished;
+    await finished.catch(() => {});
   }
   return { addr: listener.addr, finished, close, [Symbol.asyncDispose]: close };
 }
@@ -432,7 +178,11 @@ export function serve(
  *
  * @param handlers Command handlers by name.
  * @param options Per-connection options.
- * @returns Resolves when stdin ended and every response was written.
+ * @returns Resolves when stdin ended and every response was written;
+ * rejects with the error that ended the connection (a protocol error
+ * carries Mercurial's message where Mercurial has one, e.g. `frame length
+ * error: expected 25; got 2`), so that a script ending in `await
+ * serveStdio(...)` exits non-zero with it, as Mercurial's server does.
  *
  * @example Usage
  * ```ts ignore
@@ -445,9 +195,5 @@ export function serveStdio(
   handlers: Readonly<Record<string, CommandHandler>>,
   options: ServeConnectionOptions = {},
 ): Promise<void> {
-  return serveConnection(
-    { readable: Deno.stdin.readable, writable: Deno.stdout.writable },
-    handlers,
-    options,
-  );
+  return serveConnection(stdioChannel(), handlers, options);
 }

@@ -1,7 +1,8 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Ported from Mercurial's tests/test-wireproto-serverreactor.py (the cases
 // that apply), plus our limits and the invalid vectors.
-import { assertEquals, fromHex } from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
+import { fromHex } from "../_test_utils/framing/hex.ts";
 import {
   CommandError,
   createCommandFrames,
@@ -67,7 +68,7 @@ function frames(a: ServerAction): Frame[] {
 }
 
 function assertFrames(actual: Frame[], expected: (string | Frame)[]): void {
-  assertEquals(
+  assert.deepStrictEqual(
     actual.map((f) => encodeFrame(f)),
     expected.map((e) => encodeFrame(typeof e === "string" ? ffs(e) : e)),
   );
@@ -87,26 +88,26 @@ function okFrame(rid: number, begin = false): Frame {
 Deno.test("server reactor: one-frame command gives runcommand", () => {
   const r = new ServerReactor();
   const results = sendCommand(r, new OutputStream(1), 1, "mycommand", {});
-  assertEquals(results.length, 1);
-  assertEquals(run(results[0]), {
+  assert.deepStrictEqual(results.length, 1);
+  assert.deepStrictEqual(run(results[0]), {
     requestId: 1,
     command: "mycommand",
     args: {},
     redirect: null,
     data: null,
   });
-  assertEquals(r.onInputEof().action, "noop");
+  assert.deepStrictEqual(r.onInputEof().action, "noop");
 });
 
 Deno.test("server reactor: arguments", () => {
   const r = new ServerReactor();
-  assertEquals(
+  assert.deepStrictEqual(
     run(sendCommand(r, new OutputStream(1), 41, "mycommand", { foo: "bar" })[0])
       .args,
     { foo: "bar" },
   );
   const r2 = new ServerReactor();
-  assertEquals(
+  assert.deepStrictEqual(
     run(
       sendCommand(r2, new OutputStream(1), 1, "mycommand", {
         foo: "bar",
@@ -130,8 +131,8 @@ Deno.test("server reactor: simple and multi-frame command data", () => {
     {},
     enc.encode("data!"),
   );
-  assertEquals(res.map((a) => a.action), ["wantframe", "runcommand"]);
-  assertEquals(run(res[1]).data, "data!");
+  assert.deepStrictEqual(res.map((a) => a.action), ["wantframe", "runcommand"]);
+  assert.deepStrictEqual(run(res[1]).data, "data!");
   const r2 = new ServerReactor();
   const res2 = send(r2, [
     ffs(
@@ -141,13 +142,13 @@ Deno.test("server reactor: simple and multi-frame command data", () => {
     ffs("1 1 0 command-data continuation data2"),
     ffs("1 1 0 command-data eos data3"),
   ]);
-  assertEquals(res2.map((a) => a.action), [
+  assert.deepStrictEqual(res2.map((a) => a.action), [
     "wantframe",
     "wantframe",
     "wantframe",
     "runcommand",
   ]);
-  assertEquals(run(res2[3]).data, "data1data2data3");
+  assert.deepStrictEqual(run(res2[3]).data, "data1data2data3");
   const r3 = new ServerReactor();
   const res3 = send(r3, [
     ffs(
@@ -156,7 +157,7 @@ Deno.test("server reactor: simple and multi-frame command data", () => {
     ffs("1 1 0 command-data continuation value1"),
     ffs("1 1 0 command-data eos value2"),
   ]);
-  assertEquals(run(res3[2]), {
+  assert.deepStrictEqual(run(res3[2]), {
     requestId: 1,
     command: "command",
     args: { foo: "bar", key: "val" },
@@ -234,12 +235,12 @@ Deno.test("server reactor: flag and state errors carry Mercurial's messages", ()
   ];
   for (const [texts, message] of cases) {
     const results = send(new ServerReactor(), texts.map(ffs));
-    assertEquals(errorMessage(results.at(-1)), message);
+    assert.deepStrictEqual(errorMessage(results.at(-1)), message);
   }
   const bad = send(new ServerReactor(), [
     ffs("0 1 stream-begin sender-protocol-settings eos badvalue"),
   ]);
-  assertEquals(
+  assert.deepStrictEqual(
     errorMessage(bad[0]).startsWith(
       "error decoding CBOR from sender protocol settings frame: ",
     ),
@@ -254,7 +255,10 @@ Deno.test("server reactor: a partial request is ignored when another completes",
     ),
     ffs("3 1 0 command-request new cbor:{b'name': b'command2'}"),
   ]);
-  assertEquals(results.map((a) => a.action), ["wantframe", "runcommand"]);
+  assert.deepStrictEqual(results.map((a) => a.action), [
+    "wantframe",
+    "runcommand",
+  ]);
 });
 
 Deno.test("server reactor: interleaved commands", () => {
@@ -287,7 +291,7 @@ Deno.test("server reactor: interleaved commands", () => {
     f(3, false, 0x02, cbor3.subarray(13)),
     f(1, false, 0x02, cbor1.subarray(9)),
   ]);
-  assertEquals(results.map((a) => a.action), [
+  assert.deepStrictEqual(results.map((a) => a.action), [
     "wantframe",
     "wantframe",
     "wantframe",
@@ -295,14 +299,14 @@ Deno.test("server reactor: interleaved commands", () => {
     "runcommand",
     "runcommand",
   ]);
-  assertEquals(run(results[4]), {
+  assert.deepStrictEqual(run(results[4]), {
     requestId: 3,
     command: "command3",
     args: { biz: "baz", key: "val" },
     redirect: null,
     data: null,
   });
-  assertEquals(run(results[5]), {
+  assert.deepStrictEqual(run(results[5]), {
     requestId: 1,
     command: "command1",
     args: { foo: "bar", key1: "val" },
@@ -318,7 +322,7 @@ Deno.test("server reactor: request ids may be reused once the response was produ
     const a = r.onFrameRecv(
       ffs("1 1 stream-begin command-request new cbor:{b'name': b'command'}"),
     );
-    assertEquals(run(a).requestId, 1);
+    assert.deepStrictEqual(run(a).requestId, 1);
     frames(r.onCommandResponseReadyObjects(out, 1, [body]));
   }
 });
@@ -327,7 +331,7 @@ Deno.test("server reactor: an active request id is rejected until its response i
   const r = new ServerReactor();
   const s = new OutputStream(1);
   sendCommand(r, s, 1, "command1", {});
-  assertEquals(
+  assert.deepStrictEqual(
     errorMessage(sendCommand(r, s, 1, "command1", {})[0]),
     "request with ID 1 is already active",
   );
@@ -337,7 +341,7 @@ Deno.test("server reactor: an active request id is rejected until its response i
   sendCommand(r2, s2, 1, "command1", {});
   const out = r2.makeOutputStream();
   const pending = r2.onCommandResponseReadyObjects(out, 1, ["response"]);
-  assertEquals(
+  assert.deepStrictEqual(
     errorMessage(sendCommand(r2, s2, 1, "command1", {})[0]),
     "request with ID 1 is already active",
   );
@@ -349,7 +353,10 @@ Deno.test("server reactor: an active request id is rejected until its response i
   frames(
     r3.onCommandResponseReadyObjects(r3.makeOutputStream(), 1, ["response"]),
   );
-  assertEquals(sendCommand(r3, s3, 1, "command1", {})[0]?.action, "runcommand");
+  assert.deepStrictEqual(
+    sendCommand(r3, s3, 1, "command1", {})[0]?.action,
+    "runcommand",
+  );
 });
 
 Deno.test("server reactor: simple and multi-frame responses are byte-identical to Mercurial's", () => {
@@ -403,19 +410,22 @@ Deno.test("server reactor: server error frame", () => {
 Deno.test("server reactor: deferred output comes out at EOF in registration order", () => {
   const r = new ServerReactor({ deferOutput: true });
   const s = new OutputStream(1);
-  assertEquals(sendCommand(r, s, 1, "command1", {})[0]?.action, "runcommand");
+  assert.deepStrictEqual(
+    sendCommand(r, s, 1, "command1", {})[0]?.action,
+    "runcommand",
+  );
   sendCommand(r, s, 3, "command2", {});
   sendCommand(r, s, 5, "command3", {});
   const out = r.makeOutputStream();
-  assertEquals(
+  assert.deepStrictEqual(
     r.onCommandResponseReadyObjects(out, 3, ["response3"]).action,
     "noop",
   );
-  assertEquals(
+  assert.deepStrictEqual(
     r.onCommandResponseReadyObjects(out, 1, ["response1"]).action,
     "noop",
   );
-  assertEquals(
+  assert.deepStrictEqual(
     r.onCommandResponseReadyObjects(out, 5, ["response5"]).action,
     "noop",
   );
@@ -440,9 +450,9 @@ Deno.test("server reactor: sender protocol settings, in one frame or several", (
       '0 1 stream-begin sender-protocol-settings eos cbor:{b"contentencodings": [b"a", b"b"]}',
     ),
   );
-  assertEquals(a.action, "wantframe");
-  assertEquals(r.state, "idle");
-  assertEquals(r.contentEncodings, ["a", "b"]);
+  assert.deepStrictEqual(a.action, "wantframe");
+  assert.deepStrictEqual(r.state, "idle");
+  assert.deepStrictEqual(r.contentEncodings, ["a", "b"]);
   const data = encodeCbor({ contentencodings: ["value1", "value2"] });
   const r2 = new ServerReactor();
   const res = send(r2, [
@@ -463,10 +473,10 @@ Deno.test("server reactor: sender protocol settings, in one frame or several", (
       payload: data.subarray(5),
     },
   ]);
-  assertEquals(res.map((x) => x.action), ["wantframe", "wantframe"]);
-  assertEquals(r2.contentEncodings, ["value1", "value2"]);
+  assert.deepStrictEqual(res.map((x) => x.action), ["wantframe", "wantframe"]);
+  assert.deepStrictEqual(r2.contentEncodings, ["value1", "value2"]);
   // No encoding in common: we fall back to identity instead of crashing.
-  assertEquals(r.makeOutputStream().encoder?.name, "identity");
+  assert.deepStrictEqual(r.makeOutputStream().encoder?.name, "identity");
 });
 
 Deno.test("server reactor: negotiation picks the server's order", () => {
@@ -477,7 +487,7 @@ Deno.test("server reactor: negotiation picks the server's order", () => {
     ),
   );
   const s = r.makeOutputStream();
-  assertEquals(s.encoder?.name, "zstd-8mb");
+  assert.deepStrictEqual(s.encoder?.name, "zstd-8mb");
   s.close();
 });
 
@@ -498,8 +508,8 @@ Deno.test("server reactor: command errors from handlers, redirects and text", ()
     throw new Error("boom");
   }
   const got = frames(r.onCommandResponseReadyObjects(out, 3, boom()));
-  assertEquals(got.map((f) => f.type), [9, 3, 5]);
-  assertEquals(got[0]?.streamFlags, 0); // stream-settings after a command error: no stream-begin
+  assert.deepStrictEqual(got.map((f) => f.type), [9, 3, 5]);
+  assert.deepStrictEqual(got[0]?.streamFlags, 0); // stream-settings after a command error: no stream-begin
 });
 
 Deno.test("server reactor: limits on partially received requests", () => {
@@ -509,14 +519,14 @@ Deno.test("server reactor: limits on partially received requests", () => {
     ffs("3 1 0 command-request new|have-data cbor:{b'name': b'b'}"),
     ffs("5 1 0 command-request new|have-data cbor:{b'name': b'c'}"),
   ]);
-  assertEquals(
+  assert.deepStrictEqual(
     errorMessage(res[2]).includes(
       "partially received requests reach the limit of 2",
     ),
     true,
   );
-  assertEquals(r.state, "errored");
-  assertEquals(
+  assert.deepStrictEqual(r.state, "errored");
+  assert.deepStrictEqual(
     errorMessage(
       r.onFrameRecv(ffs("7 1 0 command-request new cbor:{b'name': b'd'}")),
     ),
@@ -529,7 +539,7 @@ Deno.test("server reactor: limits on partially received requests", () => {
     ffs("1 1 0 command-data continuation 0123456789"),
     ffs("1 1 0 command-data eos x"),
   ]);
-  assertEquals(
+  assert.deepStrictEqual(
     errorMessage(res2[2]).includes(
       "command data of 11 bytes exceeds the maximum of 10 bytes",
     ),
@@ -540,7 +550,7 @@ Deno.test("server reactor: limits on partially received requests", () => {
   const res3 = send(r3, [
     ffs("1 1 stream-begin command-request new|more 0123456789"),
   ]);
-  assertEquals(
+  assert.deepStrictEqual(
     errorMessage(res3[0]).includes(
       "request of 10 bytes exceeds the maximum of 8 bytes",
     ),
@@ -560,7 +570,7 @@ Deno.test("server reactor: endless sender protocol settings are refused, not buf
     payload: new Uint8Array(1000),
   });
   const r = new ServerReactor();
-  assertEquals(
+  assert.deepStrictEqual(
     errorMessage(r.onFrameRecv(zeros(true))),
     "sender protocol settings frame contained multiple CBOR values",
   );
@@ -572,13 +582,13 @@ Deno.test("server reactor: endless sender protocol settings are refused, not buf
     { ...zeros(true), payload: big },
     ...Array.from({ length: 10 }, () => zeros(false)),
   ]);
-  assertEquals(res.slice(0, 4).map((a) => a.action), [
+  assert.deepStrictEqual(res.slice(0, 4).map((a) => a.action), [
     "wantframe",
     "wantframe",
     "wantframe",
     "wantframe",
   ]);
-  assertEquals(
+  assert.deepStrictEqual(
     errorMessage(res[4]),
     "Cannot receive sender protocol settings: 5000 bytes exceed the maximum of 4000 bytes",
   );
@@ -596,7 +606,7 @@ Deno.test("server reactor: bad request CBOR is a typed error, not a crash", () =
     ]
   ) {
     const a = new ServerReactor().onFrameRecv(ffs(text));
-    assertEquals(a.action, "error", text);
+    assert.deepStrictEqual(a.action, "error", text);
   }
 });
 
@@ -612,12 +622,12 @@ Deno.test("server reactor: invalid vectors fail with Mercurial's message", async
       .exec(v.name);
     if (!m) continue;
     const [frame] = decodeFrames(fromHex(v.hex));
-    assertEquals(
+    assert.deepStrictEqual(
       errorMessage(new ServerReactor().onFrameRecv(frame!)),
       m[1],
       v.name,
     );
     n++;
   }
-  assertEquals(n, 6);
+  assert.deepStrictEqual(n, 6);
 });

@@ -144,7 +144,7 @@ class CodecDecoder implements StreamDecoder {
         `Cannot decode ${this.name} stream: ${
           e instanceof Error ? e.message : String(e)
         }`,
-        { cause: e },
+        { cause: e, code: "STREAM_DECODE_ERROR" },
       );
     }
   }

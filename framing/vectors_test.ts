@@ -1,5 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
-import { assertEquals, fromHex, toHex } from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
+import { fromHex, toHex } from "../_test_utils/framing/hex.ts";
 import {
   type CborValue,
   ClientReactor,
@@ -29,7 +30,7 @@ const VECTORS: Vector[] = JSON.parse(
 
 Deno.test("vectors: human form builds the exact bytes of every vector", () => {
   for (const v of VECTORS) {
-    assertEquals(
+    assert.deepStrictEqual(
       toHex(encodeFrame(frameFromHumanString(v.human))),
       v.hex,
       v.name,
@@ -41,8 +42,8 @@ Deno.test("vectors: every vector decodes and re-encodes byte-identically", () =>
   for (const v of VECTORS) {
     const bytes = fromHex(v.hex);
     const frames = decodeFrames(bytes);
-    assertEquals(frames.length, 1, v.name);
-    assertEquals(toHex(encodeFrame(frames[0]!)), v.hex, v.name);
+    assert.deepStrictEqual(frames.length, 1, v.name);
+    assert.deepStrictEqual(toHex(encodeFrame(frames[0]!)), v.hex, v.name);
   }
 });
 
@@ -51,15 +52,19 @@ Deno.test("vectors: our human form parses back to the same bytes, and matches Me
   for (const v of VECTORS) {
     const frame = decodeFrames(fromHex(v.hex))[0]!;
     const text = frameToHumanString(frame);
-    assertEquals(toHex(encodeFrame(frameFromHumanString(text))), v.hex, v.name);
+    assert.deepStrictEqual(
+      toHex(encodeFrame(frameFromHumanString(text))),
+      v.hex,
+      v.name,
+    );
     // Vectors named "ffs..." were written by hand upstream (numeric types,
     // unsorted dict literals); every generated one must match exactly.
     if (!v.name.startsWith("ffs")) {
-      assertEquals(text, v.human, v.name);
+      assert.deepStrictEqual(text, v.human, v.name);
       exact++;
     }
   }
-  assertEquals(exact, 36);
+  assert.deepStrictEqual(exact, 36);
 });
 
 Deno.test("vectors: our server reactor produces Mercurial's identity response frames byte for byte", () => {
@@ -106,8 +111,10 @@ Deno.test("vectors: our server reactor produces Mercurial's identity response fr
     v.name.startsWith("serverreactor identity") ||
     v.name.startsWith("serverreactor.oncommanderror")
   );
-  assertEquals(wanted.length, 10);
-  for (const v of wanted) assertEquals(produced.has(v.hex), true, v.name);
+  assert.deepStrictEqual(wanted.length, 10);
+  for (const v of wanted) {
+    assert.deepStrictEqual(produced.has(v.hex), true, v.name);
+  }
 });
 
 Deno.test("vectors: our client reactor produces Mercurial's request frames byte for byte", () => {
@@ -125,20 +132,22 @@ Deno.test("vectors: our client reactor produces Mercurial's request frames byte 
   r1.callCommand("echo", { foo: "bar" });
   r1.callCommand("heads", {});
   const f1 = hexes(r1);
-  assertEquals(f1.slice(1), [
+  assert.deepStrictEqual(f1.slice(1), [
     byName("clientreactor: command-request #1"),
     byName("clientreactor: command-request #2"),
   ]);
   const r2 = new ClientReactor();
   r2.callCommand("mycommand", {});
-  assertEquals(hexes(r2), [byName("clientreactor (no encoders advertised)")]);
+  assert.deepStrictEqual(hexes(r2), [
+    byName("clientreactor (no encoders advertised)"),
+  ]);
   const r3 = new ClientReactor();
   r3.callCommand("foo", {}, {
     redirect: new Map<string, CborValue>([["targets", ["a", "b"]], ["hashes", [
       "sha256",
     ]]]),
   });
-  assertEquals(hexes(r3), [
+  assert.deepStrictEqual(hexes(r3), [
     byName("clientreactor: command-request with redirect map"),
   ]);
   const split = createCommandFrames(new OutputStream(1), 5, "mycommand", {
@@ -147,7 +156,7 @@ Deno.test("vectors: our client reactor produces Mercurial's request frames byte 
   }, {
     maxFrameSize: 16,
   }).map((f) => toHex(encodeFrame(f)));
-  assertEquals(
+  assert.deepStrictEqual(
     split,
     VECTORS.filter((v) =>
       v.name.startsWith("createcommandframes(maxframesize=16")
@@ -184,8 +193,10 @@ Deno.test("vectors: zlib and zstd-8mb responses match Mercurial's bytes (two req
     const wanted = VECTORS.filter((v) =>
       v.name.startsWith(`serverreactor ${profile}:`)
     );
-    assertEquals(wanted.length, 3);
-    for (const v of wanted) assertEquals(produced.has(v.hex), true, v.name);
+    assert.deepStrictEqual(wanted.length, 3);
+    for (const v of wanted) {
+      assert.deepStrictEqual(produced.has(v.hex), true, v.name);
+    }
   }
 });
 
@@ -193,7 +204,7 @@ Deno.test("vectors: text-output and progress frames", () => {
   const hexOf = (prefix: string): string =>
     VECTORS.find((v) => v.name.startsWith(prefix))!.hex;
   const s = new OutputStream(1);
-  assertEquals(
+  assert.deepStrictEqual(
     toHex(encodeFrame(createTextOutputFrame(s, 1, [{ msg: "foo" }]))),
     hexOf("createtextoutputframe: one atom"),
   );
@@ -204,7 +215,7 @@ Deno.test("vectors: text-output and progress frames", () => {
     label: "files",
   });
   // The vector has no stream-begin: it was written by hand as a later frame.
-  assertEquals(
+  assert.deepStrictEqual(
     toHex(encodeFrame({ ...p, streamFlags: 0 })),
     hexOf("ffs (schema from spec only"),
   );

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { type GoalRow, goalTable, parseGoals } from "./bench_goal.ts";
+
 const root = new URL("..", import.meta.url).pathname;
 const only = new Set(Deno.args);
 const scripts: string[] = [];
@@ -29,18 +31,32 @@ for (const mod of ["connection", "framing", "session", "dirty", "cli"]) {
 }
 
 let failures = 0;
+const goals: GoalRow[] = [];
 for (const script of scripts) {
   console.log(`\n### ${script}\n`);
-  const { code } = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${root}${script}`],
     cwd: root,
-    stdout: "inherit",
+    stdout: "piped",
     stderr: "inherit",
-  }).output();
+  }).spawn();
+  // Echo the script's output as it comes, and keep it for its goal rows.
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    await Deno.stdout.write(chunk);
+    text += decoder.decode(chunk, { stream: true });
+  }
+  const { code } = await child.status;
+  goals.push(...parseGoals(text));
   if (code !== 0) {
     failures++;
     console.log(`${script} exited with code ${code}`);
   }
 }
 if (scripts.length === 0) console.log("No comparison scripts found");
+if (goals.length > 0) {
+  console.log("\n## Summary: every row with a goal\n");
+  console.log(goalTable(goals));
+}
 Deno.exit(failures === 0 ? 0 : 1);

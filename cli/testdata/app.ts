@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Test fixture: a dirty app for the `ipc dirty` command tests.
-import { requestSignal } from "../../dirty/app.ts";
+import { requestKwargs, requestSignal } from "../../dirty/app.ts";
 
 export class TestApp {
   add(a: number, b: number): number {
@@ -11,8 +11,8 @@ export class TestApp {
     return args;
   }
 
-  scale(a: number, kwargs: { by?: number }): number {
-    return a * (kwargs?.by ?? 1);
+  scale(a: number): number {
+    return a * ((requestKwargs() as { by?: number }).by ?? 1);
   }
 
   fail(message: string): never {

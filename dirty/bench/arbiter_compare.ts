@@ -19,8 +19,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { RawDirtyConn } from "../../_test_utils/dirty_arbiter_client.ts";
-import { findGunicornSource } from "../../_test_utils/dirty_gunicorn.ts";
+import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
+import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

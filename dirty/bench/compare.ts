@@ -15,8 +15,9 @@
  *
  * @module
  */
-import { findGunicornSource } from "../../_test_utils/dirty_gunicorn.ts";
-import { decodeTlv, encodeTlv } from "../tlv.ts";
+import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
+import { decodeTlv } from "../tlv_decoder.ts";
+import { encodeTlv } from "../tlv_encoder.ts";
 import { PYTHON_VALUES, typicalRequest, typicalResponse } from "./typical.ts";
 
 const quick = Deno.args.includes("--quick");

@@ -3,8 +3,8 @@
 // after (arbiter_test.ts runs it in a process of its own). On a mismatch
 // the new fds go to stderr.
 import { startArbiter } from "../arbiter.ts";
-import { encodeRequest } from "../message.ts";
-import { RawDirtyConn } from "../../_test_utils/dirty_arbiter_client.ts";
+import { encodeRequest } from "../message_encoders.ts";
+import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { openFdCount } from "../../_test_utils/peers.ts";
 
 const APP = `${new URL("./apps/echo.ts", import.meta.url).href}:EchoApp`;
@@ -31,7 +31,7 @@ const list = fds();
   await using arb = await startArbiter({
     apps: [APP],
     workers: 2,
-    timeout: 1,
+    timeout: 1000,
     killGrace: 200,
     log: () => {},
   });

@@ -26,6 +26,7 @@
  * @module
  */
 import * as zlib from "node:zlib";
+import { reportGoal } from "../../tools/bench_goal.ts";
 import {
   ClientReactor,
   encodeFrame,
@@ -187,6 +188,88 @@ async function oursStreams(
           count++;
           bytes += frames[i]!.payload.length;
         }
+      }
+    }
+    check(count, bytes, n, size);
+    const dt = (performance.now() - t0) / 1000;
+    if (r > 0) min = Math.min(min, dt);
+  }
+  return min;
+}
+
+/**
+ * The floor of the Web Streams rows: the same stream hops as
+ * `oursStreams` with `per` frames per array (an array in; out, one chunk
+ * per array of small frames, or a header chunk and a payload chunk per
+ * large frame, as `FrameEncoderStream` passes a large payload by
+ * reference; one array out per chunk that completes frames, as
+ * `FrameBatchDecoderStream` does), through two TransformStreams that
+ * encode and decode nothing.
+ */
+async function streamsFloor(
+  size: number,
+  n: number,
+  per: number,
+  rounds: number,
+): Promise<number> {
+  const payload = payloadOf(size);
+  const header = new Uint8Array(8);
+  let min = Infinity;
+  for (let r = 0; r <= rounds; r++) {
+    const t0 = performance.now();
+    let made = 0;
+    let count = 0;
+    let bytes = 0;
+    const source = new ReadableStream<Frame[]>({
+      pull(controller) {
+        const frames = framesOf(payload, Math.min(per, n - made));
+        made += frames.length;
+        controller.enqueue(frames);
+        if (made >= n) controller.close();
+      },
+    });
+    // Small payloads are copied into one chunk per array (`batch`), large
+    // ones follow their header as chunks of their own.
+    const batch = new Uint8Array(8);
+    const large = size >= 16384;
+    const split = new TransformStream<Frame[], Uint8Array>(
+      {
+        transform(frames, controller) {
+          if (!large) {
+            controller.enqueue(batch);
+            return;
+          }
+          for (let i = 0; i < frames.length; i++) {
+            controller.enqueue(header);
+            controller.enqueue(frames[i]!.payload);
+          }
+        },
+      },
+      undefined,
+      { highWaterMark: 16 },
+    );
+    let left = n;
+    const join = new TransformStream<Uint8Array, Frame[]>({
+      transform(chunk, controller) {
+        if (chunk === header) return;
+        if (chunk === batch) {
+          const k = Math.min(per, left);
+          left -= k;
+          controller.enqueue(framesOf(payload, k));
+          return;
+        }
+        left--;
+        controller.enqueue([frameOf(chunk)]);
+      },
+    });
+    const reader = source.pipeThrough(split).pipeThrough(join).getReader();
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      const frames = next.value;
+      for (let i = 0; i < frames.length; i++) {
+        count++;
+        bytes += frames[i]!.payload.length;
       }
     }
     check(count, bytes, n, size);
@@ -442,6 +525,12 @@ const ROWS: Record<string, Row> = {
     versus: "best",
     run: (size, n, _per, rounds) => oursStreams(size, n, 0, rounds),
   },
+  "streams-floor": {
+    api: "floor of the streams-batch row: its stream hops, nothing encoded",
+    buffers: (per) => `${per} frames per array (Mercurial: per buffer)`,
+    versus: "batched",
+    run: (size, n, per, rounds) => streamsFloor(size, n, per, rounds),
+  },
   "no-alloc": {
     api: "allocation-free: FrameEncoder + scanFrames",
     buffers: (per) => `${per} frames each, one reused (both)`,
@@ -520,7 +609,27 @@ function main(): void {
       const t = Number(inChild([id, `${size}`, `${n}`, `${per}`, `${ROUNDS}`]));
       const h = hgTime[row.versus];
       const ratio = h / t;
-      if (id === "chunks") batchedRatios.push(ratio);
+      if (id === "chunks") {
+        batchedRatios.push(ratio);
+        reportGoal({
+          module: "framing",
+          workload: `frames, default path (encodeFrameChunks + FrameDecoder), ${
+            size >= 1024 ? `${size / 1024} KiB` : `${size} B`
+          } payloads`,
+          ratio,
+          goal: TARGET,
+          against: "ours/Mercurial",
+        });
+      }
+      if (id === "streams-batch" && size >= 1024) {
+        reportGoal({
+          module: "framing",
+          workload: `framing via Web Streams, ${size / 1024} KiB payloads`,
+          ratio,
+          goal: TARGET,
+          against: "ours/Mercurial",
+        });
+      }
       if (id === "chunks-one") oneBatchRatios.push(ratio);
       rows.push([
         `${size} B x ${n}`,
@@ -574,6 +683,13 @@ function main(): void {
       ],
     ] as const
   ) {
+    reportGoal({
+      module: "framing",
+      workload: `zstd-8mb stream ${work.slice(0, 6)}`,
+      ratio: raw / ours,
+      goal: ZSTD_TARGET,
+      against: "ours/raw node:zlib",
+    });
     zrows.push([
       work,
       (z.total / ours / 1e6).toFixed(1),

@@ -1,15 +1,18 @@
 # Copyright 2026 the @sidecar/ipc authors. MIT license.
 """Mercurial's real clientreactor over stdin/stdout, for interop tests.
 
-Usage: hg_client.py RESULTS.json ENCODERS CALLS.json
+Usage: hg_client.py RESULTS.json ENCODERS CALLS.json [HOST:PORT]
 ENCODERS is a comma list ('none' for no settings frame). CALLS.json is a
 list of [name, args, datasize] (args: JSON, strings become bytes). Writes
 every request, closes stdout (half-duplex), reads the response frames and
-writes per-request results as JSON to RESULTS.json.
+writes per-request results as JSON to RESULTS.json. With HOST:PORT it
+talks over a TCP connection instead (half-closed the same way; reads time
+out after 20 s).
 """
 import hashlib
 import json
 import os
+import socket
 import sys
 
 from mercurial import ui as uimod, util, wireprotoframing as framing
@@ -38,6 +41,10 @@ def testdata(n):
 
 def main():
     resultspath, encoders, callspath = sys.argv[1:4]
+    sock = None
+    if len(sys.argv) > 4:
+        host, port = sys.argv[4].rsplit(':', 1)
+        sock = socket.create_connection((host, int(port)), timeout=20)
     encs = None if encoders == 'none' else [e.encode() for e in encoders.split(',')]
     calls = json.load(open(callspath))
     ui = uimod.ui()
@@ -50,13 +57,18 @@ def main():
         requests[request.requestid] = {'name': name, 'objects': [], 'eos': False, 'error': None,
                                        'decoder': cborutil.bufferingdecoder()}
     action, meta = reactor.flushcommands()
-    out = sys.stdout.buffer
-    for frame in meta[b'framegen']:
-        out.write(frame)
-    out.flush()
-    sys.stdout.close()
-    os.close(1)
-    fin = sys.stdin.buffer
+    if sock is not None:
+        sock.sendall(b''.join(bytes(f) for f in meta[b'framegen']))
+        sock.shutdown(socket.SHUT_WR)
+        fin = sock.makefile('rb')
+    else:
+        out = sys.stdout.buffer
+        for frame in meta[b'framegen']:
+            out.write(frame)
+        out.flush()
+        sys.stdout.close()
+        os.close(1)
+        fin = sys.stdin.buffer
     errors = []
     while True:
         frame = framing.readframe(fin)

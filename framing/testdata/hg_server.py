@@ -44,6 +44,9 @@ def main():
                    b'sha1': hashlib.sha1(data or b'').hexdigest().encode('ascii')}
         elif command == b'cmderror':
             raise error.WireprotoCommandError(b'bad thing: %s', [b'oops'])
+        elif command == b'bigerror':
+            # Never split: one command-error frame of 48 + size bytes.
+            raise error.WireprotoCommandError(b'bad: %s', [b'z' * args[b'size']])
         elif command == b'boom':
             yield b'partial'
             raise ValueError('boom happened')

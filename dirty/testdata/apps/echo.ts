@@ -1,7 +1,21 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Test fixture: a dirty app with one action of each kind.
 import { DirtyApp, requestSignal } from "../../app.ts";
-import { DirtyFloat } from "../../tlv.ts";
+import { DirtyFloat } from "../../dirty_float.ts";
+import { StashClient } from "../../stash_client.ts";
+
+/** Resolves after `ms`, or at once when the current request is given up. */
+function nap(ms: number, signal = requestSignal()): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
 
 export class EchoApp extends DirtyApp {
   calls = 0;
@@ -43,8 +57,13 @@ export class EchoApp extends DirtyApp {
     yield* items;
   }
 
-  kw(a: number, kwargs: { scale?: number }): number {
-    return a * (kwargs?.scale ?? 1);
+  kw(a: number): number {
+    return a * ((this.kwargs as { scale?: number }).scale ?? 1);
+  }
+
+  /** Its args and kwargs, as gunicorn's demo app's `probe`. */
+  probe(...args: unknown[]): { args: unknown[]; kwargs: unknown } {
+    return { args, kwargs: this.kwargs };
   }
 
   pid(): number {
@@ -129,6 +148,77 @@ export class EchoApp extends DirtyApp {
     throw new Error("stream broke");
   }
 
+  /** Counts of requests that started, and that saw their signal abort. */
+  started = 0;
+  abortsSeen = 0;
+
+  /** Waits until the request is given up (or `ms`); counts what it saw. */
+  async waitForAbort(ms = 60_000): Promise<boolean> {
+    this.started++;
+    const signal = requestSignal();
+    await nap(ms, signal);
+    if (signal.aborted) this.abortsSeen++;
+    return signal.aborted;
+  }
+
+  /** Sleeps `ms` whatever happens (ignores its signal). */
+  async stubborn(ms: number): Promise<number> {
+    this.started++;
+    await new Promise((r) => setTimeout(r, ms));
+    return ms;
+  }
+
+  counts(): { started: number; abortsSeen: number; aborted: number } {
+    return {
+      started: this.started,
+      abortsSeen: this.abortsSeen,
+      aborted: this.aborted,
+    };
+  }
+
+  /** Yields `i` every `ms` (cut short by its signal) until stopped. */
+  async *ticks(ms: number): AsyncGenerator<number> {
+    try {
+      for (let i = 0;; i++) {
+        yield i;
+        await nap(ms);
+      }
+    } finally {
+      this.aborted++;
+    }
+  }
+
+  /** Yields `size` bytes again and again, as fast as it is pulled. */
+  *flood(size: number): Generator<Uint8Array> {
+    const chunk = new Uint8Array(size);
+    try {
+      for (;;) yield chunk;
+    } finally {
+      this.aborted++;
+    }
+  }
+
+  /** Answers, then throws from a timer (an uncaught error in app code). */
+  throwLater(message: string): string {
+    setTimeout(() => {
+      throw new Error(message);
+    }, 20);
+    return "ok";
+  }
+
+  /** Answers, and leaves a rejected promise unhandled. */
+  rejectLater(message: string): string {
+    Promise.reject(new Error(message));
+    return "ok";
+  }
+
+  /** Puts a value in the stash and reads it back, from inside the worker. */
+  async stashRoundTrip(value: string): Promise<unknown> {
+    await using stash = new StashClient();
+    await stash.put("from_worker", "k", value);
+    return await stash.get("from_worker", "k");
+  }
+
   unsupported(): unknown {
     return new Set([1]);
   }
@@ -203,6 +293,27 @@ export class ExactEchoApp extends DirtyApp {
 
   double(x: number | DirtyFloat): DirtyFloat {
     return new DirtyFloat(+x * 2);
+  }
+
+  probe(...args: unknown[]): { args: unknown[]; kwargs: unknown } {
+    return { args, kwargs: this.kwargs };
+  }
+}
+
+/** Receives dicts as Maps: key order is kept end to end. */
+export class OrderedApp extends DirtyApp {
+  static override dicts = "map" as const;
+
+  echo(...args: unknown[]): unknown[] {
+    return args;
+  }
+
+  keys(d: Map<string, unknown>): string[] {
+    return [...d.keys()];
+  }
+
+  probe(...args: unknown[]): { args: unknown[]; kwargs: unknown } {
+    return { args, kwargs: this.kwargs };
   }
 }
 

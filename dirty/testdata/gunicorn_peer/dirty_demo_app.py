@@ -15,6 +15,9 @@ class DemoApp(DirtyApp):
     def echo(self, *args, **kwargs):
         return {"args": list(args), "kwargs": kwargs}
 
+    def probe(self, *args, **kwargs):
+        return {"args": list(args), "kwargs": kwargs}
+
     def types(self):
         return {"int": 1, "float": 1.0, "big": 2**62, "neg": -5, "bytes": b"\x00\xff",
                 "none": None, "list": [True, False], "nested": {"a": [1.5]}}

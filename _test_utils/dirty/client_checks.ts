@@ -6,11 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { assertRejects } from "./assert.ts";
-import type { DirtyClient } from "../dirty/client.ts";
-import { DirtyAppError, StashTableNotFoundError } from "../dirty/errors.ts";
-import type { StashClient } from "../dirty/stash_client.ts";
-import type { DirtyInput } from "../dirty/tlv.ts";
+import type { DirtyClient } from "../../dirty/client.ts";
+import { DirtyAppError, StashTableNotFoundError } from "../../dirty/errors.ts";
+import type { StashClient } from "../../dirty/stash_client.ts";
+import type { DirtyInput } from "../../dirty/tlv.ts";
 
 /** The app's action names (they differ between our test app and gunicorn's). */
 export interface StreamActions {
@@ -42,13 +41,9 @@ export async function checkStreams(
     [42],
   );
   const chunks: unknown[] = [];
-  await assertRejects(
-    async () => {
-      for await (const c of client.stream(app, a.fail, [2])) chunks.push(c);
-    },
-    DirtyAppError,
-    "stream broke",
-  );
+  await assert.rejects(async () => {
+    for await (const c of client.stream(app, a.fail, [2])) chunks.push(c);
+  }, (e) => e instanceof DirtyAppError && /stream broke/.test(e.message));
   assert.deepStrictEqual(chunks, ["tok0", "tok1"]);
   let seen = 0;
   for await (const c of client.stream(app, a.long[0], a.long[1])) {
@@ -68,10 +63,11 @@ export async function checkAppError(
   client: DirtyClient,
   app: string,
 ): Promise<DirtyAppError> {
-  const fail = await assertRejects(
-    () => client.execute(app, "fail", ["kaput"]),
-    DirtyAppError,
+  const fail = await (() => client.execute(app, "fail", ["kaput"]))().then(
+    () => assert.fail("expected a rejection"),
+    (e: unknown) => e,
   );
+  assert.ok(fail instanceof DirtyAppError, String(fail));
   assert.deepStrictEqual([fail.message, fail.appPath, fail.action], [
     "kaput",
     app,
@@ -91,7 +87,7 @@ export async function checkStash(stash: StashClient): Promise<void> {
   });
   assert.equal(await stash.get("sessions", "nope", "DEFAULT"), "DEFAULT");
   assert.deepStrictEqual(await stash.keys("sessions", "user:*"), ["user:1"]);
-  await assertRejects(() => stash.info("missing"), StashTableNotFoundError);
+  await assert.rejects(() => stash.info("missing"), StashTableNotFoundError);
   const table = stash.table("sessions");
   await table.set("user:2", 2);
   assert.equal(await table.size(), 2);

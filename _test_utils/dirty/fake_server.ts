@@ -26,19 +26,17 @@ import {
   DirtyAppError,
   DirtyError,
   DirtyNoWorkersAvailableError,
-} from "../dirty/errors.ts";
+} from "../../dirty/errors.ts";
+import { type DirtyFrame, parseFrame, StashOp } from "../../dirty/message.ts";
+import { DirtyMessageDecoder } from "../../dirty/message_decoder.ts";
 import {
-  type DirtyFrame,
-  DirtyMessageDecoder,
   encodeChunk,
   encodeEnd,
   encodeError,
   encodeResponse,
-  parseFrame,
-  StashOp,
-} from "../dirty/message.ts";
-import type { DirtyValue } from "../dirty/tlv.ts";
-import { hexBytes, loadVectors } from "./dirty_vectors.ts";
+} from "../../dirty/message_encoders.ts";
+import type { DirtyValue } from "../../dirty/tlv.ts";
+import { hexBytes, loadVectors } from "./vectors.ts";
 
 /** A running fake server. */
 export interface FakeDirtyServer extends AsyncDisposable {

@@ -9,7 +9,7 @@
 
 /** URL of the test apps' module; `${ECHO}:<ClassName>` is an app spec. */
 export const ECHO: string =
-  new URL("../dirty/testdata/apps/echo.ts", import.meta.url).href;
+  new URL("../../dirty/testdata/apps/echo.ts", import.meta.url).href;
 
 /** The spec of EchoApp. */
 export const APP = `${ECHO}:EchoApp`;

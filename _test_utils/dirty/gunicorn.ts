@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { findPython } from "./peers.ts";
+import { findPython } from "../peers.ts";
 
 /** What the gunicorn interop tests need, for `peerTest`'s peer name. */
 export const GUNICORN_PEER_NAME =

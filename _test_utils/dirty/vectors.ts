@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { DirtyFloat, type DirtyValue } from "../dirty/tlv.ts";
+import { DirtyFloat } from "../../dirty/dirty_float.ts";
+import type { DirtyValue } from "../../dirty/tlv.ts";
 
 /** One entry of dirty-vectors.json (and extra-vectors.json). */
 export interface Vector {
@@ -36,7 +37,7 @@ export type Tagged =
   | { t: "list"; items: Tagged[] }
   | { t: "dict"; items: [Tagged, Tagged][] };
 
-const dir = new URL("../dirty/testdata/", import.meta.url);
+const dir = new URL("../../dirty/testdata/", import.meta.url);
 
 /** Loads a vector file from testdata. */
 export function loadVectors(name: string): Vector[] {
@@ -50,6 +51,13 @@ export function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
     out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   }
   return out;
+}
+
+/** Lowercase hex of bytes (no separators). */
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
 }
 
 /** The value our decoder gives with `{ float: "tagged" }`. */

@@ -7,7 +7,8 @@
  * @module
  */
 import fc from "fast-check";
-import { DirtyFloat, type DirtyValue } from "../dirty/tlv.ts";
+import { DirtyFloat } from "../../dirty/dirty_float.ts";
+import type { DirtyValue } from "../../dirty/tlv.ts";
 
 /** A non-container value: each TLV type, ints and floats kept apart. */
 export const tlvLeaf: fc.Arbitrary<DirtyValue> = fc.oneof(

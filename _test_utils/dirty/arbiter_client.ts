@@ -6,17 +6,17 @@
  *
  * @module
  */
-import { DirtyConnection } from "../dirty/_connection.ts";
+import { DirtyConnection } from "../../dirty/_connection.ts";
+import type { DirtyFrame } from "../../dirty/message.ts";
 import {
-  type DirtyFrame,
   encodeManage,
   encodeRequest,
   encodeStash,
   encodeStatus,
   type StashFields,
-} from "../dirty/message.ts";
-import { type DirtyError, errorFromDict } from "../dirty/errors.ts";
-import type { DirtyInput, DirtyValue } from "../dirty/tlv.ts";
+} from "../../dirty/message_encoders.ts";
+import { type DirtyError, errorFromDict } from "../../dirty/errors.ts";
+import type { DirtyInput, DirtyValue } from "../../dirty/tlv.ts";
 
 /** One raw connection. */
 export class RawDirtyConn implements AsyncDisposable {

@@ -1,0 +1,37 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+import assert from "node:assert/strict";
+import { goalTable, parseGoals, reportGoal } from "./bench_goal.ts";
+
+Deno.test("goal rows survive the trip through a script's output into the summary", () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(s);
+  try {
+    reportGoal({
+      module: "connection",
+      workload: "pickle dumps",
+      ratio: 0.9,
+      goal: 0.8,
+    });
+    reportGoal({
+      module: "session",
+      workload: "64 B sessions/s",
+      ratio: 0.5,
+      goal: 1,
+      against: "ours/Kea",
+    });
+  } finally {
+    console.log = log;
+  }
+  const rows = parseGoals(["noise", ...lines, "##goal {torn"].join("\n"));
+  assert.equal(rows.length, 2);
+  const table = goalTable(rows);
+  assert.match(
+    table,
+    /\| connection \| pickle dumps \| 0\.90 \| >= 0\.8 \| yes \|/,
+  );
+  assert.match(
+    table,
+    /\| session \| 64 B sessions\/s \| 0\.50 \(ours\/Kea\) \| >= 1 \| NO \|/,
+  );
+});
