@@ -48,13 +48,17 @@ const DEFAULT_CODEC: MessageCodec<unknown> = pickleCodec();
  * messages are gathered into one write. Payloads over 16 KiB are written
  * from the caller's buffer and `sendBytes()` resolves once they are
  * written. When more than `writeHighWaterMark` bytes are queued,
- * `sendBytes()` waits. `close()` flushes the queue first.
+ * `sendBytes()` waits. `close()` flushes the queue first. `send()` of a
+ * value holding a `bytes`/`bytearray` of 64 KiB or more (with the default
+ * pickle codec, or any codec with `encodeChunks`) writes that payload from
+ * the value's memory, without a copy, and resolves once it is written.
  *
  * Python mapping: `send_bytes` -> {@linkcode Connection.sendBytes},
  * `recv_bytes` -> {@linkcode Connection.recvBytes}, `recv_bytes_into` ->
  * {@linkcode Connection.recvBytesInto}, `send`/`recv` -> {@linkcode Connection.send} /
  * {@linkcode Connection.recv} through the codec, `poll` -> {@linkcode Connection.poll}
- * (milliseconds, not seconds). Errors are described in `errors.ts`.
+ * (milliseconds, not seconds). Errors are described in `errors.ts`; each
+ * carries a stable `code` (`CONNECTION_CLOSED`, `WRITE_ONLY`, `EOF`, ...).
  *
  * Receives are served one at a time in call order. If a receive is
  * aborted, a message it was already reading is kept whole for the next

@@ -124,12 +124,45 @@ Deno.bench("ours: 1000 x 64 B one-way over an in-memory pipe()", {
 });
 const pipeOnce = pipe();
 
+const [bigA, bigB, cleanup4] = await unixPair();
+const large = [new Connection(bigA), new Connection(bigB)] as const;
+const mib = new Uint8Array(1024 * 1024).fill(3);
+
+Deno.bench(
+  "ours: 16 x 1 MiB sendBytes() -> recvBytes() over AF_UNIX (one process)",
+  {
+    group: "1 MiB",
+  },
+  async () => {
+    const receiving = (async () => {
+      for (let i = 0; i < 16; i++) await large[1].recvBytes();
+    })();
+    for (let i = 0; i < 16; i++) await large[0].sendBytes(mib);
+    await receiving;
+  },
+);
+
+Deno.bench(
+  "ours: 16 x 1 MiB bytes send() -> recv() over AF_UNIX (one process)",
+  {
+    group: "1 MiB",
+  },
+  async () => {
+    const receiving = (async () => {
+      for (let i = 0; i < 16; i++) await large[1].recv();
+    })();
+    for (let i = 0; i < 16; i++) await large[0].send(mib);
+    await receiving;
+  },
+);
+
 globalThis.addEventListener("unload", () => {
   // Best effort: the bench process is exiting.
   void Promise.all([
     ...ours.map((c) => c.close()),
     ...oneWay.map((c) => c.close()),
     ...pipeOnce.map((c) => c.close()),
+    ...large.map((c) => c.close()),
     echoOurs,
     echoRaw,
   ]);
@@ -138,4 +171,5 @@ globalThis.addEventListener("unload", () => {
   void cleanup();
   void cleanup2();
   void cleanup3();
+  void cleanup4();
 });
