@@ -1,20 +1,15 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import dgram from "node:dgram";
-import {
-  assertEquals,
-  assertOk,
-  assertRejects,
-  assertThrows,
-} from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
-import { leakFreeTest } from "../_test_utils/session_leaks.ts";
-import { waitFor } from "../_test_utils/session_wait.ts";
+import { leakFreeTest } from "../_test_utils/session/leaks.ts";
+import { waitFor } from "../_test_utils/session/wait.ts";
 import {
   acceptQueueLength,
   shutdownSocket,
-} from "../_test_utils/session_acceptor.ts";
-import { startJsonProcess } from "../_test_utils/session_kea.ts";
-import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
+} from "../_test_utils/session/acceptor.ts";
+import { startJsonProcess } from "../_test_utils/session/kea.ts";
+import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
 import { acceptErrorAction } from "./_accept.ts";
 import { fdTrace, setIntOption } from "./_libc.ts";
 import { SocketSessionError } from "./errors.ts";
@@ -48,7 +43,7 @@ leakFreeTest(
       firstDataTimeout: 300,
       onError: (e) => errors.push(e),
     });
-    assertEquals(acceptor.addr.family, "IPv6");
+    assert.deepEqual(acceptor.addr.family, "IPv6");
 
     // A silent client is closed after firstDataTimeout; one that closes at once is dropped.
     using silent = await Deno.connect({
@@ -60,7 +55,7 @@ leakFreeTest(
       port: acceptor.addr.port,
     });
     quitter.close();
-    assertEquals(await readAll(silent), "");
+    assert.deepEqual(await readAll(silent), "");
 
     // A real client: first bytes come with the session, the rest through the adopted socket.
     using client = await Deno.connect({
@@ -69,29 +64,29 @@ leakFreeTest(
     });
     await client.write(enc.encode("hello"));
     const session = await receiver.pop({ timeout: 5000 });
-    assertEquals(dec.decode(session.data), "hello");
-    assertEquals(
+    assert.deepEqual(dec.decode(session.data), "hello");
+    assert.deepEqual(
       session.remote.port,
       (client.localAddr as Deno.NetAddr).port,
     );
-    assertEquals(session.local.port, acceptor.addr.port);
-    assertThrows(() => sendDatagram(session, enc.encode("x")), TypeError);
+    assert.deepEqual(session.local.port, acceptor.addr.port);
+    assert.throws(() => sendDatagram(session, enc.encode("x")), TypeError);
     {
       await using conn = adoptTcpSession(session);
-      assertEquals(session.fd, -1);
+      assert.deepEqual(session.fd, -1);
       await client.write(enc.encode(" world"));
       const reader = conn.readable.getReader();
       const more = await reader.read();
-      assertEquals(dec.decode(more.value), " world");
+      assert.deepEqual(dec.decode(more.value), " world");
       reader.releaseLock();
       const writer = conn.writable.getWriter();
       await writer.write(enc.encode("bye"));
       await writer.close();
     }
-    assertEquals(await readAll(client), "bye");
-    assertEquals(acceptor.forwarded, 1);
-    assertEquals(errors.length, 1);
-    assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
+    assert.deepEqual(await readAll(client), "bye");
+    assert.deepEqual(acceptor.forwarded, 1);
+    assert.deepEqual(errors.length, 1);
+    assert.deepEqual((errors[0] as SocketSessionError).code, "TIMEOUT");
   },
 );
 
@@ -110,16 +105,16 @@ leakFreeTest(
     );
     client.send("query", acceptor.addr.port, "::1");
     using session = await receiver.pop({ timeout: 5000 });
-    assertEquals([session.family, session.type, session.protocol], [
+    assert.deepEqual([session.family, session.type, session.protocol], [
       10,
       2,
       17,
     ]);
-    assertEquals(dec.decode(session.data), "query");
-    assertEquals(session.local.port, acceptor.addr.port);
-    assertThrows(() => adoptTcpSession(session), TypeError);
-    assertEquals(sendDatagram(session, enc.encode("answer")), 6);
-    assertEquals(await reply, "answer");
+    assert.deepEqual(dec.decode(session.data), "query");
+    assert.deepEqual(session.local.port, acceptor.addr.port);
+    assert.throws(() => adoptTcpSession(session), TypeError);
+    assert.deepEqual(sendDatagram(session, enc.encode("answer")), 6);
+    assert.deepEqual(await reply, "answer");
     await new Promise<void>((r) => client.close(() => r()));
   },
 );
@@ -137,12 +132,12 @@ Deno.test("received session fds are close-on-exec: a child process does not inhe
   const childFds = dec.decode(out.stdout).split(/\s+/).filter(Boolean).map(
     Number,
   );
-  assertOk(childFds.includes(0));
-  assertOk(
+  assert.ok(childFds.includes(0));
+  assert.ok(
     !childFds.includes(session.fd),
     `fd ${session.fd} leaked into the child: ${childFds}`,
   );
-  assertOk(
+  assert.ok(
     !childFds.includes(receiver.fd),
     "the receiver's socket leaked into the child",
   );
@@ -168,13 +163,13 @@ leakFreeTest(
       );
       // The client's FIN is read first: the readable ends ...
       const rest = await new Response(conn.readable).arrayBuffer();
-      assertEquals(rest.byteLength, 0);
+      assert.deepEqual(rest.byteLength, 0);
       // ... and the answer still goes out.
       const writer = conn.writable.getWriter();
       await writer.write(enc.encode(`pong:${dec.decode(conn.data)}`));
       await writer.close();
     }
-    assertEquals(await readAll(client), "pong:ping");
+    assert.deepEqual(await readAll(client), "pong:ping");
   },
 );
 
@@ -195,8 +190,7 @@ leakFreeTest(
       hostname: "127.0.0.1",
       port: acceptor.addr.port,
     });
-    const err = await assertRejects(() => acceptor.finished, Error);
-    assertEquals(err, boom);
+    await assert.rejects(acceptor.finished, (e) => e === boom);
     await acceptor.close();
     // A caller that never looks at finished does not die of it either.
     {
@@ -232,7 +226,7 @@ leakFreeTest(
     });
     await waitFor("the silent client accepted", () => acceptor.pending === 1);
     await new Promise((r) => setTimeout(r, 100));
-    assertEquals([acceptor.pending, errors], [1, []]);
+    assert.deepEqual([acceptor.pending, errors], [1, []]);
     // Values a timer cannot hold also mean no limit, rather than firing at once.
     await using long = forwardTcpConnections({
       forwarder: pair.forwarder,
@@ -248,17 +242,13 @@ leakFreeTest(
       () => long.pending === 1,
     );
     await new Promise((r) => setTimeout(r, 100));
-    assertEquals([long.pending, errors], [1, []]);
+    assert.deepEqual([long.pending, errors], [1, []]);
     for (const bad of [-1, NaN]) {
-      assertThrows(
-        () =>
-          forwardTcpConnections({
-            forwarder: pair.forwarder,
-            firstDataTimeout: bad,
-          }),
-        RangeError,
-        "firstDataTimeout",
-      );
+      assert.throws(() =>
+        forwardTcpConnections({
+          forwarder: pair.forwarder,
+          firstDataTimeout: bad,
+        }), { name: "RangeError", message: /firstDataTimeout/ });
     }
   },
 );
@@ -273,13 +263,13 @@ Deno.test("acceptErrorAction() skips per-connection errors, backs off on resourc
       "ECONNREFUSED",
     ]
   ) {
-    assertEquals(acceptErrorAction(e), "retry", e);
+    assert.deepEqual(acceptErrorAction(e), "retry", e);
   }
   for (const e of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "E999"]) {
-    assertEquals(acceptErrorAction(e), "backoff", e);
+    assert.deepEqual(acceptErrorAction(e), "backoff", e);
   }
   for (const e of ["EBADF", "EINVAL", "ENOTSOCK"]) {
-    assertEquals(acceptErrorAction(e), "stop", e);
+    assert.deepEqual(acceptErrorAction(e), "stop", e);
   }
 });
 
@@ -290,7 +280,7 @@ leakFreeTest(
     await using child = startJsonProcess(Deno.execPath(), [
       "run",
       "-A",
-      new URL("../_test_utils/session_acceptor.ts", import.meta.url).pathname,
+      new URL("../_test_utils/session/acceptor.ts", import.meta.url).pathname,
       listener.path,
     ]);
     using receiver = await listener.accept();
@@ -303,10 +293,10 @@ leakFreeTest(
     // test asks for half, in case a runtime thread opens an fd meanwhile.
     await child.writeLine("fill");
     const filled = await child.next();
-    assertOk((filled.filled as number) >= 32, JSON.stringify(filled));
+    assert.ok((filled.filled as number) >= 32, JSON.stringify(filled));
     using client = await Deno.connect({ hostname: "127.0.0.1", port });
     await client.write(enc.encode("hello"));
-    assertEquals(await child.next(), { error: "EMFILE" });
+    assert.deepEqual(await child.next(), { error: "EMFILE" });
     // Held full for half a second: with the back-off (10 ms doubling to
     // 100 ms) that is a handful of reports; a retry loop without one would
     // print thousands.
@@ -315,28 +305,28 @@ leakFreeTest(
     let line;
     let reports = 1;
     while (!("freed" in (line = await child.next()))) {
-      assertEquals(line, { error: "EMFILE" });
+      assert.deepEqual(line, { error: "EMFILE" });
       reports++;
     }
-    assertOk(reports <= 50, `${reports} EMFILE reports while held full`);
+    assert.ok(reports <= 50, `${reports} EMFILE reports while held full`);
     // Recovered: the waiting connection is accepted and forwarded.
     using session = await receiver.pop({ timeout: 10000 });
-    assertEquals(dec.decode(session.data), "hello");
+    assert.deepEqual(dec.decode(session.data), "hello");
 
     // Closing while backing off ends it cleanly.
     await child.writeLine("fill");
     const refilled = await child.next();
-    assertOk((refilled.filled as number) >= 32, JSON.stringify(refilled));
+    assert.ok((refilled.filled as number) >= 32, JSON.stringify(refilled));
     using late = await Deno.connect({ hostname: "127.0.0.1", port });
     await late.write(enc.encode("late"));
-    assertEquals(await child.next(), { error: "EMFILE" });
+    assert.deepEqual(await child.next(), { error: "EMFILE" });
     await child.writeLine("close");
     while (!("closed" in (line = await child.next()))) {
-      assertEquals(line, { error: "EMFILE" });
+      assert.deepEqual(line, { error: "EMFILE" });
     }
-    assertEquals(line, { closed: true, finished: "ok", fds: ready.fds });
+    assert.deepEqual(line, { closed: true, finished: "ok", fds: ready.fds });
     await child.closeStdin();
-    assertEquals((await child.child.status).success, true);
+    assert.deepEqual((await child.child.status).success, true);
   },
   { sanitizeOps: false },
 );
@@ -351,7 +341,7 @@ leakFreeTest(
       maxPendingConnections: 2,
     });
     const port = acceptor.addr.port;
-    assertEquals(acceptor.pending, 0);
+    assert.deepEqual(acceptor.pending, 0);
     const silent1 = await Deno.connect({ hostname: "127.0.0.1", port });
     using _silent2 = await Deno.connect({ hostname: "127.0.0.1", port });
     await waitFor("2 pending", () => acceptor.pending === 2);
@@ -363,24 +353,21 @@ leakFreeTest(
     );
     // Give a wrong acceptor time to take it anyway.
     await new Promise((r) => setTimeout(r, 100));
-    assertEquals(acceptor.pending, 2);
-    assertEquals(await acceptQueueLength(port), 1);
-    assertEquals(receiver.tryPop(), null);
+    assert.deepEqual(acceptor.pending, 2);
+    assert.deepEqual(await acceptQueueLength(port), 1);
+    assert.deepEqual(receiver.tryPop(), null);
     // One slot frees (the client leaves): the queued one goes through.
     silent1.close();
     using session = await receiver.pop({ timeout: 5000 });
-    assertEquals(dec.decode(session.data), "third");
-    assertEquals(await acceptQueueLength(port), 0);
-    assertEquals(acceptor.forwarded, 1);
-    assertEquals(acceptor.pending, 1);
-    assertThrows(
-      () =>
-        forwardTcpConnections({
-          forwarder: new SocketSessionForwarder("/x"),
-          maxPendingConnections: 0,
-        }),
-      RangeError,
-    );
+    assert.deepEqual(dec.decode(session.data), "third");
+    assert.deepEqual(await acceptQueueLength(port), 0);
+    assert.deepEqual(acceptor.forwarded, 1);
+    assert.deepEqual(acceptor.pending, 1);
+    assert.throws(() =>
+      forwardTcpConnections({
+        forwarder: new SocketSessionForwarder("/x"),
+        maxPendingConnections: 0,
+      }), RangeError);
   },
 );
 
@@ -403,11 +390,10 @@ Deno.test({
     // The listening socket is the first fd it opens (the poller's wake pipe
     // may follow).
     shutdownSocket(opened[0]!);
-    const err = await assertRejects(
-      () => acceptor.finished,
-      SocketSessionError,
-    );
-    assertEquals(err.code, "EINVAL");
+    await assert.rejects(acceptor.finished, {
+      name: "SocketSessionError",
+      code: "EINVAL",
+    });
     await acceptor.close();
   },
 });
@@ -439,10 +425,10 @@ leakFreeTest(
       });
     }
     await waitFor("the ICMP error", () => errors.length > 0);
-    assertEquals((errors[0] as SocketSessionError).code, "ECONNREFUSED");
+    assert.deepEqual((errors[0] as SocketSessionError).code, "ECONNREFUSED");
     client.send("two", acceptor.addr.port, "127.0.0.1");
     using second = await pair.receiver.pop({ timeout: 5000 });
-    assertEquals(dec.decode(second.data), "two");
+    assert.deepEqual(dec.decode(second.data), "two");
     await new Promise<void>((r) => client.close(() => r()));
   },
 );
@@ -464,10 +450,10 @@ leakFreeTest(
     using next = await Deno.connect({ hostname: "127.0.0.1", port });
     await next.write(enc.encode("next"));
     using session = await pair.receiver.pop({ timeout: 5000 });
-    assertEquals(dec.decode(session.data), "next");
+    assert.deepEqual(dec.decode(session.data), "next");
     // It went through only after the silent one timed out.
-    assertEquals(errors.length, 1);
-    assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
-    assertEquals(await readAll(silent), "");
+    assert.deepEqual(errors.length, 1);
+    assert.deepEqual((errors[0] as SocketSessionError).code, "TIMEOUT");
+    assert.deepEqual(await readAll(silent), "");
   },
 );

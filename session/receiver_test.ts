@@ -1,14 +1,9 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import fc from "fast-check";
-import {
-  assertEquals,
-  assertOk,
-  assertRejects,
-  assertThrows,
-} from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
-import { BAD_SESSION_CASES } from "../_test_utils/session_cases.ts";
-import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
+import { BAD_SESSION_CASES } from "../_test_utils/session/cases.ts";
+import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
 import {
   acceptOne,
   bindSocket,
@@ -21,7 +16,7 @@ import {
   sendRaw,
   sendTo,
   trackFds,
-} from "../_test_utils/session_raw.ts";
+} from "../_test_utils/session/raw.ts";
 import { SocketSessionError, WouldBlockError } from "./errors.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
@@ -53,25 +48,25 @@ Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP soc
           data,
         });
         const s = await c.receiver.pop();
-        assertOk(s.fd >= 0 && s.fd !== udp.fd);
-        assertOk(hasCloexec(s.fd), "received fd is close-on-exec");
-        assertEquals([s.family, s.type, s.protocol], [
+        assert.ok(s.fd >= 0 && s.fd !== udp.fd);
+        assert.ok(hasCloexec(s.fd), "received fd is close-on-exec");
+        assert.deepEqual([s.family, s.type, s.protocol], [
           host === "::1" ? 10 : 2,
           2,
           17,
         ]);
-        assertEquals(s.local.port, udp.port);
-        assertEquals(
+        assert.deepEqual(s.local.port, udp.port);
+        assert.deepEqual(
           s.remote.hostname,
           host === "::1" ? "2001:db8::1" : "192.0.2.2",
         );
-        assertEquals(s.data, data);
-        assertEquals(localAddress(s.fd).port, udp.port);
+        assert.deepEqual(s.data, data);
+        assert.deepEqual(localAddress(s.fd).port, udp.port);
         sendTo(s.fd, enc.encode("BIND10 test"), {
           hostname: host,
           port: udp.port,
         });
-        assertEquals(dec.decode(await recvSome(udp.fd)), "BIND10 test");
+        assert.deepEqual(dec.decode(await recvSome(udp.fd)), "BIND10 test");
         s.close();
         closeFd(udp.fd);
 
@@ -95,43 +90,50 @@ Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP soc
         });
         closeFd(conn);
         using t = await c.receiver.pop();
-        assertEquals([t.type, t.protocol], [1, 6]);
-        assertEquals(t.remote.port, (client.localAddr as Deno.NetAddr).port);
+        assert.deepEqual([t.type, t.protocol], [1, 6]);
+        assert.deepEqual(
+          t.remote.port,
+          (client.localAddr as Deno.NetAddr).port,
+        );
         await sendAll(t.fd, enc.encode("reply"));
         const buf = new Uint8Array(16);
         const n = await client.read(buf);
-        assertEquals(dec.decode(buf.subarray(0, n ?? 0)), "reply");
+        assert.deepEqual(dec.decode(buf.subarray(0, n ?? 0)), "reply");
         client.close();
         closeFd(server.fd);
       }
     }
   }
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionForwarder checks paths and connection state like BIND 10 (construct, connect, close)", async () => {
   await using dir = await tempDir();
-  assertThrows(() => new SocketSessionForwarder("x".repeat(108)), RangeError);
+  assert.throws(() => new SocketSessionForwarder("x".repeat(108)), RangeError);
   new SocketSessionForwarder("x".repeat(107));
   const missing = new SocketSessionForwarder(`${dir.path}/missing.sock`);
-  const err = assertThrows(() => missing.connect(), SocketSessionError);
-  assertEquals(err.code, "ENOENT");
-  assertEquals(missing.connected, false);
+  assert.throws(() => missing.connect(), {
+    name: "SocketSessionError",
+    code: "ENOENT",
+  });
+  assert.deepEqual(missing.connected, false);
   using listener = SocketSessionListener.listen(`${dir.path}/c.sock`);
   using f = new SocketSessionForwarder(`${dir.path}/c.sock`);
   f.connect();
-  assertThrows(() => f.connect(), TypeError, "already connected");
+  assert.throws(() => f.connect(), {
+    name: "TypeError",
+    message: /already connected/,
+  });
   f.close();
   f.close();
   f.connect();
-  assertEquals(f.connected, true);
+  assert.deepEqual(f.connected, true);
   (await listener.accept()).close();
   (await listener.accept()).close();
-  assertThrows(
-    () => SocketSessionListener.listen(`${dir.path}/c.sock`),
-    SocketSessionError,
-    "in use",
-  );
+  assert.throws(() => SocketSessionListener.listen(`${dir.path}/c.sock`), {
+    name: "SocketSessionError",
+    message: /in use/,
+  });
   SocketSessionListener.listen(`${dir.path}/c2.sock`).close();
 });
 
@@ -148,56 +150,54 @@ Deno.test("SocketSessionForwarder.push() rejects bad sessions like BIND 10 (badP
     data: enc.encode("x"),
   };
   const notConnected = new SocketSessionForwarder(`${dir.path}/none.sock`);
-  assertThrows(() => notConnected.push(base), TypeError, "not connected");
+  assert.throws(() => notConnected.push(base), {
+    name: "TypeError",
+    message: /not connected/,
+  });
   using c = await sessionPair(dir.path);
   const unspec = new Uint8Array(16);
-  assertThrows(
-    () => c.forwarder.push({ ...base, local: unspec }),
-    TypeError,
-    "family",
-  );
-  assertThrows(
-    () => c.forwarder.push({ ...base, remote: unspec }),
-    TypeError,
-    "family",
-  );
-  assertThrows(
-    () => c.forwarder.push({ ...base, local: v6 }),
-    TypeError,
-    "inconsistent",
-  );
-  assertThrows(
-    () =>
-      c.forwarder.push({
-        ...base,
-        family: 10,
-        remote: v6,
-        local: v6,
-        data: new Uint8Array(),
-      }),
-    RangeError,
-  );
-  assertThrows(
+  assert.throws(() => c.forwarder.push({ ...base, local: unspec }), {
+    name: "TypeError",
+    message: /family/,
+  });
+  assert.throws(() => c.forwarder.push({ ...base, remote: unspec }), {
+    name: "TypeError",
+    message: /family/,
+  });
+  assert.throws(() => c.forwarder.push({ ...base, local: v6 }), {
+    name: "TypeError",
+    message: /inconsistent/,
+  });
+  assert.throws(() =>
+    c.forwarder.push({
+      ...base,
+      family: 10,
+      remote: v6,
+      local: v6,
+      data: new Uint8Array(),
+    }), RangeError);
+  assert.throws(
     () => c.forwarder.push({ ...base, data: new Uint8Array(65536) }),
     RangeError,
   );
-  assertThrows(() => c.forwarder.push({ ...base, fd: -1 }), TypeError);
+  assert.throws(() => c.forwarder.push({ ...base, fd: -1 }), TypeError);
   // A closed fd: nothing is sent, the forwarder stays usable.
-  assertThrows(
-    () => c.forwarder.push({ ...base, fd: 999 }),
-    TypeError,
-    "not open",
-  );
+  assert.throws(() => c.forwarder.push({ ...base, fd: 999 }), {
+    name: "TypeError",
+    message: /not open/,
+  });
   c.forwarder.push(base);
   (await c.receiver.pop()).close();
   // The receiver goes away: EPIPE, then the forwarder is broken.
   c.receiver.close();
-  const e = assertThrows(() => c.forwarder.push(base), SocketSessionError);
-  assertEquals(e.code, "EPIPE");
-  assertEquals(
-    assertThrows(() => c.forwarder.push(base), SocketSessionError).code,
-    "BROKEN",
-  );
+  assert.throws(() => c.forwarder.push(base), {
+    name: "SocketSessionError",
+    code: "EPIPE",
+  });
+  assert.throws(() => c.forwarder.push(base), {
+    name: "SocketSessionError",
+    code: "BROKEN",
+  });
 });
 
 Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receiver stops reading, send() waits and honours its signal (pushTooFast)", async () => {
@@ -216,31 +216,31 @@ Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receive
         blocked = err;
       }
     }
-    assertOk(
+    assert.ok(
       blocked instanceof WouldBlockError,
       `push should block within 10, pushed ${pushed}`,
     );
-    assertEquals((blocked as WouldBlockError).bytesWritten, 0);
+    assert.deepEqual((blocked as WouldBlockError).bytesWritten, 0);
     // send() with an abort before any byte went out: rejected, stream intact.
     const ac = new AbortController();
     const pending = c.forwarder.send({ ...s, data: new Uint8Array([7]) }, {
       signal: ac.signal,
     });
     ac.abort(new Error("stop"));
-    await assertRejects(() => pending, Error, "stop");
+    await assert.rejects(() => pending, { message: /stop/ });
     // send() completes once the receiver reads again.
     const sent = c.forwarder.send({ ...s, data: new Uint8Array([9]) });
     // Every pushed session arrives whole, including one that Linux may have
     // cut after its fd (its tail was finished in the background).
     for (let i = 0; i < pushed; i++) {
       using got = await c.receiver.pop({ timeout: 5000 });
-      assertEquals(got.data.length, 65535);
+      assert.deepEqual(got.data.length, 65535);
     }
     await sent;
     using last = await c.receiver.pop({ timeout: 5000 });
-    assertEquals(last.data, new Uint8Array([9]));
+    assert.deepEqual(last.data, new Uint8Array([9]));
   }
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionForwarder.close() rejects every pending send(), also after an aborted one", async () => {
@@ -258,22 +258,25 @@ Deno.test("SocketSessionForwarder.close() rejects every pending send(), also aft
       try {
         c.forwarder.push(small);
       } catch (err) {
-        assertOk(err instanceof WouldBlockError);
+        assert.ok(err instanceof WouldBlockError);
         blocked = true;
       }
     }
-    assertOk(blocked, "push should block within 100000");
+    assert.ok(blocked, "push should block within 100000");
     const ac = new AbortController();
     const first = c.forwarder.send(s, { signal: ac.signal });
     const later = [c.forwarder.send(s), c.forwarder.send(s)].map((p) =>
-      assertRejects(() => p, TypeError, "forwarder was closed")
+      assert.rejects(() => p, {
+        name: "TypeError",
+        message: /forwarder was closed/,
+      })
     );
     ac.abort(new Error("stop"));
-    await assertRejects(() => first, Error, "stop");
+    await assert.rejects(() => first, { message: /stop/ });
     c.forwarder.close();
     await Promise.all(later);
   }
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionReceiver gives the reference's error for every badPop case and closes the fd", async (t) => {
@@ -288,32 +291,31 @@ Deno.test("SocketSessionReceiver gives the reference's error for every badPop ca
       if (c.rest.length) sendRaw(sock, c.rest);
       closeFd(sock);
       using receiver = await listener.accept();
-      const err = await assertRejects(
-        () => receiver.pop({ timeout: 5000 }),
-        SocketSessionError,
-      );
-      assertEquals(err.code, c.code);
+      await assert.rejects(receiver.pop({ timeout: 5000 }), {
+        name: "SocketSessionError",
+        code: c.code,
+      });
       // A later pop reports the same failure.
-      assertEquals(
-        (await assertRejects(() => receiver.pop(), SocketSessionError)).code,
-        c.code,
-      );
+      await assert.rejects(receiver.pop(), {
+        name: "SocketSessionError",
+        code: c.code,
+      });
       receiver.close();
       closeFd(passed.fd);
       // The passed copy was closed too.
-      assertEquals(await fds.leaks(), []);
+      assert.deepEqual(await fds.leaks(), []);
     });
   }
   await t.step("close with nothing sent", async () => {
     closeFd(rawConnect(listener.path));
     using receiver = await listener.accept();
-    assertEquals(
-      (await assertRejects(() => receiver.pop(), SocketSessionError)).code,
-      "ECONNRESET",
-    );
+    await assert.rejects(receiver.pop(), {
+      name: "SocketSessionError",
+      code: "ECONNRESET",
+    });
     const all = [];
     for await (const s of receiver) all.push(s);
-    assertEquals(all.length, 0);
+    assert.deepEqual(all.length, 0);
   });
 });
 
@@ -358,16 +360,13 @@ Deno.test("SocketSessionReceiver closes every fd of a message with 2 or 40 fds, 
       }
       closeFd(sock);
       using receiver = await listener.accept();
-      assertEquals(
-        (await assertRejects(
-          () => receiver.pop({ timeout: 5000 }),
-          SocketSessionError,
-        )).code,
+      await assert.rejects(receiver.pop({ timeout: 5000 }), {
+        name: "SocketSessionError",
         code,
-      );
+      });
       receiver.close();
       closeFd(passed.fd);
-      assertEquals(await fds.leaks(), []);
+      assert.deepEqual(await fds.leaks(), []);
     });
   }
 });
@@ -384,23 +383,25 @@ Deno.test("SocketSessionReceiver.pop() times out on half a session, closes its f
     const ac = new AbortController();
     const p = receiver.pop({ signal: ac.signal });
     ac.abort(new Error("later"));
-    await assertRejects(() => p, Error, "later");
+    await assert.rejects(() => p, { message: /later/ });
     // Half a session, then the forwarder stalls (keeps the connection open).
     sendRaw(
       sock,
       new Uint8Array([0, ...validSession(passed.fd).subarray(0, 20)]),
       [passed.fd],
     );
-    const err = await assertRejects(
-      () => receiver.pop({ timeout: 200 }),
-      SocketSessionError,
-    );
-    assertEquals(err.code, "TIMEOUT");
-    await assertRejects(() => receiver.pop(), SocketSessionError, "timed out");
+    await assert.rejects(receiver.pop({ timeout: 200 }), {
+      name: "SocketSessionError",
+      code: "TIMEOUT",
+    });
+    await assert.rejects(() => receiver.pop(), {
+      name: "SocketSessionError",
+      message: /timed out/,
+    });
   }
   closeFd(sock);
   closeFd(passed.fd);
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() rejects a pending pop", async () => {
@@ -422,14 +423,14 @@ Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() re
     got.push(x.data[0]!);
     x.close();
   }
-  assertEquals(got, [1, 2, 3]);
+  assert.deepEqual(got, [1, 2, 3]);
   using d = await sessionPair(dir.path, "d.sock");
   const pending = d.receiver.pop();
   d.receiver.close();
-  assertEquals(
-    (await assertRejects(() => pending, SocketSessionError)).code,
-    "CLOSED",
-  );
+  await assert.rejects(pending, {
+    name: "SocketSessionError",
+    code: "CLOSED",
+  });
 });
 
 /** `sendRaw`, waiting while the socket buffer is full; returns bytes sent. */
@@ -470,8 +471,8 @@ Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (
         const collected = (async () => {
           const got: Uint8Array[] = [];
           for await (const s of receiver) {
-            assertEquals(localAddress(s.fd).port, passed.port);
-            assertEquals(s.remote.hostname, "2001:db8::7");
+            assert.deepEqual(localAddress(s.fd).port, passed.port);
+            assert.deepEqual(s.remote.hostname, "2001:db8::7");
             got.push(s.data);
             s.close();
           }
@@ -503,10 +504,10 @@ Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (
         closeFd(sock);
         const got = await collected;
         closeFd(passed.fd);
-        assertEquals(got, datas);
+        assert.deepEqual(got, datas);
       },
     ),
     { numRuns: 60 },
   );
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });

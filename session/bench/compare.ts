@@ -19,7 +19,7 @@ import {
   type JsonProcess,
   keaPeer,
   startJsonProcess,
-} from "../../_test_utils/session_kea.ts";
+} from "../../_test_utils/session/kea.ts";
 
 const PEER_TS = new URL("./_peer.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "session-compare-" });

@@ -6,7 +6,7 @@
 // member layout and virtual order. The session tests compile this with g++
 // into a temporary directory:
 //
-//   g++ -O2 -o peer session_kea_peer.cc /usr/lib/<triplet>/libkea-util-io.so.0
+//   g++ -O2 -o peer kea_peer.cc /usr/lib/<triplet>/libkea-util-io.so.0
 //       /usr/lib/<triplet>/libkea-exceptions.so.13
 //
 // Modes (one JSON object per line on stdout):

@@ -9,10 +9,10 @@ import {
   type OutgoingSession,
   SocketSessionForwarder,
   type SocketSessionForwarderOptions,
-} from "../session/forwarder.ts";
-import { SocketSessionListener } from "../session/listener.ts";
-import { fdTrace, P, setIntOption } from "../session/_libc.ts";
-import type { SocketSessionReceiver } from "../session/receiver.ts";
+} from "../../session/forwarder.ts";
+import { SocketSessionListener } from "../../session/listener.ts";
+import { fdTrace, P, setIntOption } from "../../session/_libc.ts";
+import type { SocketSessionReceiver } from "../../session/receiver.ts";
 
 /** A listener with one forwarder connected to it and its receiver. */
 export interface SessionPair extends Disposable {

@@ -16,13 +16,13 @@ import {
   P,
   socketName,
   sysError,
-} from "../session/_libc.ts";
-import { poller } from "../session/_poller.ts";
+} from "../../session/_libc.ts";
+import { poller } from "../../session/_poller.ts";
 import {
   decodeSockaddr,
   encodeSockaddr,
   encodeUnixSockaddr,
-} from "../session/sockaddr.ts";
+} from "../../session/sockaddr.ts";
 
 /** Connects a raw Unix stream socket to `path`. */
 export function rawConnect(path: string): number {

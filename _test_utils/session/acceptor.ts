@@ -19,11 +19,11 @@
  *
  * @module
  */
-import { forwardTcpConnections } from "../session/acceptor.ts";
-import { SocketSessionForwarder } from "../session/forwarder.ts";
-import type { SocketSessionError } from "../session/errors.ts";
-import { poller } from "../session/_poller.ts";
-import { waitFor } from "./session_wait.ts";
+import { forwardTcpConnections } from "../../session/acceptor.ts";
+import { SocketSessionForwarder } from "../../session/forwarder.ts";
+import type { SocketSessionError } from "../../session/errors.ts";
+import { poller } from "../../session/_poller.ts";
+import { waitFor } from "./wait.ts";
 
 /**
  * Connections waiting in the kernel accept queue of the TCP socket
