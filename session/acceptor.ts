@@ -81,7 +81,7 @@ export interface AcceptorOptions {
  *
  * const path = `${await Deno.makeTempDir()}/x.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * await using acceptor = forwardTcpConnections({ forwarder });
@@ -331,7 +331,7 @@ function dataLimit(options: AcceptorOptions): number {
  *
  * const path = `${await Deno.makeTempDir()}/a.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * await using acceptor = forwardTcpConnections({ forwarder });
@@ -469,7 +469,7 @@ export function forwardTcpConnections(
  *
  * const path = `${await Deno.makeTempDir()}/u.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * await using acceptor = forwardUdpDatagrams({ forwarder });

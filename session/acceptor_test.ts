@@ -12,7 +12,7 @@ import { startJsonProcess } from "../_test_utils/session/kea.ts";
 import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
 import { acceptErrorAction } from "./_accept.ts";
 import { fdTrace, setIntOption } from "./_libc.ts";
-import { SocketSessionError } from "./errors.ts";
+import type { SocketSessionError } from "./errors.ts";
 import { forwardTcpConnections, forwardUdpDatagrams } from "./acceptor.ts";
 import { adoptTcpSession, sendDatagram } from "./adopt.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
@@ -34,7 +34,7 @@ async function readAll(conn: Deno.Conn): Promise<string> {
 leakFreeTest(
   "forwardTcpConnections() forwards first bytes with endpoints, closes silent and empty connections; adoptTcpSession() continues the stream",
   async (dir) => {
-    using pair = await sessionPair(dir, "a.sock");
+    await using pair = await sessionPair(dir, "a.sock");
     const { forwarder, receiver } = pair;
     const errors: unknown[] = [];
     await using acceptor = forwardTcpConnections({
@@ -93,7 +93,7 @@ leakFreeTest(
 leakFreeTest(
   "forwardUdpDatagrams() forwards datagrams with the sender; sendDatagram() answers it over IPv6",
   async (dir) => {
-    using pair = await sessionPair(dir, "u.sock");
+    await using pair = await sessionPair(dir, "u.sock");
     const { forwarder, receiver } = pair;
     await using acceptor = forwardUdpDatagrams({
       forwarder,
@@ -121,7 +121,7 @@ leakFreeTest(
 
 Deno.test("received session fds are close-on-exec: a child process does not inherit them", async () => {
   await using dir = await tempDir();
-  using pair = await sessionPair(dir.path, "x.sock");
+  await using pair = await sessionPair(dir.path, "x.sock");
   const { forwarder, receiver } = pair;
   forwarder.push(udpSession(enc.encode("x")));
   using session = await receiver.pop();
@@ -146,7 +146,7 @@ Deno.test("received session fds are close-on-exec: a child process does not inhe
 leakFreeTest(
   "adoptTcpSession() answers a client that half-closed after its request (no EPIPE)",
   async (dir) => {
-    using pair = await sessionPair(dir, "h.sock");
+    await using pair = await sessionPair(dir, "h.sock");
     const { forwarder, receiver } = pair;
     await using acceptor = forwardTcpConnections({ forwarder });
     using client = await Deno.connect({
@@ -176,7 +176,7 @@ leakFreeTest(
 leakFreeTest(
   "forwardTcpConnections(): an onError that throws stops the acceptor and finished rejects with its error (no unhandled rejection)",
   async (dir) => {
-    using pair = await sessionPair(dir, "t.sock");
+    await using pair = await sessionPair(dir, "t.sock");
     const boom = new Error("onError failed");
     const acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,
@@ -213,7 +213,7 @@ leakFreeTest(
 leakFreeTest(
   "forwardTcpConnections(): firstDataTimeout Infinity waits for a silent client without limit; bad values are refused before binding",
   async (dir) => {
-    using pair = await sessionPair(dir, "i.sock");
+    await using pair = await sessionPair(dir, "i.sock");
     const errors: unknown[] = [];
     await using acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,
@@ -334,7 +334,7 @@ leakFreeTest(
 leakFreeTest(
   "forwardTcpConnections() holds at most maxPendingConnections; the rest wait in the kernel backlog until one is done",
   async (dir) => {
-    using pair = await sessionPair(dir, "p.sock");
+    await using pair = await sessionPair(dir, "p.sock");
     const { forwarder, receiver } = pair;
     await using acceptor = forwardTcpConnections({
       forwarder,
@@ -377,7 +377,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using dir = await tempDir();
-    using pair = await sessionPair(dir.path, "s.sock");
+    await using pair = await sessionPair(dir.path, "s.sock");
     const { forwarder } = pair;
     const opened: number[] = [];
     fdTrace.hook = (fd) => opened.push(fd);
@@ -401,7 +401,7 @@ Deno.test({
 leakFreeTest(
   "forwardUdpDatagrams() goes on after an ICMP error queued on its socket (ECONNREFUSED from a receiver's IP_RECVERR copy)",
   async (dir) => {
-    using pair = await sessionPair(dir, "r.sock");
+    await using pair = await sessionPair(dir, "r.sock");
     const errors: unknown[] = [];
     await using acceptor = forwardUdpDatagrams({
       forwarder: pair.forwarder,
@@ -436,7 +436,7 @@ leakFreeTest(
 leakFreeTest(
   "forwardTcpConnections(): a silent client at the maxPendingConnections cap is dropped after firstDataTimeout, and the next one goes through",
   async (dir) => {
-    using pair = await sessionPair(dir, "t.sock");
+    await using pair = await sessionPair(dir, "t.sock");
     const errors: unknown[] = [];
     await using acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,

@@ -49,7 +49,7 @@ export interface AdoptedConnection extends AsyncDisposable {
  *
  * const path = `${await Deno.makeTempDir()}/t.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * await using acceptor = forwardTcpConnections({ forwarder });
@@ -163,7 +163,7 @@ export function adoptTcpSession(session: SocketSession): AdoptedConnection {
  *
  * const path = `${await Deno.makeTempDir()}/d.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * await using acceptor = forwardUdpDatagrams({ forwarder });

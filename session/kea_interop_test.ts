@@ -100,7 +100,7 @@ peerTest(
     {
       await using kea = startPeer(peer, ["recv", path, "1"]);
       assert.deepEqual((await kea.next()).ready, true);
-      using forwarder = new SocketSessionForwarder(path);
+      await using forwarder = new SocketSessionForwarder(path);
       forwarder.connect();
       const cases: [string, boolean, number, boolean][] = [
         ["127.0.0.1", false, 11, false],
@@ -157,7 +157,7 @@ peerTest(
         }
         closeFd(server.fd);
       }
-      forwarder.close();
+      await forwarder.close();
       // The forwarder closed: Kea reports it as "Connection reset by peer".
       const end = await kea.next();
       assert.ok(

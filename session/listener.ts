@@ -42,14 +42,14 @@ export interface AcceptOptions {
  *
  * const path = `${await Deno.makeTempDir()}/l.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * assert.ok(receiver.fd >= 0);
  * ```
  */
 export class SocketSessionListener
-  implements Disposable, AsyncIterable<SocketSessionReceiver> {
+  implements AsyncDisposable, Disposable, AsyncIterable<SocketSessionReceiver> {
   #fd: number;
   #path: string;
 
@@ -97,7 +97,7 @@ export class SocketSessionListener
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.equal(listener.path, path);
@@ -122,7 +122,7 @@ export class SocketSessionListener
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.ok(listener.path.endsWith("x.sock"));
@@ -146,10 +146,10 @@ export class SocketSessionListener
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * using forwarder2 = new SocketSessionForwarder(path);
+   * await using forwarder2 = new SocketSessionForwarder(path);
    * forwarder2.connect();
    * using receiver2 = await listener.accept({ signal: AbortSignal.timeout(5000) });
    * assert.ok(receiver2.fd >= 0);
@@ -187,10 +187,10 @@ export class SocketSessionListener
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * using forwarder2 = new SocketSessionForwarder(path);
+   * await using forwarder2 = new SocketSessionForwarder(path);
    * forwarder2.connect();
    * for await (const r of listener) {
    *   assert.ok(r.fd >= 0);
@@ -211,7 +211,10 @@ export class SocketSessionListener
   }
 
   /**
-   * Stops listening and removes the path. Idempotent.
+   * Stops listening and removes the path; pending accepts reject. Closing
+   * is synchronous: the promise is settled already. Idempotent.
+   *
+   * @returns Once closed.
    *
    * @example Usage
    * ```ts
@@ -219,15 +222,17 @@ export class SocketSessionListener
    * import assert from "node:assert/strict";
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
-   * listener.close();
+   * const listener = SocketSessionListener.listen(path);
+   * await listener.close();
    * assert.throws(() => new SocketSessionForwarder(path).connect());
    * ```
    */
-  close(): void {
+  close(): Promise<void> {
+    this.#close();
+    return Promise.resolve();
+  }
+
+  #close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
@@ -236,7 +241,8 @@ export class SocketSessionListener
   }
 
   /**
-   * Same as {@linkcode SocketSessionListener.close}.
+   * Same as {@linkcode SocketSessionListener.close}, synchronously (for
+   * `using`).
    *
    * @example Usage
    * ```ts
@@ -244,16 +250,33 @@ export class SocketSessionListener
    * import assert from "node:assert/strict";
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
+   * const listener = SocketSessionListener.listen(path);
    * listener[Symbol.dispose]();
    * assert.throws(() => new SocketSessionForwarder(path).connect());
    * ```
    */
   [Symbol.dispose](): void {
-    this.close();
+    this.#close();
+  }
+
+  /**
+   * Same as {@linkcode SocketSessionListener.close} (for `await using`).
+   *
+   * @returns Once closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * const listener = SocketSessionListener.listen(path);
+   * await listener[Symbol.asyncDispose]();
+   * assert.throws(() => new SocketSessionForwarder(path).connect());
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

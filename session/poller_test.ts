@@ -50,7 +50,7 @@ Deno.test("one shared poller: 50 pending pops make one outstanding poll, not 50 
     for (const p of pops.slice(0, 49)) {
       await assert.rejects(() => p, { message: /closed/ });
     }
-    for (const f of forwarders) f.close();
+    for (const f of forwarders) await f.close();
   }
   assert.deepEqual(await fds.leaks(), []);
   assert.deepEqual(poller.size, 0);

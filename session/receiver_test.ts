@@ -17,7 +17,11 @@ import {
   sendTo,
   trackFds,
 } from "../_test_utils/session/raw.ts";
-import { SocketSessionError, WouldBlockError } from "./errors.ts";
+import {
+  SessionsLostError,
+  SocketSessionError,
+  WouldBlockError,
+} from "./errors.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
 import { encodeSessionHeader } from "./session_header.ts";
@@ -30,7 +34,7 @@ Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP soc
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await sessionPair(dir.path);
+    await using c = await sessionPair(dir.path);
     for (const host of ["127.0.0.1", "::1"]) {
       for (const size of [1, 100, 65535]) {
         // UDP: forward the bound socket; the receiver answers with sendto on its copy.
@@ -118,14 +122,14 @@ Deno.test("SocketSessionForwarder checks paths and connection state like BIND 10
   });
   assert.deepEqual(missing.connected, false);
   using listener = SocketSessionListener.listen(`${dir.path}/c.sock`);
-  using f = new SocketSessionForwarder(`${dir.path}/c.sock`);
+  await using f = new SocketSessionForwarder(`${dir.path}/c.sock`);
   f.connect();
   assert.throws(() => f.connect(), {
     name: "TypeError",
     message: /already connected/,
   });
-  f.close();
-  f.close();
+  await f.close();
+  await f.close();
   f.connect();
   assert.deepEqual(f.connected, true);
   (await listener.accept()).close();
@@ -154,7 +158,7 @@ Deno.test("SocketSessionForwarder.push() rejects bad sessions like BIND 10 (badP
     name: "TypeError",
     message: /not connected/,
   });
-  using c = await sessionPair(dir.path);
+  await using c = await sessionPair(dir.path);
   const unspec = new Uint8Array(16);
   assert.throws(() => c.forwarder.push({ ...base, local: unspec }), {
     name: "TypeError",
@@ -204,7 +208,7 @@ Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receive
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await sessionPair(dir.path);
+    await using c = await sessionPair(dir.path);
     const s = udpSession(new Uint8Array(65535));
     let pushed = 0;
     let blocked: unknown = null;
@@ -243,11 +247,13 @@ Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receive
   assert.deepEqual(await fds.leaks(), []);
 });
 
-Deno.test("SocketSessionForwarder.close() rejects every pending send(), also after an aborted one", async () => {
+Deno.test("SocketSessionForwarder.close() gives up what the receiver does not take within closeTimeout: pending send()s reject, close() counts them (an aborted one is not lost)", async () => {
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await sessionPair(dir.path);
+    await using c = await sessionPair(dir.path, "s.sock", {
+      closeTimeout: 100,
+    });
     const s = udpSession(new Uint8Array(65535));
     // Fill the socket with small sessions until the kernel refuses one
     // whole, so that nothing of it is left in the forwarder's queue and the
@@ -266,15 +272,18 @@ Deno.test("SocketSessionForwarder.close() rejects every pending send(), also aft
     const ac = new AbortController();
     const first = c.forwarder.send(s, { signal: ac.signal });
     const later = [c.forwarder.send(s), c.forwarder.send(s)].map((p) =>
-      assert.rejects(() => p, {
-        name: "TypeError",
-        message: /forwarder was closed/,
-      })
+      assert.rejects(p, { name: "SocketSessionError", code: "CLOSED" })
     );
     ac.abort(new Error("stop"));
-    await assert.rejects(() => first, { message: /stop/ });
-    c.forwarder.close();
+    await assert.rejects(first, { message: /stop/ });
+    // The receiver never reads: after 100 ms both are given up.
+    await assert.rejects(c.forwarder.close(), (err) => {
+      assert.ok(err instanceof SessionsLostError);
+      assert.deepEqual([err.code, err.lost], ["SESSIONS_LOST", 2]);
+      return true;
+    });
     await Promise.all(later);
+    assert.deepEqual(c.forwarder.connected, false);
   }
   assert.deepEqual(await fds.leaks(), []);
 });
@@ -406,7 +415,7 @@ Deno.test("SocketSessionReceiver.pop() times out on half a session, closes its f
 
 Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() rejects a pending pop", async () => {
   await using dir = await tempDir();
-  using c = await sessionPair(dir.path);
+  await using c = await sessionPair(dir.path);
   const s = {
     fd: 0,
     type: 1,
@@ -417,14 +426,14 @@ Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() re
   for (let i = 1; i <= 3; i++) {
     await c.forwarder.send({ ...s, data: new Uint8Array([i]) });
   }
-  c.forwarder.close();
+  await c.forwarder.close();
   const got: number[] = [];
   for await (const x of c.receiver) {
     got.push(x.data[0]!);
     x.close();
   }
   assert.deepEqual(got, [1, 2, 3]);
-  using d = await sessionPair(dir.path, "d.sock");
+  await using d = await sessionPair(dir.path, "d.sock");
   const pending = d.receiver.pop();
   d.receiver.close();
   await assert.rejects(pending, {

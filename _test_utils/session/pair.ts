@@ -1,7 +1,10 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * A connected forwarder/receiver pair over a fresh listener, for the
- * session tests (disposal closes all three), and a stock UDP session.
+ * session tests (`await using` closes all three: the receiver first, so a
+ * forwarder with sessions still queued does not wait for it; what that
+ * loses is the test's business, not the disposal's), and a stock UDP
+ * session.
  *
  * @module
  */
@@ -15,7 +18,7 @@ import { fdTrace, P, setIntOption } from "../../session/_libc.ts";
 import type { SocketSessionReceiver } from "../../session/receiver.ts";
 
 /** A listener with one forwarder connected to it and its receiver. */
-export interface SessionPair extends Disposable {
+export interface SessionPair extends AsyncDisposable {
   listener: SocketSessionListener;
   forwarder: SocketSessionForwarder;
   receiver: SocketSessionReceiver;
@@ -61,10 +64,10 @@ export async function sessionPair(
     listener,
     forwarder,
     receiver,
-    [Symbol.dispose]() {
-      forwarder.close();
+    async [Symbol.asyncDispose]() {
       receiver.close();
       listener.close();
+      await forwarder.close().catch(() => {});
     },
   };
 }

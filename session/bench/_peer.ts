@@ -39,7 +39,7 @@ if (mode === "recv") {
   console.log(JSON.stringify({ n, seconds: (performance.now() - t0) / 1000 }));
 } else if (mode === "send") {
   const n = Number(a);
-  using forwarder = new SocketSessionForwarder(path!);
+  await using forwarder = new SocketSessionForwarder(path!);
   forwarder.connect();
   const session = {
     fd: 0,
@@ -64,7 +64,7 @@ if (mode === "recv") {
     JSON.stringify({ n, seconds: (performance.now() - t0) / 1000, waits }),
   );
 } else if (mode === "e2e-front") {
-  using forwarder = new SocketSessionForwarder(path!);
+  await using forwarder = new SocketSessionForwarder(path!);
   forwarder.connect();
   await using acceptor = forwardTcpConnections({
     forwarder,
