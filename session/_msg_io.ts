@@ -106,6 +106,8 @@ export class MsgIo {
 const BATCH = 32;
 /** Smallest buffer region offered to one read. */
 const MIN_REGION = 2048;
+/** Largest region: one longest session and a bit. */
+const MAX_REGION = 64 * 1024;
 /** Control buffer of one read: room for `MAX_RECEIVED_FDS` fds. */
 const CONTROL_SIZE = 16 + 4 * MAX_RECEIVED_FDS;
 
@@ -128,6 +130,12 @@ export class RecvBatch {
   #controlsView = new DataView(this.#controls.buffer);
   /** The room asked of the stream before each call. */
   #want: number;
+  /**
+   * Bytes offered to each read: doubled while reads fill them (large
+   * sessions), halved while they stay far below (small ones), so that one
+   * call takes several sessions of any size.
+   */
+  #region = 4096;
 
   /**
    * Sets up the headers for `stream`'s buffer.
@@ -161,8 +169,11 @@ export class RecvBatch {
   read(sock: number): number {
     const stream = this.#stream;
     const free = stream.reserve(this.#want);
-    const count = Math.max(1, Math.min(BATCH, Math.floor(free / MIN_REGION)));
-    const region = Math.floor(free / count);
+    const count = Math.max(
+      1,
+      Math.min(BATCH, Math.floor(free / this.#region)),
+    );
+    const region = Math.min(Math.floor(free / count), MAX_REGION);
     const at = stream.end;
     const v = this.#msgsView;
     const iv = this.#iovsView;
@@ -179,6 +190,7 @@ export class RecvBatch {
       null,
     );
     if (n < 0) return -errno();
+    let longest = 0;
     for (let i = 0; i < n; i++) {
       const o = i * P.mmsghdrSize;
       const len = v.getUint32(o + P.mmsgLen, true);
@@ -187,6 +199,12 @@ export class RecvBatch {
       const fds = controlLen > 0 ? this.#fds(i, controlLen) : NO_FDS;
       stream.append(at + region * i, len, fds, (flags & P.MSG_CTRUNC) !== 0);
       if (len === 0) return i + 1;
+      if (len > longest) longest = len;
+    }
+    if (longest === region) {
+      this.#region = Math.min(this.#region * 2, MAX_REGION);
+    } else if (longest < this.#region / 4) {
+      this.#region = Math.max(this.#region / 2, MIN_REGION);
     }
     return n;
   }

@@ -329,6 +329,8 @@ export class SendQueue {
    */
   abandon(reason: unknown): number {
     const items = [...this.#queue.splice(0), ...this.#waiting.splice(0)];
+    // Counted by the caller: not silent.
+    for (const item of items) item.tail = false;
     for (const item of items) this.#settle(item, FAILED, reason);
     this.#sock = -1;
     return items.length;

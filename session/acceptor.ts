@@ -13,6 +13,8 @@ import {
   socketName,
   sysError,
 } from "./_libc.ts";
+import { deadlineSignal } from "../_internal/abort.ts";
+import { checkDuration, setLongTimeout } from "../_internal/timers.ts";
 import { acceptErrorAction, nextBackoff } from "./_accept.ts";
 import { poller } from "./_poller.ts";
 import { SocketSessionError } from "./errors.ts";
@@ -30,12 +32,21 @@ export interface AcceptorOptions {
   forwarder: SocketSessionForwarder;
   /** Numeric address to bind. @default {"127.0.0.1"} */
   hostname?: string;
+  /**
+   * IPv6 hostnames only: also take IPv4 clients (clears `IPV6_V6ONLY`), so
+   * that an acceptor on `"::"` serves both families; their addresses then
+   * read `::ffff:192.0.2.1`. By default an IPv6 acceptor sets `IPV6_V6ONLY`
+   * (whatever the system's `net.ipv6.bindv6only` says) and takes IPv6
+   * clients only: bind a second acceptor on `"0.0.0.0"` for IPv4 ones.
+   * @default {false}
+   */
+  dualStack?: boolean;
   /** Port to bind; 0 picks one. @default {0} */
   port?: number;
   /**
-   * TCP: milliseconds to wait for a connection's first bytes; `Infinity`
-   * (or any value of 2^31 ms, about 24.8 days, and more) waits without a
-   * limit, bounded only by `maxPendingConnections`.
+   * TCP: milliseconds to wait for a connection's first bytes (any length:
+   * there is no 2^31 ms cliff); `Infinity` waits without a limit, bounded
+   * only by `maxPendingConnections`. Negative or NaN is a `RangeError`.
    * @default {10000}
    */
   firstDataTimeout?: number;
@@ -173,11 +184,21 @@ function bindSocket(options: AcceptorOptions, type: number): number {
     port: options.port ?? 0,
   });
   const family = sa.length === 16 ? P.AF_INET : P.AF_INET6;
+  if (options.dualStack && family !== P.AF_INET6) {
+    throw new TypeError(
+      `Cannot start acceptor: dualStack needs an IPv6 hostname, not "${options.hostname}"`,
+    );
+  }
   const fd = openSocket(family, type);
   try {
     setIntOption(fd, P.SOL_SOCKET, P.SO_REUSEADDR, 1);
     if (family === P.AF_INET6) {
-      setIntOption(fd, P.IPPROTO_IPV6, P.IPV6_V6ONLY, 1);
+      setIntOption(
+        fd,
+        P.IPPROTO_IPV6,
+        P.IPV6_V6ONLY,
+        options.dualStack ? 0 : 1,
+      );
     }
     if (libc.bind(fd, sa, sa.length) < 0) throw sysError("bind acceptor");
     if (
@@ -221,9 +242,9 @@ function pause(
   signal: AbortSignal,
 ): { done: Promise<void>; wake: () => void } {
   const { promise, resolve } = Promise.withResolvers<void>();
-  const timer = ms === null ? undefined : setTimeout(() => wake(), ms);
+  const cancel = setLongTimeout(() => wake(), ms ?? Infinity);
   const wake = (): void => {
-    clearTimeout(timer);
+    cancel();
     signal.removeEventListener("abort", wake);
     resolve();
   };
@@ -240,19 +261,6 @@ function pendingLimit(options: AcceptorOptions): number {
     );
   }
   return max;
-}
-
-/** Timers of 2^31 ms and more fire at once; treat them as no limit. */
-const MAX_TIMER = 2 ** 31 - 1;
-
-function firstDataLimit(options: AcceptorOptions): number | null {
-  const ms = options.firstDataTimeout ?? 10000;
-  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0) {
-    throw new RangeError(
-      `Cannot start acceptor: firstDataTimeout ${ms} is not a number of milliseconds >= 0`,
-    );
-  }
-  return ms > MAX_TIMER ? null : ms;
 }
 
 /**
@@ -347,7 +355,11 @@ export function forwardTcpConnections(
 ): SessionAcceptor {
   const max = dataLimit(options);
   const maxPending = pendingLimit(options);
-  const firstData = firstDataLimit(options);
+  const firstData = checkDuration(
+    options.firstDataTimeout ?? 10000,
+    "firstDataTimeout",
+    "start acceptor",
+  );
   const fd = bindSocket(options, P.SOCK_STREAM);
   const controller = controllerFor(options.signal);
   const signal = controller.signal;
@@ -359,8 +371,8 @@ export function forwardTcpConnections(
   let wakeAccept: (() => void) | null = null;
 
   const handle = async (conn: number, count: () => void): Promise<void> => {
-    const timeout = firstData === null ? null : AbortSignal.timeout(firstData);
-    const wait = timeout === null ? signal : AbortSignal.any([signal, timeout]);
+    const deadline = deadlineSignal(firstData, signal);
+    const wait = deadline.signal;
     try {
       while (true) {
         const n = Number(
@@ -388,7 +400,7 @@ export function forwardTcpConnections(
     } catch (err) {
       if (signal.aborted) return;
       report(
-        timeout?.aborted
+        deadline.timedOut()
           ? new SocketSessionError(
             "TIMEOUT",
             `Cannot forward connection: no data within ${firstData} ms`,
@@ -396,6 +408,7 @@ export function forwardTcpConnections(
           : err,
       );
     } finally {
+      deadline.clear();
       closeFd(conn);
     }
   };

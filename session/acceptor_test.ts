@@ -14,7 +14,8 @@ import { acceptErrorAction } from "./_accept.ts";
 import { fdTrace, setIntOption } from "./_libc.ts";
 import type { SocketSessionError } from "./errors.ts";
 import { forwardTcpConnections, forwardUdpDatagrams } from "./acceptor.ts";
-import { adoptTcpSession, sendDatagram } from "./adopt.ts";
+import { adoptTcpSession } from "./adopt_tcp.ts";
+import { sendDatagram } from "./adopt_udp.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
 

@@ -49,4 +49,5 @@ export * from "./forwarder.ts";
 export * from "./receiver.ts";
 export * from "./listener.ts";
 export * from "./acceptor.ts";
-export * from "./adopt.ts";
+export * from "./adopt_tcp.ts";
+export * from "./adopt_udp.ts";

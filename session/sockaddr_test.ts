@@ -44,7 +44,7 @@ Deno.test("encodeSockaddr() handles scope ids, zones, brackets and embedded IPv4
   assert.deepEqual(
     decodeSockaddr(encodeSockaddr({ hostname: "[::ffff:1.2.3.4]", port: 1 }))
       .hostname,
-    "::ffff:102:304",
+    "::ffff:1.2.3.4",
   );
   assert.deepEqual(
     decodeSockaddr(encodeSockaddr({ hostname: "1:0:0:2:0:0:0:3", port: 1 }))
@@ -128,4 +128,64 @@ Deno.test("sockaddr round trips for any IPv4/IPv6 endpoint (fast-check)", () => 
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("decodeSockaddr() writes IPv6 addresses as glibc's inet_ntop does, IPv4-mapped ones dotted (::ffff:127.0.0.1)", () => {
+  const libc = Deno.dlopen("libc.so.6", {
+    inet_ntop: {
+      parameters: ["i32", "buffer", "buffer", "u32"],
+      result: "pointer",
+    },
+  });
+  const ntop = (ip: Uint8Array): string => {
+    const out = new Uint8Array(64);
+    if (libc.symbols.inet_ntop(10, ip.slice(), out, 64) === null) {
+      throw new Error("inet_ntop failed");
+    }
+    return new TextDecoder().decode(out.subarray(0, out.indexOf(0)));
+  };
+  const text = (ip: Uint8Array): string => {
+    const sa = new Uint8Array(28);
+    sa[0] = 10;
+    sa.set(ip, 8);
+    return decodeSockaddr(sa).hostname;
+  };
+  const mapped = Uint8Array.of(
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    255,
+    255,
+    127,
+    0,
+    0,
+    1,
+  );
+  assert.deepEqual(text(mapped), "::ffff:127.0.0.1");
+  assert.deepEqual(text(mapped), ntop(mapped));
+  // Groups that are mostly zero (runs to compress) or mapped prefixes.
+  const group = fc.oneof(
+    fc.constant([0, 0]),
+    fc.constant([0, 0]),
+    fc.constant([255, 255]),
+    fc.tuple(fc.nat(255), fc.nat(255)),
+  );
+  fc.assert(
+    fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
+      const ip = new Uint8Array(groups.flat());
+      // glibc also dots the deprecated IPv4-compatible form (::a.b.c.d);
+      // RFC 5952 and Deno's NetAddr do not, and neither do we.
+      if (ip.subarray(0, 12).every((b) => b === 0)) return;
+      assert.deepEqual(text(ip), ntop(ip));
+    }),
+    { numRuns: 2000 },
+  );
+  libc.close();
 });

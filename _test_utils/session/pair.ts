@@ -38,27 +38,7 @@ export async function sessionPair(
 ): Promise<SessionPair> {
   const listener = SocketSessionListener.listen(`${dir}/${name}`);
   const forwarder = new SocketSessionForwarder(`${dir}/${name}`, options);
-  const opened: number[] = [];
-  fdTrace.hook = (fd) => opened.push(fd);
-  try {
-    forwarder.connect();
-  } finally {
-    fdTrace.hook = null;
-  }
-  if (test.sendBuffer !== undefined) {
-    // connect() opens the forwarder's socket (and maybe the poller's pipe,
-    // which is no socket: setsockopt fails there).
-    let set = 0;
-    for (const fd of opened) {
-      try {
-        setIntOption(fd, P.SOL_SOCKET, P.SO_SNDBUF, test.sendBuffer);
-        set++;
-      } catch {
-        // Not a socket.
-      }
-    }
-    if (set !== 1) throw new Error(`expected one forwarder socket, set ${set}`);
-  }
+  connectWithSendBuffer(forwarder, test.sendBuffer);
   const receiver = await listener.accept();
   return {
     listener,
@@ -70,6 +50,37 @@ export async function sessionPair(
       await forwarder.close().catch(() => {});
     },
   };
+}
+
+/**
+ * Connects `forwarder`, then (when `sendBuffer` is given) sets its socket's
+ * `SO_SNDBUF` (the kernel doubles it), so that how much the kernel takes
+ * does not depend on the machine's default.
+ */
+export function connectWithSendBuffer(
+  forwarder: SocketSessionForwarder,
+  sendBuffer?: number,
+): void {
+  const opened: number[] = [];
+  fdTrace.hook = (fd) => opened.push(fd);
+  try {
+    forwarder.connect();
+  } finally {
+    fdTrace.hook = null;
+  }
+  if (sendBuffer === undefined) return;
+  // connect() opens the forwarder's socket (and maybe the poller's pipe,
+  // which is no socket: setsockopt fails there).
+  let set = 0;
+  for (const fd of opened) {
+    try {
+      setIntOption(fd, P.SOL_SOCKET, P.SO_SNDBUF, sendBuffer);
+      set++;
+    } catch {
+      // Not a socket.
+    }
+  }
+  if (set !== 1) throw new Error(`expected one forwarder socket, set ${set}`);
 }
 
 /**

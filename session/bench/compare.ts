@@ -1,17 +1,22 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * Compares our socket session forwarding with the real BIND 10 code in Kea
- * 2.2 (C++, `libkea-util-io.so.0`) on the same machine, one run each:
+ * 2.2 (C++, `libkea-util-io.so.0`) on the same machine, in one run, the two
+ * sides alternating round by round (the median of each side is shown):
  *
  * - sessions forwarded per second, forwarder process -> receiver process,
  *   64 B, 4 KiB and 64 KiB data (rate measured by the receiver, first
- *   session to last), Deno -> Deno beside Kea -> Kea, plus the two mixed
- *   pairs;
+ *   session to last), Deno -> Deno against Kea -> Kea, and the two mixed
+ *   pairs against Kea -> Kea;
  * - end to end: TCP connections accepted by a front process, forwarded,
- *   answered by a worker process, per second (the same Deno client drives
- *   both).
+ *   answered ("ok") by a worker process, per second, Deno front + worker
+ *   against Kea front + worker (the same Deno client, 50 connections at a
+ *   time, drives both), and the two mixed pairs.
  *
- * Run: `deno run -A session/bench/compare.ts` (needs kea-common and g++).
+ * Rows with a goal (issue 18) say whether it is met.
+ *
+ * Run: `deno run -A session/bench/compare.ts [--rounds N]` (needs
+ * kea-common and g++).
  *
  * @module
  */
@@ -23,15 +28,13 @@ import {
 
 const PEER_TS = new URL("./_peer.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "session-compare-" });
+const roundsArg = Deno.args.indexOf("--rounds");
+const ROUNDS = roundsArg >= 0 ? Number(Deno.args[roundsArg + 1]) : 5;
 
 type Proc = JsonProcess;
 
-function start(cmd: string, args: string[]): Proc {
-  return startJsonProcess(cmd, args);
-}
-
 function deno(args: string[]): Proc {
-  return start(Deno.execPath(), ["run", "-A", PEER_TS, ...args]);
+  return startJsonProcess(Deno.execPath(), ["run", "-A", PEER_TS, ...args]);
 }
 
 async function sessionsPerSecond(
@@ -66,13 +69,14 @@ async function e2e(
   const { port } = await f.next() as { port: number };
   let next = 0;
   let ok = 0;
+  const request = new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n");
   const t0 = performance.now();
-  const buf = new Uint8Array(16);
   const run = async (): Promise<void> => {
+    const buf = new Uint8Array(16);
     while (next < total) {
       next++;
       using conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+      await conn.write(request);
       let text = "";
       while (true) {
         const n = await conn.read(buf);
@@ -96,67 +100,117 @@ if (kea === null) {
     "kea-common 2.2 (libkea-util-io.so.0) or g++ is missing: Kea columns are skipped",
   );
 }
+const start = (args: string[]): Proc => startJsonProcess(kea!, args);
 const denoRecv = (p: string, n: number): Proc => deno(["recv", p, String(n)]);
 const denoSend = (p: string, n: number, len: number): Proc =>
   deno(["send", p, String(n), String(len)]);
 const keaRecv = (p: string, n: number): Proc =>
-  start(kea!, ["bench-recv", p, String(n)]);
+  start(["bench-recv", p, String(n)]);
 const keaSend = (p: string, n: number, len: number): Proc =>
-  start(kea!, ["bench-send", p, String(n), String(len)]);
+  start(["bench-send", p, String(n), String(len)]);
+const denoFront = (p: string): Proc => deno(["e2e-front", p]);
+const denoWorker = (p: string): Proc => deno(["e2e-worker", p]);
+const keaFront = (p: string): Proc => start(["e2e-front", p]);
+const keaWorker = (p: string): Proc => start(["e2e-worker", p]);
 
-const rows: [string, number, number | null][] = [];
+interface Row {
+  label: string;
+  ours: () => Promise<number>;
+  peer: (() => Promise<number>) | null;
+  /** Goal for ours / peer, if the row has one. */
+  goal?: number;
+}
+
+const rows: Row[] = [];
 for (
-  const [label, len, n] of [["64 B", 64, 200000], ["4 KiB", 4096, 100000], [
-    "64 KiB",
-    65535,
-    20000,
-  ]] as const
+  const [label, len, n, goal] of [
+    ["64 B", 64, 200000, 1.0],
+    ["4 KiB", 4096, 100000, undefined],
+    ["64 KiB", 65535, 20000, undefined],
+  ] as const
 ) {
-  const ours = await sessionsPerSecond(denoRecv, denoSend, n, len);
-  const theirs = kea ? await sessionsPerSecond(keaRecv, keaSend, n, len) : null;
-  rows.push([
-    `sessions/s, ${label} data (forwarder -> receiver)`,
-    ours,
-    theirs,
-  ]);
+  rows.push({
+    label: `sessions/s, ${label} data, forwarder process -> receiver process`,
+    ours: () => sessionsPerSecond(denoRecv, denoSend, n, len),
+    peer: kea ? () => sessionsPerSecond(keaRecv, keaSend, n, len) : null,
+    ...(goal === undefined ? {} : { goal }),
+  });
 }
 if (kea) {
-  rows.push([
-    "sessions/s, 64 B: Kea forwarder -> our receiver",
-    await sessionsPerSecond(denoRecv, keaSend, 200000, 64),
-    null,
-  ]);
-  rows.push([
-    "sessions/s, 64 B: our forwarder -> Kea receiver",
-    await sessionsPerSecond(keaRecv, denoSend, 200000, 64),
-    null,
-  ]);
+  rows.push({
+    label: "sessions/s, 64 B: Kea forwarder -> our receiver (peer: Kea -> Kea)",
+    ours: () => sessionsPerSecond(denoRecv, keaSend, 200000, 64),
+    peer: () => sessionsPerSecond(keaRecv, keaSend, 200000, 64),
+  });
+  rows.push({
+    label: "sessions/s, 64 B: our forwarder -> Kea receiver (peer: Kea -> Kea)",
+    ours: () => sessionsPerSecond(keaRecv, denoSend, 200000, 64),
+    peer: () => sessionsPerSecond(keaRecv, keaSend, 200000, 64),
+  });
 }
-rows.push([
-  "TCP conns/s end to end (accept, forward, answer)",
-  await e2e(
-    (p) => deno(["e2e-front", p]),
-    (p) => deno(["e2e-worker", p]),
-    5000,
-  ),
-  kea
-    ? await e2e(
-      (p) => start(kea, ["e2e-front", p]),
-      (p) => start(kea, ["e2e-worker", p]),
-      5000,
-    )
-    : null,
-]);
+rows.push({
+  label: "TCP connections/s end to end (accept, forward, worker answers)",
+  ours: () => e2e(denoFront, denoWorker, 5000),
+  peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
+  goal: 0.8,
+});
+if (kea) {
+  rows.push({
+    label: "TCP connections/s: Kea front -> our worker (peer: Kea -> Kea)",
+    ours: () => e2e(keaFront, denoWorker, 5000),
+    peer: () => e2e(keaFront, keaWorker, 5000),
+  });
+  rows.push({
+    label: "TCP connections/s: our front -> Kea worker (peer: Kea -> Kea)",
+    ours: () => e2e(denoFront, keaWorker, 5000),
+    peer: () => e2e(keaFront, keaWorker, 5000),
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const results: { row: Row; ours: number[]; peer: number[] }[] = [];
+for (const row of rows) {
+  const r = { row, ours: [] as number[], peer: [] as number[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    // Alternate which side goes first, so neither always runs warm.
+    if (i % 2 === 1 && row.peer) r.peer.push(await row.peer());
+    r.ours.push(await row.ours());
+    if (i % 2 === 0 && row.peer) r.peer.push(await row.peer());
+  }
+  results.push(r);
+}
 
 const fmt = (x: number | null): string =>
   x === null ? "-" : Math.round(x).toLocaleString("en-US");
 console.log(
-  `\nsession/ vs Kea 2.2 C++ (${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs, one run each)\n`,
+  `\nsession/ vs Kea 2.2 C++ (${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs, median of ${ROUNDS} alternating rounds, load ${
+    Deno.loadavg()[0]!.toFixed(2)
+  })\n`,
 );
-console.log("| measurement | @sidecar/ipc (Deno) | Kea 2.2 C++ | Deno / Kea |");
-console.log("| --- | ---: | ---: | ---: |");
-for (const [label, ours, theirs] of rows) {
-  const ratio = theirs ? `${(ours / theirs).toFixed(2)}x` : "-";
-  console.log(`| ${label} | ${fmt(ours)} | ${fmt(theirs)} | ${ratio} |`);
+console.log(
+  "| workload | ours | peer | ratio | goal | met | ours per round / peer per round |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | :---: | --- |");
+for (const { row, ours, peer } of results) {
+  const o = median(ours);
+  const p = peer.length ? median(peer) : null;
+  const ratio = p ? o / p : null;
+  const goal = row.goal === undefined ? "-" : `>= ${row.goal.toFixed(1)}`;
+  const met = row.goal === undefined || ratio === null
+    ? "-"
+    : ratio >= row.goal
+    ? "yes"
+    : "no";
+  const rounds = `${ours.map(fmt).join(" ")} / ${peer.map(fmt).join(" ")}`;
+  console.log(
+    `| ${row.label} | ${fmt(o)} | ${fmt(p)} | ${
+      ratio === null ? "-" : ratio.toFixed(2)
+    } | ${goal} | ${met} | ${rounds} |`,
+  );
 }
 await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -1,9 +1,9 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
 import net from "node:net";
-import { libc, P, sysError } from "./_libc.ts";
+import { P } from "./_libc.ts";
 import type { SocketSession } from "./socket_session.ts";
-import { encodeSockaddr, type SocketAddress } from "./sockaddr.ts";
+import type { SocketAddress } from "./sockaddr.ts";
 
 /** A received TCP connection adopted by Deno's `node:net`, as Web streams. */
 export interface AdoptedConnection extends AsyncDisposable {
@@ -142,62 +142,4 @@ export function adoptTcpSession(session: SocketSession): AdoptedConnection {
     close,
     [Symbol.asyncDispose]: close,
   };
-}
-
-/**
- * Sends a datagram on a received UDP session's socket, by default to the
- * session's remote endpoint (the client that sent the forwarded datagram).
- *
- * @param session A session of type `SOCK_DGRAM`.
- * @param data The datagram.
- * @param to The destination. @default {session.remote}
- * @returns Bytes sent.
- * @throws {TypeError} When the session is not UDP.
- * @throws {SocketSessionError} When `sendto` fails.
- *
- * @example Usage
- * ```ts
- * import { forwardUdpDatagrams, sendDatagram, SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
- * import dgram from "node:dgram";
- * import assert from "node:assert/strict";
- *
- * const path = `${await Deno.makeTempDir()}/d.sock`;
- * using listener = SocketSessionListener.listen(path);
- * await using forwarder = new SocketSessionForwarder(path);
- * forwarder.connect();
- * using receiver = await listener.accept();
- * await using acceptor = forwardUdpDatagrams({ forwarder });
- * const client = dgram.createSocket("udp4");
- * const reply = new Promise<string>((resolve) => client.once("message", (m) => resolve(m.toString())));
- * client.send("hi", acceptor.addr.port, "127.0.0.1");
- * using session = await receiver.pop();
- * sendDatagram(session, new TextEncoder().encode("hello"));
- * assert.equal(await reply, "hello");
- * client.close();
- * ```
- */
-export function sendDatagram(
-  session: SocketSession,
-  data: Uint8Array,
-  to?: SocketAddress,
-): number {
-  if (session.type !== P.SOCK_DGRAM) {
-    throw new TypeError(
-      `Cannot send datagram: socket type ${session.type} is not SOCK_DGRAM`,
-    );
-  }
-  const sa = to === undefined ? session.remoteRaw.slice() : encodeSockaddr(to);
-  const body = data.slice();
-  const n = Number(
-    libc.sendto(
-      session.fd,
-      body,
-      BigInt(body.length),
-      P.MSG_DONTWAIT | P.MSG_NOSIGNAL,
-      sa,
-      sa.length,
-    ),
-  );
-  if (n < 0) throw sysError("send datagram");
-  return n;
 }
