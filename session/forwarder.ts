@@ -85,8 +85,8 @@ export interface FlushOptions {
   /** Cancels the wait (the sessions stay queued). @default {undefined} */
   signal?: AbortSignal;
   /**
-   * Milliseconds to wait; on expiry it rejects with a `TimeoutError`
-   * `DOMException` (the sessions stay queued). @default {Infinity}
+   * Milliseconds to wait; on expiry it rejects with a `SocketSessionError`
+   * of code `"TIMEOUT"` (the sessions stay queued). @default {Infinity}
    */
   timeout?: number;
 }
@@ -507,8 +507,14 @@ export class SocketSessionForwarder implements AsyncDisposable {
       lost = await race(watch.done, {
         signal: options.signal,
         timeout: options.timeout,
-        what: "the forwarder's queue",
       });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw new SocketSessionError(
+        "TIMEOUT",
+        `Cannot flush forwarder: timed out after ${options.timeout} ms`,
+        { cause: err },
+      );
     } finally {
       watch.cancel();
     }

@@ -115,7 +115,8 @@ peerTest(
       // The receiver does not read: a bounded flush gives up, the sessions
       // stay queued.
       await assert.rejects(forwarder.flush({ timeout: 50 }), {
-        name: "TimeoutError",
+        name: "SocketSessionError",
+        code: "TIMEOUT",
       });
       assert.deepEqual(forwarder.queued, 2);
       await kea.writeLine("go");
