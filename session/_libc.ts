@@ -5,8 +5,8 @@
  * socket helpers. The `sendmsg`/`recvmsg` buffers are in `_msg_io.ts`.
  *
  * Every call that can fail is synchronous (it runs on the JS thread, so
- * `errno` is ours to read); only `poll` has a `nonblocking` twin, used by
- * the one shared poller in `_poller.ts`.
+ * `errno` is ours to read), except the one `nonblocking` `epoll_wait` of
+ * the shared poller in `_poller.ts`.
  *
  * @module
  */
@@ -31,6 +31,9 @@ interface Platform {
   // struct mmsghdr: a msghdr, then msg_len
   mmsghdrSize: number;
   mmsgLen: number;
+  // struct epoll_event: size and offset of its data (packed on x86_64)
+  epollEventSize: number;
+  epollData: number;
   // struct cmsghdr: header size (= CMSG_LEN(0)) and CMSG_ALIGN unit
   cmsgHeader: number;
   cmsgAlign: number;
@@ -60,6 +63,13 @@ interface Platform {
   F_SETFL: number;
   FD_CLOEXEC: number;
   O_NONBLOCK: number;
+  SHUT_WR: number;
+  EPOLL_CLOEXEC: number;
+  EPOLL_CTL_ADD: number;
+  EPOLL_CTL_DEL: number;
+  EPOLL_CTL_MOD: number;
+  EFD_NONBLOCK: number;
+  EFD_CLOEXEC: number;
   POLLIN: number;
   POLLOUT: number;
   POLLERR: number;
@@ -77,6 +87,7 @@ const LINUX_ERRNOS: Record<number, string> = {
   12: "ENOMEM",
   13: "EACCES",
   14: "EFAULT",
+  17: "EEXIST",
   22: "EINVAL",
   23: "ENFILE",
   24: "EMFILE",
@@ -103,8 +114,9 @@ const LINUX_ERRNOS: Record<number, string> = {
 };
 
 // Linux glibc: x86_64 and aarch64 share every value below (measured with a
-// C probe on x86_64, cross-compiled and read back for aarch64; session.md §4.2).
-const LINUX: Omit<Platform, "library"> = {
+// C probe on x86_64, cross-compiled and read back for aarch64; session.md
+// §4.2), except struct epoll_event, which the kernel packs on x86_64 only.
+const LINUX: Omit<Platform, "library" | "epollEventSize" | "epollData"> = {
   os: "linux",
   errnoSymbol: "__errno_location",
   msghdrSize: 56,
@@ -144,6 +156,13 @@ const LINUX: Omit<Platform, "library"> = {
   F_SETFL: 4,
   FD_CLOEXEC: 1,
   O_NONBLOCK: 0x800,
+  SHUT_WR: 1,
+  EPOLL_CLOEXEC: 0x80000,
+  EPOLL_CTL_ADD: 1,
+  EPOLL_CTL_DEL: 2,
+  EPOLL_CTL_MOD: 3,
+  EFD_NONBLOCK: 0x800,
+  EFD_CLOEXEC: 0x80000,
   POLLIN: 1,
   POLLOUT: 4,
   POLLERR: 8,
@@ -153,8 +172,18 @@ const LINUX: Omit<Platform, "library"> = {
 };
 
 const PLATFORMS: Record<string, Platform> = {
-  "linux-x86_64": { ...LINUX, library: "libc.so.6" },
-  "linux-aarch64": { ...LINUX, library: "libc.so.6" },
+  "linux-x86_64": {
+    ...LINUX,
+    library: "libc.so.6",
+    epollEventSize: 12,
+    epollData: 4,
+  },
+  "linux-aarch64": {
+    ...LINUX,
+    library: "libc.so.6",
+    epollEventSize: 16,
+    epollData: 8,
+  },
 };
 
 const PLATFORM_KEY = `${Deno.build.os}-${Deno.build.arch}`;
@@ -179,6 +208,7 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -208,15 +238,16 @@ const SYMBOLS = {
   },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   unlink: { parameters: ["buffer"], result: "i32" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
-  pollBlocking: {
-    name: "poll",
-    parameters: ["buffer", "u64", "i32"],
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epollWaitBlocking: {
+    name: "epoll_wait",
+    parameters: ["i32", "buffer", "i32", "i32"],
     result: "i32",
     nonblocking: true,
   },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
 
@@ -409,13 +440,21 @@ export function openSocket(family: number, type: number): number {
  *
  * @param fd The listening socket.
  * @param nonBlocking Whether the new socket is non-blocking.
+ * @param peer Where to put the peer's sockaddr (`peerLength[0]` holds its
+ * size before the call, the sockaddr's length after), or null.
+ * @param peerLength The length cell, or null.
  * @returns The new fd, or -1 with `errno` set.
  */
-export function acceptSocket(fd: number, nonBlocking: boolean): number {
+export function acceptSocket(
+  fd: number,
+  nonBlocking: boolean,
+  peer: Uint8Array | null = null,
+  peerLength: Uint32Array | null = null,
+): number {
   const c = libc.accept4(
     fd,
-    null,
-    null,
+    peer,
+    peerLength,
     P.SOCK_CLOEXEC | (nonBlocking ? P.SOCK_NONBLOCK : 0),
   );
   if (c >= 0) fdTrace.hook?.(c);

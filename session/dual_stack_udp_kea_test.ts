@@ -8,7 +8,7 @@ import { peerTest, tempDir } from "../_test_utils/peers.ts";
 import { keaPeer, startPeer } from "../_test_utils/session/kea.ts";
 import { fromHex } from "../_test_utils/session/hex.ts";
 import { trackFds } from "../_test_utils/session/raw.ts";
-import { forwardTcpConnections } from "./acceptor.ts";
+import { forwardTcpConnections } from "./tcp_acceptor.ts";
 import { adoptUdpSession } from "./adopt_udp.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";

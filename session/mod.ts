@@ -25,9 +25,10 @@
  *   {@linkcode forwardUdpDatagrams} (long-running: they survive transient
  *   `accept`/receive errors such as `EMFILE`, and hold at most
  *   `maxPendingConnections` connections; IPv6 ones are IPv6-only unless
- *   `dualStack`), {@linkcode adoptTcpSession} (a received TCP socket as
- *   half-open capable Web streams through `node:net`, no `--allow-net`
- *   needed), {@linkcode adoptUdpSession} (a received UDP socket that
+ *   `dualStack`), {@linkcode adoptTcpSession} (a received TCP socket,
+ *   shaped like `Deno.Conn`: read, write, half-close, Web streams; no
+ *   `--allow-net` needed), {@linkcode adoptNetSocket} (the same as a
+ *   `node:net` socket, for `node:http` servers), {@linkcode adoptUdpSession} (a received UDP socket that
  *   receives and sends datagrams, shaped like `Deno.DatagramConn`),
  *   {@linkcode sendDatagram}.
  *
@@ -87,5 +88,8 @@ export * from "./forwarder.ts";
 export * from "./receiver.ts";
 export * from "./listener.ts";
 export * from "./acceptor.ts";
+export * from "./tcp_acceptor.ts";
+export * from "./udp_acceptor.ts";
 export * from "./adopt_tcp.ts";
+export * from "./adopt_net.ts";
 export * from "./adopt_udp.ts";

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { forwardTcpConnections } from "../../session/acceptor.ts";
+import { forwardTcpConnections } from "../../session/tcp_acceptor.ts";
 import { SocketSessionForwarder } from "../../session/forwarder.ts";
 import type { SocketSessionError } from "../../session/errors.ts";
 import { poller } from "../../session/_poller.ts";

@@ -9,7 +9,7 @@
  * - `e2e-front PATH`: forward TCP connections on 127.0.0.1 (port printed)
  *   until stdin ends.
  * - `e2e-worker PATH`: answer "ok" on each forwarded connection (adopted
- *   with node:net) until the forwarder closes.
+ *   with adoptTcpSession) until the forwarder closes.
  *
  * @module
  */
@@ -86,9 +86,7 @@ if (mode === "recv") {
     sessions++;
     (async () => {
       await using conn = adoptTcpSession(session);
-      const writer = conn.writable.getWriter();
-      await writer.write(ok);
-      await writer.close();
+      await conn.write(ok);
     })().catch((err) => console.error(err));
   }
   console.log(JSON.stringify({ sessions }));
