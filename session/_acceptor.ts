@@ -48,7 +48,7 @@ export class Acceptor implements SessionAcceptor {
     this.#finished = run(() => this.#forwarded++).finally(() => {
       // Also unhooks the caller's signal (see controllerFor).
       controller.abort(closedReason());
-      poller.cancelAndClose(this.#fd, closedReason());
+      poller.cancelAndClose(this.#fd, closedReason);
       this.#fd = -1;
     });
     // A caller that never looks at `finished` (errors also reach onError)

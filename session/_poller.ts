@@ -187,7 +187,10 @@ export class Poller {
     if (waiter.onAbort !== undefined) {
       waiter.signal!.removeEventListener("abort", waiter.onAbort);
     }
-    if (--this.#size === 0) this.#wake();
+    // The last wait went while epoll_wait is outstanding (a cancel or an
+    // abort): wake it, so that the loop can end. (A wait that an event
+    // resolved needs no wake: that call has returned already.)
+    if (--this.#size === 0 && this.#outstanding > 0) this.#wake();
   }
 
   /**
@@ -195,27 +198,29 @@ export class Poller {
    * watching it.
    *
    * @param fd The fd.
-   * @param reason The rejection reason.
+   * @param reason Makes the rejection reason (called only if someone
+   * waits: an error's stack costs more than closing an fd).
    */
-  cancel(fd: number, reason: unknown): void {
+  cancel(fd: number, reason: () => unknown): void {
     const entry = this.#entries.get(fd);
     if (entry === undefined) return;
     const waiters = entry.waiters.splice(0);
     this.#register(fd, entry);
+    const err = reason();
     for (const w of waiters) {
       this.#forget(w);
-      w.reject(reason);
+      w.reject(err);
     }
   }
 
   /**
-   * Rejects every wait on `fd` with `reason`, then closes `fd`: the one way
-   * an owner closes an fd that others may be waiting on.
+   * Rejects every wait on `fd` with `reason()`, then closes `fd`: the one
+   * way an owner closes an fd that others may be waiting on.
    *
    * @param fd The fd (nothing happens when negative).
-   * @param reason The rejection reason.
+   * @param reason Makes the rejection reason (if someone waits).
    */
-  cancelAndClose(fd: number, reason: unknown): void {
+  cancelAndClose(fd: number, reason: () => unknown): void {
     if (fd < 0) return;
     this.cancel(fd, reason);
     closeFd(fd);
@@ -223,7 +228,7 @@ export class Poller {
 
   /** Makes the outstanding `epoll_wait` return (when the last wait went). */
   #wake(): void {
-    if (!this.#running || this.#woken) return;
+    if (this.#woken) return;
     this.#woken = true;
     this.#word[0] = 1n;
     libc.write(this.#wakeFd, new Uint8Array(this.#word.buffer), 8n);

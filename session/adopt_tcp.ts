@@ -62,10 +62,7 @@ export class TcpSessionConn implements AsyncDisposable, Disposable {
   #fd: number;
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
-  /** The local endpoint (the address the client connected to). */
-  readonly local: SocketAddress;
-  /** The client's endpoint. */
-  readonly remote: SocketAddress;
+  #session: SocketSession;
   /** The first bytes, which came with the session. */
   readonly data: Uint8Array<ArrayBuffer>;
 
@@ -81,10 +78,61 @@ export class TcpSessionConn implements AsyncDisposable, Disposable {
         `Cannot adopt session: socket type ${session.type} is not SOCK_STREAM`,
       );
     }
-    this.local = session.local;
-    this.remote = session.remote;
+    this.#session = session;
     this.data = session.data;
     this.#fd = session.takeFd();
+  }
+
+  /**
+   * The local endpoint (the address the client connected to).
+   *
+   * @returns The address.
+   *
+   * @example Usage
+   * ```ts
+   * import { adoptTcpSession, forwardTcpConnections, SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/t.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * await using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * await using acceptor = forwardTcpConnections({ forwarder });
+   * using client = await Deno.connect({ hostname: "127.0.0.1", port: acceptor.addr.port });
+   * await client.write(new Uint8Array([1]));
+   * await using conn = adoptTcpSession(await receiver.pop());
+   * assert.equal(conn.local.port, acceptor.addr.port);
+   * ```
+   */
+  get local(): SocketAddress {
+    return this.#session.local;
+  }
+
+  /**
+   * The client's endpoint.
+   *
+   * @returns The address.
+   *
+   * @example Usage
+   * ```ts
+   * import { adoptTcpSession, forwardTcpConnections, SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/t.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * await using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * await using acceptor = forwardTcpConnections({ forwarder });
+   * using client = await Deno.connect({ hostname: "127.0.0.1", port: acceptor.addr.port });
+   * await client.write(new Uint8Array([1]));
+   * await using conn = adoptTcpSession(await receiver.pop());
+   * assert.equal(conn.remote.port, (client.localAddr as Deno.NetAddr).port);
+   * ```
+   */
+  get remote(): SocketAddress {
+    return this.#session.remote;
   }
 
   /**
@@ -388,7 +436,7 @@ export class TcpSessionConn implements AsyncDisposable, Disposable {
     const fd = this.#fd;
     if (fd < 0) return;
     this.#fd = -1;
-    poller.cancelAndClose(fd, closedError());
+    poller.cancelAndClose(fd, closedError);
   }
 
   /**

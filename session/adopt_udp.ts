@@ -423,7 +423,7 @@ export class UdpSessionConn
   [Symbol.dispose](): void {
     const fd = this.#fd;
     this.#fd = -1;
-    poller.cancelAndClose(fd, closedError());
+    poller.cancelAndClose(fd, closedError);
   }
 
   /**

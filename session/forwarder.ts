@@ -596,7 +596,7 @@ export class SocketSessionForwarder implements AsyncDisposable {
     );
     const sock = queue.sock;
     const abandoned = queue.abandon(reason);
-    poller.cancelAndClose(sock, reason);
+    poller.cancelAndClose(sock, () => reason);
     const lost = watch.failed() + abandoned + queue.takeSilentLosses();
     if (lost > 0) {
       throw new SessionsLostError(

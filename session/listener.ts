@@ -236,7 +236,7 @@ export class SocketSessionListener
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    poller.cancelAndClose(fd, listenerClosed());
+    poller.cancelAndClose(fd, listenerClosed);
     libc.unlink(new TextEncoder().encode(this.#path + "\0"));
   }
 

@@ -366,10 +366,11 @@ export class SocketSessionReceiver
     for (const session of this.#ready.splice(0)) session.close();
     poller.cancelAndClose(
       fd,
-      new SocketSessionError(
-        "CLOSED",
-        "Cannot receive socket session: the receiver was closed",
-      ),
+      () =>
+        new SocketSessionError(
+          "CLOSED",
+          "Cannot receive socket session: the receiver was closed",
+        ),
     );
   }
 

@@ -74,7 +74,7 @@ class FirstDataClock {
 
   /** Cancels every wait (the acceptor closes). */
   cancelAll(reason: unknown): void {
-    for (const w of this.#waiting) poller.cancel(w.fd, reason);
+    for (const w of this.#waiting) poller.cancel(w.fd, () => reason);
     this.#waiting.clear();
     this.#timer?.();
     this.#timer = null;
@@ -100,10 +100,11 @@ class FirstDataClock {
       w.timedOut = true;
       poller.cancel(
         w.fd,
-        new SocketSessionError(
-          "TIMEOUT",
-          `Cannot forward connection: no data within ${this.#ms} ms`,
-        ),
+        () =>
+          new SocketSessionError(
+            "TIMEOUT",
+            `Cannot forward connection: no data within ${this.#ms} ms`,
+          ),
       );
     }
     this.#arm();
