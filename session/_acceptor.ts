@@ -6,7 +6,7 @@
  * @module
  */
 
-import { setLongTimeout } from "../_internal/timers.ts";
+import { MAX_TIMER_DELAY, setLongTimeout } from "../_internal/timers.ts";
 import { acceptErrorAction } from "./_accept.ts";
 import {
   closeFd,
@@ -102,6 +102,15 @@ export function bindSocket(options: AcceptorOptions, type: number): number {
         P.IPPROTO_IPV6,
         P.IPV6_V6ONLY,
         options.dualStack ? 0 : 1,
+      );
+    }
+    if (type === P.SOCK_STREAM && options.deferAccept) {
+      const ms = Math.min(options.firstDataTimeout ?? 10000, MAX_TIMER_DELAY);
+      setIntOption(
+        fd,
+        P.IPPROTO_TCP,
+        P.TCP_DEFER_ACCEPT,
+        Math.max(1, Math.ceil(ms / 1000)),
       );
     }
     if (libc.bind(fd, sa, sa.length) < 0) throw sysError("bind acceptor");

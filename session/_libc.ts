@@ -52,9 +52,12 @@ interface Platform {
   MSG_CMSG_CLOEXEC: number;
   MSG_CTRUNC: number;
   MSG_TRUNC: number;
+  MSG_ERRQUEUE: number;
   SO_REUSEADDR: number;
   SO_SNDBUF: number;
   SO_RCVBUF: number;
+  IPPROTO_TCP: number;
+  TCP_DEFER_ACCEPT: number;
   IPPROTO_IPV6: number;
   IPV6_V6ONLY: number;
   F_GETFD: number;
@@ -145,9 +148,12 @@ const LINUX: Omit<Platform, "library" | "epollEventSize" | "epollData"> = {
   MSG_CMSG_CLOEXEC: 0x40000000,
   MSG_CTRUNC: 0x8,
   MSG_TRUNC: 0x20,
+  MSG_ERRQUEUE: 0x2000,
   SO_REUSEADDR: 2,
   SO_SNDBUF: 7,
   SO_RCVBUF: 8,
+  IPPROTO_TCP: 6,
+  TCP_DEFER_ACCEPT: 9,
   IPPROTO_IPV6: 41,
   IPV6_V6ONLY: 26,
   F_GETFD: 1,
@@ -433,6 +439,34 @@ export function openSocket(family: number, type: number): number {
   if (fd < 0) throw sysError("create socket");
   fdTrace.hook?.(fd);
   return fd;
+}
+
+const errScratch = new Uint8Array(512);
+
+/**
+ * Empties a socket's error queue (`MSG_ERRQUEUE`): ICMP errors that a UDP
+ * socket keeps once someone turned on `IP_RECVERR` on it. While the queue
+ * holds one, the socket reports `POLLERR` and every wait ends at once;
+ * each error was already reported once by a failed receive.
+ *
+ * @param fd The socket.
+ */
+export function drainErrorQueue(fd: number): void {
+  const flags = P.MSG_ERRQUEUE | P.MSG_DONTWAIT;
+  while (
+    Number(
+      libc.recvfrom(
+        fd,
+        errScratch,
+        BigInt(errScratch.length),
+        flags,
+        null,
+        null,
+      ),
+    ) >= 0
+  ) {
+    // One error dequeued; look for the next.
+  }
 }
 
 /**

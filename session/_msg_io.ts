@@ -106,8 +106,6 @@ export class MsgIo {
 const BATCH = 32;
 /** Smallest buffer region offered to one read. */
 const MIN_REGION = 2048;
-/** Largest region: one longest session and a bit. */
-const MAX_REGION = 64 * 1024;
 /** Control buffer of one read: room for `MAX_RECEIVED_FDS` fds. */
 const CONTROL_SIZE = 16 + 4 * MAX_RECEIVED_FDS;
 
@@ -131,11 +129,12 @@ export class RecvBatch {
   /** The room asked of the stream before each call. */
   #want: number;
   /**
-   * Bytes offered to each read: doubled while reads fill them (large
-   * sessions), halved while they stay far below (small ones), so that one
-   * call takes several sessions of any size.
+   * Bytes offered to each read: twice the longest read of the last call
+   * (at least 2 KiB), so that small sessions come many to a call, while
+   * large ones (a read each anyway) get one region, where the bytes land
+   * in place instead of being moved together after the call.
    */
-  #region = 4096;
+  #region = MIN_REGION;
 
   /**
    * Sets up the headers for `stream`'s buffer.
@@ -173,7 +172,7 @@ export class RecvBatch {
       1,
       Math.min(BATCH, Math.floor(free / this.#region)),
     );
-    const region = Math.min(Math.floor(free / count), MAX_REGION);
+    const region = Math.floor(free / count);
     const at = stream.end;
     const v = this.#msgsView;
     const iv = this.#iovsView;
@@ -201,11 +200,7 @@ export class RecvBatch {
       if (len === 0) return i + 1;
       if (len > longest) longest = len;
     }
-    if (longest === region) {
-      this.#region = Math.min(this.#region * 2, MAX_REGION);
-    } else if (longest < this.#region / 4) {
-      this.#region = Math.max(this.#region / 2, MIN_REGION);
-    }
+    this.#region = Math.max(MIN_REGION, 2 * longest);
     return n;
   }
 

@@ -238,9 +238,6 @@ export class Poller {
     this.#running = true;
     const ep = this.#epfd;
     const events = this.#events!;
-    const view = this.#eventsView!;
-    const size = P.epollEventSize;
-    const data = P.epollData;
     try {
       while (this.#size > 0) {
         this.polls++;
@@ -255,19 +252,27 @@ export class Poller {
           this.#outstanding--;
         }
         // n < 0: EINTR (errno belongs to a pool thread); wait again.
-        for (let i = 0; i < n; i++) {
-          const revents = view.getUint32(i * size, true);
-          const fd = view.getInt32(i * size + data, true);
-          if (fd === this.#wakeFd) {
-            this.#drainWake();
-            continue;
-          }
-          this.#ready(fd, revents);
-        }
+        this.#dispatch(n);
       }
     } finally {
       this.#running = false;
       if (this.#woken) this.#drainWake();
+    }
+  }
+
+  /** Resolves the waits that the first `n` returned events satisfy. */
+  #dispatch(n: number): void {
+    const view = this.#eventsView!;
+    const size = P.epollEventSize;
+    const data = P.epollData;
+    for (let i = 0; i < n; i++) {
+      const revents = view.getUint32(i * size, true);
+      const fd = view.getInt32(i * size + data, true);
+      if (fd === this.#wakeFd) {
+        this.#drainWake();
+        continue;
+      }
+      this.#ready(fd, revents);
     }
   }
 

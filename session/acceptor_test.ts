@@ -9,9 +9,10 @@ import {
   shutdownSocket,
 } from "../_test_utils/session/acceptor.ts";
 import { startJsonProcess } from "../_test_utils/session/kea.ts";
+import { pollNow } from "../_test_utils/session/raw.ts";
 import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
 import { acceptErrorAction } from "./_accept.ts";
-import { fdTrace, setIntOption } from "./_libc.ts";
+import { fdTrace, P, setIntOption } from "./_libc.ts";
 import type { SocketSessionError } from "./errors.ts";
 import { forwardTcpConnections } from "./tcp_acceptor.ts";
 import { forwardUdpDatagrams } from "./udp_acceptor.ts";
@@ -401,7 +402,7 @@ Deno.test({
 });
 
 leakFreeTest(
-  "forwardUdpDatagrams() goes on after an ICMP error queued on its socket (ECONNREFUSED from a receiver's IP_RECVERR copy)",
+  "forwardUdpDatagrams() goes on after an ICMP error queued on its socket (ECONNREFUSED from a receiver's IP_RECVERR copy), and takes it off the error queue (no POLLERR left to spin on)",
   async (dir) => {
     await using pair = await sessionPair(dir, "r.sock");
     const errors: unknown[] = [];
@@ -415,19 +416,21 @@ leakFreeTest(
     const deadPort = dead.address().port;
     await new Promise<void>((r) => dead.close(() => r()));
     client.send("one", acceptor.addr.port, "127.0.0.1");
-    {
-      using first = await pair.receiver.pop({ timeout: 5000 });
-      // The receiver asks for ICMP errors on its copy (IPPROTO_IP,
-      // IP_RECVERR) and answers a port nobody listens on: the shared
-      // socket now holds ECONNREFUSED for its next receive.
-      setIntOption(first.fd, 0, 11, 1);
-      sendDatagram(first, enc.encode("x"), {
-        hostname: "127.0.0.1",
-        port: deadPort,
-      });
-    }
+    using first = await pair.receiver.pop({ timeout: 5000 });
+    // The receiver asks for ICMP errors on its copy (IPPROTO_IP,
+    // IP_RECVERR) and answers a port nobody listens on: the shared
+    // socket now holds ECONNREFUSED for its next receive.
+    setIntOption(first.fd, 0, 11, 1);
+    sendDatagram(first, enc.encode("x"), {
+      hostname: "127.0.0.1",
+      port: deadPort,
+    });
     await waitFor("the ICMP error", () => errors.length > 0);
     assert.deepEqual((errors[0] as SocketSessionError).code, "ECONNREFUSED");
+    // The error queue is empty again: the socket (the same one as the
+    // receiver's copy) no longer reports POLLERR, so the acceptor's waits
+    // do not end at once, over and over.
+    assert.deepEqual(pollNow(first.fd, P.POLLIN) & P.POLLERR, 0);
     client.send("two", acceptor.addr.port, "127.0.0.1");
     using second = await pair.receiver.pop({ timeout: 5000 });
     assert.deepEqual(dec.decode(second.data), "two");
@@ -457,5 +460,28 @@ leakFreeTest(
     assert.deepEqual(errors.length, 1);
     assert.deepEqual((errors[0] as SocketSessionError).code, "TIMEOUT");
     assert.deepEqual(await readAll(silent), "");
+  },
+);
+
+leakFreeTest(
+  "forwardTcpConnections({ deferAccept: true }): the kernel keeps a silent client (no fd, no pending slot) while a client with data is forwarded at once",
+  async (dir) => {
+    await using pair = await sessionPair(dir, "d.sock");
+    const errors: unknown[] = [];
+    await using acceptor = forwardTcpConnections({
+      forwarder: pair.forwarder,
+      deferAccept: true,
+      onError: (e) => errors.push(e),
+    });
+    const port = acceptor.addr.port;
+    using _silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    using talker = await Deno.connect({ hostname: "127.0.0.1", port });
+    await talker.write(enc.encode("first"));
+    using session = await pair.receiver.pop({ timeout: 5000 });
+    assert.deepEqual(dec.decode(session.data), "first");
+    // The silent client connected first, but was never handed over.
+    assert.deepEqual([acceptor.pending, acceptor.forwarded], [0, 1]);
+    assert.deepEqual(await acceptQueueLength(port), 0);
+    assert.deepEqual(errors, []);
   },
 );

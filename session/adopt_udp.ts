@@ -2,6 +2,7 @@
 
 import {
   closeFd,
+  drainErrorQueue,
   EAGAIN,
   EINTR,
   errno,
@@ -240,6 +241,7 @@ export class UdpSessionConn
     options: ReceiveOptions = {},
   ): Promise<[Uint8Array<ArrayBuffer>, Deno.NetAddr]> {
     options.signal?.throwIfAborted();
+    let events = 0;
     while (true) {
       const fd = this.#fd;
       if (fd < 0) throw closedError();
@@ -267,7 +269,11 @@ export class UdpSessionConn
       const e = errno();
       if (e === EINTR) continue;
       if (e !== EAGAIN) throw sysError("receive datagram", e);
-      await poller.wait(fd, P.POLLIN, options);
+      // POLLERR with nothing to read: an ICMP error queued on the socket
+      // (`IP_RECVERR`), reported by the receive before: take it off, or
+      // every wait would end at once.
+      if ((events & P.POLLERR) !== 0) drainErrorQueue(fd);
+      events = await poller.wait(fd, P.POLLIN, options);
     }
   }
 

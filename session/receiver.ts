@@ -1,6 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
 import { deadlineSignal } from "../_internal/abort.ts";
+import { checkDuration } from "../_internal/timers.ts";
 import {
   closeFd,
   EAGAIN,
@@ -244,6 +245,9 @@ export class SocketSessionReceiver
    */
   async pop(options: PopOptions = {}): Promise<SocketSession> {
     options.signal?.throwIfAborted();
+    if (options.timeout !== undefined) {
+      checkDuration(options.timeout, "timeout", "pop socket session");
+    }
     // Fast path: a session read ahead by an earlier batch.
     const r = this.#popping ? null : this.#step();
     if (r === null) return await this.#popSlow(options);
@@ -263,19 +267,20 @@ export class SocketSessionReceiver
       throw new TypeError("Cannot pop socket session: another pop is pending");
     }
     this.#popping = true;
-    const deadline = deadlineSignal(
-      options.timeout ?? Infinity,
-      options.signal,
-    );
+    // Without a limit or a signal (the iterator), no deadline to keep.
+    const deadline =
+      options.signal === undefined && (options.timeout ?? Infinity) === Infinity
+        ? null
+        : deadlineSignal(options.timeout ?? Infinity, options.signal);
     try {
       while (true) {
         const r = this.#step();
         if (r !== null) return r;
         const fd = this.#fd;
         try {
-          await poller.wait(fd, P.POLLIN, { signal: deadline.signal });
+          await poller.wait(fd, P.POLLIN, { signal: deadline?.signal });
         } catch (err) {
-          const reason = deadline.timedOut()
+          const reason = deadline?.timedOut()
             ? new SocketSessionError(
               "TIMEOUT",
               `Cannot receive socket session: timed out after ${options.timeout} ms`,
@@ -287,7 +292,7 @@ export class SocketSessionReceiver
       }
     } finally {
       this.#popping = false;
-      deadline.clear();
+      deadline?.clear();
     }
   }
 
@@ -326,7 +331,8 @@ export class SocketSessionReceiver
    */
   async *[Symbol.asyncIterator](): AsyncIterator<SocketSession> {
     while (true) {
-      const r = await this.#pop({});
+      // A session read ahead needs no wait.
+      const r = (this.#popping ? null : this.#step()) ?? await this.#pop({});
       if (r === END) return;
       yield r;
     }

@@ -10,7 +10,15 @@ import {
   pause,
   survive,
 } from "./_acceptor.ts";
-import { EAGAIN, EINTR, errno, libc, P, socketName } from "./_libc.ts";
+import {
+  drainErrorQueue,
+  EAGAIN,
+  EINTR,
+  errno,
+  libc,
+  P,
+  socketName,
+} from "./_libc.ts";
 import { poller } from "./_poller.ts";
 import type { AcceptorOptions, SessionAcceptor } from "./acceptor.ts";
 import { MAX_DATA_SIZE } from "./session_header.ts";
@@ -61,6 +69,7 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
   const fromLen = new Uint32Array(1);
   return new Acceptor(fd, controller, async (count) => {
     let backoff = 0;
+    let lastEvents = 0;
     while (!signal.aborted) {
       fromLen[0] = 128;
       const n = Number(
@@ -101,7 +110,11 @@ export function forwardUdpDatagrams(options: AcceptorOptions): SessionAcceptor {
         continue;
       }
       try {
-        await poller.wait(fd, P.POLLIN, { signal });
+        // POLLERR with nothing to read: an ICMP error queued on the socket
+        // (reported by the receive above): take it off, or every wait
+        // would end at once.
+        if ((lastEvents & P.POLLERR) !== 0) drainErrorQueue(fd);
+        lastEvents = await poller.wait(fd, P.POLLIN, { signal });
       } catch (err) {
         if (signal.aborted) break;
         throw err;

@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -160,6 +161,13 @@ static int openFdCount() {
 
 static socklen_t saLength(const sockaddr& sa) {
     return sa.sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+}
+
+static double cpuSeconds() {
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
 }
 
 static double now() {
@@ -374,6 +382,7 @@ static int modeBenchSend(const char* path, long count, size_t len) {
     std::string data(len, 'x');
     long waits = 0;
     const double t0 = now();
+    const double c0 = cpuSeconds();
     for (long i = 0; i < count; i++) {
         // BIND 10's push() is two writes and fails (corrupting the stream)
         // when the second one would block: wait until the socket is writable
@@ -392,7 +401,8 @@ static int modeBenchSend(const char* path, long count, size_t len) {
             return 1;
         }
     }
-    std::printf("{\"n\":%ld,\"seconds\":%.6f,\"waits\":%ld}\n", count, now() - t0, waits);
+    std::printf("{\"n\":%ld,\"seconds\":%.6f,\"cpu\":%.6f,\"waits\":%ld}\n", count,
+                now() - t0, cpuSeconds() - c0, waits);
     std::fflush(stdout);
     forwarder.close();
     return 0;
@@ -404,17 +414,22 @@ static int modeBenchRecv(const char* path, long count) {
     if (fd < 0) die("accept");
     SocketSessionReceiver receiver(fd);
     double t0 = 0;
+    double c0 = 0;
     for (long i = 0; i < count; i++) {
         try {
             const SocketSession s = receiver.pop();
-            if (i == 0) t0 = now();
+            if (i == 0) {
+                t0 = now();
+                c0 = cpuSeconds();
+            }
             close(s.getSocket());
         } catch (const std::exception& ex) {
             std::printf("{\"error\":\"%s\",\"at\":%ld}\n", jsonEscape(ex.what()).c_str(), i);
             return 1;
         }
     }
-    std::printf("{\"n\":%ld,\"seconds\":%.6f}\n", count, now() - t0);
+    std::printf("{\"n\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", count, now() - t0,
+                cpuSeconds() - c0);
     close(fd);
     close(lfd);
     unlink(path);

@@ -156,6 +156,25 @@ export async function recvSome(fd: number, max = 65536): Promise<Uint8Array> {
   }
 }
 
+let pollLib:
+  | Deno.DynamicLibrary<{
+    poll: { parameters: ["buffer", "u64", "i32"]; result: "i32" };
+  }>
+  | null = null;
+
+/** `poll(fd, events, 0)`: the events `fd` reports right now. */
+export function pollNow(fd: number, events: number): number {
+  pollLib ??= Deno.dlopen("libc.so.6", {
+    poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  });
+  const pfd = new Uint8Array(new ArrayBuffer(8));
+  const v = new DataView(pfd.buffer);
+  v.setInt32(0, fd, true);
+  v.setInt16(4, events, true);
+  if (pollLib.symbols.poll(pfd, 1n, 0) < 0) throw new Error("poll failed");
+  return v.getInt16(6, true);
+}
+
 /** Whether an fd number is open in this process. */
 export function fdIsOpen(fd: number): boolean {
   return libc.fcntl(fd, P.F_GETFD, 0) >= 0;

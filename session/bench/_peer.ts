@@ -3,11 +3,12 @@
  * The Deno side of `compare.ts`, run as child processes:
  *
  * - `recv PATH N`: accept one forwarder, pop N sessions (closing each fd),
- *   print `{"n":N,"seconds":S}` from the first session to the last.
+ *   print `{"n":N,"seconds":S,"cpu":C}` from the first session to the last
+ *   (C: CPU seconds this process used meanwhile).
  * - `send PATH N LEN`: push N UDP sessions of LEN bytes (waiting with
- *   `send()` when the receiver lags), print `{"n":N,"seconds":S}`.
- * - `e2e-front PATH`: forward TCP connections on 127.0.0.1 (port printed)
- *   until stdin ends.
+ *   `send()` when the receiver lags), print `{"n":N,"seconds":S,"cpu":C}`.
+ * - `e2e-front PATH [defer]`: forward TCP connections on 127.0.0.1 (port
+ *   printed) until stdin ends (`defer`: with `deferAccept`).
  * - `e2e-worker PATH`: answer "ok" on each forwarded connection (adopted
  *   with adoptTcpSession) until the forwarder closes.
  *
@@ -20,8 +21,15 @@ import {
   SocketSessionListener,
   WouldBlockError,
 } from "../mod.ts";
+import process from "node:process";
 
 const [mode, path, a, b] = Deno.args;
+
+/** CPU time (user + system) this process used so far, in seconds. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
 
 if (mode === "recv") {
   const n = Number(a);
@@ -31,12 +39,22 @@ if (mode === "recv") {
   console.log(JSON.stringify({ ready: true }));
   using receiver = await listener.accept();
   let t0 = 0;
+  let c0 = 0;
   for (let i = 0; i < n; i++) {
     const s = await receiver.pop();
-    if (i === 0) t0 = performance.now();
+    if (i === 0) {
+      t0 = performance.now();
+      c0 = cpuSeconds();
+    }
     s.close();
   }
-  console.log(JSON.stringify({ n, seconds: (performance.now() - t0) / 1000 }));
+  console.log(
+    JSON.stringify({
+      n,
+      seconds: (performance.now() - t0) / 1000,
+      cpu: cpuSeconds() - c0,
+    }),
+  );
 } else if (mode === "send") {
   const n = Number(a);
   await using forwarder = new SocketSessionForwarder(path!);
@@ -51,6 +69,7 @@ if (mode === "recv") {
   };
   let waits = 0;
   const t0 = performance.now();
+  const c0 = cpuSeconds();
   for (let i = 0; i < n; i++) {
     try {
       forwarder.push(session);
@@ -61,7 +80,12 @@ if (mode === "recv") {
     }
   }
   console.log(
-    JSON.stringify({ n, seconds: (performance.now() - t0) / 1000, waits }),
+    JSON.stringify({
+      n,
+      seconds: (performance.now() - t0) / 1000,
+      cpu: cpuSeconds() - c0,
+      waits,
+    }),
   );
 } else if (mode === "e2e-front") {
   await using forwarder = new SocketSessionForwarder(path!);
@@ -69,6 +93,7 @@ if (mode === "recv") {
   await using acceptor = forwardTcpConnections({
     forwarder,
     hostname: "127.0.0.1",
+    deferAccept: a === "defer",
   });
   console.log(JSON.stringify({ port: acceptor.addr.port }));
   for await (const _ of Deno.stdin.readable) {

@@ -11,7 +11,8 @@
  * - end to end: TCP connections accepted by a front process, forwarded,
  *   answered ("ok") by a worker process, per second, Deno front + worker
  *   against Kea front + worker (the same Deno client, 50 connections at a
- *   time, drives both), and the two mixed pairs.
+ *   time, drives both), with our front as configured by default and with
+ *   `deferAccept`, and the two mixed pairs.
  *
  * Rows with a goal (issue 18) say whether it is met.
  *
@@ -109,6 +110,7 @@ const keaRecv = (p: string, n: number): Proc =>
 const keaSend = (p: string, n: number, len: number): Proc =>
   start(["bench-send", p, String(n), String(len)]);
 const denoFront = (p: string): Proc => deno(["e2e-front", p]);
+const denoDeferFront = (p: string): Proc => deno(["e2e-front", p, "defer"]);
 const denoWorker = (p: string): Proc => deno(["e2e-worker", p]);
 const keaFront = (p: string): Proc => start(["e2e-front", p]);
 const keaWorker = (p: string): Proc => start(["e2e-worker", p]);
@@ -151,6 +153,12 @@ if (kea) {
 rows.push({
   label: "TCP connections/s end to end (accept, forward, worker answers)",
   ours: () => e2e(denoFront, denoWorker, 5000),
+  peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
+  goal: 0.8,
+});
+rows.push({
+  label: "TCP connections/s end to end, our front with deferAccept",
+  ours: () => e2e(denoDeferFront, denoWorker, 5000),
   peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
   goal: 0.8,
 });
