@@ -16,6 +16,8 @@ export interface EncoderSettings {
 }
 
 const BATCH = 1000;
+/** Plain objects with at most this many keys share equal keys (saveKey). */
+const MAX_SHARED_KEYS = 64;
 const FRAME_TARGET = 65536;
 const FRAME_MIN = 4;
 const HEADER = 9;
@@ -33,6 +35,11 @@ const PYFLOAT_PROTO: object = PyFloat.prototype;
 
 let spare: Encoder | null = null;
 const MAX_KEPT_BUFFER = 4 * 1024 * 1024;
+
+/** The value of the lower-case hex digit with char code `c`. */
+function hexDigit(c: number): number {
+  return c <= 0x39 ? c - 0x30 : c - 0x57;
+}
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -59,6 +66,18 @@ export function encodePickleInto(
   target: Uint8Array,
 ): number {
   return withEncoder(value, settings, (enc) => enc.resultInto(target));
+}
+
+/**
+ * Pickles `value` as chunks whose concatenation is the pickle: payloads of
+ * 64 KiB or more (bytes, bytearray) are views of the caller's buffers, not
+ * copies; the bytes between them are fresh copies.
+ */
+export function encodePickleChunks(
+  value: unknown,
+  settings: EncoderSettings,
+): Uint8Array[] {
+  return withEncoder(value, settings, (enc) => enc.chunks());
 }
 
 function withEncoder<R>(
@@ -88,6 +107,8 @@ class Encoder {
   framing = false;
   frameStart = -1;
   memo: Map<object, number> = new Map();
+  /** Dict keys (str) already written, by value: see saveKey(). */
+  keyMemo: Map<string, number> = new Map();
   memoLen = 0;
   depth = 0;
   ext: Uint8Array[] = [];
@@ -113,6 +134,7 @@ class Encoder {
   /** Drops every reference to the caller's values; keeps a small buffer. */
   release(): void {
     if (this.memo.size > 0) this.memo.clear();
+    if (this.keyMemo.size > 0) this.keyMemo.clear();
     this.ext.length = 0;
     this.extAt.length = 0;
     if (this.buf.length > MAX_KEPT_BUFFER) {
@@ -262,20 +284,52 @@ class Encoder {
       this.pos += 4;
       return;
     }
-    this.saveLong(BigInt(v));
+    this.saveLongNumber(v);
   }
 
   saveBigInt(v: bigint): void {
     if (v >= -0x80000000n && v <= 0x7fffffffn) this.saveInt(Number(v));
-    else this.saveLong(v);
+    else if (v >= -9007199254740991n && v <= 9007199254740991n) {
+      this.saveLongNumber(Number(v));
+    } else this.saveLong(v);
   }
 
-  /** LONG1/LONG4: minimal little-endian two's complement. */
-  saveLong(v: bigint): void {
-    const mag = v < 0n ? -v - 1n : v;
-    const bits = mag === 0n ? 0 : mag.toString(2).length;
+  /** LONG1 of a safe integer outside int32, without a BigInt. */
+  saveLongNumber(v: number): void {
+    if (!Number.isSafeInteger(v)) {
+      this.saveLong(BigInt(v));
+      return;
+    }
+    // 64-bit two's complement halves; exact for safe integers.
+    const hi = Math.floor(v / 4294967296);
+    const lo = v - hi * 4294967296;
+    // Minimal length: the magnitude's bits plus a sign bit.
+    const m = v < 0 ? -v - 1 : v;
+    const mHi = Math.floor(m / 4294967296);
+    const bits = mHi > 0 ? 64 - Math.clz32(mHi) : 32 - Math.clz32(m);
     const n = (bits >> 3) + 1;
-    let x = v < 0n ? (1n << BigInt(8 * n)) + v : v;
+    this.ensure(2 + 8);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = OP.LONG1;
+    buf[p++] = n;
+    this.view.setUint32(p, lo, true);
+    this.view.setInt32(p + 4, hi, true);
+    this.pos = p + n;
+  }
+
+  /**
+   * LONG1/LONG4: minimal little-endian two's complement. O(n): V8 prints a
+   * bigint in hex in linear time, and the digits become bytes.
+   */
+  saveLong(v: bigint): void {
+    const negative = v < 0n;
+    // Two's complement of a negative v is the complement of -v - 1.
+    const hex = (negative ? -v - 1n : v).toString(16);
+    const h = hex.length;
+    const top = parseInt(hex[0]!, 16);
+    const bits = top === 0 ? 0 : 4 * (h - 1) + (32 - Math.clz32(top));
+    const n = (bits >> 3) + 1;
     if (n < 256) {
       this.ensure(2 + n);
       this.buf[this.pos++] = OP.LONG1;
@@ -286,17 +340,18 @@ class Encoder {
       this.view.setInt32(this.pos, n, true);
       this.pos += 4;
     }
-    // 48 bits at a time keeps the BigInt work small.
+    const buf = this.buf;
+    const flip = negative ? 0xff : 0;
+    const start = this.pos;
+    // Byte i (little-endian) is hex digits h-2i-2 and h-2i-1.
     let i = 0;
-    while (i < n) {
-      let chunk = Number(x & 0xffffffffffffn);
-      x >>= 48n;
-      const stop = Math.min(n, i + 6);
-      for (; i < stop; i++) {
-        this.buf[this.pos++] = chunk % 256;
-        chunk = Math.floor(chunk / 256);
-      }
+    for (let d = h - 1; d >= 1; d -= 2, i++) {
+      buf[start + i] = ((hexDigit(hex.charCodeAt(d - 1)) << 4) |
+        hexDigit(hex.charCodeAt(d))) ^ flip;
     }
+    if ((h & 1) === 1) buf[start + i++] = hexDigit(hex.charCodeAt(0)) ^ flip;
+    for (; i < n; i++) buf[start + i] = flip;
+    this.pos = start + n;
   }
 
   saveFloat(f: number): void {
@@ -346,6 +401,22 @@ class Encoder {
       this.pos = end;
     }
     this.memoPut(null);
+  }
+
+  /**
+   * A str dict key of a plain object of at most MAX_SHARED_KEYS keys. Equal keys are written once and then
+   * fetched from the memo, as CPython does for the keys it shares (the
+   * interned identifiers of dict literals and of objects' attributes):
+   * `[{"host": 1}, {"host": 2}]` gives the same bytes as in CPython.
+   */
+  saveKey(k: string): void {
+    const idx = this.keyMemo.get(k);
+    if (idx !== undefined) {
+      this.memoGet(idx);
+      return;
+    }
+    this.keyMemo.set(k, this.memoLen);
+    this.saveStr(k);
   }
 
   /**
@@ -418,6 +489,21 @@ class Encoder {
     }
     this.copyTo(target);
     return total;
+  }
+
+  /** The pickle as chunks: copies of the buffer, views of the payloads. */
+  chunks(): Uint8Array[] {
+    const { buf, pos, ext, extAt } = this;
+    const out: Uint8Array[] = [];
+    let prev = 0;
+    for (let i = 0; i < ext.length; i++) {
+      const at = extAt[i]!;
+      if (at > prev) out.push(buf.slice(prev, at));
+      out.push(ext[i]!);
+      prev = at;
+    }
+    out.push(buf.slice(prev, pos));
+    return out;
   }
 
   /** Writes the whole pickle at the start of `out` (large enough). */
@@ -572,8 +658,11 @@ class Encoder {
       return;
     }
     if (n <= 3) {
+      const before = this.memo.size;
       for (let i = 0; i < n; i++) this.save(items[i]);
-      const idx = this.memo.get(t);
+      // Saving the items memoized this tuple only when they hold it (then
+      // the memo grew).
+      const idx = this.memo.size === before ? undefined : this.memo.get(t);
       if (idx !== undefined) {
         // Recursive: saving the items already saved this tuple.
         for (let i = 0; i < n; i++) this.op(OP.POP);
@@ -583,8 +672,9 @@ class Encoder {
       this.op(OP.TUPLE1 + n - 1);
     } else {
       this.op(OP.MARK);
+      const before = this.memo.size;
       for (let i = 0; i < n; i++) this.save(items[i]);
-      const idx = this.memo.get(t);
+      const idx = this.memo.size === before ? undefined : this.memo.get(t);
       if (idx !== undefined) {
         this.op(OP.POP_MARK);
         this.memoGet(idx);
@@ -604,11 +694,14 @@ class Encoder {
     if (size === 0) return;
     if (size === 1) {
       this.boundary();
-      this.saveStr(keys[0]!);
+      this.saveKey(keys[0]!);
       this.save(rec[keys[0]!]);
       this.op(OP.SETITEM);
       return;
     }
+    // Records (few keys, repeated across many dicts) share their keys;
+    // a big dict's keys rarely repeat elsewhere: no lookup for them.
+    const shareKeys = size <= MAX_SHARED_KEYS;
     let i = 0;
     let count: number;
     do {
@@ -617,7 +710,8 @@ class Encoder {
       while (i < size) {
         const k = keys[i++]!;
         this.boundary();
-        this.saveStr(k);
+        if (shareKeys) this.saveKey(k);
+        else this.saveStr(k);
         this.save(rec[k]);
         if (++count === BATCH) break;
       }

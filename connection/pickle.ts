@@ -13,8 +13,13 @@
  * the shape of their arguments.
  *
  * `dumps()` writes protocols 2-5 and produces the same bytes as CPython's C
- * pickler for the same value (up to object identity: JavaScript strings have
- * none, so a string used twice is written twice).
+ * pickler for the same value, up to object identity. JavaScript strings
+ * have none: equal `str` keys of plain objects with at most 64 keys are
+ * written once and then fetched from the memo (as CPython does for the
+ * interned keys that dict literals and attributes share), every other
+ * string is written each time. CPython loads the output to an equal value
+ * either way. `dumpsChunks()` gives the same pickle as chunks, large
+ * `bytes` payloads as views of the caller's buffer.
  *
  * | JavaScript | Python |
  * | --- | --- |
@@ -72,12 +77,14 @@
 import { decodePickle, type GlobalFunction } from "./_pickle_decoder.ts";
 import {
   encodePickle,
+  encodePickleChunks,
   encodePickleInto,
   type EncoderSettings,
 } from "./_pickle_encoder.ts";
 import type { MessageCodec } from "./codec.ts";
 
 export * from "./pickle_types.ts";
+export * from "./pickle_dict.ts";
 
 /** Options of {@linkcode dumps}. */
 export interface DumpsOptions {
@@ -243,6 +250,46 @@ export function dumpsInto(
   options: DumpsOptions = {},
 ): number {
   return encodePickleInto(value, encoderSettings(options), target);
+}
+
+/**
+ * Pickles `value` like {@linkcode dumps}, as a list of chunks whose
+ * concatenation is exactly `dumps(value, options)`. A `bytes`
+ * (`Uint8Array`) or `bytearray` payload of 64 KiB or more is returned as
+ * the caller's own buffer (a view, not a copy): the header before it and
+ * the tail after it are separate chunks. Write the chunks in order (for
+ * example with a vectored write) to send a large payload without copying
+ * it. The payload must not change until the chunks are written.
+ *
+ * @param value The value to pickle.
+ * @param options Protocol and depth limit.
+ * @returns The pickle's chunks, in order.
+ * @throws {TypeError} For a value with no Python equivalent.
+ * @throws {RangeError} For a value nested deeper than `maxDepth`.
+ *
+ * @example Usage
+ * ```ts
+ * import { dumps, dumpsChunks } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * const payload = new Uint8Array(1 << 20);
+ * const chunks = dumpsChunks(payload);
+ * assert.equal(chunks.length, 3);
+ * assert.equal(chunks[1], payload); // the payload itself, not a copy
+ * const joined = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+ * let at = 0;
+ * for (const c of chunks) {
+ *   joined.set(c, at);
+ *   at += c.length;
+ * }
+ * assert.deepEqual(joined, dumps(payload));
+ * ```
+ */
+export function dumpsChunks(
+  value: unknown,
+  options: DumpsOptions = {},
+): Uint8Array[] {
+  return encodePickleChunks(value, encoderSettings(options));
 }
 
 /**

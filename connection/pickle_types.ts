@@ -10,10 +10,12 @@
  * | `float` | `number` (or {@linkcode PyFloat} with `floats: "wrap"`) | a non-integer `number`, `NaN`, `±Infinity`, `-0`, or `PyFloat` |
  * | `bytearray` | {@linkcode ByteArray} | `ByteArray` |
  * | `frozenset` | {@linkcode FrozenSet} | `FrozenSet` |
- * | `dict` with a non-`str` key | {@linkcode PyDict} | `PyDict` or `Map` |
+ * | `dict` with a non-`str` key | `PyDict` (see `pickle_dict.ts`) | `PyDict` or `Map` |
  *
  * @module
  */
+
+import { addMember, negZeroMember } from "./_pickle_members.ts";
 
 /**
  * A Python `tuple`. Python tells tuples and lists apart, JavaScript does not,
@@ -180,12 +182,16 @@ export class FrozenSet<T = unknown> implements Iterable<T> {
   readonly items: ReadonlySet<T>;
 
   /**
-   * Builds a frozenset from `items`.
+   * Builds a frozenset from `items`. A `-0` member is kept as
+   * `new PyFloat(-0)` (a JavaScript `Set` would store `+0`, which pickles
+   * as int `0`); as in Python, `0` and `-0` are one member.
    *
    * @param items The members (duplicates are dropped).
    */
   constructor(items: Iterable<T> = []) {
-    this.items = new Set(items);
+    const set = new Set<unknown>();
+    for (const item of items) addMember(set, item, negZero);
+    this.items = set as Set<T>;
   }
 
   /**
@@ -220,7 +226,8 @@ export class FrozenSet<T = unknown> implements Iterable<T> {
    * ```
    */
   has(value: T): boolean {
-    return this.items.has(value);
+    return this.items.has(value) ||
+      (value === 0 && negZeroMember(this.items as Set<unknown>) !== undefined);
   }
 
   /**
@@ -241,239 +248,8 @@ export class FrozenSet<T = unknown> implements Iterable<T> {
   }
 }
 
-const HEX: string[] = Array.from(
-  { length: 256 },
-  (_, i) => i.toString(16).padStart(2, "0"),
-);
-
-/**
- * The key under which Python would find `key` (Python equality): `True` and
- * `1` and `1.0` are one key, tuples, frozensets and bytes compare by value.
- */
-function hashKey(key: unknown): unknown {
-  switch (typeof key) {
-    case "string":
-      return key.charCodeAt(0) === 0 ? `\0s${key}` : key;
-    case "number":
-      return key === 0 ? 0 : key;
-    case "bigint":
-      return key >= -9007199254740991n && key <= 9007199254740991n
-        ? Number(key)
-        : key;
-    case "boolean":
-      return key ? 1 : 0;
-    case "object": {
-      if (key === null) return null;
-      if (key instanceof PyFloat) return hashKey(key.value);
-      if (
-        key instanceof Tuple || key instanceof FrozenSet ||
-        key instanceof Uint8Array
-      ) {
-        // Computed once per key object: a big key used many times (say
-        // through a pickle's memo) must not cost its size each time.
-        let h = HASH_CACHE.get(key);
-        if (h === undefined) {
-          h = compositeKey(key);
-          HASH_CACHE.set(key, h);
-        }
-        return h;
-      }
-    }
-  }
-  throw new TypeError(
-    `Cannot use value as a dict key: unhashable type ${describe(key)}`,
-  );
-}
-
-const HASH_CACHE: WeakMap<object, string> = new WeakMap();
-
-function compositeKey(key: Tuple | FrozenSet | Uint8Array): string {
-  if (key instanceof Uint8Array) {
-    let s = "\0b";
-    for (const b of key) s += HEX[b];
-    return s;
-  }
-  const parts: string[] = [];
-  for (const item of key) parts.push(keyString(hashKey(item)));
-  if (key instanceof FrozenSet) parts.sort();
-  return `\0${key instanceof Tuple ? "t" : "f"}${parts.length}(${
-    parts.join(",")
-  })`;
-}
-
-function keyString(k: unknown): string {
-  if (typeof k === "string") return `s${k.length}:${k}`;
-  if (k === null) return "N";
-  return `n${String(k)}`;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object") return typeof value;
-  return (value as object).constructor?.name ?? "object";
-}
-
-/**
- * A Python `dict` whose keys are not all strings (`{1: "one", (2, 3): None}`).
- * Plain objects stand for dicts with string keys. `PyDict` is a `Map` that
- * looks keys up with Python's equality: `true`, `1`, `1n` and
- * `new PyFloat(1)` are one key; {@linkcode Tuple}, {@linkcode FrozenSet},
- * `Uint8Array` (bytes) and `PyFloat` keys compare by value. Unhashable keys
- * (arrays, sets, maps, plain objects, `ByteArray`) throw a `TypeError`, as in
- * Python. The first key object stored for an entry is kept, as in Python.
- * As in Python, keys must not change once used: the value of a `Tuple`,
- * `FrozenSet` or `Uint8Array` key is read the first time it is used.
- *
- * @typeParam K The key type.
- * @typeParam V The value type.
- *
- * @example Usage
- * ```ts
- * import { dumps, loads, PyDict, Tuple } from "@sidecar/ipc/connection";
- * import assert from "node:assert/strict";
- *
- * const d = new PyDict<unknown, string>([[1, "one"], [new Tuple([2, 3]), "pair"]]);
- * const decoded = loads(dumps(d));
- * assert.ok(decoded instanceof PyDict);
- * assert.equal(decoded.get(new Tuple([2, 3])), "pair");
- * assert.equal(decoded.get(1), "one");
- * ```
- */
-export class PyDict<K = unknown, V = unknown> extends Map<K, V> {
-  #keys: Map<unknown, K> = new Map();
-
-  /**
-   * Builds a dict from `entries` (later entries overwrite earlier ones).
-   *
-   * @param entries Key/value pairs.
-   */
-  constructor(entries?: Iterable<readonly [K, V]> | null) {
-    super();
-    if (entries) { for (const [k, v] of entries) this.set(k, v); }
-  }
-
-  /**
-   * Sets the value for `key`, keeping the stored key object when an equal
-   * key exists.
-   *
-   * @param key The key.
-   * @param value The value.
-   * @returns This dict.
-   *
-   * @example Usage
-   * ```ts
-   * import { PyDict } from "@sidecar/ipc/connection";
-   * import assert from "node:assert/strict";
-   *
-   * const d = new PyDict().set(1, "a").set(true, "b");
-   * assert.equal(d.size, 1);
-   * assert.equal(d.get(1), "b");
-   * ```
-   */
-  override set(key: K, value: V): this {
-    const h = hashKey(key);
-    const existing = this.#keys.get(h);
-    if (existing === undefined && !this.#keys.has(h)) {
-      this.#keys.set(h, key);
-      super.set(key, value);
-    } else {
-      super.set(existing as K, value);
-    }
-    return this;
-  }
-
-  /**
-   * The value for `key` (Python equality), or `undefined`.
-   *
-   * @param key The key.
-   * @returns The value, or `undefined` when missing.
-   *
-   * @example Usage
-   * ```ts
-   * import { PyDict, Tuple } from "@sidecar/ipc/connection";
-   * import assert from "node:assert/strict";
-   *
-   * const d = new PyDict([[new Tuple([1, "a"]), 5]]);
-   * assert.equal(d.get(new Tuple([1, "a"])), 5);
-   * ```
-   */
-  override get(key: K): V | undefined {
-    const k = this.#find(key);
-    return k.found ? super.get(k.key) : undefined;
-  }
-
-  /**
-   * Whether an equal key (Python equality) is present.
-   *
-   * @param key The key.
-   * @returns `true` when present.
-   *
-   * @example Usage
-   * ```ts
-   * import { PyDict } from "@sidecar/ipc/connection";
-   * import assert from "node:assert/strict";
-   *
-   * assert.ok(new PyDict<unknown, string>([[2, "x"]]).has(2n));
-   * ```
-   */
-  override has(key: K): boolean {
-    return this.#find(key).found;
-  }
-
-  /**
-   * Removes the entry with an equal key.
-   *
-   * @param key The key.
-   * @returns `true` when an entry was removed.
-   *
-   * @example Usage
-   * ```ts
-   * import { PyDict } from "@sidecar/ipc/connection";
-   * import assert from "node:assert/strict";
-   *
-   * const d = new PyDict([[1, "x"]]);
-   * assert.ok(d.delete(1));
-   * assert.equal(d.size, 0);
-   * ```
-   */
-  override delete(key: K): boolean {
-    const k = this.#find(key);
-    if (!k.found) return false;
-    this.#keys.delete(k.hash);
-    return super.delete(k.key);
-  }
-
-  /**
-   * Removes every entry.
-   *
-   * @example Usage
-   * ```ts
-   * import { PyDict } from "@sidecar/ipc/connection";
-   * import assert from "node:assert/strict";
-   *
-   * const d = new PyDict([[1, "x"]]);
-   * d.clear();
-   * assert.equal(d.size, 0);
-   * ```
-   */
-  override clear(): void {
-    this.#keys.clear();
-    super.clear();
-  }
-
-  #find(key: K): { found: boolean; key: K; hash: unknown } {
-    let h: unknown;
-    try {
-      h = hashKey(key);
-    } catch {
-      return { found: false, key, hash: undefined };
-    }
-    const stored = this.#keys.get(h);
-    if (stored === undefined && !this.#keys.has(h)) {
-      return { found: false, key, hash: h };
-    }
-    return { found: true, key: stored as K, hash: h };
-  }
+function negZero(): PyFloat {
+  return new PyFloat(-0);
 }
 
 /** Why unpickling failed; see {@linkcode UnpicklingError}. */

@@ -1,6 +1,8 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Payloads shared by connection/pickle_bench.ts and
-// connection/bench/pickle_compare.ts.
+// connection/bench/pickle_compare.ts (which builds the same values in
+// Python: keep the two in step).
+import { Tuple } from "../pickle.ts";
 
 /**
  * The comparison payloads (the same values as PAYLOADS in
@@ -17,7 +19,10 @@ export function pickleBenchPayloads(): Record<string, unknown> {
   }
   return {
     "dict 1000 str->float": dict,
-    "list 100k ints": Array.from({ length: 100000 }, (_, i) => i),
+    "100k ints (10% above 2^31)": Array.from(
+      { length: 100000 },
+      (_, i) => i % 10 === 0 ? 2 ** 31 + i * 7919 : i,
+    ),
     "bytes 1 MiB": bytes,
     "nested config": {
       version: 3,
@@ -34,5 +39,9 @@ export function pickleBenchPayloads(): Record<string, unknown> {
       limits,
       features: Array.from({ length: 100 }, (_, i) => `feature-${i}`),
     },
+    "10k (str,int,float) tuples": Array.from(
+      { length: 10000 },
+      (_, i) => new Tuple([`name${i}`, i, i * 0.5 + 0.1]),
+    ),
   };
 }

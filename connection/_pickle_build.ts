@@ -1,0 +1,571 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// This module is browser compatible.
+// The unpickler's state and value construction: the stack, the marks, the
+// memo, dicts (and their switch from plain objects to PyDicts), sets, the
+// allowed globals and the nesting-depth bookkeeping. The opcode dispatch
+// is in _pickle_decoder.ts.
+
+import { opcodeName } from "./_pickle_opcodes.ts";
+import { addMember } from "./_pickle_members.ts";
+import { decodeUtf8 } from "./_pickle_utf8.ts";
+import { PyDict } from "./pickle_dict.ts";
+import {
+  ByteArray,
+  FrozenSet,
+  PyFloat,
+  Tuple,
+  UnpicklingError,
+  type UnpicklingErrorReason,
+} from "./pickle_types.ts";
+
+/** A global resolved by the caller's hook: called by REDUCE with the args. */
+export type GlobalFunction = (args: unknown[]) => unknown;
+
+/** Decoder settings with every default filled in. */
+export interface DecoderSettings {
+  maxBytes: number;
+  maxDepth: number;
+  maxMemo: number;
+  maxContainerLength: number;
+  dicts: "object" | "map";
+  floats: "number" | "wrap";
+  bytesViewThreshold: number;
+  resolveGlobal:
+    | ((module: string, name: string) => GlobalFunction | undefined)
+    | undefined;
+}
+
+type BuiltinKind = "set" | "frozenset" | "bytearray" | "bytes" | "encode";
+
+/** A global on the stack; only REDUCE may consume it. */
+export class GlobalRef {
+  constructor(
+    readonly module: string,
+    readonly name: string,
+    readonly builtin: BuiltinKind | undefined,
+    readonly fn: GlobalFunction | undefined,
+  ) {}
+}
+
+const BUILTIN_GLOBALS: Record<string, BuiltinKind> = {
+  "builtins.set": "set",
+  "builtins.frozenset": "frozenset",
+  "builtins.bytearray": "bytearray",
+  "builtins.bytes": "bytes",
+  "_codecs.encode": "encode",
+};
+
+const LATIN1 = new TextDecoder("latin1");
+const STR_CACHE_SIZE = 4096;
+const strCache: (string | undefined)[] = new Array(STR_CACHE_SIZE);
+
+export function isPlainDict(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null &&
+    Object.getPrototypeOf(x) === Object.prototype;
+}
+
+function setStringKey(
+  obj: Record<string, unknown>,
+  key: string,
+  value: unknown,
+): void {
+  if (key === "__proto__") {
+    Object.defineProperty(obj, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  } else {
+    obj[key] = value;
+  }
+}
+
+function negZero(): PyFloat {
+  return new PyFloat(-0);
+}
+
+/** Adds `items[from..]` to `set`, keeping a `-0` member (Python's -0.0). */
+export function addMembers(
+  set: Set<unknown>,
+  items: readonly unknown[],
+  from: number,
+): void {
+  for (let i = from; i < items.length; i++) addMember(set, items[i], negZero);
+}
+
+/** The unpickler's state; `Decoder` adds the opcode loop. */
+export class DecoderBase {
+  data: Uint8Array;
+  view: DataView;
+  end: number;
+  s: DecoderSettings;
+  stack: unknown[] = [];
+  marks: number[] = [];
+  /** Memo slots 0..n-1 set in order (the usual case). */
+  memo: unknown[] = [];
+  /** Any other memo slots: the cost never depends on the index's size. */
+  sparseMemo: Map<number, unknown> | undefined;
+  memoSize = 0;
+  depth: Map<object, number> = new Map();
+  globalsOnStack = 0;
+  // "object" dict mode: where each plain dict lives, to swap it for a PyDict
+  // when a non-string key arrives.
+  dictMemoIndex: Map<object, number> = new Map();
+  exposed: Set<object> = new Set();
+  /** Plain dicts replaced by PyDicts while other references to them exist. */
+  replaced: Map<object, PyDict> = new Map();
+  dictSizes: Map<object, number> = new Map();
+  opPos = 0;
+  op = 0;
+  win = "";
+  winStart = 0;
+  winEnd = 0;
+
+  constructor(data: Uint8Array, s: DecoderSettings) {
+    this.data = data;
+    this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    this.end = data.length;
+    this.s = s;
+  }
+
+  fail(reason: UnpicklingErrorReason, what: string, cause?: unknown): never {
+    const name = opcodeName(this.op);
+    throw new UnpicklingError(
+      `Cannot unpickle: ${what} (${name} at offset ${this.opPos})`,
+      reason,
+      this.opPos,
+      name,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  need(pos: number, n: number): void {
+    if (n > this.end - pos) this.fail("truncated", "pickle data was truncated");
+  }
+
+  /**
+   * Reads the unsigned little-endian byte count of `width` bytes at `pos`
+   * and checks that the input holds that many bytes after it.
+   */
+  counted(pos: number, width: 1 | 4 | 8): number {
+    this.need(pos, width);
+    const view = this.view;
+    const n = width === 1
+      ? this.data[pos]!
+      : width === 4
+      ? view.getUint32(pos, true)
+      : view.getUint32(pos, true) + view.getUint32(pos + 4, true) * 2 ** 32;
+    this.need(pos + width, n);
+    return n;
+  }
+
+  readLine(pos: number): number {
+    const nl = this.data.indexOf(0x0a, pos);
+    if (nl < 0) this.fail("truncated", "pickle data was truncated");
+    return nl;
+  }
+
+  popMark(): number {
+    const m = this.marks.pop();
+    if (m === undefined) this.fail("invalid", "could not find MARK");
+    return m;
+  }
+
+  depthOf(v: unknown): number {
+    return typeof v === "object" && v !== null ? this.depth.get(v) ?? 1 : 0;
+  }
+
+  /** Records that `container` now holds `items`; enforces `maxDepth`. */
+  deepen(container: object, items: readonly unknown[], from: number): void {
+    let d = 0;
+    for (let i = from; i < items.length; i++) {
+      const v = items[i];
+      if (typeof v === "object" && v !== null) {
+        const e = this.depth.get(v) ?? 1;
+        if (e > d) d = e;
+      }
+    }
+    if (d === 0) return;
+    d += 1;
+    if (d > (this.depth.get(container) ?? 1)) {
+      if (d > this.s.maxDepth) {
+        this.fail(
+          "limit",
+          `nesting depth exceeds the maximum of ${this.s.maxDepth}`,
+        );
+      }
+      this.depth.set(container, d);
+    }
+  }
+
+  checkLength(n: number): void {
+    if (n > this.s.maxContainerLength) {
+      this.fail(
+        "limit",
+        `container length ${n} exceeds the maximum of ${this.s.maxContainerLength}`,
+      );
+    }
+  }
+
+  noGlobals(items: readonly unknown[], from: number): void {
+    if (this.globalsOnStack === 0) return;
+    for (let i = from; i < items.length; i++) {
+      if (items[i] instanceof GlobalRef) {
+        this.fail("refused", "a global can only be called by REDUCE");
+      }
+    }
+  }
+
+  popped(v: unknown): void {
+    if (v instanceof GlobalRef) this.globalsOnStack--;
+  }
+
+  memoAt(i: number): unknown {
+    return i < this.memo.length ? this.memo[i] : this.sparseMemo?.get(i);
+  }
+
+  pushFromMemo(i: number): void {
+    const v = this.memoAt(i);
+    if (v === undefined) {
+      this.fail("invalid", `memo value not found at index ${i}`);
+    }
+    if (v instanceof GlobalRef) this.globalsOnStack++;
+    else if (this.s.dicts === "object" && isPlainDict(v)) this.exposed.add(v);
+    this.stack.push(v);
+  }
+
+  setMemo(i: number, v: unknown): void {
+    const memo = this.memo;
+    if (i < memo.length) {
+      memo[i] = v;
+    } else if (i === memo.length && this.sparseMemo === undefined) {
+      memo.push(v);
+      this.memoSize++;
+    } else {
+      const sparse = this.sparseMemo ??= new Map();
+      if (!sparse.has(i)) this.memoSize++;
+      sparse.set(i, v);
+    }
+  }
+
+  put(i: number): void {
+    const stack = this.stack;
+    const marks = this.marks;
+    if (
+      stack.length === 0 ||
+      (marks.length > 0 && stack.length === marks[marks.length - 1])
+    ) {
+      this.fail("invalid", "empty stack");
+    }
+    if (i >= this.s.maxMemo) {
+      this.fail(
+        "limit",
+        `memo index ${i} exceeds the maximum of ${this.s.maxMemo}`,
+      );
+    }
+    const v = stack[stack.length - 1];
+    this.setMemo(i, v);
+    if (this.s.dicts === "object" && isPlainDict(v)) {
+      if (this.dictMemoIndex.has(v)) this.exposed.add(v);
+      else this.dictMemoIndex.set(v, i);
+    }
+  }
+
+  top(): unknown {
+    const stack = this.stack;
+    if (stack.length === 0 || stack.length === this.marks.at(-1)) {
+      this.fail("invalid", "stack underflow");
+    }
+    return stack[stack.length - 1];
+  }
+
+  pop(): unknown {
+    const stack = this.stack;
+    if (stack.length === 0 || stack.length === this.marks.at(-1)) {
+      this.fail("invalid", "stack underflow");
+    }
+    const v = stack.pop();
+    this.popped(v);
+    return v;
+  }
+
+  /** Adds key/value pairs `items[from..]` to the dict at `stack[slot]`. */
+  setItems(slot: number, items: unknown[], from: number): void {
+    if (slot < 0 || (this.marks.length > 0 && slot < this.marks.at(-1)!)) {
+      this.fail("invalid", "stack underflow");
+    }
+    let target = this.stack[slot];
+    const n = items.length - from;
+    if (n % 2 !== 0) this.fail("invalid", "odd number of items for SETITEMS");
+    this.noGlobals(items, from);
+    if (isPlainDict(target) && this.s.dicts === "object") {
+      const repl = this.replaced.get(target);
+      if (repl !== undefined) {
+        // A reference kept from before the dict became a PyDict.
+        this.stack[slot] = target = repl;
+      }
+    }
+    if (isPlainDict(target) && this.s.dicts === "object") {
+      const obj = target;
+      let i = from;
+      for (; i < items.length; i += 2) {
+        const k = items[i];
+        if (typeof k !== "string") break;
+        setStringKey(obj, k, items[i + 1]);
+      }
+      if (i < items.length) {
+        target = this.toPyDict(obj, slot);
+        from = i;
+      } else {
+        if (this.end > this.s.maxContainerLength) {
+          // Counts pairs (an upper bound of the size) without walking keys.
+          // Smaller inputs cannot hold a container that long.
+          const size = (this.dictSizes.get(obj) ?? 0) +
+            (items.length - from) / 2;
+          this.checkLength(size);
+          this.dictSizes.set(obj, size);
+        }
+        this.deepen(obj, items, from);
+        return;
+      }
+    }
+    if (!(target instanceof PyDict)) {
+      this.fail("invalid", "SETITEMS target is not a dict");
+    }
+    for (let i = from; i < items.length; i += 2) {
+      try {
+        target.set(items[i], items[i + 1]);
+      } catch (e) {
+        this.fail("invalid", "unhashable dict key", e);
+      }
+    }
+    this.checkLength(target.size);
+    this.deepen(target, items, from);
+  }
+
+  /**
+   * Replaces the plain dict at `stack[slot]` by an equal PyDict. Other
+   * references to it (through the memo or DUP) are swapped once, at STOP,
+   * by {@linkcode DecoderBase.finish}: a cost of one walk in all, however
+   * many dicts change.
+   */
+  toPyDict(old: Record<string, unknown>, slot: number): PyDict {
+    const d = new PyDict<unknown, unknown>();
+    for (const k of Object.keys(old)) d.set(k, old[k]);
+    this.stack[slot] = d;
+    const mi = this.dictMemoIndex.get(old);
+    if (mi !== undefined) this.setMemo(mi, d);
+    const depth = this.depth.get(old);
+    if (depth !== undefined) this.depth.set(d, depth);
+    if (this.exposed.has(old)) this.replaced.set(old, d);
+    return d;
+  }
+
+  /** The result, with every replaced plain dict swapped for its PyDict. */
+  finish(result: unknown): unknown {
+    const replaced = this.replaced;
+    if (replaced.size === 0) return result;
+    const swap = (v: unknown): unknown =>
+      typeof v === "object" && v !== null ? replaced.get(v) ?? v : v;
+    const root = swap(result);
+    const seen = new Set<object>();
+    const work: unknown[] = [root];
+    const swapAll = (arr: unknown[]): void => {
+      for (let i = 0; i < arr.length; i++) {
+        const v = arr[i];
+        if (typeof v === "object" && v !== null) {
+          const r = replaced.get(v);
+          if (r !== undefined) arr[i] = r;
+          work.push(arr[i]);
+        }
+      }
+    };
+    while (work.length > 0) {
+      const v = work.pop();
+      if (typeof v !== "object" || v === null || seen.has(v)) continue;
+      seen.add(v);
+      if (Array.isArray(v)) swapAll(v);
+      else if (v instanceof Tuple) swapAll(v.items as unknown[]);
+      else if (v instanceof PyDict) {
+        for (const [k, x] of v) {
+          const r = swap(x);
+          if (r !== x) v.set(k, r);
+          work.push(k, r);
+        }
+      } else if (v instanceof Set || v instanceof FrozenSet) {
+        const set = (v instanceof Set ? v : v.items) as Set<unknown>;
+        for (const x of [...set]) {
+          const r = swap(x);
+          if (r !== x) {
+            set.delete(x);
+            set.add(r);
+          }
+          work.push(r);
+        }
+      } else if (isPlainDict(v)) {
+        for (const k of Object.keys(v)) {
+          const r = swap(v[k]);
+          if (r !== v[k]) v[k] = r;
+          work.push(r);
+        }
+      }
+    }
+    return root;
+  }
+
+  resolve(module: string, name: string): GlobalRef {
+    if (module === "__builtin__") module = "builtins";
+    else if (module === "copy_reg") module = "copyreg";
+    const builtin = BUILTIN_GLOBALS[`${module}.${name}`];
+    if (builtin !== undefined) {
+      return new GlobalRef(module, name, builtin, undefined);
+    }
+    let fn: GlobalFunction | undefined;
+    try {
+      fn = this.s.resolveGlobal?.(module, name);
+    } catch (e) {
+      this.fail("invalid", `resolveGlobal failed for '${module}.${name}'`, e);
+    }
+    if (typeof fn === "function") {
+      return new GlobalRef(module, name, undefined, fn);
+    }
+    this.fail(
+      "refused",
+      `global '${module}.${name}' is not allowed (it could execute code)`,
+    );
+  }
+
+  reduce(callable: unknown, args: unknown): unknown {
+    if (!(callable instanceof GlobalRef)) {
+      this.fail("refused", "REDUCE can only call an allowed global");
+    }
+    if (!(args instanceof Tuple)) {
+      this.fail("invalid", "REDUCE arguments are not a tuple");
+    }
+    const a = args.items;
+    if (callable.fn !== undefined) {
+      try {
+        return callable.fn([...a]);
+      } catch (e) {
+        this.fail(
+          "invalid",
+          `global '${callable.module}.${callable.name}' failed`,
+          e,
+        );
+      }
+    }
+    switch (callable.builtin) {
+      case "set":
+        if (a.length === 0) return new Set();
+        if (a.length === 1 && Array.isArray(a[0])) {
+          this.checkLength(a[0].length);
+          const set = new Set<unknown>();
+          addMembers(set, a[0], 0);
+          this.depth.set(set, this.depthOf(a[0]));
+          return set;
+        }
+        break;
+      case "frozenset":
+        if (a.length === 0) return new FrozenSet();
+        if (a.length === 1 && Array.isArray(a[0])) {
+          this.checkLength(a[0].length);
+          const fs = new FrozenSet(a[0]);
+          this.depth.set(fs, this.depthOf(a[0]));
+          return fs;
+        }
+        break;
+      case "bytearray":
+        if (a.length === 0) return new ByteArray(new Uint8Array(0));
+        if (a.length === 1 && a[0] instanceof Uint8Array) {
+          return new ByteArray(a[0].slice());
+        }
+        break;
+      case "bytes":
+        if (a.length === 0) return new Uint8Array(0);
+        break;
+      case "encode":
+        if (
+          a.length === 2 && typeof a[0] === "string" &&
+          (a[1] === "latin1" || a[1] === "latin-1")
+        ) {
+          const str = a[0];
+          const out = new Uint8Array(str.length);
+          for (let i = 0; i < str.length; i++) {
+            const c = str.charCodeAt(i);
+            if (c > 0xff) {
+              this.fail("invalid", "_codecs.encode input is not Latin-1");
+            }
+            out[i] = c;
+          }
+          return out;
+        }
+        break;
+    }
+    this.fail(
+      "refused",
+      `arguments of '${callable.module}.${callable.name}' have an unexpected shape`,
+    );
+  }
+
+  /**
+   * An ASCII string of at most 12 bytes, cut from a Latin-1 decoding of a
+   * window of the input: much cheaper than building it char by char. (V8
+   * copies substrings this short, so they do not keep the window alive.)
+   */
+  sliceAscii(start: number, n: number): string {
+    if (start < this.winStart || start + n > this.winEnd) {
+      this.winStart = start;
+      this.winEnd = Math.min(this.end, start + 16384);
+      this.win = LATIN1.decode(this.data.subarray(this.winStart, this.winEnd));
+    }
+    const at = start - this.winStart;
+    return this.win.slice(at, at + n);
+  }
+
+  /** A bytes value: a view of the input when long enough, else a copy. */
+  bytes(start: number, n: number): Uint8Array {
+    return n >= this.s.bytesViewThreshold
+      ? this.data.subarray(start, start + n)
+      : this.data.slice(start, start + n);
+  }
+
+  str(start: number, n: number): string {
+    if (n <= 16 && n > 0) {
+      // Short strings (dict keys above all) repeat: reuse the string made
+      // for the same bytes, which also spares V8 re-internalizing keys.
+      const data = this.data;
+      let h = n;
+      let ascii = 0;
+      for (let i = start; i < start + n; i++) {
+        const b = data[i]!;
+        ascii |= b;
+        h = (h * 31 + b) | 0;
+      }
+      if (ascii < 0x80) {
+        const slot = (h ^ (h >>> 12)) & (STR_CACHE_SIZE - 1);
+        const cached = strCache[slot];
+        if (cached !== undefined && cached.length === n) {
+          let same = true;
+          for (let i = 0; i < n; i++) {
+            if (cached.charCodeAt(i) !== data[start + i]) {
+              same = false;
+              break;
+            }
+          }
+          if (same) return cached;
+        }
+        const fresh = n <= 12
+          ? this.sliceAscii(start, n)
+          : decodeUtf8(data, start, start + n);
+        strCache[slot] = fresh;
+        return fresh;
+      }
+    }
+    try {
+      return decodeUtf8(this.data, start, start + n);
+    } catch (e) {
+      this.fail("invalid", "invalid UTF-8 in a str", e);
+    }
+  }
+}
