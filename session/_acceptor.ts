@@ -7,7 +7,7 @@
  */
 
 import { MAX_TIMER_DELAY, setLongTimeout } from "../_internal/timers.ts";
-import { acceptErrorAction } from "./_accept.ts";
+import { classifyAcceptError } from "../_internal/accept_error.ts";
 import {
   closeFd,
   libc,
@@ -207,15 +207,16 @@ export function errorReporter(
 
 /**
  * Reports a failed `accept()`/`recvfrom()` and says whether to go on at once
- * or after a back-off; throws when the failure stops the acceptor.
+ * or after a back-off (`_internal/accept_error.ts` decides); throws when the
+ * failure stops the acceptor.
  */
 export function survive(
   action: string,
   e: number,
   report: (error: unknown) => void,
-): "retry" | "backoff" {
+): "skip" | "backoff" {
   const err = sysError(action, e);
-  const next = acceptErrorAction(err.code);
+  const next = classifyAcceptError(err.code);
   report(err);
   if (next === "stop") throw err;
   return next;

@@ -11,7 +11,6 @@ import {
 import { startJsonProcess } from "../_test_utils/session/kea.ts";
 import { pollNow } from "../_test_utils/session/raw.ts";
 import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
-import { acceptErrorAction } from "./_accept.ts";
 import { fdTrace, P, setIntOption } from "./_libc.ts";
 import type { SocketSessionError } from "./errors.ts";
 import { forwardTcpConnections } from "./tcp_acceptor.ts";
@@ -255,26 +254,6 @@ leakFreeTest(
     }
   },
 );
-
-Deno.test("acceptErrorAction() skips per-connection errors, backs off on resource errors, stops when the listener is gone", () => {
-  for (
-    const e of [
-      "ECONNABORTED",
-      "EPROTO",
-      "EPERM",
-      "ENETUNREACH",
-      "ECONNREFUSED",
-    ]
-  ) {
-    assert.deepEqual(acceptErrorAction(e), "retry", e);
-  }
-  for (const e of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "E999"]) {
-    assert.deepEqual(acceptErrorAction(e), "backoff", e);
-  }
-  for (const e of ["EBADF", "EINVAL", "ENOTSOCK"]) {
-    assert.deepEqual(acceptErrorAction(e), "stop", e);
-  }
-});
 
 leakFreeTest(
   "forwardTcpConnections() survives EMFILE: reports it, backs off, accepts again once fds are free, and closes while backing off",

@@ -1,5 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
+import { classifyAcceptError, nextBackoff } from "../_internal/accept_error.ts";
+import { delay } from "../_internal/timers.ts";
 import {
   acceptSocket,
   closeFd,
@@ -22,6 +24,16 @@ export interface ListenOptions {
   backlog?: number;
   /** Remove an existing file at the path first (a stale socket). @default {false} */
   unlinkExisting?: boolean;
+  /**
+   * Called with each `accept()` failure that {@linkcode
+   * SocketSessionListener.accept} survives (a `SocketSessionError` whose
+   * code is the errno name): one connection's (`"ECONNABORTED"`, ...; it is
+   * skipped) or the process's (`"EMFILE"`, `"ENFILE"`, `"ENOBUFS"`,
+   * `"ENOMEM"`; it waits 10 ms, doubling up to 100 ms, and tries again).
+   * If it throws, `accept()` rejects with what it threw.
+   * @default {undefined}
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** Options for {@linkcode SocketSessionListener.accept}. */
@@ -52,6 +64,7 @@ export class SocketSessionListener
   implements AsyncDisposable, Disposable, AsyncIterable<SocketSessionReceiver> {
   #fd: number;
   #path: string;
+  #onError: ((error: unknown) => void) | undefined;
 
   /**
    * Binds and listens on `path` (non-blocking, close-on-exec).
@@ -79,6 +92,7 @@ export class SocketSessionListener
     }
     this.#fd = fd;
     this.#path = path;
+    this.#onError = options.onError;
   }
 
   /**
@@ -133,11 +147,15 @@ export class SocketSessionListener
   }
 
   /**
-   * Waits for the next forwarder connection.
+   * Waits for the next forwarder connection. Like the acceptors, it
+   * survives `accept()` failures: one connection's are skipped, running out
+   * of fds or memory backs off (10 ms, doubling up to 100 ms) and tries
+   * again; each goes to `onError`.
    *
    * @param options The abort signal.
    * @returns A receiver owning the accepted connection.
-   * @throws {SocketSessionError} When accept fails or the listener was closed.
+   * @throws {SocketSessionError} When the listening socket is unusable
+   * (`"EBADF"`, `"EINVAL"`, `"ENOTSOCK"`) or was closed (`"CLOSED"`).
    *
    * @example Usage
    * ```ts
@@ -157,6 +175,7 @@ export class SocketSessionListener
    */
   async accept(options: AcceptOptions = {}): Promise<SocketSessionReceiver> {
     options.signal?.throwIfAborted();
+    let backoff = 0;
     while (true) {
       if (this.#fd < 0) throw listenerClosed();
       const fd = acceptSocket(this.#fd, false);
@@ -164,14 +183,25 @@ export class SocketSessionListener
         try {
           return new SocketSessionReceiver(fd);
         } catch (err) {
+          // That connection could not be set up: drop it, go on.
           closeFd(fd);
-          throw err;
+          this.#onError?.(err);
+          continue;
         }
       }
       const e = errno();
       if (e === EINTR) continue;
-      if (e !== EAGAIN) throw sysError("accept forwarder", e);
-      await poller.wait(this.#fd, P.POLLIN, options);
+      if (e === EAGAIN) {
+        await poller.wait(this.#fd, P.POLLIN, options);
+        continue;
+      }
+      const err = sysError("accept forwarder", e);
+      const next = classifyAcceptError(err.code);
+      if (next === "stop") throw err;
+      this.#onError?.(err);
+      if (next === "backoff") {
+        await delay(backoff = nextBackoff(backoff), options.signal);
+      }
     }
   }
 

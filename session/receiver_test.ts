@@ -2,6 +2,7 @@
 import fc from "fast-check";
 import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
+import { startJsonProcess } from "../_test_utils/session/kea.ts";
 import { BAD_SESSION_CASES } from "../_test_utils/session/cases.ts";
 import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
 import {
@@ -519,4 +520,42 @@ Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (
     { numRuns: 60 },
   );
   assert.deepEqual(await fds.leaks(), []);
+});
+
+Deno.test({
+  name:
+    "SocketSessionListener.accept() survives EMFILE: reports it to onError, backs off, and accepts the forwarder once fds are free",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using dir = await tempDir();
+    const path = `${dir.path}/e.sock`;
+    await using child = startJsonProcess(Deno.execPath(), [
+      "run",
+      "-A",
+      new URL("../_test_utils/session/listener_child.ts", import.meta.url)
+        .pathname,
+      path,
+    ]);
+    assert.deepEqual(await child.next(), { ready: true });
+    await child.writeLine("fill");
+    const filled = await child.next();
+    assert.ok((filled.filled as number) >= 32, JSON.stringify(filled));
+    // A forwarder connects: its connection waits in the backlog while the
+    // child's accept() fails with EMFILE.
+    const sock = rawConnect(path);
+    assert.deepEqual(await child.next(), { error: "EMFILE" });
+    await child.writeLine("free");
+    let line;
+    while (!("freed" in (line = await child.next()))) {
+      assert.deepEqual(line, { error: "EMFILE" });
+    }
+    while ((line = await child.next()).error === "EMFILE") {
+      // Back-off reports until the next try after the fds were freed.
+    }
+    assert.deepEqual(line, { accepted: true });
+    closeFd(sock);
+    await child.closeStdin();
+    assert.deepEqual((await child.child.status).success, true);
+  },
 });

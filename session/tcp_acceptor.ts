@@ -5,7 +5,7 @@ import {
   checkDuration,
   setLongTimeout,
 } from "../_internal/timers.ts";
-import { nextBackoff } from "./_accept.ts";
+import { nextBackoff } from "../_internal/accept_error.ts";
 import {
   Acceptor,
   bindSocket,

@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
-import { nextBackoff } from "./_accept.ts";
+import { nextBackoff } from "../_internal/accept_error.ts";
 import {
   Acceptor,
   bindSocket,
