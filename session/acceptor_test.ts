@@ -9,7 +9,8 @@ import {
   shutdownSocket,
 } from "../_test_utils/session/acceptor.ts";
 import { startJsonProcess } from "../_test_utils/session/kea.ts";
-import { pollNow } from "../_test_utils/session/raw.ts";
+import { pollerRoundTrip, pollNow } from "../_test_utils/session/raw.ts";
+import { delay } from "../_internal/timers.ts";
 import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
 import { fdTrace, P, setIntOption } from "./_libc.ts";
 import type { SocketSessionError } from "./errors.ts";
@@ -196,10 +197,12 @@ leakFreeTest(
     await acceptor.close();
     // A caller that never looks at finished does not die of it either.
     {
+      const thrown = Promise.withResolvers<void>();
       await using quiet = forwardTcpConnections({
         forwarder: pair.forwarder,
         firstDataTimeout: 50,
         onError: () => {
+          thrown.resolve();
           throw boom;
         },
       });
@@ -207,7 +210,9 @@ leakFreeTest(
         hostname: "127.0.0.1",
         port: quiet.addr.port,
       });
-      await new Promise((r) => setTimeout(r, 200));
+      // The silent client timed out and onError threw; disposal then
+      // waits for the acceptor to stop (finished rejects, unwatched).
+      await thrown.promise;
     }
   },
 );
@@ -227,7 +232,9 @@ leakFreeTest(
       port: acceptor.addr.port,
     });
     await waitFor("the silent client accepted", () => acceptor.pending === 1);
-    await new Promise((r) => setTimeout(r, 100));
+    // A deadline that fired at once (or that Deno cut to 1 ms) would have
+    // fired before this later, longer timer.
+    await delay(5);
     assert.deepEqual([acceptor.pending, errors], [1, []]);
     // Values a timer cannot hold also mean no limit, rather than firing at once.
     await using long = forwardTcpConnections({
@@ -243,7 +250,8 @@ leakFreeTest(
       "the second silent client accepted",
       () => long.pending === 1,
     );
-    await new Promise((r) => setTimeout(r, 100));
+    // setTimeout cuts 2^40 ms to 1 ms: such a timer would fire before this.
+    await delay(5);
     assert.deepEqual([long.pending, errors], [1, []]);
     for (const bad of [-1, NaN]) {
       assert.throws(() =>
@@ -333,8 +341,9 @@ leakFreeTest(
       "1 queued",
       async () => await acceptQueueLength(port) === 1,
     );
-    // Give a wrong acceptor time to take it anyway.
-    await new Promise((r) => setTimeout(r, 100));
+    // The listener has been readable since: an acceptor without the cap
+    // would have been woken by the poller before this later event.
+    await pollerRoundTrip();
     assert.deepEqual(acceptor.pending, 2);
     assert.deepEqual(await acceptQueueLength(port), 1);
     assert.deepEqual(receiver.tryPop(), null);

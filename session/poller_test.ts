@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
 import { udpSession } from "../_test_utils/session/pair.ts";
 import { trackFds } from "../_test_utils/session/raw.ts";
+import { waitFor } from "../_test_utils/session/wait.ts";
 import { poller } from "./_poller.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
@@ -29,8 +30,7 @@ Deno.test("one shared poller: 50 pending pops make one outstanding poll, not 50 
       receivers.push(await listener.accept());
     }
     const pops = receivers.map((r) => r.pop());
-    await new Promise((r) => setTimeout(r, 100));
-    assert.deepEqual(poller.size, 50);
+    await waitFor("50 waits", () => poller.size === 50);
     assert.ok(poller.running);
     // Deno's async file I/O shares the 32-thread blocking pool: it still runs.
     assert.ok(

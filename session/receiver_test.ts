@@ -11,6 +11,7 @@ import {
   closeFd,
   hasCloexec,
   localAddress,
+  poller,
   rawConnect,
   recvSome,
   sendAll,
@@ -23,6 +24,7 @@ import {
   SocketSessionError,
   WouldBlockError,
 } from "./errors.ts";
+import { P } from "./_libc.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
 import { encodeSessionHeader } from "./session_header.ts";
@@ -454,7 +456,7 @@ async function sendPiece(
       return sendRaw(sock, bytes, fds);
     } catch (e) {
       if (!(e instanceof SocketSessionError) || e.code !== "EAGAIN") throw e;
-      await new Promise((r) => setTimeout(r, 1));
+      await poller.wait(sock, P.POLLOUT);
     }
   }
 }

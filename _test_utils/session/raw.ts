@@ -175,6 +175,34 @@ export function pollNow(fd: number, events: number): number {
   return v.getInt16(6, true);
 }
 
+/**
+ * Resolves once the shared poller delivered an event made after the call,
+ * and the code it woke ran: any fd that was ready before (a listener with a
+ * connection waiting, say) was reported to its waiter by then.
+ */
+export async function pollerRoundTrip(): Promise<void> {
+  const pair = new Int32Array(2);
+  if (
+    libc.socketpair(
+      P.AF_UNIX,
+      P.SOCK_STREAM | P.SOCK_NONBLOCK | P.SOCK_CLOEXEC,
+      0,
+      new Uint8Array(pair.buffer),
+    ) < 0
+  ) {
+    throw sysError("socketpair");
+  }
+  try {
+    libc.write(pair[1]!, new Uint8Array(1), 1n);
+    await poller.wait(pair[0]!, P.POLLIN);
+    // The continuations of waits resolved in the same wake-up run first.
+    await new Promise((r) => setTimeout(r, 0));
+  } finally {
+    closeFd(pair[0]!);
+    closeFd(pair[1]!);
+  }
+}
+
 /** Whether an fd number is open in this process. */
 export function fdIsOpen(fd: number): boolean {
   return libc.fcntl(fd, P.F_GETFD, 0) >= 0;
