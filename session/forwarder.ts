@@ -22,35 +22,14 @@ import {
   WouldBlockError,
 } from "./errors.ts";
 import {
-  encodeSessionHeader,
-  MAX_DATA_SIZE,
-  MAX_HEADER_LENGTH,
-  SOCKET_SESSION_BUFSIZE,
-} from "./session_header.ts";
-import {
-  encodeSockaddr,
-  encodeUnixSockaddr,
-  sockaddrFamily,
-  type SocketAddress,
-} from "./sockaddr.ts";
+  MAX_SESSION_WIRE_SIZE,
+  type OutgoingSession,
+  writeSessionWire,
+} from "./_session_wire.ts";
+import { SOCKET_SESSION_BUFSIZE } from "./session_header.ts";
+import { encodeUnixSockaddr } from "./sockaddr.ts";
 
-/** A session to forward. */
-export interface OutgoingSession {
-  /** The socket fd to pass; the caller keeps its own copy and closes it when it likes. */
-  fd: number;
-  /** Address family; defaults to the local endpoint's. @default {undefined} */
-  family?: number;
-  /** Socket type (`SOCK_STREAM` 1, `SOCK_DGRAM` 2). */
-  type: number;
-  /** Protocol (`IPPROTO_TCP` 6, `IPPROTO_UDP` 17). */
-  protocol: number;
-  /** Local endpoint: an address or a raw sockaddr image. */
-  local: SocketAddress | Uint8Array;
-  /** Remote endpoint: an address or a raw sockaddr image. */
-  remote: SocketAddress | Uint8Array;
-  /** The data already read (1..65535 bytes). */
-  data: Uint8Array;
-}
+export type { OutgoingSession } from "./_session_wire.ts";
 
 /** Options for the {@linkcode SocketSessionForwarder} constructor. */
 export interface SocketSessionForwarderOptions {
@@ -90,8 +69,6 @@ export interface FlushOptions {
    */
   timeout?: number;
 }
-
-const WIRE_MAX = 1 + 2 + MAX_HEADER_LENGTH + MAX_DATA_SIZE;
 
 /**
  * Forwards socket sessions to a `SocketSessionReceiver` (ours, or BIND 10 /
@@ -278,7 +255,7 @@ export class SocketSessionForwarder implements AsyncDisposable {
       closeFd(fd);
       throw err;
     }
-    this.#io ??= new MsgIo(WIRE_MAX);
+    this.#io ??= new MsgIo(MAX_SESSION_WIRE_SIZE);
     this.#queue.open(fd, this.#io);
   }
 
@@ -298,34 +275,6 @@ export class SocketSessionForwarder implements AsyncDisposable {
         { cause: broken },
       );
     }
-  }
-
-  /** Writes the session's wire bytes into the message buffer. */
-  #encode(session: OutgoingSession): number {
-    const local = session.local instanceof Uint8Array
-      ? session.local
-      : encodeSockaddr(session.local);
-    const remote = session.remote instanceof Uint8Array
-      ? session.remote
-      : encodeSockaddr(session.remote);
-    const header = encodeSessionHeader({
-      family: session.family ?? sockaddrFamily(local),
-      type: session.type,
-      protocol: session.protocol,
-      local,
-      remote,
-      dataLength: session.data.length,
-    });
-    if (!Number.isInteger(session.fd) || session.fd < 0) {
-      throw new TypeError(
-        `Cannot push socket session: fd ${session.fd} is not a file descriptor`,
-      );
-    }
-    const wire = this.#io!.buffer;
-    wire[0] = 0;
-    wire.set(header, 1);
-    wire.set(session.data, 1 + header.length);
-    return 1 + header.length + session.data.length;
   }
 
   /**
@@ -386,7 +335,7 @@ export class SocketSessionForwarder implements AsyncDisposable {
    */
   push(session: OutgoingSession): void {
     this.#check("push");
-    const length = this.#encode(session);
+    const length = writeSessionWire(session, this.#io!.buffer);
     if (this.#queue.busy) throw new WouldBlockError(EAGAIN);
     const n = this.#sendNow(length, session.fd, "push");
     if (n === length) return;
@@ -445,7 +394,7 @@ export class SocketSessionForwarder implements AsyncDisposable {
     try {
       options.signal?.throwIfAborted();
       this.#check("forward");
-      const length = this.#encode(session);
+      const length = writeSessionWire(session, this.#io!.buffer);
       let n = 0;
       if (!this.#queue.busy) {
         // Nothing ahead of it: try at once, as push() does.
