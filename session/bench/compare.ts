@@ -14,10 +14,14 @@
  *   time, drives both), with our front as configured by default and with
  *   `deferAccept`, and the two mixed pairs.
  *
- * Rows with a goal (issue 18) say whether it is met.
+ * Rows with a goal (issue 18) say whether it is met. A second table gives
+ * the CPU time each side spent per session (receiver and sender) or per
+ * connection (front and worker), which a busy machine disturbs much less
+ * than the rates.
  *
- * Run: `deno run -A session/bench/compare.ts [--rounds N]` (needs
- * kea-common and g++).
+ * Run: `deno run -A session/bench/compare.ts [--rounds N] [--ours PEER_TS]`
+ * (needs kea-common and g++; `--ours` runs another checkout's
+ * `session/bench/_peer.ts` as our side, to compare before and after).
  *
  * @module
  */
@@ -27,10 +31,31 @@ import {
   startJsonProcess,
 } from "../../_test_utils/session/kea.ts";
 
-const PEER_TS = new URL("./_peer.ts", import.meta.url).pathname;
+function arg(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+const PEER_TS = arg("--ours") ??
+  new URL("./_peer.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "session-compare-" });
-const roundsArg = Deno.args.indexOf("--rounds");
-const ROUNDS = roundsArg >= 0 ? Number(Deno.args[roundsArg + 1]) : 5;
+const ROUNDS = Number(arg("--rounds") ?? 5);
+
+/** A measured rate and the CPU seconds per item of the two processes. */
+interface Sample {
+  rate: number;
+  /** Receiver (or front) CPU seconds per item. */
+  cpuA: number;
+  /** Sender (or worker) CPU seconds per item. */
+  cpuB: number;
+}
+
+/** CPU seconds (user + system) a process used so far, from /proc. */
+function cpuOf(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!
+    .split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 type Proc = JsonProcess;
 
@@ -43,7 +68,7 @@ async function sessionsPerSecond(
   send: (path: string, n: number, len: number) => Proc,
   n: number,
   len: number,
-): Promise<number> {
+): Promise<Sample> {
   const path = `${dir}/s-${crypto.randomUUID().slice(0, 8)}.sock`;
   const r = recv(path, n);
   await r.next();
@@ -55,14 +80,18 @@ async function sessionsPerSecond(
   await s.child.status;
   await r.closeStdin();
   await r.child.status;
-  return n / (got.seconds as number);
+  return {
+    rate: n / (got.seconds as number),
+    cpuA: (got.cpu as number) / n,
+    cpuB: (sent.cpu as number) / n,
+  };
 }
 
 async function e2e(
   front: (path: string) => Proc,
   worker: (path: string) => Proc,
   total: number,
-): Promise<number> {
+): Promise<Sample> {
   const path = `${dir}/e-${crypto.randomUUID().slice(0, 8)}.sock`;
   const w = worker(path);
   await w.next();
@@ -71,6 +100,8 @@ async function e2e(
   let next = 0;
   let ok = 0;
   const request = new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n");
+  const f0 = cpuOf(f.child.pid);
+  const w0 = cpuOf(w.child.pid);
   const t0 = performance.now();
   const run = async (): Promise<void> => {
     const buf = new Uint8Array(16);
@@ -89,10 +120,12 @@ async function e2e(
   };
   await Promise.all(Array.from({ length: 50 }, run));
   const seconds = (performance.now() - t0) / 1000;
+  const cpuA = (cpuOf(f.child.pid) - f0) / total;
+  const cpuB = (cpuOf(w.child.pid) - w0) / total;
   if (ok !== total) throw new Error(`end to end: ${ok}/${total} answered`);
   await f[Symbol.asyncDispose]();
   await w.child.status;
-  return total / seconds;
+  return { rate: total / seconds, cpuA, cpuB };
 }
 
 const kea = keaPeer();
@@ -117,11 +150,15 @@ const keaWorker = (p: string): Proc => start(["e2e-worker", p]);
 
 interface Row {
   label: string;
-  ours: () => Promise<number>;
-  peer: (() => Promise<number>) | null;
+  ours: () => Promise<Sample>;
+  peer: (() => Promise<Sample>) | null;
   /** Goal for ours / peer, if the row has one. */
   goal?: number;
+  /** What the two CPU columns measure. */
+  cpu: [string, string];
 }
+const SESSION_CPU: [string, string] = ["receiver", "sender"];
+const E2E_CPU: [string, string] = ["front", "worker"];
 
 const rows: Row[] = [];
 for (
@@ -136,6 +173,7 @@ for (
     ours: () => sessionsPerSecond(denoRecv, denoSend, n, len),
     peer: kea ? () => sessionsPerSecond(keaRecv, keaSend, n, len) : null,
     ...(goal === undefined ? {} : { goal }),
+    cpu: SESSION_CPU,
   });
 }
 if (kea) {
@@ -143,11 +181,13 @@ if (kea) {
     label: "sessions/s, 64 B: Kea forwarder -> our receiver (peer: Kea -> Kea)",
     ours: () => sessionsPerSecond(denoRecv, keaSend, 200000, 64),
     peer: () => sessionsPerSecond(keaRecv, keaSend, 200000, 64),
+    cpu: SESSION_CPU,
   });
   rows.push({
     label: "sessions/s, 64 B: our forwarder -> Kea receiver (peer: Kea -> Kea)",
     ours: () => sessionsPerSecond(keaRecv, denoSend, 200000, 64),
     peer: () => sessionsPerSecond(keaRecv, keaSend, 200000, 64),
+    cpu: SESSION_CPU,
   });
 }
 rows.push({
@@ -155,23 +195,27 @@ rows.push({
   ours: () => e2e(denoFront, denoWorker, 5000),
   peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
   goal: 0.8,
+  cpu: E2E_CPU,
 });
 rows.push({
   label: "TCP connections/s end to end, our front with deferAccept",
   ours: () => e2e(denoDeferFront, denoWorker, 5000),
   peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
   goal: 0.8,
+  cpu: E2E_CPU,
 });
 if (kea) {
   rows.push({
     label: "TCP connections/s: Kea front -> our worker (peer: Kea -> Kea)",
     ours: () => e2e(keaFront, denoWorker, 5000),
     peer: () => e2e(keaFront, keaWorker, 5000),
+    cpu: E2E_CPU,
   });
   rows.push({
     label: "TCP connections/s: our front -> Kea worker (peer: Kea -> Kea)",
     ours: () => e2e(denoFront, keaWorker, 5000),
     peer: () => e2e(keaFront, keaWorker, 5000),
+    cpu: E2E_CPU,
   });
 }
 
@@ -181,9 +225,9 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-const results: { row: Row; ours: number[]; peer: number[] }[] = [];
+const results: { row: Row; ours: Sample[]; peer: Sample[] }[] = [];
 for (const row of rows) {
-  const r = { row, ours: [] as number[], peer: [] as number[] };
+  const r = { row, ours: [] as Sample[], peer: [] as Sample[] };
   for (let i = 0; i < ROUNDS; i++) {
     // Alternate which side goes first, so neither always runs warm.
     if (i % 2 === 1 && row.peer) r.peer.push(await row.peer());
@@ -195,6 +239,10 @@ for (const row of rows) {
 
 const fmt = (x: number | null): string =>
   x === null ? "-" : Math.round(x).toLocaleString("en-US");
+const us = (x: number | null): string =>
+  x === null ? "-" : (x * 1e6).toFixed(1);
+const pick = (xs: Sample[], k: keyof Sample): number | null =>
+  xs.length ? median(xs.map((x) => x[k])) : null;
 console.log(
   `\nsession/ vs Kea 2.2 C++ (${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs, median of ${ROUNDS} alternating rounds, load ${
     Deno.loadavg()[0]!.toFixed(2)
@@ -205,8 +253,8 @@ console.log(
 );
 console.log("| --- | ---: | ---: | ---: | ---: | :---: | --- |");
 for (const { row, ours, peer } of results) {
-  const o = median(ours);
-  const p = peer.length ? median(peer) : null;
+  const o = pick(ours, "rate")!;
+  const p = pick(peer, "rate");
   const ratio = p ? o / p : null;
   const goal = row.goal === undefined ? "-" : `>= ${row.goal.toFixed(1)}`;
   const met = row.goal === undefined || ratio === null
@@ -214,11 +262,29 @@ for (const { row, ours, peer } of results) {
     : ratio >= row.goal
     ? "yes"
     : "no";
-  const rounds = `${ours.map(fmt).join(" ")} / ${peer.map(fmt).join(" ")}`;
+  const rounds = `${ours.map((x) => fmt(x.rate)).join(" ")} / ${
+    peer.map((x) => fmt(x.rate)).join(" ")
+  }`;
   console.log(
     `| ${row.label} | ${fmt(o)} | ${fmt(p)} | ${
       ratio === null ? "-" : ratio.toFixed(2)
     } | ${goal} | ${met} | ${rounds} |`,
   );
+}
+console.log(
+  "\nCPU time per session (sessions rows) or per connection (TCP rows), microseconds, median:\n",
+);
+console.log("| workload | ours | peer | ours / peer |");
+console.log("| --- | ---: | ---: | ---: |");
+for (const { row, ours, peer } of results) {
+  for (const [i, k] of [[0, "cpuA"], [1, "cpuB"]] as const) {
+    const o = pick(ours, k);
+    const p = pick(peer, k);
+    console.log(
+      `| ${row.label}: ${row.cpu[i]} | ${us(o)} | ${us(p)} | ${
+        o !== null && p ? (o / p).toFixed(2) : "-"
+      } |`,
+    );
+  }
 }
 await Deno.remove(dir, { recursive: true }).catch(() => {});
