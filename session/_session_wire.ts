@@ -8,9 +8,9 @@
  */
 
 import {
-  encodeSessionHeader,
   MAX_DATA_SIZE,
   MAX_HEADER_LENGTH,
+  writeSessionHeader,
 } from "./session_header.ts";
 import {
   encodeSockaddr,
@@ -59,21 +59,24 @@ export function writeSessionWire(
   const remote = session.remote instanceof Uint8Array
     ? session.remote
     : encodeSockaddr(session.remote);
-  const header = encodeSessionHeader({
-    family: session.family ?? sockaddrFamily(local),
-    type: session.type,
-    protocol: session.protocol,
-    local,
-    remote,
-    dataLength: session.data.length,
-  });
+  const n = writeSessionHeader(
+    {
+      family: session.family ?? sockaddrFamily(local),
+      type: session.type,
+      protocol: session.protocol,
+      local,
+      remote,
+      dataLength: session.data.length,
+    },
+    out,
+    1,
+  );
   if (!Number.isInteger(session.fd) || session.fd < 0) {
     throw new TypeError(
       `Cannot push socket session: fd ${session.fd} is not a file descriptor`,
     );
   }
   out[0] = 0;
-  out.set(header, 1);
-  out.set(session.data, 1 + header.length);
-  return 1 + header.length + session.data.length;
+  out.set(session.data, 1 + n);
+  return 1 + n + session.data.length;
 }

@@ -16,6 +16,7 @@
  */
 import {
   adoptTcpSession,
+  encodeSockaddr,
   forwardTcpConnections,
   SocketSessionForwarder,
   SocketSessionListener,
@@ -59,12 +60,13 @@ if (mode === "recv") {
   const n = Number(a);
   await using forwarder = new SocketSessionForwarder(path!);
   forwarder.connect();
+  // Raw sockaddr images, as the acceptors pass them (and Kea's peer).
   const session = {
     fd: 0,
     type: 2,
     protocol: 17,
-    local: { hostname: "127.0.0.1", port: 53 },
-    remote: { hostname: "192.0.2.2", port: 5300 },
+    local: encodeSockaddr({ hostname: "127.0.0.1", port: 53 }),
+    remote: encodeSockaddr({ hostname: "192.0.2.2", port: 5300 }),
     data: new Uint8Array(Number(b)).fill(0x78),
   };
   let waits = 0;
