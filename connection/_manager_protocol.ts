@@ -17,6 +17,7 @@ import {
   ManagerError,
   ManagerProtocolError,
   PyException,
+  RemoteError,
   type RemoteErrorKind,
 } from "./manager_errors.ts";
 
@@ -458,4 +459,10 @@ export function lastException(text: string): [string, string] {
   const last = lines[lines.length - 1] ?? "";
   const m = /^([A-Za-z_][\w.]*)(?::\s?(.*))?$/.exec(last);
   return m === null ? ["", last] : [m[1]!, m[2] ?? ""];
+}
+
+/** Whether a call failed with an `#ERROR` of this exception type. */
+export function isRemoteType(e: unknown, suffix: string): boolean {
+  return e instanceof RemoteError && e.kind === "#ERROR" &&
+    (e.type === suffix || e.type.endsWith(`.${suffix}`));
 }

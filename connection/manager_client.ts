@@ -27,22 +27,9 @@ import {
 import {
   type CallOptions,
   ManagerProxy,
+  type ProxyClass,
   type ProxyContext,
 } from "./manager_proxy.ts";
-import {
-  AcquirerProxy,
-  ArrayProxy,
-  BarrierProxy,
-  ConditionProxy,
-  DictProxy,
-  EventProxy,
-  ListProxy,
-  NamespaceProxy,
-  type ProxyClass,
-  QueueProxy,
-  SYNC_MANAGER_PROXIES,
-  ValueProxy,
-} from "./manager_proxies.ts";
 import { Token } from "./manager_token.ts";
 import type { LoadsOptions } from "./pickle.ts";
 import { Tuple } from "./pickle_types.ts";
@@ -114,45 +101,6 @@ export interface ManagerClientOptions extends Omit<AuthOptions, "authkey"> {
 
 const DEFAULT_CONTROL_TIMEOUT = 10_000;
 const DEFAULT_POLL_INTERVAL = 100;
-
-/**
- * Connects to a manager (CPython's `BaseManager.connect()`): checks that
- * it answers and that both sides hold the key.
- *
- * Permissions: `--allow-net=<host>` for TCP; for a Unix socket path,
- * `--allow-net=unix:<path> --allow-read=<path> --allow-write=<path>`.
- *
- * @param address The manager's address (`{ hostname, port }` or a path).
- * Use the host the manager listens on: proxies passed back to it are
- * recognized by that address, as in CPython.
- * @param options The key, and the client's options.
- * @returns The client.
- * @throws {AuthenticationError} Wrong key.
- * @throws {ManagerDisconnectedError} No manager there.
- *
- * @example Usage
- * ```ts ignore
- * import { connectManager } from "@sidecar/ipc/connection";
- *
- * // Python: m = SyncManager(("127.0.0.1", 50000), authkey=b"k"); m.start()
- * await using manager = await connectManager({ port: 50000 }, { authkey: "k" });
- * await using jobs = await manager.queue();
- * await jobs.put({ id: 1 });
- * ```
- */
-export async function connectManager(
-  address: Address,
-  options: ManagerClientOptions,
-): Promise<ManagerClient> {
-  const client = new ManagerClient(address, options);
-  try {
-    await client.dummy({ signal: options.signal });
-  } catch (e) {
-    await client.close();
-    throw e;
-  }
-  return client;
-}
 
 /**
  * A client of a manager: makes shared objects and returns async proxies
@@ -227,7 +175,7 @@ export class ManagerClient implements AsyncDisposable {
     }
     this.#address = address;
     this.#options = options;
-    this.#proxies = { ...SYNC_MANAGER_PROXIES, ...options.proxies };
+    this.#proxies = { ...options.proxies };
     const base: LoadsOptions = {};
     if (options.maxMessageSize !== undefined) {
       base.maxBytes = options.maxMessageSize;
@@ -329,223 +277,6 @@ export class ManagerClient implements AsyncDisposable {
     const [id, exposed] = createResult(result);
     const proxy = this.#adopt(new Token(typeid, this.#address, id), exposed);
     return proxy as P;
-  }
-
-  /**
-   * A `queue.Queue` (`SyncManager.Queue(maxsize)`).
-   *
-   * @param maxsize Bound of the queue (0: none).
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using q = await manager.queue(10);
-   * ```
-   */
-  queue(maxsize = 0): Promise<QueueProxy> {
-    return this.create("Queue", maxsize ? [maxsize] : []);
-  }
-
-  /**
-   * `SyncManager.JoinableQueue(maxsize)` (with `taskDone()`/`join()`).
-   *
-   * @param maxsize Bound of the queue (0: none).
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using q = await manager.joinableQueue();
-   * ```
-   */
-  joinableQueue(maxsize = 0): Promise<QueueProxy> {
-    return this.create("JoinableQueue", maxsize ? [maxsize] : []);
-  }
-
-  /**
-   * A `dict`, optionally filled from `init`.
-   *
-   * @param init Initial items (a plain object, `Map` or `PyDict`).
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using d = await manager.dict({ a: 1 });
-   * ```
-   */
-  dict(
-    init?: Record<string, unknown> | Map<unknown, unknown>,
-  ): Promise<DictProxy> {
-    return this.create("dict", init === undefined ? [] : [init]);
-  }
-
-  /**
-   * A `list`, optionally filled from `init`.
-   *
-   * @param init Initial items.
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using l = await manager.list([1, 2]);
-   * ```
-   */
-  list(init?: readonly unknown[]): Promise<ListProxy> {
-    return this.create("list", init === undefined ? [] : [init]);
-  }
-
-  /**
-   * A `Namespace` with the given attributes.
-   *
-   * @param init Initial attributes.
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using ns = await manager.namespace({ x: 1 });
-   * ```
-   */
-  namespace(init: Record<string, unknown> = {}): Promise<NamespaceProxy> {
-    return this.create("Namespace", [], init);
-  }
-
-  /**
-   * A `Value(typecode, value)`.
-   *
-   * @param typecode An `array` typecode such as `"i"` or `"d"`.
-   * @param value The initial value.
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using v = await manager.value("d", 0.5);
-   * ```
-   */
-  value(typecode: string, value: unknown): Promise<ValueProxy> {
-    return this.create("Value", [typecode, value]);
-  }
-
-  /**
-   * An `Array(typecode, values)` (an `array.array`).
-   *
-   * @param typecode An `array` typecode such as `"i"`.
-   * @param values The initial items.
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using a = await manager.array("i", [1, 2, 3]);
-   * ```
-   */
-  array(typecode: string, values: readonly unknown[]): Promise<ArrayProxy> {
-    return this.create("Array", [typecode, values]);
-  }
-
-  /**
-   * A `threading.Lock`.
-   *
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using lock = await manager.lock();
-   * ```
-   */
-  lock(): Promise<AcquirerProxy> {
-    return this.create("Lock");
-  }
-
-  /**
-   * A `threading.RLock`.
-   *
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using lock = await manager.rlock();
-   * ```
-   */
-  rlock(): Promise<AcquirerProxy> {
-    return this.create("RLock");
-  }
-
-  /**
-   * A `threading.Semaphore(value)`.
-   *
-   * @param value The initial count.
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using sem = await manager.semaphore(2);
-   * ```
-   */
-  semaphore(value = 1): Promise<AcquirerProxy> {
-    return this.create("Semaphore", [value]);
-  }
-
-  /**
-   * A `threading.BoundedSemaphore(value)`.
-   *
-   * @param value The initial (and largest) count.
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using sem = await manager.boundedSemaphore(2);
-   * ```
-   */
-  boundedSemaphore(value = 1): Promise<AcquirerProxy> {
-    return this.create("BoundedSemaphore", [value]);
-  }
-
-  /**
-   * A `threading.Condition`, over a new lock or over `lock`.
-   *
-   * @param lock A lock proxy of this manager to use.
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using cond = await manager.condition();
-   * ```
-   */
-  condition(lock?: AcquirerProxy): Promise<ConditionProxy> {
-    return this.create("Condition", lock === undefined ? [] : [lock]);
-  }
-
-  /**
-   * A `threading.Event`.
-   *
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using ev = await manager.event();
-   * ```
-   */
-  event(): Promise<EventProxy> {
-    return this.create("Event");
-  }
-
-  /**
-   * A `threading.Barrier(parties, timeout=...)`.
-   *
-   * @param parties How many parties wait.
-   * @param options `timeout`: the default of its waits, in milliseconds.
-   * @returns Its proxy.
-   *
-   * @example Usage
-   * ```ts ignore
-   * await using barrier = await manager.barrier(2);
-   * ```
-   */
-  barrier(parties: number, options: { timeout?: number } = {}): Promise<
-    BarrierProxy
-  > {
-    const kwargs = options.timeout === undefined
-      ? {}
-      : { timeout: checkDuration(options.timeout, "timeout", "create") / 1000 };
-    return this.create("Barrier", [parties], kwargs);
   }
 
   /**

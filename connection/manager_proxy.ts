@@ -24,6 +24,13 @@ import { AuthenticationError } from "./errors.ts";
 import { race } from "../_internal/abort.ts";
 import { checkDuration } from "../_internal/timers.ts";
 
+/** A proxy class: what a {@linkcode ManagerClient} makes for a typeid. */
+export type ProxyClass = new (
+  token: Token,
+  exposed: readonly string[],
+  context: ProxyContext,
+) => ManagerProxy;
+
 /** Options of one call. */
 export interface CallOptions {
   /**
@@ -114,12 +121,6 @@ function release(
     if (conn !== null) await conn.close().catch(noop);
   })();
   return st.releasing;
-}
-
-/** Whether a call failed because `q.get`/`q.put` found the queue empty/full. */
-export function isRemoteType(e: unknown, suffix: string): boolean {
-  return e instanceof RemoteError && e.kind === "#ERROR" &&
-    (e.type === suffix || e.type.endsWith(`.${suffix}`));
 }
 
 /** One slice of a blocking call: done with a value, or not yet. */
