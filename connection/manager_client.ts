@@ -59,6 +59,15 @@ export interface ManagerClientOptions extends Omit<AuthOptions, "authkey"> {
    */
   controlTimeout?: number;
   /**
+   * How many connections to the manager may be opening at once (connect,
+   * handshake and the first request: every `create`, `incref`, `decref`
+   * and proxy connection opens one, as in CPython). CPython 3.11's manager
+   * listens with a backlog of 16: a burst beyond it stalls in SYN retries.
+   *
+   * @default {8}
+   */
+  maxPendingHandshakes?: number;
+  /**
    * Longest slice, in milliseconds, of a blocking wait that has a signal
    * (see the typed proxies): an abort takes effect within it.
    *
@@ -100,6 +109,7 @@ export interface ManagerClientOptions extends Omit<AuthOptions, "authkey"> {
 }
 
 const DEFAULT_CONTROL_TIMEOUT = 10_000;
+const DEFAULT_MAX_PENDING_HANDSHAKES = 8;
 const DEFAULT_POLL_INTERVAL = 100;
 
 /**
@@ -130,6 +140,9 @@ export class ManagerClient implements AsyncDisposable {
   #address: Address;
   #options: ManagerClientOptions;
   #controlTimeout: number;
+  #maxOpening: number;
+  #opening = 0;
+  #slotWaiters: (() => void)[] = [];
   #proxies: Record<string, ProxyClass>;
   #loads: LoadsOptions;
   #rebuilt: ManagerProxy[] | null = null;
@@ -158,6 +171,14 @@ export class ManagerClient implements AsyncDisposable {
         "Cannot create manager client: authkey is required (managers always authenticate)",
       );
     }
+    const maxPending = options.maxPendingHandshakes ??
+      DEFAULT_MAX_PENDING_HANDSHAKES;
+    if (!Number.isInteger(maxPending) || maxPending < 1) {
+      throw new RangeError(
+        `Cannot create manager client: maxPendingHandshakes must be an integer >= 1, got ${maxPending}`,
+      );
+    }
+    this.#maxOpening = maxPending;
     this.#controlTimeout = checkDuration(
       options.controlTimeout ?? DEFAULT_CONTROL_TIMEOUT,
       "controlTimeout",
@@ -467,6 +488,21 @@ export class ManagerClient implements AsyncDisposable {
   }
 
   /** One request to the server on a connection of its own (`dispatch`). */
+  /** Waits for one of `maxPendingHandshakes` slots. */
+  #takeSlot(): Promise<void> | void {
+    if (this.#opening < this.#maxOpening) {
+      this.#opening++;
+      return;
+    }
+    return new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+  }
+
+  #freeSlot(): void {
+    const next = this.#slotWaiters.shift();
+    if (next !== undefined) next();
+    else this.#opening--;
+  }
+
   async #control(
     method: string,
     args: readonly unknown[],
@@ -489,7 +525,7 @@ export class ManagerClient implements AsyncDisposable {
     const timeout = options.timeout ?? this.#controlTimeout;
     let conn: Connection<unknown> | null = null;
     let lost = false;
-    const work = (async () => {
+    const exchange = async (): Promise<Uint8Array> => {
       const o = this.#options;
       const c = await connect(this.#address, {
         authkey: o.authkey,
@@ -505,6 +541,15 @@ export class ManagerClient implements AsyncDisposable {
       if (lost) throw new ManagerError("MANAGER_CLOSED", "abandoned");
       await c.sendBytes(bytes);
       return await c.recvBytes();
+    };
+    const work = (async () => {
+      await this.#takeSlot();
+      try {
+        if (lost) throw new ManagerError("MANAGER_CLOSED", "abandoned");
+        return await exchange();
+      } finally {
+        this.#freeSlot();
+      }
     })();
     let reply: Uint8Array;
     try {
