@@ -19,7 +19,7 @@ import {
   type ProxyContext,
   RemoteError,
   SyncManagerClient,
-  Token,
+  type Token,
   Tuple,
 } from "./mod.ts";
 import { randomKey } from "../_test_utils/connection_managers.ts";
@@ -48,7 +48,7 @@ function fakeManager(
   const serve = async (conn: Connection): Promise<void> => {
     open.add(conn);
     try {
-      const [, method, args] = (loads(await conn.recvBytes()) as Tuple).items;
+      const [, method] = (loads(await conn.recvBytes()) as Tuple).items;
       requests.push(method as string);
       if (method === "create") {
         await conn.send(

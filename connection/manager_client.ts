@@ -10,10 +10,10 @@ import type { Address } from "./address.ts";
 import type { AuthOptions } from "./authenticate.ts";
 import { connect } from "./connect.ts";
 import type { Connection } from "./connection.ts";
+import { readReply, replyError, type ReplyHost } from "./_manager_reply.ts";
 import {
   decodeReply,
   encodeRequest,
-  lastException,
   managerLoadsOptions,
   type ProxyClassRef,
   type Reply,
@@ -154,6 +154,7 @@ export class ManagerClient implements AsyncDisposable {
   #closing: Promise<void> | null = null;
   #connections = 0;
   #ctx: ProxyContext;
+  #replyHost: ReplyHost;
 
   /**
    * Makes a client; nothing is sent until a request. Prefer
@@ -208,10 +209,17 @@ export class ManagerClient implements AsyncDisposable {
       this.#live.delete(release);
       release().catch(() => {});
     });
+    this.#replyHost = {
+      address,
+      decode: (bytes, rebuilt) => this.#decodeReply(bytes, rebuilt),
+      adopt: (token, exposed) => this.#adopt(token, exposed),
+      incref: (id) => this.#incref(id),
+    };
     this.#ctx = {
       pollInterval,
       openConnection: () => this.#openConnection(),
-      decodeReply: (bytes, rebuilt) => this.#decodeReply(bytes, rebuilt),
+      readReply: (bytes, method, abandoned) =>
+        readReply(this.#replyHost, bytes, method, abandoned),
       adopt: (token, exposed) => this.#adopt(token, exposed),
       incref: (id) => this.#incref(id),
       decref: (id) => this.#decref(id),
@@ -599,25 +607,12 @@ export class ManagerClient implements AsyncDisposable {
       return r.value;
     }
     c.close().catch(() => {});
-    if (r.kind === "#ERROR") {
-      throw new RemoteError(
-        "#ERROR",
-        r.error.module === "builtins"
-          ? r.error.qualname
-          : `${r.error.module}.${r.error.qualname}`,
-        r.error.args,
-        undefined,
-        method,
-        { cause: r.error },
-      );
-    }
     if (r.kind === "#PROXY") {
       throw new ManagerProtocolError(
         `Cannot read reply to ${method}(): the server sent #PROXY`,
       );
     }
-    const [type, message] = lastException(r.text);
-    throw new RemoteError(r.kind, type, [message], r.text, method);
+    throw replyError(r, method);
   }
 }
 

@@ -442,8 +442,9 @@ for (const { minor, python } of pythons()) {
       const other = (await m.queue()).get({
         signal: AbortSignal.timeout(30_000),
       });
+      const settled = Promise.allSettled([blocked, queued, other]);
       await server.kill();
-      for (const r of await Promise.allSettled([blocked, queued, other])) {
+      for (const r of await settled) {
         assert.equal(r.status, "rejected");
         assert.ok(r.reason instanceof ManagerDisconnectedError);
         assert.equal(r.reason.code, "DISCONNECTED");

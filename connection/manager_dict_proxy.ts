@@ -21,6 +21,7 @@ import type { Tuple } from "./pickle_types.ts";
  * ```
  */
 export class DictProxy extends ManagerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.DictProxy`. */
   static override readonly pythonClass: string | undefined = "DictProxy";
 
   /**
@@ -283,6 +284,7 @@ export class DictProxy extends ManagerProxy {
  */
 export class IteratorProxy extends ManagerProxy
   implements AsyncIterable<unknown> {
+  /** Pickles as CPython's `multiprocessing.managers.IteratorProxy`. */
   static override readonly pythonClass: string | undefined = "IteratorProxy";
 
   /**

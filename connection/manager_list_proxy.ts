@@ -23,6 +23,7 @@ const SLICE = new PyGlobal("builtins", "slice");
  * ```
  */
 export class ListProxy extends ManagerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.ListProxy`. */
   static override readonly pythonClass: string | undefined = "ListProxy";
 
   /**
@@ -267,6 +268,7 @@ export class ListProxy extends ManagerProxy {
  * ```
  */
 export class NamespaceProxy extends ManagerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.NamespaceProxy`. */
   static override readonly pythonClass: string | undefined = "NamespaceProxy";
 
   /**
@@ -327,6 +329,7 @@ export class NamespaceProxy extends ManagerProxy {
  * ```
  */
 export class ValueProxy extends ManagerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.ValueProxy`. */
   static override readonly pythonClass: string | undefined = "ValueProxy";
 
   /**
@@ -370,6 +373,7 @@ export class ValueProxy extends ManagerProxy {
  * ```
  */
 export class ArrayProxy extends ManagerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.ArrayProxy`. */
   static override readonly pythonClass: string | undefined = "ArrayProxy";
 
   /**

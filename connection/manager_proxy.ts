@@ -6,20 +6,11 @@
  * @module
  */
 import type { Connection } from "./connection.ts";
-import {
-  encodeRequest,
-  FALLBACK_METHODS,
-  lastException,
-  type Reply,
-} from "./_manager_protocol.ts";
-import {
-  ManagerDisconnectedError,
-  ManagerError,
-  RemoteError,
-} from "./manager_errors.ts";
+import { encodeRequest, FALLBACK_METHODS } from "./_manager_protocol.ts";
+import { ManagerDisconnectedError, ManagerError } from "./manager_errors.ts";
 import { pickleReduce, PyGlobal, PyReduce } from "./pickle_reduce.ts";
 import { Tuple } from "./pickle_types.ts";
-import { Token } from "./manager_token.ts";
+import type { Token } from "./manager_token.ts";
 import { AuthenticationError } from "./errors.ts";
 import { race } from "../_internal/abort.ts";
 import { checkDuration } from "../_internal/timers.ts";
@@ -62,8 +53,16 @@ export interface ProxyContext {
   readonly pollInterval: number;
   /** Opens an authenticated connection served by `accept_connection`. */
   openConnection(): Promise<Connection<unknown>>;
-  /** Decodes a reply; proxies it rebuilds (not yet owned) go to `rebuilt`. */
-  decodeReply(bytes: Uint8Array, rebuilt: ManagerProxy[]): Reply;
+  /**
+   * The result of a method call's reply (a value, with the proxies it holds
+   * owned, or a new proxy), or throws its typed error. `abandoned()` says
+   * whether the caller stopped waiting.
+   */
+  readReply(
+    bytes: Uint8Array,
+    method: string,
+    abandoned: () => boolean,
+  ): Promise<unknown>;
   /** A proxy for `token` that owns the reference its caller holds. */
   adopt(token: Token, exposed: readonly string[]): ManagerProxy;
   /** Takes one more reference (`incref`), on a connection of its own. */
@@ -533,64 +532,6 @@ export class ManagerProxy implements AsyncDisposable {
         { cause: e },
       );
     }
-    const rebuilt: ManagerProxy[] = [];
-    let r: Reply;
-    try {
-      r = this.#ctx.decodeReply(reply, rebuilt);
-    } catch (e) {
-      for (const p of rebuilt) p.discard();
-      throw e;
-    }
-    if (r.kind !== "#RETURN") { for (const p of rebuilt) p.discard(); }
-    switch (r.kind) {
-      case "#RETURN":
-        if (rebuilt.length > 0) await this.#settle(rebuilt, job);
-        return r.value;
-      case "#PROXY": {
-        // CPython's client too uses its own address for the new token.
-        const proxy = this.#ctx.adopt(
-          new Token(r.token.typeid, this.token.address, r.token.id),
-          r.exposed,
-        );
-        if (job.cancelled) await proxy.close();
-        return proxy;
-      }
-      case "#ERROR":
-        throw new RemoteError(
-          "#ERROR",
-          r.error.module === "builtins"
-            ? r.error.qualname
-            : `${r.error.module}.${r.error.qualname}`,
-          r.error.args,
-          undefined,
-          method,
-          { cause: r.error },
-        );
-      default: {
-        const [type, message] = lastException(r.text);
-        throw new RemoteError(r.kind, type, [message], r.text, method);
-      }
-    }
-  }
-
-  /** Takes a reference for each proxy a reply rebuilt (`incref`). */
-  async #settle(rebuilt: ManagerProxy[], job: Job): Promise<void> {
-    const results = await Promise.allSettled(
-      rebuilt.map((p) => this.#ctx.incref(p.token.id)),
-    );
-    let failure: unknown;
-    for (let i = 0; i < rebuilt.length; i++) {
-      const p = rebuilt[i]!;
-      const r = results[i]!;
-      if (r.status === "fulfilled") p.own();
-      else {
-        p.discard();
-        failure ??= r.reason;
-      }
-    }
-    if (failure !== undefined || job.cancelled) {
-      await Promise.all(rebuilt.map((p) => p.close()));
-      if (failure !== undefined) throw failure;
-    }
+    return await this.#ctx.readReply(reply, method, () => job.cancelled);
   }
 }

@@ -36,6 +36,7 @@ export interface AcquireOptions extends WaitCallOptions {
  * ```
  */
 export class AcquirerProxy extends ManagerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.AcquirerProxy`. */
   static override readonly pythonClass: string | undefined = "AcquirerProxy";
 
   /**
@@ -91,6 +92,7 @@ export class AcquirerProxy extends ManagerProxy {
  * ```
  */
 export class ConditionProxy extends AcquirerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.ConditionProxy`. */
   static override readonly pythonClass: string | undefined = "ConditionProxy";
 
   /**
@@ -186,6 +188,7 @@ export class ConditionProxy extends AcquirerProxy {
  * ```
  */
 export class EventProxy extends ManagerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.EventProxy`. */
   static override readonly pythonClass: string | undefined = "EventProxy";
 
   /**
@@ -265,6 +268,7 @@ export class EventProxy extends ManagerProxy {
  * ```
  */
 export class BarrierProxy extends ManagerProxy {
+  /** Pickles as CPython's `multiprocessing.managers.BarrierProxy`. */
   static override readonly pythonClass: string | undefined = "BarrierProxy";
 
   /**

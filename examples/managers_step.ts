@@ -166,9 +166,7 @@ async function denoHostsTheQueue(py: string, authkey: string): Promise<void> {
   );
   try {
     for (const w of workers) await firstLine(w); // both connected
-    const http = jobServer(async (job) => {
-      jobs.put(job);
-    });
+    const http = jobServer((job) => Promise.resolve(jobs.put(job)));
     await postJobs(http);
     await postJobs(http);
     const pids = await collect(

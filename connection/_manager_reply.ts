@@ -1,0 +1,101 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+// What a manager client makes of a reply: its value (with the proxies it
+// holds rebuilt and owned), a proxy (#PROXY), or the typed error.
+
+import type { Address } from "./address.ts";
+import { lastException, type Reply } from "./_manager_protocol.ts";
+import { RemoteError } from "./manager_errors.ts";
+import type { ManagerProxy } from "./manager_proxy.ts";
+import { Token } from "./manager_token.ts";
+
+/** What reading a reply needs from the client. */
+export interface ReplyHost {
+  /** The manager's address (what proxies connect to). */
+  readonly address: Address;
+  /** Decodes a reply; proxies it rebuilds (not yet owned) go to `rebuilt`. */
+  decode(bytes: Uint8Array, rebuilt: ManagerProxy[]): Reply;
+  /** A proxy owning the reference its caller holds. */
+  adopt(token: Token, exposed: readonly string[]): ManagerProxy;
+  /** Takes one more reference. */
+  incref(id: string): Promise<void>;
+}
+
+/** The typed error of a reply that is not `#RETURN` or `#PROXY`. */
+export function replyError(
+  r: Exclude<Reply, { kind: "#RETURN" | "#PROXY" }>,
+  method: string,
+): RemoteError {
+  if (r.kind === "#ERROR") {
+    const e = r.error;
+    const type = e.module === "builtins"
+      ? e.qualname
+      : `${e.module}.${e.qualname}`;
+    return new RemoteError("#ERROR", type, e.args, undefined, method, {
+      cause: e,
+    });
+  }
+  const [type, message] = lastException(r.text);
+  return new RemoteError(r.kind, type, [message], r.text, method);
+}
+
+/**
+ * The result of a method call's reply. Proxies a value holds take a
+ * reference each (`incref`); when the call was abandoned meanwhile, they
+ * are released again.
+ */
+export async function readReply(
+  host: ReplyHost,
+  bytes: Uint8Array,
+  method: string,
+  abandoned: () => boolean,
+): Promise<unknown> {
+  const rebuilt: ManagerProxy[] = [];
+  let r: Reply;
+  try {
+    r = host.decode(bytes, rebuilt);
+  } catch (e) {
+    for (const p of rebuilt) p.discard();
+    throw e;
+  }
+  if (r.kind !== "#RETURN") { for (const p of rebuilt) p.discard(); }
+  switch (r.kind) {
+    case "#RETURN":
+      if (rebuilt.length > 0) await settle(host, rebuilt, abandoned);
+      return r.value;
+    case "#PROXY": {
+      // CPython's client too gives the new token its own address.
+      const proxy = host.adopt(
+        new Token(r.token.typeid, host.address, r.token.id),
+        r.exposed,
+      );
+      if (abandoned()) await proxy.close();
+      return proxy;
+    }
+    default:
+      throw replyError(r, method);
+  }
+}
+
+/** Takes a reference for each proxy a reply rebuilt. */
+async function settle(
+  host: ReplyHost,
+  rebuilt: ManagerProxy[],
+  abandoned: () => boolean,
+): Promise<void> {
+  const results = await Promise.allSettled(
+    rebuilt.map((p) => host.incref(p.token.id)),
+  );
+  let failure: unknown;
+  for (let i = 0; i < rebuilt.length; i++) {
+    const p = rebuilt[i]!;
+    if (results[i]!.status === "fulfilled") p.own();
+    else {
+      p.discard();
+      failure ??= (results[i] as PromiseRejectedResult).reason;
+    }
+  }
+  if (failure !== undefined || abandoned()) {
+    await Promise.all(rebuilt.map((p) => p.close()));
+    if (failure !== undefined) throw failure;
+  }
+}
