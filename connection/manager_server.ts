@@ -150,7 +150,7 @@ const noop = (): void => {};
  *
  * Permissions: those of {@linkcode Listener}.
  *
- * @example Usage
+ * @example Serving Python clients
  * ```ts ignore
  * import { ManagerQueue, ManagerServer } from "@sidecar/ipc/connection";
  *
@@ -160,6 +160,41 @@ const noop = (): void => {};
  * await using server = new ManagerServer({ port: 50000 }, { authkey: "k" });
  * server.register("jobs", ManagerQueue);
  * await server.serve(); // until a client sends shutdown, or close()
+ * ```
+ *
+ * @example A custom class, with its exposed methods chosen
+ * ```ts
+ * import { ManagerClient, ManagerServer, PyException, RemoteError } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * class Counter {
+ *   #n = 0;
+ *   increment(by = 1): number {
+ *     if (Number(by) < 0) throw new PyException("ValueError", ["negative"]);
+ *     return (this.#n += Number(by));
+ *   }
+ *   reset(): void {
+ *     this.#n = 0;
+ *   }
+ * }
+ * await using server = new ManagerServer({ hostname: "127.0.0.1", port: 0 }, {
+ *   authkey: "k",
+ * });
+ * server.register("Counter", {
+ *   create: () => new Counter(),
+ *   exposed: ["increment"], // Python's register("Counter", exposed=...)
+ *   parameters: { increment: ["by"] }, // so that increment(by=2) works
+ * });
+ * server.serve();
+ *
+ * await using client = new ManagerClient(server.address, { authkey: "k" });
+ * await using counter = await client.create("Counter");
+ * assert.equal(await counter.call("increment", [], { by: 2 }), 2);
+ * await assert.rejects(
+ *   counter.call("increment", [-1]),
+ *   (e) => e instanceof RemoteError && e.type === "ValueError",
+ * );
+ * assert.equal(server.objectCount, 1);
  * ```
  */
 export class ManagerServer implements AsyncDisposable {

@@ -60,7 +60,7 @@ export const SYNC_MANAGER_PROXIES: Readonly<Record<string, ProxyClass>> = {
  * @throws {AuthenticationError} Wrong key.
  * @throws {ManagerDisconnectedError} No manager there.
  *
- * @example Usage
+ * @example A CPython SyncManager
  * ```ts ignore
  * import { connectManager } from "@sidecar/ipc/connection";
  *
@@ -68,6 +68,31 @@ export const SYNC_MANAGER_PROXIES: Readonly<Record<string, ProxyClass>> = {
  * await using manager = await connectManager({ port: 50000 }, { authkey: "k" });
  * await using jobs = await manager.queue();
  * await jobs.put({ id: 1 });
+ * ```
+ *
+ * @example A Deno ManagerServer, in the same process
+ * ```ts
+ * import {
+ *   connectManager,
+ *   ManagerDict,
+ *   ManagerQueue,
+ *   ManagerServer,
+ * } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * await using server = new ManagerServer({ hostname: "127.0.0.1", port: 0 }, {
+ *   authkey: "k",
+ * });
+ * server.register("Queue", ManagerQueue).register("dict", ManagerDict);
+ * server.serve();
+ *
+ * await using manager = await connectManager(server.address, { authkey: "k" });
+ * await using q = await manager.queue();
+ * await q.put({ id: 1, sizes: [64, 128] });
+ * assert.deepEqual(await q.get({ timeout: 1000 }), { id: 1, sizes: [64, 128] });
+ * await using d = await manager.dict({ hits: 1 });
+ * assert.equal(await d.get("hits"), 1);
+ * assert.equal(await manager.numberOfObjects(), 2);
  * ```
  */
 export async function connectManager(

@@ -25,6 +25,22 @@
  * `handshakeTimeout` is one too), and {@linkcode ConnectionError}, the base
  * class, for use after `close()` and a connection left write-only.
  *
+ * Managers (`multiprocessing.managers`): {@linkcode connectManager} returns
+ * a {@linkcode SyncManagerClient} whose async proxies ({@linkcode QueueProxy},
+ * {@linkcode DictProxy}, ...) use the shared objects of a CPython
+ * `BaseManager`/`SyncManager`; {@linkcode ManagerServer} serves TypeScript
+ * objects ({@linkcode ManagerQueue}, {@linkcode ManagerDict}, classes of your
+ * own) to CPython's proxies. Each proxy has its own connection and one
+ * reference (`await using` releases it). Replies may name only the
+ * manager's own classes (`Token`, `RebuildProxy`, the proxy classes as
+ * plain names) and exceptions (as inert {@linkcode PyException}s): the
+ * `reconstruct` option of {@linkcode loads} allows `NEWOBJ`/`BUILD` for
+ * those and nothing else. Manager errors carry a `code`: `REMOTE_ERROR`
+ * ({@linkcode RemoteError}), `BAD_REPLY` ({@linkcode ManagerProtocolError}),
+ * `DISCONNECTED` ({@linkcode ManagerDisconnectedError}), and
+ * `UNKNOWN_TYPEID`, `UNKNOWN_METHOD`, `UNPICKLABLE`, `PROXY_CLOSED`,
+ * `MANAGER_CLOSED` ({@linkcode ManagerError}).
+ *
  * Permissions: `--allow-net=<host>` for TCP; for a Unix socket path,
  * `--allow-net=unix:<path> --allow-read=<path> --allow-write=<path>` (a
  * {@linkcode Listener} also wants `--allow-sys` to bind with a private
