@@ -39,16 +39,17 @@ export function replyError(
 }
 
 /**
- * The result of a method call's reply. Proxies a value holds take a
- * reference each (`incref`); when the call was abandoned meanwhile, they
- * are released again.
+ * The result of a method call's reply: the value itself for a plain
+ * `#RETURN` (the hot path, no promise), else a promise. Proxies a value
+ * holds take a reference each (`incref`); when the call was abandoned
+ * meanwhile, they are released again.
  */
-export async function readReply(
+export function readReply(
   host: ReplyHost,
   bytes: Uint8Array,
   method: string,
-  abandoned: () => boolean,
-): Promise<unknown> {
+  call: { readonly cancelled: boolean },
+): unknown {
   const rebuilt: ManagerProxy[] = [];
   let r: Reply;
   try {
@@ -59,17 +60,18 @@ export async function readReply(
   }
   if (r.kind !== "#RETURN") { for (const p of rebuilt) p.discard(); }
   switch (r.kind) {
-    case "#RETURN":
-      if (rebuilt.length > 0) await settle(host, rebuilt, abandoned);
-      return r.value;
+    case "#RETURN": {
+      if (rebuilt.length === 0) return r.value;
+      const value = r.value;
+      return settle(host, rebuilt, call).then(() => value);
+    }
     case "#PROXY": {
       // CPython's client too gives the new token its own address.
       const proxy = host.adopt(
         new Token(r.token.typeid, host.address, r.token.id),
         r.exposed,
       );
-      if (abandoned()) await proxy.close();
-      return proxy;
+      return call.cancelled ? proxy.close().then(() => proxy) : proxy;
     }
     default:
       throw replyError(r, method);
@@ -80,7 +82,7 @@ export async function readReply(
 async function settle(
   host: ReplyHost,
   rebuilt: ManagerProxy[],
-  abandoned: () => boolean,
+  call: { readonly cancelled: boolean },
 ): Promise<void> {
   const results = await Promise.allSettled(
     rebuilt.map((p) => host.incref(p.token.id)),
@@ -94,7 +96,7 @@ async function settle(
       failure ??= (results[i] as PromiseRejectedResult).reason;
     }
   }
-  if (failure !== undefined || abandoned()) {
+  if (failure !== undefined || call.cancelled) {
     await Promise.all(rebuilt.map((p) => p.close()));
     if (failure !== undefined) throw failure;
   }

@@ -218,8 +218,8 @@ export class ManagerClient implements AsyncDisposable {
     this.#ctx = {
       pollInterval,
       openConnection: () => this.#openConnection(),
-      readReply: (bytes, method, abandoned) =>
-        readReply(this.#replyHost, bytes, method, abandoned),
+      readReply: (bytes, method, call) =>
+        readReply(this.#replyHost, bytes, method, call),
       adopt: (token, exposed) => this.#adopt(token, exposed),
       incref: (id) => this.#incref(id),
       decref: (id) => this.#decref(id),

@@ -55,14 +55,14 @@ export interface ProxyContext {
   openConnection(): Promise<Connection<unknown>>;
   /**
    * The result of a method call's reply (a value, with the proxies it holds
-   * owned, or a new proxy), or throws its typed error. `abandoned()` says
-   * whether the caller stopped waiting.
+   * owned, or a new proxy; or a promise of it), or throws its typed error.
+   * `call.cancelled` says whether the caller stopped waiting.
    */
   readReply(
     bytes: Uint8Array,
     method: string,
-    abandoned: () => boolean,
-  ): Promise<unknown>;
+    call: { readonly cancelled: boolean },
+  ): unknown;
   /** A proxy for `token` that owns the reference its caller holds. */
   adopt(token: Token, exposed: readonly string[]): ManagerProxy;
   /** Takes one more reference (`incref`), on a connection of its own. */
@@ -79,7 +79,10 @@ export interface ProxyContext {
 interface ProxyState {
   conn: Connection<unknown> | null;
   connecting: Promise<Connection<unknown>> | null;
-  tail: Promise<void>;
+  /** Calls waiting for their turn, in order; `pumping` while one runs. */
+  queue: Job[];
+  head: number;
+  pumping: boolean;
   /** Whether this proxy holds a reference (and must decref once). */
   owned: boolean;
   closed: boolean;
@@ -87,6 +90,10 @@ interface ProxyState {
 }
 
 interface Job {
+  method: string;
+  bytes: Uint8Array;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
   cancelled: boolean;
   started: boolean;
 }
@@ -186,7 +193,9 @@ export class ManagerProxy implements AsyncDisposable {
     this.#st = {
       conn: null,
       connecting: null,
-      tail: Promise.resolve(),
+      queue: [],
+      head: 0,
+      pumping: false,
       owned: false,
       closed: false,
       releasing: null,
@@ -299,9 +308,19 @@ export class ManagerProxy implements AsyncDisposable {
     const { signal, timeout } = options;
     if (timeout !== undefined) checkDuration(timeout, "timeout", "call");
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const job: Job = { cancelled: false, started: false };
-    const run = st.tail.then(() => this.#exchange(method, bytes, job));
-    st.tail = run.then(noop, noop);
+    let job!: Job;
+    const run = new Promise<unknown>((resolve, reject) => {
+      job = {
+        method,
+        bytes,
+        resolve,
+        reject,
+        cancelled: false,
+        started: false,
+      };
+    });
+    st.queue.push(job);
+    if (!st.pumping) this.#pump();
     if (
       signal === undefined && (timeout === undefined || timeout === Infinity)
     ) {
@@ -503,35 +522,61 @@ export class ManagerProxy implements AsyncDisposable {
     }
   }
 
-  async #exchange(
-    method: string,
-    bytes: Uint8Array,
-    job: Job,
-  ): Promise<unknown> {
+  /** Runs the queued calls one at a time, in order (one per connection). */
+  async #pump(): Promise<void> {
     const st = this.#st;
-    if (job.cancelled) return undefined;
-    if (st.closed) throw this.#closedError(method);
-    job.started = true;
-    let reply: Uint8Array;
-    let conn: Connection<unknown> | null = null;
+    st.pumping = true;
     try {
-      conn = await this.#connection();
-      if (job.cancelled) return undefined;
-      await conn.sendBytes(bytes);
-      reply = await conn.recvBytes();
-    } catch (e) {
-      if (job.cancelled) return undefined;
-      if (e instanceof ManagerError || e instanceof AuthenticationError) {
-        throw e;
+      while (st.head < st.queue.length) {
+        const job = st.queue[st.head]!;
+        st.queue[st.head++] = undefined as unknown as Job;
+        if (job.cancelled) continue; // dropped unsent
+        if (st.closed) {
+          job.reject(this.#closedError(job.method));
+          continue;
+        }
+        job.started = true;
+        let conn = st.conn;
+        let reply: Uint8Array;
+        try {
+          if (conn === null) {
+            conn = await this.#connection();
+            if (job.cancelled) continue;
+          }
+          // A small message is queued at once; a failed write fails the read.
+          conn.sendBytes(job.bytes).catch(noop);
+          reply = await conn.recvBytes();
+        } catch (e) {
+          if (!job.cancelled) job.reject(this.#failure(job.method, conn, e));
+          continue;
+        }
+        try {
+          job.resolve(this.#ctx.readReply(reply, job.method, job));
+        } catch (e) {
+          job.reject(e);
+        }
       }
-      if (st.conn === conn) st.conn = null;
-      closeQuietly(conn);
-      if (st.closed) throw this.#closedError(method);
-      throw new ManagerDisconnectedError(
-        `Cannot call ${method}(): the connection to the manager failed`,
-        { cause: e },
-      );
+    } finally {
+      st.queue.length = 0;
+      st.head = 0;
+      st.pumping = false;
     }
-    return await this.#ctx.readReply(reply, method, () => job.cancelled);
+  }
+
+  /** The error of a call whose connection failed; drops that connection. */
+  #failure(
+    method: string,
+    conn: Connection<unknown> | null,
+    e: unknown,
+  ): unknown {
+    const st = this.#st;
+    if (e instanceof ManagerError || e instanceof AuthenticationError) return e;
+    if (st.conn === conn) st.conn = null;
+    closeQuietly(conn);
+    if (st.closed) return this.#closedError(method);
+    return new ManagerDisconnectedError(
+      `Cannot call ${method}(): the connection to the manager failed`,
+      { cause: e },
+    );
   }
 }
