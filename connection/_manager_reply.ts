@@ -1,4 +1,5 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
+// This module is browser compatible.
 // What a manager client makes of a reply: its value (with the proxies it
 // holds rebuilt and owned), a proxy (#PROXY), or the typed error.
 

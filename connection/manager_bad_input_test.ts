@@ -17,9 +17,11 @@ import {
   ManagerQueue,
   ManagerServer,
   type ProxyContext,
+  PyGlobal,
+  PyReduce,
   RemoteError,
   SyncManagerClient,
-  type Token,
+  Token,
   Tuple,
 } from "./mod.ts";
 import { randomKey } from "../_test_utils/connection_managers.ts";
@@ -125,6 +127,56 @@ Deno.test("manager client: replies of the wrong shape are typed errors and the p
     assert.equal(await p.call("n", [name]), `n(${name})`);
   }
   assert.throws(() => Deno.statSync("/tmp/pwned-by-manager-client"));
+  await m.close();
+  fake.listener.close();
+  await fake.done;
+});
+
+Deno.test("manager client: a reply holding more proxies than maxProxiesPerReply is refused unopened", async () => {
+  const key = randomKey();
+  let fake: ReturnType<typeof fakeManager>;
+  const many = (n: number) => {
+    const { port } = fake.listener.address as { port: number };
+    // n distinct RebuildProxy calls (one object n times would be one).
+    return ok(Array.from({ length: n }, () =>
+      new PyReduce(
+        new PyGlobal("multiprocessing.managers", "RebuildProxy"),
+        new Tuple([
+          new PyGlobal("multiprocessing.managers", "AutoProxy"),
+          new Token("T", { hostname: "127.0.0.1", port }, "1"),
+          "pickle",
+          { exposed: new Tuple(["m"]) },
+        ]),
+      )));
+  };
+  fake = fakeManager(
+    key,
+    (method, args) => method === "m" ? many(args[0] as number) : ok(method),
+  );
+  const m = new ManagerClient(fake.listener.address, {
+    authkey: key,
+    maxProxiesPerReply: 3,
+  });
+  const p = await m.create("T");
+  await p.call("n"); // opens the proxy's connection
+  const before = fake.requests.length;
+  await assert.rejects(
+    p.call("m", [4]),
+    (e) =>
+      e instanceof ManagerProtocolError &&
+      /more than 3 proxies/.test(
+        String((e.cause as Error)?.cause ?? e.message),
+      ),
+  );
+  assert.equal(fake.requests.length, before + 1); // no incref was sent
+  const three = await p.call("m", [3]) as ManagerProxy[];
+  assert.equal(three.length, 3);
+  assert.deepEqual(fake.requests.slice(before + 1), [
+    "m",
+    "incref",
+    "incref",
+    "incref",
+  ]);
   await m.close();
   fake.listener.close();
   await fake.done;

@@ -93,6 +93,13 @@ export interface ManagerClientOptions extends Omit<AuthOptions, "authkey"> {
    */
   floats?: "number" | "wrap";
   /**
+   * The most proxies one reply may hold (`RebuildProxy`); each costs an
+   * `incref` request. A reply with more is a `BAD_REPLY`.
+   *
+   * @default {1024}
+   */
+  maxProxiesPerReply?: number;
+  /**
    * Proxy classes for typeids beyond `SyncManager`'s (or instead of
    * them); any other typeid gets a plain {@linkcode ManagerProxy}.
    *
@@ -141,6 +148,7 @@ export class ManagerClient implements AsyncDisposable {
   #options: ManagerClientOptions;
   #controlTimeout: number;
   #maxOpening: number;
+  #maxProxiesPerReply: number;
   #opening = 0;
   #slotWaiters: (() => void)[] = [];
   #proxies: Record<string, ProxyClass>;
@@ -180,6 +188,13 @@ export class ManagerClient implements AsyncDisposable {
       );
     }
     this.#maxOpening = maxPending;
+    const maxProxies = options.maxProxiesPerReply ?? 1024;
+    if (!Number.isInteger(maxProxies) || maxProxies < 0) {
+      throw new RangeError(
+        `Cannot create manager client: maxProxiesPerReply must be an integer >= 0, got ${maxProxies}`,
+      );
+    }
+    this.#maxProxiesPerReply = maxProxies;
     this.#controlTimeout = checkDuration(
       options.controlTimeout ?? DEFAULT_CONTROL_TIMEOUT,
       "controlTimeout",
@@ -478,13 +493,21 @@ export class ManagerClient implements AsyncDisposable {
         "RebuildProxy names another manager's object (only this manager's are rebuilt)",
       );
     }
+    const rebuilt = this.#rebuilt;
+    if (rebuilt === null || rebuilt.length >= this.#maxProxiesPerReply) {
+      // Each one costs an incref: a reply cannot make us open connections
+      // without bound.
+      throw new RangeError(
+        `a reply holds more than ${this.#maxProxiesPerReply} proxies`,
+      );
+    }
     const cls = this.#proxies[token.typeid] ?? ManagerProxy;
     const proxy = new cls(
       new Token(token.typeid, this.#address, token.id),
       exposed ?? [],
       this.#ctx,
     );
-    this.#rebuilt?.push(proxy);
+    rebuilt.push(proxy);
     return proxy;
   };
 
