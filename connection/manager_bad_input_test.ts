@@ -134,8 +134,7 @@ Deno.test("manager client: replies of the wrong shape are typed errors and the p
 
 Deno.test("manager client: a reply holding more proxies than maxProxiesPerReply is refused unopened", async () => {
   const key = randomKey();
-  let fake: ReturnType<typeof fakeManager>;
-  const many = (n: number) => {
+  const many = (n: number): Uint8Array => {
     const { port } = fake.listener.address as { port: number };
     // n distinct RebuildProxy calls (one object n times would be one).
     return ok(Array.from({ length: n }, () =>
@@ -149,7 +148,7 @@ Deno.test("manager client: a reply holding more proxies than maxProxiesPerReply 
         ]),
       )));
   };
-  fake = fakeManager(
+  const fake = fakeManager(
     key,
     (method, args) => method === "m" ? many(args[0] as number) : ok(method),
   );

@@ -8,9 +8,9 @@
  */
 import type { Address } from "./address.ts";
 import type { AuthOptions } from "./authenticate.ts";
-import { connect } from "./connect.ts";
 import type { Connection } from "./connection.ts";
 import { readReply, replyError, type ReplyHost } from "./_manager_reply.ts";
+import { Dialer } from "./_manager_dial.ts";
 import {
   decodeReply,
   encodeRequest,
@@ -19,7 +19,6 @@ import {
   type Reply,
 } from "./_manager_protocol.ts";
 import {
-  ManagerDisconnectedError,
   ManagerError,
   ManagerProtocolError,
   RemoteError,
@@ -33,8 +32,6 @@ import {
 import { Token } from "./manager_token.ts";
 import type { LoadsOptions } from "./pickle.ts";
 import { Tuple } from "./pickle_types.ts";
-import { AuthenticationError } from "./errors.ts";
-import { race } from "../_internal/abort.ts";
 import { checkDuration } from "../_internal/timers.ts";
 
 /** Options of {@linkcode connectManager} and {@linkcode ManagerClient}. */
@@ -147,10 +144,8 @@ export class ManagerClient implements AsyncDisposable {
   #address: Address;
   #options: ManagerClientOptions;
   #controlTimeout: number;
-  #maxOpening: number;
+  #dialer: Dialer;
   #maxProxiesPerReply: number;
-  #opening = 0;
-  #slotWaiters: (() => void)[] = [];
   #proxies: Record<string, ProxyClass>;
   #loads: LoadsOptions;
   #rebuilt: ManagerProxy[] | null = null;
@@ -187,7 +182,17 @@ export class ManagerClient implements AsyncDisposable {
         `Cannot create manager client: maxPendingHandshakes must be an integer >= 1, got ${maxPending}`,
       );
     }
-    this.#maxOpening = maxPending;
+    const o = options;
+    this.#dialer = new Dialer(address, {
+      authkey: o.authkey,
+      ...(o.digest !== undefined && { digest: o.digest }),
+      ...(o.allowLegacy !== undefined && { allowLegacy: o.allowLegacy }),
+      ...(o.protocol !== undefined && { protocol: o.protocol }),
+      ...(o.handshakeTimeout !== undefined &&
+        { handshakeTimeout: o.handshakeTimeout }),
+      ...(o.maxMessageSize !== undefined &&
+        { maxMessageSize: o.maxMessageSize }),
+    }, maxPending);
     const maxProxies = options.maxProxiesPerReply ?? 1024;
     if (!Number.isInteger(maxProxies) || maxProxies < 0) {
       throw new RangeError(
@@ -519,21 +524,6 @@ export class ManagerClient implements AsyncDisposable {
   }
 
   /** One request to the server on a connection of its own (`dispatch`). */
-  /** Waits for one of `maxPendingHandshakes` slots. */
-  #takeSlot(): Promise<void> | void {
-    if (this.#opening < this.#maxOpening) {
-      this.#opening++;
-      return;
-    }
-    return new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
-  }
-
-  #freeSlot(): void {
-    const next = this.#slotWaiters.shift();
-    if (next !== undefined) next();
-    else this.#opening--;
-  }
-
   async #control(
     method: string,
     args: readonly unknown[],
@@ -553,62 +543,12 @@ export class ManagerClient implements AsyncDisposable {
     keep: boolean,
   ): Promise<unknown> {
     const bytes = encodeRequest(null, method, args, kwargs);
-    const timeout = options.timeout ?? this.#controlTimeout;
-    let conn: Connection<unknown> | null = null;
-    let lost = false;
-    const exchange = async (): Promise<Uint8Array> => {
-      const o = this.#options;
-      const c = await connect(this.#address, {
-        authkey: o.authkey,
-        ...(o.digest !== undefined && { digest: o.digest }),
-        ...(o.allowLegacy !== undefined && { allowLegacy: o.allowLegacy }),
-        ...(o.protocol !== undefined && { protocol: o.protocol }),
-        ...(o.handshakeTimeout !== undefined &&
-          { handshakeTimeout: o.handshakeTimeout }),
-        ...(o.maxMessageSize !== undefined &&
-          { maxMessageSize: o.maxMessageSize }),
-      });
-      conn = c;
-      if (lost) throw new ManagerError("MANAGER_CLOSED", "abandoned");
-      await c.sendBytes(bytes);
-      return await c.recvBytes();
-    };
-    const work = (async () => {
-      await this.#takeSlot();
-      try {
-        if (lost) throw new ManagerError("MANAGER_CLOSED", "abandoned");
-        return await exchange();
-      } finally {
-        this.#freeSlot();
-      }
-    })();
-    let reply: Uint8Array;
-    try {
-      reply = await race(work, {
-        signal: options.signal,
-        timeout,
-        what: `the manager's reply to ${method}()`,
-        onLost: () => {
-          lost = true;
-          (conn as Connection<unknown> | null)?.close().catch(() => {});
-        },
-      });
-    } catch (e) {
-      (conn as Connection<unknown> | null)?.close().catch(() => {});
-      if (
-        e instanceof AuthenticationError || e === options.signal?.reason ||
-        (e instanceof DOMException && e.name === "TimeoutError")
-      ) {
-        throw e;
-      }
-      throw new ManagerDisconnectedError(
-        `Cannot send ${method}() to the manager: ${
-          e instanceof Error ? e.message : e
-        }`,
-        { cause: e },
-      );
-    }
-    const c = conn as unknown as Connection<unknown>;
+    const { conn: c, reply } = await this.#dialer.request(
+      bytes,
+      method,
+      options.signal,
+      options.timeout ?? this.#controlTimeout,
+    );
     let r: Reply;
     try {
       r = this.#decodeReply(reply, []);

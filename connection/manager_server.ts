@@ -14,18 +14,17 @@ import { Listener } from "./listener.ts";
 import {
   encodeReply,
   FALLBACK_METHODS,
-  isBuiltToken,
   managerLoadsOptions,
   parseRequest,
   type Request,
   SERVER_METHODS,
 } from "./_manager_protocol.ts";
 import { withCallSignal } from "./_manager_call.ts";
+import { type ClassStatics, SharedTable } from "./_manager_table.ts";
 import {
   bind,
   errorReply,
   errorText,
-  publicMethods,
   tracebackText,
 } from "./_manager_serve.ts";
 import {
@@ -109,28 +108,6 @@ export interface TypeidOptions {
   methodToTypeid?: Readonly<Record<string, string>>;
 }
 
-interface Registered {
-  create: TypeidOptions["create"];
-  exposed: readonly string[] | undefined;
-  parameters: Readonly<Record<string, readonly string[]>> | undefined;
-  methodToTypeid: Readonly<Record<string, string>> | undefined;
-}
-
-interface Shared {
-  typeid: string;
-  obj: object;
-  exposed: readonly string[];
-  exposedSet: ReadonlySet<string>;
-  parameters: Readonly<Record<string, readonly string[]>>;
-  methodToTypeid: Readonly<Record<string, string>>;
-}
-
-interface ClassStatics {
-  exposed?: readonly string[];
-  parameters?: Readonly<Record<string, readonly string[]>>;
-  methodToTypeid?: Readonly<Record<string, string>>;
-}
-
 const noop = (): void => {};
 
 /**
@@ -201,10 +178,7 @@ export class ManagerServer implements AsyncDisposable {
   #listener: Listener<unknown>;
   #options: ManagerServerOptions;
   #loads: LoadsOptions;
-  #registry = new Map<string, Registered>();
-  #objects = new Map<string, Shared>();
-  #refcounts = new Map<string, number>();
-  #nextId = 0;
+  #table = new SharedTable();
   #conns = new Set<Connection<unknown>>();
   #tasks = new Set<Promise<void>>();
   #stop = new AbortController();
@@ -264,7 +238,7 @@ export class ManagerServer implements AsyncDisposable {
    * ```
    */
   get objectCount(): number {
-    return this.#refcounts.size;
+    return this.#table.count;
   }
 
   /**
@@ -291,7 +265,7 @@ export class ManagerServer implements AsyncDisposable {
     if (typeof spec === "function") {
       const cls = spec;
       const statics = cls as unknown as ClassStatics;
-      this.#registry.set(typeid, {
+      this.#table.register(typeid, {
         create: (args, kwargs) =>
           new cls(...bind(statics.parameters?.__init__, args, kwargs, typeid)),
         exposed: statics.exposed,
@@ -299,7 +273,7 @@ export class ManagerServer implements AsyncDisposable {
         methodToTypeid: statics.methodToTypeid,
       });
     } else {
-      this.#registry.set(typeid, {
+      this.#table.register(typeid, {
         create: spec.create,
         exposed: spec.exposed,
         parameters: spec.parameters,
@@ -339,16 +313,7 @@ export class ManagerServer implements AsyncDisposable {
    * ```
    */
   debugInfo(): string {
-    const out: string[] = [];
-    for (const id of [...this.#refcounts.keys()].sort()) {
-      const shared = this.#objects.get(id);
-      out.push(
-        `  ${id}:       refcount=${this.#refcounts.get(id)}\n    ${
-          String(shared?.obj).slice(0, 75)
-        }`,
-      );
-    }
-    return out.join("\n");
+    return this.#table.debugInfo();
   }
 
   /**
@@ -453,7 +418,7 @@ export class ManagerServer implements AsyncDisposable {
       }
       let reply: Uint8Array;
       try {
-        reply = encodeReply("#RETURN", await this.#control(req));
+        reply = encodeReply("#RETURN", await this.#table.control(req));
       } catch (e) {
         reply = encodeReply("#TRACEBACK", tracebackText(e));
       }
@@ -469,104 +434,6 @@ export class ManagerServer implements AsyncDisposable {
     } finally {
       this.#conns.delete(conn);
       await conn.close().catch(noop);
-    }
-  }
-
-  /** The server's public functions (`Server.public`), as CPython runs them. */
-  async #control(req: Request): Promise<unknown> {
-    const { method, args, kwargs } = req;
-    switch (method) {
-      case "dummy":
-      case "shutdown":
-      case "accept_connection":
-        return null;
-      case "number_of_objects":
-        return this.#refcounts.size;
-      case "debug_info":
-        return this.debugInfo();
-      case "incref":
-        this.#incref(String(args[0]));
-        return null;
-      case "decref":
-        this.#decref(String(args[0]));
-        return null;
-      case "get_methods": {
-        const token = args[0] ?? kwargs.token;
-        if (!isBuiltToken(token)) {
-          throw new PyException("TypeError", ["get_methods() needs a Token"]);
-        }
-        const shared = this.#objects.get(token.id);
-        if (shared === undefined) throw new PyException("KeyError", [token.id]);
-        return new Tuple([...shared.exposed]);
-      }
-      case "create": {
-        const [typeid, ...rest] = args;
-        if (typeof typeid !== "string" || !this.#registry.has(typeid)) {
-          throw new PyException("KeyError", [typeid]);
-        }
-        const entry = this.#registry.get(typeid)!;
-        let obj: unknown;
-        if (entry.create === undefined) {
-          if (Object.keys(kwargs).length > 0 || rest.length !== 1) {
-            throw new PyException("ValueError", [
-              "Without callable, must have one non-keyword argument",
-            ]);
-          }
-          obj = rest[0];
-        } else {
-          obj = await entry.create(rest, kwargs);
-        }
-        const shared = this.#share(typeid, obj);
-        return new Tuple([shared[0], new Tuple([...shared[1]])]);
-      }
-    }
-    throw new PyException("AssertionError", [`'${method}' unrecognized`]);
-  }
-
-  /** Stores a new shared object with one reference (CPython's `create`). */
-  #share(typeid: string, obj: unknown): [string, readonly string[]] {
-    if (typeof obj !== "object" || obj === null) {
-      if (typeof obj !== "function") {
-        throw new PyException("TypeError", [
-          `'${typeid}' made a ${
-            obj === null ? "None" : typeof obj
-          }, not an object`,
-        ]);
-      }
-    }
-    const entry = this.#registry.get(typeid)!;
-    const statics = (obj as { constructor?: ClassStatics }).constructor ?? {};
-    const exposed = entry.exposed ?? statics.exposed ?? publicMethods(obj);
-    const methodToTypeid = entry.methodToTypeid ?? statics.methodToTypeid ??
-      {};
-    const all = [...exposed, ...Object.keys(methodToTypeid)];
-    const id = (++this.#nextId).toString(16);
-    this.#objects.set(id, {
-      typeid,
-      obj,
-      exposed: [...new Set(all)],
-      exposedSet: new Set(all),
-      parameters: entry.parameters ?? statics.parameters ?? {},
-      methodToTypeid,
-    });
-    this.#refcounts.set(id, 1);
-    return [id, [...new Set(all)]];
-  }
-
-  #incref(id: string): void {
-    const n = this.#refcounts.get(id);
-    if (n === undefined) throw new PyException("KeyError", [id]);
-    this.#refcounts.set(id, n + 1);
-  }
-
-  #decref(id: string): void {
-    const n = this.#refcounts.get(id);
-    if (n === undefined) throw new PyException("KeyError", [id]);
-    if (n <= 1) {
-      this.#refcounts.delete(id);
-      this.#objects.delete(id);
-    } else {
-      this.#refcounts.set(id, n - 1);
     }
   }
 
@@ -611,7 +478,7 @@ export class ManagerServer implements AsyncDisposable {
       return errorText(e);
     }
     const { id, method } = req;
-    const shared = id === null ? undefined : this.#objects.get(id);
+    const shared = id === null ? undefined : this.#table.get(id);
     if (shared === undefined) {
       return errorText(new PyException("KeyError", [String(id)]));
     }
@@ -651,11 +518,8 @@ export class ManagerServer implements AsyncDisposable {
     }
     const typeid = shared.methodToTypeid[method];
     if (typeid !== undefined) {
-      if (!this.#registry.has(typeid)) {
-        return errorReply(new PyException("KeyError", [typeid]));
-      }
       try {
-        const [rid, rexposed] = this.#share(typeid, result);
+        const [rid, rexposed] = this.#table.share(typeid, result);
         const token = new Token(typeid, this.address, rid);
         return encodeReply(
           "#PROXY",
