@@ -76,8 +76,8 @@ for line in sys.stdin:
             for _ in range(n): d.get("k")
         ts = [threading.Thread(target=worker) for _ in range(16)]
         for t in ts: t.start()
+        t0 = time.perf_counter()  # the barrier opens when this thread arrives
         ready.wait()
-        t0 = time.perf_counter()
         for t in ts: t.join()
         calls = 16 * n
     else:
