@@ -8,7 +8,7 @@
 // __dict__) as inert records, and the containers a manager's pickler
 // writes as calls (dict views as builtins.list, array.array).
 
-import { dumps, loads, type LoadsOptions } from "./pickle.ts";
+import { dumps, dumpsInto, loads, type LoadsOptions } from "./pickle.ts";
 import type { PickleClass } from "./pickle_reduce.ts";
 import { PyDict } from "./pickle_dict.ts";
 import { Tuple } from "./pickle_types.ts";
@@ -137,6 +137,37 @@ export function encodeRequest(
       { cause: e },
     );
   }
+}
+
+/** Where proxies encode a request that is sent at once (see below). */
+const SCRATCH = new Uint8Array(16 * 1024);
+
+/**
+ * {@linkcode encodeRequest} into a shared scratch buffer (no allocation):
+ * the view is valid until the next call, so it must be sent at once
+ * (`Connection.sendBytes` copies a payload of up to 16 KiB before it
+ * returns). A larger request is encoded on its own.
+ */
+export function encodeRequestNow(
+  id: string | null,
+  method: string,
+  args: readonly unknown[],
+  kwargs: Record<string, unknown>,
+): Uint8Array {
+  let n: number;
+  try {
+    n = dumpsInto(new Tuple([id, method, new Tuple(args), kwargs]), SCRATCH);
+  } catch (e) {
+    if (e instanceof RangeError && /bytes are needed/.test(e.message)) {
+      return encodeRequest(id, method, args, kwargs);
+    }
+    throw new ManagerError(
+      "UNPICKLABLE",
+      `Cannot call ${method}(): ${e instanceof Error ? e.message : e}`,
+      { cause: e },
+    );
+  }
+  return SCRATCH.subarray(0, n);
 }
 
 /** Checks the shape of a decoded request; throws a `ManagerProtocolError`. */

@@ -6,7 +6,11 @@
  * @module
  */
 import type { Connection } from "./connection.ts";
-import { encodeRequest, FALLBACK_METHODS } from "./_manager_protocol.ts";
+import {
+  encodeRequest,
+  encodeRequestNow,
+  FALLBACK_METHODS,
+} from "./_manager_protocol.ts";
 import { ManagerDisconnectedError, ManagerError } from "./manager_errors.ts";
 import { pickleReduce, PyGlobal, PyReduce } from "./pickle_reduce.ts";
 import { Tuple } from "./pickle_types.ts";
@@ -299,13 +303,25 @@ export class ManagerProxy implements AsyncDisposable {
         ),
       );
     }
+    const { signal, timeout } = options;
+    const plain = signal === undefined &&
+      (timeout === undefined || timeout === Infinity);
+    if (plain && !st.pumping && st.conn !== null) {
+      // The hot path: nothing queued, the connection is open.
+      let now: Uint8Array;
+      try {
+        now = encodeRequestNow(this.token.id, method, args, kwargs);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return this.#direct(method, st.conn, now);
+    }
     let bytes: Uint8Array;
     try {
       bytes = encodeRequest(this.token.id, method, args, kwargs);
     } catch (e) {
       return Promise.reject(e);
     }
-    const { signal, timeout } = options;
     if (timeout !== undefined) checkDuration(timeout, "timeout", "call");
     if (signal?.aborted) return Promise.reject(signal.reason);
     let job!: Job;
@@ -321,11 +337,7 @@ export class ManagerProxy implements AsyncDisposable {
     });
     st.queue.push(job);
     if (!st.pumping) this.#pump();
-    if (
-      signal === undefined && (timeout === undefined || timeout === Infinity)
-    ) {
-      return run;
-    }
+    if (plain) return run;
     return race(run, {
       signal,
       timeout,
@@ -519,6 +531,34 @@ export class ManagerProxy implements AsyncDisposable {
       return conn;
     } finally {
       st.connecting = null;
+    }
+  }
+
+  /**
+   * One call sent at once on an idle open connection (`bytes` is only
+   * valid now: it is sent before the first await). Calls made meanwhile
+   * queue up and run after it.
+   */
+  async #direct(
+    method: string,
+    conn: Connection<unknown>,
+    bytes: Uint8Array,
+  ): Promise<unknown> {
+    const st = this.#st;
+    st.pumping = true;
+    const call = { cancelled: false };
+    try {
+      conn.sendBytes(bytes).catch(noop);
+      let reply: Uint8Array;
+      try {
+        reply = await conn.recvBytes();
+      } catch (e) {
+        throw this.#failure(method, conn, e);
+      }
+      return this.#ctx.readReply(reply, method, call);
+    } finally {
+      st.pumping = false;
+      if (st.head < st.queue.length) this.#pump();
     }
   }
 
