@@ -106,6 +106,10 @@ const PROXY_MODULE = "multiprocessing.managers";
 const REBUILD_PROXY = new PyGlobal(PROXY_MODULE, "RebuildProxy");
 const AUTO_PROXY = new PyGlobal(PROXY_MODULE, "AutoProxy");
 const noop = (): void => {};
+const NO_ARGS: readonly unknown[] = Object.freeze([]);
+const NO_KWARGS: Record<string, unknown> = Object.freeze({});
+const NO_OPTIONS: CallOptions = Object.freeze({});
+const NOT_CANCELLED = Object.freeze({ cancelled: false });
 
 function closeQuietly(conn: Connection<unknown> | null): void {
   conn?.close().catch(noop);
@@ -289,9 +293,9 @@ export class ManagerProxy implements AsyncDisposable {
    */
   call(
     method: string,
-    args: readonly unknown[] = [],
-    kwargs: Record<string, unknown> = {},
-    options: CallOptions = {},
+    args: readonly unknown[] = NO_ARGS,
+    kwargs: Record<string, unknown> = NO_KWARGS,
+    options: CallOptions = NO_OPTIONS,
   ): Promise<unknown> {
     const st = this.#st;
     if (st.closed) return Promise.reject(this.#closedError(method));
@@ -539,27 +543,28 @@ export class ManagerProxy implements AsyncDisposable {
    * valid now: it is sent before the first await). Calls made meanwhile
    * queue up and run after it.
    */
-  async #direct(
+  #direct(
     method: string,
     conn: Connection<unknown>,
     bytes: Uint8Array,
   ): Promise<unknown> {
+    this.#st.pumping = true;
+    conn.sendBytes(bytes).catch(noop);
+    return conn.recvBytes().then((reply) => {
+      this.#idle();
+      return this.#ctx.readReply(reply, method, NOT_CANCELLED);
+    }, (e) => {
+      const failure = this.#failure(method, conn, e); // drops the connection
+      this.#idle();
+      throw failure;
+    });
+  }
+
+  /** After a direct call: runs the calls queued meanwhile. */
+  #idle(): void {
     const st = this.#st;
-    st.pumping = true;
-    const call = { cancelled: false };
-    try {
-      conn.sendBytes(bytes).catch(noop);
-      let reply: Uint8Array;
-      try {
-        reply = await conn.recvBytes();
-      } catch (e) {
-        throw this.#failure(method, conn, e);
-      }
-      return this.#ctx.readReply(reply, method, call);
-    } finally {
-      st.pumping = false;
-      if (st.head < st.queue.length) this.#pump();
-    }
+    st.pumping = false;
+    if (st.head < st.queue.length) this.#pump();
   }
 
   /** Runs the queued calls one at a time, in order (one per connection). */
