@@ -9,6 +9,8 @@ import { ManagerProxy } from "./manager_proxy.ts";
 import { isRemoteType } from "./_manager_protocol.ts";
 import type { Tuple } from "./pickle_types.ts";
 
+const toVoid = (): void => {};
+
 /**
  * A `dict` (typeid `dict`; CPython's `DictProxy`). Keys and values are
  * pickled; `keys()`, `values()` and `items()` return arrays.
@@ -37,7 +39,8 @@ export class DictProxy extends ManagerProxy {
    * ```
    */
   get(key: unknown, fallback: unknown = null): Promise<unknown> {
-    return this.call("get", [key, fallback]);
+    // As CPython's d.get(key): a None default is not sent.
+    return this.call("get", fallback === null ? [key] : [key, fallback]);
   }
 
   /**
@@ -67,8 +70,8 @@ export class DictProxy extends ManagerProxy {
    * await d.set("a", 1);
    * ```
    */
-  async set(key: unknown, value: unknown): Promise<void> {
-    await this.call("__setitem__", [key, value]);
+  set(key: unknown, value: unknown): Promise<void> {
+    return this.call("__setitem__", [key, value]).then(toVoid);
   }
 
   /**

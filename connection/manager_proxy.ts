@@ -489,19 +489,34 @@ export class ManagerProxy implements AsyncDisposable {
    * }, options, () => false);
    * ```
    */
-  protected async waitInSlices<R>(
+  protected waitInSlices<R>(
     attempt: (seconds: number | null) => Promise<SliceResult<R>>,
     options: WaitCallOptions,
     expired: () => R,
   ): Promise<R> {
     const timeout = options.timeout ?? Infinity;
-    checkDuration(timeout, "timeout", "wait");
-    const signal = options.signal;
-    if (signal?.aborted) throw signal.reason;
-    if (signal === undefined) {
-      const r = await attempt(timeout === Infinity ? null : timeout / 1000);
-      return r.done ? r.value : expired();
+    try {
+      checkDuration(timeout, "timeout", "wait");
+    } catch (e) {
+      return Promise.reject(e);
     }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal === undefined) {
+      // The manager does the waiting: one call.
+      return attempt(timeout === Infinity ? null : timeout / 1000).then((r) =>
+        r.done ? r.value : expired()
+      );
+    }
+    return this.#slices(attempt, timeout, signal, expired);
+  }
+
+  async #slices<R>(
+    attempt: (seconds: number | null) => Promise<SliceResult<R>>,
+    timeout: number,
+    signal: AbortSignal,
+    expired: () => R,
+  ): Promise<R> {
     const deadline = performance.now() + timeout;
     for (;;) {
       const left = deadline - performance.now();

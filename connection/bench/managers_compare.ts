@@ -11,9 +11,9 @@
  *
  * The manager, our client and CPython's client are three processes. Shared
  * machines are noisy, so the two clients take turns in short timed windows
- * (CPython, ours, CPython, ours, ... on the same proxies' objects); the
- * first window of each is dropped (warm-up); each rate is the best window,
- * the median in brackets.
+ * (CPython, ours, ours, CPython, ... on the same proxies' objects, the
+ * order alternating); the first window of each is dropped (warm-up); each
+ * rate is the best window, the median in brackets.
  *
  * Run: `npx -y deno@2.9.6 run -A connection/bench/managers_compare.ts
  * [--quick] [--python=<path>]` (default `python3`, CPython 3.11 here; the
@@ -26,16 +26,16 @@ import { connectManager, type DictProxy, type QueueProxy } from "../mod.ts";
 const quick = Deno.args.includes("--quick");
 const python = Deno.args.find((a) => a.startsWith("--python="))?.slice(9) ??
   "python3";
-const ROUNDS = quick ? 3 : 7;
+const ROUNDS = quick ? 3 : 15;
 const SERVER = new URL("../testdata/manager_server.py", import.meta.url)
   .pathname;
 
 type Row = "get" | "set1k" | "putget" | "get16";
 const CALLS: Record<Row, number> = {
-  get: quick ? 1000 : 3000,
-  set1k: quick ? 1000 : 3000,
-  putget: quick ? 500 : 1500, // two calls each
-  get16: quick ? 200 : 600, // per proxy
+  get: quick ? 1000 : 2000,
+  set1k: quick ? 1000 : 2000,
+  putget: quick ? 500 : 1000, // two calls each
+  get16: quick ? 100 : 200, // per proxy
 };
 const LABEL: Record<Row, string> = {
   get: 'd.get("k") (small reply)',
@@ -185,8 +185,16 @@ for (const row of Object.keys(CALLS) as Row[]) {
   const mine: number[] = [];
   const theirs: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const a = await cpython(row, CALLS[row]);
-    const b = await ours(row, CALLS[row]);
+    // Alternate who goes first, so that neither always follows the other.
+    let a: number;
+    let b: number;
+    if (r % 2 === 0) {
+      a = await cpython(row, CALLS[row]);
+      b = await ours(row, CALLS[row]);
+    } else {
+      b = await ours(row, CALLS[row]);
+      a = await cpython(row, CALLS[row]);
+    }
     if (r === 0) continue; // warm-up
     theirs.push(a);
     mine.push(b);
