@@ -11,6 +11,7 @@ import type { AuthOptions } from "./authenticate.ts";
 import type { Connection } from "./connection.ts";
 import { readReply, replyError, type ReplyHost } from "./_manager_reply.ts";
 import { Dialer } from "./_manager_dial.ts";
+import { ReplyCache } from "./_manager_cache.ts";
 import {
   decodeReply,
   encodeRequest,
@@ -149,6 +150,7 @@ export class ManagerClient implements AsyncDisposable {
   #proxies: Record<string, ProxyClass>;
   #loads: LoadsOptions;
   #rebuilt: ManagerProxy[] | null = null;
+  #replies = new ReplyCache();
   #live = new Set<() => Promise<void>>();
   #releaseOf = new WeakMap<ManagerProxy, () => Promise<void>>();
   #registry: FinalizationRegistry<() => Promise<void>>;
@@ -441,12 +443,17 @@ export class ManagerClient implements AsyncDisposable {
   }
 
   #decodeReply(bytes: Uint8Array, rebuilt: ManagerProxy[]): Reply {
+    const hit = this.#replies.get(bytes);
+    if (hit !== undefined) return hit;
     this.#rebuilt = rebuilt;
+    let reply: Reply;
     try {
-      return decodeReply(bytes, this.#loads);
+      reply = decodeReply(bytes, this.#loads);
     } finally {
       this.#rebuilt = null;
     }
+    this.#replies.set(bytes, reply);
+    return reply;
   }
 
   #adopt(token: Token, exposed: readonly string[]): ManagerProxy {

@@ -6,11 +6,8 @@
  * @module
  */
 import type { Connection } from "./connection.ts";
-import {
-  encodeRequest,
-  encodeRequestNow,
-  FALLBACK_METHODS,
-} from "./_manager_protocol.ts";
+import { encodeRequest, FALLBACK_METHODS } from "./_manager_protocol.ts";
+import { RequestCache } from "./_manager_cache.ts";
 import { ManagerDisconnectedError, ManagerError } from "./manager_errors.ts";
 import { pickleReduce, PyGlobal, PyReduce } from "./pickle_reduce.ts";
 import { Tuple } from "./pickle_types.ts";
@@ -111,6 +108,11 @@ const NO_KWARGS: Record<string, unknown> = Object.freeze({});
 const NO_OPTIONS: CallOptions = Object.freeze({});
 const NOT_CANCELLED = Object.freeze({ cancelled: false });
 
+function isEmpty(o: Record<string, unknown>): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 function closeQuietly(conn: Connection<unknown> | null): void {
   conn?.close().catch(noop);
 }
@@ -185,6 +187,7 @@ export class ManagerProxy implements AsyncDisposable {
   #ctx: ProxyContext;
   #st: ProxyState;
   #exposed: ReadonlySet<string>;
+  #requests = new RequestCache();
 
   /**
    * Made by {@linkcode ManagerClient} (a subclass passes its arguments on).
@@ -314,7 +317,13 @@ export class ManagerProxy implements AsyncDisposable {
       // The hot path: nothing queued, the connection is open.
       let now: Uint8Array;
       try {
-        now = encodeRequestNow(this.token.id, method, args, kwargs);
+        now = this.#requests.encode(
+          this.token.id,
+          method,
+          args,
+          kwargs,
+          kwargs === NO_KWARGS || isEmpty(kwargs),
+        );
       } catch (e) {
         return Promise.reject(e);
       }
