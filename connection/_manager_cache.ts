@@ -48,9 +48,14 @@ function requestKey(
   return key;
 }
 
-/** The requests of one proxy (one object id). */
+/**
+ * The requests of one proxy (one object id). A call is kept once it is
+ * seen twice in a row for its method, so that calls whose arguments
+ * change every time (`q.put(i)`) cost no copy.
+ */
 export class RequestCache {
   #map = new Map<string, Uint8Array>();
+  #last = new Map<string, string>();
 
   /**
    * The request's pickle: cached when its args are primitives and it has
@@ -67,7 +72,13 @@ export class RequestCache {
     if (key === undefined) return encodeRequestNow(id, method, args, kwargs);
     const hit = this.#map.get(key);
     if (hit !== undefined) return hit;
-    const bytes = encodeRequestNow(id, method, args, kwargs).slice();
+    const now = encodeRequestNow(id, method, args, kwargs);
+    if (this.#last.get(method) !== key) {
+      if (this.#last.size >= MAX_REQUESTS) this.#last.clear();
+      this.#last.set(method, key);
+      return now;
+    }
+    const bytes = now.slice();
     if (this.#map.size >= MAX_REQUESTS) this.#map.clear();
     this.#map.set(key, bytes);
     return bytes;

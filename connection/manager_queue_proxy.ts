@@ -22,6 +22,8 @@ import {
 import { isRemoteType } from "./_manager_protocol.ts";
 import { timeoutError } from "../_internal/timers.ts";
 
+const NONE: QueueWaitOptions = Object.freeze({});
+
 /** Options of a blocking queue operation. */
 export interface QueueWaitOptions extends WaitCallOptions {
   /**
@@ -57,9 +59,13 @@ export class QueueProxy extends ManagerProxy {
    * await q.put("x", { timeout: 500 });
    * ```
    */
-  async put(item: unknown, options: QueueWaitOptions = {}): Promise<void> {
+  async put(item: unknown, options: QueueWaitOptions = NONE): Promise<void> {
     if (options.block === false) {
       await this.call("put", [item, false]);
+      return;
+    }
+    if (options.signal === undefined && options.timeout === undefined) {
+      await this.call("put", [item]); // the manager waits, as q.put(item)
       return;
     }
     await this.waitInSlices(
@@ -90,8 +96,11 @@ export class QueueProxy extends ManagerProxy {
    * const item = await q.get({ signal: AbortSignal.timeout(1000) });
    * ```
    */
-  get(options: QueueWaitOptions = {}): Promise<unknown> {
+  get(options: QueueWaitOptions = NONE): Promise<unknown> {
     if (options.block === false) return this.call("get", [false]);
+    if (options.signal === undefined && options.timeout === undefined) {
+      return this.call("get"); // the manager waits, as q.get()
+    }
     return this.waitInSlices(
       async (s) => {
         try {
