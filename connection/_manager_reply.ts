@@ -5,9 +5,10 @@
 
 import type { Address } from "./address.ts";
 import { lastException, type Reply } from "./_manager_protocol.ts";
-import { RemoteError } from "./manager_errors.ts";
+import { ManagerProtocolError, RemoteError } from "./manager_errors.ts";
 import type { ManagerProxy } from "./manager_proxy.ts";
 import { Token } from "./manager_token.ts";
+import { Tuple } from "./pickle_types.ts";
 
 /** What reading a reply needs from the client. */
 export interface ReplyHost {
@@ -101,4 +102,31 @@ async function settle(
     await Promise.all(rebuilt.map((p) => p.close()));
     if (failure !== undefined) throw failure;
   }
+}
+
+/** `create`'s result: `(ident, exposed)`. */
+export function createResult(value: unknown): [string, string[]] {
+  if (value instanceof Tuple && value.length === 2) {
+    const [id, exposed] = value.items;
+    const names = Array.isArray(exposed)
+      ? exposed
+      : exposed instanceof Tuple
+      ? exposed.items
+      : null;
+    if (
+      typeof id === "string" && id !== "" && names !== null &&
+      names.every((n: unknown) => typeof n === "string")
+    ) {
+      return [id, names as string[]];
+    }
+  }
+  throw new ManagerProtocolError(
+    "Cannot read reply to create(): it is not (ident, exposed)",
+  );
+}
+
+/** Whether a token's address is the client's manager (port or path). */
+export function sameManager(a: Address, b: Address): boolean {
+  if (typeof a === "string" || typeof b === "string") return a === b;
+  return a.port === b.port;
 }

@@ -9,7 +9,13 @@
 import type { Address } from "./address.ts";
 import type { AuthOptions } from "./authenticate.ts";
 import type { Connection } from "./connection.ts";
-import { readReply, replyError, type ReplyHost } from "./_manager_reply.ts";
+import {
+  createResult,
+  readReply,
+  replyError,
+  type ReplyHost,
+  sameManager,
+} from "./_manager_reply.ts";
 import { Dialer } from "./_manager_dial.ts";
 import { ReplyCache } from "./_manager_cache.ts";
 import {
@@ -32,7 +38,6 @@ import {
 } from "./manager_proxy.ts";
 import { Token } from "./manager_token.ts";
 import type { LoadsOptions } from "./pickle.ts";
-import { Tuple } from "./pickle_types.ts";
 import { checkDuration } from "../_internal/timers.ts";
 
 /** Options of {@linkcode connectManager} and {@linkcode ManagerClient}. */
@@ -584,31 +589,4 @@ export class ManagerClient implements AsyncDisposable {
     }
     throw replyError(r, method);
   }
-}
-
-/** `create`'s result: `(ident, exposed)`. */
-function createResult(value: unknown): [string, string[]] {
-  if (value instanceof Tuple && value.length === 2) {
-    const [id, exposed] = value.items;
-    const names = Array.isArray(exposed)
-      ? exposed
-      : exposed instanceof Tuple
-      ? exposed.items
-      : null;
-    if (
-      typeof id === "string" && id !== "" && names !== null &&
-      names.every((n: unknown) => typeof n === "string")
-    ) {
-      return [id, names as string[]];
-    }
-  }
-  throw new ManagerProtocolError(
-    "Cannot read reply to create(): it is not (ident, exposed)",
-  );
-}
-
-/** Whether a token's address is the client's manager (port or path). */
-function sameManager(a: Address, b: Address): boolean {
-  if (typeof a === "string" || typeof b === "string") return a === b;
-  return a.port === b.port;
 }

@@ -8,6 +8,13 @@
 import type { Connection } from "./connection.ts";
 import { encodeRequest, FALLBACK_METHODS } from "./_manager_protocol.ts";
 import { RequestCache } from "./_manager_cache.ts";
+import {
+  closeQuietly,
+  type Job,
+  noop,
+  type ProxyState,
+  release,
+} from "./_manager_proxy_state.ts";
 import { ManagerDisconnectedError, ManagerError } from "./manager_errors.ts";
 import { pickleReduce, PyGlobal, PyReduce } from "./pickle_reduce.ts";
 import { Tuple } from "./pickle_types.ts";
@@ -76,33 +83,9 @@ export interface ProxyContext {
   untrack(proxy: ManagerProxy): void;
 }
 
-/** The state of a proxy that outlives it (for the collector's release). */
-interface ProxyState {
-  conn: Connection<unknown> | null;
-  connecting: Promise<Connection<unknown>> | null;
-  /** Calls waiting for their turn, in order; `pumping` while one runs. */
-  queue: Job[];
-  head: number;
-  pumping: boolean;
-  /** Whether this proxy holds a reference (and must decref once). */
-  owned: boolean;
-  closed: boolean;
-  releasing: Promise<void> | null;
-}
-
-interface Job {
-  method: string;
-  bytes: Uint8Array;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-  cancelled: boolean;
-  started: boolean;
-}
-
 const PROXY_MODULE = "multiprocessing.managers";
 const REBUILD_PROXY = new PyGlobal(PROXY_MODULE, "RebuildProxy");
 const AUTO_PROXY = new PyGlobal(PROXY_MODULE, "AutoProxy");
-const noop = (): void => {};
 const NO_ARGS: readonly unknown[] = Object.freeze([]);
 const NO_KWARGS: Record<string, unknown> = Object.freeze({});
 const NO_OPTIONS: CallOptions = Object.freeze({});
@@ -111,32 +94,6 @@ const NOT_CANCELLED = Object.freeze({ cancelled: false });
 function isEmpty(o: Record<string, unknown>): boolean {
   for (const _ in o) return false;
   return true;
-}
-
-function closeQuietly(conn: Connection<unknown> | null): void {
-  conn?.close().catch(noop);
-}
-
-/** Releases a proxy's reference and connection once; never throws. */
-function release(
-  st: ProxyState,
-  ctx: ProxyContext,
-  id: string,
-): Promise<void> {
-  if (st.releasing !== null) return st.releasing;
-  st.closed = true;
-  const conn = st.conn;
-  st.conn = null;
-  const connecting = st.connecting;
-  st.releasing = (async () => {
-    const owned = st.owned;
-    st.owned = false;
-    // Decref first, as CPython's BaseProxy._decref does, then close.
-    if (owned) await ctx.decref(id);
-    if (connecting !== null) closeQuietly(await connecting.catch(() => null));
-    if (conn !== null) await conn.close().catch(noop);
-  })();
-  return st.releasing;
 }
 
 /** One slice of a blocking call: done with a value, or not yet. */
@@ -262,9 +219,10 @@ export class ManagerProxy implements AsyncDisposable {
       );
     }
     this.#st.owned = true;
+    const ctx = this.#ctx;
     this.#ctx.track(
       this,
-      release.bind(null, this.#st, this.#ctx, this.token.id),
+      release.bind(null, this.#st, (id) => ctx.decref(id), this.token.id),
     );
   }
 
@@ -432,7 +390,8 @@ export class ManagerProxy implements AsyncDisposable {
    */
   close(): Promise<void> {
     this.#ctx.untrack(this);
-    return release(this.#st, this.#ctx, this.token.id);
+    const ctx = this.#ctx;
+    return release(this.#st, (id) => ctx.decref(id), this.token.id);
   }
 
   /**
