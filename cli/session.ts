@@ -222,7 +222,7 @@ async function forward(
       }: expected HOST:PORT with a numeric host`,
     );
   }
-  using forwarder = new SocketSessionForwarder(path);
+  await using forwarder = new SocketSessionForwarder(path);
   try {
     forwarder.connect();
   } catch (e) {

@@ -1,7 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
 import { peerTest, tempDir } from "../_test_utils/peers.ts";
-import { keaPeer, startPeer } from "../_test_utils/session_kea.ts";
+import { keaPeer, startPeer } from "../_test_utils/session/kea.ts";
 import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
 
 async function exchange(port: number, text: string): Promise<string> {

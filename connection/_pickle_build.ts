@@ -9,6 +9,7 @@ import { opcodeName } from "./_pickle_opcodes.ts";
 import { addMember } from "./_pickle_members.ts";
 import { decodeUtf8 } from "./_pickle_utf8.ts";
 import { PyDict } from "./pickle_dict.ts";
+import type { PickleClass } from "./pickle_reduce.ts";
 import {
   ByteArray,
   FrozenSet,
@@ -33,6 +34,9 @@ export interface DecoderSettings {
   resolveGlobal:
     | ((module: string, name: string) => GlobalFunction | undefined)
     | undefined;
+  reconstruct:
+    | ((module: string, name: string) => PickleClass | undefined)
+    | undefined;
 }
 
 type BuiltinKind = "set" | "frozenset" | "bytearray" | "bytes" | "encode";
@@ -44,6 +48,7 @@ export class GlobalRef {
     readonly name: string,
     readonly builtin: BuiltinKind | undefined,
     readonly fn: GlobalFunction | undefined,
+    readonly cls?: PickleClass,
   ) {}
 }
 
@@ -116,6 +121,8 @@ export class DecoderBase {
   /** Plain dicts replaced by PyDicts while other references to them exist. */
   replaced: Map<object, PyDict> = new Map();
   dictSizes: Map<object, number> = new Map();
+  /** Objects made by an allowed class (`reconstruct`): BUILD targets. */
+  made: Map<object, PickleClass> | undefined;
   opPos = 0;
   op = 0;
   win = "";
@@ -430,15 +437,99 @@ export class DecoderBase {
     if (typeof fn === "function") {
       return new GlobalRef(module, name, undefined, fn);
     }
+    let cls: PickleClass | undefined;
+    try {
+      cls = this.s.reconstruct?.(module, name);
+    } catch (e) {
+      this.fail("invalid", `reconstruct failed for '${module}.${name}'`, e);
+    }
+    if (typeof cls === "object" && cls !== null) {
+      return new GlobalRef(module, name, undefined, undefined, cls);
+    }
     this.fail(
       "refused",
       `global '${module}.${name}' is not allowed (it could execute code)`,
     );
   }
 
+  /** GLOBAL/STACK_GLOBAL: a global a `reconstruct` value stands for is data. */
+  pushGlobal(module: string, name: string): void {
+    const g = this.resolve(module, name);
+    if (g.cls !== undefined && "value" in g.cls) {
+      this.stack.push(g.cls.value);
+    } else {
+      this.stack.push(g);
+      this.globalsOnStack++;
+    }
+  }
+
+  /** Calls a `reconstruct` hook; its object may then be a BUILD target. */
+  make(
+    g: GlobalRef,
+    fn: ((args: unknown[]) => unknown) | undefined,
+    args: unknown,
+    what: string,
+  ): unknown {
+    if (fn === undefined) {
+      this.fail("refused", `${what} of '${g.module}.${g.name}' is not allowed`);
+    }
+    if (!(args instanceof Tuple)) {
+      this.fail("invalid", `${what} arguments are not a tuple`);
+    }
+    let obj: unknown;
+    try {
+      obj = fn([...args.items]);
+    } catch (e) {
+      this.fail("invalid", `${what} of '${g.module}.${g.name}' failed`, e);
+    }
+    if (typeof obj === "object" && obj !== null) {
+      (this.made ??= new Map()).set(obj, g.cls!);
+      this.deepen(obj, args.items, 0);
+    }
+    return obj;
+  }
+
+  /** NEWOBJ: only for a class whose `reconstruct` entry has `create`. */
+  newobj(): void {
+    const args = this.pop();
+    const cls = this.pop();
+    if (!(cls instanceof GlobalRef) || cls.cls === undefined) {
+      this.fail("refused", "this opcode can execute code and is refused");
+    }
+    const obj = this.make(cls, cls.cls.create, args, "NEWOBJ");
+    if (typeof obj !== "object" || obj === null) {
+      this.fail("invalid", "NEWOBJ did not make an object");
+    }
+    this.stack.push(obj);
+  }
+
+  /** BUILD: only on an object that an allowed class with `build` made. */
+  build(): void {
+    const state = this.pop();
+    if (state instanceof GlobalRef) {
+      this.fail("refused", "a global can only be called by REDUCE");
+    }
+    const obj = this.top();
+    const cls = typeof obj === "object" && obj !== null
+      ? this.made?.get(obj)
+      : undefined;
+    if (cls?.build === undefined) {
+      this.fail("refused", "this opcode can execute code and is refused");
+    }
+    try {
+      cls.build(obj as object, state);
+    } catch (e) {
+      this.fail("invalid", "BUILD failed", e);
+    }
+    this.deepen(obj as object, [state], 0);
+  }
+
   reduce(callable: unknown, args: unknown): unknown {
     if (!(callable instanceof GlobalRef)) {
       this.fail("refused", "REDUCE can only call an allowed global");
+    }
+    if (callable.cls !== undefined) {
+      return this.make(callable, callable.cls.call, args, "REDUCE");
     }
     if (!(args instanceof Tuple)) {
       this.fail("invalid", "REDUCE arguments are not a tuple");

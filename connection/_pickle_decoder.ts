@@ -402,8 +402,7 @@ class Decoder extends DecoderBase {
           const module = this.str(pos, nl1 - pos);
           const name = this.str(nl1 + 1, nl2 - nl1 - 1);
           pos = nl2 + 1;
-          stack.push(this.resolve(module, name));
-          this.globalsOnStack++;
+          this.pushGlobal(module, name);
           break;
         }
         case OP.STACK_GLOBAL: {
@@ -412,8 +411,7 @@ class Decoder extends DecoderBase {
           if (typeof name !== "string" || typeof module !== "string") {
             this.fail("invalid", "STACK_GLOBAL requires str");
           }
-          stack.push(this.resolve(module, name));
-          this.globalsOnStack++;
+          this.pushGlobal(module, name);
           break;
         }
         case OP.REDUCE: {
@@ -425,12 +423,16 @@ class Decoder extends DecoderBase {
           stack.push(this.reduce(callable, args));
           break;
         }
+        case OP.NEWOBJ: // only for classes allowed by `reconstruct`
+          this.newobj();
+          break;
+        case OP.BUILD: // only on objects those classes made
+          this.build();
+          break;
         case OP.PERSID:
         case OP.BINPERSID:
-        case OP.BUILD:
         case OP.INST:
         case OP.OBJ:
-        case OP.NEWOBJ:
         case OP.NEWOBJ_EX:
         case OP.EXT1:
         case OP.EXT2:

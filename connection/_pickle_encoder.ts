@@ -8,6 +8,7 @@
 import { OP } from "./_pickle_opcodes.ts";
 import { utf8Length, writeUtf8 } from "./_pickle_utf8.ts";
 import { ByteArray, FrozenSet, PyFloat, Tuple } from "./pickle_types.ts";
+import { pickleReduce, PyGlobal, PyReduce } from "./pickle_reduce.ts";
 
 /** Encoder settings with every default filled in. */
 export interface EncoderSettings {
@@ -29,6 +30,7 @@ const G_BYTEARRAY = { module: "builtins", name: "bytearray" };
 const G_SET = { module: "builtins", name: "set" };
 const G_FROZENSET = { module: "builtins", name: "frozenset" };
 type GlobalId = typeof G_BYTES;
+type Reducible = { [pickleReduce](): unknown };
 const LATIN1 = { str: "latin1" };
 
 const PYFLOAT_PROTO: object = PyFloat.prototype;
@@ -548,7 +550,11 @@ class Encoder {
     else if (o instanceof FrozenSet) this.saveFrozenSet(o);
     else if (o instanceof ByteArray) this.saveByteArray(o);
     else if (o instanceof PyFloat) this.saveFloat(o.value);
-    else {
+    else if (o instanceof PyReduce) this.saveReduce(o);
+    else if (o instanceof PyGlobal) this.saveGlobal(o);
+    else if (typeof (o as Reducible)[pickleReduce] === "function") {
+      this.saveReduced(o as Reducible);
+    } else {
       throw new TypeError(
         `Cannot pickle value: ${describe(o)} has no Python equivalent`,
       );
@@ -798,6 +804,35 @@ class Encoder {
     this.memoPut(null);
     this.op(OP.REDUCE);
     this.memoPut(obj);
+  }
+
+  /** CPython's save_reduce: the callable, the args, NEWOBJ/REDUCE, BUILD. */
+  saveReduce(r: PyReduce): void {
+    this.saveGlobal(r.callable);
+    this.save(r.args);
+    this.op(r.newobj ? OP.NEWOBJ : OP.REDUCE);
+    this.memoPut(r);
+    if (r.state !== undefined) {
+      this.save(r.state);
+      this.op(OP.BUILD);
+    }
+  }
+
+  /** An object with a [pickleReduce]() method, memoized as itself. */
+  saveReduced(o: Reducible): void {
+    const r = o[pickleReduce]();
+    if (r instanceof PyGlobal) {
+      this.saveGlobal(r);
+    } else if (r instanceof PyReduce) {
+      this.saveReduce(r);
+    } else {
+      throw new TypeError(
+        `Cannot pickle value: [pickleReduce]() of ${
+          describe(o)
+        } returned no PyReduce`,
+      );
+    }
+    this.memo.set(o, this.memo.get(r)!);
   }
 
   saveByteArray(ba: ByteArray): void {

@@ -35,6 +35,22 @@
  * client can stall or stop it: failed handshakes and `accept` errors a
  * client causes go to its `onError` hook, never to `accept()`.
  *
+ * Managers (`multiprocessing.managers`): {@linkcode connectManager} returns
+ * a {@linkcode SyncManagerClient} whose async proxies ({@linkcode QueueProxy},
+ * {@linkcode DictProxy}, ...) use the shared objects of a CPython
+ * `BaseManager`/`SyncManager`; {@linkcode ManagerServer} serves TypeScript
+ * objects ({@linkcode ManagerQueue}, {@linkcode ManagerDict}, classes of your
+ * own) to CPython's proxies. Each proxy has its own connection and one
+ * reference (`await using` releases it). Replies may name only the
+ * manager's own classes (`Token`, `RebuildProxy`, the proxy classes as
+ * plain names) and exceptions (as inert {@linkcode PyException}s): the
+ * `reconstruct` option of {@linkcode loads} allows `NEWOBJ`/`BUILD` for
+ * those and nothing else. Manager errors carry a `code`: `REMOTE_ERROR`
+ * ({@linkcode RemoteError}), `BAD_REPLY` ({@linkcode ManagerProtocolError}),
+ * `DISCONNECTED` ({@linkcode ManagerDisconnectedError}), and
+ * `UNKNOWN_TYPEID`, `UNKNOWN_METHOD`, `UNPICKLABLE`, `PROXY_CLOSED`,
+ * `MANAGER_CLOSED` ({@linkcode ManagerError}).
+ *
  * Permissions: `--allow-net=<host>` for TCP; for a Unix socket path,
  * `--allow-net=unix:<path> --allow-read=<path> --allow-write=<path>` (a
  * {@linkcode Listener} also wants `--allow-sys` to bind with a private
@@ -81,3 +97,15 @@ export * from "./message_decoder_stream.ts";
 export * from "./message_encoder_stream.ts";
 export * from "./pickle.ts";
 export * from "./pipe.ts";
+export * from "./manager_client.ts";
+export * from "./manager_errors.ts";
+export * from "./manager_queue_proxy.ts";
+export * from "./manager_dict_proxy.ts";
+export * from "./manager_list_proxy.ts";
+export * from "./manager_sync_proxies.ts";
+export * from "./manager_sync_client.ts";
+export * from "./manager_proxy.ts";
+export * from "./manager_token.ts";
+export * from "./manager_queue.ts";
+export * from "./manager_dict.ts";
+export * from "./manager_server.ts";

@@ -82,9 +82,11 @@ import {
   type EncoderSettings,
 } from "./_pickle_encoder.ts";
 import type { MessageCodec } from "./codec.ts";
+import type { PickleClass } from "./pickle_reduce.ts";
 
 export * from "./pickle_types.ts";
 export * from "./pickle_dict.ts";
+export * from "./pickle_reduce.ts";
 
 /** Options of {@linkcode dumps}. */
 export interface DumpsOptions {
@@ -171,6 +173,17 @@ export interface LoadsOptions {
    * @default {undefined}
    */
   resolveGlobal?: (module: string, name: string) => PickleGlobal | undefined;
+  /**
+   * Allows `NEWOBJ` and `BUILD` (and more `REDUCE`s) for the classes it
+   * names, and nothing else: called with the module and name of each
+   * global that neither the built-in list nor `resolveGlobal` allows;
+   * return a {@linkcode PickleClass} to allow it, or `undefined` to refuse
+   * it. `BUILD` is allowed only on an object that such a class made. The
+   * manager client and server use it for `Token` and `RebuildProxy`.
+   *
+   * @default {undefined}
+   */
+  reconstruct?: (module: string, name: string) => PickleClass | undefined;
 }
 
 /** Options of {@linkcode pickleCodec}: those of `dumps()` and `loads()`. */
@@ -330,6 +343,7 @@ export function loads(bytes: Uint8Array, options: LoadsOptions = {}): unknown {
     floats: options.floats ?? "number",
     bytesViewThreshold: options.bytesViewThreshold ?? 65536,
     resolveGlobal: options.resolveGlobal,
+    reconstruct: options.reconstruct,
   });
 }
 

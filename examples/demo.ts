@@ -15,6 +15,10 @@
  * 4. **session**: a TCP connection accepted by this process is handed, as
  *    a live socket, to another Deno process (`ipc session receive`), which
  *    answers the client (BIND 10 socket sessions over a Unix socket).
+ * 5. **managers**: `multiprocessing.managers` both ways: a Deno HTTP
+ *    handler feeds a Python `BaseManager` job queue that a Python worker
+ *    consumes, then Python workers consume a queue Deno hosts
+ *    (`examples/manager_jobs.py`).
  *
  * Each step ends with `demo: <step> step ok`; a step whose peer or
  * permission is missing says so and is skipped. Run:
@@ -31,6 +35,7 @@ import {
 } from "../connection/mod.ts";
 import { dirtyStep } from "./dirty_step.ts";
 import { framingStep } from "./framing_step.ts";
+import { managersStep } from "./managers_step.ts";
 import { sessionStep } from "./session_step.ts";
 
 const AUTHKEY = crypto.randomUUID();
@@ -204,6 +209,7 @@ const STEPS: [string, () => Promise<string | void>][] = [
   ["dirty", dirtyStep],
   ["framing", framingStep],
   ["session", sessionStep],
+  ["managers", managersStep],
 ];
 
 if (import.meta.main) {

@@ -23,7 +23,9 @@ async function runDemo(
 Deno.test("the demo runs every step to its success line", async () => {
   const { code, out } = await runDemo(["-A"]);
   assert.equal(code, 0, out);
-  for (const step of ["connection", "dirty", "framing", "session"]) {
+  for (
+    const step of ["connection", "dirty", "framing", "session", "managers"]
+  ) {
     assert.match(out, new RegExp(`^demo: ${step} step ok$`, "m"), out);
   }
   assert.doesNotMatch(out, /FAILED|skipped/);
@@ -38,6 +40,8 @@ Deno.test("the demo runs every step to its success line", async () => {
     /wire: 1 2 stream-begin stream-settings eos cbor:b'zstd-8mb'/,
   );
   assert.match(out, /client got: "served by the receiver process"/);
+  assert.match(out, /result 1: 5 words, "MANAGERS SHARE QUEUES/);
+  assert.match(out, /results from [12] Python worker\(s\); objects left: 0/);
 });
 
 Deno.test("a demo step without its permission says so and is skipped", async () => {

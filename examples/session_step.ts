@@ -66,7 +66,7 @@ export async function sessionStep(): Promise<string | void> {
       .getReader();
     await firstLine(errs, /receiving on/);
     console.log(`  receiver process pid ${receiver.pid} listening on ${path}`);
-    using forwarder = new SocketSessionForwarder(path);
+    await using forwarder = new SocketSessionForwarder(path);
     forwarder.connect();
     await using acceptor = forwardTcpConnections({ forwarder });
     console.log(

@@ -1,12 +1,12 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * libc through `Deno.dlopen` (needs `--allow-ffi`): the socket calls, the
- * per-platform constants and struct layouts (in one table), errno, and the
- * `sendmsg`/`recvmsg` buffers for `SCM_RIGHTS`.
+ * per-platform constants and struct layouts (in one table), errno, and small
+ * socket helpers. The `sendmsg`/`recvmsg` buffers are in `_msg_io.ts`.
  *
  * Every call that can fail is synchronous (it runs on the JS thread, so
- * `errno` is ours to read); only `poll` has a `nonblocking` twin, used by
- * the one shared poller in `_poller.ts`.
+ * `errno` is ours to read), except the one `nonblocking` `epoll_wait` of
+ * the shared poller in `_poller.ts`.
  *
  * @module
  */
@@ -28,6 +28,12 @@ interface Platform {
   msgControl: number;
   msgControlLen: number;
   msgFlags: number;
+  // struct mmsghdr: a msghdr, then msg_len
+  mmsghdrSize: number;
+  mmsgLen: number;
+  // struct epoll_event: size and offset of its data (packed on x86_64)
+  epollEventSize: number;
+  epollData: number;
   // struct cmsghdr: header size (= CMSG_LEN(0)) and CMSG_ALIGN unit
   cmsgHeader: number;
   cmsgAlign: number;
@@ -46,9 +52,12 @@ interface Platform {
   MSG_CMSG_CLOEXEC: number;
   MSG_CTRUNC: number;
   MSG_TRUNC: number;
+  MSG_ERRQUEUE: number;
   SO_REUSEADDR: number;
   SO_SNDBUF: number;
   SO_RCVBUF: number;
+  IPPROTO_TCP: number;
+  TCP_DEFER_ACCEPT: number;
   IPPROTO_IPV6: number;
   IPV6_V6ONLY: number;
   F_GETFD: number;
@@ -57,6 +66,13 @@ interface Platform {
   F_SETFL: number;
   FD_CLOEXEC: number;
   O_NONBLOCK: number;
+  SHUT_WR: number;
+  EPOLL_CLOEXEC: number;
+  EPOLL_CTL_ADD: number;
+  EPOLL_CTL_DEL: number;
+  EPOLL_CTL_MOD: number;
+  EFD_NONBLOCK: number;
+  EFD_CLOEXEC: number;
   POLLIN: number;
   POLLOUT: number;
   POLLERR: number;
@@ -74,6 +90,7 @@ const LINUX_ERRNOS: Record<number, string> = {
   12: "ENOMEM",
   13: "EACCES",
   14: "EFAULT",
+  17: "EEXIST",
   22: "EINVAL",
   23: "ENFILE",
   24: "EMFILE",
@@ -100,8 +117,9 @@ const LINUX_ERRNOS: Record<number, string> = {
 };
 
 // Linux glibc: x86_64 and aarch64 share every value below (measured with a
-// C probe on x86_64, cross-compiled and read back for aarch64; session.md §4.2).
-const LINUX: Omit<Platform, "library"> = {
+// C probe on x86_64, cross-compiled and read back for aarch64; session.md
+// §4.2), except struct epoll_event, which the kernel packs on x86_64 only.
+const LINUX: Omit<Platform, "library" | "epollEventSize" | "epollData"> = {
   os: "linux",
   errnoSymbol: "__errno_location",
   msghdrSize: 56,
@@ -112,6 +130,8 @@ const LINUX: Omit<Platform, "library"> = {
   msgControl: 32,
   msgControlLen: 40,
   msgFlags: 48,
+  mmsghdrSize: 64,
+  mmsgLen: 56,
   cmsgHeader: 16,
   cmsgAlign: 8,
   SOL_SOCKET: 1,
@@ -128,9 +148,12 @@ const LINUX: Omit<Platform, "library"> = {
   MSG_CMSG_CLOEXEC: 0x40000000,
   MSG_CTRUNC: 0x8,
   MSG_TRUNC: 0x20,
+  MSG_ERRQUEUE: 0x2000,
   SO_REUSEADDR: 2,
   SO_SNDBUF: 7,
   SO_RCVBUF: 8,
+  IPPROTO_TCP: 6,
+  TCP_DEFER_ACCEPT: 9,
   IPPROTO_IPV6: 41,
   IPV6_V6ONLY: 26,
   F_GETFD: 1,
@@ -139,6 +162,13 @@ const LINUX: Omit<Platform, "library"> = {
   F_SETFL: 4,
   FD_CLOEXEC: 1,
   O_NONBLOCK: 0x800,
+  SHUT_WR: 1,
+  EPOLL_CLOEXEC: 0x80000,
+  EPOLL_CTL_ADD: 1,
+  EPOLL_CTL_DEL: 2,
+  EPOLL_CTL_MOD: 3,
+  EFD_NONBLOCK: 0x800,
+  EFD_CLOEXEC: 0x80000,
   POLLIN: 1,
   POLLOUT: 4,
   POLLERR: 8,
@@ -148,33 +178,35 @@ const LINUX: Omit<Platform, "library"> = {
 };
 
 const PLATFORMS: Record<string, Platform> = {
-  "linux-x86_64": { ...LINUX, library: "libc.so.6" },
-  "linux-aarch64": { ...LINUX, library: "libc.so.6" },
+  "linux-x86_64": {
+    ...LINUX,
+    library: "libc.so.6",
+    epollEventSize: 12,
+    epollData: 4,
+  },
+  "linux-aarch64": {
+    ...LINUX,
+    library: "libc.so.6",
+    epollEventSize: 16,
+    epollData: 8,
+  },
 };
 
-function selectPlatform(): Platform {
-  const key = `${Deno.build.os}-${Deno.build.arch}`;
-  const p = PLATFORMS[key];
-  if (p === undefined) {
-    throw new Error(
-      `Cannot load socket sessions: platform ${key} is not supported (Linux x86_64 and aarch64 are)`,
-    );
-  }
-  return p;
+const PLATFORM_KEY = `${Deno.build.os}-${Deno.build.arch}`;
+
+function unsupported(): never {
+  throw new Error(
+    `Cannot load socket sessions: platform ${PLATFORM_KEY} is not supported (Linux x86_64 and aarch64 are)`,
+  );
 }
 
-let platform: Platform | null = null;
-
 /**
- * The running platform's constants and layouts, selected on first use, so
- * that importing the module (for its pure codecs) works on any platform.
+ * The running platform's constants and layouts: a plain object (read on
+ * every socket call), or, on other platforms, one that throws when read, so
+ * that importing the module (for its pure codecs) works anywhere.
  */
-export const P: Platform = new Proxy({} as Platform, {
-  get(_target, key): unknown {
-    platform ??= selectPlatform();
-    return Reflect.get(platform, key);
-  },
-});
+export const P: Platform = PLATFORMS[PLATFORM_KEY] ??
+  new Proxy({} as Platform, { get: unsupported });
 
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -182,6 +214,7 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "buffer", "buffer", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
@@ -197,6 +230,10 @@ const SYMBOLS = {
   getpeername: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  recvmmsg: {
+    parameters: ["i32", "buffer", "u32", "i32", "pointer"],
+    result: "i32",
+  },
   sendto: {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
     result: "isize",
@@ -207,15 +244,16 @@ const SYMBOLS = {
   },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   unlink: { parameters: ["buffer"], result: "i32" },
-  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
-  pollBlocking: {
-    name: "poll",
-    parameters: ["buffer", "u64", "i32"],
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epollWaitBlocking: {
+    name: "epoll_wait",
+    parameters: ["i32", "buffer", "i32", "i32"],
     result: "i32",
     nonblocking: true,
   },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
 
@@ -242,13 +280,28 @@ function load(): Symbols {
 
 /**
  * The libc symbols, opened on first use: importing this module needs no
- * `--allow-ffi`, calling into it does.
+ * `--allow-ffi`, calling into it does. Each property starts as a getter
+ * that opens the library and then turns every property into a plain value,
+ * so that calls after the first pay nothing for the laziness.
  */
-export const libc: Symbols = new Proxy({} as Symbols, {
-  get(_target, key): unknown {
-    return Reflect.get(symbols ?? load(), key);
-  },
-});
+export const libc: Symbols = {} as Symbols;
+for (const name of [...Object.keys(SYMBOLS), "errnoLocation"]) {
+  Object.defineProperty(libc, name, {
+    configurable: true,
+    enumerable: true,
+    get(): unknown {
+      const lib = load();
+      for (const [key, value] of Object.entries(lib)) {
+        Object.defineProperty(libc, key, {
+          value,
+          enumerable: true,
+          writable: false,
+        });
+      }
+      return Reflect.get(lib, name);
+    },
+  });
+}
 
 /**
  * The calling thread's `errno`; read it right after a failed sync call.
@@ -388,18 +441,54 @@ export function openSocket(family: number, type: number): number {
   return fd;
 }
 
+const errScratch = new Uint8Array(512);
+
+/**
+ * Empties a socket's error queue (`MSG_ERRQUEUE`): ICMP errors that a UDP
+ * socket keeps once someone turned on `IP_RECVERR` on it. While the queue
+ * holds one, the socket reports `POLLERR` and every wait ends at once;
+ * each error was already reported once by a failed receive.
+ *
+ * @param fd The socket.
+ */
+export function drainErrorQueue(fd: number): void {
+  const flags = P.MSG_ERRQUEUE | P.MSG_DONTWAIT;
+  while (
+    Number(
+      libc.recvfrom(
+        fd,
+        errScratch,
+        BigInt(errScratch.length),
+        flags,
+        null,
+        null,
+      ),
+    ) >= 0
+  ) {
+    // One error dequeued; look for the next.
+  }
+}
+
 /**
  * `accept4` with close-on-exec (and non-blocking when asked).
  *
  * @param fd The listening socket.
  * @param nonBlocking Whether the new socket is non-blocking.
+ * @param peer Where to put the peer's sockaddr (`peerLength[0]` holds its
+ * size before the call, the sockaddr's length after), or null.
+ * @param peerLength The length cell, or null.
  * @returns The new fd, or -1 with `errno` set.
  */
-export function acceptSocket(fd: number, nonBlocking: boolean): number {
+export function acceptSocket(
+  fd: number,
+  nonBlocking: boolean,
+  peer: Uint8Array | null = null,
+  peerLength: Uint32Array | null = null,
+): number {
   const c = libc.accept4(
     fd,
-    null,
-    null,
+    peer,
+    peerLength,
     P.SOCK_CLOEXEC | (nonBlocking ? P.SOCK_NONBLOCK : 0),
   );
   if (c >= 0) fdTrace.hook?.(c);
@@ -412,151 +501,3 @@ export function acceptSocket(fd: number, nonBlocking: boolean): number {
  * works even while other test files share the process).
  */
 export const fdTrace: { hook: ((fd: number) => void) | null } = { hook: null };
-
-function pointerValue(buf: Uint8Array): bigint {
-  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
-}
-
-const NO_FDS: number[] = [];
-
-/** Room for this many fds in one receive: more is `MSG_CTRUNC`. */
-const MAX_RECEIVED_FDS = 16;
-
-/**
- * Reusable `sendmsg`/`recvmsg` buffers for one socket: a message buffer, a
- * `msghdr`, an `iovec` and a control buffer, with their addresses computed
- * once. Memory comes from explicit `ArrayBuffer`s and is kept referenced.
- */
-export class MsgIo {
-  #buf: Uint8Array<ArrayBuffer>;
-  #bufPtr: number;
-  #msg = new Uint8Array(new ArrayBuffer(P.msghdrSize));
-  #msgView = new DataView(this.#msg.buffer);
-  #iov = new Uint8Array(new ArrayBuffer(16));
-  #iovView = new DataView(this.#iov.buffer);
-  #control = new Uint8Array(
-    new ArrayBuffer(P.cmsgHeader + 4 * MAX_RECEIVED_FDS),
-  );
-  #controlView = new DataView(this.#control.buffer);
-  /** fds received by the last {@linkcode MsgIo.recv} (do not mutate). */
-  fds: number[] = NO_FDS;
-  /** `msg_flags` of the last {@linkcode MsgIo.recv}. */
-  flags = 0;
-
-  /**
-   * Allocates the buffers.
-   *
-   * @param size The message buffer size.
-   */
-  constructor(size: number) {
-    this.#buf = new Uint8Array(new ArrayBuffer(size));
-    this.#bufPtr = Number(pointerValue(this.#buf));
-    const v = this.#msgView;
-    v.setBigUint64(P.msgIov, pointerValue(this.#iov), true);
-    v.setBigUint64(P.msgIovLen, 1n, true);
-    v.setBigUint64(P.msgControl, pointerValue(this.#control), true);
-  }
-
-  /**
-   * The message buffer: fill it before {@linkcode MsgIo.send}, read it after
-   * {@linkcode MsgIo.recv}.
-   *
-   * @returns The buffer.
-   */
-  get buffer(): Uint8Array<ArrayBuffer> {
-    return this.#buf;
-  }
-
-  /**
-   * Sends `buffer[offset, offset + length)` with `fd` attached when `fd >= 0`.
-   *
-   * @param sock The Unix socket.
-   * @param offset Start in the message buffer.
-   * @param length Byte count.
-   * @param fd The fd to pass, or -1.
-   * @returns Bytes sent, or `-errno`.
-   */
-  send(sock: number, offset: number, length: number, fd: number): number {
-    setU64(this.#iovView, 0, this.#bufPtr + offset);
-    setU64(this.#iovView, 8, length);
-    const v = this.#msgView;
-    if (fd >= 0) {
-      const cv = this.#controlView;
-      setU64(cv, 0, P.cmsgHeader + 4);
-      cv.setInt32(8, P.SOL_SOCKET, true);
-      cv.setInt32(12, P.SCM_RIGHTS, true);
-      cv.setInt32(P.cmsgHeader, fd, true);
-      setU64(v, P.msgControlLen, align(P.cmsgHeader + 4));
-    } else {
-      setU64(v, P.msgControlLen, 0);
-    }
-    v.setInt32(P.msgFlags, 0, true);
-    const n = Number(
-      libc.sendmsg(sock, this.#msg, P.MSG_DONTWAIT | P.MSG_NOSIGNAL),
-    );
-    return n < 0 ? -errno() : n;
-  }
-
-  /**
-   * Receives at most `length` bytes into the start of the message buffer,
-   * with a control buffer; sets {@linkcode MsgIo.fds} (every fd received,
-   * close-on-exec) and {@linkcode MsgIo.flags}.
-   *
-   * @param sock The Unix socket.
-   * @param length Byte count.
-   * @returns Bytes received (0 at end of stream), or `-errno`.
-   */
-  recv(sock: number, length: number): number {
-    setU64(this.#iovView, 0, this.#bufPtr);
-    setU64(this.#iovView, 8, length);
-    const v = this.#msgView;
-    setU64(v, P.msgControlLen, this.#control.length);
-    v.setInt32(P.msgFlags, 0, true);
-    const n = Number(
-      libc.recvmsg(sock, this.#msg, P.MSG_DONTWAIT | P.MSG_CMSG_CLOEXEC),
-    );
-    if (n < 0) {
-      const e = errno();
-      this.fds = NO_FDS;
-      this.flags = 0;
-      return -e;
-    }
-    this.flags = v.getInt32(P.msgFlags, true);
-    const controlLen = v.getUint32(P.msgControlLen, true);
-    this.fds = controlLen > 0 ? this.#parseFds(controlLen) : NO_FDS;
-    if (fdTrace.hook && this.fds.length) {
-      for (const fd of this.fds) fdTrace.hook(fd);
-    }
-    return n;
-  }
-
-  #parseFds(controlLen: number): number[] {
-    const fds: number[] = [];
-    const cv = this.#controlView;
-    let o = 0;
-    while (o + P.cmsgHeader <= controlLen) {
-      const len = cv.getUint32(o, true);
-      if (len < P.cmsgHeader) break;
-      const level = cv.getInt32(o + 8, true);
-      const type = cv.getInt32(o + 12, true);
-      if (level === P.SOL_SOCKET && type === P.SCM_RIGHTS) {
-        const end = Math.min(o + len, controlLen);
-        for (let p = o + P.cmsgHeader; p + 4 <= end; p += 4) {
-          fds.push(cv.getInt32(p, true));
-        }
-      }
-      o += align(len);
-    }
-    return fds;
-  }
-}
-
-/** Writes a 64-bit little-endian unsigned value below 2^53 without BigInt. */
-function setU64(view: DataView, offset: number, value: number): void {
-  view.setUint32(offset, value >>> 0, true);
-  view.setUint32(offset + 4, Math.floor(value / 0x100000000), true);
-}
-
-function align(n: number): number {
-  return (n + P.cmsgAlign - 1) & ~(P.cmsgAlign - 1);
-}

@@ -1,23 +1,40 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * The one shared poller of the process: at most one outstanding
- * `nonblocking` FFI `poll()` over every fd anyone waits on, plus a wake
- * pipe. Deno runs `nonblocking` FFI calls on its blocking pool (32 threads,
- * shared with async file I/O), so never one blocking call per socket.
+ * The one shared poller of the process: one epoll instance, and at most one
+ * outstanding `nonblocking` FFI `epoll_wait` on it. Deno runs `nonblocking`
+ * FFI calls on its blocking pool (32 threads, shared with async file I/O),
+ * so never one blocking call per socket.
  *
- * When nothing waits, no call is outstanding and the process may exit.
+ * A wait registers its fd with `epoll_ctl` from the JS thread, which the
+ * outstanding `epoll_wait` sees at once: adding a wait costs one system
+ * call and no restart, however many fds are watched, and a wake-up costs
+ * the ready fds only. An fd's registration lives while someone waits on it
+ * (level-triggered, the union of the waiters' events) and is removed before
+ * its owner closes it (`cancelAndClose`). An eventfd wakes the outstanding
+ * call when the last wait goes, so that nothing is pending when nothing
+ * waits and the process may exit.
  *
  * @module
  */
 
-import { closeFd, EAGAIN, errno, fdTrace, libc, P, sysError } from "./_libc.ts";
+import { closeFd, errno, fdTrace, libc, P, sysError } from "./_libc.ts";
+
+/** `EEXIST`: `epoll_ctl(ADD)` of an fd already registered. */
+const EEXIST = 17;
 
 interface Waiter {
   fd: number;
   events: number;
   resolve: (revents: number) => void;
   reject: (reason: unknown) => void;
-  cleanup: () => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/** The waits on one fd and the events registered for them. */
+interface Entry {
+  waiters: Waiter[];
+  registered: number;
 }
 
 /** Options for {@linkcode Poller.wait}. */
@@ -26,30 +43,88 @@ export interface WaitOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** Events one `epoll_wait` returns at most. */
+const MAX_EVENTS = 256;
+
 /** A shared readiness waiter over raw fds. */
 export class Poller {
-  #waiters = new Set<Waiter>();
-  #pipe: [number, number] | null = null;
+  #epfd = -1;
+  #wakeFd = -1;
+  #entries = new Map<number, Entry>();
+  #size = 0;
   #running = false;
   #woken = false;
-  #scratch = new Uint8Array(new ArrayBuffer(64));
-  /** Number of `poll()` calls made, for tests and benchmarks. */
+  #events: Uint8Array<ArrayBuffer> | null = null;
+  #eventsView: DataView | null = null;
+  #ctl = new Uint8Array(new ArrayBuffer(16));
+  #ctlView = new DataView(this.#ctl.buffer);
+  #word = new BigUint64Array(1);
+  /** Number of `epoll_wait` calls made, for tests and benchmarks. */
   polls = 0;
-  /** Most `poll()` calls ever outstanding at once (by design, 1). */
+  /** Most `epoll_wait` calls ever outstanding at once (by design, 1). */
   maxOutstanding = 0;
   #outstanding = 0;
 
-  #ensurePipe(): [number, number] {
-    if (this.#pipe === null) {
-      const fds = new Int32Array(2);
-      if (libc.pipe2(fds, P.O_NONBLOCK | 0x80000 /* O_CLOEXEC */) < 0) {
-        throw sysError("create wake pipe");
+  #ensure(): number {
+    if (this.#epfd < 0) {
+      const ep = libc.epoll_create1(P.EPOLL_CLOEXEC);
+      if (ep < 0) throw sysError("create epoll instance");
+      const wake = libc.eventfd(0, P.EFD_NONBLOCK | P.EFD_CLOEXEC);
+      if (wake < 0) {
+        const err = sysError("create wake eventfd");
+        closeFd(ep);
+        throw err;
       }
-      this.#pipe = [fds[0]!, fds[1]!];
-      fdTrace.hook?.(fds[0]!);
-      fdTrace.hook?.(fds[1]!);
+      fdTrace.hook?.(ep);
+      fdTrace.hook?.(wake);
+      this.#epfd = ep;
+      this.#wakeFd = wake;
+      if (this.#control(P.EPOLL_CTL_ADD, wake, P.POLLIN) < 0) {
+        throw sysError("watch wake eventfd");
+      }
+      this.#events = new Uint8Array(
+        new ArrayBuffer(P.epollEventSize * MAX_EVENTS),
+      );
+      this.#eventsView = new DataView(this.#events.buffer);
     }
-    return this.#pipe;
+    return this.#epfd;
+  }
+
+  #control(op: number, fd: number, events: number): number {
+    const v = this.#ctlView;
+    v.setUint32(0, events, true);
+    v.setInt32(P.epollData, fd, true);
+    return libc.epoll_ctl(this.#epfd, op, fd, this.#ctl);
+  }
+
+  /**
+   * Registers the union of `entry`'s waits for `fd`, or removes the fd when
+   * none is left.
+   *
+   * @returns 0, or -1 with `errno` set when `epoll_ctl` failed.
+   */
+  #register(fd: number, entry: Entry): number {
+    let events = 0;
+    for (const w of entry.waiters) events |= w.events;
+    if (events === entry.registered) return 0;
+    if (events === 0) {
+      this.#control(P.EPOLL_CTL_DEL, fd, 0);
+      this.#entries.delete(fd);
+      entry.registered = 0;
+      return 0;
+    }
+    let rc = this.#control(
+      entry.registered === 0 ? P.EPOLL_CTL_ADD : P.EPOLL_CTL_MOD,
+      fd,
+      events,
+    );
+    // Still registered from before (the same open file under the same
+    // number): change it instead.
+    if (rc < 0 && errno() === EEXIST) {
+      rc = this.#control(P.EPOLL_CTL_MOD, fd, events);
+    }
+    if (rc === 0) entry.registered = events;
+    return rc;
   }
 
   /**
@@ -59,135 +134,173 @@ export class Poller {
    * @param fd The fd.
    * @param events The poll events.
    * @param options The abort signal.
-   * @returns The `revents` seen.
+   * @returns The events seen.
    */
   wait(fd: number, events: number, options: WaitOptions = {}): Promise<number> {
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<number>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#waiters.delete(waiter);
-        waiter.cleanup();
-        this.#wake();
-        reject(signal!.reason);
+    this.#ensure();
+    const { promise, resolve, reject } = Promise.withResolvers<number>();
+    const waiter: Waiter = {
+      fd,
+      events,
+      resolve,
+      reject,
+      signal,
+      onAbort: undefined,
+    };
+    let entry = this.#entries.get(fd);
+    if (entry === undefined) {
+      entry = { waiters: [], registered: 0 };
+      this.#entries.set(fd, entry);
+    }
+    entry.waiters.push(waiter);
+    if (this.#register(fd, entry) < 0) {
+      const err = sysError(`watch fd ${fd}`);
+      entry.waiters.pop();
+      if (entry.waiters.length === 0) this.#entries.delete(fd);
+      return Promise.reject(err);
+    }
+    this.#size++;
+    if (signal !== undefined) {
+      waiter.onAbort = () => {
+        if (this.#remove(waiter)) waiter.reject(signal.reason);
       };
-      const waiter: Waiter = {
-        fd,
-        events,
-        resolve,
-        reject,
-        cleanup: () => signal?.removeEventListener("abort", onAbort),
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.#waiters.add(waiter);
-      if (this.#running) this.#wake();
-      else this.#run();
-    });
+      signal.addEventListener("abort", waiter.onAbort, { once: true });
+    }
+    if (!this.#running) this.#run();
+    return promise;
+  }
+
+  /** Takes a waiter out (true if it was still waiting). */
+  #remove(waiter: Waiter): boolean {
+    const entry = this.#entries.get(waiter.fd);
+    const i = entry?.waiters.indexOf(waiter) ?? -1;
+    if (i < 0) return false;
+    entry!.waiters.splice(i, 1);
+    this.#forget(waiter);
+    this.#register(waiter.fd, entry!);
+    return true;
+  }
+
+  #forget(waiter: Waiter): void {
+    if (waiter.onAbort !== undefined) {
+      waiter.signal!.removeEventListener("abort", waiter.onAbort);
+    }
+    // The last wait went while epoll_wait is outstanding (a cancel or an
+    // abort): wake it, so that the loop can end. (A wait that an event
+    // resolved needs no wake: that call has returned already.)
+    if (--this.#size === 0 && this.#outstanding > 0) this.#wake();
   }
 
   /**
-   * Rejects every wait on `fd` (before the fd is closed) and wakes the
-   * outstanding poll so that it stops watching it.
+   * Rejects every wait on `fd` (before the fd is closed) and stops
+   * watching it.
    *
    * @param fd The fd.
-   * @param reason The rejection reason.
+   * @param reason Makes the rejection reason (called only if someone
+   * waits: an error's stack costs more than closing an fd).
    */
-  cancel(fd: number, reason: unknown): void {
-    let any = false;
-    for (const w of this.#waiters) {
-      if (w.fd !== fd) continue;
-      this.#waiters.delete(w);
-      w.cleanup();
-      w.reject(reason);
-      any = true;
+  cancel(fd: number, reason: () => unknown): void {
+    const entry = this.#entries.get(fd);
+    if (entry === undefined) return;
+    const waiters = entry.waiters.splice(0);
+    this.#register(fd, entry);
+    const err = reason();
+    for (const w of waiters) {
+      this.#forget(w);
+      w.reject(err);
     }
-    if (any) this.#wake();
   }
 
   /**
-   * Rejects every wait on `fd` with `reason`, then closes `fd`: the one way
-   * an owner closes an fd that others may be waiting on.
+   * Rejects every wait on `fd` with `reason()`, then closes `fd`: the one
+   * way an owner closes an fd that others may be waiting on.
    *
    * @param fd The fd (nothing happens when negative).
-   * @param reason The rejection reason.
+   * @param reason Makes the rejection reason (if someone waits).
    */
-  cancelAndClose(fd: number, reason: unknown): void {
+  cancelAndClose(fd: number, reason: () => unknown): void {
     if (fd < 0) return;
     this.cancel(fd, reason);
     closeFd(fd);
   }
 
+  /** Makes the outstanding `epoll_wait` return (when the last wait went). */
   #wake(): void {
-    if (!this.#running || this.#woken) return;
+    if (this.#woken) return;
     this.#woken = true;
-    libc.write(this.#ensurePipe()[1], this.#scratch, 1n);
-  }
-
-  #drainPipe(): void {
-    const r = this.#ensurePipe()[0];
-    while (
-      Number(libc.read(r, this.#scratch, BigInt(this.#scratch.length))) > 0
-    ) {
-      // Keep reading until the pipe is empty.
-    }
-    this.#woken = false;
+    this.#word[0] = 1n;
+    libc.write(this.#wakeFd, new Uint8Array(this.#word.buffer), 8n);
   }
 
   async #run(): Promise<void> {
     this.#running = true;
-    const [wakeFd] = this.#ensurePipe();
+    const ep = this.#epfd;
+    const events = this.#events!;
     try {
-      while (this.#waiters.size > 0) {
-        const list = [...this.#waiters];
-        // A fresh buffer per call: the pool thread reads it while we run.
-        const fds = new Uint8Array(new ArrayBuffer(8 * (list.length + 1)));
-        const view = new DataView(fds.buffer);
-        view.setInt32(0, wakeFd, true);
-        view.setInt16(4, P.POLLIN, true);
-        list.forEach((w, i) => {
-          view.setInt32(8 * (i + 1), w.fd, true);
-          view.setInt16(8 * (i + 1) + 4, w.events, true);
-        });
+      while (this.#size > 0) {
         this.polls++;
         this.maxOutstanding = Math.max(
           this.maxOutstanding,
           ++this.#outstanding,
         );
-        let rc: number;
+        let n: number;
         try {
-          rc = await libc.pollBlocking(fds, BigInt(list.length + 1), -1);
+          n = await libc.epollWaitBlocking(ep, events, MAX_EVENTS, -1);
         } finally {
           this.#outstanding--;
         }
-        if (rc < 0) {
-          // errno belongs to a pool thread; retry with a sync zero-timeout poll.
-          if (
-            libc.poll(fds, BigInt(list.length + 1), 0) < 0 && errno() !== EAGAIN
-          ) {
-            const err = sysError("poll");
-            for (const w of list) this.#settle(w, err, true);
-            continue;
-          }
-        }
-        if (view.getInt16(6, true) !== 0) this.#drainPipe();
-        list.forEach((w, i) => {
-          const revents = view.getInt16(8 * (i + 1) + 6, true);
-          if (revents !== 0 && this.#waiters.has(w)) {
-            this.#settle(w, revents, false);
-          }
-        });
+        // n < 0: EINTR (errno belongs to a pool thread); wait again.
+        this.#dispatch(n);
       }
     } finally {
       this.#running = false;
-      if (this.#woken) this.#drainPipe();
+      if (this.#woken) this.#drainWake();
     }
   }
 
-  #settle(w: Waiter, value: unknown, isError: boolean): void {
-    this.#waiters.delete(w);
-    w.cleanup();
-    if (isError) w.reject(value);
-    else w.resolve(value as number);
+  /** Resolves the waits that the first `n` returned events satisfy. */
+  #dispatch(n: number): void {
+    const view = this.#eventsView!;
+    const size = P.epollEventSize;
+    const data = P.epollData;
+    for (let i = 0; i < n; i++) {
+      const revents = view.getUint32(i * size, true);
+      const fd = view.getInt32(i * size + data, true);
+      if (fd === this.#wakeFd) {
+        this.#drainWake();
+        continue;
+      }
+      this.#ready(fd, revents);
+    }
+  }
+
+  #drainWake(): void {
+    libc.read(this.#wakeFd, new Uint8Array(this.#word.buffer), 8n);
+    this.#woken = false;
+  }
+
+  /** Resolves the waits on `fd` that `revents` satisfies. */
+  #ready(fd: number, revents: number): void {
+    const entry = this.#entries.get(fd);
+    // A wait cancelled after the kernel reported it: nothing to do.
+    if (entry === undefined) return;
+    const all = (revents & (P.POLLERR | P.POLLHUP)) !== 0;
+    const done: Waiter[] = [];
+    entry.waiters = entry.waiters.filter((w) => {
+      if (all || (w.events & revents) !== 0) {
+        done.push(w);
+        return false;
+      }
+      return true;
+    });
+    if (done.length === 0) return;
+    this.#register(fd, entry);
+    for (const w of done) {
+      this.#forget(w);
+      w.resolve(revents);
+    }
   }
 
   /**
@@ -196,11 +309,11 @@ export class Poller {
    * @returns The count.
    */
   get size(): number {
-    return this.#waiters.size;
+    return this.#size;
   }
 
   /**
-   * Whether a `poll()` call is outstanding.
+   * Whether an `epoll_wait` call is outstanding.
    *
    * @returns The state.
    */
@@ -208,12 +321,13 @@ export class Poller {
     return this.#running;
   }
 
-  /** Closes the wake pipe when nothing waits (tests use it to count fds). */
+  /** Closes the epoll instance and eventfd when nothing waits (tests count fds). */
   closeIdle(): void {
-    if (this.#running || this.#pipe === null) return;
-    closeFd(this.#pipe[0]);
-    closeFd(this.#pipe[1]);
-    this.#pipe = null;
+    if (this.#running || this.#epfd < 0) return;
+    closeFd(this.#epfd);
+    closeFd(this.#wakeFd);
+    this.#epfd = this.#wakeFd = -1;
+    this.#entries.clear();
   }
 }
 

@@ -1,25 +1,23 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import dgram from "node:dgram";
-import {
-  assertEquals,
-  assertOk,
-  assertRejects,
-  assertThrows,
-} from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
-import { leakFreeTest } from "../_test_utils/session_leaks.ts";
-import { waitFor } from "../_test_utils/session_wait.ts";
+import { leakFreeTest } from "../_test_utils/session/leaks.ts";
+import { waitFor } from "../_test_utils/session/wait.ts";
 import {
   acceptQueueLength,
   shutdownSocket,
-} from "../_test_utils/session_acceptor.ts";
-import { startJsonProcess } from "../_test_utils/session_kea.ts";
-import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
-import { acceptErrorAction } from "./_accept.ts";
-import { fdTrace, setIntOption } from "./_libc.ts";
-import { SocketSessionError } from "./errors.ts";
-import { forwardTcpConnections, forwardUdpDatagrams } from "./acceptor.ts";
-import { adoptTcpSession, sendDatagram } from "./adopt.ts";
+} from "../_test_utils/session/acceptor.ts";
+import { startJsonProcess } from "../_test_utils/session/kea.ts";
+import { pollerRoundTrip, pollNow } from "../_test_utils/session/raw.ts";
+import { delay } from "../_internal/timers.ts";
+import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
+import { fdTrace, P, setIntOption } from "./_libc.ts";
+import type { SocketSessionError } from "./errors.ts";
+import { forwardTcpConnections } from "./tcp_acceptor.ts";
+import { forwardUdpDatagrams } from "./udp_acceptor.ts";
+import { adoptTcpSession } from "./adopt_tcp.ts";
+import { sendDatagram } from "./adopt_udp.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
 
@@ -39,7 +37,7 @@ async function readAll(conn: Deno.Conn): Promise<string> {
 leakFreeTest(
   "forwardTcpConnections() forwards first bytes with endpoints, closes silent and empty connections; adoptTcpSession() continues the stream",
   async (dir) => {
-    using pair = await sessionPair(dir, "a.sock");
+    await using pair = await sessionPair(dir, "a.sock");
     const { forwarder, receiver } = pair;
     const errors: unknown[] = [];
     await using acceptor = forwardTcpConnections({
@@ -48,7 +46,7 @@ leakFreeTest(
       firstDataTimeout: 300,
       onError: (e) => errors.push(e),
     });
-    assertEquals(acceptor.addr.family, "IPv6");
+    assert.deepEqual(acceptor.addr.family, "IPv6");
 
     // A silent client is closed after firstDataTimeout; one that closes at once is dropped.
     using silent = await Deno.connect({
@@ -60,7 +58,7 @@ leakFreeTest(
       port: acceptor.addr.port,
     });
     quitter.close();
-    assertEquals(await readAll(silent), "");
+    assert.deepEqual(await readAll(silent), "");
 
     // A real client: first bytes come with the session, the rest through the adopted socket.
     using client = await Deno.connect({
@@ -69,36 +67,36 @@ leakFreeTest(
     });
     await client.write(enc.encode("hello"));
     const session = await receiver.pop({ timeout: 5000 });
-    assertEquals(dec.decode(session.data), "hello");
-    assertEquals(
+    assert.deepEqual(dec.decode(session.data), "hello");
+    assert.deepEqual(
       session.remote.port,
       (client.localAddr as Deno.NetAddr).port,
     );
-    assertEquals(session.local.port, acceptor.addr.port);
-    assertThrows(() => sendDatagram(session, enc.encode("x")), TypeError);
+    assert.deepEqual(session.local.port, acceptor.addr.port);
+    assert.throws(() => sendDatagram(session, enc.encode("x")), TypeError);
     {
       await using conn = adoptTcpSession(session);
-      assertEquals(session.fd, -1);
+      assert.deepEqual(session.fd, -1);
       await client.write(enc.encode(" world"));
       const reader = conn.readable.getReader();
       const more = await reader.read();
-      assertEquals(dec.decode(more.value), " world");
+      assert.deepEqual(dec.decode(more.value), " world");
       reader.releaseLock();
       const writer = conn.writable.getWriter();
       await writer.write(enc.encode("bye"));
       await writer.close();
     }
-    assertEquals(await readAll(client), "bye");
-    assertEquals(acceptor.forwarded, 1);
-    assertEquals(errors.length, 1);
-    assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
+    assert.deepEqual(await readAll(client), "bye");
+    assert.deepEqual(acceptor.forwarded, 1);
+    assert.deepEqual(errors.length, 1);
+    assert.deepEqual((errors[0] as SocketSessionError).code, "TIMEOUT");
   },
 );
 
 leakFreeTest(
   "forwardUdpDatagrams() forwards datagrams with the sender; sendDatagram() answers it over IPv6",
   async (dir) => {
-    using pair = await sessionPair(dir, "u.sock");
+    await using pair = await sessionPair(dir, "u.sock");
     const { forwarder, receiver } = pair;
     await using acceptor = forwardUdpDatagrams({
       forwarder,
@@ -110,23 +108,23 @@ leakFreeTest(
     );
     client.send("query", acceptor.addr.port, "::1");
     using session = await receiver.pop({ timeout: 5000 });
-    assertEquals([session.family, session.type, session.protocol], [
+    assert.deepEqual([session.family, session.type, session.protocol], [
       10,
       2,
       17,
     ]);
-    assertEquals(dec.decode(session.data), "query");
-    assertEquals(session.local.port, acceptor.addr.port);
-    assertThrows(() => adoptTcpSession(session), TypeError);
-    assertEquals(sendDatagram(session, enc.encode("answer")), 6);
-    assertEquals(await reply, "answer");
+    assert.deepEqual(dec.decode(session.data), "query");
+    assert.deepEqual(session.local.port, acceptor.addr.port);
+    assert.throws(() => adoptTcpSession(session), TypeError);
+    assert.deepEqual(sendDatagram(session, enc.encode("answer")), 6);
+    assert.deepEqual(await reply, "answer");
     await new Promise<void>((r) => client.close(() => r()));
   },
 );
 
 Deno.test("received session fds are close-on-exec: a child process does not inherit them", async () => {
   await using dir = await tempDir();
-  using pair = await sessionPair(dir.path, "x.sock");
+  await using pair = await sessionPair(dir.path, "x.sock");
   const { forwarder, receiver } = pair;
   forwarder.push(udpSession(enc.encode("x")));
   using session = await receiver.pop();
@@ -137,12 +135,12 @@ Deno.test("received session fds are close-on-exec: a child process does not inhe
   const childFds = dec.decode(out.stdout).split(/\s+/).filter(Boolean).map(
     Number,
   );
-  assertOk(childFds.includes(0));
-  assertOk(
+  assert.ok(childFds.includes(0));
+  assert.ok(
     !childFds.includes(session.fd),
     `fd ${session.fd} leaked into the child: ${childFds}`,
   );
-  assertOk(
+  assert.ok(
     !childFds.includes(receiver.fd),
     "the receiver's socket leaked into the child",
   );
@@ -151,7 +149,7 @@ Deno.test("received session fds are close-on-exec: a child process does not inhe
 leakFreeTest(
   "adoptTcpSession() answers a client that half-closed after its request (no EPIPE)",
   async (dir) => {
-    using pair = await sessionPair(dir, "h.sock");
+    await using pair = await sessionPair(dir, "h.sock");
     const { forwarder, receiver } = pair;
     await using acceptor = forwardTcpConnections({ forwarder });
     using client = await Deno.connect({
@@ -168,20 +166,20 @@ leakFreeTest(
       );
       // The client's FIN is read first: the readable ends ...
       const rest = await new Response(conn.readable).arrayBuffer();
-      assertEquals(rest.byteLength, 0);
+      assert.deepEqual(rest.byteLength, 0);
       // ... and the answer still goes out.
       const writer = conn.writable.getWriter();
       await writer.write(enc.encode(`pong:${dec.decode(conn.data)}`));
       await writer.close();
     }
-    assertEquals(await readAll(client), "pong:ping");
+    assert.deepEqual(await readAll(client), "pong:ping");
   },
 );
 
 leakFreeTest(
   "forwardTcpConnections(): an onError that throws stops the acceptor and finished rejects with its error (no unhandled rejection)",
   async (dir) => {
-    using pair = await sessionPair(dir, "t.sock");
+    await using pair = await sessionPair(dir, "t.sock");
     const boom = new Error("onError failed");
     const acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,
@@ -195,15 +193,16 @@ leakFreeTest(
       hostname: "127.0.0.1",
       port: acceptor.addr.port,
     });
-    const err = await assertRejects(() => acceptor.finished, Error);
-    assertEquals(err, boom);
+    await assert.rejects(acceptor.finished, (e) => e === boom);
     await acceptor.close();
     // A caller that never looks at finished does not die of it either.
     {
+      const thrown = Promise.withResolvers<void>();
       await using quiet = forwardTcpConnections({
         forwarder: pair.forwarder,
         firstDataTimeout: 50,
         onError: () => {
+          thrown.resolve();
           throw boom;
         },
       });
@@ -211,7 +210,9 @@ leakFreeTest(
         hostname: "127.0.0.1",
         port: quiet.addr.port,
       });
-      await new Promise((r) => setTimeout(r, 200));
+      // The silent client timed out and onError threw; disposal then
+      // waits for the acceptor to stop (finished rejects, unwatched).
+      await thrown.promise;
     }
   },
 );
@@ -219,7 +220,7 @@ leakFreeTest(
 leakFreeTest(
   "forwardTcpConnections(): firstDataTimeout Infinity waits for a silent client without limit; bad values are refused before binding",
   async (dir) => {
-    using pair = await sessionPair(dir, "i.sock");
+    await using pair = await sessionPair(dir, "i.sock");
     const errors: unknown[] = [];
     await using acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,
@@ -231,8 +232,10 @@ leakFreeTest(
       port: acceptor.addr.port,
     });
     await waitFor("the silent client accepted", () => acceptor.pending === 1);
-    await new Promise((r) => setTimeout(r, 100));
-    assertEquals([acceptor.pending, errors], [1, []]);
+    // A deadline that fired at once (or that Deno cut to 1 ms) would have
+    // fired before this later, longer timer.
+    await delay(5);
+    assert.deepEqual([acceptor.pending, errors], [1, []]);
     // Values a timer cannot hold also mean no limit, rather than firing at once.
     await using long = forwardTcpConnections({
       forwarder: pair.forwarder,
@@ -247,41 +250,18 @@ leakFreeTest(
       "the second silent client accepted",
       () => long.pending === 1,
     );
-    await new Promise((r) => setTimeout(r, 100));
-    assertEquals([long.pending, errors], [1, []]);
+    // setTimeout cuts 2^40 ms to 1 ms: such a timer would fire before this.
+    await delay(5);
+    assert.deepEqual([long.pending, errors], [1, []]);
     for (const bad of [-1, NaN]) {
-      assertThrows(
-        () =>
-          forwardTcpConnections({
-            forwarder: pair.forwarder,
-            firstDataTimeout: bad,
-          }),
-        RangeError,
-        "firstDataTimeout",
-      );
+      assert.throws(() =>
+        forwardTcpConnections({
+          forwarder: pair.forwarder,
+          firstDataTimeout: bad,
+        }), { name: "RangeError", message: /firstDataTimeout/ });
     }
   },
 );
-
-Deno.test("acceptErrorAction() skips per-connection errors, backs off on resource errors, stops when the listener is gone", () => {
-  for (
-    const e of [
-      "ECONNABORTED",
-      "EPROTO",
-      "EPERM",
-      "ENETUNREACH",
-      "ECONNREFUSED",
-    ]
-  ) {
-    assertEquals(acceptErrorAction(e), "retry", e);
-  }
-  for (const e of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "E999"]) {
-    assertEquals(acceptErrorAction(e), "backoff", e);
-  }
-  for (const e of ["EBADF", "EINVAL", "ENOTSOCK"]) {
-    assertEquals(acceptErrorAction(e), "stop", e);
-  }
-});
 
 leakFreeTest(
   "forwardTcpConnections() survives EMFILE: reports it, backs off, accepts again once fds are free, and closes while backing off",
@@ -290,7 +270,7 @@ leakFreeTest(
     await using child = startJsonProcess(Deno.execPath(), [
       "run",
       "-A",
-      new URL("../_test_utils/session_acceptor.ts", import.meta.url).pathname,
+      new URL("../_test_utils/session/acceptor.ts", import.meta.url).pathname,
       listener.path,
     ]);
     using receiver = await listener.accept();
@@ -303,10 +283,10 @@ leakFreeTest(
     // test asks for half, in case a runtime thread opens an fd meanwhile.
     await child.writeLine("fill");
     const filled = await child.next();
-    assertOk((filled.filled as number) >= 32, JSON.stringify(filled));
+    assert.ok((filled.filled as number) >= 32, JSON.stringify(filled));
     using client = await Deno.connect({ hostname: "127.0.0.1", port });
     await client.write(enc.encode("hello"));
-    assertEquals(await child.next(), { error: "EMFILE" });
+    assert.deepEqual(await child.next(), { error: "EMFILE" });
     // Held full for half a second: with the back-off (10 ms doubling to
     // 100 ms) that is a handful of reports; a retry loop without one would
     // print thousands.
@@ -315,28 +295,28 @@ leakFreeTest(
     let line;
     let reports = 1;
     while (!("freed" in (line = await child.next()))) {
-      assertEquals(line, { error: "EMFILE" });
+      assert.deepEqual(line, { error: "EMFILE" });
       reports++;
     }
-    assertOk(reports <= 50, `${reports} EMFILE reports while held full`);
+    assert.ok(reports <= 50, `${reports} EMFILE reports while held full`);
     // Recovered: the waiting connection is accepted and forwarded.
     using session = await receiver.pop({ timeout: 10000 });
-    assertEquals(dec.decode(session.data), "hello");
+    assert.deepEqual(dec.decode(session.data), "hello");
 
     // Closing while backing off ends it cleanly.
     await child.writeLine("fill");
     const refilled = await child.next();
-    assertOk((refilled.filled as number) >= 32, JSON.stringify(refilled));
+    assert.ok((refilled.filled as number) >= 32, JSON.stringify(refilled));
     using late = await Deno.connect({ hostname: "127.0.0.1", port });
     await late.write(enc.encode("late"));
-    assertEquals(await child.next(), { error: "EMFILE" });
+    assert.deepEqual(await child.next(), { error: "EMFILE" });
     await child.writeLine("close");
     while (!("closed" in (line = await child.next()))) {
-      assertEquals(line, { error: "EMFILE" });
+      assert.deepEqual(line, { error: "EMFILE" });
     }
-    assertEquals(line, { closed: true, finished: "ok", fds: ready.fds });
+    assert.deepEqual(line, { closed: true, finished: "ok", fds: ready.fds });
     await child.closeStdin();
-    assertEquals((await child.child.status).success, true);
+    assert.deepEqual((await child.child.status).success, true);
   },
   { sanitizeOps: false },
 );
@@ -344,14 +324,14 @@ leakFreeTest(
 leakFreeTest(
   "forwardTcpConnections() holds at most maxPendingConnections; the rest wait in the kernel backlog until one is done",
   async (dir) => {
-    using pair = await sessionPair(dir, "p.sock");
+    await using pair = await sessionPair(dir, "p.sock");
     const { forwarder, receiver } = pair;
     await using acceptor = forwardTcpConnections({
       forwarder,
       maxPendingConnections: 2,
     });
     const port = acceptor.addr.port;
-    assertEquals(acceptor.pending, 0);
+    assert.deepEqual(acceptor.pending, 0);
     const silent1 = await Deno.connect({ hostname: "127.0.0.1", port });
     using _silent2 = await Deno.connect({ hostname: "127.0.0.1", port });
     await waitFor("2 pending", () => acceptor.pending === 2);
@@ -361,26 +341,24 @@ leakFreeTest(
       "1 queued",
       async () => await acceptQueueLength(port) === 1,
     );
-    // Give a wrong acceptor time to take it anyway.
-    await new Promise((r) => setTimeout(r, 100));
-    assertEquals(acceptor.pending, 2);
-    assertEquals(await acceptQueueLength(port), 1);
-    assertEquals(receiver.tryPop(), null);
+    // The listener has been readable since: an acceptor without the cap
+    // would have been woken by the poller before this later event.
+    await pollerRoundTrip();
+    assert.deepEqual(acceptor.pending, 2);
+    assert.deepEqual(await acceptQueueLength(port), 1);
+    assert.deepEqual(receiver.tryPop(), null);
     // One slot frees (the client leaves): the queued one goes through.
     silent1.close();
     using session = await receiver.pop({ timeout: 5000 });
-    assertEquals(dec.decode(session.data), "third");
-    assertEquals(await acceptQueueLength(port), 0);
-    assertEquals(acceptor.forwarded, 1);
-    assertEquals(acceptor.pending, 1);
-    assertThrows(
-      () =>
-        forwardTcpConnections({
-          forwarder: new SocketSessionForwarder("/x"),
-          maxPendingConnections: 0,
-        }),
-      RangeError,
-    );
+    assert.deepEqual(dec.decode(session.data), "third");
+    assert.deepEqual(await acceptQueueLength(port), 0);
+    assert.deepEqual(acceptor.forwarded, 1);
+    assert.deepEqual(acceptor.pending, 1);
+    assert.throws(() =>
+      forwardTcpConnections({
+        forwarder: new SocketSessionForwarder("/x"),
+        maxPendingConnections: 0,
+      }), RangeError);
   },
 );
 
@@ -390,7 +368,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using dir = await tempDir();
-    using pair = await sessionPair(dir.path, "s.sock");
+    await using pair = await sessionPair(dir.path, "s.sock");
     const { forwarder } = pair;
     const opened: number[] = [];
     fdTrace.hook = (fd) => opened.push(fd);
@@ -403,19 +381,18 @@ Deno.test({
     // The listening socket is the first fd it opens (the poller's wake pipe
     // may follow).
     shutdownSocket(opened[0]!);
-    const err = await assertRejects(
-      () => acceptor.finished,
-      SocketSessionError,
-    );
-    assertEquals(err.code, "EINVAL");
+    await assert.rejects(acceptor.finished, {
+      name: "SocketSessionError",
+      code: "EINVAL",
+    });
     await acceptor.close();
   },
 });
 
 leakFreeTest(
-  "forwardUdpDatagrams() goes on after an ICMP error queued on its socket (ECONNREFUSED from a receiver's IP_RECVERR copy)",
+  "forwardUdpDatagrams() goes on after an ICMP error queued on its socket (ECONNREFUSED from a receiver's IP_RECVERR copy), and takes it off the error queue (no POLLERR left to spin on)",
   async (dir) => {
-    using pair = await sessionPair(dir, "r.sock");
+    await using pair = await sessionPair(dir, "r.sock");
     const errors: unknown[] = [];
     await using acceptor = forwardUdpDatagrams({
       forwarder: pair.forwarder,
@@ -427,22 +404,24 @@ leakFreeTest(
     const deadPort = dead.address().port;
     await new Promise<void>((r) => dead.close(() => r()));
     client.send("one", acceptor.addr.port, "127.0.0.1");
-    {
-      using first = await pair.receiver.pop({ timeout: 5000 });
-      // The receiver asks for ICMP errors on its copy (IPPROTO_IP,
-      // IP_RECVERR) and answers a port nobody listens on: the shared
-      // socket now holds ECONNREFUSED for its next receive.
-      setIntOption(first.fd, 0, 11, 1);
-      sendDatagram(first, enc.encode("x"), {
-        hostname: "127.0.0.1",
-        port: deadPort,
-      });
-    }
+    using first = await pair.receiver.pop({ timeout: 5000 });
+    // The receiver asks for ICMP errors on its copy (IPPROTO_IP,
+    // IP_RECVERR) and answers a port nobody listens on: the shared
+    // socket now holds ECONNREFUSED for its next receive.
+    setIntOption(first.fd, 0, 11, 1);
+    sendDatagram(first, enc.encode("x"), {
+      hostname: "127.0.0.1",
+      port: deadPort,
+    });
     await waitFor("the ICMP error", () => errors.length > 0);
-    assertEquals((errors[0] as SocketSessionError).code, "ECONNREFUSED");
+    assert.deepEqual((errors[0] as SocketSessionError).code, "ECONNREFUSED");
+    // The error queue is empty again: the socket (the same one as the
+    // receiver's copy) no longer reports POLLERR, so the acceptor's waits
+    // do not end at once, over and over.
+    assert.deepEqual(pollNow(first.fd, P.POLLIN) & P.POLLERR, 0);
     client.send("two", acceptor.addr.port, "127.0.0.1");
     using second = await pair.receiver.pop({ timeout: 5000 });
-    assertEquals(dec.decode(second.data), "two");
+    assert.deepEqual(dec.decode(second.data), "two");
     await new Promise<void>((r) => client.close(() => r()));
   },
 );
@@ -450,7 +429,7 @@ leakFreeTest(
 leakFreeTest(
   "forwardTcpConnections(): a silent client at the maxPendingConnections cap is dropped after firstDataTimeout, and the next one goes through",
   async (dir) => {
-    using pair = await sessionPair(dir, "t.sock");
+    await using pair = await sessionPair(dir, "t.sock");
     const errors: unknown[] = [];
     await using acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,
@@ -464,10 +443,33 @@ leakFreeTest(
     using next = await Deno.connect({ hostname: "127.0.0.1", port });
     await next.write(enc.encode("next"));
     using session = await pair.receiver.pop({ timeout: 5000 });
-    assertEquals(dec.decode(session.data), "next");
+    assert.deepEqual(dec.decode(session.data), "next");
     // It went through only after the silent one timed out.
-    assertEquals(errors.length, 1);
-    assertEquals((errors[0] as SocketSessionError).code, "TIMEOUT");
-    assertEquals(await readAll(silent), "");
+    assert.deepEqual(errors.length, 1);
+    assert.deepEqual((errors[0] as SocketSessionError).code, "TIMEOUT");
+    assert.deepEqual(await readAll(silent), "");
+  },
+);
+
+leakFreeTest(
+  "forwardTcpConnections({ deferAccept: true }): the kernel keeps a silent client (no fd, no pending slot) while a client with data is forwarded at once",
+  async (dir) => {
+    await using pair = await sessionPair(dir, "d.sock");
+    const errors: unknown[] = [];
+    await using acceptor = forwardTcpConnections({
+      forwarder: pair.forwarder,
+      deferAccept: true,
+      onError: (e) => errors.push(e),
+    });
+    const port = acceptor.addr.port;
+    using _silent = await Deno.connect({ hostname: "127.0.0.1", port });
+    using talker = await Deno.connect({ hostname: "127.0.0.1", port });
+    await talker.write(enc.encode("first"));
+    using session = await pair.receiver.pop({ timeout: 5000 });
+    assert.deepEqual(dec.decode(session.data), "first");
+    // The silent client connected first, but was never handed over.
+    assert.deepEqual([acceptor.pending, acceptor.forwarded], [0, 1]);
+    assert.deepEqual(await acceptQueueLength(port), 0);
+    assert.deepEqual(errors, []);
   },
 );

@@ -21,6 +21,8 @@ export type SocketSessionErrorCode =
   | "BOGUS_HEADER"
   | "TIMEOUT"
   | "BROKEN"
+  | "CLOSED"
+  | "SESSIONS_LOST"
   | string;
 
 /** Options for {@linkcode SocketSessionError}. */
@@ -107,5 +109,40 @@ export class WouldBlockError extends SocketSessionError {
       },
     );
     this.name = "WouldBlockError";
+  }
+}
+
+/**
+ * Rejection of `SocketSessionForwarder.close()` and `flush()` when sessions
+ * that `push()` or `send()` had accepted could not be written whole (the
+ * receiver stopped reading until `closeTimeout` ran out, or the stream
+ * failed): `lost` says how many. `cause` is the first failure.
+ *
+ * @example Usage
+ * ```ts
+ * import { SessionsLostError, SocketSessionError } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * const err = new SessionsLostError(3, "Cannot close forwarder: 3 sessions were not sent");
+ * assert.ok(err instanceof SocketSessionError);
+ * assert.equal(err.code, "SESSIONS_LOST");
+ * assert.equal(err.lost, 3);
+ * ```
+ */
+export class SessionsLostError extends SocketSessionError {
+  /** Sessions accepted but not written whole. */
+  readonly lost: number;
+
+  /**
+   * Creates the error.
+   *
+   * @param lost The number of sessions lost.
+   * @param message The message.
+   * @param options The cause.
+   */
+  constructor(lost: number, message: string, options: ErrorOptions = {}) {
+    super("SESSIONS_LOST", message, options);
+    this.name = "SessionsLostError";
+    this.lost = lost;
   }
 }

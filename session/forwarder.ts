@@ -1,50 +1,35 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
+import { race } from "../_internal/abort.ts";
+import { checkDuration, setLongTimeout } from "../_internal/timers.ts";
 import {
   closeFd,
   EAGAIN,
   EBADF,
-  EINTR,
   getIntOption,
   libc,
-  MsgIo,
   openSocket,
   P,
   setIntOption,
   sysError,
 } from "./_libc.ts";
+import { MsgIo } from "./_msg_io.ts";
 import { poller } from "./_poller.ts";
-import { SocketSessionError, WouldBlockError } from "./errors.ts";
+import { SendQueue } from "./_send_queue.ts";
 import {
-  encodeSessionHeader,
-  MAX_DATA_SIZE,
-  MAX_HEADER_LENGTH,
-  SOCKET_SESSION_BUFSIZE,
-} from "./session_header.ts";
+  SessionsLostError,
+  SocketSessionError,
+  WouldBlockError,
+} from "./errors.ts";
 import {
-  encodeSockaddr,
-  encodeUnixSockaddr,
-  sockaddrFamily,
-  type SocketAddress,
-} from "./sockaddr.ts";
+  MAX_SESSION_WIRE_SIZE,
+  type OutgoingSession,
+  writeSessionWire,
+} from "./_session_wire.ts";
+import { SOCKET_SESSION_BUFSIZE } from "./session_header.ts";
+import { encodeUnixSockaddr } from "./sockaddr.ts";
 
-/** A session to forward. */
-export interface OutgoingSession {
-  /** The socket fd to pass; the caller keeps its own copy and closes it when it likes. */
-  fd: number;
-  /** Address family; defaults to the local endpoint's. @default {undefined} */
-  family?: number;
-  /** Socket type (`SOCK_STREAM` 1, `SOCK_DGRAM` 2). */
-  type: number;
-  /** Protocol (`IPPROTO_TCP` 6, `IPPROTO_UDP` 17). */
-  protocol: number;
-  /** Local endpoint: an address or a raw sockaddr image. */
-  local: SocketAddress | Uint8Array;
-  /** Remote endpoint: an address or a raw sockaddr image. */
-  remote: SocketAddress | Uint8Array;
-  /** The data already read (1..65535 bytes). */
-  data: Uint8Array;
-}
+export type { OutgoingSession } from "./_session_wire.ts";
 
 /** Options for the {@linkcode SocketSessionForwarder} constructor. */
 export interface SocketSessionForwarderOptions {
@@ -58,6 +43,14 @@ export interface SocketSessionForwarderOptions {
    * @default {256}
    */
   maxQueued?: number;
+  /**
+   * Milliseconds that {@linkcode SocketSessionForwarder.close} waits for
+   * the receiver to take the sessions still queued (and the tail of a
+   * `push()`ed session the kernel cut) before it gives them up and rejects
+   * with {@linkcode SessionsLostError}. `Infinity` waits without a limit.
+   * @default {10000}
+   */
+  closeTimeout?: number;
 }
 
 /** Options for {@linkcode SocketSessionForwarder.send}. */
@@ -66,20 +59,27 @@ export interface SendOptions {
   signal?: AbortSignal;
 }
 
-interface Pending {
-  buf: Uint8Array;
-  sent: number;
-  fd: number;
-  settle: (e?: unknown) => void;
+/** Options for {@linkcode SocketSessionForwarder.flush}. */
+export interface FlushOptions {
+  /** Cancels the wait (the sessions stay queued). @default {undefined} */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds to wait; on expiry it rejects with a `SocketSessionError`
+   * of code `"TIMEOUT"` (the sessions stay queued). @default {Infinity}
+   */
+  timeout?: number;
 }
-
-const WIRE_MAX = 1 + 2 + MAX_HEADER_LENGTH + MAX_DATA_SIZE;
 
 /**
  * Forwards socket sessions to a `SocketSessionReceiver` (ours, or BIND 10 /
  * Kea's) listening on a Unix socket path. Each session goes out in one
  * `sendmsg` (dummy byte, header and data, with the fd attached): the same
  * bytes as BIND 10's two writes, but all or nothing.
+ *
+ * Every session that `push()` or `send()` accepted is written whole before
+ * the connection closes: `close()` (and `await using`) first waits, up to
+ * `closeTimeout`, for the receiver to take what is still queued, and
+ * rejects with {@linkcode SessionsLostError} if some could not go out.
  *
  * @example Usage
  * ```ts
@@ -88,7 +88,7 @@ const WIRE_MAX = 1 + 2 + MAX_HEADER_LENGTH + MAX_DATA_SIZE;
  *
  * const path = `${await Deno.makeTempDir()}/s.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * forwarder.push({
@@ -104,25 +104,21 @@ const WIRE_MAX = 1 + 2 + MAX_HEADER_LENGTH + MAX_DATA_SIZE;
  * assert.equal(new TextDecoder().decode(session.data), "hello");
  * ```
  */
-export class SocketSessionForwarder implements Disposable {
+export class SocketSessionForwarder implements AsyncDisposable {
   #path: string;
   #addr: Uint8Array<ArrayBuffer>;
-  #fd = -1;
-  #broken: SocketSessionError | null = null;
+  #queue: SendQueue;
   #io: MsgIo | null = null;
-  #queue: Pending[] = [];
-  /** `send()`s waiting for room in the queue, in call order. */
-  #waiting: Pending[] = [];
-  #maxQueued: number;
-  #draining = false;
+  #closeTimeout: number;
+  #closing: Promise<void> | null = null;
 
   /**
    * Creates a forwarder for `path`; does not connect.
    *
    * @param path The receiver's Unix socket path (at most 107 bytes on Linux).
-   * @param options The queue bound.
-   * @throws {RangeError} When the path does not fit `sun_path`, or
-   * `maxQueued` is not a positive integer.
+   * @param options The queue bound and the close timeout.
+   * @throws {RangeError} When the path does not fit `sun_path`, `maxQueued`
+   * is not a positive integer, or `closeTimeout` is negative or NaN.
    */
   constructor(path: string, options: SocketSessionForwarderOptions = {}) {
     const max = options.maxQueued ?? 256;
@@ -131,9 +127,14 @@ export class SocketSessionForwarder implements Disposable {
         `Cannot create forwarder: maxQueued ${max} is not a positive integer`,
       );
     }
+    this.#closeTimeout = checkDuration(
+      options.closeTimeout ?? 10000,
+      "closeTimeout",
+      "create forwarder",
+    );
     this.#path = path;
     this.#addr = encodeUnixSockaddr(path);
-    this.#maxQueued = max;
+    this.#queue = new SendQueue(max);
   }
 
   /**
@@ -147,9 +148,9 @@ export class SocketSessionForwarder implements Disposable {
    * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
    * import assert from "node:assert/strict";
    *
-   * const path = `${await Deno.makeTempDir()}/q.sock`;
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path, { maxQueued: 8 });
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * await forwarder.send({
@@ -164,7 +165,7 @@ export class SocketSessionForwarder implements Disposable {
    * ```
    */
   get queued(): number {
-    return this.#queue.length;
+    return this.#queue.queued;
   }
 
   /**
@@ -179,7 +180,7 @@ export class SocketSessionForwarder implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.equal(forwarder.path, path);
@@ -202,16 +203,16 @@ export class SocketSessionForwarder implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.ok(forwarder.connected);
-   * forwarder.close();
+   * await forwarder.close();
    * assert.ok(!forwarder.connected);
    * ```
    */
   get connected(): boolean {
-    return this.#fd >= 0;
+    return this.#queue.sock >= 0 && this.#closing === null;
   }
 
   /**
@@ -219,7 +220,7 @@ export class SocketSessionForwarder implements Disposable {
    * `SO_SNDBUF` to 131634 if it is smaller). A closed forwarder may connect
    * again.
    *
-   * @throws {TypeError} When already connected.
+   * @throws {TypeError} When already connected (or still closing).
    * @throws {SocketSessionError} When the socket cannot be created or connected
    * (`ENOENT`, `ECONNREFUSED`, `EAGAIN` for a full backlog, ...).
    *
@@ -230,14 +231,14 @@ export class SocketSessionForwarder implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.throws(() => forwarder.connect(), TypeError);
    * ```
    */
   connect(): void {
-    if (this.#fd >= 0) {
+    if (this.#queue.sock >= 0) {
       throw new TypeError("Cannot connect forwarder: it is already connected");
     }
     const fd = openSocket(P.AF_UNIX, P.SOCK_STREAM);
@@ -254,66 +255,52 @@ export class SocketSessionForwarder implements Disposable {
       closeFd(fd);
       throw err;
     }
-    this.#fd = fd;
-    this.#broken = null;
-    this.#io ??= new MsgIo(WIRE_MAX);
+    this.#io ??= new MsgIo(MAX_SESSION_WIRE_SIZE);
+    this.#queue.open(fd, this.#io);
   }
 
-  #check(): void {
-    if (this.#fd < 0) {
+  #check(action: string): void {
+    if (this.#queue.sock < 0 || this.#closing !== null) {
       throw new TypeError(
-        "Cannot push socket session: the forwarder is not connected",
+        `Cannot ${action} socket session: the forwarder is ${
+          this.#closing === null ? "not connected" : "closing"
+        }`,
       );
     }
-    if (this.#broken) {
+    const broken = this.#queue.broken;
+    if (broken) {
       throw new SocketSessionError(
         "BROKEN",
-        "Cannot push socket session: the stream is broken, reconnect",
-        {
-          cause: this.#broken,
-        },
+        `Cannot ${action} socket session: the stream is broken, reconnect`,
+        { cause: broken },
       );
     }
   }
 
-  #encode(session: OutgoingSession): Uint8Array<ArrayBuffer> {
-    const local = session.local instanceof Uint8Array
-      ? session.local
-      : encodeSockaddr(session.local);
-    const remote = session.remote instanceof Uint8Array
-      ? session.remote
-      : encodeSockaddr(session.remote);
-    const header = encodeSessionHeader({
-      family: session.family ?? sockaddrFamily(local),
-      type: session.type,
-      protocol: session.protocol,
-      local,
-      remote,
-      dataLength: session.data.length,
-    });
-    if (!Number.isInteger(session.fd) || session.fd < 0) {
+  /**
+   * One `sendmsg` of the encoded session: returns the bytes written, or
+   * throws for anything but "would block" (-1) and a partial write.
+   */
+  #sendNow(length: number, fd: number, action: string): number {
+    const n = this.#queue.write(0, length, fd);
+    if (n >= 0) return n;
+    if (n === -EAGAIN) return -1;
+    if (n === -EBADF) {
+      // Nothing was sent: the stream is intact.
       throw new TypeError(
-        `Cannot push socket session: fd ${session.fd} is not a file descriptor`,
+        `Cannot ${action} socket session: fd ${fd} is not open`,
       );
     }
-    const wire = this.#io!.buffer;
-    wire[0] = 0;
-    wire.set(header, 1);
-    wire.set(session.data, 1 + header.length);
-    return wire.subarray(0, 1 + header.length + session.data.length);
-  }
-
-  #fail(err: SocketSessionError): SocketSessionError {
-    this.#broken = err;
-    return err;
+    throw this.#queue.fail(sysError(`${action} socket session`, -n));
   }
 
   /**
    * Forwards a session now, without waiting, in one `sendmsg`: the
    * session is sent whole or not at all, except that Linux may cut a
    * session above about 32 KiB after its fd and first bytes went out. Such
-   * a session is committed: its tail is finished in the background, and
-   * later pushes throw {@linkcode WouldBlockError} until it is out.
+   * a session is committed: its tail is finished in the background (before
+   * `close()` closes the connection), and later pushes throw
+   * {@linkcode WouldBlockError} until it is out.
    *
    * @param session The session.
    * @throws {TypeError} When not connected, for a bad family or endpoints,
@@ -330,7 +317,7 @@ export class SocketSessionForwarder implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * const session = {
@@ -347,40 +334,16 @@ export class SocketSessionForwarder implements Disposable {
    * ```
    */
   push(session: OutgoingSession): void {
-    this.#check();
-    const wire = this.#encode(session);
-    if (this.#queue.length > 0 || this.#waiting.length > 0) {
-      throw new WouldBlockError(EAGAIN);
-    }
-    let n: number;
-    do n = this.#io!.send(this.#fd, 0, wire.length, session.fd); while (
-      n === -EINTR
-    );
-    if (n === wire.length) return;
-    if (n === -EAGAIN) throw new WouldBlockError(EAGAIN);
-    if (n === -EBADF) {
-      // Nothing was sent: the stream is intact.
-      throw new TypeError(
-        `Cannot push socket session: fd ${session.fd} is not open`,
-      );
-    }
-    if (n < 0) throw this.#fail(sysError("forward socket session", -n));
+    this.#check("push");
+    const length = writeSessionWire(session, this.#io!.buffer);
+    if (this.#queue.busy) throw new WouldBlockError(EAGAIN);
+    const n = this.#sendNow(length, session.fd, "push");
+    if (n === length) return;
+    if (n < 0) throw new WouldBlockError(EAGAIN);
     // A large session was cut by the kernel after its fd went out: it is
-    // committed. Keep the tail and finish it in the background; later pushes
-    // throw WouldBlockError until it is out (a failure breaks the stream).
-    const tail: Pending = {
-      buf: wire.slice(n),
-      sent: 0,
-      fd: -1,
-      settle: (e?: unknown) => {
-        if (
-          e !== undefined && this.#broken === null &&
-          e instanceof SocketSessionError
-        ) this.#fail(e);
-      },
-    };
-    this.#queue.push(tail);
-    this.#kick();
+    // committed. The queue finishes the tail; later pushes throw
+    // WouldBlockError until it is out (a failure breaks the stream).
+    this.#queue.enqueueTail(this.#io!.buffer.slice(n, length));
   }
 
   /**
@@ -411,7 +374,7 @@ export class SocketSessionForwarder implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * const session = {
@@ -427,159 +390,37 @@ export class SocketSessionForwarder implements Disposable {
    * assert.equal(got.remote.port, 5300);
    * ```
    */
-  async send(
-    session: OutgoingSession,
-    options: SendOptions = {},
-  ): Promise<void> {
-    const signal = options.signal;
-    signal?.throwIfAborted();
-    this.#check();
-    const item: Pending = {
-      buf: this.#encode(session).slice(),
-      sent: 0,
-      fd: session.fd,
-      settle: () => {},
-    };
-    if (this.#queue.length < this.#maxQueued && this.#waiting.length === 0) {
-      this.#queue.push(item);
-    } else {
-      this.#waiting.push(item);
-    }
-    const done = new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        if (item.sent === 0) {
-          const w = this.#waiting.indexOf(item);
-          if (w >= 0) this.#waiting.splice(w, 1);
-          const i = this.#queue.indexOf(item);
-          if (i >= 0) {
-            this.#queue.splice(i, 1);
-            this.#admit();
-            this.#kick();
-          }
-        } else if (item.sent < item.buf.length) {
-          this.#fail(
-            new SocketSessionError(
-              "BROKEN",
-              "Cannot forward socket session: aborted halfway",
-            ),
-          );
-        }
-        reject(signal!.reason);
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      item.settle = (e?: unknown) => {
-        signal?.removeEventListener("abort", onAbort);
-        if (e === undefined) resolve();
-        else reject(e);
-      };
-    });
-    this.#kick();
-    await done;
-  }
-
-  /** Moves waiting `send()`s into the queue while there is room. */
-  #admit(): void {
-    while (
-      this.#waiting.length > 0 && this.#queue.length < this.#maxQueued
-    ) {
-      this.#queue.push(this.#waiting.shift()!);
-    }
-  }
-
-  /** Removes the head of the queue and lets a waiting `send()` in. */
-  #dequeue(): void {
-    this.#queue.shift();
-    this.#admit();
-  }
-
-  #kick(): void {
-    // The flag is cleared synchronously when the loop ends, so a session
-    // queued right after always finds a running drain or starts one.
-    if (this.#draining) return;
-    this.#draining = true;
-    this.#drain().finally(() => {
-      if (this.#queue.length > 0) this.#kick();
-    });
-  }
-
-  async #drain(): Promise<void> {
+  send(session: OutgoingSession, options: SendOptions = {}): Promise<void> {
     try {
-      await this.#drainLoop();
-    } finally {
-      this.#draining = false;
-    }
-  }
-
-  async #drainLoop(): Promise<void> {
-    // Only called by #drain; the loop below returns synchronously once the
-    // queue is empty, and #kick() re-checks the queue afterwards.
-    while (this.#queue.length > 0) {
-      const item = this.#queue[0]!;
-      // (close() empties the queue, so the fd is open here.)
-      if (this.#broken) {
-        this.#dequeue();
-        item.settle(this.#broken);
-        continue;
+      options.signal?.throwIfAborted();
+      this.#check("forward");
+      const length = writeSessionWire(session, this.#io!.buffer);
+      let n = 0;
+      if (!this.#queue.busy) {
+        // Nothing ahead of it: try at once, as push() does.
+        n = this.#sendNow(length, session.fd, "forward");
+        if (n === length) return Promise.resolve();
+        if (n < 0) n = 0;
       }
-      const io = this.#io!;
-      const rest = item.buf.length - item.sent;
-      io.buffer.set(item.buf.subarray(item.sent), 0);
-      const n = io.send(this.#fd, 0, rest, item.sent === 0 ? item.fd : -1);
-      if (n > 0 && item.fd >= 0) item.fd = -1;
-      if (n === -EINTR) continue;
-      if (n === -EAGAIN) {
-        try {
-          const fd = this.#fd;
-          await poller.wait(fd, P.POLLOUT);
-        } catch (err) {
-          // Closed while waiting (close() already settled the queue), or
-          // poll() failed. The item may be gone already (an aborted send).
-          // A session cut halfway leaves the stream out of step: broken.
-          if (item.sent > 0 && this.#broken === null) {
-            this.#fail(
-              new SocketSessionError(
-                "BROKEN",
-                "Cannot forward socket session: the wait to write its rest failed",
-                { bytesWritten: item.sent, cause: err },
-              ),
-            );
-          }
-          const i = this.#queue.indexOf(item);
-          if (i >= 0) {
-            this.#queue.splice(i, 1);
-            this.#admit();
-            item.settle(err);
-          }
-        }
-        continue;
-      }
-      if (n === -EBADF && item.sent === 0) {
-        this.#dequeue();
-        item.settle(
-          new TypeError(
-            `Cannot forward socket session: fd ${item.fd} is not open`,
-          ),
-        );
-        continue;
-      }
-      if (n < 0) {
-        this.#dequeue();
-        item.settle(
-          this.#fail(sysError("forward socket session", -n, item.sent)),
-        );
-        continue;
-      }
-      item.sent += n;
-      if (item.sent === item.buf.length) {
-        this.#dequeue();
-        item.settle();
-      }
+      return this.#queue.enqueue(
+        this.#io!.buffer.slice(0, length),
+        n,
+        session.fd,
+        options.signal,
+      );
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
   /**
-   * Closes the connection; pending `send()`s (queued or waiting for room)
-   * reject, and their fds stay with their callers. Idempotent.
+   * Waits until every session accepted so far (by `push()` or `send()`)
+   * was handed to the kernel whole.
+   *
+   * @param options Abort signal and timeout (the sessions stay queued).
+   * @returns When they went out.
+   * @throws {SessionsLostError} When some of them could not (the stream
+   * broke, or the forwarder was closed): `lost` counts them.
    *
    * @example Usage
    * ```ts
@@ -588,7 +429,7 @@ export class SocketSessionForwarder implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * const session = {
@@ -599,26 +440,56 @@ export class SocketSessionForwarder implements Disposable {
    *   remote: { hostname: "192.0.2.2", port: 5300 },
    *   data: new Uint8Array([1, 2, 3]),
    * };
-   * forwarder.close();
-   * assert.throws(() => forwarder.push(session), TypeError);
+   * for (let i = 0; i < 3; i++) void forwarder.send(session);
+   * await forwarder.flush({ timeout: 5000 });
+   * assert.equal(forwarder.queued, 0);
    * ```
    */
-  close(): void {
-    if (this.#fd < 0) return;
-    const fd = this.#fd;
-    this.#fd = -1;
-    const closed = new TypeError(
-      "Cannot forward socket session: the forwarder was closed",
-    );
-    // Settled now: a tail of this stream must never go out on a later
-    // connect().
-    for (const item of this.#queue.splice(0)) item.settle(closed);
-    for (const item of this.#waiting.splice(0)) item.settle(closed);
-    poller.cancelAndClose(fd, closed);
+  async flush(options: FlushOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    if (options.timeout !== undefined) {
+      checkDuration(options.timeout, "timeout", "flush forwarder");
+    }
+    const watch = this.#queue.watch();
+    let lost: number;
+    try {
+      lost = await race(watch.done, {
+        signal: options.signal,
+        timeout: options.timeout,
+      });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      throw new SocketSessionError(
+        "TIMEOUT",
+        `Cannot flush forwarder: timed out after ${options.timeout} ms`,
+        { cause: err },
+      );
+    } finally {
+      watch.cancel();
+    }
+    if (lost > 0) {
+      throw new SessionsLostError(
+        lost,
+        `Cannot flush forwarder: ${lost} session${
+          lost === 1 ? " was" : "s were"
+        } not sent`,
+        { cause: watch.cause() },
+      );
+    }
   }
 
   /**
-   * Same as {@linkcode SocketSessionForwarder.close}.
+   * Closes the connection, after every session that `push()` or `send()`
+   * accepted went out: it waits up to `closeTimeout` for the receiver to
+   * take what is queued (a `push()`ed session's tail included). New
+   * sessions are refused meanwhile. What could not go out is dropped (its
+   * `send()` rejects) and `close()` rejects with
+   * {@linkcode SessionsLostError}, whose `lost` counts those sessions; the
+   * connection is closed either way. Idempotent: a second call returns the
+   * same promise. The callers' fds stay with them.
+   *
+   * @returns Once closed.
+   * @throws {SessionsLostError} When accepted sessions were not sent.
    *
    * @example Usage
    * ```ts
@@ -627,14 +498,86 @@ export class SocketSessionForwarder implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * const forwarder = new SocketSessionForwarder(path, { closeTimeout: 5000 });
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * forwarder[Symbol.dispose]();
+   * const session = {
+   *   fd: 0,
+   *   type: 2,
+   *   protocol: 17,
+   *   local: { hostname: "127.0.0.1", port: 53 },
+   *   remote: { hostname: "192.0.2.2", port: 5300 },
+   *   data: new Uint8Array([1, 2, 3]),
+   * };
+   * forwarder.push(session);
+   * await forwarder.close();
+   * assert.throws(() => forwarder.push(session), TypeError);
+   * using got = await receiver.pop();
+   * assert.equal(got.data.length, 3);
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    if (this.#queue.sock < 0) return Promise.resolve();
+    const closing = this.#close().finally(() => {
+      this.#closing = null;
+    });
+    this.#closing = closing;
+    return closing;
+  }
+
+  async #close(): Promise<void> {
+    const queue = this.#queue;
+    const watch = queue.watch();
+    const deadline = Promise.withResolvers<void>();
+    const cancel = setLongTimeout(deadline.resolve, this.#closeTimeout);
+    const timedOut = await Promise.race([
+      watch.done.then(() => false),
+      deadline.promise.then(() => true),
+    ]);
+    cancel();
+    watch.cancel();
+    const reason = new SocketSessionError(
+      "CLOSED",
+      timedOut
+        ? `Cannot forward socket session: the forwarder closed after waiting ${this.#closeTimeout} ms for the receiver`
+        : "Cannot forward socket session: the forwarder was closed",
+    );
+    const sock = queue.sock;
+    const abandoned = queue.abandon(reason);
+    poller.cancelAndClose(sock, () => reason);
+    const lost = watch.failed() + abandoned + queue.takeSilentLosses();
+    if (lost > 0) {
+      throw new SessionsLostError(
+        lost,
+        `Cannot close forwarder cleanly: ${lost} session${
+          lost === 1 ? " was" : "s were"
+        } not sent`,
+        { cause: watch.cause() ?? reason },
+      );
+    }
+  }
+
+  /**
+   * Same as {@linkcode SocketSessionForwarder.close} (for `await using`).
+   *
+   * @returns Once closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * await using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * using receiver = await listener.accept();
+   * await forwarder[Symbol.asyncDispose]();
    * assert.equal(forwarder.connected, false);
    * ```
    */
-  [Symbol.dispose](): void {
-    this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

@@ -1,10 +1,11 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Interop with the real BIND 10 socket session code in Debian 12's Kea 2.2.0
-// (kea-common: libkea-util-io.so.0), through _test_utils/session_kea_peer.cc.
-import { assertEquals, assertOk, toHex } from "../_test_utils/assert.ts";
+// (kea-common: libkea-util-io.so.0), through _test_utils/session/kea_peer.cc.
+import assert from "node:assert/strict";
+import { toHex } from "../_test_utils/session/hex.ts";
 import { peerTest, tempDir } from "../_test_utils/peers.ts";
-import { BAD_SESSION_CASES } from "../_test_utils/session_cases.ts";
-import { keaPeer, startPeer } from "../_test_utils/session_kea.ts";
+import { BAD_SESSION_CASES } from "../_test_utils/session/cases.ts";
+import { keaPeer, startPeer } from "../_test_utils/session/kea.ts";
 import {
   acceptOne,
   bindSocket,
@@ -15,7 +16,7 @@ import {
   sendRaw,
   sendTo,
   trackFds,
-} from "../_test_utils/session_raw.ts";
+} from "../_test_utils/session/raw.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
 import { decodeSockaddr, encodeSockaddr } from "./sockaddr.ts";
@@ -54,15 +55,15 @@ peerTest(
         const v6 = spec[3] === "6";
         const size = Number(spec.slice(5));
         using s = await receiver.pop({ timeout: 10000 });
-        assertEquals([s.family, s.type, s.protocol], [
+        assert.deepEqual([s.family, s.type, s.protocol], [
           v6 ? 10 : 2,
           tcp ? 1 : 2,
           tcp ? 6 : 17,
         ], spec);
-        assertEquals(s.data, pattern(size), spec);
-        assertEquals(s.local.hostname, v6 ? "::1" : "127.0.0.1");
+        assert.deepEqual(s.data, pattern(size), spec);
+        assert.deepEqual(s.local.hostname, v6 ? "::1" : "127.0.0.1");
         if (!tcp) {
-          assertEquals(
+          assert.deepEqual(
             s.remote,
             decodeSockaddr(
               encodeSockaddr({
@@ -75,16 +76,16 @@ peerTest(
         if (tcp) await sendAll(s.fd, enc.encode("deno reply"));
         else sendTo(s.fd, enc.encode("deno reply"), s.local);
         const line = await kea.next();
-        assertEquals(line.spec, spec);
-        assertEquals(line.reply, toHex(enc.encode("deno reply")), spec);
-        assertEquals(line.local, toHex(s.localRaw), spec);
-        assertEquals(line.remote, toHex(s.remoteRaw), spec);
+        assert.deepEqual(line.spec, spec);
+        assert.deepEqual(line.reply, toHex(enc.encode("deno reply")), spec);
+        assert.deepEqual(line.local, toHex(s.localRaw), spec);
+        assert.deepEqual(line.remote, toHex(s.remoteRaw), spec);
       }
       const all = [];
       for await (const x of receiver) all.push(x);
-      assertEquals(all.length, 0);
+      assert.deepEqual(all.length, 0);
     }
-    assertEquals(await fds.leaks(), []);
+    assert.deepEqual(await fds.leaks(), []);
   },
 );
 
@@ -98,8 +99,8 @@ peerTest(
     using fds = trackFds();
     {
       await using kea = startPeer(peer, ["recv", path, "1"]);
-      assertEquals((await kea.next()).ready, true);
-      using forwarder = new SocketSessionForwarder(path);
+      assert.deepEqual((await kea.next()).ready, true);
+      await using forwarder = new SocketSessionForwarder(path);
       forwarder.connect();
       const cases: [string, boolean, number, boolean][] = [
         ["127.0.0.1", false, 11, false],
@@ -135,36 +136,36 @@ peerTest(
         if (viaSend) await forwarder.send(session);
         else forwarder.push(session);
         const line = await kea.next();
-        assertEquals(line.error, undefined, String(line.error));
-        assertEquals([line.family, line.type, line.protocol], [
+        assert.deepEqual(line.error, undefined, String(line.error));
+        assert.deepEqual([line.family, line.type, line.protocol], [
           host === "::1" ? 10 : 2,
           session.type,
           session.protocol,
         ]);
-        assertEquals(line.length, size);
-        assertEquals(line.local, toHex(encodeSockaddr(session.local)));
-        assertEquals(line.remote, toHex(encodeSockaddr(remote)));
-        assertEquals(line.data, toHex(data.subarray(0, 64)));
+        assert.deepEqual(line.length, size);
+        assert.deepEqual(line.local, toHex(encodeSockaddr(session.local)));
+        assert.deepEqual(line.remote, toHex(encodeSockaddr(remote)));
+        assert.deepEqual(line.data, toHex(data.subarray(0, 64)));
         if (client) {
           closeFd(fd);
           const buf = new Uint8Array(32);
           const n = await client.read(buf);
-          assertEquals(dec.decode(buf.subarray(0, n ?? 0)), "kea reply");
+          assert.deepEqual(dec.decode(buf.subarray(0, n ?? 0)), "kea reply");
           client.close();
         } else {
-          assertEquals(dec.decode(await recvSome(server.fd)), "kea reply");
+          assert.deepEqual(dec.decode(await recvSome(server.fd)), "kea reply");
         }
         closeFd(server.fd);
       }
-      forwarder.close();
+      await forwarder.close();
       // The forwarder closed: Kea reports it as "Connection reset by peer".
       const end = await kea.next();
-      assertOk(
+      assert.ok(
         String(end.error).includes("Connection reset by peer"),
         String(end.error),
       );
     }
-    assertEquals(await fds.leaks(), []);
+    assert.deepEqual(await fds.leaks(), []);
   },
 );
 
@@ -180,7 +181,7 @@ peerTest(
       path,
       String(BAD_SESSION_CASES.length + 1),
     ]);
-    assertEquals((await kea.next()).ready, true);
+    assert.deepEqual((await kea.next()).ready, true);
     let lastFds = 0;
     for (const c of BAD_SESSION_CASES) {
       const passed = bindSocket("127.0.0.1", false);
@@ -189,7 +190,7 @@ peerTest(
       if (c.rest.length) sendRaw(sock, c.rest);
       closeFd(sock);
       const line = await kea.next();
-      assertOk(String(line.error).includes(c.kea), `${c.name}: ${line.error}`);
+      assert.ok(String(line.error).includes(c.kea), `${c.name}: ${line.error}`);
       closeFd(passed.fd);
       lastFds = line.fds as number;
     }
@@ -201,11 +202,11 @@ peerTest(
     closeFd(sock);
     closeFd(passed.fd);
     const leak = await kea.next();
-    assertOk(
+    assert.ok(
       String(leak.error).includes("Receiving a forwarded FD failed"),
       String(leak.error),
     );
-    assertEquals(
+    assert.deepEqual(
       leak.fds,
       lastFds + 2,
       "Kea 2.2 leaks both fds of a two-fd message",

@@ -1,5 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
+import { classifyAcceptError, nextBackoff } from "../_internal/accept_error.ts";
+import { delay } from "../_internal/timers.ts";
 import {
   acceptSocket,
   closeFd,
@@ -22,6 +24,16 @@ export interface ListenOptions {
   backlog?: number;
   /** Remove an existing file at the path first (a stale socket). @default {false} */
   unlinkExisting?: boolean;
+  /**
+   * Called with each `accept()` failure that {@linkcode
+   * SocketSessionListener.accept} survives (a `SocketSessionError` whose
+   * code is the errno name): one connection's (`"ECONNABORTED"`, ...; it is
+   * skipped) or the process's (`"EMFILE"`, `"ENFILE"`, `"ENOBUFS"`,
+   * `"ENOMEM"`; it waits 10 ms, doubling up to 100 ms, and tries again).
+   * If it throws, `accept()` rejects with what it threw.
+   * @default {undefined}
+   */
+  onError?: (error: unknown) => void;
 }
 
 /** Options for {@linkcode SocketSessionListener.accept}. */
@@ -42,16 +54,17 @@ export interface AcceptOptions {
  *
  * const path = `${await Deno.makeTempDir()}/l.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * assert.ok(receiver.fd >= 0);
  * ```
  */
 export class SocketSessionListener
-  implements Disposable, AsyncIterable<SocketSessionReceiver> {
+  implements AsyncDisposable, Disposable, AsyncIterable<SocketSessionReceiver> {
   #fd: number;
   #path: string;
+  #onError: ((error: unknown) => void) | undefined;
 
   /**
    * Binds and listens on `path` (non-blocking, close-on-exec).
@@ -79,6 +92,7 @@ export class SocketSessionListener
     }
     this.#fd = fd;
     this.#path = path;
+    this.#onError = options.onError;
   }
 
   /**
@@ -97,7 +111,7 @@ export class SocketSessionListener
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.equal(listener.path, path);
@@ -122,7 +136,7 @@ export class SocketSessionListener
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.ok(listener.path.endsWith("x.sock"));
@@ -133,11 +147,15 @@ export class SocketSessionListener
   }
 
   /**
-   * Waits for the next forwarder connection.
+   * Waits for the next forwarder connection. Like the acceptors, it
+   * survives `accept()` failures: one connection's are skipped, running out
+   * of fds or memory backs off (10 ms, doubling up to 100 ms) and tries
+   * again; each goes to `onError`.
    *
    * @param options The abort signal.
    * @returns A receiver owning the accepted connection.
-   * @throws {SocketSessionError} When accept fails or the listener was closed.
+   * @throws {SocketSessionError} When the listening socket is unusable
+   * (`"EBADF"`, `"EINVAL"`, `"ENOTSOCK"`) or was closed (`"CLOSED"`).
    *
    * @example Usage
    * ```ts
@@ -146,10 +164,10 @@ export class SocketSessionListener
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * using forwarder2 = new SocketSessionForwarder(path);
+   * await using forwarder2 = new SocketSessionForwarder(path);
    * forwarder2.connect();
    * using receiver2 = await listener.accept({ signal: AbortSignal.timeout(5000) });
    * assert.ok(receiver2.fd >= 0);
@@ -157,6 +175,7 @@ export class SocketSessionListener
    */
   async accept(options: AcceptOptions = {}): Promise<SocketSessionReceiver> {
     options.signal?.throwIfAborted();
+    let backoff = 0;
     while (true) {
       if (this.#fd < 0) throw listenerClosed();
       const fd = acceptSocket(this.#fd, false);
@@ -164,14 +183,25 @@ export class SocketSessionListener
         try {
           return new SocketSessionReceiver(fd);
         } catch (err) {
+          // That connection could not be set up: drop it, go on.
           closeFd(fd);
-          throw err;
+          this.#onError?.(err);
+          continue;
         }
       }
       const e = errno();
       if (e === EINTR) continue;
-      if (e !== EAGAIN) throw sysError("accept forwarder", e);
-      await poller.wait(this.#fd, P.POLLIN, options);
+      if (e === EAGAIN) {
+        await poller.wait(this.#fd, P.POLLIN, options);
+        continue;
+      }
+      const err = sysError("accept forwarder", e);
+      const next = classifyAcceptError(err.code);
+      if (next === "stop") throw err;
+      this.#onError?.(err);
+      if (next === "backoff") {
+        await delay(backoff = nextBackoff(backoff), options.signal);
+      }
     }
   }
 
@@ -187,10 +217,10 @@ export class SocketSessionListener
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * using forwarder2 = new SocketSessionForwarder(path);
+   * await using forwarder2 = new SocketSessionForwarder(path);
    * forwarder2.connect();
    * for await (const r of listener) {
    *   assert.ok(r.fd >= 0);
@@ -211,7 +241,10 @@ export class SocketSessionListener
   }
 
   /**
-   * Stops listening and removes the path. Idempotent.
+   * Stops listening and removes the path; pending accepts reject. Closing
+   * is synchronous: the promise is settled already. Idempotent.
+   *
+   * @returns Once closed.
    *
    * @example Usage
    * ```ts
@@ -219,24 +252,27 @@ export class SocketSessionListener
    * import assert from "node:assert/strict";
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
-   * listener.close();
+   * const listener = SocketSessionListener.listen(path);
+   * await listener.close();
    * assert.throws(() => new SocketSessionForwarder(path).connect());
    * ```
    */
-  close(): void {
+  close(): Promise<void> {
+    this.#close();
+    return Promise.resolve();
+  }
+
+  #close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    poller.cancelAndClose(fd, listenerClosed());
+    poller.cancelAndClose(fd, listenerClosed);
     libc.unlink(new TextEncoder().encode(this.#path + "\0"));
   }
 
   /**
-   * Same as {@linkcode SocketSessionListener.close}.
+   * Same as {@linkcode SocketSessionListener.close}, synchronously (for
+   * `using`).
    *
    * @example Usage
    * ```ts
@@ -244,16 +280,33 @@ export class SocketSessionListener
    * import assert from "node:assert/strict";
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
-   * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
-   * forwarder.connect();
-   * using receiver = await listener.accept();
+   * const listener = SocketSessionListener.listen(path);
    * listener[Symbol.dispose]();
    * assert.throws(() => new SocketSessionForwarder(path).connect());
    * ```
    */
   [Symbol.dispose](): void {
-    this.close();
+    this.#close();
+  }
+
+  /**
+   * Same as {@linkcode SocketSessionListener.close} (for `await using`).
+   *
+   * @returns Once closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * const listener = SocketSessionListener.listen(path);
+   * await listener[Symbol.asyncDispose]();
+   * assert.throws(() => new SocketSessionForwarder(path).connect());
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

@@ -1,12 +1,9 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
-import {
-  assertEquals,
-  assertOk,
-  assertRejects,
-} from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
-import { udpSession } from "../_test_utils/session_pair.ts";
-import { trackFds } from "../_test_utils/session_raw.ts";
+import { udpSession } from "../_test_utils/session/pair.ts";
+import { trackFds } from "../_test_utils/session/raw.ts";
+import { waitFor } from "../_test_utils/session/wait.ts";
 import { poller } from "./_poller.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
@@ -33,29 +30,28 @@ Deno.test("one shared poller: 50 pending pops make one outstanding poll, not 50 
       receivers.push(await listener.accept());
     }
     const pops = receivers.map((r) => r.pop());
-    await new Promise((r) => setTimeout(r, 100));
-    assertEquals(poller.size, 50);
-    assertOk(poller.running);
+    await waitFor("50 waits", () => poller.size === 50);
+    assert.ok(poller.running);
     // Deno's async file I/O shares the 32-thread blocking pool: it still runs.
-    assertOk(
+    assert.ok(
       (await Deno.readTextFile("/proc/self/status")).includes("Threads"),
     );
     // However many fds wait, one poll() call is outstanding.
-    assertEquals(poller.maxOutstanding, 1);
-    assertOk(
+    assert.deepEqual(poller.maxOutstanding, 1);
+    assert.ok(
       (await threadCount()) - threadsBefore < 16,
       "50 waits must not take 50 (or 32) pool threads",
     );
     // A session for the last receiver wakes only that pop.
     forwarders[49]!.push(udpSession(new Uint8Array([5])));
     (await pops[49]!).close();
-    assertEquals(poller.size, 49);
+    assert.deepEqual(poller.size, 49);
     for (const r of receivers) r.close();
     for (const p of pops.slice(0, 49)) {
-      await assertRejects(() => p, Error, "closed");
+      await assert.rejects(() => p, { message: /closed/ });
     }
-    for (const f of forwarders) f.close();
+    for (const f of forwarders) await f.close();
   }
-  assertEquals(await fds.leaks(), []);
-  assertEquals(poller.size, 0);
+  assert.deepEqual(await fds.leaks(), []);
+  assert.deepEqual(poller.size, 0);
 });

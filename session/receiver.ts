@@ -1,23 +1,21 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
+import { deadlineSignal } from "../_internal/abort.ts";
+import { checkDuration } from "../_internal/timers.ts";
 import {
   closeFd,
   EAGAIN,
   EINTR,
-  MsgIo,
   P,
   setIntOption,
   setNonBlocking,
   sysError,
 } from "./_libc.ts";
+import { RecvBatch } from "./_msg_io.ts";
 import { poller } from "./_poller.ts";
+import { END, MAX_SESSION_BYTES, SessionStream } from "./_session_stream.ts";
 import { SocketSessionError } from "./errors.ts";
-import { SessionDecoder } from "./session_decoder.ts";
-import {
-  MAX_DATA_SIZE,
-  MAX_HEADER_LENGTH,
-  SOCKET_SESSION_BUFSIZE,
-} from "./session_header.ts";
+import { SOCKET_SESSION_BUFSIZE } from "./session_header.ts";
 import { SocketSession } from "./socket_session.ts";
 
 /** Options for {@linkcode SocketSessionReceiver.pop}. */
@@ -26,19 +24,23 @@ export interface PopOptions {
   signal?: AbortSignal;
   /**
    * Milliseconds to wait for the whole session; on expiry it rejects with
-   * a `SocketSessionError` of code `"TIMEOUT"`. @default {undefined}
+   * a `SocketSessionError` of code `"TIMEOUT"`. `Infinity` waits without a
+   * limit; a negative or NaN value is a `RangeError`. @default {Infinity}
    */
   timeout?: number;
 }
 
-const END = Symbol("end");
+/** Bytes one batch of reads may take (about 1000 small sessions). */
+const READ_ROOM = 128 * 1024;
 
 /**
  * Receives socket sessions on an accepted Unix stream connection from a
- * `SocketSessionForwarder` (ours, or BIND 10 / Kea's). Every read is a
- * non-blocking `recvmsg` of exactly the bytes the current step needs, with
- * a control buffer, so fds are never lost or mismatched; waiting goes
- * through the process's one shared poller.
+ * `SocketSessionForwarder` (ours, or BIND 10 / Kea's). It takes every
+ * session that is ready in one non-blocking `recvmmsg` (up to 32 reads,
+ * each with its own control buffer, so every fd stays with the bytes it
+ * came with) and hands them out one `pop()` at a time; it reads ahead at
+ * most one such batch. Waiting goes through the process's one shared
+ * poller.
  *
  * It validates every header like BIND 10, and also: closes every fd that
  * is not the session's (a message with several fds is an error, and none of
@@ -53,13 +55,13 @@ const END = Symbol("end");
  *
  * const path = `${await Deno.makeTempDir()}/r.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * const session = { fd: 0, type: 1, protocol: 6, local: { hostname: "::1", port: 53 }, remote: { hostname: "::1", port: 4000 } };
  * forwarder.push({ ...session, data: new Uint8Array([1]) });
  * forwarder.push({ ...session, data: new Uint8Array([2]) });
- * forwarder.close();
+ * await forwarder.close();
  * const seen = [];
  * for await (const s of receiver) {
  *   seen.push(s.data[0]);
@@ -69,11 +71,12 @@ const END = Symbol("end");
  * ```
  */
 export class SocketSessionReceiver
-  implements Disposable, AsyncIterable<SocketSession> {
+  implements AsyncDisposable, Disposable, AsyncIterable<SocketSession> {
   #fd: number;
-  #io = new MsgIo(Math.max(MAX_DATA_SIZE, MAX_HEADER_LENGTH));
-  #decoder = new SessionDecoder();
-  #pendingFd = -1;
+  #stream = new SessionStream(MAX_SESSION_BYTES + READ_ROOM);
+  #batch = new RecvBatch(this.#stream, READ_ROOM);
+  /** Sessions read ahead (one batch at most), in order; they own their fds. */
+  #ready: SocketSession[] = [];
   #error: unknown = null;
   #popping = false;
   #ended = false;
@@ -102,7 +105,7 @@ export class SocketSessionReceiver
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.ok(receiver.fd >= 0);
@@ -112,119 +115,73 @@ export class SocketSessionReceiver
     return this.#fd;
   }
 
-  #fail(err: unknown): never {
-    closeFd(this.#pendingFd);
-    this.#pendingFd = -1;
-    this.#error = err;
-    throw err;
-  }
-
-  #closeAll(fds: number[]): void {
-    for (const fd of fds) closeFd(fd);
+  /** Breaks the receiver: closes every fd of a half-received session. */
+  #fail(err: unknown): void {
+    for (const fd of this.#stream.releaseFds()) closeFd(fd);
+    this.#error ??= err;
   }
 
   /**
-   * Reads what is available without waiting.
+   * Reads every session that is ready (one `recvmmsg`), without waiting.
+   *
+   * @returns Whether anything was read.
+   */
+  #fill(): boolean {
+    let n: number;
+    do n = this.#batch.read(this.#fd); while (n === -EINTR);
+    if (n === -EAGAIN) return false;
+    if (n < 0) {
+      this.#fail(sysError("receive socket session", -n));
+      return true;
+    }
+    while (true) {
+      let r;
+      try {
+        r = this.#stream.next();
+      } catch (err) {
+        this.#fail(err);
+        return true;
+      }
+      if (r === null) return true;
+      if (r === END) {
+        this.#ended = true;
+        this.#error = new SocketSessionError(
+          "ECONNRESET",
+          "Cannot receive socket session: the forwarder closed",
+        );
+        return true;
+      }
+      this.#ready.push(
+        new SocketSession({
+          fd: r.fd,
+          family: r.family,
+          type: r.type,
+          protocol: r.protocol,
+          localRaw: r.local,
+          remoteRaw: r.remote,
+          data: r.data,
+        }),
+      );
+    }
+  }
+
+  /**
+   * The next session if one has arrived, without waiting.
    *
    * @returns A session, `null` when more bytes are needed, or END at a clean end of stream.
    */
   #step(): SocketSession | null | typeof END {
-    if (this.#ended) return END;
-    if (this.#error !== null) throw this.#error;
-    if (this.#fd < 0) {
-      throw new TypeError(
-        "Cannot receive socket session: the receiver is closed",
-      );
-    }
-    const io = this.#io;
     while (true) {
-      const phase = this.#decoder.phase;
-      // At a session start, read the dummy byte and the 2-byte header length
-      // together: every session is longer than 3 bytes, so this never
-      // reaches into the next one (and Linux stops a read right after the
-      // segment that carries fds, so Kea's separate fd byte comes alone).
-      const want = phase === "marker" ? 3 : this.#decoder.needed;
-      const n = io.recv(this.#fd, want);
-      if (n === -EAGAIN) return null;
-      if (n === -EINTR) continue;
-      if (n < 0) this.#fail(sysError("receive socket session", -n));
-      const fds = io.fds;
-      if (phase === "marker") {
-        if (n === 0) {
-          this.#ended = true;
-          this.#error = new SocketSessionError(
-            "ECONNRESET",
-            "Cannot receive socket session: the forwarder closed",
-          );
-          return END;
-        }
-        if ((io.flags & P.MSG_CTRUNC) !== 0) {
-          this.#closeAll(fds);
-          this.#fail(
-            new SocketSessionError(
-              "CONTROL_TRUNCATED",
-              "Cannot receive socket session: too many fds",
-            ),
-          );
-        }
-        if (fds.length !== 1) {
-          this.#closeAll(fds);
-          this.#fail(
-            fds.length === 0
-              ? new SocketSessionError(
-                "NO_FD",
-                "Cannot receive socket session: no fd forwarded",
-              )
-              : new SocketSessionError(
-                "EXTRA_FDS",
-                `Cannot receive socket session: ${fds.length} fds forwarded, expected 1`,
-              ),
-          );
-        }
-        this.#pendingFd = fds[0]!;
-      } else {
-        if (fds.length > 0 || (io.flags & P.MSG_CTRUNC) !== 0) {
-          this.#closeAll(fds);
-          this.#fail(
-            new SocketSessionError(
-              "EXTRA_FDS",
-              `Cannot receive socket session: fd inside the session (${phase})`,
-            ),
-          );
-        }
-        if (n === 0) {
-          this.#fail(
-            new SocketSessionError(
-              "INCOMPLETE",
-              `Cannot receive socket session: incomplete data from forwarder at ${this.#decoder.progress}`,
-            ),
-          );
-        }
+      const ready = this.#ready.shift();
+      if (ready !== undefined) return ready;
+      if (this.#ended) return END;
+      if (this.#error !== null) throw this.#error;
+      if (this.#fd < 0) {
+        throw new TypeError(
+          "Cannot receive socket session: the receiver is closed",
+        );
       }
-      let decoded;
-      try {
-        if (phase === "marker" && n > 1) {
-          this.#decoder.feed(io.buffer.subarray(0, 1));
-          decoded = this.#decoder.feed(io.buffer.subarray(1, n));
-        } else {
-          decoded = this.#decoder.feed(io.buffer.subarray(0, n));
-        }
-      } catch (err) {
-        this.#fail(err);
-      }
-      if (decoded) {
-        const fd = this.#pendingFd;
-        this.#pendingFd = -1;
-        return new SocketSession({
-          fd,
-          family: decoded.family,
-          type: decoded.type,
-          protocol: decoded.protocol,
-          localRaw: decoded.local,
-          remoteRaw: decoded.remote,
-          data: decoded.data,
-        });
-      }
+      if (!this.#fill()) return null;
     }
   }
 
@@ -241,7 +198,7 @@ export class SocketSessionReceiver
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * assert.equal(receiver.tryPop(), null);
@@ -270,7 +227,7 @@ export class SocketSessionReceiver
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * const session = {
@@ -287,6 +244,18 @@ export class SocketSessionReceiver
    * ```
    */
   async pop(options: PopOptions = {}): Promise<SocketSession> {
+    options.signal?.throwIfAborted();
+    if (options.timeout !== undefined) {
+      checkDuration(options.timeout, "timeout", "pop socket session");
+    }
+    // Fast path: a session read ahead by an earlier batch.
+    const r = this.#popping ? null : this.#step();
+    if (r === null) return await this.#popSlow(options);
+    if (r === END) throw this.#error;
+    return r;
+  }
+
+  async #popSlow(options: PopOptions): Promise<SocketSession> {
     const r = await this.#pop(options);
     if (r === END) throw this.#error;
     return r;
@@ -298,35 +267,32 @@ export class SocketSessionReceiver
       throw new TypeError("Cannot pop socket session: another pop is pending");
     }
     this.#popping = true;
-    const controller = new AbortController();
-    const onAbort = (): void => controller.abort(options.signal!.reason);
-    options.signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = options.timeout === undefined ? undefined : setTimeout(
-      () =>
-        controller.abort(
-          new SocketSessionError(
-            "TIMEOUT",
-            `Cannot receive socket session: timed out after ${options.timeout} ms`,
-          ),
-        ),
-      options.timeout,
-    );
+    // Without a limit or a signal (the iterator), no deadline to keep.
+    const deadline =
+      options.signal === undefined && (options.timeout ?? Infinity) === Infinity
+        ? null
+        : deadlineSignal(options.timeout ?? Infinity, options.signal);
     try {
       while (true) {
         const r = this.#step();
         if (r !== null) return r;
         const fd = this.#fd;
         try {
-          await poller.wait(fd, P.POLLIN, { signal: controller.signal });
+          await poller.wait(fd, P.POLLIN, { signal: deadline?.signal });
         } catch (err) {
-          if (this.#fd >= 0 && !this.#decoder.atBoundary) this.#fail(err);
-          throw err;
+          const reason = deadline?.timedOut()
+            ? new SocketSessionError(
+              "TIMEOUT",
+              `Cannot receive socket session: timed out after ${options.timeout} ms`,
+            )
+            : err;
+          if (this.#fd >= 0 && !this.#stream.atBoundary) this.#fail(reason);
+          throw reason;
         }
       }
     } finally {
       this.#popping = false;
-      clearTimeout(timer);
-      options.signal?.removeEventListener("abort", onAbort);
+      deadline?.clear();
     }
   }
 
@@ -342,7 +308,7 @@ export class SocketSessionReceiver
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * const session = {
@@ -354,7 +320,7 @@ export class SocketSessionReceiver
    *   data: new Uint8Array([1, 2, 3]),
    * };
    * forwarder.push(session);
-   * forwarder.close();
+   * await forwarder.close();
    * let count = 0;
    * for await (const s of receiver) {
    *   count++;
@@ -365,14 +331,19 @@ export class SocketSessionReceiver
    */
   async *[Symbol.asyncIterator](): AsyncIterator<SocketSession> {
     while (true) {
-      const r = await this.#pop({});
+      // A session read ahead needs no wait.
+      const r = (this.#popping ? null : this.#step()) ?? await this.#pop({});
       if (r === END) return;
       yield r;
     }
   }
 
   /**
-   * Closes the connection and any half-received fd; pending pops reject. Idempotent.
+   * Closes the connection, any half-received session's fd and the fds of
+   * sessions read ahead but not popped; pending pops reject. Closing is
+   * synchronous: the promise is settled already. Idempotent.
+   *
+   * @returns Once closed.
    *
    * @example Usage
    * ```ts
@@ -381,30 +352,37 @@ export class SocketSessionReceiver
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
-   * using receiver = await listener.accept();
-   * receiver.close();
+   * const receiver = await listener.accept();
+   * await receiver.close();
    * assert.equal(receiver.fd, -1);
    * ```
    */
-  close(): void {
+  close(): Promise<void> {
+    this.#close();
+    return Promise.resolve();
+  }
+
+  #close(): void {
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
-    closeFd(this.#pendingFd);
-    this.#pendingFd = -1;
+    for (const pending of this.#stream.releaseFds()) closeFd(pending);
+    for (const session of this.#ready.splice(0)) session.close();
     poller.cancelAndClose(
       fd,
-      new SocketSessionError(
-        "CLOSED",
-        "Cannot receive socket session: the receiver was closed",
-      ),
+      () =>
+        new SocketSessionError(
+          "CLOSED",
+          "Cannot receive socket session: the receiver was closed",
+        ),
     );
   }
 
   /**
-   * Same as {@linkcode SocketSessionReceiver.close}.
+   * Same as {@linkcode SocketSessionReceiver.close}, synchronously (for
+   * `using`).
    *
    * @example Usage
    * ```ts
@@ -413,14 +391,37 @@ export class SocketSessionReceiver
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
-   * using receiver = await listener.accept();
+   * const receiver = await listener.accept();
    * receiver[Symbol.dispose]();
    * assert.equal(receiver.fd, -1);
    * ```
    */
   [Symbol.dispose](): void {
-    this.close();
+    this.#close();
+  }
+
+  /**
+   * Same as {@linkcode SocketSessionReceiver.close} (for `await using`).
+   *
+   * @returns Once closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { SocketSessionForwarder, SocketSessionListener } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const path = `${await Deno.makeTempDir()}/x.sock`;
+   * using listener = SocketSessionListener.listen(path);
+   * await using forwarder = new SocketSessionForwarder(path);
+   * forwarder.connect();
+   * const receiver = await listener.accept();
+   * await receiver[Symbol.asyncDispose]();
+   * assert.equal(receiver.fd, -1);
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

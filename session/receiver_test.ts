@@ -1,28 +1,30 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import fc from "fast-check";
-import {
-  assertEquals,
-  assertOk,
-  assertRejects,
-  assertThrows,
-} from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
-import { BAD_SESSION_CASES } from "../_test_utils/session_cases.ts";
-import { sessionPair, udpSession } from "../_test_utils/session_pair.ts";
+import { startJsonProcess } from "../_test_utils/session/kea.ts";
+import { BAD_SESSION_CASES } from "../_test_utils/session/cases.ts";
+import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
 import {
   acceptOne,
   bindSocket,
   closeFd,
   hasCloexec,
   localAddress,
+  poller,
   rawConnect,
   recvSome,
   sendAll,
   sendRaw,
   sendTo,
   trackFds,
-} from "../_test_utils/session_raw.ts";
-import { SocketSessionError, WouldBlockError } from "./errors.ts";
+} from "../_test_utils/session/raw.ts";
+import {
+  SessionsLostError,
+  SocketSessionError,
+  WouldBlockError,
+} from "./errors.ts";
+import { P } from "./_libc.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";
 import { encodeSessionHeader } from "./session_header.ts";
@@ -35,7 +37,7 @@ Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP soc
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await sessionPair(dir.path);
+    await using c = await sessionPair(dir.path);
     for (const host of ["127.0.0.1", "::1"]) {
       for (const size of [1, 100, 65535]) {
         // UDP: forward the bound socket; the receiver answers with sendto on its copy.
@@ -53,25 +55,25 @@ Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP soc
           data,
         });
         const s = await c.receiver.pop();
-        assertOk(s.fd >= 0 && s.fd !== udp.fd);
-        assertOk(hasCloexec(s.fd), "received fd is close-on-exec");
-        assertEquals([s.family, s.type, s.protocol], [
+        assert.ok(s.fd >= 0 && s.fd !== udp.fd);
+        assert.ok(hasCloexec(s.fd), "received fd is close-on-exec");
+        assert.deepEqual([s.family, s.type, s.protocol], [
           host === "::1" ? 10 : 2,
           2,
           17,
         ]);
-        assertEquals(s.local.port, udp.port);
-        assertEquals(
+        assert.deepEqual(s.local.port, udp.port);
+        assert.deepEqual(
           s.remote.hostname,
           host === "::1" ? "2001:db8::1" : "192.0.2.2",
         );
-        assertEquals(s.data, data);
-        assertEquals(localAddress(s.fd).port, udp.port);
+        assert.deepEqual(s.data, data);
+        assert.deepEqual(localAddress(s.fd).port, udp.port);
         sendTo(s.fd, enc.encode("BIND10 test"), {
           hostname: host,
           port: udp.port,
         });
-        assertEquals(dec.decode(await recvSome(udp.fd)), "BIND10 test");
+        assert.deepEqual(dec.decode(await recvSome(udp.fd)), "BIND10 test");
         s.close();
         closeFd(udp.fd);
 
@@ -95,43 +97,50 @@ Deno.test("SocketSessionForwarder and SocketSessionReceiver pass UDP and TCP soc
         });
         closeFd(conn);
         using t = await c.receiver.pop();
-        assertEquals([t.type, t.protocol], [1, 6]);
-        assertEquals(t.remote.port, (client.localAddr as Deno.NetAddr).port);
+        assert.deepEqual([t.type, t.protocol], [1, 6]);
+        assert.deepEqual(
+          t.remote.port,
+          (client.localAddr as Deno.NetAddr).port,
+        );
         await sendAll(t.fd, enc.encode("reply"));
         const buf = new Uint8Array(16);
         const n = await client.read(buf);
-        assertEquals(dec.decode(buf.subarray(0, n ?? 0)), "reply");
+        assert.deepEqual(dec.decode(buf.subarray(0, n ?? 0)), "reply");
         client.close();
         closeFd(server.fd);
       }
     }
   }
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionForwarder checks paths and connection state like BIND 10 (construct, connect, close)", async () => {
   await using dir = await tempDir();
-  assertThrows(() => new SocketSessionForwarder("x".repeat(108)), RangeError);
+  assert.throws(() => new SocketSessionForwarder("x".repeat(108)), RangeError);
   new SocketSessionForwarder("x".repeat(107));
   const missing = new SocketSessionForwarder(`${dir.path}/missing.sock`);
-  const err = assertThrows(() => missing.connect(), SocketSessionError);
-  assertEquals(err.code, "ENOENT");
-  assertEquals(missing.connected, false);
+  assert.throws(() => missing.connect(), {
+    name: "SocketSessionError",
+    code: "ENOENT",
+  });
+  assert.deepEqual(missing.connected, false);
   using listener = SocketSessionListener.listen(`${dir.path}/c.sock`);
-  using f = new SocketSessionForwarder(`${dir.path}/c.sock`);
+  await using f = new SocketSessionForwarder(`${dir.path}/c.sock`);
   f.connect();
-  assertThrows(() => f.connect(), TypeError, "already connected");
-  f.close();
-  f.close();
+  assert.throws(() => f.connect(), {
+    name: "TypeError",
+    message: /already connected/,
+  });
+  await f.close();
+  await f.close();
   f.connect();
-  assertEquals(f.connected, true);
+  assert.deepEqual(f.connected, true);
   (await listener.accept()).close();
   (await listener.accept()).close();
-  assertThrows(
-    () => SocketSessionListener.listen(`${dir.path}/c.sock`),
-    SocketSessionError,
-    "in use",
-  );
+  assert.throws(() => SocketSessionListener.listen(`${dir.path}/c.sock`), {
+    name: "SocketSessionError",
+    message: /in use/,
+  });
   SocketSessionListener.listen(`${dir.path}/c2.sock`).close();
 });
 
@@ -148,63 +157,61 @@ Deno.test("SocketSessionForwarder.push() rejects bad sessions like BIND 10 (badP
     data: enc.encode("x"),
   };
   const notConnected = new SocketSessionForwarder(`${dir.path}/none.sock`);
-  assertThrows(() => notConnected.push(base), TypeError, "not connected");
-  using c = await sessionPair(dir.path);
+  assert.throws(() => notConnected.push(base), {
+    name: "TypeError",
+    message: /not connected/,
+  });
+  await using c = await sessionPair(dir.path);
   const unspec = new Uint8Array(16);
-  assertThrows(
-    () => c.forwarder.push({ ...base, local: unspec }),
-    TypeError,
-    "family",
-  );
-  assertThrows(
-    () => c.forwarder.push({ ...base, remote: unspec }),
-    TypeError,
-    "family",
-  );
-  assertThrows(
-    () => c.forwarder.push({ ...base, local: v6 }),
-    TypeError,
-    "inconsistent",
-  );
-  assertThrows(
-    () =>
-      c.forwarder.push({
-        ...base,
-        family: 10,
-        remote: v6,
-        local: v6,
-        data: new Uint8Array(),
-      }),
-    RangeError,
-  );
-  assertThrows(
+  assert.throws(() => c.forwarder.push({ ...base, local: unspec }), {
+    name: "TypeError",
+    message: /family/,
+  });
+  assert.throws(() => c.forwarder.push({ ...base, remote: unspec }), {
+    name: "TypeError",
+    message: /family/,
+  });
+  assert.throws(() => c.forwarder.push({ ...base, local: v6 }), {
+    name: "TypeError",
+    message: /inconsistent/,
+  });
+  assert.throws(() =>
+    c.forwarder.push({
+      ...base,
+      family: 10,
+      remote: v6,
+      local: v6,
+      data: new Uint8Array(),
+    }), RangeError);
+  assert.throws(
     () => c.forwarder.push({ ...base, data: new Uint8Array(65536) }),
     RangeError,
   );
-  assertThrows(() => c.forwarder.push({ ...base, fd: -1 }), TypeError);
+  assert.throws(() => c.forwarder.push({ ...base, fd: -1 }), TypeError);
   // A closed fd: nothing is sent, the forwarder stays usable.
-  assertThrows(
-    () => c.forwarder.push({ ...base, fd: 999 }),
-    TypeError,
-    "not open",
-  );
+  assert.throws(() => c.forwarder.push({ ...base, fd: 999 }), {
+    name: "TypeError",
+    message: /not open/,
+  });
   c.forwarder.push(base);
   (await c.receiver.pop()).close();
   // The receiver goes away: EPIPE, then the forwarder is broken.
   c.receiver.close();
-  const e = assertThrows(() => c.forwarder.push(base), SocketSessionError);
-  assertEquals(e.code, "EPIPE");
-  assertEquals(
-    assertThrows(() => c.forwarder.push(base), SocketSessionError).code,
-    "BROKEN",
-  );
+  assert.throws(() => c.forwarder.push(base), {
+    name: "SocketSessionError",
+    code: "EPIPE",
+  });
+  assert.throws(() => c.forwarder.push(base), {
+    name: "SocketSessionError",
+    code: "BROKEN",
+  });
 });
 
 Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receiver stops reading, send() waits and honours its signal (pushTooFast)", async () => {
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await sessionPair(dir.path);
+    await using c = await sessionPair(dir.path);
     const s = udpSession(new Uint8Array(65535));
     let pushed = 0;
     let blocked: unknown = null;
@@ -216,38 +223,40 @@ Deno.test("SocketSessionForwarder.push() throws WouldBlockError when the receive
         blocked = err;
       }
     }
-    assertOk(
+    assert.ok(
       blocked instanceof WouldBlockError,
       `push should block within 10, pushed ${pushed}`,
     );
-    assertEquals((blocked as WouldBlockError).bytesWritten, 0);
+    assert.deepEqual((blocked as WouldBlockError).bytesWritten, 0);
     // send() with an abort before any byte went out: rejected, stream intact.
     const ac = new AbortController();
     const pending = c.forwarder.send({ ...s, data: new Uint8Array([7]) }, {
       signal: ac.signal,
     });
     ac.abort(new Error("stop"));
-    await assertRejects(() => pending, Error, "stop");
+    await assert.rejects(() => pending, { message: /stop/ });
     // send() completes once the receiver reads again.
     const sent = c.forwarder.send({ ...s, data: new Uint8Array([9]) });
     // Every pushed session arrives whole, including one that Linux may have
     // cut after its fd (its tail was finished in the background).
     for (let i = 0; i < pushed; i++) {
       using got = await c.receiver.pop({ timeout: 5000 });
-      assertEquals(got.data.length, 65535);
+      assert.deepEqual(got.data.length, 65535);
     }
     await sent;
     using last = await c.receiver.pop({ timeout: 5000 });
-    assertEquals(last.data, new Uint8Array([9]));
+    assert.deepEqual(last.data, new Uint8Array([9]));
   }
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });
 
-Deno.test("SocketSessionForwarder.close() rejects every pending send(), also after an aborted one", async () => {
+Deno.test("SocketSessionForwarder.close() gives up what the receiver does not take within closeTimeout: pending send()s reject, close() counts them (an aborted one is not lost)", async () => {
   await using dir = await tempDir();
   using fds = trackFds();
   {
-    using c = await sessionPair(dir.path);
+    await using c = await sessionPair(dir.path, "s.sock", {
+      closeTimeout: 100,
+    });
     const s = udpSession(new Uint8Array(65535));
     // Fill the socket with small sessions until the kernel refuses one
     // whole, so that nothing of it is left in the forwarder's queue and the
@@ -258,22 +267,28 @@ Deno.test("SocketSessionForwarder.close() rejects every pending send(), also aft
       try {
         c.forwarder.push(small);
       } catch (err) {
-        assertOk(err instanceof WouldBlockError);
+        assert.ok(err instanceof WouldBlockError);
         blocked = true;
       }
     }
-    assertOk(blocked, "push should block within 100000");
+    assert.ok(blocked, "push should block within 100000");
     const ac = new AbortController();
     const first = c.forwarder.send(s, { signal: ac.signal });
     const later = [c.forwarder.send(s), c.forwarder.send(s)].map((p) =>
-      assertRejects(() => p, TypeError, "forwarder was closed")
+      assert.rejects(p, { name: "SocketSessionError", code: "CLOSED" })
     );
     ac.abort(new Error("stop"));
-    await assertRejects(() => first, Error, "stop");
-    c.forwarder.close();
+    await assert.rejects(first, { message: /stop/ });
+    // The receiver never reads: after 100 ms both are given up.
+    await assert.rejects(c.forwarder.close(), (err) => {
+      assert.ok(err instanceof SessionsLostError);
+      assert.deepEqual([err.code, err.lost], ["SESSIONS_LOST", 2]);
+      return true;
+    });
     await Promise.all(later);
+    assert.deepEqual(c.forwarder.connected, false);
   }
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionReceiver gives the reference's error for every badPop case and closes the fd", async (t) => {
@@ -288,32 +303,31 @@ Deno.test("SocketSessionReceiver gives the reference's error for every badPop ca
       if (c.rest.length) sendRaw(sock, c.rest);
       closeFd(sock);
       using receiver = await listener.accept();
-      const err = await assertRejects(
-        () => receiver.pop({ timeout: 5000 }),
-        SocketSessionError,
-      );
-      assertEquals(err.code, c.code);
+      await assert.rejects(receiver.pop({ timeout: 5000 }), {
+        name: "SocketSessionError",
+        code: c.code,
+      });
       // A later pop reports the same failure.
-      assertEquals(
-        (await assertRejects(() => receiver.pop(), SocketSessionError)).code,
-        c.code,
-      );
+      await assert.rejects(receiver.pop(), {
+        name: "SocketSessionError",
+        code: c.code,
+      });
       receiver.close();
       closeFd(passed.fd);
       // The passed copy was closed too.
-      assertEquals(await fds.leaks(), []);
+      assert.deepEqual(await fds.leaks(), []);
     });
   }
   await t.step("close with nothing sent", async () => {
     closeFd(rawConnect(listener.path));
     using receiver = await listener.accept();
-    assertEquals(
-      (await assertRejects(() => receiver.pop(), SocketSessionError)).code,
-      "ECONNRESET",
-    );
+    await assert.rejects(receiver.pop(), {
+      name: "SocketSessionError",
+      code: "ECONNRESET",
+    });
     const all = [];
     for await (const s of receiver) all.push(s);
-    assertEquals(all.length, 0);
+    assert.deepEqual(all.length, 0);
   });
 });
 
@@ -358,16 +372,13 @@ Deno.test("SocketSessionReceiver closes every fd of a message with 2 or 40 fds, 
       }
       closeFd(sock);
       using receiver = await listener.accept();
-      assertEquals(
-        (await assertRejects(
-          () => receiver.pop({ timeout: 5000 }),
-          SocketSessionError,
-        )).code,
+      await assert.rejects(receiver.pop({ timeout: 5000 }), {
+        name: "SocketSessionError",
         code,
-      );
+      });
       receiver.close();
       closeFd(passed.fd);
-      assertEquals(await fds.leaks(), []);
+      assert.deepEqual(await fds.leaks(), []);
     });
   }
 });
@@ -384,28 +395,30 @@ Deno.test("SocketSessionReceiver.pop() times out on half a session, closes its f
     const ac = new AbortController();
     const p = receiver.pop({ signal: ac.signal });
     ac.abort(new Error("later"));
-    await assertRejects(() => p, Error, "later");
+    await assert.rejects(() => p, { message: /later/ });
     // Half a session, then the forwarder stalls (keeps the connection open).
     sendRaw(
       sock,
       new Uint8Array([0, ...validSession(passed.fd).subarray(0, 20)]),
       [passed.fd],
     );
-    const err = await assertRejects(
-      () => receiver.pop({ timeout: 200 }),
-      SocketSessionError,
-    );
-    assertEquals(err.code, "TIMEOUT");
-    await assertRejects(() => receiver.pop(), SocketSessionError, "timed out");
+    await assert.rejects(receiver.pop({ timeout: 200 }), {
+      name: "SocketSessionError",
+      code: "TIMEOUT",
+    });
+    await assert.rejects(() => receiver.pop(), {
+      name: "SocketSessionError",
+      message: /timed out/,
+    });
   }
   closeFd(sock);
   closeFd(passed.fd);
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
 });
 
 Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() rejects a pending pop", async () => {
   await using dir = await tempDir();
-  using c = await sessionPair(dir.path);
+  await using c = await sessionPair(dir.path);
   const s = {
     fd: 0,
     type: 1,
@@ -416,20 +429,20 @@ Deno.test("SocketSessionReceiver iterates until the forwarder closes; close() re
   for (let i = 1; i <= 3; i++) {
     await c.forwarder.send({ ...s, data: new Uint8Array([i]) });
   }
-  c.forwarder.close();
+  await c.forwarder.close();
   const got: number[] = [];
   for await (const x of c.receiver) {
     got.push(x.data[0]!);
     x.close();
   }
-  assertEquals(got, [1, 2, 3]);
-  using d = await sessionPair(dir.path, "d.sock");
+  assert.deepEqual(got, [1, 2, 3]);
+  await using d = await sessionPair(dir.path, "d.sock");
   const pending = d.receiver.pop();
   d.receiver.close();
-  assertEquals(
-    (await assertRejects(() => pending, SocketSessionError)).code,
-    "CLOSED",
-  );
+  await assert.rejects(pending, {
+    name: "SocketSessionError",
+    code: "CLOSED",
+  });
 });
 
 /** `sendRaw`, waiting while the socket buffer is full; returns bytes sent. */
@@ -443,7 +456,7 @@ async function sendPiece(
       return sendRaw(sock, bytes, fds);
     } catch (e) {
       if (!(e instanceof SocketSessionError) || e.code !== "EAGAIN") throw e;
-      await new Promise((r) => setTimeout(r, 1));
+      await poller.wait(sock, P.POLLOUT);
     }
   }
 }
@@ -470,8 +483,8 @@ Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (
         const collected = (async () => {
           const got: Uint8Array[] = [];
           for await (const s of receiver) {
-            assertEquals(localAddress(s.fd).port, passed.port);
-            assertEquals(s.remote.hostname, "2001:db8::7");
+            assert.deepEqual(localAddress(s.fd).port, passed.port);
+            assert.deepEqual(s.remote.hostname, "2001:db8::7");
             got.push(s.data);
             s.close();
           }
@@ -503,10 +516,48 @@ Deno.test("SocketSessionReceiver reassembles sessions written in random pieces (
         closeFd(sock);
         const got = await collected;
         closeFd(passed.fd);
-        assertEquals(got, datas);
+        assert.deepEqual(got, datas);
       },
     ),
     { numRuns: 60 },
   );
-  assertEquals(await fds.leaks(), []);
+  assert.deepEqual(await fds.leaks(), []);
+});
+
+Deno.test({
+  name:
+    "SocketSessionListener.accept() survives EMFILE: reports it to onError, backs off, and accepts the forwarder once fds are free",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using dir = await tempDir();
+    const path = `${dir.path}/e.sock`;
+    await using child = startJsonProcess(Deno.execPath(), [
+      "run",
+      "-A",
+      new URL("../_test_utils/session/listener_child.ts", import.meta.url)
+        .pathname,
+      path,
+    ]);
+    assert.deepEqual(await child.next(), { ready: true });
+    await child.writeLine("fill");
+    const filled = await child.next();
+    assert.ok((filled.filled as number) >= 32, JSON.stringify(filled));
+    // A forwarder connects: its connection waits in the backlog while the
+    // child's accept() fails with EMFILE.
+    const sock = rawConnect(path);
+    assert.deepEqual(await child.next(), { error: "EMFILE" });
+    await child.writeLine("free");
+    let line;
+    while (!("freed" in (line = await child.next()))) {
+      assert.deepEqual(line, { error: "EMFILE" });
+    }
+    while ((line = await child.next()).error === "EMFILE") {
+      // Back-off reports until the next try after the fds were freed.
+    }
+    assert.deepEqual(line, { accepted: true });
+    closeFd(sock);
+    await child.closeStdin();
+    assert.deepEqual((await child.child.status).success, true);
+  },
 });

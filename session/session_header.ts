@@ -116,6 +116,16 @@ export function encodeSessionHeader(
   header: SessionHeader,
   options?: SockaddrOptions,
 ): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(sessionHeaderLength(header, options));
+  writeSessionHeader(header, out, 0, options);
+  return out;
+}
+
+/** Checks `header` and returns its encoded length (58 or 82 bytes). */
+function sessionHeaderLength(
+  header: SessionHeader,
+  options?: SockaddrOptions,
+): number {
   const localFamily = sockaddrFamily(header.local, options);
   const remoteFamily = sockaddrFamily(header.remote, options);
   const localLength = sockaddrLength(localFamily, options);
@@ -145,22 +155,88 @@ export function encodeSessionHeader(
       `Cannot push socket session: data size ${n}, must be > 0 and <= ${MAX_DATA_SIZE}`,
     );
   }
-  const total = 2 + 4 * 6 + localLength + remoteLength;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  view.setUint16(0, total - 2, false);
-  view.setUint32(2, header.family >>> 0, false);
-  view.setUint32(6, header.type >>> 0, false);
-  view.setUint32(10, header.protocol >>> 0, false);
-  let o = 14;
-  view.setUint32(o, localLength, false);
-  out.set(header.local.subarray(0, localLength), o + 4);
+  return 2 + 4 * 6 + localLength + remoteLength;
+}
+
+function putU32(out: Uint8Array, o: number, v: number): void {
+  out[o] = v >>> 24;
+  out[o + 1] = (v >>> 16) & 0xff;
+  out[o + 2] = (v >>> 8) & 0xff;
+  out[o + 3] = v & 0xff;
+}
+
+/**
+ * Encodes a session header into `out` at `offset`, with the same checks
+ * as {@linkcode encodeSessionHeader}, without allocating (the forwarder
+ * writes each session straight into its send buffer this way).
+ *
+ * @param header The header fields; `local`/`remote` are raw sockaddr images.
+ * @param out Where to write (room for 58 or 82 bytes at `offset`).
+ * @param offset Where the header starts in `out`.
+ * @param options The OS layout.
+ * @returns The header's length in bytes.
+ * @throws {TypeError} When an endpoint is not IPv4/IPv6, too short, or its family differs from `family`.
+ * @throws {RangeError} When `dataLength` is not 1..65535, or `out` is too short.
+ *
+ * @example Usage
+ * ```ts
+ * import { encodeSessionHeader, encodeSockaddr, writeSessionHeader } from "@sidecar/ipc/session";
+ * import assert from "node:assert/strict";
+ *
+ * const header = {
+ *   family: 2,
+ *   type: 2,
+ *   protocol: 17,
+ *   local: encodeSockaddr({ hostname: "127.0.0.1", port: 53535 }),
+ *   remote: encodeSockaddr({ hostname: "192.0.2.2", port: 5300 }),
+ *   dataLength: 11,
+ * };
+ * const out = new Uint8Array(100);
+ * const n = writeSessionHeader(header, out, 1);
+ * assert.equal(n, 58);
+ * assert.deepEqual(out.subarray(1, 1 + n), encodeSessionHeader(header));
+ * ```
+ */
+export function writeSessionHeader(
+  header: SessionHeader,
+  out: Uint8Array,
+  offset: number,
+  options?: SockaddrOptions,
+): number {
+  const total = sessionHeaderLength(header, options);
+  if (offset < 0 || offset + total > out.length) {
+    throw new RangeError(
+      `Cannot encode session header: ${total} bytes do not fit at ${offset} of ${out.length}`,
+    );
+  }
+  // Both endpoints have the header's family (checked), so one length.
+  const localLength = (total - 2 - 24) / 2;
+  const remoteLength = localLength;
+  let o = offset;
+  out[o] = (total - 2) >> 8;
+  out[o + 1] = (total - 2) & 0xff;
+  putU32(out, o + 2, header.family >>> 0);
+  putU32(out, o + 6, header.type >>> 0);
+  putU32(out, o + 10, header.protocol >>> 0);
+  o += 14;
+  putU32(out, o, localLength);
+  out.set(
+    localLength === header.local.length
+      ? header.local
+      : header.local.subarray(0, localLength),
+    o + 4,
+  );
   o += 4 + localLength;
-  view.setUint32(o, remoteLength, false);
-  out.set(header.remote.subarray(0, remoteLength), o + 4);
+  putU32(out, o, remoteLength);
+  out.set(
+    remoteLength === header.remote.length
+      ? header.remote
+      : header.remote.subarray(0, remoteLength),
+    o + 4,
+  );
   o += 4 + remoteLength;
-  view.setUint32(o, n, false);
-  return out;
+  putU32(out, o, header.dataLength);
+  return total;
 }
 
 /**

@@ -1,12 +1,8 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import fc from "fast-check";
-import {
-  assertEquals,
-  assertThrows,
-  fromHex,
-  toHex,
-} from "../_test_utils/assert.ts";
-import { BAD_SESSION_CASES } from "../_test_utils/session_cases.ts";
+import assert from "node:assert/strict";
+import { fromHex, toHex } from "../_test_utils/session/hex.ts";
+import { BAD_SESSION_CASES } from "../_test_utils/session/cases.ts";
 import { SocketSessionError } from "./errors.ts";
 import { type DecodedSession, SessionDecoder } from "./session_decoder.ts";
 import {
@@ -35,9 +31,9 @@ const CAPTURE: { sessions: Capture[] } = JSON.parse(
 );
 
 Deno.test("session header constants match the reference", () => {
-  assertEquals(MAX_HEADER_LENGTH, 282);
-  assertEquals(MAX_DATA_SIZE, 65535);
-  assertEquals(SOCKET_SESSION_BUFSIZE, 131634);
+  assert.deepEqual(MAX_HEADER_LENGTH, 282);
+  assert.deepEqual(MAX_DATA_SIZE, 65535);
+  assert.deepEqual(SOCKET_SESSION_BUFSIZE, 131634);
 });
 
 Deno.test("encodeSessionHeader() reproduces the bytes captured from Kea 2.2", () => {
@@ -51,7 +47,7 @@ Deno.test("encodeSessionHeader() reproduces the bytes captured from Kea 2.2", ()
       remote: encodeSockaddr(c.remote as never),
       dataLength: data.length,
     });
-    assertEquals(
+    assert.deepEqual(
       toHex(new Uint8Array([0, ...header, ...data])),
       c.wire.replace(/\s+/g, ""),
     );
@@ -66,17 +62,17 @@ Deno.test("SessionDecoder decodes the Kea 2.2 capture in one stream, byte by byt
     const s = decoder.feed(Uint8Array.of(b));
     if (s) out.push(s);
   }
-  assertEquals(out.length, 2);
+  assert.deepEqual(out.length, 2);
   for (const [i, c] of CAPTURE.sessions.entries()) {
     const s = out[i]!;
-    assertEquals(s.family, c.family);
-    assertEquals(s.type, c.type);
-    assertEquals(s.protocol, c.protocol);
-    assertEquals(decodeSockaddr(s.local), c.local);
-    assertEquals(decodeSockaddr(s.remote), c.remote);
-    assertEquals(new TextDecoder().decode(s.data), c.data);
+    assert.deepEqual(s.family, c.family);
+    assert.deepEqual(s.type, c.type);
+    assert.deepEqual(s.protocol, c.protocol);
+    assert.deepEqual(decodeSockaddr(s.local), c.local);
+    assert.deepEqual(decodeSockaddr(s.remote), c.remote);
+    assert.deepEqual(new TextDecoder().decode(s.data), c.data);
   }
-  assertEquals(decoder.atBoundary, true);
+  assert.deepEqual(decoder.atBoundary, true);
 });
 
 Deno.test("encodeSessionHeader() rejects what BIND 10's push() rejects", () => {
@@ -91,42 +87,38 @@ Deno.test("encodeSessionHeader() rejects what BIND 10's push() rejects", () => {
     remote: v4,
     dataLength: 1,
   };
-  assertThrows(
-    () => encodeSessionHeader({ ...base, local: unspec }),
-    TypeError,
-    "invalid address family",
-  );
-  assertThrows(
-    () => encodeSessionHeader({ ...base, remote: unspec }),
-    TypeError,
-    "invalid address family",
-  );
-  assertThrows(
-    () => encodeSessionHeader({ ...base, local: v6 }),
-    TypeError,
-    "inconsistent",
-  );
-  assertThrows(
+  assert.throws(() => encodeSessionHeader({ ...base, local: unspec }), {
+    name: "TypeError",
+    message: /invalid address family/,
+  });
+  assert.throws(() => encodeSessionHeader({ ...base, remote: unspec }), {
+    name: "TypeError",
+    message: /invalid address family/,
+  });
+  assert.throws(() => encodeSessionHeader({ ...base, local: v6 }), {
+    name: "TypeError",
+    message: /inconsistent/,
+  });
+  assert.throws(
     () => encodeSessionHeader({ ...base, family: 10, remote: v6 }),
-    TypeError,
-    "inconsistent",
+    { name: "TypeError", message: /inconsistent/ },
   );
-  assertThrows(
-    () => encodeSessionHeader({ ...base, dataLength: 0 }),
-    RangeError,
-    "data size 0",
-  );
-  assertThrows(
-    () => encodeSessionHeader({ ...base, dataLength: 65536 }),
-    RangeError,
-    "65536",
-  );
-  assertThrows(
+  assert.throws(() => encodeSessionHeader({ ...base, dataLength: 0 }), {
+    name: "RangeError",
+    message: /data size 0/,
+  });
+  assert.throws(() => encodeSessionHeader({ ...base, dataLength: 65536 }), {
+    name: "RangeError",
+    message: /65536/,
+  });
+  assert.throws(
     () => encodeSessionHeader({ ...base, local: v4.subarray(0, 15) }),
-    TypeError,
-    "too short",
+    { name: "TypeError", message: /too short/ },
   );
-  assertEquals(encodeSessionHeader({ ...base, dataLength: 65535 }).length, 58);
+  assert.deepEqual(
+    encodeSessionHeader({ ...base, dataLength: 65535 }).length,
+    58,
+  );
 });
 
 Deno.test("SessionDecoder gives the reference's error kind for every badPop header case", () => {
@@ -143,23 +135,26 @@ Deno.test("SessionDecoder gives the reference's error kind for every badPop head
         o += n;
       }
       // The stream ended: a decoder that still needs bytes is truncated.
-      assertEquals(decoder.atBoundary, false, c.name);
+      assert.deepEqual(decoder.atBoundary, false, c.name);
     } catch (err) {
       if (!(err instanceof SocketSessionError)) throw err;
       code = err.code;
     }
-    assertEquals(code, c.code, c.name);
+    assert.deepEqual(code, c.code, c.name);
   }
 });
 
 Deno.test("checkHeaderLength() and decodeSessionHeader() bound sizes before allocating", () => {
-  assertEquals(checkHeaderLength(282), 282);
-  assertThrows(() => checkHeaderLength(283), SocketSessionError, "283");
-  assertThrows(
+  assert.deepEqual(checkHeaderLength(282), 282);
+  assert.throws(() => checkHeaderLength(283), {
+    name: "SocketSessionError",
+    message: /283/,
+  });
+  assert.throws(
     () => decodeSessionHeader(new Uint8Array(283)),
     SocketSessionError,
   );
-  assertThrows(() => new SessionDecoder().feed(new Uint8Array(2)), RangeError);
+  assert.throws(() => new SessionDecoder().feed(new Uint8Array(2)), RangeError);
 });
 
 const addressArb = fc.oneof(
@@ -221,13 +216,13 @@ Deno.test("session header round trips through encode and SessionDecoder at rando
           out = decoder.feed(wire.subarray(o, o + n));
           o += n;
         }
-        assertEquals(o, wire.length);
-        assertEquals(out.family, family);
-        assertEquals(out.type, type);
-        assertEquals(out.protocol, protocol);
-        assertEquals(out.local, local);
-        assertEquals(out.remote, remote);
-        assertEquals(out.data, data);
+        assert.deepEqual(o, wire.length);
+        assert.deepEqual(out.family, family);
+        assert.deepEqual(out.type, type);
+        assert.deepEqual(out.protocol, protocol);
+        assert.deepEqual(out.local, local);
+        assert.deepEqual(out.remote, remote);
+        assert.deepEqual(out.data, data);
       },
     ),
     { numRuns: 200 },

@@ -239,7 +239,16 @@ function parseIpv6(text: string): Uint8Array | null {
   return out;
 }
 
+/**
+ * RFC 5952 text: lowercase hex groups, the longest run of two or more zero
+ * groups (the first of equal ones) as `::`, and an IPv4-mapped address
+ * (`::ffff:0:0/96`) with its IPv4 part dotted, as `inet_ntop`, Kea and
+ * Deno's `NetAddr` print it (`::ffff:127.0.0.1`).
+ */
 function formatIpv6(b: Uint8Array): string {
+  let mapped = b[10] === 0xff && b[11] === 0xff;
+  for (let i = 0; i < 10 && mapped; i++) mapped = b[i] === 0;
+  if (mapped) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   const groups: number[] = [];
   for (let i = 0; i < 8; i++) groups.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
   let bestStart = -1;
@@ -359,6 +368,9 @@ export function encodeSockaddr(
 
 /**
  * Decodes a raw `sockaddr_in` / `sockaddr_in6` image into an endpoint.
+ * IPv6 addresses are written as RFC 5952 asks (and as `inet_ntop` and
+ * Deno's `NetAddr` write them): an IPv4 client of a dual-stack socket reads
+ * `::ffff:192.0.2.1` (family `"IPv6"`).
  *
  * @param bytes The sockaddr image (at least 16 or 28 bytes).
  * @param options The OS layout.

@@ -33,7 +33,7 @@ export interface SocketSessionInit {
  *
  * const path = `${await Deno.makeTempDir()}/sessions.sock`;
  * using listener = SocketSessionListener.listen(path);
- * using forwarder = new SocketSessionForwarder(path);
+ * await using forwarder = new SocketSessionForwarder(path);
  * forwarder.connect();
  * using receiver = await listener.accept();
  * forwarder.push({
@@ -49,18 +49,16 @@ export interface SocketSessionInit {
  * assert.equal(new TextDecoder().decode(session.data), "query");
  * ```
  */
-export class SocketSession implements Disposable {
+export class SocketSession implements AsyncDisposable, Disposable {
   #fd: number;
+  #local: SocketAddress | null = null;
+  #remote: SocketAddress | null = null;
   /** Address family (native `AF_*` value: 2 IPv4, 10 IPv6 on Linux). */
   readonly family: number;
   /** Socket type (`SOCK_STREAM` 1, `SOCK_DGRAM` 2). */
   readonly type: number;
   /** Protocol (`IPPROTO_TCP` 6, `IPPROTO_UDP` 17). */
   readonly protocol: number;
-  /** Local endpoint. */
-  readonly local: SocketAddress;
-  /** Remote endpoint. */
-  readonly remote: SocketAddress;
   /** Raw local sockaddr image as on the wire. */
   readonly localRaw: Uint8Array;
   /** Raw remote sockaddr image as on the wire. */
@@ -80,9 +78,61 @@ export class SocketSession implements Disposable {
     this.protocol = init.protocol;
     this.localRaw = init.localRaw;
     this.remoteRaw = init.remoteRaw;
-    this.local = decodeSockaddr(init.localRaw);
-    this.remote = decodeSockaddr(init.remoteRaw);
     this.data = init.data;
+  }
+
+  /**
+   * The local endpoint (decoded from {@linkcode SocketSession.localRaw} on
+   * first use).
+   *
+   * @returns The address.
+   *
+   * @example Usage
+   * ```ts
+   * import { encodeSockaddr, SocketSession } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const session = new SocketSession({
+   *   fd: -1,
+   *   family: 2,
+   *   type: 2,
+   *   protocol: 17,
+   *   localRaw: encodeSockaddr({ hostname: "127.0.0.1", port: 53 }),
+   *   remoteRaw: encodeSockaddr({ hostname: "192.0.2.2", port: 5300 }),
+   *   data: new Uint8Array([1]),
+   * });
+   * assert.deepEqual(session.local, { hostname: "127.0.0.1", port: 53, family: "IPv4" });
+   * ```
+   */
+  get local(): SocketAddress {
+    return this.#local ??= decodeSockaddr(this.localRaw);
+  }
+
+  /**
+   * The remote endpoint (decoded from {@linkcode SocketSession.remoteRaw}
+   * on first use).
+   *
+   * @returns The address.
+   *
+   * @example Usage
+   * ```ts
+   * import { encodeSockaddr, SocketSession } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const session = new SocketSession({
+   *   fd: -1,
+   *   family: 2,
+   *   type: 2,
+   *   protocol: 17,
+   *   localRaw: encodeSockaddr({ hostname: "127.0.0.1", port: 53 }),
+   *   remoteRaw: encodeSockaddr({ hostname: "192.0.2.2", port: 5300 }),
+   *   data: new Uint8Array([1]),
+   * });
+   * assert.equal(session.remote.hostname, "192.0.2.2");
+   * ```
+   */
+  get remote(): SocketAddress {
+    return this.#remote ??= decodeSockaddr(this.remoteRaw);
   }
 
   /**
@@ -97,7 +147,7 @@ export class SocketSession implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * const session = {
@@ -130,7 +180,7 @@ export class SocketSession implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
    * const session = {
@@ -161,7 +211,10 @@ export class SocketSession implements Disposable {
   }
 
   /**
-   * Closes the fd unless it was taken; idempotent.
+   * Closes the fd unless it was taken; idempotent. Closing is synchronous:
+   * the promise is settled already.
+   *
+   * @returns Once closed.
    *
    * @example Usage
    * ```ts
@@ -170,30 +223,29 @@ export class SocketSession implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
+   * forwarder.push({
    *   fd: 0,
    *   type: 2,
    *   protocol: 17,
    *   local: { hostname: "127.0.0.1", port: 53 },
    *   remote: { hostname: "192.0.2.2", port: 5300 },
    *   data: new Uint8Array([1, 2, 3]),
-   * };
-   * forwarder.push(session);
+   * });
    * const got = await receiver.pop();
-   * got.close();
+   * await got.close();
    * assert.equal(got.fd, -1);
    * ```
    */
-  close(): void {
-    closeFd(this.#fd);
-    this.#fd = -1;
+  close(): Promise<void> {
+    this[Symbol.dispose]();
+    return Promise.resolve();
   }
 
   /**
-   * Same as {@linkcode SocketSession.close}.
+   * Same as {@linkcode SocketSession.close}, synchronously (for `using`).
    *
    * @example Usage
    * ```ts
@@ -202,24 +254,51 @@ export class SocketSession implements Disposable {
    *
    * const path = `${await Deno.makeTempDir()}/x.sock`;
    * using listener = SocketSessionListener.listen(path);
-   * using forwarder = new SocketSessionForwarder(path);
+   * await using forwarder = new SocketSessionForwarder(path);
    * forwarder.connect();
    * using receiver = await listener.accept();
-   * const session = {
+   * forwarder.push({
    *   fd: 0,
    *   type: 2,
    *   protocol: 17,
    *   local: { hostname: "127.0.0.1", port: 53 },
    *   remote: { hostname: "192.0.2.2", port: 5300 },
    *   data: new Uint8Array([1, 2, 3]),
-   * };
-   * forwarder.push(session);
+   * });
    * const got = await receiver.pop();
    * got[Symbol.dispose]();
    * assert.equal(got.fd, -1);
    * ```
    */
   [Symbol.dispose](): void {
-    this.close();
+    closeFd(this.#fd);
+    this.#fd = -1;
+  }
+
+  /**
+   * Same as {@linkcode SocketSession.close} (for `await using`).
+   *
+   * @returns Once closed.
+   *
+   * @example Usage
+   * ```ts
+   * import { encodeSockaddr, SocketSession } from "@sidecar/ipc/session";
+   * import assert from "node:assert/strict";
+   *
+   * const session = new SocketSession({
+   *   fd: -1,
+   *   family: 2,
+   *   type: 2,
+   *   protocol: 17,
+   *   localRaw: encodeSockaddr({ hostname: "127.0.0.1", port: 53 }),
+   *   remoteRaw: encodeSockaddr({ hostname: "192.0.2.2", port: 5300 }),
+   *   data: new Uint8Array([1]),
+   * });
+   * await session[Symbol.asyncDispose]();
+   * assert.equal(session.fd, -1);
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }

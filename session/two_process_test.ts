@@ -2,13 +2,13 @@
 // Two Deno processes: a front accepts TCP connections and UDP datagrams
 // (IPv4 and IPv6) and forwards them to a worker, which answers each client.
 import dgram from "node:dgram";
-import { assertEquals } from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
 import {
   type JsonProcess,
   startJsonProcess,
-} from "../_test_utils/session_kea.ts";
-import { answerFor } from "../_test_utils/session_worker.ts";
+} from "../_test_utils/session/kea.ts";
+import { answerFor } from "../_test_utils/session/worker.ts";
 
 function spawn(script: string, args: string[]): JsonProcess {
   return startJsonProcess(Deno.execPath(), [
@@ -84,9 +84,9 @@ Deno.test({
   async fn() {
     await using dir = await tempDir();
     const path = `${dir.path}/worker.sock`;
-    await using worker = spawn("../_test_utils/session_worker.ts", [path]);
+    await using worker = spawn("../_test_utils/session/worker.ts", [path]);
     const wReady = await worker.next();
-    await using front = spawn("../_test_utils/session_front.ts", [path]);
+    await using front = spawn("../_test_utils/session/front.ts", [path]);
     const fReady = await front.next();
 
     // 1000 TCP connections, half IPv4 and half IPv6, 50 at a time.
@@ -103,19 +103,19 @@ Deno.test({
           (v6 ? fReady.tcp6 : fReady.tcp4) as number,
           msg,
         );
-        assertEquals(reply, answerFor(msg), `connection ${i}`);
+        assert.deepEqual(reply, answerFor(msg), `connection ${i}`);
         answered++;
       }
     };
     await Promise.all(Array.from({ length: 50 }, runner));
-    assertEquals(answered, total);
+    assert.deepEqual(answered, total);
 
     // UDP datagrams of 1 byte to 60000 bytes, IPv4 and IPv6.
     let datagrams = 0;
     for (const type of ["udp4", "udp6"] as const) {
       for (const len of [0, 1, 100, 1400, 4096, 30000, 60000]) {
         const msg = message(len, len);
-        assertEquals(
+        assert.deepEqual(
           await udpRoundTrip(type, fReady[type] as number, msg),
           answerFor(msg),
         );
@@ -126,14 +126,14 @@ Deno.test({
     await front.writeLine("report");
     const fDone = await front.next();
     await front.closeStdin();
-    assertEquals(fDone.errors, []);
-    assertEquals(fDone.forwarded, total + datagrams);
-    assertEquals(fDone.fds, fReady.fds, "front process fd count");
-    assertEquals((await front.child.status).success, true);
+    assert.deepEqual(fDone.errors, []);
+    assert.deepEqual(fDone.forwarded, total + datagrams);
+    assert.deepEqual(fDone.fds, fReady.fds, "front process fd count");
+    assert.deepEqual((await front.child.status).success, true);
     const wDone = await worker.next();
-    assertEquals(wDone.errors, []);
-    assertEquals(wDone.sessions, total + datagrams);
-    assertEquals(wDone.fds, wReady.fds, "worker process fd count");
-    assertEquals((await worker.child.status).success, true);
+    assert.deepEqual(wDone.errors, []);
+    assert.deepEqual(wDone.sessions, total + datagrams);
+    assert.deepEqual(wDone.fds, wReady.fds, "worker process fd count");
+    assert.deepEqual((await worker.child.status).success, true);
   },
 });

@@ -3,25 +3,34 @@
  * The Deno side of `compare.ts`, run as child processes:
  *
  * - `recv PATH N`: accept one forwarder, pop N sessions (closing each fd),
- *   print `{"n":N,"seconds":S}` from the first session to the last.
+ *   print `{"n":N,"seconds":S,"cpu":C}` from the first session to the last
+ *   (C: CPU seconds this process used meanwhile).
  * - `send PATH N LEN`: push N UDP sessions of LEN bytes (waiting with
- *   `send()` when the receiver lags), print `{"n":N,"seconds":S}`.
- * - `e2e-front PATH`: forward TCP connections on 127.0.0.1 (port printed)
- *   until stdin ends.
+ *   `send()` when the receiver lags), print `{"n":N,"seconds":S,"cpu":C}`.
+ * - `e2e-front PATH [defer]`: forward TCP connections on 127.0.0.1 (port
+ *   printed) until stdin ends (`defer`: with `deferAccept`).
  * - `e2e-worker PATH`: answer "ok" on each forwarded connection (adopted
- *   with node:net) until the forwarder closes.
+ *   with adoptTcpSession) until the forwarder closes.
  *
  * @module
  */
 import {
   adoptTcpSession,
+  encodeSockaddr,
   forwardTcpConnections,
   SocketSessionForwarder,
   SocketSessionListener,
   WouldBlockError,
 } from "../mod.ts";
+import process from "node:process";
 
 const [mode, path, a, b] = Deno.args;
+
+/** CPU time (user + system) this process used so far, in seconds. */
+function cpuSeconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
 
 if (mode === "recv") {
   const n = Number(a);
@@ -31,26 +40,38 @@ if (mode === "recv") {
   console.log(JSON.stringify({ ready: true }));
   using receiver = await listener.accept();
   let t0 = 0;
+  let c0 = 0;
   for (let i = 0; i < n; i++) {
     const s = await receiver.pop();
-    if (i === 0) t0 = performance.now();
+    if (i === 0) {
+      t0 = performance.now();
+      c0 = cpuSeconds();
+    }
     s.close();
   }
-  console.log(JSON.stringify({ n, seconds: (performance.now() - t0) / 1000 }));
+  console.log(
+    JSON.stringify({
+      n,
+      seconds: (performance.now() - t0) / 1000,
+      cpu: cpuSeconds() - c0,
+    }),
+  );
 } else if (mode === "send") {
   const n = Number(a);
-  using forwarder = new SocketSessionForwarder(path!);
+  await using forwarder = new SocketSessionForwarder(path!);
   forwarder.connect();
+  // Raw sockaddr images, as the acceptors pass them (and Kea's peer).
   const session = {
     fd: 0,
     type: 2,
     protocol: 17,
-    local: { hostname: "127.0.0.1", port: 53 },
-    remote: { hostname: "192.0.2.2", port: 5300 },
+    local: encodeSockaddr({ hostname: "127.0.0.1", port: 53 }),
+    remote: encodeSockaddr({ hostname: "192.0.2.2", port: 5300 }),
     data: new Uint8Array(Number(b)).fill(0x78),
   };
   let waits = 0;
   const t0 = performance.now();
+  const c0 = cpuSeconds();
   for (let i = 0; i < n; i++) {
     try {
       forwarder.push(session);
@@ -61,14 +82,20 @@ if (mode === "recv") {
     }
   }
   console.log(
-    JSON.stringify({ n, seconds: (performance.now() - t0) / 1000, waits }),
+    JSON.stringify({
+      n,
+      seconds: (performance.now() - t0) / 1000,
+      cpu: cpuSeconds() - c0,
+      waits,
+    }),
   );
 } else if (mode === "e2e-front") {
-  using forwarder = new SocketSessionForwarder(path!);
+  await using forwarder = new SocketSessionForwarder(path!);
   forwarder.connect();
   await using acceptor = forwardTcpConnections({
     forwarder,
     hostname: "127.0.0.1",
+    deferAccept: a === "defer",
   });
   console.log(JSON.stringify({ port: acceptor.addr.port }));
   for await (const _ of Deno.stdin.readable) {
@@ -86,9 +113,7 @@ if (mode === "recv") {
     sessions++;
     (async () => {
       await using conn = adoptTcpSession(session);
-      const writer = conn.writable.getWriter();
-      await writer.write(ok);
-      await writer.close();
+      await conn.write(ok);
     })().catch((err) => console.error(err));
   }
   console.log(JSON.stringify({ sessions }));

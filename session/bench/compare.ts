@@ -1,17 +1,27 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * Compares our socket session forwarding with the real BIND 10 code in Kea
- * 2.2 (C++, `libkea-util-io.so.0`) on the same machine, one run each:
+ * 2.2 (C++, `libkea-util-io.so.0`) on the same machine, in one run, the two
+ * sides alternating round by round (the median of each side is shown):
  *
  * - sessions forwarded per second, forwarder process -> receiver process,
  *   64 B, 4 KiB and 64 KiB data (rate measured by the receiver, first
- *   session to last), Deno -> Deno beside Kea -> Kea, plus the two mixed
- *   pairs;
+ *   session to last), Deno -> Deno against Kea -> Kea, and the two mixed
+ *   pairs against Kea -> Kea;
  * - end to end: TCP connections accepted by a front process, forwarded,
- *   answered by a worker process, per second (the same Deno client drives
- *   both).
+ *   answered ("ok") by a worker process, per second, Deno front + worker
+ *   against Kea front + worker (the same Deno client, 50 connections at a
+ *   time, drives both), with our front as configured by default and with
+ *   `deferAccept`, and the two mixed pairs.
  *
- * Run: `deno run -A session/bench/compare.ts` (needs kea-common and g++).
+ * Rows with a goal (issue 18) say whether it is met. A second table gives
+ * the CPU time each side spent per session (receiver and sender) or per
+ * connection (front and worker), which a busy machine disturbs much less
+ * than the rates.
+ *
+ * Run: `deno run -A session/bench/compare.ts [--rounds N] [--ours PEER_TS]`
+ * (needs kea-common and g++; `--ours` runs another checkout's
+ * `session/bench/_peer.ts` as our side, to compare before and after).
  *
  * @module
  */
@@ -19,19 +29,38 @@ import {
   type JsonProcess,
   keaPeer,
   startJsonProcess,
-} from "../../_test_utils/session_kea.ts";
+} from "../../_test_utils/session/kea.ts";
 
-const PEER_TS = new URL("./_peer.ts", import.meta.url).pathname;
+function arg(name: string): string | undefined {
+  const i = Deno.args.indexOf(name);
+  return i >= 0 ? Deno.args[i + 1] : undefined;
+}
+
+const PEER_TS = arg("--ours") ??
+  new URL("./_peer.ts", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "session-compare-" });
+const ROUNDS = Number(arg("--rounds") ?? 5);
+
+/** A measured rate and the CPU seconds per item of the two processes. */
+interface Sample {
+  rate: number;
+  /** Receiver (or front) CPU seconds per item. */
+  cpuA: number;
+  /** Sender (or worker) CPU seconds per item. */
+  cpuB: number;
+}
+
+/** CPU seconds (user + system) a process used so far, from /proc. */
+function cpuOf(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!
+    .split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 type Proc = JsonProcess;
 
-function start(cmd: string, args: string[]): Proc {
-  return startJsonProcess(cmd, args);
-}
-
 function deno(args: string[]): Proc {
-  return start(Deno.execPath(), ["run", "-A", PEER_TS, ...args]);
+  return startJsonProcess(Deno.execPath(), ["run", "-A", PEER_TS, ...args]);
 }
 
 async function sessionsPerSecond(
@@ -39,7 +68,7 @@ async function sessionsPerSecond(
   send: (path: string, n: number, len: number) => Proc,
   n: number,
   len: number,
-): Promise<number> {
+): Promise<Sample> {
   const path = `${dir}/s-${crypto.randomUUID().slice(0, 8)}.sock`;
   const r = recv(path, n);
   await r.next();
@@ -51,14 +80,18 @@ async function sessionsPerSecond(
   await s.child.status;
   await r.closeStdin();
   await r.child.status;
-  return n / (got.seconds as number);
+  return {
+    rate: n / (got.seconds as number),
+    cpuA: (got.cpu as number) / n,
+    cpuB: (sent.cpu as number) / n,
+  };
 }
 
 async function e2e(
   front: (path: string) => Proc,
   worker: (path: string) => Proc,
   total: number,
-): Promise<number> {
+): Promise<Sample> {
   const path = `${dir}/e-${crypto.randomUUID().slice(0, 8)}.sock`;
   const w = worker(path);
   await w.next();
@@ -66,13 +99,16 @@ async function e2e(
   const { port } = await f.next() as { port: number };
   let next = 0;
   let ok = 0;
+  const request = new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n");
+  const f0 = cpuOf(f.child.pid);
+  const w0 = cpuOf(w.child.pid);
   const t0 = performance.now();
-  const buf = new Uint8Array(16);
   const run = async (): Promise<void> => {
+    const buf = new Uint8Array(16);
     while (next < total) {
       next++;
       using conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
+      await conn.write(request);
       let text = "";
       while (true) {
         const n = await conn.read(buf);
@@ -84,10 +120,12 @@ async function e2e(
   };
   await Promise.all(Array.from({ length: 50 }, run));
   const seconds = (performance.now() - t0) / 1000;
+  const cpuA = (cpuOf(f.child.pid) - f0) / total;
+  const cpuB = (cpuOf(w.child.pid) - w0) / total;
   if (ok !== total) throw new Error(`end to end: ${ok}/${total} answered`);
   await f[Symbol.asyncDispose]();
   await w.child.status;
-  return total / seconds;
+  return { rate: total / seconds, cpuA, cpuB };
 }
 
 const kea = keaPeer();
@@ -96,67 +134,157 @@ if (kea === null) {
     "kea-common 2.2 (libkea-util-io.so.0) or g++ is missing: Kea columns are skipped",
   );
 }
+const start = (args: string[]): Proc => startJsonProcess(kea!, args);
 const denoRecv = (p: string, n: number): Proc => deno(["recv", p, String(n)]);
 const denoSend = (p: string, n: number, len: number): Proc =>
   deno(["send", p, String(n), String(len)]);
 const keaRecv = (p: string, n: number): Proc =>
-  start(kea!, ["bench-recv", p, String(n)]);
+  start(["bench-recv", p, String(n)]);
 const keaSend = (p: string, n: number, len: number): Proc =>
-  start(kea!, ["bench-send", p, String(n), String(len)]);
+  start(["bench-send", p, String(n), String(len)]);
+const denoFront = (p: string): Proc => deno(["e2e-front", p]);
+const denoDeferFront = (p: string): Proc => deno(["e2e-front", p, "defer"]);
+const denoWorker = (p: string): Proc => deno(["e2e-worker", p]);
+const keaFront = (p: string): Proc => start(["e2e-front", p]);
+const keaWorker = (p: string): Proc => start(["e2e-worker", p]);
 
-const rows: [string, number, number | null][] = [];
+interface Row {
+  label: string;
+  ours: () => Promise<Sample>;
+  peer: (() => Promise<Sample>) | null;
+  /** Goal for ours / peer, if the row has one. */
+  goal?: number;
+  /** What the two CPU columns measure. */
+  cpu: [string, string];
+}
+const SESSION_CPU: [string, string] = ["receiver", "sender"];
+const E2E_CPU: [string, string] = ["front", "worker"];
+
+const rows: Row[] = [];
 for (
-  const [label, len, n] of [["64 B", 64, 200000], ["4 KiB", 4096, 100000], [
-    "64 KiB",
-    65535,
-    20000,
-  ]] as const
+  const [label, len, n, goal] of [
+    ["64 B", 64, 200000, 1.0],
+    ["4 KiB", 4096, 100000, undefined],
+    ["64 KiB", 65535, 20000, undefined],
+  ] as const
 ) {
-  const ours = await sessionsPerSecond(denoRecv, denoSend, n, len);
-  const theirs = kea ? await sessionsPerSecond(keaRecv, keaSend, n, len) : null;
-  rows.push([
-    `sessions/s, ${label} data (forwarder -> receiver)`,
-    ours,
-    theirs,
-  ]);
+  rows.push({
+    label: `sessions/s, ${label} data, forwarder process -> receiver process`,
+    ours: () => sessionsPerSecond(denoRecv, denoSend, n, len),
+    peer: kea ? () => sessionsPerSecond(keaRecv, keaSend, n, len) : null,
+    ...(goal === undefined ? {} : { goal }),
+    cpu: SESSION_CPU,
+  });
 }
 if (kea) {
-  rows.push([
-    "sessions/s, 64 B: Kea forwarder -> our receiver",
-    await sessionsPerSecond(denoRecv, keaSend, 200000, 64),
-    null,
-  ]);
-  rows.push([
-    "sessions/s, 64 B: our forwarder -> Kea receiver",
-    await sessionsPerSecond(keaRecv, denoSend, 200000, 64),
-    null,
-  ]);
+  rows.push({
+    label: "sessions/s, 64 B: Kea forwarder -> our receiver (peer: Kea -> Kea)",
+    ours: () => sessionsPerSecond(denoRecv, keaSend, 200000, 64),
+    peer: () => sessionsPerSecond(keaRecv, keaSend, 200000, 64),
+    cpu: SESSION_CPU,
+  });
+  rows.push({
+    label: "sessions/s, 64 B: our forwarder -> Kea receiver (peer: Kea -> Kea)",
+    ours: () => sessionsPerSecond(keaRecv, denoSend, 200000, 64),
+    peer: () => sessionsPerSecond(keaRecv, keaSend, 200000, 64),
+    cpu: SESSION_CPU,
+  });
 }
-rows.push([
-  "TCP conns/s end to end (accept, forward, answer)",
-  await e2e(
-    (p) => deno(["e2e-front", p]),
-    (p) => deno(["e2e-worker", p]),
-    5000,
-  ),
-  kea
-    ? await e2e(
-      (p) => start(kea, ["e2e-front", p]),
-      (p) => start(kea, ["e2e-worker", p]),
-      5000,
-    )
-    : null,
-]);
+rows.push({
+  label: "TCP connections/s end to end (accept, forward, worker answers)",
+  ours: () => e2e(denoFront, denoWorker, 5000),
+  peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
+  goal: 0.8,
+  cpu: E2E_CPU,
+});
+rows.push({
+  label: "TCP connections/s end to end, our front with deferAccept",
+  ours: () => e2e(denoDeferFront, denoWorker, 5000),
+  peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
+  goal: 0.8,
+  cpu: E2E_CPU,
+});
+if (kea) {
+  rows.push({
+    label: "TCP connections/s: Kea front -> our worker (peer: Kea -> Kea)",
+    ours: () => e2e(keaFront, denoWorker, 5000),
+    peer: () => e2e(keaFront, keaWorker, 5000),
+    cpu: E2E_CPU,
+  });
+  rows.push({
+    label: "TCP connections/s: our front -> Kea worker (peer: Kea -> Kea)",
+    ours: () => e2e(denoFront, keaWorker, 5000),
+    peer: () => e2e(keaFront, keaWorker, 5000),
+    cpu: E2E_CPU,
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const results: { row: Row; ours: Sample[]; peer: Sample[] }[] = [];
+for (const row of rows) {
+  const r = { row, ours: [] as Sample[], peer: [] as Sample[] };
+  for (let i = 0; i < ROUNDS; i++) {
+    // Alternate which side goes first, so neither always runs warm.
+    if (i % 2 === 1 && row.peer) r.peer.push(await row.peer());
+    r.ours.push(await row.ours());
+    if (i % 2 === 0 && row.peer) r.peer.push(await row.peer());
+  }
+  results.push(r);
+}
 
 const fmt = (x: number | null): string =>
   x === null ? "-" : Math.round(x).toLocaleString("en-US");
+const us = (x: number | null): string =>
+  x === null ? "-" : (x * 1e6).toFixed(1);
+const pick = (xs: Sample[], k: keyof Sample): number | null =>
+  xs.length ? median(xs.map((x) => x[k])) : null;
 console.log(
-  `\nsession/ vs Kea 2.2 C++ (${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs, one run each)\n`,
+  `\nsession/ vs Kea 2.2 C++ (${Deno.build.arch}, ${navigator.hardwareConcurrency} CPUs, median of ${ROUNDS} alternating rounds, load ${
+    Deno.loadavg()[0]!.toFixed(2)
+  })\n`,
 );
-console.log("| measurement | @sidecar/ipc (Deno) | Kea 2.2 C++ | Deno / Kea |");
+console.log(
+  "| workload | ours | peer | ratio | goal | met | ours per round / peer per round |",
+);
+console.log("| --- | ---: | ---: | ---: | ---: | :---: | --- |");
+for (const { row, ours, peer } of results) {
+  const o = pick(ours, "rate")!;
+  const p = pick(peer, "rate");
+  const ratio = p ? o / p : null;
+  const goal = row.goal === undefined ? "-" : `>= ${row.goal.toFixed(1)}`;
+  const met = row.goal === undefined || ratio === null
+    ? "-"
+    : ratio >= row.goal
+    ? "yes"
+    : "no";
+  const rounds = `${ours.map((x) => fmt(x.rate)).join(" ")} / ${
+    peer.map((x) => fmt(x.rate)).join(" ")
+  }`;
+  console.log(
+    `| ${row.label} | ${fmt(o)} | ${fmt(p)} | ${
+      ratio === null ? "-" : ratio.toFixed(2)
+    } | ${goal} | ${met} | ${rounds} |`,
+  );
+}
+console.log(
+  "\nCPU time per session (sessions rows) or per connection (TCP rows), microseconds, median:\n",
+);
+console.log("| workload | ours | peer | ours / peer |");
 console.log("| --- | ---: | ---: | ---: |");
-for (const [label, ours, theirs] of rows) {
-  const ratio = theirs ? `${(ours / theirs).toFixed(2)}x` : "-";
-  console.log(`| ${label} | ${fmt(ours)} | ${fmt(theirs)} | ${ratio} |`);
+for (const { row, ours, peer } of results) {
+  for (const [i, k] of [[0, "cpuA"], [1, "cpuB"]] as const) {
+    const o = pick(ours, k);
+    const p = pick(peer, k);
+    console.log(
+      `| ${row.label}: ${row.cpu[i]} | ${us(o)} | ${us(p)} | ${
+        o !== null && p ? (o / p).toFixed(2) : "-"
+      } |`,
+    );
+  }
 }
 await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { assertEquals } from "./assert.ts";
-import { tempDir } from "./peers.ts";
-import { trackFds } from "./session_raw.ts";
+import assert from "node:assert/strict";
+import { tempDir } from "../peers.ts";
+import { trackFds } from "./raw.ts";
 
 /**
  * Registers `fn` as a test; it gets a temporary directory's path. Deno's
@@ -28,7 +28,7 @@ export function leakFreeTest(
       await using dir = await tempDir();
       using fds = trackFds();
       await fn(dir.path);
-      assertEquals(await fds.leaks(), []);
+      assert.deepEqual(await fds.leaks(), []);
     },
   });
 }

@@ -1,7 +1,10 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
  * A connected forwarder/receiver pair over a fresh listener, for the
- * session tests (disposal closes all three), and a stock UDP session.
+ * session tests (`await using` closes all three: the receiver first, so a
+ * forwarder with sessions still queued does not wait for it; what that
+ * loses is the test's business, not the disposal's), and a stock UDP
+ * session.
  *
  * @module
  */
@@ -9,13 +12,13 @@ import {
   type OutgoingSession,
   SocketSessionForwarder,
   type SocketSessionForwarderOptions,
-} from "../session/forwarder.ts";
-import { SocketSessionListener } from "../session/listener.ts";
-import { fdTrace, P, setIntOption } from "../session/_libc.ts";
-import type { SocketSessionReceiver } from "../session/receiver.ts";
+} from "../../session/forwarder.ts";
+import { SocketSessionListener } from "../../session/listener.ts";
+import { fdTrace, P, setIntOption } from "../../session/_libc.ts";
+import type { SocketSessionReceiver } from "../../session/receiver.ts";
 
 /** A listener with one forwarder connected to it and its receiver. */
-export interface SessionPair extends Disposable {
+export interface SessionPair extends AsyncDisposable {
   listener: SocketSessionListener;
   forwarder: SocketSessionForwarder;
   receiver: SocketSessionReceiver;
@@ -35,6 +38,29 @@ export async function sessionPair(
 ): Promise<SessionPair> {
   const listener = SocketSessionListener.listen(`${dir}/${name}`);
   const forwarder = new SocketSessionForwarder(`${dir}/${name}`, options);
+  connectWithSendBuffer(forwarder, test.sendBuffer);
+  const receiver = await listener.accept();
+  return {
+    listener,
+    forwarder,
+    receiver,
+    async [Symbol.asyncDispose]() {
+      receiver.close();
+      listener.close();
+      await forwarder.close().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Connects `forwarder`, then (when `sendBuffer` is given) sets its socket's
+ * `SO_SNDBUF` (the kernel doubles it), so that how much the kernel takes
+ * does not depend on the machine's default.
+ */
+export function connectWithSendBuffer(
+  forwarder: SocketSessionForwarder,
+  sendBuffer?: number,
+): void {
   const opened: number[] = [];
   fdTrace.hook = (fd) => opened.push(fd);
   try {
@@ -42,31 +68,19 @@ export async function sessionPair(
   } finally {
     fdTrace.hook = null;
   }
-  if (test.sendBuffer !== undefined) {
-    // connect() opens the forwarder's socket (and maybe the poller's pipe,
-    // which is no socket: setsockopt fails there).
-    let set = 0;
-    for (const fd of opened) {
-      try {
-        setIntOption(fd, P.SOL_SOCKET, P.SO_SNDBUF, test.sendBuffer);
-        set++;
-      } catch {
-        // Not a socket.
-      }
+  if (sendBuffer === undefined) return;
+  // connect() opens the forwarder's socket (and maybe the poller's pipe,
+  // which is no socket: setsockopt fails there).
+  let set = 0;
+  for (const fd of opened) {
+    try {
+      setIntOption(fd, P.SOL_SOCKET, P.SO_SNDBUF, sendBuffer);
+      set++;
+    } catch {
+      // Not a socket.
     }
-    if (set !== 1) throw new Error(`expected one forwarder socket, set ${set}`);
   }
-  const receiver = await listener.accept();
-  return {
-    listener,
-    forwarder,
-    receiver,
-    [Symbol.dispose]() {
-      forwarder.close();
-      receiver.close();
-      listener.close();
-    },
-  };
+  if (set !== 1) throw new Error(`expected one forwarder socket, set ${set}`);
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   sendDatagram,
   type SocketSession,
   SocketSessionListener,
-} from "../session/mod.ts";
+} from "../../session/mod.ts";
 
 async function fdCount(): Promise<number> {
   let n = 0;

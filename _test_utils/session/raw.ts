@@ -16,13 +16,13 @@ import {
   P,
   socketName,
   sysError,
-} from "../session/_libc.ts";
-import { poller } from "../session/_poller.ts";
+} from "../../session/_libc.ts";
+import { poller } from "../../session/_poller.ts";
 import {
   decodeSockaddr,
   encodeSockaddr,
   encodeUnixSockaddr,
-} from "../session/sockaddr.ts";
+} from "../../session/sockaddr.ts";
 
 /** Connects a raw Unix stream socket to `path`. */
 export function rawConnect(path: string): number {
@@ -153,6 +153,53 @@ export async function recvSome(fd: number, max = 65536): Promise<Uint8Array> {
     if (n >= 0) return buf.slice(0, n);
     if (errno() !== EAGAIN) throw sysError("recv");
     await poller.wait(fd, P.POLLIN);
+  }
+}
+
+let pollLib:
+  | Deno.DynamicLibrary<{
+    poll: { parameters: ["buffer", "u64", "i32"]; result: "i32" };
+  }>
+  | null = null;
+
+/** `poll(fd, events, 0)`: the events `fd` reports right now. */
+export function pollNow(fd: number, events: number): number {
+  pollLib ??= Deno.dlopen("libc.so.6", {
+    poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  });
+  const pfd = new Uint8Array(new ArrayBuffer(8));
+  const v = new DataView(pfd.buffer);
+  v.setInt32(0, fd, true);
+  v.setInt16(4, events, true);
+  if (pollLib.symbols.poll(pfd, 1n, 0) < 0) throw new Error("poll failed");
+  return v.getInt16(6, true);
+}
+
+/**
+ * Resolves once the shared poller delivered an event made after the call,
+ * and the code it woke ran: any fd that was ready before (a listener with a
+ * connection waiting, say) was reported to its waiter by then.
+ */
+export async function pollerRoundTrip(): Promise<void> {
+  const pair = new Int32Array(2);
+  if (
+    libc.socketpair(
+      P.AF_UNIX,
+      P.SOCK_STREAM | P.SOCK_NONBLOCK | P.SOCK_CLOEXEC,
+      0,
+      new Uint8Array(pair.buffer),
+    ) < 0
+  ) {
+    throw sysError("socketpair");
+  }
+  try {
+    libc.write(pair[1]!, new Uint8Array(1), 1n);
+    await poller.wait(pair[0]!, P.POLLIN);
+    // The continuations of waits resolved in the same wake-up run first.
+    await new Promise((r) => setTimeout(r, 0));
+  } finally {
+    closeFd(pair[0]!);
+    closeFd(pair[1]!);
   }
 }
 

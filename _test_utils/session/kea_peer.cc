@@ -6,7 +6,7 @@
 // member layout and virtual order. The session tests compile this with g++
 // into a temporary directory:
 //
-//   g++ -O2 -o peer session_kea_peer.cc /usr/lib/<triplet>/libkea-util-io.so.0
+//   g++ -O2 -o peer kea_peer.cc /usr/lib/<triplet>/libkea-util-io.so.0
 //       /usr/lib/<triplet>/libkea-exceptions.so.13
 //
 // Modes (one JSON object per line on stdout):
@@ -14,6 +14,13 @@
 //                            sessions until an error or the end; print each
 //                            session, reply on its fd (UDP: sendto the local
 //                            endpoint; TCP: send), print {"error": what()}.
+//   recv-hold PATH           as recv with one connection, but after accepting
+//                            it print {"accepted":true} and pop only once a
+//                            line arrives on stdin.
+//   give PATH SPEC...        connect to PATH; for each SPEC (udp4|udp6):LEN
+//                            bind a UDP socket on loopback, push it with LEN
+//                            bytes, close our copy (the receiver owns the
+//                            socket now) and print {"spec":S,"port":P}.
 //   send PATH SPEC...        connect to PATH; for each SPEC (udp4|udp6|tcp4|
 //                            tcp6):LEN create the socket, push it with LEN
 //                            bytes, then wait for the receiver's reply on our
@@ -30,6 +37,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -155,6 +163,13 @@ static socklen_t saLength(const sockaddr& sa) {
     return sa.sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
 
+static double cpuSeconds() {
+    rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
 static double now() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -177,12 +192,18 @@ static int listenUnix(const char* path) {
     return fd;
 }
 
-static int modeRecv(const char* path, int conns) {
+static int modeRecv(const char* path, int conns, bool hold) {
     const int lfd = listenUnix(path);
     for (int c = 0; c < conns; c++) {
         const int fd = accept(lfd, NULL, NULL);
         if (fd < 0) die("accept");
         SocketSessionReceiver receiver(fd);
+        if (hold) {
+            std::printf("{\"accepted\":true}\n");
+            std::fflush(stdout);
+            char line[64];
+            if (std::fgets(line, sizeof(line), stdin) == NULL) die("stdin");
+        }
         while (true) {
             try {
                 const SocketSession s = receiver.pop();
@@ -315,6 +336,38 @@ static int modeSend(const char* path, int argc, char** argv) {
     return 0;
 }
 
+static int modeGive(const char* path, int argc, char** argv) {
+    SocketSessionForwarder forwarder(path);
+    forwarder.connectToReceiver();
+    for (int i = 0; i < argc; i++) {
+        const std::string spec = argv[i];
+        const int family = spec[3] == '6' ? AF_INET6 : AF_INET;
+        const size_t len = std::strtoul(spec.c_str() + 5, NULL, 10);
+        std::string data(len, 'k');
+        sockaddr_storage local, remote;
+        int sock;
+        boundSocket(family, SOCK_DGRAM, &local, &sock);
+        makeAddr(family, &remote);
+        try {
+            forwarder.push(sock, family, SOCK_DGRAM, IPPROTO_UDP,
+                           *reinterpret_cast<sockaddr*>(&local),
+                           *reinterpret_cast<sockaddr*>(&remote), data.data(), data.size());
+        } catch (const std::exception& ex) {
+            std::printf("{\"spec\":\"%s\",\"error\":\"%s\"}\n", spec.c_str(), jsonEscape(ex.what()).c_str());
+            std::fflush(stdout);
+            close(sock);
+            continue;
+        }
+        close(sock);
+        const int port = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&local)->sin_port
+                                                 : reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+        std::printf("{\"spec\":\"%s\",\"port\":%d}\n", spec.c_str(), port);
+        std::fflush(stdout);
+    }
+    forwarder.close();
+    return 0;
+}
+
 static int modeBenchSend(const char* path, long count, size_t len) {
     SocketSessionForwarder forwarder(path);
     // The library does not expose its fd: it takes the lowest free number.
@@ -329,6 +382,7 @@ static int modeBenchSend(const char* path, long count, size_t len) {
     std::string data(len, 'x');
     long waits = 0;
     const double t0 = now();
+    const double c0 = cpuSeconds();
     for (long i = 0; i < count; i++) {
         // BIND 10's push() is two writes and fails (corrupting the stream)
         // when the second one would block: wait until the socket is writable
@@ -347,7 +401,8 @@ static int modeBenchSend(const char* path, long count, size_t len) {
             return 1;
         }
     }
-    std::printf("{\"n\":%ld,\"seconds\":%.6f,\"waits\":%ld}\n", count, now() - t0, waits);
+    std::printf("{\"n\":%ld,\"seconds\":%.6f,\"cpu\":%.6f,\"waits\":%ld}\n", count,
+                now() - t0, cpuSeconds() - c0, waits);
     std::fflush(stdout);
     forwarder.close();
     return 0;
@@ -359,17 +414,22 @@ static int modeBenchRecv(const char* path, long count) {
     if (fd < 0) die("accept");
     SocketSessionReceiver receiver(fd);
     double t0 = 0;
+    double c0 = 0;
     for (long i = 0; i < count; i++) {
         try {
             const SocketSession s = receiver.pop();
-            if (i == 0) t0 = now();
+            if (i == 0) {
+                t0 = now();
+                c0 = cpuSeconds();
+            }
             close(s.getSocket());
         } catch (const std::exception& ex) {
             std::printf("{\"error\":\"%s\",\"at\":%ld}\n", jsonEscape(ex.what()).c_str(), i);
             return 1;
         }
     }
-    std::printf("{\"n\":%ld,\"seconds\":%.6f}\n", count, now() - t0);
+    std::printf("{\"n\":%ld,\"seconds\":%.6f,\"cpu\":%.6f}\n", count, now() - t0,
+                cpuSeconds() - c0);
     close(fd);
     close(lfd);
     unlink(path);
@@ -445,7 +505,9 @@ int main(int argc, char** argv) {
         return 64;
     }
     const std::string mode = argv[1];
-    if (mode == "recv") return modeRecv(argv[2], argc > 3 ? std::atoi(argv[3]) : 1);
+    if (mode == "recv") return modeRecv(argv[2], argc > 3 ? std::atoi(argv[3]) : 1, false);
+    if (mode == "recv-hold") return modeRecv(argv[2], 1, true);
+    if (mode == "give") return modeGive(argv[2], argc - 3, argv + 3);
     if (mode == "send") return modeSend(argv[2], argc - 3, argv + 3);
     if (mode == "bench-send" && argc > 4) {
         return modeBenchSend(argv[2], std::atol(argv[3]), std::strtoul(argv[4], NULL, 10));

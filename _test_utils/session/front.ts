@@ -12,7 +12,7 @@ import {
   forwardTcpConnections,
   forwardUdpDatagrams,
   SocketSessionForwarder,
-} from "../session/mod.ts";
+} from "../../session/mod.ts";
 
 async function fdCount(): Promise<number> {
   let n = 0;

@@ -19,11 +19,14 @@
  *
  * @module
  */
-import { forwardTcpConnections } from "../session/acceptor.ts";
-import { SocketSessionForwarder } from "../session/forwarder.ts";
-import type { SocketSessionError } from "../session/errors.ts";
-import { poller } from "../session/_poller.ts";
-import { waitFor } from "./session_wait.ts";
+import { forwardTcpConnections } from "../../session/tcp_acceptor.ts";
+import { SocketSessionForwarder } from "../../session/forwarder.ts";
+import type { SocketSessionError } from "../../session/errors.ts";
+import { poller } from "../../session/_poller.ts";
+import { waitFor } from "./wait.ts";
+import { fdCount, fillFdTable, openLibc } from "./fd_table.ts";
+
+export { shutdownSocket } from "./fd_table.ts";
 
 /**
  * Connections waiting in the kernel accept queue of the TCP socket
@@ -41,82 +44,6 @@ export async function acceptQueueLength(port: number): Promise<number | null> {
     }
   }
   return null;
-}
-
-const RLIMIT_NOFILE = 7;
-
-function openLibc() {
-  return Deno.dlopen("libc.so.6", {
-    shutdown: { parameters: ["i32", "i32"], result: "i32" },
-    dup: { parameters: ["i32"], result: "i32" },
-    close: { parameters: ["i32"], result: "i32" },
-    getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-    setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  });
-}
-
-/** `shutdown(fd, SHUT_RDWR)`: a listening socket stops listening (accept then fails with `EINVAL`). */
-export function shutdownSocket(fd: number): void {
-  const lib = openLibc();
-  try {
-    if (lib.symbols.shutdown(fd, 2) < 0) {
-      throw new Error(`Cannot shut down fd ${fd}`);
-    }
-  } finally {
-    lib.close();
-  }
-}
-
-/**
- * Slots the fill takes above the highest open fd, so that `free` always
- * frees many: with only the gaps below it (one or two in a process that
- * inherited no stray fds, as in CI) the connection accepted after `free`
- * takes the last slot, and the acceptor's next `accept()` fails with
- * `EMFILE` again (Linux reserves the new fd before it looks at the queue).
- */
-const FILL_ABOVE = 64;
-
-/**
- * Sets the soft `RLIMIT_NOFILE` to {@linkcode FILL_ABOVE} slots above the
- * highest open fd and fills every free slot below it.
- */
-function fillFdTable(lib: ReturnType<typeof openLibc>): number[] {
-  let highest = 0;
-  for (const e of Deno.readDirSync("/proc/self/fd")) {
-    highest = Math.max(highest, Number(e.name));
-  }
-  const lim = new BigUint64Array(2);
-  if (lib.symbols.getrlimit(RLIMIT_NOFILE, lim) < 0) {
-    throw new Error("Cannot read RLIMIT_NOFILE");
-  }
-  const soft = BigInt(highest + 1 + FILL_ABOVE);
-  if (soft > lim[1]!) {
-    throw new Error(`Cannot fill the fd table: hard limit ${lim[1]} < ${soft}`);
-  }
-  lim[0] = soft;
-  if (lib.symbols.setrlimit(RLIMIT_NOFILE, lim) < 0) {
-    throw new Error("Cannot set RLIMIT_NOFILE");
-  }
-  const held: number[] = [];
-  while (true) {
-    const fd = lib.symbols.dup(1);
-    if (fd < 0) return held;
-    held.push(fd);
-  }
-}
-
-/** Open sockets and pipes (what the acceptor opens; not the runtime's other fds). */
-function fdCount(): number {
-  let n = 0;
-  for (const e of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      const target = Deno.readLinkSync(`/proc/self/fd/${e.name}`);
-      if (target.startsWith("socket:") || target.startsWith("pipe:")) n++;
-    } catch {
-      // Closed meanwhile (the directory's own fd).
-    }
-  }
-  return n;
 }
 
 if (import.meta.main) {

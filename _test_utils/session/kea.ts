@@ -1,12 +1,12 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * Builds the Kea 2.2 socket session peer (`session_kea_peer.cc`) with g++
+ * Builds the Kea 2.2 socket session peer (`kea_peer.cc`) with g++
  * against Debian's `libkea-util-io.so.0`, into a temporary directory, once
  * per process; and reads its JSON lines.
  *
  * @module
  */
-import { which } from "./peers.ts";
+import { which } from "../peers.ts";
 
 const TRIPLETS = ["x86_64-linux-gnu", "aarch64-linux-gnu"];
 
@@ -35,7 +35,7 @@ export function keaPeer(): string | null {
   if (libs === null || gpp === null) return built = null;
   const dir = Deno.makeTempDirSync({ prefix: "sidecar-kea-peer-" });
   const out = `${dir}/kea_peer`;
-  const source = new URL("./session_kea_peer.cc", import.meta.url).pathname;
+  const source = new URL("./kea_peer.cc", import.meta.url).pathname;
   const r = new Deno.Command(gpp, {
     args: ["-O2", "-o", out, source, ...libs],
     stdout: "piped",

@@ -1,0 +1,295 @@
+// Copyright 2026 the @sidecar/ipc authors. MIT license.
+/**
+ * Proxy method calls per second against the same CPython `SyncManager`
+ * server: our proxies (this Deno process) against CPython's own proxies (a
+ * Python client process), on the same calls. Goal: ours >= 1 x CPython.
+ *
+ * Rows: `d.get("k")` on a dict (a small reply), `d["k"] = <1 KiB bytes>`,
+ * `q.put(i)` then `q.get()` on a queue (two calls), and 16 proxies calling
+ * `d.get` at once (our 16 proxies in one process, CPython's 16 threads,
+ * each with its own connection, as `BaseProxy` makes one per thread). A
+ * last, reference row is the floor of Deno's I/O: a raw `Deno.TcpConn`
+ * writing a pre-encoded `d.get("k")` request and reading the reply
+ * without decoding it (no proxy, no pickling), against the same CPython
+ * proxy call.
+ *
+ * The manager, our client and CPython's client are three processes. Shared
+ * machines are noisy, so the two clients take turns in short timed windows
+ * (CPython, ours, ours, CPython, ... on the same proxies' objects, the
+ * order alternating); the first window of each is dropped (warm-up); each
+ * rate is the best window, the median in brackets.
+ *
+ * Run: `npx -y deno@2.9.6 run -A connection/bench/managers_compare.ts
+ * [--quick] [--python=<path>]` (default `python3`, CPython 3.11 here; the
+ * pyenv 3.12.1 and 3.13.0 work the same way).
+ *
+ * @module
+ */
+import {
+  connectManager,
+  type DictProxy,
+  dumps,
+  encodeMessage,
+  Handshake,
+  MessageDecoder,
+  type QueueProxy,
+  Tuple,
+} from "../mod.ts";
+
+const quick = Deno.args.includes("--quick");
+const python = Deno.args.find((a) => a.startsWith("--python="))?.slice(9) ??
+  "python3";
+const ROUNDS = quick ? 3 : 15;
+const SERVER = new URL("../testdata/manager_server.py", import.meta.url)
+  .pathname;
+
+type Row = "get" | "set1k" | "putget" | "get16" | "floor";
+const CALLS: Record<Row, number> = {
+  get: quick ? 1000 : 2000,
+  set1k: quick ? 1000 : 2000,
+  putget: quick ? 500 : 1000, // two calls each
+  get16: quick ? 100 : 200, // per proxy
+  floor: quick ? 1000 : 2000,
+};
+const LABEL: Record<Row, string> = {
+  get: 'd.get("k") (small reply)',
+  set1k: 'd["k"] = 1 KiB bytes',
+  putget: "q.put(i); q.get()",
+  get16: "16 proxies at once, d.get",
+  floor: 'floor: raw Deno socket, d.get("k") pre-encoded, reply not decoded',
+};
+
+const PY_CLIENT = String.raw`
+import sys, time, json, threading
+from multiprocessing.managers import SyncManager, DictProxy
+address = json.loads(sys.argv[1])
+address = address if isinstance(address, str) else (address["hostname"], address["port"])
+m = SyncManager(address=address, authkey=sys.argv[2].encode())
+m.connect()
+d = m.dict({"k": 1})
+q = m.Queue()
+blob = bytes(1024)
+def run(row, n):
+    if row == "get":
+        for _ in range(n): d.get("k")
+        return n
+    if row == "set1k":
+        for _ in range(n): d["k"] = blob
+        return n
+    if row == "putget":
+        for i in range(n):
+            q.put(i); q.get()
+        return 2 * n
+    if row == "floor":
+        for _ in range(n): d.get("k")
+        return n
+for line in sys.stdin:
+    row, n = line.split()
+    n = int(n)
+    if row == "get16":
+        ready = threading.Barrier(17)
+        def worker():
+            d.get("k")  # opens this thread's connection
+            ready.wait()
+            for _ in range(n): d.get("k")
+        ts = [threading.Thread(target=worker) for _ in range(16)]
+        for t in ts: t.start()
+        t0 = time.perf_counter()  # the barrier opens when this thread arrives
+        ready.wait()
+        for t in ts: t.join()
+        calls = 16 * n
+    else:
+        t0 = time.perf_counter()
+        calls = run(row, n)
+    print(json.dumps({"calls": calls, "s": time.perf_counter() - t0}), flush=True)
+`;
+
+class LineReader {
+  #reader: ReadableStreamDefaultReader<string>;
+  #buf = "";
+  constructor(s: ReadableStream<Uint8Array>) {
+    this.#reader = s.pipeThrough(new TextDecoderStream()).getReader();
+  }
+  async next(): Promise<string> {
+    while (!this.#buf.includes("\n")) {
+      const r = await this.#reader.read();
+      if (r.done) throw new Error("Cannot read line: stream ended");
+      this.#buf += r.value;
+    }
+    const i = this.#buf.indexOf("\n");
+    const line = this.#buf.slice(0, i);
+    this.#buf = this.#buf.slice(i + 1);
+    return line;
+  }
+}
+
+const key = crypto.randomUUID();
+const server = new Deno.Command(python, {
+  args: [SERVER, "tcp", key],
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const serverLines = new LineReader(server.stdout);
+const { address } = JSON.parse(await serverLines.next());
+
+const pyClient = new Deno.Command(python, {
+  args: ["-c", PY_CLIENT, JSON.stringify(address), key],
+  stdin: "piped",
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const pyIn = pyClient.stdin.getWriter();
+const pyOut = new LineReader(pyClient.stdout);
+const version = new TextDecoder().decode(
+  (await new Deno.Command(python, { args: ["--version"], stdout: "piped" })
+    .output()).stdout,
+).trim();
+
+/** A raw Deno socket served by `accept_connection`: the I/O floor. */
+async function rawSocket(): Promise<
+  { tcp: Deno.TcpConn; buf: Uint8Array; framed: Uint8Array }
+> {
+  const tcp = await Deno.connect({
+    hostname: address.hostname,
+    port: address.port,
+  });
+  tcp.setNoDelay(true);
+  const buf = new Uint8Array(65536);
+  const decoder = new MessageDecoder();
+  const pending: Uint8Array[] = [];
+  const read = async (): Promise<Uint8Array> => {
+    while (pending.length === 0) {
+      const n = await tcp.read(buf);
+      if (n === null) throw new Error("Cannot read: EOF");
+      pending.push(...decoder.push(buf.subarray(0, n)));
+    }
+    return pending.shift()!;
+  };
+  const write = async (m: Uint8Array): Promise<void> => {
+    const f = encodeMessage(m);
+    for (let o = 0; o < f.length;) o += await tcp.write(f.subarray(o));
+  };
+  const hs = new Handshake("client", {
+    authkey: new TextEncoder().encode(key),
+  });
+  let step = hs.start();
+  for (;;) {
+    for (const m of step.send) await write(m);
+    if (step.error !== undefined) throw step.error;
+    if (step.done) break;
+    step = hs.receive(await read());
+  }
+  await write(
+    dumps(new Tuple([null, "accept_connection", new Tuple(["raw"]), {}])),
+  );
+  await read();
+  return {
+    tcp,
+    buf,
+    framed: encodeMessage(
+      dumps(new Tuple([d.token.id, "get", new Tuple(["k"]), {}])),
+    ),
+  };
+}
+
+const manager = await connectManager(address, { authkey: key });
+const d: DictProxy = await manager.dict({ k: 1 });
+const q: QueueProxy = await manager.queue();
+const blob = new Uint8Array(1024);
+const d16 = await Promise.all(Array.from({ length: 16 }, () => d.clone()));
+for (const p of d16) await p.get("k"); // each opens its connection
+const raw = await rawSocket();
+
+async function ours(row: Row, n: number): Promise<number> {
+  const t0 = performance.now();
+  let calls = n;
+  if (row === "get") {
+    for (let i = 0; i < n; i++) await d.get("k");
+  } else if (row === "set1k") {
+    for (let i = 0; i < n; i++) await d.set("k", blob);
+  } else if (row === "putget") {
+    for (let i = 0; i < n; i++) {
+      await q.put(i);
+      await q.get();
+    }
+    calls = 2 * n;
+  } else if (row === "floor") {
+    // One reply per read: the manager answers each request before the next.
+    for (let i = 0; i < n; i++) {
+      await raw.tcp.write(raw.framed);
+      await raw.tcp.read(raw.buf);
+    }
+  } else {
+    await Promise.all(d16.map(async (p) => {
+      for (let i = 0; i < n; i++) await p.get("k");
+    }));
+    calls = 16 * n;
+  }
+  return calls / ((performance.now() - t0) / 1000);
+}
+
+async function cpython(row: Row, n: number): Promise<number> {
+  await pyIn.write(new TextEncoder().encode(`${row} ${n}\n`));
+  const { calls, s } = JSON.parse(await pyOut.next());
+  return calls / s;
+}
+
+function stats(xs: number[]): { best: number; median: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  return { best: s[s.length - 1]!, median: s[Math.floor(s.length / 2)]! };
+}
+
+const fmt = (x: number): string =>
+  x >= 1000 ? `${(x / 1000).toFixed(1)}K` : x.toFixed(0);
+
+console.log(
+  `Manager proxy calls/s: ours (Deno ${Deno.version.deno}) vs CPython's proxies (${version}), same ${version} SyncManager server, TCP loopback; best window [median] of ${
+    ROUNDS - 1
+  }`,
+);
+console.log(
+  "| calls | ours calls/s | CPython calls/s | ours / CPython (best) | goal |",
+);
+console.log("| --- | ---: | ---: | ---: | --- |");
+let failed = false;
+for (const row of Object.keys(CALLS) as Row[]) {
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    // Alternate who goes first, so that neither always follows the other.
+    let a: number;
+    let b: number;
+    if (r % 2 === 0) {
+      a = await cpython(row, CALLS[row]);
+      b = await ours(row, CALLS[row]);
+    } else {
+      b = await ours(row, CALLS[row]);
+      a = await cpython(row, CALLS[row]);
+    }
+    if (r === 0) continue; // warm-up
+    theirs.push(a);
+    mine.push(b);
+  }
+  const o = stats(mine);
+  const p = stats(theirs);
+  const ratio = o.best / p.best;
+  const goal = row !== "floor";
+  if (goal && ratio < 1) failed = true;
+  console.log(
+    `| ${LABEL[row]} | ${fmt(o.best)} [${fmt(o.median)}] | ${fmt(p.best)} [${
+      fmt(p.median)
+    }] | ${ratio.toFixed(2)} x [${(o.median / p.median).toFixed(2)} x] | ${
+      goal ? `>= 1 x ${ratio >= 1 ? "ok" : "MISSED"}` : "(reference)"
+    } |`,
+  );
+}
+
+raw.tcp.close();
+await Promise.all(d16.map((p) => p.close()));
+await manager.close();
+await pyIn.close();
+await pyClient.status;
+await server.stdin.close();
+await server.status;
+if (failed) Deno.exitCode = 1;
