@@ -199,12 +199,20 @@ export class Sender {
   }
 
   /**
-   * Drops every message not written yet: their sends reject with `err`.
+   * Drops every message not written yet: their sends reject with a
+   * `CONNECTION_CLOSED` error saying `message`.
    *
-   * @param err The error.
+   * @param message The error's message.
+   * @param cause Why, if another error says it.
+   * @returns The error.
    */
-  discard(err: ConnectionError): void {
+  discard(message: string, cause?: unknown): ConnectionError {
+    const err = new ConnectionError(message, {
+      code: "CONNECTION_CLOSED",
+      ...(cause === undefined ? {} : { cause }),
+    });
     this.#q.discard(err);
+    return err;
   }
 
   /** Settles once the write in flight, if any, has ended. */

@@ -34,6 +34,24 @@ export function transportError(
   });
 }
 
+/** Closes `t`, which may already be closed (by the peer side or the runtime). */
+export function closeTransport(t: ByteTransport): void {
+  try {
+    t.close();
+  } catch {
+    // Already closed.
+  }
+}
+
+/**
+ * Closes `t` without flushing: a stream pair's writable is aborted with
+ * `reason`, a `Deno.Conn` is closed.
+ */
+export function dropTransport(t: ByteTransport, reason: unknown): void {
+  if (t instanceof StreamTransport) t.abort(reason);
+  else closeTransport(t);
+}
+
 /** Whether `x` looks like a `Deno.Conn` (has read, write and close). */
 export function isDenoConn(x: unknown): x is Deno.Conn {
   const c = x as Partial<Deno.Conn>;

@@ -14,7 +14,7 @@ import type {
   ConnectionOptions,
   WaitOptions,
 } from "./connection_options.ts";
-import { ConnectionError, EOFError } from "./errors.ts";
+import { EOFError } from "./errors.ts";
 import { DEFAULT_MAX_MESSAGE_SIZE } from "./message_codec.ts";
 import { pickleCodec } from "./pickle.ts";
 import { checkNumericOptions } from "./_options.ts";
@@ -22,6 +22,8 @@ import { Receiver } from "./_receiver.ts";
 import { COPY_LIMIT, Sender } from "./_sender.ts";
 import {
   type ByteTransport,
+  closeTransport,
+  dropTransport,
   isDenoConn,
   StreamTransport,
 } from "./_transport.ts";
@@ -428,18 +430,14 @@ export class Connection<T = unknown>
         options?.signal,
       );
       if (flushed) {
-        try {
-          this.#t.close();
-        } catch {
-          // Already closed by the peer side or by the runtime.
-        }
+        closeTransport(this.#t);
       } else {
-        const err = new ConnectionError(
-          "Cannot send: connection closed before the message was written",
-          { code: "CONNECTION_CLOSED" },
+        dropTransport(
+          this.#t,
+          this.#sender.discard(
+            "Cannot send: connection closed before the message was written",
+          ),
         );
-        this.#sender.discard(err);
-        this.#dropTransport(err);
       }
       // Let pending reads and writes finish (they fail at once): the
       // runtime releases the socket only then, so the fd is closed when
@@ -597,16 +595,6 @@ export class Connection<T = unknown>
     return this.#writable;
   }
 
-  /** Closes the transport without flushing (a stream pair's writable is aborted). */
-  #dropTransport(reason: unknown): void {
-    try {
-      if (this.#t instanceof StreamTransport) this.#t.abort(reason);
-      else this.#t.close();
-    } catch {
-      // Already closed by the peer side or by the runtime.
-    }
-  }
-
   /**
    * `writable.abort(reason)`: discards what is not written yet, closes the
    * transport at once and closes the connection.
@@ -616,12 +604,10 @@ export class Connection<T = unknown>
     this.#receiver.close();
     this.#sender.close();
     this.#sender.discard(
-      new ConnectionError("Cannot send: the writable stream was aborted", {
-        cause: reason,
-        code: "CONNECTION_CLOSED",
-      }),
+      "Cannot send: the writable stream was aborted",
+      reason,
     );
-    this.#dropTransport(reason);
+    dropTransport(this.#t, reason);
     // Joins a close() under way (its flush just ended) or closes.
     return this.close();
   }
