@@ -9,7 +9,6 @@
 import type { Address } from "./address.ts";
 import type { AuthOptions } from "./authenticate.ts";
 import type { Connection } from "./connection.ts";
-import { ConnectionError } from "./errors.ts";
 import { Listener } from "./listener.ts";
 import {
   encodeReply,
@@ -36,8 +35,6 @@ import { ManagerIterator } from "./manager_dict.ts";
 import { Token } from "./manager_token.ts";
 import { loads, type LoadsOptions } from "./pickle.ts";
 import { Tuple } from "./pickle_types.ts";
-import { classifyAcceptError, nextBackoff } from "../_internal/accept_error.ts";
-import { delay } from "../_internal/timers.ts";
 
 /** Options of {@linkcode ManagerServer}. */
 export interface ManagerServerOptions extends Omit<AuthOptions, "authkey"> {
@@ -208,7 +205,10 @@ export class ManagerServer implements AsyncDisposable {
     }
     this.#loads = managerLoadsOptions(base, undefined);
     const { onError: _, floats: _f, dicts: _d, ...listenerOptions } = options;
-    this.#listener = new Listener(address, listenerOptions);
+    this.#listener = new Listener(address, {
+      ...listenerOptions,
+      onError: (e) => this.#report(e),
+    });
     this.register("Iterator", { exposed: ManagerIterator.exposed });
   }
 
@@ -366,26 +366,17 @@ export class ManagerServer implements AsyncDisposable {
   }
 
   async #acceptLoop(): Promise<void> {
-    let backoff = 0;
     while (!this.#stopped) {
       let conn: Connection<unknown>;
       try {
         conn = await this.#listener.accept({ signal: this.#stop.signal });
-        backoff = 0;
       } catch (e) {
         if (this.#stopped) break;
-        this.#report(e);
-        if (e instanceof ConnectionError) continue; // a failed handshake
-        const action = classifyAcceptError(e);
-        if (action === "stop") {
-          this.#halt();
-          throw e;
-        }
-        if (action === "backoff") {
-          backoff = nextBackoff(backoff);
-          await delay(backoff, this.#stop.signal).catch(noop);
-        }
-        continue;
+        // The Listener survives every client's fault (failed handshakes,
+        // accept errors, reported through onError): what reaches here is
+        // the end of the listening socket.
+        this.#halt();
+        throw e;
       }
       const task = this.#serveConnection(conn).catch((e) => this.#report(e));
       this.#tasks.add(task);
