@@ -8,6 +8,7 @@
 import { opcodeName } from "./_pickle_opcodes.ts";
 import { addMember } from "./_pickle_members.ts";
 import { decodeUtf8 } from "./_pickle_utf8.ts";
+import { cachedAscii, MAX_CACHED } from "./_pickle_ascii.ts";
 import { PyDict } from "./pickle_dict.ts";
 import {
   ByteArray,
@@ -54,10 +55,6 @@ const BUILTIN_GLOBALS: Record<string, BuiltinKind> = {
   "builtins.bytes": "bytes",
   "_codecs.encode": "encode",
 };
-
-const LATIN1 = new TextDecoder("latin1");
-const STR_CACHE_SIZE = 4096;
-const strCache: (string | undefined)[] = new Array(STR_CACHE_SIZE);
 
 export function isPlainDict(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null &&
@@ -109,18 +106,17 @@ export class DecoderBase {
   memoSize = 0;
   depth: Map<object, number> = new Map();
   globalsOnStack = 0;
-  // "object" dict mode: where each plain dict lives, to swap it for a PyDict
-  // when a non-string key arrives.
-  dictMemoIndex: Map<object, number> = new Map();
-  exposed: Set<object> = new Set();
-  /** Plain dicts replaced by PyDicts while other references to them exist. */
-  replaced: Map<object, PyDict> = new Map();
-  dictSizes: Map<object, number> = new Map();
+  /**
+   * "object" dict mode: the plain dicts that got a non-string key, and the
+   * PyDict that replaced each. Other references to them (in the memo,
+   * elsewhere on the stack, in containers) are mapped when used and
+   * swapped at STOP.
+   */
+  replaced: Map<object, PyDict> | undefined;
+  /** Pairs set so far per plain dict, on inputs big enough to need it. */
+  dictSizes: Map<object, number> | undefined;
   opPos = 0;
   op = 0;
-  win = "";
-  winStart = 0;
-  winEnd = 0;
 
   constructor(data: Uint8Array, s: DecoderSettings) {
     this.data = data;
@@ -230,8 +226,13 @@ export class DecoderBase {
     if (v === undefined) {
       this.fail("invalid", `memo value not found at index ${i}`);
     }
-    if (v instanceof GlobalRef) this.globalsOnStack++;
-    else if (this.s.dicts === "object" && isPlainDict(v)) this.exposed.add(v);
+    if (typeof v === "object") {
+      if (v instanceof GlobalRef) this.globalsOnStack++;
+      else if (this.replaced !== undefined) {
+        this.stack.push(this.replaced.get(v!) ?? v);
+        return;
+      }
+    }
     this.stack.push(v);
   }
 
@@ -264,12 +265,7 @@ export class DecoderBase {
         `memo index ${i} exceeds the maximum of ${this.s.maxMemo}`,
       );
     }
-    const v = stack[stack.length - 1];
-    this.setMemo(i, v);
-    if (this.s.dicts === "object" && isPlainDict(v)) {
-      if (this.dictMemoIndex.has(v)) this.exposed.add(v);
-      else this.dictMemoIndex.set(v, i);
-    }
+    this.setMemo(i, stack[stack.length - 1]);
   }
 
   top(): unknown {
@@ -299,7 +295,7 @@ export class DecoderBase {
     const n = items.length - from;
     if (n % 2 !== 0) this.fail("invalid", "odd number of items for SETITEMS");
     this.noGlobals(items, from);
-    if (isPlainDict(target) && this.s.dicts === "object") {
+    if (this.replaced !== undefined && isPlainDict(target)) {
       const repl = this.replaced.get(target);
       if (repl !== undefined) {
         // A reference kept from before the dict became a PyDict.
@@ -321,10 +317,10 @@ export class DecoderBase {
         if (this.end > this.s.maxContainerLength) {
           // Counts pairs (an upper bound of the size) without walking keys.
           // Smaller inputs cannot hold a container that long.
-          const size = (this.dictSizes.get(obj) ?? 0) +
-            (items.length - from) / 2;
+          const sizes = this.dictSizes ??= new Map();
+          const size = (sizes.get(obj) ?? 0) + (items.length - from) / 2;
           this.checkLength(size);
-          this.dictSizes.set(obj, size);
+          sizes.set(obj, size);
         }
         this.deepen(obj, items, from);
         return;
@@ -346,26 +342,24 @@ export class DecoderBase {
 
   /**
    * Replaces the plain dict at `stack[slot]` by an equal PyDict. Other
-   * references to it (through the memo or DUP) are swapped once, at STOP,
-   * by {@linkcode DecoderBase.finish}: a cost of one walk in all, however
-   * many dicts change.
+   * references to it are mapped when fetched from the memo, and swapped
+   * once, at STOP, by {@linkcode DecoderBase.finish}: a cost of one walk in
+   * all, however many dicts change.
    */
   toPyDict(old: Record<string, unknown>, slot: number): PyDict {
     const d = new PyDict<unknown, unknown>();
     for (const k of Object.keys(old)) d.set(k, old[k]);
     this.stack[slot] = d;
-    const mi = this.dictMemoIndex.get(old);
-    if (mi !== undefined) this.setMemo(mi, d);
     const depth = this.depth.get(old);
     if (depth !== undefined) this.depth.set(d, depth);
-    if (this.exposed.has(old)) this.replaced.set(old, d);
+    (this.replaced ??= new Map()).set(old, d);
     return d;
   }
 
   /** The result, with every replaced plain dict swapped for its PyDict. */
   finish(result: unknown): unknown {
     const replaced = this.replaced;
-    if (replaced.size === 0) return result;
+    if (replaced === undefined) return result;
     const swap = (v: unknown): unknown =>
       typeof v === "object" && v !== null ? replaced.get(v) ?? v : v;
     const root = swap(result);
@@ -508,21 +502,6 @@ export class DecoderBase {
     );
   }
 
-  /**
-   * An ASCII string of at most 12 bytes, cut from a Latin-1 decoding of a
-   * window of the input: much cheaper than building it char by char. (V8
-   * copies substrings this short, so they do not keep the window alive.)
-   */
-  sliceAscii(start: number, n: number): string {
-    if (start < this.winStart || start + n > this.winEnd) {
-      this.winStart = start;
-      this.winEnd = Math.min(this.end, start + 16384);
-      this.win = LATIN1.decode(this.data.subarray(this.winStart, this.winEnd));
-    }
-    const at = start - this.winStart;
-    return this.win.slice(at, at + n);
-  }
-
   /** A bytes value: a view of the input when long enough, else a copy. */
   bytes(start: number, n: number): Uint8Array {
     return n >= this.s.bytesViewThreshold
@@ -531,36 +510,10 @@ export class DecoderBase {
   }
 
   str(start: number, n: number): string {
-    if (n <= 16 && n > 0) {
-      // Short strings (dict keys above all) repeat: reuse the string made
-      // for the same bytes, which also spares V8 re-internalizing keys.
-      const data = this.data;
-      let h = n;
-      let ascii = 0;
-      for (let i = start; i < start + n; i++) {
-        const b = data[i]!;
-        ascii |= b;
-        h = (h * 31 + b) | 0;
-      }
-      if (ascii < 0x80) {
-        const slot = (h ^ (h >>> 12)) & (STR_CACHE_SIZE - 1);
-        const cached = strCache[slot];
-        if (cached !== undefined && cached.length === n) {
-          let same = true;
-          for (let i = 0; i < n; i++) {
-            if (cached.charCodeAt(i) !== data[start + i]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) return cached;
-        }
-        const fresh = n <= 12
-          ? this.sliceAscii(start, n)
-          : decodeUtf8(data, start, start + n);
-        strCache[slot] = fresh;
-        return fresh;
-      }
+    if (n <= MAX_CACHED) {
+      if (n === 0) return "";
+      const ascii = cachedAscii(this.data, start, n);
+      if (ascii !== undefined) return ascii;
     }
     try {
       return decodeUtf8(this.data, start, start + n);

@@ -8,7 +8,7 @@
 // items it moves), so decoding is linear in the input.
 
 import { OP } from "./_pickle_opcodes.ts";
-import { KeyInterner, withInterner } from "./_pickle_keys.ts";
+import { endSharing, startSharing } from "./_pickle_keys.ts";
 import {
   decodeLatin1,
   decodeLong,
@@ -23,7 +23,6 @@ import {
   DecoderBase,
   type DecoderSettings,
   GlobalRef,
-  isPlainDict,
 } from "./_pickle_build.ts";
 import { PyDict } from "./pickle_dict.ts";
 import { ByteArray, FrozenSet, PyFloat, Tuple } from "./pickle_types.ts";
@@ -37,7 +36,12 @@ export type { DecoderSettings, GlobalFunction } from "./_pickle_build.ts";
 export function decodePickle(data: Uint8Array, s: DecoderSettings): unknown {
   // The dicts of one pickle share one key interner: a key object used by
   // many dicts is interned once.
-  return withInterner(new KeyInterner(), () => new Decoder(data, s).run());
+  const outer = startSharing();
+  try {
+    return new Decoder(data, s).run();
+  } finally {
+    endSharing(outer);
+  }
 }
 
 class Decoder extends DecoderBase {
@@ -263,7 +267,6 @@ class Decoder extends DecoderBase {
         case OP.DUP: {
           const v = this.top();
           if (v instanceof GlobalRef) this.globalsOnStack++;
-          else if (s.dicts === "object" && isPlainDict(v)) this.exposed.add(v);
           stack.push(v);
           break;
         }
@@ -271,9 +274,17 @@ class Decoder extends DecoderBase {
         case OP.TUPLE2:
         case OP.TUPLE3: {
           const n = op - OP.TUPLE1 + 1;
-          const base = this.marks.length > 0 ? this.marks.at(-1)! : 0;
+          const marks = this.marks;
+          const base = marks.length > 0 ? marks[marks.length - 1]! : 0;
           if (stack.length - n < base) this.fail("invalid", "stack underflow");
-          const items = stack.splice(stack.length - n, n);
+          // Array literals and pops: much cheaper than splice().
+          const c = stack.pop();
+          let items: unknown[];
+          if (n === 1) items = [c];
+          else {
+            const b = stack.pop();
+            items = n === 2 ? [b, c] : [stack.pop(), b, c];
+          }
           this.noGlobals(items, 0);
           const t = new Tuple(items);
           this.deepen(t, items, 0);
