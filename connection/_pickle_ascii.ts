@@ -13,69 +13,76 @@ export const MAX_CACHED = 16;
 const SLOT_BITS = 14;
 const SLOTS = 1 << SLOT_BITS;
 const strings: string[] = new Array<string>(SLOTS).fill("");
-// Each slot's hash and bytes: a lookup compares numbers and bytes only
-// (reading the cached string's chars would depend on its V8 layout).
-const hashes = new Int32Array(SLOTS);
-const bytes = new Uint8Array(SLOTS * MAX_CACHED);
+// Each slot's bytes as four 32-bit words (see cachedAscii) and its length:
+// a lookup compares numbers only, never the cached string's chars.
+const words = new Int32Array(SLOTS * 4);
+const lengths = new Uint8Array(SLOTS);
 const fcc = String.fromCharCode;
 
 /**
  * `data[s, s + n)` as a string when every byte is ASCII and
  * `1 <= n <= MAX_CACHED`, else `undefined`. Equal bytes give the same
- * string object while it stays in the cache.
+ * string object while it stays in the cache. `view` is a DataView of
+ * `data`'s bytes (same offset and length).
  */
 export function cachedAscii(
   data: Uint8Array,
+  view: DataView,
   s: number,
   n: number,
 ): string | undefined {
-  let h = n;
-  let or = 0;
-  const end = s + n;
-  for (let i = s; i < end; i++) {
-    const b = data[i]!;
-    or |= b;
-    h = Math.imul(h ^ b, 0x01000193);
+  // Four words that cover the n bytes (with overlap): the first and last 8
+  // bytes, or the first and last 4, or the bytes packed.
+  let w0: number;
+  let w1 = 0;
+  let w2 = 0;
+  let w3 = 0;
+  if (n >= 8) {
+    w0 = view.getInt32(s, true);
+    w1 = view.getInt32(s + 4, true);
+    w2 = view.getInt32(s + n - 8, true);
+    w3 = view.getInt32(s + n - 4, true);
+  } else if (n >= 4) {
+    w0 = view.getInt32(s, true);
+    w1 = view.getInt32(s + n - 4, true);
+  } else {
+    w0 = data[s]! | (n > 1 ? data[s + 1]! << 8 : 0) |
+      (n > 2 ? data[s + 2]! << 16 : 0);
   }
-  if (or >= 0x80) return undefined;
+  let h = Math.imul(w0 ^ n, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15) ^ w1, 0x85ebca77);
+  h = Math.imul(h ^ (h >>> 13) ^ w2, 0xc2b2ae3d);
+  h = Math.imul(h ^ (h >>> 16) ^ w3, 0x27d4eb2f);
   // Two neighbouring slots per hash: the newest string in the first.
-  const slot = (Math.imul(h, 0x9e3779b1) >>> (32 - SLOT_BITS)) & ~1;
-  if (hashes[slot] === h && sameBytes(slot, data, s, n)) {
+  const slot = (h >>> (32 - SLOT_BITS)) & ~1;
+  let at = slot * 4;
+  if (
+    words[at] === w0 && words[at + 1] === w1 && words[at + 2] === w2 &&
+    words[at + 3] === w3 && lengths[slot] === n
+  ) {
     return strings[slot]!;
   }
-  if (hashes[slot + 1] === h && sameBytes(slot + 1, data, s, n)) {
+  if (
+    words[at + 4] === w0 && words[at + 5] === w1 && words[at + 6] === w2 &&
+    words[at + 7] === w3 && lengths[slot + 1] === n
+  ) {
     return strings[slot + 1]!;
   }
-  // A miss: the first slot's string moves to the second (whose string is
-  // dropped) and the new string goes first.
-  demote(slot);
+  // A miss. The words cover every byte: one test finds a non-ASCII byte.
+  if (((w0 | w1 | w2 | w3) & 0x80808080) !== 0) return undefined;
+  // The first slot moves to the second (whose string is dropped) and the
+  // new string goes first.
+  strings[slot + 1] = strings[slot]!;
+  lengths[slot + 1] = lengths[slot]!;
+  words.copyWithin(at + 4, at, at + 4);
   const fresh = asciiString(data, s, n);
   strings[slot] = fresh;
-  hashes[slot] = h;
-  bytes.set(data.subarray(s, end), slot * MAX_CACHED);
+  lengths[slot] = n;
+  words[at++] = w0;
+  words[at++] = w1;
+  words[at++] = w2;
+  words[at] = w3;
   return fresh;
-}
-
-function sameBytes(
-  slot: number,
-  data: Uint8Array,
-  s: number,
-  n: number,
-): boolean {
-  if (strings[slot]!.length !== n) return false;
-  const at = slot * MAX_CACHED;
-  for (let i = 0; i < n; i++) {
-    if (bytes[at + i] !== data[s + i]) return false;
-  }
-  return true;
-}
-
-/** Copies slot `slot` (string, hash, bytes) over slot `slot + 1`. */
-function demote(slot: number): void {
-  strings[slot + 1] = strings[slot]!;
-  hashes[slot + 1] = hashes[slot]!;
-  const at = slot * MAX_CACHED;
-  for (let i = at; i < at + MAX_CACHED; i++) bytes[i + MAX_CACHED] = bytes[i]!;
 }
 
 /**

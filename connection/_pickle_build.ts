@@ -82,13 +82,16 @@ function negZero(): PyFloat {
   return new PyFloat(-0);
 }
 
-/** Adds `items[from..]` to `set`, keeping a `-0` member (Python's -0.0). */
+/**
+ * Adds `items[from, to)` to `set`, keeping a `-0` member (Python's -0.0).
+ */
 export function addMembers(
   set: Set<unknown>,
   items: readonly unknown[],
   from: number,
+  to: number = items.length,
 ): void {
-  for (let i = from; i < items.length; i++) addMember(set, items[i], negZero);
+  for (let i = from; i < to; i++) addMember(set, items[i], negZero);
 }
 
 /** The unpickler's state; `Decoder` adds the opcode loop. */
@@ -97,10 +100,17 @@ export class DecoderBase {
   view: DataView;
   end: number;
   s: DecoderSettings;
+  /**
+   * The stack is `stack[0, sp)`: an explicit height, so that popping never
+   * shrinks the array (V8 trims a shrunk array, and pushes regrow it).
+   * Slots at and above `sp` may hold stale values until overwritten.
+   */
   stack: unknown[] = [];
+  sp = 0;
   marks: number[] = [];
-  /** Memo slots 0..n-1 set in order (the usual case). */
+  /** Memo slots 0..memoLen-1, set in order (the usual case). */
   memo: unknown[] = [];
+  memoLen = 0;
   /** Any other memo slots: the cost never depends on the index's size. */
   sparseMemo: Map<number, unknown> | undefined;
   memoSize = 0;
@@ -168,14 +178,32 @@ export class DecoderBase {
     return m;
   }
 
+  /** The stack height at the innermost MARK (0 without one). */
+  base(): number {
+    const marks = this.marks;
+    return marks.length > 0 ? marks[marks.length - 1]! : 0;
+  }
+
+  push(v: unknown): void {
+    this.stack[this.sp++] = v;
+  }
+
   depthOf(v: unknown): number {
     return typeof v === "object" && v !== null ? this.depth.get(v) ?? 1 : 0;
   }
 
-  /** Records that `container` now holds `items`; enforces `maxDepth`. */
-  deepen(container: object, items: readonly unknown[], from: number): void {
+  /**
+   * Records that `container` now holds `items[from, to)`; enforces
+   * `maxDepth`.
+   */
+  deepen(
+    container: object,
+    items: readonly unknown[],
+    from: number,
+    to: number,
+  ): void {
     let d = 0;
-    for (let i = from; i < items.length; i++) {
+    for (let i = from; i < to; i++) {
       const v = items[i];
       if (typeof v === "object" && v !== null) {
         const e = this.depth.get(v) ?? 1;
@@ -204,9 +232,21 @@ export class DecoderBase {
     }
   }
 
-  noGlobals(items: readonly unknown[], from: number): void {
+  /** Refuses a global among `stack[from, sp)`. */
+  noGlobals(from: number): void {
     if (this.globalsOnStack === 0) return;
-    for (let i = from; i < items.length; i++) {
+    const stack = this.stack;
+    for (let i = from; i < this.sp; i++) {
+      if (stack[i] instanceof GlobalRef) {
+        this.fail("refused", "a global can only be called by REDUCE");
+      }
+    }
+  }
+
+  /** Refuses a global among `items`. */
+  noGlobalsIn(items: readonly unknown[]): void {
+    if (this.globalsOnStack === 0) return;
+    for (let i = 0; i < items.length; i++) {
       if (items[i] instanceof GlobalRef) {
         this.fail("refused", "a global can only be called by REDUCE");
       }
@@ -218,7 +258,7 @@ export class DecoderBase {
   }
 
   memoAt(i: number): unknown {
-    return i < this.memo.length ? this.memo[i] : this.sparseMemo?.get(i);
+    return i < this.memoLen ? this.memo[i] : this.sparseMemo?.get(i);
   }
 
   pushFromMemo(i: number): void {
@@ -229,19 +269,18 @@ export class DecoderBase {
     if (typeof v === "object") {
       if (v instanceof GlobalRef) this.globalsOnStack++;
       else if (this.replaced !== undefined) {
-        this.stack.push(this.replaced.get(v!) ?? v);
+        this.stack[this.sp++] = this.replaced.get(v!) ?? v;
         return;
       }
     }
-    this.stack.push(v);
+    this.stack[this.sp++] = v;
   }
 
   setMemo(i: number, v: unknown): void {
-    const memo = this.memo;
-    if (i < memo.length) {
-      memo[i] = v;
-    } else if (i === memo.length && this.sparseMemo === undefined) {
-      memo.push(v);
+    if (i < this.memoLen) {
+      this.memo[i] = v;
+    } else if (i === this.memoLen && this.sparseMemo === undefined) {
+      this.memo[this.memoLen++] = v;
       this.memoSize++;
     } else {
       const sparse = this.sparseMemo ??= new Map();
@@ -251,12 +290,9 @@ export class DecoderBase {
   }
 
   put(i: number): void {
-    const stack = this.stack;
+    const sp = this.sp;
     const marks = this.marks;
-    if (
-      stack.length === 0 ||
-      (marks.length > 0 && stack.length === marks[marks.length - 1])
-    ) {
+    if (sp === 0 || (marks.length > 0 && sp === marks[marks.length - 1])) {
       this.fail("invalid", "empty stack");
     }
     if (i >= this.s.maxMemo) {
@@ -265,71 +301,67 @@ export class DecoderBase {
         `memo index ${i} exceeds the maximum of ${this.s.maxMemo}`,
       );
     }
-    this.setMemo(i, stack[stack.length - 1]);
+    this.setMemo(i, this.stack[sp - 1]);
   }
 
   top(): unknown {
-    const stack = this.stack;
-    if (stack.length === 0 || stack.length === this.marks.at(-1)) {
-      this.fail("invalid", "stack underflow");
-    }
-    return stack[stack.length - 1];
+    const sp = this.sp;
+    if (sp === 0 || sp === this.base()) this.fail("invalid", "stack underflow");
+    return this.stack[sp - 1];
   }
 
   pop(): unknown {
-    const stack = this.stack;
-    if (stack.length === 0 || stack.length === this.marks.at(-1)) {
-      this.fail("invalid", "stack underflow");
-    }
-    const v = stack.pop();
+    const sp = this.sp;
+    if (sp === 0 || sp === this.base()) this.fail("invalid", "stack underflow");
+    const v = this.stack[--this.sp];
     this.popped(v);
     return v;
   }
 
-  /** Adds key/value pairs `items[from..]` to the dict at `stack[slot]`. */
-  setItems(slot: number, items: unknown[], from: number): void {
-    if (slot < 0 || (this.marks.length > 0 && slot < this.marks.at(-1)!)) {
-      this.fail("invalid", "stack underflow");
+  /**
+   * Adds the key/value pairs `stack[from, sp)` to the dict `target`;
+   * returns the dict that holds them (a PyDict replaces a plain dict that
+   * gets a non-string key). The caller puts it in the target's slot.
+   */
+  setItems(target: unknown, from: number): unknown {
+    const items = this.stack;
+    const to = this.sp;
+    if ((to - from) % 2 !== 0) {
+      this.fail("invalid", "odd number of items for SETITEMS");
     }
-    let target = this.stack[slot];
-    const n = items.length - from;
-    if (n % 2 !== 0) this.fail("invalid", "odd number of items for SETITEMS");
-    this.noGlobals(items, from);
+    this.noGlobals(from);
     if (this.replaced !== undefined && isPlainDict(target)) {
-      const repl = this.replaced.get(target);
-      if (repl !== undefined) {
-        // A reference kept from before the dict became a PyDict.
-        this.stack[slot] = target = repl;
-      }
+      // A reference kept from before the dict became a PyDict.
+      target = this.replaced.get(target) ?? target;
     }
     if (isPlainDict(target) && this.s.dicts === "object") {
       const obj = target;
       let i = from;
-      for (; i < items.length; i += 2) {
+      for (; i < to; i += 2) {
         const k = items[i];
         if (typeof k !== "string") break;
         setStringKey(obj, k, items[i + 1]);
       }
-      if (i < items.length) {
-        target = this.toPyDict(obj, slot);
+      if (i < to) {
+        target = this.toPyDict(obj);
         from = i;
       } else {
         if (this.end > this.s.maxContainerLength) {
           // Counts pairs (an upper bound of the size) without walking keys.
           // Smaller inputs cannot hold a container that long.
           const sizes = this.dictSizes ??= new Map();
-          const size = (sizes.get(obj) ?? 0) + (items.length - from) / 2;
+          const size = (sizes.get(obj) ?? 0) + (to - from) / 2;
           this.checkLength(size);
           sizes.set(obj, size);
         }
-        this.deepen(obj, items, from);
-        return;
+        this.deepen(obj, items, from, to);
+        return obj;
       }
     }
     if (!(target instanceof PyDict)) {
       this.fail("invalid", "SETITEMS target is not a dict");
     }
-    for (let i = from; i < items.length; i += 2) {
+    for (let i = from; i < to; i += 2) {
       try {
         target.set(items[i], items[i + 1]);
       } catch (e) {
@@ -337,19 +369,19 @@ export class DecoderBase {
       }
     }
     this.checkLength(target.size);
-    this.deepen(target, items, from);
+    this.deepen(target, items, from, to);
+    return target;
   }
 
   /**
-   * Replaces the plain dict at `stack[slot]` by an equal PyDict. Other
+   * Replaces the plain dict `old` by an equal PyDict (returned). Other
    * references to it are mapped when fetched from the memo, and swapped
    * once, at STOP, by {@linkcode DecoderBase.finish}: a cost of one walk in
    * all, however many dicts change.
    */
-  toPyDict(old: Record<string, unknown>, slot: number): PyDict {
+  toPyDict(old: Record<string, unknown>): PyDict {
     const d = new PyDict<unknown, unknown>();
     for (const k of Object.keys(old)) d.set(k, old[k]);
-    this.stack[slot] = d;
     const depth = this.depth.get(old);
     if (depth !== undefined) this.depth.set(d, depth);
     (this.replaced ??= new Map()).set(old, d);
@@ -512,7 +544,7 @@ export class DecoderBase {
   str(start: number, n: number): string {
     if (n <= MAX_CACHED) {
       if (n === 0) return "";
-      const ascii = cachedAscii(this.data, start, n);
+      const ascii = cachedAscii(this.data, this.view, start, n);
       if (ascii !== undefined) return ascii;
     }
     try {

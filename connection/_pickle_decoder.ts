@@ -52,7 +52,10 @@ class Decoder extends DecoderBase {
     const view = this.view;
     const end = this.end;
     const stack = this.stack;
+    const marks = this.marks;
     const s = this.s;
+    const wrapFloats = s.floats === "wrap";
+    const mapDicts = s.dicts === "map";
     if (end > s.maxBytes) {
       this.opPos = 0;
       this.op = data[0] ?? 0;
@@ -71,6 +74,7 @@ class Decoder extends DecoderBase {
       this.opPos = pos;
       const op = data[pos++]!;
       this.op = op;
+      // Pushes are `stack[this.sp++] = v`: no push() call, no regrowth.
       switch (op) {
         case OP.PROTO: {
           this.need(pos, 1);
@@ -83,41 +87,44 @@ class Decoder extends DecoderBase {
           pos += 8;
           break;
         case OP.STOP: {
-          if (stack.length === 0 || stack.length === this.marks.at(-1)) {
+          const sp = this.sp;
+          if (
+            sp === 0 || (marks.length > 0 && sp === marks[marks.length - 1])
+          ) {
             this.fail("invalid", "empty stack at STOP");
           }
-          const v = stack[stack.length - 1];
+          const v = stack[sp - 1];
           if (v instanceof GlobalRef) {
             this.fail("refused", "a global can only be called by REDUCE");
           }
           return this.finish(v);
         }
         case OP.NONE:
-          stack.push(null);
+          stack[this.sp++] = null;
           break;
         case OP.NEWTRUE:
-          stack.push(true);
+          stack[this.sp++] = true;
           break;
         case OP.NEWFALSE:
-          stack.push(false);
+          stack[this.sp++] = false;
           break;
         case OP.BININT1:
           this.need(pos, 1);
-          stack.push(data[pos++]);
+          stack[this.sp++] = data[pos++]!;
           break;
         case OP.BININT2:
           this.need(pos, 2);
-          stack.push(data[pos]! | (data[pos + 1]! << 8));
+          stack[this.sp++] = data[pos]! | (data[pos + 1]! << 8);
           pos += 2;
           break;
         case OP.BININT:
           this.need(pos, 4);
-          stack.push(view.getInt32(pos, true));
+          stack[this.sp++] = view.getInt32(pos, true);
           pos += 4;
           break;
         case OP.LONG1: {
           const n = this.counted(pos++, 1);
-          stack.push(decodeLong(data, view, pos, n, this.failText));
+          stack[this.sp++] = decodeLong(data, view, pos, n, this.failText);
           pos += n;
           break;
         }
@@ -129,15 +136,19 @@ class Decoder extends DecoderBase {
             this.fail("invalid", "LONG pickle has negative byte count");
           }
           this.need(pos, n);
-          stack.push(decodeLong(data, view, pos, n, this.failText));
+          stack[this.sp++] = decodeLong(data, view, pos, n, this.failText);
           pos += n;
           break;
         }
         case OP.INT:
         case OP.LONG: {
           const nl = this.readLine(pos);
-          stack.push(
-            parseTextInt(data, pos, nl, op === OP.LONG, this.failText),
+          stack[this.sp++] = parseTextInt(
+            data,
+            pos,
+            nl,
+            op === OP.LONG,
+            this.failText,
           );
           pos = nl + 1;
           break;
@@ -146,39 +157,44 @@ class Decoder extends DecoderBase {
           this.need(pos, 8);
           const f = view.getFloat64(pos, false);
           pos += 8;
-          stack.push(s.floats === "wrap" ? new PyFloat(f) : f);
+          stack[this.sp++] = wrapFloats ? new PyFloat(f) : f;
           break;
         }
         case OP.FLOAT: {
           const nl = this.readLine(pos);
           const f = parseTextFloat(data, pos, nl, this.failText);
           pos = nl + 1;
-          stack.push(s.floats === "wrap" ? new PyFloat(f) : f);
+          stack[this.sp++] = wrapFloats ? new PyFloat(f) : f;
           break;
         }
         case OP.SHORT_BINUNICODE: {
           const n = this.counted(pos++, 1);
-          stack.push(this.str(pos, n));
+          stack[this.sp++] = this.str(pos, n);
           pos += n;
           break;
         }
         case OP.BINUNICODE: {
           const n = this.counted(pos, 4);
           pos += 4;
-          stack.push(this.str(pos, n));
+          stack[this.sp++] = this.str(pos, n);
           pos += n;
           break;
         }
         case OP.BINUNICODE8: {
           const n = this.counted(pos, 8);
           pos += 8;
-          stack.push(this.str(pos, n));
+          stack[this.sp++] = this.str(pos, n);
           pos += n;
           break;
         }
         case OP.UNICODE: {
           const nl = this.readLine(pos);
-          stack.push(decodeRawUnicodeEscape(data, pos, nl, this.failText));
+          stack[this.sp++] = decodeRawUnicodeEscape(
+            data,
+            pos,
+            nl,
+            this.failText,
+          );
           pos = nl + 1;
           break;
         }
@@ -202,20 +218,20 @@ class Decoder extends DecoderBase {
               this.fail("invalid", "non-ASCII byte in a Python 2 str");
             }
           }
-          stack.push(decodeLatin1(data, pos, pos + n));
+          stack[this.sp++] = decodeLatin1(data, pos, pos + n);
           pos += n;
           break;
         }
         case OP.SHORT_BINBYTES: {
           const n = this.counted(pos++, 1);
-          stack.push(this.bytes(pos, n));
+          stack[this.sp++] = this.bytes(pos, n);
           pos += n;
           break;
         }
         case OP.BINBYTES: {
           const n = this.counted(pos, 4);
           pos += 4;
-          stack.push(this.bytes(pos, n));
+          stack[this.sp++] = this.bytes(pos, n);
           pos += n;
           break;
         }
@@ -223,35 +239,33 @@ class Decoder extends DecoderBase {
         case OP.BYTEARRAY8: {
           const n = this.counted(pos, 8);
           pos += 8;
-          stack.push(
-            op === OP.BYTEARRAY8
-              ? new ByteArray(data.slice(pos, pos + n))
-              : this.bytes(pos, n),
-          );
+          stack[this.sp++] = op === OP.BYTEARRAY8
+            ? new ByteArray(data.slice(pos, pos + n))
+            : this.bytes(pos, n);
           pos += n;
           break;
         }
         case OP.EMPTY_LIST:
-          stack.push([]);
+          stack[this.sp++] = [];
           break;
         case OP.EMPTY_DICT:
-          stack.push(s.dicts === "map" ? new PyDict() : {});
+          stack[this.sp++] = mapDicts ? new PyDict() : {};
           break;
         case OP.EMPTY_SET:
-          stack.push(new Set());
+          stack[this.sp++] = new Set();
           break;
         case OP.EMPTY_TUPLE:
-          stack.push(new Tuple([]));
+          stack[this.sp++] = new Tuple([]);
           break;
         case OP.MARK:
-          if (this.marks.length >= s.maxDepth + 1000) {
+          if (marks.length >= s.maxDepth + 1000) {
             this.fail("limit", "too many open MARKs");
           }
-          this.marks.push(stack.length);
+          marks.push(this.sp);
           break;
         case OP.POP:
-          if (this.marks.length > 0 && stack.length === this.marks.at(-1)) {
-            this.marks.pop(); // Python: POP of a MARK drops the mark
+          if (marks.length > 0 && this.sp === marks[marks.length - 1]) {
+            marks.pop(); // Python: POP of a MARK drops the mark
           } else {
             this.pop();
           }
@@ -259,59 +273,57 @@ class Decoder extends DecoderBase {
         case OP.POP_MARK: {
           const m = this.popMark();
           if (this.globalsOnStack > 0) {
-            for (let i = m; i < stack.length; i++) this.popped(stack[i]);
+            for (let i = m; i < this.sp; i++) this.popped(stack[i]);
           }
-          stack.length = m;
+          this.sp = m;
           break;
         }
         case OP.DUP: {
           const v = this.top();
           if (v instanceof GlobalRef) this.globalsOnStack++;
-          stack.push(v);
+          stack[this.sp++] = v;
           break;
         }
         case OP.TUPLE1:
         case OP.TUPLE2:
         case OP.TUPLE3: {
           const n = op - OP.TUPLE1 + 1;
-          const marks = this.marks;
-          const base = marks.length > 0 ? marks[marks.length - 1]! : 0;
-          if (stack.length - n < base) this.fail("invalid", "stack underflow");
-          // Array literals and pops: much cheaper than splice().
-          const c = stack.pop();
-          let items: unknown[];
-          if (n === 1) items = [c];
-          else {
-            const b = stack.pop();
-            items = n === 2 ? [b, c] : [stack.pop(), b, c];
-          }
-          this.noGlobals(items, 0);
+          const sp = this.sp - n;
+          if (sp < this.base()) this.fail("invalid", "stack underflow");
+          const items = n === 1
+            ? [stack[sp]]
+            : n === 2
+            ? [stack[sp], stack[sp + 1]]
+            : [stack[sp], stack[sp + 1], stack[sp + 2]];
+          this.noGlobalsIn(items);
           const t = new Tuple(items);
-          this.deepen(t, items, 0);
-          stack.push(t);
+          this.deepen(t, items, 0, n);
+          stack[sp] = t;
+          this.sp = sp + 1;
           break;
         }
         case OP.TUPLE:
         case OP.FROZENSET:
         case OP.LIST: {
           const m = this.popMark();
-          const items = stack.splice(m);
-          this.checkLength(items.length);
-          this.noGlobals(items, 0);
+          this.checkLength(this.sp - m);
+          this.noGlobals(m);
+          const items = stack.slice(m, this.sp);
           const v = op === OP.TUPLE
             ? new Tuple(items)
             : op === OP.LIST
             ? items
             : new FrozenSet(items);
-          this.deepen(v, items, 0);
-          stack.push(v);
+          this.deepen(v, items, 0, items.length);
+          stack[m] = v;
+          this.sp = m + 1;
           break;
         }
         case OP.DICT: {
           const m = this.popMark();
-          const items = stack.splice(m);
-          stack.push(s.dicts === "map" ? new PyDict() : {});
-          this.setItems(stack.length - 1, items, 0);
+          const d = this.setItems(mapDicts ? new PyDict() : {}, m);
+          stack[m] = d;
+          this.sp = m + 1;
           break;
         }
         case OP.APPEND: {
@@ -325,53 +337,59 @@ class Decoder extends DecoderBase {
           }
           this.checkLength(list.length + 1);
           list.push(v);
-          if (typeof v === "object" && v !== null) this.deepen(list, [v], 0);
+          if (typeof v === "object" && v !== null) {
+            this.deepen(list, stack, this.sp, this.sp + 1);
+          }
           break;
         }
         case OP.APPENDS: {
           const m = this.popMark();
-          if (m === 0 || (this.marks.length > 0 && m <= this.marks.at(-1)!)) {
+          if (m === 0 || (marks.length > 0 && m <= marks[marks.length - 1]!)) {
             this.fail("invalid", "stack underflow");
           }
           const list = stack[m - 1];
           if (!Array.isArray(list)) {
             this.fail("invalid", "APPENDS target is not a list");
           }
-          const n = stack.length - m;
-          this.checkLength(list.length + n);
-          this.noGlobals(stack, m);
-          for (let i = m; i < stack.length; i++) list.push(stack[i]);
-          this.deepen(list, stack, m);
-          stack.length = m;
+          const sp = this.sp;
+          this.checkLength(list.length + sp - m);
+          this.noGlobals(m);
+          for (let i = m; i < sp; i++) list.push(stack[i]);
+          this.deepen(list, stack, m, sp);
+          this.sp = m;
           break;
         }
         case OP.SETITEM: {
-          const base = this.marks.length > 0 ? this.marks.at(-1)! : 0;
-          if (stack.length - 3 < base) this.fail("invalid", "stack underflow");
-          this.setItems(stack.length - 3, stack, stack.length - 2);
-          stack.length -= 2;
+          const sp = this.sp - 3;
+          if (sp < this.base()) this.fail("invalid", "stack underflow");
+          stack[sp] = this.setItems(stack[sp], sp + 1);
+          this.sp = sp + 1;
           break;
         }
         case OP.SETITEMS: {
           const m = this.popMark();
-          this.setItems(m - 1, stack, m);
-          stack.length = m;
+          if (m === 0 || (marks.length > 0 && m <= marks[marks.length - 1]!)) {
+            this.fail("invalid", "stack underflow");
+          }
+          stack[m - 1] = this.setItems(stack[m - 1], m);
+          this.sp = m;
           break;
         }
         case OP.ADDITEMS: {
           const m = this.popMark();
-          if (m === 0 || (this.marks.length > 0 && m <= this.marks.at(-1)!)) {
+          if (m === 0 || (marks.length > 0 && m <= marks[marks.length - 1]!)) {
             this.fail("invalid", "stack underflow");
           }
           const set = stack[m - 1];
           if (!(set instanceof Set)) {
             this.fail("invalid", "ADDITEMS target is not a set");
           }
-          this.checkLength(set.size + stack.length - m);
-          this.noGlobals(stack, m);
-          addMembers(set, stack, m);
-          this.deepen(set, stack, m);
-          stack.length = m;
+          const sp = this.sp;
+          this.checkLength(set.size + sp - m);
+          this.noGlobals(m);
+          addMembers(set, stack, m, sp);
+          this.deepen(set, stack, m, sp);
+          this.sp = m;
           break;
         }
         case OP.MEMOIZE:
@@ -413,7 +431,7 @@ class Decoder extends DecoderBase {
           const module = this.str(pos, nl1 - pos);
           const name = this.str(nl1 + 1, nl2 - nl1 - 1);
           pos = nl2 + 1;
-          stack.push(this.resolve(module, name));
+          stack[this.sp++] = this.resolve(module, name);
           this.globalsOnStack++;
           break;
         }
@@ -423,7 +441,7 @@ class Decoder extends DecoderBase {
           if (typeof name !== "string" || typeof module !== "string") {
             this.fail("invalid", "STACK_GLOBAL requires str");
           }
-          stack.push(this.resolve(module, name));
+          stack[this.sp++] = this.resolve(module, name);
           this.globalsOnStack++;
           break;
         }
@@ -433,7 +451,7 @@ class Decoder extends DecoderBase {
           if (args instanceof GlobalRef) {
             this.fail("refused", "a global can only be called by REDUCE");
           }
-          stack.push(this.reduce(callable, args));
+          stack[this.sp++] = this.reduce(callable, args);
           break;
         }
         case OP.PERSID:
