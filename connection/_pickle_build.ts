@@ -94,6 +94,10 @@ export function addMembers(
   for (let i = from; i < to; i++) addMember(set, items[i], negZero);
 }
 
+/** The stack and memo sizes of the last pickle decoded (bounded). */
+const sizeHint = { stack: 0, memo: 0 };
+const MAX_HINT = 16384;
+
 /** The unpickler's state; `Decoder` adds the opcode loop. */
 export class DecoderBase {
   data: Uint8Array;
@@ -105,11 +109,13 @@ export class DecoderBase {
    * shrinks the array (V8 trims a shrunk array, and pushes regrow it).
    * Slots at and above `sp` may hold stale values until overwritten.
    */
-  stack: unknown[] = [];
+  stack: unknown[];
   sp = 0;
+  /** The highest `sp` seen at the end of a batch (a size hint only). */
+  high = 0;
   marks: number[] = [];
   /** Memo slots 0..memoLen-1, set in order (the usual case). */
-  memo: unknown[] = [];
+  memo: unknown[];
   memoLen = 0;
   /** Any other memo slots: the cost never depends on the index's size. */
   sparseMemo: Map<number, unknown> | undefined;
@@ -133,6 +139,10 @@ export class DecoderBase {
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.end = data.length;
     this.s = s;
+    // Room for as much stack and memo as the previous pickle used (bounded),
+    // so that a series of similar pickles does not regrow them each time.
+    this.stack = new Array(sizeHint.stack);
+    this.memo = new Array(sizeHint.memo);
   }
 
   fail(reason: UnpicklingErrorReason, what: string, cause?: unknown): never {
@@ -390,6 +400,8 @@ export class DecoderBase {
 
   /** The result, with every replaced plain dict swapped for its PyDict. */
   finish(result: unknown): unknown {
+    sizeHint.stack = Math.min(this.high, MAX_HINT);
+    sizeHint.memo = Math.min(this.memoLen, MAX_HINT);
     const replaced = this.replaced;
     if (replaced === undefined) return result;
     const swap = (v: unknown): unknown =>

@@ -305,6 +305,7 @@ class Decoder extends DecoderBase {
         case OP.TUPLE:
         case OP.FROZENSET:
         case OP.LIST: {
+          if (this.sp > this.high) this.high = this.sp;
           const m = this.popMark();
           this.checkLength(this.sp - m);
           this.noGlobals(m);
@@ -320,6 +321,7 @@ class Decoder extends DecoderBase {
           break;
         }
         case OP.DICT: {
+          if (this.sp > this.high) this.high = this.sp;
           const m = this.popMark();
           const d = this.setItems(mapDicts ? new PyDict() : {}, m);
           stack[m] = d;
@@ -343,6 +345,7 @@ class Decoder extends DecoderBase {
           break;
         }
         case OP.APPENDS: {
+          if (this.sp > this.high) this.high = this.sp;
           const m = this.popMark();
           if (m === 0 || (marks.length > 0 && m <= marks[marks.length - 1]!)) {
             this.fail("invalid", "stack underflow");
@@ -367,6 +370,7 @@ class Decoder extends DecoderBase {
           break;
         }
         case OP.SETITEMS: {
+          if (this.sp > this.high) this.high = this.sp;
           const m = this.popMark();
           if (m === 0 || (marks.length > 0 && m <= marks[marks.length - 1]!)) {
             this.fail("invalid", "stack underflow");
@@ -376,6 +380,7 @@ class Decoder extends DecoderBase {
           break;
         }
         case OP.ADDITEMS: {
+          if (this.sp > this.high) this.high = this.sp;
           const m = this.popMark();
           if (m === 0 || (marks.length > 0 && m <= marks[marks.length - 1]!)) {
             this.fail("invalid", "stack underflow");
