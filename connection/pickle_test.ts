@@ -336,6 +336,36 @@ Deno.test("dumps() is reentrant and recovers after an error", () => {
   );
 });
 
+Deno.test("dumps() finds a shared tuple within one pickle only", () => {
+  // Python: t = (1, 2); pickle.dumps([t, t]) and pickle.dumps([t]).
+  const t = new Tuple([1, 2]);
+  const twice = "8004950d000000000000005d94284b014b0286946801652e";
+  const once = "8004950a000000000000005d944b014b028694612e";
+  assert.equal(toHex(dumps([t, t])), twice);
+  // A later pickle writes the tuple in full, even after a failed one.
+  assert.equal(toHex(dumps([t])), once);
+  assert.throws(() => dumps([t, t, () => 0]), TypeError);
+  assert.equal(toHex(dumps([t])), once);
+  assert.equal(
+    toHex(dumps([t, t], { protocol: 2 })),
+    "80025d7100284b014b028671016801652e",
+  );
+  // A dumps() nested in a getter does not hide the outer pickle's tuple.
+  // Python: pickle.dumps({"b": t, "a": 1, "c": t})
+  const value = {
+    b: t,
+    get a() {
+      assert.equal(toHex(dumps([t])), once);
+      return 1;
+    },
+    c: t,
+  };
+  assert.equal(
+    toHex(dumps(value)),
+    "8004951b000000000000007d94288c0162944b014b0286948c0161944b018c0163946802752e",
+  );
+});
+
 Deno.test("dumps() refuses values with no Python equivalent", () => {
   assert.throws(() => dumps(undefined), TypeError);
   assert.throws(() => dumps([() => 1]), TypeError);
