@@ -181,6 +181,19 @@ class Encoder extends PickleWriter {
     else this.memoOp(OP.BINPUT, OP.LONG_BINPUT, idx);
   }
 
+  /** `code`, which makes a new object, then that object's memo put. */
+  opMemoized(code: number): void {
+    const idx = this.memoLen++;
+    if (this.proto >= 4) {
+      const buf = this.ensure(2);
+      buf[this.pos++] = code;
+      buf[this.pos++] = OP.MEMOIZE;
+    } else {
+      this.op(code);
+      this.memoOp(OP.BINPUT, OP.LONG_BINPUT, idx);
+    }
+  }
+
   memoGet(idx: number): void {
     this.memoOp(OP.BINGET, OP.LONG_BINGET, idx);
   }
@@ -395,12 +408,10 @@ class Encoder extends PickleWriter {
       }
       this.deeper();
       if (isArray) {
-        this.op(OP.EMPTY_LIST);
-        this.memoPut(null);
+        this.opMemoized(OP.EMPTY_LIST);
         this.batchList(o as unknown[]);
       } else {
-        this.op(OP.EMPTY_DICT);
-        this.memoPut(null);
+        this.opMemoized(OP.EMPTY_DICT);
         this.saveRecordItems(o as Record<string, unknown>);
       }
       this.depth--;
@@ -565,11 +576,11 @@ class Encoder extends PickleWriter {
       this.memoGet(idx);
       return;
     }
-    this.op(n > 3 ? OP.TUPLE : OP.TUPLE1 + n - 1);
     if (stamped) {
       stampMemoIndex(t, this.pickle, this.memoLen);
-      this.memoPut(null);
+      this.opMemoized(n > 3 ? OP.TUPLE : OP.TUPLE1 + n - 1);
     } else {
+      this.op(n > 3 ? OP.TUPLE : OP.TUPLE1 + n - 1);
       this.memoPut(t);
     }
   }
@@ -614,9 +625,20 @@ class Encoder extends PickleWriter {
     this.op(OP.MARK);
     const shape = this.keyShapes.get(keys[0]!);
     if (shape !== undefined && sameKeys(shape.keys, keys)) {
-      // Every key was written before: fetch each from its memo index.
+      // Every key was written before: fetch each from its memo index. The
+      // values come from a for-in loop, where V8 reads each by its slot in
+      // the object (rec[k] elsewhere is a megamorphic keyed load); a key
+      // that is not the expected one (an inherited enumerable property, a
+      // getter changing the object) ends that loop.
       const indices = shape.indices;
-      for (let i = 0; i < size; i++) {
+      let i = 0;
+      for (const k in rec) {
+        if (i === size || k !== keys[i]) break;
+        this.boundary();
+        this.memoGet(indices[i++]!);
+        this.save(rec[k]);
+      }
+      for (; i < size; i++) {
         this.boundary();
         this.memoGet(indices[i]!);
         this.save(rec[keys[i]!]);

@@ -366,6 +366,41 @@ Deno.test("dumps() finds a shared tuple within one pickle only", () => {
   );
 });
 
+Deno.test("dumps() writes records shaped like earlier ones like CPython", () => {
+  // Python: [{"a": 1, "b": 2}, {"a": 3, "b": 4}, {"a": 5, "c": 6},
+  // {"a": 7, "b": 8}]: equal keys are fetched from the memo.
+  const expected =
+    "8004953b000000000000005d94287d94288c0161944b018c0162944b0275" +
+    "7d942868024b0368034b04757d942868024b058c0163944b06757d942868024b07" +
+    "68034b0875652e";
+  const value = () => [{ a: 1, b: 2 }, { a: 3, b: 4 }, { a: 5, c: 6 }, {
+    a: 7,
+    b: 8,
+  }];
+  assert.equal(toHex(dumps(value())), expected);
+  // An enumerable property inherited from Object.prototype is not a key.
+  Object.defineProperty(Object.prototype, "zz", {
+    value: 1,
+    enumerable: true,
+    configurable: true,
+  });
+  try {
+    assert.equal(toHex(dumps(value())), expected);
+  } finally {
+    delete (Object.prototype as Record<string, unknown>).zz;
+  }
+  // A getter that deletes a later key: that key's value is undefined.
+  const rec = {
+    a: 1,
+    get b() {
+      delete (rec as Record<string, unknown>).c;
+      return 2;
+    },
+    c: 3,
+  };
+  assert.throws(() => dumps([{ a: 0, b: 0, c: 0 }, rec]), TypeError);
+});
+
 Deno.test("dumps() refuses values with no Python equivalent", () => {
   assert.throws(() => dumps(undefined), TypeError);
   assert.throws(() => dumps([() => 1]), TypeError);
