@@ -94,6 +94,18 @@ export function addMembers(
   for (let i = from; i < to; i++) addMember(set, items[i], negZero);
 }
 
+/**
+ * An array of `n` empty slots that already holds any kind of value: every
+ * stack and memo array then has the same V8 elements kind, so that stores
+ * into them stay monomorphic (arrays that started as small integers and
+ * changed kind on the way made them megamorphic).
+ */
+function anyArray(n: number): unknown[] {
+  const a = new Array<unknown>(n);
+  a[0] = null;
+  return a;
+}
+
 /** The stack and memo sizes of the last pickle decoded (bounded). */
 const sizeHint = { stack: 0, memo: 0 };
 const MAX_HINT = 16384;
@@ -141,8 +153,8 @@ export class DecoderBase {
     this.s = s;
     // Room for as much stack and memo as the previous pickle used (bounded),
     // so that a series of similar pickles does not regrow them each time.
-    this.stack = new Array(sizeHint.stack);
-    this.memo = new Array(sizeHint.memo);
+    this.stack = anyArray(sizeHint.stack);
+    this.memo = anyArray(sizeHint.memo);
   }
 
   fail(reason: UnpicklingErrorReason, what: string, cause?: unknown): never {
