@@ -375,7 +375,33 @@ class Encoder extends ScalarWriter {
     while (i < n) {
       this.op(OP.MARK);
       const stop = Math.min(n, i + BATCH);
-      for (; i < stop; i++) this.save(a[i]);
+      for (; i < stop; i++) {
+        const v = a[i];
+        // Numbers and strings without save()'s dispatch (a recursive
+        // function, which V8 does not inline here).
+        if (typeof v === "number") {
+          this.boundary();
+          if (v >= 0 && v <= 0xffff && (v | 0) === v && (v !== 0 || 1 / v > 0)) {
+            const buf = this.ensure(3);
+            let p = this.pos;
+            if (v <= 0xff) {
+              buf[p++] = OP.BININT1;
+              buf[p++] = v;
+            } else {
+              buf[p++] = OP.BININT2;
+              buf[p++] = v & 0xff;
+              buf[p++] = v >> 8;
+            }
+            this.pos = p;
+          } else if (Number.isInteger(v) && (v !== 0 || 1 / v > 0)) this.saveInt(v);
+          else this.saveFloat(v);
+        } else if (typeof v === "string") {
+          this.boundary();
+          this.saveStr(v);
+        } else {
+          this.save(v);
+        }
+      }
       this.op(OP.APPENDS);
     }
   }
