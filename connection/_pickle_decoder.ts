@@ -80,12 +80,6 @@ class Decoder extends DecoderBase {
       // compiles to one comparison after another, in source order (that
       // cost half of the decoding time).
       switch (op) {
-        case 0x80: { // PROTO
-          this.need(pos, 1);
-          const p = data[pos++]!;
-          if (p > 5) this.fail("invalid", `unsupported pickle protocol: ${p}`);
-          break;
-        }
         case 0x95: // FRAME
           this.counted(pos, 8);
           pos += 8;
@@ -132,42 +126,10 @@ class Decoder extends DecoderBase {
           pos += n;
           break;
         }
-        case 0x8b: { // LONG4
-          this.need(pos, 4);
-          const n = view.getInt32(pos, true);
-          pos += 4;
-          if (n < 0) {
-            this.fail("invalid", "LONG pickle has negative byte count");
-          }
-          this.need(pos, n);
-          stack[this.sp++] = decodeLong(data, view, pos, n, this.failText);
-          pos += n;
-          break;
-        }
-        case 0x49: // INT
-        case 0x4c: { // LONG
-          const nl = this.readLine(pos);
-          stack[this.sp++] = parseTextInt(
-            data,
-            pos,
-            nl,
-            op === OP.LONG,
-            this.failText,
-          );
-          pos = nl + 1;
-          break;
-        }
         case 0x47: { // BINFLOAT
           this.need(pos, 8);
           const f = view.getFloat64(pos, false);
           pos += 8;
-          stack[this.sp++] = wrapFloats ? new PyFloat(f) : f;
-          break;
-        }
-        case 0x46: { // FLOAT
-          const nl = this.readLine(pos);
-          const f = parseTextFloat(data, pos, nl, this.failText);
-          pos = nl + 1;
           stack[this.sp++] = wrapFloats ? new PyFloat(f) : f;
           break;
         }
@@ -184,48 +146,6 @@ class Decoder extends DecoderBase {
           pos += n;
           break;
         }
-        case 0x8d: { // BINUNICODE8
-          const n = this.counted(pos, 8);
-          pos += 8;
-          stack[this.sp++] = this.str(pos, n);
-          pos += n;
-          break;
-        }
-        case 0x56: { // UNICODE
-          const nl = this.readLine(pos);
-          stack[this.sp++] = decodeRawUnicodeEscape(
-            data,
-            pos,
-            nl,
-            this.failText,
-          );
-          pos = nl + 1;
-          break;
-        }
-        case 0x55: // SHORT_BINSTRING
-        case 0x54: { // BINSTRING
-          let n: number;
-          if (op === OP.SHORT_BINSTRING) {
-            this.need(pos, 1);
-            n = data[pos++]!;
-          } else {
-            this.need(pos, 4);
-            n = view.getInt32(pos, true);
-            pos += 4;
-            if (n < 0) {
-              this.fail("invalid", "BINSTRING pickle has negative byte count");
-            }
-          }
-          this.need(pos, n);
-          for (let i = pos; i < pos + n; i++) {
-            if (data[i]! >= 0x80) {
-              this.fail("invalid", "non-ASCII byte in a Python 2 str");
-            }
-          }
-          stack[this.sp++] = decodeLatin1(data, pos, pos + n);
-          pos += n;
-          break;
-        }
         case 0x43: { // SHORT_BINBYTES
           const n = this.counted(pos++, 1);
           stack[this.sp++] = this.bytes(pos, n);
@@ -239,24 +159,11 @@ class Decoder extends DecoderBase {
           pos += n;
           break;
         }
-        case 0x8e: // BINBYTES8
-        case 0x96: { // BYTEARRAY8
-          const n = this.counted(pos, 8);
-          pos += 8;
-          stack[this.sp++] = op === OP.BYTEARRAY8
-            ? new ByteArray(data.slice(pos, pos + n))
-            : this.bytes(pos, n);
-          pos += n;
-          break;
-        }
         case 0x5d: // EMPTY_LIST
           stack[this.sp++] = [];
           break;
         case 0x7d: // EMPTY_DICT
           stack[this.sp++] = mapDicts ? new PyDict() : {};
-          break;
-        case 0x8f: // EMPTY_SET
-          stack[this.sp++] = new Set();
           break;
         case 0x29: // EMPTY_TUPLE
           stack[this.sp++] = new Tuple([]);
@@ -267,27 +174,6 @@ class Decoder extends DecoderBase {
           }
           marks.push(this.sp);
           break;
-        case 0x30: // POP
-          if (marks.length > 0 && this.sp === marks[marks.length - 1]) {
-            marks.pop(); // Python: POP of a MARK drops the mark
-          } else {
-            this.pop();
-          }
-          break;
-        case 0x31: { // POP_MARK
-          const m = this.popMark();
-          if (this.globalsOnStack > 0) {
-            for (let i = m; i < this.sp; i++) this.popped(stack[i]);
-          }
-          this.sp = m;
-          break;
-        }
-        case 0x32: { // DUP
-          const v = this.top();
-          if (v instanceof GlobalRef) this.globalsOnStack++;
-          stack[this.sp++] = v;
-          break;
-        }
         case 0x85: // TUPLE1
         case 0x86: // TUPLE2
         case 0x87: { // TUPLE3
@@ -383,24 +269,6 @@ class Decoder extends DecoderBase {
           this.sp = m;
           break;
         }
-        case 0x90: { // ADDITEMS
-          if (this.sp > this.high) this.high = this.sp;
-          const m = this.popMark();
-          if (m === 0 || (marks.length > 0 && m <= marks[marks.length - 1]!)) {
-            this.fail("invalid", "stack underflow");
-          }
-          const set = stack[m - 1];
-          if (!(set instanceof Set)) {
-            this.fail("invalid", "ADDITEMS target is not a set");
-          }
-          const sp = this.sp;
-          this.checkLength(set.size + sp - m);
-          this.noGlobals(m);
-          addMembers(set, stack, m, sp);
-          this.deepen(set, stack, m, sp);
-          this.sp = m;
-          break;
-        }
         case 0x94: // MEMOIZE
           this.put(this.memoSize);
           break;
@@ -413,12 +281,6 @@ class Decoder extends DecoderBase {
           this.put(view.getUint32(pos, true));
           pos += 4;
           break;
-        case 0x70: { // PUT
-          const nl = this.readLine(pos);
-          this.put(parseTextIndex(data, pos, nl, this.failText));
-          pos = nl + 1;
-          break;
-        }
         case 0x68: // BINGET
           this.need(pos, 1);
           this.pushFromMemo(data[pos++]!);
@@ -428,60 +290,218 @@ class Decoder extends DecoderBase {
           this.pushFromMemo(view.getUint32(pos, true));
           pos += 4;
           break;
-        case 0x67: { // GET
-          const nl = this.readLine(pos);
-          this.pushFromMemo(parseTextIndex(data, pos, nl, this.failText));
-          pos = nl + 1;
-          break;
-        }
-        case 0x63: { // GLOBAL
-          const nl1 = this.readLine(pos);
-          const nl2 = this.readLine(nl1 + 1);
-          const module = this.str(pos, nl1 - pos);
-          const name = this.str(nl1 + 1, nl2 - nl1 - 1);
-          pos = nl2 + 1;
-          stack[this.sp++] = this.resolve(module, name);
-          this.globalsOnStack++;
-          break;
-        }
-        case 0x93: { // STACK_GLOBAL
-          const name = this.pop();
-          const module = this.pop();
-          if (typeof name !== "string" || typeof module !== "string") {
-            this.fail("invalid", "STACK_GLOBAL requires str");
-          }
-          stack[this.sp++] = this.resolve(module, name);
-          this.globalsOnStack++;
-          break;
-        }
-        case 0x52: { // REDUCE
-          const args = this.pop();
-          const callable = this.pop();
-          if (args instanceof GlobalRef) {
-            this.fail("refused", "a global can only be called by REDUCE");
-          }
-          stack[this.sp++] = this.reduce(callable, args);
-          break;
-        }
-        case 0x50: // PERSID
-        case 0x51: // BINPERSID
-        case 0x62: // BUILD
-        case 0x69: // INST
-        case 0x6f: // OBJ
-        case 0x81: // NEWOBJ
-        case 0x92: // NEWOBJ_EX
-        case 0x82: // EXT1
-        case 0x83: // EXT2
-        case 0x84: // EXT4
-          this.fail("refused", "this opcode can execute code and is refused");
-          break;
-        case 0x97: // NEXT_BUFFER
-        case 0x98: // READONLY_BUFFER
-          this.fail("refused", "out-of-band buffers are not supported");
-          break;
         default:
-          this.fail("invalid", "invalid opcode");
+          // Every other opcode: protocol 0-3 text forms, globals, sets,
+          // refused opcodes (a smaller loop compiles to better code).
+          pos = this.coldOp(op, pos);
       }
     }
+  }
+
+  /**
+   * The opcodes that pickles from Python 3 rarely hold; returns the
+   * position after the opcode's argument.
+   */
+  coldOp(op: number, pos: number): number {
+    const data = this.data;
+    const view = this.view;
+    const stack = this.stack;
+    const marks = this.marks;
+    const s = this.s;
+    const wrapFloats = s.floats === "wrap";
+    switch (op) {
+      case 0x80: { // PROTO
+        this.need(pos, 1);
+        const p = data[pos++]!;
+        if (p > 5) this.fail("invalid", `unsupported pickle protocol: ${p}`);
+        break;
+      }
+      case 0x8b: { // LONG4
+        this.need(pos, 4);
+        const n = view.getInt32(pos, true);
+        pos += 4;
+        if (n < 0) {
+          this.fail("invalid", "LONG pickle has negative byte count");
+        }
+        this.need(pos, n);
+        stack[this.sp++] = decodeLong(data, view, pos, n, this.failText);
+        pos += n;
+        break;
+      }
+      case 0x49: // INT
+      case 0x4c: { // LONG
+        const nl = this.readLine(pos);
+        stack[this.sp++] = parseTextInt(
+          data,
+          pos,
+          nl,
+          op === OP.LONG,
+          this.failText,
+        );
+        pos = nl + 1;
+        break;
+      }
+      case 0x46: { // FLOAT
+        const nl = this.readLine(pos);
+        const f = parseTextFloat(data, pos, nl, this.failText);
+        pos = nl + 1;
+        stack[this.sp++] = wrapFloats ? new PyFloat(f) : f;
+        break;
+      }
+      case 0x8d: { // BINUNICODE8
+        const n = this.counted(pos, 8);
+        pos += 8;
+        stack[this.sp++] = this.str(pos, n);
+        pos += n;
+        break;
+      }
+      case 0x56: { // UNICODE
+        const nl = this.readLine(pos);
+        stack[this.sp++] = decodeRawUnicodeEscape(
+          data,
+          pos,
+          nl,
+          this.failText,
+        );
+        pos = nl + 1;
+        break;
+      }
+      case 0x55: // SHORT_BINSTRING
+      case 0x54: { // BINSTRING
+        let n: number;
+        if (op === OP.SHORT_BINSTRING) {
+          this.need(pos, 1);
+          n = data[pos++]!;
+        } else {
+          this.need(pos, 4);
+          n = view.getInt32(pos, true);
+          pos += 4;
+          if (n < 0) {
+            this.fail("invalid", "BINSTRING pickle has negative byte count");
+          }
+        }
+        this.need(pos, n);
+        for (let i = pos; i < pos + n; i++) {
+          if (data[i]! >= 0x80) {
+            this.fail("invalid", "non-ASCII byte in a Python 2 str");
+          }
+        }
+        stack[this.sp++] = decodeLatin1(data, pos, pos + n);
+        pos += n;
+        break;
+      }
+      case 0x8e: // BINBYTES8
+      case 0x96: { // BYTEARRAY8
+        const n = this.counted(pos, 8);
+        pos += 8;
+        stack[this.sp++] = op === OP.BYTEARRAY8
+          ? new ByteArray(data.slice(pos, pos + n))
+          : this.bytes(pos, n);
+        pos += n;
+        break;
+      }
+      case 0x8f: // EMPTY_SET
+        stack[this.sp++] = new Set();
+        break;
+      case 0x30: // POP
+        if (marks.length > 0 && this.sp === marks[marks.length - 1]) {
+          marks.pop(); // Python: POP of a MARK drops the mark
+        } else {
+          this.pop();
+        }
+        break;
+      case 0x31: { // POP_MARK
+        const m = this.popMark();
+        if (this.globalsOnStack > 0) {
+          for (let i = m; i < this.sp; i++) this.popped(stack[i]);
+        }
+        this.sp = m;
+        break;
+      }
+      case 0x32: { // DUP
+        const v = this.top();
+        if (v instanceof GlobalRef) this.globalsOnStack++;
+        stack[this.sp++] = v;
+        break;
+      }
+      case 0x90: { // ADDITEMS
+        if (this.sp > this.high) this.high = this.sp;
+        const m = this.popMark();
+        if (m === 0 || (marks.length > 0 && m <= marks[marks.length - 1]!)) {
+          this.fail("invalid", "stack underflow");
+        }
+        const set = stack[m - 1];
+        if (!(set instanceof Set)) {
+          this.fail("invalid", "ADDITEMS target is not a set");
+        }
+        const sp = this.sp;
+        this.checkLength(set.size + sp - m);
+        this.noGlobals(m);
+        addMembers(set, stack, m, sp);
+        this.deepen(set, stack, m, sp);
+        this.sp = m;
+        break;
+      }
+      case 0x70: { // PUT
+        const nl = this.readLine(pos);
+        this.put(parseTextIndex(data, pos, nl, this.failText));
+        pos = nl + 1;
+        break;
+      }
+      case 0x67: { // GET
+        const nl = this.readLine(pos);
+        this.pushFromMemo(parseTextIndex(data, pos, nl, this.failText));
+        pos = nl + 1;
+        break;
+      }
+      case 0x63: { // GLOBAL
+        const nl1 = this.readLine(pos);
+        const nl2 = this.readLine(nl1 + 1);
+        const module = this.str(pos, nl1 - pos);
+        const name = this.str(nl1 + 1, nl2 - nl1 - 1);
+        pos = nl2 + 1;
+        stack[this.sp++] = this.resolve(module, name);
+        this.globalsOnStack++;
+        break;
+      }
+      case 0x93: { // STACK_GLOBAL
+        const name = this.pop();
+        const module = this.pop();
+        if (typeof name !== "string" || typeof module !== "string") {
+          this.fail("invalid", "STACK_GLOBAL requires str");
+        }
+        stack[this.sp++] = this.resolve(module, name);
+        this.globalsOnStack++;
+        break;
+      }
+      case 0x52: { // REDUCE
+        const args = this.pop();
+        const callable = this.pop();
+        if (args instanceof GlobalRef) {
+          this.fail("refused", "a global can only be called by REDUCE");
+        }
+        stack[this.sp++] = this.reduce(callable, args);
+        break;
+      }
+      case 0x50: // PERSID
+      case 0x51: // BINPERSID
+      case 0x62: // BUILD
+      case 0x69: // INST
+      case 0x6f: // OBJ
+      case 0x81: // NEWOBJ
+      case 0x92: // NEWOBJ_EX
+      case 0x82: // EXT1
+      case 0x83: // EXT2
+      case 0x84: // EXT4
+        this.fail("refused", "this opcode can execute code and is refused");
+        break;
+      case 0x97: // NEXT_BUFFER
+      case 0x98: // READONLY_BUFFER
+        this.fail("refused", "out-of-band buffers are not supported");
+        break;
+      default:
+        this.fail("invalid", "invalid opcode");
+    }
+    return pos;
   }
 }
