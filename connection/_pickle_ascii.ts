@@ -5,8 +5,9 @@
 // and short values repeat from one pickle to the next, and a cached string
 // is one V8 has already internalized, so using it as a property key skips
 // V8's string-table lookup (that lookup costs more than making the string).
-// The cache is a fixed array of 2-way slots: its cost and memory are
-// bounded, whatever the input.
+// The cache is a fixed array of 16384 slots, 2-way (about 0.4 MB, made at
+// import, plus the strings it holds; made lazily, its lookups were slower):
+// its cost and memory are bounded, whatever the input.
 
 /** Longest string the cache holds. */
 export const MAX_CACHED = 16;
