@@ -381,7 +381,9 @@ class Encoder extends ScalarWriter {
         // function, which V8 does not inline here).
         if (typeof v === "number") {
           this.boundary();
-          if (v >= 0 && v <= 0xffff && (v | 0) === v && (v !== 0 || 1 / v > 0)) {
+          if (
+            v >= 0 && v <= 0xffff && (v | 0) === v && (v !== 0 || 1 / v > 0)
+          ) {
             const buf = this.ensure(3);
             let p = this.pos;
             if (v <= 0xff) {
@@ -393,8 +395,9 @@ class Encoder extends ScalarWriter {
               buf[p++] = v >> 8;
             }
             this.pos = p;
-          } else if (Number.isInteger(v) && (v !== 0 || 1 / v > 0)) this.saveInt(v);
-          else this.saveFloat(v);
+          } else if (Number.isInteger(v) && (v !== 0 || 1 / v > 0)) {
+            this.saveInt(v);
+          } else this.saveFloat(v);
         } else if (typeof v === "string") {
           this.boundary();
           this.saveStr(v);
