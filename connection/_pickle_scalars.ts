@@ -142,28 +142,41 @@ export class ScalarWriter extends PickleWriter {
     this.pos += 8;
   }
 
+  /**
+   * A str. The common case (protocol 4+, under 86 chars, ASCII) is kept
+   * small, so that V8 inlines it into its callers; saveStrSlow() does the
+   * rest.
+   */
   saveStr(s: string): void {
     const n = s.length;
-    if (this.proto >= 4) {
-      if (n < 86) {
-        // SHORT_BINUNICODE and MEMOIZE; ASCII is copied char by char.
-        const buf = this.ensure(3 + 3 * n);
-        const start = this.pos + 2;
-        let p = start;
-        let i = 0;
-        for (; i < n; i++) {
-          const c = s.charCodeAt(i);
-          if (c >= 0x80) break;
-          buf[p++] = c;
+    if (n < 86 && this.proto >= 4) {
+      // SHORT_BINUNICODE, the chars, MEMOIZE.
+      const buf = this.ensure(3 + 3 * n);
+      const start = this.pos + 2;
+      let p = start;
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) {
+          p = writeUtf8(s, buf, p, i);
+          break;
         }
-        if (i < n) p = writeUtf8(s, buf, p, i);
-        buf[this.pos] = OP.SHORT_BINUNICODE;
-        buf[this.pos + 1] = p - start;
-        buf[p++] = OP.MEMOIZE;
-        this.pos = p;
-        this.memoLen++;
-        return;
-      } else if (n < 21846) {
+        buf[p++] = c;
+      }
+      buf[this.pos] = OP.SHORT_BINUNICODE;
+      buf[this.pos + 1] = p - start;
+      buf[p++] = OP.MEMOIZE;
+      this.pos = p;
+      this.memoLen++;
+      return;
+    }
+    this.saveStrSlow(s);
+  }
+
+  /** A str of 86 chars or more, or any str at protocols 2 and 3. */
+  saveStrSlow(s: string): void {
+    const n = s.length;
+    if (this.proto >= 4) {
+      if (n < 21846) {
         const buf = this.ensure(5 + 3 * n);
         const start = this.pos + 5;
         const end = writeUtf8(s, buf, start);
