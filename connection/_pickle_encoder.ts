@@ -3,12 +3,13 @@
 // The pickler: writes the same bytes as CPython's C pickler (3.8-3.14) for
 // the same value at protocols 2-5: memo, batches of 1000 (with CPython's
 // single-item and empty-trailing-batch quirks) and frames (connection.md
-// sections 4.3-4.5). This file walks the value: containers, the memo of
-// objects, records' shared keys; _pickle_scalars.ts writes numbers and
-// strings, _pickle_writer.ts holds the output buffer and its frames.
+// sections 4.3-4.5). This file walks the value: containers and the memo
+// of objects; _pickle_records.ts writes plain objects (shared keys),
+// _pickle_scalars.ts numbers and strings, _pickle_writer.ts holds the
+// output buffer and its frames.
 
 import { OP } from "./_pickle_opcodes.ts";
-import { ScalarWriter } from "./_pickle_scalars.ts";
+import { BATCH, RecordWriter } from "./_pickle_records.ts";
 import { memoIndexOf, stampMemoIndex, Tuple } from "./_pickle_tuple.ts";
 import { ByteArray, FrozenSet, PyFloat } from "./pickle_types.ts";
 
@@ -17,10 +18,6 @@ export interface EncoderSettings {
   protocol: 2 | 3 | 4 | 5;
   maxDepth: number;
 }
-
-const BATCH = 1000;
-/** Plain objects with at most this many keys share equal keys (saveKey). */
-const MAX_SHARED_KEYS = 64;
 
 // Identities of the globals and constants CPython memoizes once per pickle.
 const G_CODECS_ENCODE = { module: "_codecs", name: "encode" };
@@ -37,12 +34,6 @@ const OBJECT_PROTO: object = Object.prototype;
 const ARRAY_PROTO: object = Array.prototype;
 /** Map.prototype.getOrInsert (one hash lookup instead of get + set). */
 const GET_OR_INSERT = typeof Map.prototype.getOrInsert === "function";
-
-/** The keys of a record written before, and the memo index of each. */
-interface KeyShape {
-  keys: string[];
-  indices: number[];
-}
 
 /** The encoder kept for the next top-level call. */
 let spare: Encoder | null = null;
@@ -117,16 +108,9 @@ function withEncoder<R>(
   }
 }
 
-class Encoder extends ScalarWriter {
+class Encoder extends RecordWriter {
   /** Memo indices of the objects saved so far (tuples: see `pickle`). */
   memo: Map<object, number> = new Map();
-  /** Dict keys (str) already written, by value: see saveKey(). */
-  keyMemo: Map<string, number> = new Map();
-  /**
-   * Key lists of small records, by first key: a record with the same keys
-   * as an earlier one fetches them all from the memo without a lookup each.
-   */
-  keyShapes: Map<string, KeyShape> = new Map();
   depth = 0;
   maxDepth = 0;
   /**
@@ -151,8 +135,7 @@ class Encoder extends ScalarWriter {
    */
   release(): void {
     if (this.memo.size > 0) this.memo = new Map();
-    if (this.keyMemo.size > 0) this.keyMemo = new Map();
-    if (this.keyShapes.size > 0) this.keyShapes = new Map();
+    this.releaseKeys();
     this.releaseOutput();
   }
 
@@ -182,10 +165,17 @@ class Encoder extends ScalarWriter {
       else this.saveFloat(v);
     } else if (typeof v === "string") {
       this.saveStr(v);
-    } else if (typeof v === "object") {
-      if (v === null) this.ensure(1)[this.pos++] = OP.NONE;
-      else this.saveObject(v);
-    } else if (typeof v === "boolean") {
+    } else if (typeof v === "object" && v !== null) {
+      this.saveObject(v);
+    } else {
+      this.saveOther(v);
+    }
+  }
+
+  /** null, booleans, bigints; a TypeError for what Python lacks. */
+  saveOther(v: unknown): void {
+    if (v === null) this.ensure(1)[this.pos++] = OP.NONE;
+    else if (typeof v === "boolean") {
       this.ensure(1)[this.pos++] = v ? OP.NEWTRUE : OP.NEWFALSE;
     } else if (typeof v === "bigint") {
       this.saveBigInt(v);
@@ -194,23 +184,6 @@ class Encoder extends ScalarWriter {
         `Cannot pickle value: ${typeof v} has no Python equivalent`,
       );
     }
-  }
-
-  /**
-   * A str dict key of a plain object of at most MAX_SHARED_KEYS keys. Equal
-   * keys are written once and then fetched from the memo, as CPython does
-   * for the keys it shares (the interned identifiers of dict literals and
-   * of objects' attributes): `[{"host": 1}, {"host": 2}]` gives the same
-   * bytes as in CPython.
-   */
-  saveKey(k: string): void {
-    const idx = this.keyMemo.get(k);
-    if (idx !== undefined) {
-      this.memoGet(idx);
-      return;
-    }
-    this.keyMemo.set(k, this.memoLen);
-    this.saveStr(k);
   }
 
   saveObject(o: object): void {
@@ -254,11 +227,16 @@ class Encoder extends ScalarWriter {
       this.depth--;
       return;
     }
+    this.saveOtherObject(o, proto);
+  }
+
+  /** Every object but a list, a plain object and (mostly) a tuple. */
+  saveOtherObject(o: object, proto: object | null): void {
     if (proto === PYFLOAT_PROTO) {
       this.saveFloat((o as PyFloat).value);
       return;
     }
-    idx = this.memo.get(o);
+    const idx = this.memo.get(o);
     if (idx !== undefined) {
       this.memoGet(idx);
       return;
@@ -439,80 +417,6 @@ class Encoder extends ScalarWriter {
     }
   }
 
-  /** The items of a plain object (a dict with str keys). */
-  saveRecordItems(rec: Record<string, unknown>): void {
-    const keys = Object.keys(rec);
-    const size = keys.length;
-    if (size === 0) return;
-    if (size === 1) {
-      this.boundary();
-      this.saveKey(keys[0]!);
-      this.save(rec[keys[0]!]);
-      this.op(OP.SETITEM);
-      return;
-    }
-    if (size <= MAX_SHARED_KEYS) {
-      // Records (few keys, repeated across many dicts) share their keys;
-      // a big dict's keys rarely repeat elsewhere: no lookup for them.
-      this.saveSharedKeyItems(rec, keys);
-      return;
-    }
-    let i = 0;
-    let count: number;
-    do {
-      this.op(OP.MARK);
-      count = 0;
-      while (i < size) {
-        const k = keys[i++]!;
-        this.boundary();
-        this.saveStr(k);
-        this.save(rec[k]);
-        if (++count === BATCH) break;
-      }
-      this.op(OP.SETITEMS);
-    } while (count === BATCH);
-  }
-
-  /** The 2 to MAX_SHARED_KEYS items of a record, its keys shared. */
-  saveSharedKeyItems(rec: Record<string, unknown>, keys: string[]): void {
-    const size = keys.length;
-    this.op(OP.MARK);
-    const shape = this.keyShapes.get(keys[0]!);
-    if (shape !== undefined && sameKeys(shape.keys, keys)) {
-      // Every key was written before: fetch each from its memo index. The
-      // values come from a for-in loop, where V8 reads each by its slot in
-      // the object (rec[k] elsewhere is a megamorphic keyed load); a key
-      // that is not the expected one (an inherited enumerable property, a
-      // getter changing the object) ends that loop.
-      const indices = shape.indices;
-      let i = 0;
-      for (const k in rec) {
-        if (i === size || k !== keys[i]) break;
-        this.boundary();
-        this.memoGet(indices[i++]!);
-        this.save(rec[k]);
-      }
-      for (; i < size; i++) {
-        this.boundary();
-        this.memoGet(indices[i]!);
-        this.save(rec[keys[i]!]);
-      }
-    } else {
-      for (let i = 0; i < size; i++) {
-        const k = keys[i]!;
-        this.boundary();
-        this.saveKey(k);
-        this.save(rec[k]);
-      }
-      const keyMemo = this.keyMemo;
-      this.keyShapes.set(keys[0]!, {
-        keys,
-        indices: keys.map((k) => keyMemo.get(k)!),
-      });
-    }
-    this.op(OP.SETITEMS);
-  }
-
   /** A Map or PyDict: a dict with any keys. */
   saveMap(map: Map<unknown, unknown>): void {
     this.op(OP.EMPTY_DICT);
@@ -619,10 +523,4 @@ class Encoder extends ScalarWriter {
     this.op(OP.REDUCE);
     this.memoPut(ba);
   }
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
