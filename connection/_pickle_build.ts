@@ -153,8 +153,10 @@ export class DecoderBase {
     this.s = s;
     // Room for as much stack and memo as the previous pickle used (bounded),
     // so that a series of similar pickles does not regrow them each time.
-    this.stack = anyArray(sizeHint.stack);
-    this.memo = anyArray(sizeHint.memo);
+    // No more than this input can fill (each item and memo entry takes a
+    // byte or more): a small pickle after a big one allocates little.
+    this.stack = anyArray(Math.min(sizeHint.stack, this.end));
+    this.memo = anyArray(Math.min(sizeHint.memo, this.end >> 1));
   }
 
   fail(reason: UnpicklingErrorReason, what: string, cause?: unknown): never {
