@@ -8,6 +8,7 @@
 import { opcodeName } from "./_pickle_opcodes.ts";
 import { addMember } from "./_pickle_members.ts";
 import { decodeUtf8 } from "./_pickle_utf8.ts";
+import { cachedAscii, MAX_CACHED } from "./_pickle_ascii.ts";
 import { PyDict } from "./pickle_dict.ts";
 import type { PickleClass } from "./pickle_reduce.ts";
 import {
@@ -60,10 +61,6 @@ const BUILTIN_GLOBALS: Record<string, BuiltinKind> = {
   "_codecs.encode": "encode",
 };
 
-const LATIN1 = new TextDecoder("latin1");
-const STR_CACHE_SIZE = 4096;
-const strCache: (string | undefined)[] = new Array(STR_CACHE_SIZE);
-
 export function isPlainDict(x: unknown): x is Record<string, unknown> {
   return typeof x === "object" && x !== null &&
     Object.getPrototypeOf(x) === Object.prototype;
@@ -90,14 +87,33 @@ function negZero(): PyFloat {
   return new PyFloat(-0);
 }
 
-/** Adds `items[from..]` to `set`, keeping a `-0` member (Python's -0.0). */
+/**
+ * Adds `items[from, to)` to `set`, keeping a `-0` member (Python's -0.0).
+ */
 export function addMembers(
   set: Set<unknown>,
   items: readonly unknown[],
   from: number,
+  to: number = items.length,
 ): void {
-  for (let i = from; i < items.length; i++) addMember(set, items[i], negZero);
+  for (let i = from; i < to; i++) addMember(set, items[i], negZero);
 }
+
+/**
+ * An array of `n` empty slots that already holds any kind of value: every
+ * stack and memo array then has the same V8 elements kind, so that stores
+ * into them stay monomorphic (arrays that started as small integers and
+ * changed kind on the way made them megamorphic).
+ */
+function anyArray(n: number): unknown[] {
+  const a = new Array<unknown>(n);
+  a[0] = null;
+  return a;
+}
+
+/** The stack and memo sizes of the last pickle decoded (bounded). */
+const sizeHint = { stack: 0, memo: 0 };
+const MAX_HINT = 16384;
 
 /** The unpickler's state; `Decoder` adds the opcode loop. */
 export class DecoderBase {
@@ -105,35 +121,49 @@ export class DecoderBase {
   view: DataView;
   end: number;
   s: DecoderSettings;
-  stack: unknown[] = [];
+  /**
+   * The stack is `stack[0, sp)`: an explicit height, so that popping never
+   * shrinks the array (V8 trims a shrunk array, and pushes regrow it).
+   * Slots at and above `sp` may hold stale values until overwritten.
+   */
+  stack: unknown[];
+  sp = 0;
+  /** The highest `sp` seen at the end of a batch (a size hint only). */
+  high = 0;
   marks: number[] = [];
-  /** Memo slots 0..n-1 set in order (the usual case). */
-  memo: unknown[] = [];
+  /** Memo slots 0..memoLen-1, set in order (the usual case). */
+  memo: unknown[];
+  memoLen = 0;
   /** Any other memo slots: the cost never depends on the index's size. */
   sparseMemo: Map<number, unknown> | undefined;
   memoSize = 0;
   depth: Map<object, number> = new Map();
   globalsOnStack = 0;
-  // "object" dict mode: where each plain dict lives, to swap it for a PyDict
-  // when a non-string key arrives.
-  dictMemoIndex: Map<object, number> = new Map();
-  exposed: Set<object> = new Set();
-  /** Plain dicts replaced by PyDicts while other references to them exist. */
-  replaced: Map<object, PyDict> = new Map();
-  dictSizes: Map<object, number> = new Map();
+  /**
+   * "object" dict mode: the plain dicts that got a non-string key, and the
+   * PyDict that replaced each. Other references to them (in the memo,
+   * elsewhere on the stack, in containers) are mapped when used and
+   * swapped at STOP.
+   */
+  replaced: Map<object, PyDict> | undefined;
+  /** Pairs set so far per plain dict, on inputs big enough to need it. */
+  dictSizes: Map<object, number> | undefined;
   /** Objects made by an allowed class (`reconstruct`): BUILD targets. */
   made: Map<object, PickleClass> | undefined;
   opPos = 0;
   op = 0;
-  win = "";
-  winStart = 0;
-  winEnd = 0;
 
   constructor(data: Uint8Array, s: DecoderSettings) {
     this.data = data;
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     this.end = data.length;
     this.s = s;
+    // Room for as much stack and memo as the previous pickle used (bounded),
+    // so that a series of similar pickles does not regrow them each time.
+    // No more than this input can fill (each item and memo entry takes a
+    // byte or more): a small pickle after a big one allocates little.
+    this.stack = anyArray(Math.min(sizeHint.stack, this.end));
+    this.memo = anyArray(Math.min(sizeHint.memo, this.end >> 1));
   }
 
   fail(reason: UnpicklingErrorReason, what: string, cause?: unknown): never {
@@ -179,14 +209,32 @@ export class DecoderBase {
     return m;
   }
 
+  /** The stack height at the innermost MARK (0 without one). */
+  base(): number {
+    const marks = this.marks;
+    return marks.length > 0 ? marks[marks.length - 1]! : 0;
+  }
+
+  push(v: unknown): void {
+    this.stack[this.sp++] = v;
+  }
+
   depthOf(v: unknown): number {
     return typeof v === "object" && v !== null ? this.depth.get(v) ?? 1 : 0;
   }
 
-  /** Records that `container` now holds `items`; enforces `maxDepth`. */
-  deepen(container: object, items: readonly unknown[], from: number): void {
+  /**
+   * Records that `container` now holds `items[from, to)`; enforces
+   * `maxDepth`.
+   */
+  deepen(
+    container: object,
+    items: readonly unknown[],
+    from: number,
+    to: number,
+  ): void {
     let d = 0;
-    for (let i = from; i < items.length; i++) {
+    for (let i = from; i < to; i++) {
       const v = items[i];
       if (typeof v === "object" && v !== null) {
         const e = this.depth.get(v) ?? 1;
@@ -215,9 +263,21 @@ export class DecoderBase {
     }
   }
 
-  noGlobals(items: readonly unknown[], from: number): void {
+  /** Refuses a global among `stack[from, sp)`. */
+  noGlobals(from: number): void {
     if (this.globalsOnStack === 0) return;
-    for (let i = from; i < items.length; i++) {
+    const stack = this.stack;
+    for (let i = from; i < this.sp; i++) {
+      if (stack[i] instanceof GlobalRef) {
+        this.fail("refused", "a global can only be called by REDUCE");
+      }
+    }
+  }
+
+  /** Refuses a global among `items`. */
+  noGlobalsIn(items: readonly unknown[]): void {
+    if (this.globalsOnStack === 0) return;
+    for (let i = 0; i < items.length; i++) {
       if (items[i] instanceof GlobalRef) {
         this.fail("refused", "a global can only be called by REDUCE");
       }
@@ -229,7 +289,7 @@ export class DecoderBase {
   }
 
   memoAt(i: number): unknown {
-    return i < this.memo.length ? this.memo[i] : this.sparseMemo?.get(i);
+    return i < this.memoLen ? this.memo[i] : this.sparseMemo?.get(i);
   }
 
   pushFromMemo(i: number): void {
@@ -237,17 +297,21 @@ export class DecoderBase {
     if (v === undefined) {
       this.fail("invalid", `memo value not found at index ${i}`);
     }
-    if (v instanceof GlobalRef) this.globalsOnStack++;
-    else if (this.s.dicts === "object" && isPlainDict(v)) this.exposed.add(v);
-    this.stack.push(v);
+    if (typeof v === "object") {
+      if (v instanceof GlobalRef) this.globalsOnStack++;
+      else if (this.replaced !== undefined) {
+        this.stack[this.sp++] = this.replaced.get(v!) ?? v;
+        return;
+      }
+    }
+    this.stack[this.sp++] = v;
   }
 
   setMemo(i: number, v: unknown): void {
-    const memo = this.memo;
-    if (i < memo.length) {
-      memo[i] = v;
-    } else if (i === memo.length && this.sparseMemo === undefined) {
-      memo.push(v);
+    if (i < this.memoLen) {
+      this.memo[i] = v;
+    } else if (i === this.memoLen && this.sparseMemo === undefined) {
+      this.memo[this.memoLen++] = v;
       this.memoSize++;
     } else {
       const sparse = this.sparseMemo ??= new Map();
@@ -257,12 +321,9 @@ export class DecoderBase {
   }
 
   put(i: number): void {
-    const stack = this.stack;
+    const sp = this.sp;
     const marks = this.marks;
-    if (
-      stack.length === 0 ||
-      (marks.length > 0 && stack.length === marks[marks.length - 1])
-    ) {
+    if (sp === 0 || (marks.length > 0 && sp === marks[marks.length - 1])) {
       this.fail("invalid", "empty stack");
     }
     if (i >= this.s.maxMemo) {
@@ -271,76 +332,67 @@ export class DecoderBase {
         `memo index ${i} exceeds the maximum of ${this.s.maxMemo}`,
       );
     }
-    const v = stack[stack.length - 1];
-    this.setMemo(i, v);
-    if (this.s.dicts === "object" && isPlainDict(v)) {
-      if (this.dictMemoIndex.has(v)) this.exposed.add(v);
-      else this.dictMemoIndex.set(v, i);
-    }
+    this.setMemo(i, this.stack[sp - 1]);
   }
 
   top(): unknown {
-    const stack = this.stack;
-    if (stack.length === 0 || stack.length === this.marks.at(-1)) {
-      this.fail("invalid", "stack underflow");
-    }
-    return stack[stack.length - 1];
+    const sp = this.sp;
+    if (sp === 0 || sp === this.base()) this.fail("invalid", "stack underflow");
+    return this.stack[sp - 1];
   }
 
   pop(): unknown {
-    const stack = this.stack;
-    if (stack.length === 0 || stack.length === this.marks.at(-1)) {
-      this.fail("invalid", "stack underflow");
-    }
-    const v = stack.pop();
+    const sp = this.sp;
+    if (sp === 0 || sp === this.base()) this.fail("invalid", "stack underflow");
+    const v = this.stack[--this.sp];
     this.popped(v);
     return v;
   }
 
-  /** Adds key/value pairs `items[from..]` to the dict at `stack[slot]`. */
-  setItems(slot: number, items: unknown[], from: number): void {
-    if (slot < 0 || (this.marks.length > 0 && slot < this.marks.at(-1)!)) {
-      this.fail("invalid", "stack underflow");
+  /**
+   * Adds the key/value pairs `stack[from, sp)` to the dict `target`;
+   * returns the dict that holds them (a PyDict replaces a plain dict that
+   * gets a non-string key). The caller puts it in the target's slot.
+   */
+  setItems(target: unknown, from: number): unknown {
+    const items = this.stack;
+    const to = this.sp;
+    if ((to - from) % 2 !== 0) {
+      this.fail("invalid", "odd number of items for SETITEMS");
     }
-    let target = this.stack[slot];
-    const n = items.length - from;
-    if (n % 2 !== 0) this.fail("invalid", "odd number of items for SETITEMS");
-    this.noGlobals(items, from);
-    if (isPlainDict(target) && this.s.dicts === "object") {
-      const repl = this.replaced.get(target);
-      if (repl !== undefined) {
-        // A reference kept from before the dict became a PyDict.
-        this.stack[slot] = target = repl;
-      }
+    this.noGlobals(from);
+    if (this.replaced !== undefined && isPlainDict(target)) {
+      // A reference kept from before the dict became a PyDict.
+      target = this.replaced.get(target) ?? target;
     }
     if (isPlainDict(target) && this.s.dicts === "object") {
       const obj = target;
       let i = from;
-      for (; i < items.length; i += 2) {
+      for (; i < to; i += 2) {
         const k = items[i];
         if (typeof k !== "string") break;
         setStringKey(obj, k, items[i + 1]);
       }
-      if (i < items.length) {
-        target = this.toPyDict(obj, slot);
+      if (i < to) {
+        target = this.toPyDict(obj);
         from = i;
       } else {
         if (this.end > this.s.maxContainerLength) {
           // Counts pairs (an upper bound of the size) without walking keys.
           // Smaller inputs cannot hold a container that long.
-          const size = (this.dictSizes.get(obj) ?? 0) +
-            (items.length - from) / 2;
+          const sizes = this.dictSizes ??= new Map();
+          const size = (sizes.get(obj) ?? 0) + (to - from) / 2;
           this.checkLength(size);
-          this.dictSizes.set(obj, size);
+          sizes.set(obj, size);
         }
-        this.deepen(obj, items, from);
-        return;
+        this.deepen(obj, items, from, to);
+        return obj;
       }
     }
     if (!(target instanceof PyDict)) {
       this.fail("invalid", "SETITEMS target is not a dict");
     }
-    for (let i = from; i < items.length; i += 2) {
+    for (let i = from; i < to; i += 2) {
       try {
         target.set(items[i], items[i + 1]);
       } catch (e) {
@@ -348,31 +400,31 @@ export class DecoderBase {
       }
     }
     this.checkLength(target.size);
-    this.deepen(target, items, from);
+    this.deepen(target, items, from, to);
+    return target;
   }
 
   /**
-   * Replaces the plain dict at `stack[slot]` by an equal PyDict. Other
-   * references to it (through the memo or DUP) are swapped once, at STOP,
-   * by {@linkcode DecoderBase.finish}: a cost of one walk in all, however
-   * many dicts change.
+   * Replaces the plain dict `old` by an equal PyDict (returned). Other
+   * references to it are mapped when fetched from the memo, and swapped
+   * once, at STOP, by {@linkcode DecoderBase.finish}: a cost of one walk in
+   * all, however many dicts change.
    */
-  toPyDict(old: Record<string, unknown>, slot: number): PyDict {
+  toPyDict(old: Record<string, unknown>): PyDict {
     const d = new PyDict<unknown, unknown>();
     for (const k of Object.keys(old)) d.set(k, old[k]);
-    this.stack[slot] = d;
-    const mi = this.dictMemoIndex.get(old);
-    if (mi !== undefined) this.setMemo(mi, d);
     const depth = this.depth.get(old);
     if (depth !== undefined) this.depth.set(d, depth);
-    if (this.exposed.has(old)) this.replaced.set(old, d);
+    (this.replaced ??= new Map()).set(old, d);
     return d;
   }
 
   /** The result, with every replaced plain dict swapped for its PyDict. */
   finish(result: unknown): unknown {
+    sizeHint.stack = Math.min(this.high, MAX_HINT);
+    sizeHint.memo = Math.min(this.memoLen, MAX_HINT);
     const replaced = this.replaced;
-    if (replaced.size === 0) return result;
+    if (replaced === undefined) return result;
     const swap = (v: unknown): unknown =>
       typeof v === "object" && v !== null ? replaced.get(v) ?? v : v;
     const root = swap(result);
@@ -456,9 +508,9 @@ export class DecoderBase {
   pushGlobal(module: string, name: string): void {
     const g = this.resolve(module, name);
     if (g.cls !== undefined && "value" in g.cls) {
-      this.stack.push(g.cls.value);
+      this.stack[this.sp++] = g.cls.value;
     } else {
-      this.stack.push(g);
+      this.stack[this.sp++] = g;
       this.globalsOnStack++;
     }
   }
@@ -484,7 +536,7 @@ export class DecoderBase {
     }
     if (typeof obj === "object" && obj !== null) {
       (this.made ??= new Map()).set(obj, g.cls!);
-      this.deepen(obj, args.items, 0);
+      this.deepen(obj, args.items, 0, args.items.length);
     }
     return obj;
   }
@@ -500,7 +552,7 @@ export class DecoderBase {
     if (typeof obj !== "object" || obj === null) {
       this.fail("invalid", "NEWOBJ did not make an object");
     }
-    this.stack.push(obj);
+    this.stack[this.sp++] = obj;
   }
 
   /** BUILD: only on an object that an allowed class with `build` made. */
@@ -521,7 +573,7 @@ export class DecoderBase {
     } catch (e) {
       this.fail("invalid", "BUILD failed", e);
     }
-    this.deepen(obj as object, [state], 0);
+    this.deepen(obj as object, [state], 0, 1);
   }
 
   reduce(callable: unknown, args: unknown): unknown {
@@ -599,21 +651,6 @@ export class DecoderBase {
     );
   }
 
-  /**
-   * An ASCII string of at most 12 bytes, cut from a Latin-1 decoding of a
-   * window of the input: much cheaper than building it char by char. (V8
-   * copies substrings this short, so they do not keep the window alive.)
-   */
-  sliceAscii(start: number, n: number): string {
-    if (start < this.winStart || start + n > this.winEnd) {
-      this.winStart = start;
-      this.winEnd = Math.min(this.end, start + 16384);
-      this.win = LATIN1.decode(this.data.subarray(this.winStart, this.winEnd));
-    }
-    const at = start - this.winStart;
-    return this.win.slice(at, at + n);
-  }
-
   /** A bytes value: a view of the input when long enough, else a copy. */
   bytes(start: number, n: number): Uint8Array {
     return n >= this.s.bytesViewThreshold
@@ -622,36 +659,10 @@ export class DecoderBase {
   }
 
   str(start: number, n: number): string {
-    if (n <= 16 && n > 0) {
-      // Short strings (dict keys above all) repeat: reuse the string made
-      // for the same bytes, which also spares V8 re-internalizing keys.
-      const data = this.data;
-      let h = n;
-      let ascii = 0;
-      for (let i = start; i < start + n; i++) {
-        const b = data[i]!;
-        ascii |= b;
-        h = (h * 31 + b) | 0;
-      }
-      if (ascii < 0x80) {
-        const slot = (h ^ (h >>> 12)) & (STR_CACHE_SIZE - 1);
-        const cached = strCache[slot];
-        if (cached !== undefined && cached.length === n) {
-          let same = true;
-          for (let i = 0; i < n; i++) {
-            if (cached.charCodeAt(i) !== data[start + i]) {
-              same = false;
-              break;
-            }
-          }
-          if (same) return cached;
-        }
-        const fresh = n <= 12
-          ? this.sliceAscii(start, n)
-          : decodeUtf8(data, start, start + n);
-        strCache[slot] = fresh;
-        return fresh;
-      }
+    if (n <= MAX_CACHED) {
+      if (n === 0) return "";
+      const ascii = cachedAscii(this.data, this.view, start, n);
+      if (ascii !== undefined) return ascii;
     }
     try {
       return decodeUtf8(this.data, start, start + n);

@@ -3,11 +3,15 @@
 // The pickler: writes the same bytes as CPython's C pickler (3.8-3.14) for
 // the same value at protocols 2-5: memo, batches of 1000 (with CPython's
 // single-item and empty-trailing-batch quirks) and frames (connection.md
-// sections 4.3-4.5).
+// sections 4.3-4.5). This file walks the value: containers and the memo
+// of objects; _pickle_records.ts writes plain objects (shared keys),
+// _pickle_scalars.ts numbers and strings, _pickle_writer.ts holds the
+// output buffer and its frames.
 
 import { OP } from "./_pickle_opcodes.ts";
-import { utf8Length, writeUtf8 } from "./_pickle_utf8.ts";
-import { ByteArray, FrozenSet, PyFloat, Tuple } from "./pickle_types.ts";
+import { BATCH, RecordWriter } from "./_pickle_records.ts";
+import { memoIndexOf, stampMemoIndex, Tuple } from "./_pickle_tuple.ts";
+import { ByteArray, FrozenSet, PyFloat } from "./pickle_types.ts";
 import { pickleReduce, PyGlobal, PyReduce } from "./pickle_reduce.ts";
 
 /** Encoder settings with every default filled in. */
@@ -15,13 +19,6 @@ export interface EncoderSettings {
   protocol: 2 | 3 | 4 | 5;
   maxDepth: number;
 }
-
-const BATCH = 1000;
-/** Plain objects with at most this many keys share equal keys (saveKey). */
-const MAX_SHARED_KEYS = 64;
-const FRAME_TARGET = 65536;
-const FRAME_MIN = 4;
-const HEADER = 9;
 
 // Identities of the globals and constants CPython memoizes once per pickle.
 const G_CODECS_ENCODE = { module: "_codecs", name: "encode" };
@@ -34,14 +31,18 @@ type Reducible = { [pickleReduce](): unknown };
 const LATIN1 = { str: "latin1" };
 
 const PYFLOAT_PROTO: object = PyFloat.prototype;
+const TUPLE_PROTO: object = Tuple.prototype;
+const OBJECT_PROTO: object = Object.prototype;
+const ARRAY_PROTO: object = Array.prototype;
+/** Map.prototype.getOrInsert (one hash lookup instead of get + set). */
+const GET_OR_INSERT = typeof Map.prototype.getOrInsert === "function";
 
+/** The encoder kept for the next top-level call. */
 let spare: Encoder | null = null;
-const MAX_KEPT_BUFFER = 4 * 1024 * 1024;
-
-/** The value of the lower-case hex digit with char code `c`. */
-function hexDigit(c: number): number {
-  return c <= 0x39 ? c - 0x30 : c - 0x57;
-}
+/** Whether a top-level call is running (a nested one gets its own). */
+let encoding = false;
+/** Numbers the top-level pickles, for the tuples' memo stamps. */
+let pickles = 0;
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -87,445 +88,152 @@ function withEncoder<R>(
   settings: EncoderSettings,
   finish: (enc: Encoder) => R,
 ): R {
-  // One encoder (and its buffer) is reused; a reentrant call (a getter
-  // calling dumps()) gets its own.
-  const enc = spare ?? new Encoder(new Uint8Array(16384));
-  spare = null;
-  enc.reset(settings);
+  // One encoder (and its buffer) is reused. A nested call (a getter calling
+  // dumps()) gets its own, which memoizes tuples in its Map: only the
+  // top-level pickle stamps tuples.
+  const top = !encoding;
+  const enc = (top ? spare : null) ?? new Encoder();
+  if (top) {
+    spare = null;
+    encoding = true;
+  }
+  enc.reset(settings, top ? ++pickles : 0);
   try {
     enc.dump(value);
     return finish(enc);
   } finally {
     enc.release();
-    spare = enc;
+    if (top) {
+      spare = enc;
+      encoding = false;
+    }
   }
 }
 
-class Encoder {
-  buf: Uint8Array<ArrayBuffer>;
-  view: DataView;
-  pos = 0;
-  proto: number;
-  framing = false;
-  frameStart = -1;
+class Encoder extends RecordWriter {
+  /** Memo indices of the objects saved so far (tuples: see `pickle`). */
   memo: Map<object, number> = new Map();
-  /** Dict keys (str) already written, by value: see saveKey(). */
-  keyMemo: Map<string, number> = new Map();
-  memoLen = 0;
   depth = 0;
-  ext: Uint8Array[] = [];
-  extAt: number[] = [];
   maxDepth = 0;
+  /**
+   * This pickle's number when it stamps tuples with their memo index
+   * (see _pickle_tuple.ts), or 0 when tuples go in `memo` too.
+   */
+  pickle = 0;
 
-  constructor(buf: Uint8Array<ArrayBuffer>) {
-    this.buf = buf;
-    this.view = new DataView(buf.buffer);
-    this.proto = 4;
-  }
-
-  reset(s: EncoderSettings): void {
+  reset(s: EncoderSettings, pickle: number): void {
     this.proto = s.protocol;
     this.maxDepth = s.maxDepth;
-    this.pos = 0;
-    this.framing = false;
-    this.frameStart = -1;
+    this.pickle = pickle;
+    this.resetOutput();
     this.memoLen = 0;
     this.depth = 0;
   }
 
-  /** Drops every reference to the caller's values; keeps a small buffer. */
+  /**
+   * Drops every reference to the caller's values; keeps a small buffer.
+   * The maps are replaced, not cleared: V8 fills a cleared Map (kept in the
+   * old generation) about twice as slowly as a new one.
+   */
   release(): void {
-    if (this.memo.size > 0) this.memo.clear();
-    if (this.keyMemo.size > 0) this.keyMemo.clear();
-    this.ext.length = 0;
-    this.extAt.length = 0;
-    if (this.buf.length > MAX_KEPT_BUFFER) {
-      this.buf = new Uint8Array(16384);
-      this.view = new DataView(this.buf.buffer);
-    }
+    if (this.memo.size > 0) this.memo = new Map();
+    this.releaseKeys();
+    this.releaseOutput();
   }
 
   dump(value: unknown): void {
-    this.ensure(2);
-    this.buf[this.pos++] = OP.PROTO;
-    this.buf[this.pos++] = this.proto;
+    const buf = this.ensure(2);
+    buf[this.pos++] = OP.PROTO;
+    buf[this.pos++] = this.proto;
     if (this.proto >= 4) this.framing = true;
     this.save(value);
-    this.ensure(1);
-    this.buf[this.pos++] = OP.STOP;
+    this.op(OP.STOP);
     this.commitFrame();
     this.framing = false;
   }
 
-  grow(n: number): void {
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-
-  /** Makes room for `n` bytes, opening a frame first when framing. */
-  ensure(n: number): void {
-    if (this.framing && this.frameStart < 0) {
-      if (this.pos + HEADER > this.buf.length) this.grow(HEADER);
-      this.frameStart = this.pos;
-      this.pos += HEADER;
-    }
-    if (this.pos + n > this.buf.length) this.grow(n);
-  }
-
-  commitFrame(): void {
-    const start = this.frameStart;
-    if (start < 0) return;
-    const len = this.pos - start - HEADER;
-    if (len >= FRAME_MIN) {
-      this.buf[start] = OP.FRAME;
-      this.view.setUint32(start + 1, len % 2 ** 32, true);
-      this.view.setUint32(start + 5, Math.floor(len / 2 ** 32), true);
-    } else {
-      this.buf.copyWithin(start, start + HEADER, this.pos);
-      this.pos -= HEADER;
-    }
-    this.frameStart = -1;
-  }
-
-  /** Start of saving one object: CPython's `_Pickler_OpcodeBoundary`. */
-  boundary(): void {
-    if (
-      this.frameStart >= 0 &&
-      this.pos - this.frameStart - HEADER >= FRAME_TARGET
-    ) {
-      this.commitFrame();
-    }
-  }
-
-  op(code: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = code;
-  }
-
+  /** The memo put of the object just made; `obj` is found again. */
   memoPut(obj: object | null): void {
-    const idx = this.memoLen++;
-    if (obj !== null) this.memo.set(obj, idx);
-    if (this.proto >= 4) this.op(OP.MEMOIZE);
-    else this.memoOp(OP.BINPUT, OP.LONG_BINPUT, idx);
-  }
-
-  memoGet(idx: number): void {
-    this.memoOp(OP.BINGET, OP.LONG_BINGET, idx);
-  }
-
-  /** A memo opcode: the 1-byte index form below 256, else the 4-byte one. */
-  memoOp(short: number, long: number, idx: number): void {
-    if (idx < 256) {
-      this.ensure(2);
-      this.buf[this.pos++] = short;
-      this.buf[this.pos++] = idx;
-    } else {
-      this.ensure(5);
-      this.buf[this.pos++] = long;
-      this.view.setUint32(this.pos, idx, true);
-      this.pos += 4;
-    }
+    if (obj !== null) this.memo.set(obj, this.memoLen);
+    this.memoNew();
   }
 
   save(v: unknown): void {
     this.boundary();
-    switch (typeof v) {
-      case "number":
-        if (Number.isInteger(v) && !(v === 0 && 1 / v < 0)) this.saveInt(v);
-        else this.saveFloat(v);
-        break;
-      case "string":
-        this.saveStr(v);
-        break;
-      case "boolean":
-        this.ensure(1);
-        this.buf[this.pos++] = v ? OP.NEWTRUE : OP.NEWFALSE;
-        break;
-      case "bigint":
-        this.saveBigInt(v);
-        break;
-      case "object":
-        if (v === null) {
-          this.ensure(1);
-          this.buf[this.pos++] = OP.NONE;
-        } else {
-          this.saveObject(v);
-        }
-        break;
-      default:
-        throw new TypeError(
-          `Cannot pickle value: ${typeof v} has no Python equivalent`,
-        );
-    }
-  }
-
-  saveInt(v: number): void {
-    if (v >= 0) {
-      if (v <= 0xff) {
-        this.ensure(2);
-        this.buf[this.pos++] = OP.BININT1;
-        this.buf[this.pos++] = v;
-        return;
-      }
-      if (v <= 0xffff) {
-        this.ensure(3);
-        this.buf[this.pos++] = OP.BININT2;
-        this.buf[this.pos++] = v & 0xff;
-        this.buf[this.pos++] = v >> 8;
-        return;
-      }
-    }
-    if (v >= -0x80000000 && v <= 0x7fffffff) {
-      this.ensure(5);
-      this.buf[this.pos++] = OP.BININT;
-      this.view.setInt32(this.pos, v, true);
-      this.pos += 4;
-      return;
-    }
-    this.saveLongNumber(v);
-  }
-
-  saveBigInt(v: bigint): void {
-    if (v >= -0x80000000n && v <= 0x7fffffffn) this.saveInt(Number(v));
-    else if (v >= -9007199254740991n && v <= 9007199254740991n) {
-      this.saveLongNumber(Number(v));
-    } else this.saveLong(v);
-  }
-
-  /** LONG1 of a safe integer outside int32, without a BigInt. */
-  saveLongNumber(v: number): void {
-    if (!Number.isSafeInteger(v)) {
-      this.saveLong(BigInt(v));
-      return;
-    }
-    // 64-bit two's complement halves; exact for safe integers.
-    const hi = Math.floor(v / 4294967296);
-    const lo = v - hi * 4294967296;
-    // Minimal length: the magnitude's bits plus a sign bit.
-    const m = v < 0 ? -v - 1 : v;
-    const mHi = Math.floor(m / 4294967296);
-    const bits = mHi > 0 ? 64 - Math.clz32(mHi) : 32 - Math.clz32(m);
-    const n = (bits >> 3) + 1;
-    this.ensure(2 + 8);
-    const buf = this.buf;
-    let p = this.pos;
-    buf[p++] = OP.LONG1;
-    buf[p++] = n;
-    this.view.setUint32(p, lo, true);
-    this.view.setInt32(p + 4, hi, true);
-    this.pos = p + n;
-  }
-
-  /**
-   * LONG1/LONG4: minimal little-endian two's complement. O(n): V8 prints a
-   * bigint in hex in linear time, and the digits become bytes.
-   */
-  saveLong(v: bigint): void {
-    const negative = v < 0n;
-    // Two's complement of a negative v is the complement of -v - 1.
-    const hex = (negative ? -v - 1n : v).toString(16);
-    const h = hex.length;
-    const top = parseInt(hex[0]!, 16);
-    const bits = top === 0 ? 0 : 4 * (h - 1) + (32 - Math.clz32(top));
-    const n = (bits >> 3) + 1;
-    if (n < 256) {
-      this.ensure(2 + n);
-      this.buf[this.pos++] = OP.LONG1;
-      this.buf[this.pos++] = n;
+    // `typeof v === "..."` tests compile to type checks; a switch over
+    // `typeof v` calls the Typeof builtin and compares strings.
+    if (typeof v === "number") {
+      if (Number.isInteger(v) && !(v === 0 && 1 / v < 0)) this.saveInt(v);
+      else this.saveFloat(v);
+    } else if (typeof v === "string") {
+      this.saveStr(v);
+    } else if (typeof v === "object" && v !== null) {
+      this.saveObject(v);
     } else {
-      this.ensure(5 + n);
-      this.buf[this.pos++] = OP.LONG4;
-      this.view.setInt32(this.pos, n, true);
-      this.pos += 4;
+      this.saveOther(v);
     }
-    const buf = this.buf;
-    const flip = negative ? 0xff : 0;
-    const start = this.pos;
-    // Byte i (little-endian) is hex digits h-2i-2 and h-2i-1.
-    let i = 0;
-    for (let d = h - 1; d >= 1; d -= 2, i++) {
-      buf[start + i] = ((hexDigit(hex.charCodeAt(d - 1)) << 4) |
-        hexDigit(hex.charCodeAt(d))) ^ flip;
-    }
-    if ((h & 1) === 1) buf[start + i++] = hexDigit(hex.charCodeAt(0)) ^ flip;
-    for (; i < n; i++) buf[start + i] = flip;
-    this.pos = start + n;
   }
 
-  saveFloat(f: number): void {
-    this.ensure(9);
-    this.buf[this.pos++] = OP.BINFLOAT;
-    this.view.setFloat64(this.pos, f, false);
-    this.pos += 8;
-  }
-
-  saveStr(s: string): void {
-    const n = s.length;
-    if (this.proto >= 4) {
-      if (n < 86) {
-        this.ensure(2 + 3 * n);
-        const start = this.pos + 2;
-        const end = writeUtf8(s, this.buf, start);
-        this.buf[this.pos] = OP.SHORT_BINUNICODE;
-        this.buf[this.pos + 1] = end - start;
-        this.pos = end;
-      } else if (n < 21846) {
-        this.ensure(5 + 3 * n);
-        const start = this.pos + 5;
-        const end = writeUtf8(s, this.buf, start);
-        const len = end - start;
-        if (len < 256) {
-          this.buf[this.pos] = OP.SHORT_BINUNICODE;
-          this.buf[this.pos + 1] = len;
-          this.buf.copyWithin(this.pos + 2, start, end);
-          this.pos += 2 + len;
-        } else {
-          this.buf[this.pos] = OP.BINUNICODE;
-          this.view.setUint32(this.pos + 1, len, true);
-          this.pos = end;
-        }
-      } else {
-        const wasFraming = this.framing;
-        this.writeLarge(OP.BINUNICODE, utf8Length(s), 4);
-        this.pos = writeUtf8(s, this.buf, this.pos);
-        this.framing = wasFraming;
-      }
+  /** null, booleans, bigints; a TypeError for what Python lacks. */
+  saveOther(v: unknown): void {
+    if (v === null) this.ensure(1)[this.pos++] = OP.NONE;
+    else if (typeof v === "boolean") {
+      this.ensure(1)[this.pos++] = v ? OP.NEWTRUE : OP.NEWFALSE;
+    } else if (typeof v === "bigint") {
+      this.saveBigInt(v);
     } else {
-      this.ensure(5 + 3 * n);
-      const start = this.pos + 5;
-      const end = writeUtf8(s, this.buf, start);
-      this.buf[this.pos] = OP.BINUNICODE;
-      this.view.setUint32(this.pos + 1, end - start, true);
-      this.pos = end;
-    }
-    this.memoPut(null);
-  }
-
-  /**
-   * A str dict key of a plain object of at most MAX_SHARED_KEYS keys. Equal keys are written once and then
-   * fetched from the memo, as CPython does for the keys it shares (the
-   * interned identifiers of dict literals and of objects' attributes):
-   * `[{"host": 1}, {"host": 2}]` gives the same bytes as in CPython.
-   */
-  saveKey(k: string): void {
-    const idx = this.keyMemo.get(k);
-    if (idx !== undefined) {
-      this.memoGet(idx);
-      return;
-    }
-    this.keyMemo.set(k, this.memoLen);
-    this.saveStr(k);
-  }
-
-  /**
-   * Writes the opcode and length of a payload of `len` bytes and makes room
-   * for it. A payload of 64 KiB or more goes outside any frame (CPython's
-   * `_Pickler_write_bytes`); the caller writes the payload and then turns
-   * `framing` back on when it was turned off here.
-   */
-  writeLarge(
-    code: number,
-    len: number,
-    lenSize: 1 | 4 | 8,
-    reserve: number = len,
-  ): void {
-    if (this.framing && len >= FRAME_TARGET) {
-      this.commitFrame();
-      this.framing = false;
-    }
-    this.ensure(1 + lenSize + reserve);
-    this.buf[this.pos++] = code;
-    if (lenSize === 1) {
-      this.buf[this.pos++] = len;
-    } else if (lenSize === 4) {
-      this.view.setUint32(this.pos, len, true);
-      this.pos += 4;
-    } else {
-      this.view.setUint32(this.pos, len % 2 ** 32, true);
-      this.view.setUint32(this.pos + 4, Math.floor(len / 2 ** 32), true);
-      this.pos += 8;
-    }
-  }
-
-  writePayload(code: number, lenSize: 1 | 4 | 8, b: Uint8Array): void {
-    const wasFraming = this.framing;
-    if (b.length >= FRAME_TARGET) {
-      // Large payloads are outside any frame: keep a reference and copy
-      // them once, straight into the result.
-      this.writeLarge(code, b.length, lenSize, 0);
-      this.extAt.push(this.pos);
-      this.ext.push(b);
-    } else {
-      this.writeLarge(code, b.length, lenSize);
-      this.buf.set(b, this.pos);
-      this.pos += b.length;
-    }
-    this.framing = wasFraming;
-  }
-
-  /** The pickle: the buffer with the large payloads spliced in. */
-  /** The pickle's length: the buffer plus the payloads kept outside it. */
-  size(): number {
-    let total = this.pos;
-    for (const e of this.ext) total += e.length;
-    return total;
-  }
-
-  result(): Uint8Array<ArrayBuffer> {
-    if (this.ext.length === 0) return this.buf.slice(0, this.pos);
-    const out = new Uint8Array(this.size());
-    this.copyTo(out);
-    return out;
-  }
-
-  resultInto(target: Uint8Array): number {
-    const total = this.size();
-    if (total > target.length) {
-      throw new RangeError(
-        `Cannot pickle value into buffer: ${total} bytes are needed, the buffer has ${target.length}`,
+      throw new TypeError(
+        `Cannot pickle value: ${typeof v} has no Python equivalent`,
       );
     }
-    this.copyTo(target);
-    return total;
-  }
-
-  /** The pickle as chunks: copies of the buffer, views of the payloads. */
-  chunks(): Uint8Array[] {
-    const { buf, pos, ext, extAt } = this;
-    const out: Uint8Array[] = [];
-    let prev = 0;
-    for (let i = 0; i < ext.length; i++) {
-      const at = extAt[i]!;
-      if (at > prev) out.push(buf.slice(prev, at));
-      out.push(ext[i]!);
-      prev = at;
-    }
-    out.push(buf.slice(prev, pos));
-    return out;
-  }
-
-  /** Writes the whole pickle at the start of `out` (large enough). */
-  copyTo(out: Uint8Array): void {
-    const { buf, pos, ext, extAt } = this;
-    let o = 0;
-    let prev = 0;
-    for (let i = 0; i < ext.length; i++) {
-      const at = extAt[i]!;
-      out.set(buf.subarray(prev, at), o);
-      o += at - prev;
-      out.set(ext[i]!, o);
-      o += ext[i]!.length;
-      prev = at;
-    }
-    out.set(buf.subarray(prev, pos), o);
   }
 
   saveObject(o: object): void {
-    const proto = Object.getPrototypeOf(o);
+    // Arrays first: Array.isArray() is cheaper than reading the prototype.
+    const isArray = Array.isArray(o);
+    const proto = isArray ? ARRAY_PROTO : Object.getPrototypeOf(o);
+    let idx: number | undefined;
+    if (isArray || proto === OBJECT_PROTO) {
+      // A record or a list: memoized right after its first opcode, so it
+      // can take its memo entry now, in the same lookup that finds it.
+      const next = this.memoLen;
+      if (GET_OR_INSERT) idx = this.memo.getOrInsert(o, next);
+      else {
+        idx = this.memo.get(o);
+        if (idx === undefined) this.memo.set(o, idx = next);
+      }
+      if (idx !== next) {
+        this.memoGet(idx);
+        return;
+      }
+      this.deeper();
+      if (isArray) {
+        this.opMemoized(OP.EMPTY_LIST);
+        this.batchList(o as unknown[]);
+      } else {
+        this.opMemoized(OP.EMPTY_DICT);
+        this.saveRecordItems(o as Record<string, unknown>);
+      }
+      this.depth--;
+      return;
+    }
+    if (proto === TUPLE_PROTO && this.pickle !== 0) {
+      // A tuple: its stamp says whether this pickle memoized it.
+      idx = memoIndexOf(o as Tuple, this.pickle);
+      if (idx >= 0) {
+        this.memoGet(idx);
+        return;
+      }
+      this.deeper();
+      this.saveTuple(o as Tuple, true);
+      this.depth--;
+      return;
+    }
+    this.saveOtherObject(o, proto);
+  }
+
+  /** Every object but a list, a plain object and (mostly) a tuple. */
+  saveOtherObject(o: object, proto: object | null): void {
     if (proto === PYFLOAT_PROTO) {
       this.saveFloat((o as PyFloat).value);
       return;
@@ -535,16 +243,13 @@ class Encoder {
       this.memoGet(idx);
       return;
     }
-    if (++this.depth > this.maxDepth) {
-      throw new RangeError(
-        `Cannot pickle value: nesting depth exceeds the maximum of ${this.maxDepth}`,
-      );
-    }
-    if (proto === Object.prototype || proto === null) {
-      this.saveRecord(o as Record<string, unknown>);
-    } else if (Array.isArray(o)) this.saveList(o);
-    else if (o instanceof Uint8Array) this.saveBytes(o, o);
-    else if (o instanceof Tuple) this.saveTuple(o);
+    this.deeper();
+    if (proto === null) {
+      this.op(OP.EMPTY_DICT);
+      this.memoPut(o);
+      this.saveRecordItems(o as Record<string, unknown>);
+    } else if (o instanceof Uint8Array) this.saveBytes(o, o);
+    else if (o instanceof Tuple) this.saveTuple(o, false);
     else if (o instanceof Map) this.saveMap(o);
     else if (o instanceof Set) this.saveSet(o);
     else if (o instanceof FrozenSet) this.saveFrozenSet(o);
@@ -560,6 +265,15 @@ class Encoder {
       );
     }
     this.depth--;
+  }
+
+  /** One level deeper; throws past `maxDepth`. */
+  deeper(): void {
+    if (++this.depth > this.maxDepth) {
+      throw new RangeError(
+        `Cannot pickle value: nesting depth exceeds the maximum of ${this.maxDepth}`,
+      );
+    }
   }
 
   saveBytes(b: Uint8Array, identity: object | null): void {
@@ -634,12 +348,6 @@ class Encoder {
     }
   }
 
-  saveList(a: readonly unknown[]): void {
-    this.op(OP.EMPTY_LIST);
-    this.memoPut(a);
-    this.batchList(a);
-  }
-
   batchList(a: readonly unknown[]): void {
     const n = a.length;
     if (n === 1) {
@@ -651,78 +359,68 @@ class Encoder {
     while (i < n) {
       this.op(OP.MARK);
       const stop = Math.min(n, i + BATCH);
-      for (; i < stop; i++) this.save(a[i]);
+      for (; i < stop; i++) {
+        const v = a[i];
+        // Numbers and strings without save()'s dispatch (a recursive
+        // function, which V8 does not inline here).
+        if (typeof v === "number") {
+          this.boundary();
+          if (
+            v >= 0 && v <= 0xffff && (v | 0) === v && (v !== 0 || 1 / v > 0)
+          ) {
+            const buf = this.ensure(3);
+            let p = this.pos;
+            if (v <= 0xff) {
+              buf[p++] = OP.BININT1;
+              buf[p++] = v;
+            } else {
+              buf[p++] = OP.BININT2;
+              buf[p++] = v & 0xff;
+              buf[p++] = v >> 8;
+            }
+            this.pos = p;
+          } else if (Number.isInteger(v) && (v !== 0 || 1 / v > 0)) {
+            this.saveInt(v);
+          } else this.saveFloat(v);
+        } else if (typeof v === "string") {
+          this.boundary();
+          this.saveStr(v);
+        } else {
+          this.save(v);
+        }
+      }
       this.op(OP.APPENDS);
     }
   }
 
-  saveTuple(t: Tuple<readonly unknown[]>): void {
+  /**
+   * A tuple; `stamped`: its memo index goes in its stamp (else in `memo`).
+   * Saving the items memoized the tuple itself only when they hold it
+   * (a recursive tuple): then CPython pops the items and fetches it.
+   */
+  saveTuple(t: Tuple<readonly unknown[]>, stamped: boolean): void {
     const items = t.items;
     const n = items.length;
     if (n === 0) {
       this.op(OP.EMPTY_TUPLE);
       return;
     }
-    if (n <= 3) {
-      const before = this.memo.size;
-      for (let i = 0; i < n; i++) this.save(items[i]);
-      // Saving the items memoized this tuple only when they hold it (then
-      // the memo grew).
-      const idx = this.memo.size === before ? undefined : this.memo.get(t);
-      if (idx !== undefined) {
-        // Recursive: saving the items already saved this tuple.
-        for (let i = 0; i < n; i++) this.op(OP.POP);
-        this.memoGet(idx);
-        return;
-      }
-      this.op(OP.TUPLE1 + n - 1);
-    } else {
-      this.op(OP.MARK);
-      const before = this.memo.size;
-      for (let i = 0; i < n; i++) this.save(items[i]);
-      const idx = this.memo.size === before ? undefined : this.memo.get(t);
-      if (idx !== undefined) {
-        this.op(OP.POP_MARK);
-        this.memoGet(idx);
-        return;
-      }
-      this.op(OP.TUPLE);
-    }
-    this.memoPut(t);
-  }
-
-  /** A plain object: a dict with str keys. */
-  saveRecord(rec: Record<string, unknown>): void {
-    this.op(OP.EMPTY_DICT);
-    this.memoPut(rec);
-    const keys = Object.keys(rec);
-    const size = keys.length;
-    if (size === 0) return;
-    if (size === 1) {
-      this.boundary();
-      this.saveKey(keys[0]!);
-      this.save(rec[keys[0]!]);
-      this.op(OP.SETITEM);
+    if (n > 3) this.op(OP.MARK);
+    for (let i = 0; i < n; i++) this.save(items[i]);
+    const idx = stamped ? memoIndexOf(t, this.pickle) : this.memo.get(t) ?? -1;
+    if (idx >= 0) {
+      if (n > 3) this.op(OP.POP_MARK);
+      else for (let i = 0; i < n; i++) this.op(OP.POP);
+      this.memoGet(idx);
       return;
     }
-    // Records (few keys, repeated across many dicts) share their keys;
-    // a big dict's keys rarely repeat elsewhere: no lookup for them.
-    const shareKeys = size <= MAX_SHARED_KEYS;
-    let i = 0;
-    let count: number;
-    do {
-      this.op(OP.MARK);
-      count = 0;
-      while (i < size) {
-        const k = keys[i++]!;
-        this.boundary();
-        if (shareKeys) this.saveKey(k);
-        else this.saveStr(k);
-        this.save(rec[k]);
-        if (++count === BATCH) break;
-      }
-      this.op(OP.SETITEMS);
-    } while (count === BATCH);
+    if (stamped) {
+      stampMemoIndex(t, this.pickle, this.memoLen);
+      this.opMemoized(n > 3 ? OP.TUPLE : OP.TUPLE1 + n - 1);
+    } else {
+      this.op(n > 3 ? OP.TUPLE : OP.TUPLE1 + n - 1);
+      this.memoPut(t);
+    }
   }
 
   /** A Map or PyDict: a dict with any keys. */

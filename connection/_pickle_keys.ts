@@ -121,23 +121,35 @@ function describe(value: unknown): string {
   return (value as object).constructor?.name ?? "object";
 }
 
+/** The interner of the decode under way, made when a dict first asks. */
 let shared: KeyInterner | undefined;
+let sharing = false;
 
-/** The interner that dicts made now should share (set while decoding). */
+/** The interner that dicts made now should share (while decoding). */
 export function currentInterner(): KeyInterner | undefined {
-  return shared;
+  return sharing ? shared ??= new KeyInterner() : undefined;
+}
+
+/** What {@linkcode startSharing} saves: the state of an outer decode. */
+export interface SharingState {
+  shared: KeyInterner | undefined;
+  sharing: boolean;
 }
 
 /**
- * Runs `fn` with `interner` as the one new dicts share; restores the
- * previous one after (calls nest).
+ * Starts a decode whose dicts share one interner (made on first use);
+ * returns the state to give back to {@linkcode endSharing} (decodes nest:
+ * a global hook may call `loads()`).
  */
-export function withInterner<R>(interner: KeyInterner, fn: () => R): R {
-  const previous = shared;
-  shared = interner;
-  try {
-    return fn();
-  } finally {
-    shared = previous;
-  }
+export function startSharing(): SharingState {
+  const outer = { shared, sharing };
+  shared = undefined;
+  sharing = true;
+  return outer;
+}
+
+/** Ends the decode started by {@linkcode startSharing}. */
+export function endSharing(outer: SharingState): void {
+  shared = outer.shared;
+  sharing = outer.sharing;
 }

@@ -158,15 +158,21 @@ export function utf8Length(s: string): number {
 }
 
 /**
- * Writes `s` as UTF-8 (surrogatepass) into `buf` at `pos`; `buf` must have
- * room for `3 * s.length` bytes. Returns the position after the last byte.
+ * Writes `s` (from its char `from` on) as UTF-8 (surrogatepass) into `buf`
+ * at `pos`; `buf` must have room for 3 bytes per char. Returns the position
+ * after the last byte.
  */
-export function writeUtf8(s: string, buf: Uint8Array, pos: number): number {
+export function writeUtf8(
+  s: string,
+  buf: Uint8Array,
+  pos: number,
+  from = 0,
+): number {
   const n = s.length;
-  if (n > 64 && s.isWellFormed()) {
+  if (from === 0 && n > 64 && s.isWellFormed()) {
     return pos + ENCODER.encodeInto(s, buf.subarray(pos)).written;
   }
-  for (let i = 0; i < n; i++) {
+  for (let i = from; i < n; i++) {
     let c = s.charCodeAt(i);
     if (c < 0x80) {
       buf[pos++] = c;

@@ -210,11 +210,13 @@ for (const { minor, python } of pythons()) {
       );
       // The client's close() releases what is left.
       const other = await connectManager(server.address, { authkey: key });
-      await other.list([1]);
-      await other.event();
+      // Held until the client closes: a proxy dropped at once may be
+      // collected, and its reference released, before the count.
+      const held = [await other.list([1]), await other.event()];
       assert.equal(await m.numberOfObjects(), 2);
       await other.close();
       assert.equal(await m.numberOfObjects(), 0);
+      assert.deepEqual(held.map((p) => p.closed), [true, true]);
       await assert.rejects(
         other.dict(),
         (e) => e instanceof ManagerError && e.code === "MANAGER_CLOSED",

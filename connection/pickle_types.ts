@@ -17,73 +17,7 @@
 
 import { addMember, negZeroMember } from "./_pickle_members.ts";
 
-/**
- * A Python `tuple`. Python tells tuples and lists apart, JavaScript does not,
- * so tuples travel in this wrapper. It is iterable, so destructuring works.
- * The array passed in is used as is (not copied).
- *
- * @typeParam T The item types.
- *
- * @example Usage
- * ```ts
- * import { dumps, loads, Tuple } from "@sidecar/ipc/connection";
- * import assert from "node:assert/strict";
- *
- * const message = loads(dumps(new Tuple(["#RETURN", 42])));
- * assert.ok(message instanceof Tuple);
- * const [kind, value] = message;
- * assert.equal(kind, "#RETURN");
- * assert.equal(value, 42);
- * ```
- */
-export class Tuple<T extends readonly unknown[] = unknown[]>
-  implements Iterable<T[number]> {
-  /** The items, in order. */
-  readonly items: T;
-
-  /**
-   * Wraps `items` as a tuple.
-   *
-   * @param items The items of the tuple.
-   */
-  constructor(items: T) {
-    this.items = items;
-  }
-
-  /**
-   * The number of items.
-   *
-   * @returns The tuple's length.
-   *
-   * @example Usage
-   * ```ts
-   * import { Tuple } from "@sidecar/ipc/connection";
-   * import assert from "node:assert/strict";
-   *
-   * assert.equal(new Tuple([1, 2, 3]).length, 3);
-   * ```
-   */
-  get length(): number {
-    return this.items.length;
-  }
-
-  /**
-   * Iterates over the items.
-   *
-   * @returns An iterator over the items.
-   *
-   * @example Usage
-   * ```ts
-   * import { Tuple } from "@sidecar/ipc/connection";
-   * import assert from "node:assert/strict";
-   *
-   * assert.deepEqual([...new Tuple(["a", "b"])], ["a", "b"]);
-   * ```
-   */
-  [Symbol.iterator](): Iterator<T[number]> {
-    return this.items[Symbol.iterator]();
-  }
-}
+export { Tuple } from "./_pickle_tuple.ts";
 
 /**
  * A Python `float` whose value is integral. JavaScript's `1` and `1.0` are
