@@ -62,28 +62,7 @@
  *
  * @module
  */
-export * from "./errors.ts";
-export * from "./tlv.ts";
-export * from "./dirty_float.ts";
-export * from "./tlv_encoder.ts";
-export * from "./tlv_decoder.ts";
-export {
-  decodeHeader,
-  type DirtyHeader,
-  type DirtyMessageType,
-  encodeHeader,
-  HEADER_SIZE,
-  MAGIC,
-  MAX_MESSAGE_SIZE,
-  MESSAGE_TYPE_CODES,
-  messageTypeName,
-  PROTOCOL_VERSION,
-  type RequestId,
-} from "./header.ts";
-export * from "./message.ts";
-export * from "./message_encoders.ts";
-export * from "./message_decoder.ts";
-export * from "./message_stream.ts";
+export * from "./tlv_codec.ts";
 export * from "./client.ts";
 export * from "./stash_client.ts";
 export * from "./stash_table.ts";

@@ -84,14 +84,7 @@
  *
  * @module
  */
-export * from "./errors.ts";
-export * from "./cbor.ts";
-export * from "./cbor_encoder.ts";
-export * from "./cbor_decoder.ts";
-export * from "./frame_codec.ts";
-export * from "./frame_encoder.ts";
-export * from "./frame_decoder.ts";
-export * from "./human_frame.ts";
+export * from "./frames.ts";
 export * from "./stream_encoding.ts";
 export * from "./output_stream.ts";
 export * from "./response_objects.ts";
@@ -100,7 +93,6 @@ export * from "./server_reactor_types.ts";
 export * from "./server_reactor.ts";
 export * from "./client_reactor_types.ts";
 export * from "./client_reactor.ts";
-export * from "./frame_stream.ts";
 export * from "./byte_channel.ts";
 export * from "./client_types.ts";
 export * from "./client.ts";
