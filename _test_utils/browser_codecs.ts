@@ -47,11 +47,23 @@ export async function bundleForBrowser(
   output: string,
   options: { minify?: boolean } = {},
 ): Promise<string> {
+  return await bundle(input, output, { ...options, platform: "browser" });
+}
+
+/**
+ * Bundles `input` as one ES module at `output` for `platform`: `"deno"`
+ * keeps `node:` imports as they are, so Node can run the bundle.
+ */
+export async function bundle(
+  input: string,
+  output: string,
+  options: { minify?: boolean; platform: "browser" | "deno" },
+): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "bundle",
       "--quiet",
-      "--platform=browser",
+      `--platform=${options.platform}`,
       "--format=esm",
       ...(options.minify ? ["--minify"] : []),
       "-o",
@@ -66,7 +78,9 @@ export async function bundleForBrowser(
   const text = new TextDecoder().decode(out.stderr) +
     new TextDecoder().decode(out.stdout);
   if (!out.success) {
-    throw new Error(`Cannot bundle ${input} for the browser:\n${text}`);
+    throw new Error(
+      `Cannot bundle ${input} for ${options.platform}:\n${text}`,
+    );
   }
   return await Deno.readTextFile(output);
 }
