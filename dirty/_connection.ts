@@ -7,6 +7,7 @@
  * @module
  */
 
+import { requireDeno } from "../_internal/deno_version.ts";
 import { connectWithRetry, type RetryOptions } from "../_internal/retry.ts";
 import { DirtyConnectionError, DirtyProtocolError } from "./errors.ts";
 import type { DirtyFrame } from "./message.ts";
@@ -42,6 +43,7 @@ export class DirtyConnection {
     retry?: boolean | RetryOptions,
     signal?: AbortSignal,
   ): Promise<DirtyConnection> {
+    requireDeno("connect to dirty arbiter");
     try {
       const conn = await connectWithRetry<Deno.Conn>(
         () => Deno.connect({ transport: "unix", path }),

@@ -8,6 +8,7 @@
 import { connChannel } from "./_conn_channel.ts";
 import { FramingClient } from "./client.ts";
 import type { FramingClientOptions } from "./client_types.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
 import { connectWithRetry, type RetryOptions } from "../_internal/retry.ts";
 
 export type { RetryEvent, RetryOptions } from "../_internal/retry.ts";
@@ -38,6 +39,8 @@ export type ConnectOptions =
  * Connects to an hgrpc server over TCP or a Unix socket.
  *
  * Permissions: `--allow-net` (TCP) or `--allow-read --allow-write` (Unix).
+ * Needs Deno 2.9.0 or later (an older Deno gets an error naming both
+ * versions, `code` `"UNSUPPORTED_DENO"`).
  *
  * @param options The address, and `retry` for a server still starting.
  * @param clientOptions Client options; `onClose` runs after the socket is
@@ -63,6 +66,7 @@ export async function connect(
   options: ConnectOptions,
   clientOptions: FramingClientOptions = {},
 ): Promise<FramingClient> {
+  requireDeno("connect");
   const conn = await connectWithRetry<Deno.Conn>(
     () =>
       options.transport === "unix"
