@@ -32,7 +32,8 @@
  * way ({@linkcode fromJson}).
  *
  * Permissions: `-A` covers everything; `session` needs `--allow-ffi`
- * (full trust), `dirty serve` needs `--allow-run` for its workers.
+ * (full trust), `dirty serve` needs `--allow-run` for its workers. Needs
+ * Deno 2.9.0 or later.
  *
  * ```ts
  * import { fromJson, repr, toJson } from "@sidecar/ipc/cli";

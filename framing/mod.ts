@@ -64,6 +64,15 @@
  * Permissions: none for the codecs, reactors and in-memory channels;
  * `--allow-net` for TCP; `--allow-read --allow-write` for Unix sockets.
  *
+ * Runtimes: Deno 2.9.0 or later (`serve`, `connect` and `serveStdio` fail
+ * on an older Deno with an error naming both versions, `code`
+ * `"UNSUPPORTED_DENO"`). The codecs alone (frames, CBOR, human form) are
+ * `@sidecar/ipc/framing/frames`, which runs in any JavaScript runtime. The
+ * server and client offer and pick only the stream encodings the runtime
+ * runs ({@linkcode availableStreamEncodings}): without zstd in `node:zlib`
+ * they use zlib. `connect({ ..., retry })` waits for a server that is not
+ * listening yet.
+ *
  * ```ts
  * import { FramingClient, serveConnection } from "@sidecar/ipc/framing";
  * import assert from "node:assert/strict";
