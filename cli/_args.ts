@@ -326,7 +326,8 @@ export function firstLine(text: string): string {
  */
 export function errorDetails(e: unknown): string {
   const parts: string[] = [];
-  for (let c = e, depth = 0; c !== undefined && depth < 8; depth++) {
+  let c = e;
+  for (let depth = 0; c !== undefined && depth < 8; depth++) {
     parts.push(
       c instanceof Error ? c.stack ?? `${c.name}: ${c.message}` : String(c),
     );

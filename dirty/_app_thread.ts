@@ -93,7 +93,8 @@ function stackOf(e: unknown): string | undefined {
 /** The stack of an error and of each `cause` under it. */
 function stackWithCauses(e: unknown): string {
   const parts: string[] = [];
-  for (let c = e, depth = 0; c !== undefined && depth < 8; depth++) {
+  let c = e;
+  for (let depth = 0; c !== undefined && depth < 8; depth++) {
     parts.push(
       c instanceof Error ? c.stack ?? `${c.name}: ${c.message}` : String(c),
     );
