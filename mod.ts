@@ -16,7 +16,9 @@
  * `@sidecar/ipc/framing`, `@sidecar/ipc/session`, `@sidecar/ipc/dirty`) to
  * load only that module; this entry point groups them as namespaces.
  * Importing is free of permissions; each operation documents the ones it
- * needs.
+ * needs. The modules need Deno 2.9.0 or later; the codecs alone also have
+ * entry points for any JavaScript runtime (`@sidecar/ipc/framing/frames`,
+ * `@sidecar/ipc/dirty/tlv`).
  *
  * ```ts
  * import { connection } from "@sidecar/ipc";

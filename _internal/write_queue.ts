@@ -20,6 +20,17 @@
 
 import { race } from "./abort.ts";
 
+/** `Promise.withResolvers()`, which Node 20 lacks (the framing server runs there too). */
+function resolvers<T>(): PromiseWithResolvers<T> {
+  let resolve!: (value: T | PromiseLike<T>) => void;
+  let reject!: (reason?: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
 /** Where a {@linkcode WriteQueue}'s bytes go: `Deno.Conn` is one. */
 export interface ByteSink {
   /**
@@ -225,7 +236,7 @@ export class WriteQueue {
   write(bytes: Uint8Array): Promise<void> {
     if (this.#failed) return Promise.reject(this.#error);
     this.#seal();
-    const done = Promise.withResolvers<void>();
+    const done = resolvers<void>();
     this.#entries.push({ data: bytes, batch: null, done });
     this.#size += bytes.length;
     if (!this.#writing && !this.#corked) this.#writeNext();
@@ -296,7 +307,7 @@ export class WriteQueue {
   ready(signal?: AbortSignal): Promise<void> {
     if (this.#failed) return Promise.reject(this.#error);
     if (this.#size <= this.#hwm) return RESOLVED;
-    const w = Promise.withResolvers<void>();
+    const w = resolvers<void>();
     this.#readyWaiters.push(w);
     return race(w.promise, { signal });
   }
@@ -309,7 +320,7 @@ export class WriteQueue {
   flush(): Promise<void> {
     if (this.#failed) return Promise.reject(this.#error);
     if (!this.busy) return RESOLVED;
-    const w = Promise.withResolvers<void>();
+    const w = resolvers<void>();
     this.#idleWaiters.push(w);
     this.kick();
     return w.promise;

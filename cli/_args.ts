@@ -77,10 +77,11 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-/** Options every command accepts. */
+/** Options every command accepts (`--verbose` is also read by `main`). */
 export const COMMON_OPTIONS: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h" },
   json: { type: "boolean" },
+  verbose: { type: "boolean" },
 };
 
 /**
@@ -304,6 +305,35 @@ export function progress(text: string | null): void {
 export interface CommandContext {
   /** Aborted on SIGINT or SIGTERM. */
   signal: AbortSignal;
+  /**
+   * `--verbose` was given: errors show their stack traces and causes,
+   * remote tracebacks and log lines are printed whole.
+   */
+  verbose?: boolean;
+}
+
+/** The first line of a message (error texts can span several). */
+export function firstLine(text: string): string {
+  const i = text.indexOf("\n");
+  return i < 0 ? text : text.slice(0, i).trimEnd();
+}
+
+/**
+ * An error's stack and the stacks of its causes, for `--verbose`.
+ *
+ * @param e The error.
+ * @returns The text, one cause after the other.
+ */
+export function errorDetails(e: unknown): string {
+  const parts: string[] = [];
+  let c = e;
+  for (let depth = 0; c !== undefined && depth < 8; depth++) {
+    parts.push(
+      c instanceof Error ? c.stack ?? `${c.name}: ${c.message}` : String(c),
+    );
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return parts.join("\nCaused by: ");
 }
 
 /** A command: parses its own arguments and returns an exit code. */

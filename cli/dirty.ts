@@ -18,6 +18,7 @@ import {
   StashClient,
 } from "../dirty/mod.ts";
 import { startArbiter } from "../dirty/arbiter.ts";
+import { importAppClass, parseAppSpec } from "../dirty/app.ts";
 import { ByteArray, FrozenSet, PyFloat, Tuple } from "../connection/mod.ts";
 import {
   CliError,
@@ -25,6 +26,7 @@ import {
   err,
   EXIT,
   failed,
+  firstLine,
   flag,
   int,
   interrupted,
@@ -58,16 +60,21 @@ line when the first argument has no ":" (an APP path always has one).
 ARGS, KEY and VALUE are JSON when they parse as JSON, else plain strings
 (see "ipc mp --help" for the JSON forms of bytes, floats and big ints).
 
-serve starts our arbiter, prints its socket path on stdout, waits for the
-workers to boot (progress on a terminal) and runs until SIGINT/SIGTERM.
+serve checks that every --app loads, starts our arbiter, prints its socket
+path on stdout, waits for the workers to boot (progress on a terminal) and
+runs until SIGINT/SIGTERM (exit 130). An app that cannot be loaded, or a
+worker that fails to boot before all are ready, stops it at once (exit 1).
 
 Options:
   --kwargs JSON        keyword arguments (a JSON object)
   --timeout SECONDS    call timeout (default 30); for serve, the worker timeout
   --json               print results as JSON
+  --verbose            print an app's remote traceback, stacks of errors and
+                       whole multi-line log lines
   -h, --help           show this help
 
-Exit codes: 0 ok, 1 failed (app error, no arbiter), 2 usage, 130 interrupted.
+Exit codes: 0 ok, 1 failed (app error, no arbiter, an app that does not
+load), 2 usage, 130 interrupted (SIGINT/SIGTERM; serve always ends so).
 `;
 
 /** Converts a parsed JSON value to what the TLV encoder takes. */
@@ -147,9 +154,14 @@ function failure(e: unknown, ctx: CommandContext, action: string): CliError {
   if (e instanceof CliError) return e;
   if (ctx.signal.aborted) return interrupted(ctx.signal);
   if (e instanceof DirtyAppError) {
-    const tb = e.traceback ? `\n${e.traceback.trimEnd()}` : "";
+    // The remote traceback is the worker's stack: shown with --verbose.
+    const tb = !e.traceback
+      ? ""
+      : ctx.verbose
+      ? `\n${e.traceback.trimEnd()}`
+      : " (--verbose shows the app's traceback)";
     return new CliError(
-      `Cannot ${action}: ${e.name}: ${e.message}${tb}`,
+      `Cannot ${action}: ${e.name}: ${firstLine(e.message)}${tb}`,
       EXIT.FAILED,
       { cause: e },
     );
@@ -451,6 +463,31 @@ function printStatus(s: DirtyValue): void {
   }
 }
 
+/**
+ * Loads each app as the workers will, before any worker starts: a spec
+ * that does not parse is a usage error (2), an app that does not load
+ * fails (1), with one line saying why.
+ */
+async function checkApps(apps: string[]): Promise<void> {
+  for (const spec of apps) {
+    let parsed;
+    try {
+      parsed = parseAppSpec(spec);
+    } catch (e) {
+      throw usage(`Cannot serve ${spec}: ${firstLine((e as Error).message)}`);
+    }
+    try {
+      await importAppClass(parsed, Deno.cwd());
+    } catch (e) {
+      throw new CliError(
+        `Cannot serve ${spec}: ${firstLine((e as Error).message)}`,
+        EXIT.FAILED,
+        { cause: e },
+      );
+    }
+  }
+}
+
 async function serve(p: ParsedArgs, ctx: CommandContext): Promise<number> {
   const apps = list(p, "app");
   if (apps.length === 0) {
@@ -471,22 +508,42 @@ async function serve(p: ParsedArgs, ctx: CommandContext): Promise<number> {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
     }
   }
+  const options = {
+    timeout: seconds(p, "timeout", 300_000) || Infinity,
+    concurrency: int(p, "threads", 1, 1),
+    gracefulTimeout: seconds(p, "graceful-timeout", 30_000),
+  };
+  await checkApps(apps);
+  // A worker that fails to boot before all are ready ends serve: the
+  // arbiter would respawn it again and again (with back-off).
+  let ready = false;
+  const bootFailure = Promise.withResolvers<never>();
   let arbiter;
   try {
     arbiter = await startArbiter({
       apps,
       workers,
-      timeout: seconds(p, "timeout", 300_000) || Infinity,
-      concurrency: int(p, "threads", 1, 1),
-      gracefulTimeout: seconds(p, "graceful-timeout", 30_000),
+      ...options,
       ...(socket === undefined ? {} : { socketPath: socket }),
       log: (level, message) => {
-        if (level !== "debug") err(`ipc dirty serve: [${level}] ${message}`);
+        if (level === "debug") return;
+        // Multi-line messages carry a stack: whole with --verbose only.
+        err(
+          `ipc dirty serve: [${level}] ${
+            ctx.verbose ? message : firstLine(message)
+          }`,
+        );
+        if (level === "error" && !ready) {
+          bootFailure.reject(
+            new CliError(`Cannot serve: ${firstLine(message)}`, EXIT.FAILED),
+          );
+        }
       },
     });
   } catch (e) {
     throw failed(`serve`, e);
   }
+  bootFailure.promise.catch(() => {});
   try {
     out(
       flag(p, "json")
@@ -499,12 +556,14 @@ async function serve(p: ParsedArgs, ctx: CommandContext): Promise<number> {
       progress(`waiting for workers: ${booted}/${s.target_workers} booted`);
     }, 200);
     try {
-      await arbiter.ready(ctx.signal);
+      await Promise.race([arbiter.ready(ctx.signal), bootFailure.promise]);
+      ready = true;
       progress(null);
       err(
         `ipc dirty serve: ${arbiter.status().worker_count} worker(s) ready at ${arbiter.socketPath}`,
       );
-    } catch {
+    } catch (e) {
+      if (e instanceof CliError) throw e;
       // Interrupted while waiting: fall through to the shutdown.
     } finally {
       clearInterval(ticker);
@@ -523,5 +582,7 @@ async function serve(p: ParsedArgs, ctx: CommandContext): Promise<number> {
   } finally {
     await arbiter.close();
   }
+  // It runs until a signal stops it: that is an interruption (130).
+  if (ctx.signal.aborted) throw interrupted(ctx.signal);
   return EXIT.OK;
 }

@@ -91,17 +91,36 @@ Deno.test("ipc dirty against our arbiter started by ipc dirty serve", async (t) 
       assert.match(r.stderr, /stream ended after 3 chunks/);
     });
 
-    await t.step("an app error exits 1 with the remote traceback", async () => {
-      const r = await runIpc(["dirty", "call", sock, APP, "fail", "boom"]);
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /DirtyAppError: boom/);
-      assert.match(r.stderr, /TestApp\.fail/);
-    });
+    await t.step(
+      "an app error exits 1 in one line; --verbose adds the remote traceback",
+      async () => {
+        const r = await runIpc(["dirty", "call", sock, APP, "fail", "boom"]);
+        assert.equal(r.code, 1);
+        assert.match(
+          r.stderr,
+          /^ipc dirty: Cannot call \S+ fail: DirtyAppError: boom \(--verbose shows the app's traceback\)$/m,
+        );
+        assert.doesNotMatch(r.stderr, /TestApp\.fail|^\s+at /m);
+        for (
+          const args of [
+            ["dirty", "call", sock, APP, "fail", "boom", "--verbose"],
+            ["--verbose", "dirty", "call", sock, APP, "fail", "boom"],
+          ]
+        ) {
+          const v = await runIpc(args);
+          assert.equal(v.code, 1);
+          assert.match(v.stderr, /DirtyAppError: boom/);
+          assert.match(v.stderr, /TestApp\.fail/);
+        }
+      },
+    );
 
-    await t.step("an unknown action exits 1", async () => {
+    await t.step("an unknown action exits 1 with no stack trace", async () => {
       const r = await runIpc(["dirty", "call", sock, APP, "_private"]);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /Unknown action/);
+      assert.match(r.stderr, /Unknown action: _private/);
+      // Before: the worker's stack (at resolveAction ... dirty/app.ts).
+      assert.doesNotMatch(r.stderr, /^\s+at |app\.ts:\d+/m);
     });
 
     await t.step("status shows the workers", async () => {
@@ -206,7 +225,8 @@ Deno.test("ipc dirty against our arbiter started by ipc dirty serve", async (t) 
   } finally {
     server.kill("SIGINT");
     const r = await server.wait();
-    assert.equal(r.code, 0, r.stderr);
+    // Stopped by a signal: 130, as the help says (it exited 0).
+    assert.equal(r.code, 130, r.stderr);
     assert.match(r.stderr, /stopping \(SIGINT\)/);
   }
   await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
@@ -231,8 +251,87 @@ Deno.test("ipc dirty serve: SIGINT while workers boot removes the socket", async
   await server.waitFor(/boot\.sock$/, "stdout");
   server.kill("SIGINT");
   const r = await server.wait();
-  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.code, 130, r.stderr);
   await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
+});
+
+Deno.test("ipc dirty serve: SIGTERM once the workers are ready exits 130 and removes the socket", async () => {
+  await using dir = await tempDir();
+  const sock = `${dir.path}/term.sock`;
+  const server = spawnIpc(["dirty", "serve", "--app", APP, "--socket", sock]);
+  await server.waitFor(/worker\(s\) ready/, "stderr");
+  server.kill("SIGTERM");
+  const r = await server.wait();
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /stopping \(SIGTERM\)/);
+  await assert.rejects(Deno.lstat(sock), Deno.errors.NotFound);
+});
+
+Deno.test("ipc dirty serve: an --app that does not load fails at once, in one line, exit 1", async () => {
+  const r = await runIpc(["dirty", "serve", "--app", "./nonexistent.ts:App"]);
+  // Before: workers respawned forever, a stack trace each time.
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, "");
+  assert.equal(
+    r.stderr,
+    'ipc dirty: Cannot serve ./nonexistent.ts:App: Dirty app not found: ./nonexistent.ts:App (Module not found "' +
+      new URL("../nonexistent.ts", import.meta.url).href + '".)\n',
+  );
+  const noExport = await runIpc([
+    "dirty",
+    "serve",
+    "--app",
+    "./cli/testdata/app.ts:NoSuchApp",
+  ]);
+  assert.equal(noExport.code, 1);
+  assert.match(
+    noExport.stderr,
+    /^ipc dirty: Cannot serve .*no export NoSuchApp\)\n$/,
+  );
+  const malformed = await runIpc(["dirty", "serve", "--app", "no-colon"]);
+  assert.equal(malformed.code, 2);
+  assert.match(
+    malformed.stderr,
+    /^ipc dirty: Cannot serve no-colon: Invalid import path format/,
+  );
+  // --verbose (before or after the command) shows the stack and the cause.
+  for (
+    const args of [
+      ["--verbose", "dirty", "serve", "--app", "./nonexistent.ts:App"],
+      ["dirty", "serve", "--app", "./nonexistent.ts:App", "--verbose"],
+    ]
+  ) {
+    const v = await runIpc(args);
+    assert.equal(v.code, 1);
+    assert.match(v.stderr, /^\s+at .*importAppClass/m);
+    assert.match(v.stderr, /Caused by: TypeError: Module not found/);
+  }
+});
+
+Deno.test("ipc dirty serve: an app whose workers fail to boot stops it with exit 1, no stack trace", async () => {
+  const r = await runIpc([
+    "dirty",
+    "serve",
+    "--app",
+    "./cli/testdata/app.ts:BrokenApp",
+  ]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^ipc dirty: Cannot serve: Dirty worker \d+ failed to boot: .*BrokenApp: Failed to instantiate .*: cannot open the model file$/m,
+  );
+  assert.doesNotMatch(r.stderr, /^\s+at /m);
+  // The arbiter did not respawn it.
+  assert.equal(r.stderr.match(/Spawned dirty worker/g)?.length, 1);
+  const v = await runIpc([
+    "dirty",
+    "serve",
+    "--app",
+    "./cli/testdata/app.ts:BrokenApp",
+    "--verbose",
+  ]);
+  assert.equal(v.code, 1);
+  assert.match(v.stderr, /^\s+at new BrokenApp /m);
 });
 
 Deno.test("ipc dirty serve refuses an existing socket path and a missing --app", async () => {
@@ -322,7 +421,24 @@ peerTest(
       assert.match(broken.stderr, /stream broke/);
       const fail = await runIpc(["dirty", "call", sock, app, "fail", "kaput"]);
       assert.equal(fail.code, 1);
-      assert.match(fail.stderr, /ValueError: kaput/);
+      assert.match(fail.stderr, /DirtyAppError: kaput \(--verbose/);
+      assert.doesNotMatch(fail.stderr, /Traceback|ValueError/);
+      const verbose = await runIpc([
+        "dirty",
+        "call",
+        sock,
+        app,
+        "fail",
+        "kaput",
+        "--verbose",
+      ]);
+      assert.equal(verbose.code, 1);
+      assert.match(verbose.stderr, /ValueError: kaput/);
+      // gunicorn's worker sends a traceback for an unknown action too.
+      const unknown = await runIpc(["dirty", "call", sock, app, "nope"]);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /Unknown action: nope/);
+      assert.doesNotMatch(unknown.stderr, /Traceback|File "/);
       const status = await runIpc(["dirty", "status", sock, "--json"]);
       assert.equal(JSON.parse(status.stdout).worker_count, 1);
       const put = await runIpc([

@@ -69,6 +69,7 @@ Options:
   --data-file FILE     send FILE ("-" for stdin) as command data
   --full               decode: print whole payloads (default: long ones cut)
   --json               one JSON object per frame / response object
+  --verbose            print the stack traces of errors
   -h, --help           show this help
 
 Exit codes: 0 ok, 1 failed (command error, server unreachable), 2 usage,

@@ -16,7 +16,9 @@ import {
   CliError,
   type Command,
   err,
+  errorDetails,
   EXIT,
+  firstLine,
   flushOut,
   help,
   usageHelp,
@@ -44,8 +46,14 @@ Usage: ipc <group> <command> [options]
 Every command takes --help and --json. Human output goes to stdout, status
 lines to stderr; progress is shown on a terminal only.
 
+Global options (before or after the command):
+  --verbose            show what errors hide by default: stack traces and
+                       causes, remote tracebacks, whole multi-line log lines
+
+Errors are one line on stderr ("ipc <group>: Cannot ...") unless --verbose.
+
 Exit codes: 0 ok, 1 failed, 2 usage, 3 authentication, 4 malformed input,
-130 interrupted (SIGINT/SIGTERM).
+130 interrupted (SIGINT/SIGTERM, for every command that runs until stopped).
 `;
 
 const GROUPS: Record<string, Command> = {
@@ -73,7 +81,8 @@ const GROUPS: Record<string, Command> = {
  * ```
  */
 export async function main(args: string[]): Promise<number> {
-  const [group, ...rest] = args;
+  const { verbose, args: argv } = globalOptions(args);
+  const [group, ...rest] = argv;
   if (group === undefined) return usageHelp(HELP);
   if (group === "--help" || group === "-h") return help(HELP);
   const command = GROUPS[group];
@@ -89,17 +98,23 @@ export async function main(args: string[]): Promise<number> {
     return [sig, fn] as const;
   });
   try {
-    return await command(rest, { signal: controller.signal });
+    return await command(rest, { signal: controller.signal, verbose });
   } catch (e) {
     if (e instanceof CliError) {
       err(`ipc ${group}: ${e.message}`);
+      if (verbose && e.cause !== undefined) err(errorDetails(e.cause));
       return e.exitCode;
     }
     if (controller.signal.aborted) {
       err(`ipc ${group}: interrupted by ${controller.signal.reason}`);
       return EXIT.INTERRUPTED;
     }
-    err(`ipc ${group}: ${e instanceof Error ? e.message : String(e)}`);
+    // Not a CliError: something no command expected. One line, unless
+    // --verbose asks for its stack.
+    err(
+      `ipc ${group}: ${firstLine(e instanceof Error ? e.message : String(e))}`,
+    );
+    if (verbose) err(errorDetails(e));
     return EXIT.FAILED;
   } finally {
     flushOut();
@@ -107,4 +122,46 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/**
+ * `--verbose` anywhere before a `--`, and the arguments without the
+ * `--verbose` flags that come before the command group.
+ */
+function globalOptions(
+  args: readonly string[],
+): { verbose: boolean; args: string[] } {
+  const end = args.indexOf("--");
+  const verbose = (end < 0 ? args : args.slice(0, end)).includes("--verbose");
+  let i = 0;
+  while (args[i] === "--verbose") i++;
+  return { verbose, args: args.slice(i) };
+}
+
+/**
+ * Runs the command line as the program (`deno run cli/main.ts ...`) and
+ * exits with {@linkcode main}'s code. An error that escaped every command
+ * (an unhandled rejection) is reported as one line, with its stack only
+ * under `--verbose`, and exits 1, instead of Deno's stack trace.
+ *
+ * @param args The arguments (without the program name).
+ * @returns Never: it exits.
+ */
+export async function runMain(args: string[]): Promise<never> {
+  const { verbose } = globalOptions(args);
+  const fatal = (e: unknown): void => {
+    err(`ipc: ${firstLine(e instanceof Error ? e.message : String(e))}`);
+    if (verbose) err(errorDetails(e));
+    flushOut();
+    Deno.exit(EXIT.FAILED);
+  };
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    fatal(ev.reason);
+  });
+  globalThis.addEventListener("error", (ev) => {
+    ev.preventDefault();
+    fatal(ev.error);
+  });
+  Deno.exit(await main(args));
+}
+
+if (import.meta.main) await runMain(Deno.args);

@@ -22,14 +22,18 @@
  * | `ipc dirty serve --app M:E` | our dirty arbiter |
  * | `ipc session forward\|receive SOCKET` | TCP connections handed between processes (BIND 10 socket sessions) |
  *
- * Every command takes `--help` and `--json`. Exit codes: 0 ok, 1 failed,
- * 2 usage, 3 authentication, 4 malformed input, 130 interrupted. Values
+ * Every command takes `--help`, `--json` and `--verbose` (errors are one
+ * line unless `--verbose` asks for their stack traces and causes, and the
+ * remote tracebacks of dirty apps). Exit codes: 0 ok, 1 failed, 2 usage, 3
+ * authentication, 4 malformed input, 130 interrupted (SIGINT or SIGTERM, for
+ * every command that runs until stopped). Values
  * print as Python `repr()`s, or with `--json` as JSON that keeps Python's
  * types ({@linkcode toJson}); stdin lines and arguments are read the same
  * way ({@linkcode fromJson}).
  *
  * Permissions: `-A` covers everything; `session` needs `--allow-ffi`
- * (full trust), `dirty serve` needs `--allow-run` for its workers.
+ * (full trust), `dirty serve` needs `--allow-run` for its workers. Needs
+ * Deno 2.9.0 or later.
  *
  * ```ts
  * import { fromJson, repr, toJson } from "@sidecar/ipc/cli";
@@ -51,6 +55,6 @@ export {
 export { main } from "./main.ts";
 
 if (import.meta.main) {
-  const { main } = await import("./main.ts");
-  Deno.exit(await main(Deno.args));
+  const { runMain } = await import("./main.ts");
+  await runMain(Deno.args);
 }

@@ -67,6 +67,7 @@ Options:
   --count N            stop after receiving N messages
   --timeout SECONDS    give up connecting / waiting for a client (default: none)
   --json               print received messages as JSON lines
+  --verbose            print the stack traces of errors
   -h, --help           show this help
 
 Exit codes: 0 done, 1 failed, 2 usage, 3 authentication, 4 bad input line

@@ -24,6 +24,7 @@ import {
   failed,
   flag,
   int,
+  interrupted,
   out,
   parseSubcommand,
   str,
@@ -48,17 +49,19 @@ forward connects to the receiver at SOCKET, accepts TCP connections on
 --listen (default 127.0.0.1:0; the bound address is printed on stdout) and
 hands each one over with its first bytes.
 
-Both run until SIGINT/SIGTERM, or until --count sessions went through.
-They need --allow-ffi (FFI means full trust).
+Both run until SIGINT/SIGTERM (exit 130), or until --count sessions went
+through (exit 0). They need --allow-ffi (FFI means full trust).
 
 Options:
   --listen HOST:PORT   forward: where to accept TCP connections
   --reply TEXT         receive: answer each TCP session with TEXT, then close
   --count N            stop after N sessions
   --json               receive: one JSON object per session
+  --verbose            print the stack traces of errors
   -h, --help           show this help
 
-Exit codes: 0 ok (also when stopped by a signal), 1 failed, 2 usage.
+Exit codes: 0 ok (--count reached), 1 failed, 2 usage, 130 interrupted
+(SIGINT/SIGTERM).
 `;
 
 function addr(a: SocketAddress): string {
@@ -205,6 +208,8 @@ async function receive(
     await Promise.allSettled([...serving]);
   }
   err(`ipc session: ${received} session${received === 1 ? "" : "s"} received`);
+  // Stopped by SIGINT/SIGTERM rather than by --count: 130.
+  if (ctx.signal.aborted) throw interrupted(ctx.signal);
   return EXIT.OK;
 }
 
@@ -265,5 +270,6 @@ async function forward(
       acceptor.forwarded === 1 ? "" : "s"
     } forwarded`,
   );
+  if (ctx.signal.aborted) throw interrupted(ctx.signal);
   return EXIT.OK;
 }

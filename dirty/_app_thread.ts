@@ -90,6 +90,19 @@ function stackOf(e: unknown): string | undefined {
     : undefined;
 }
 
+/** The stack of an error and of each `cause` under it. */
+function stackWithCauses(e: unknown): string {
+  const parts: string[] = [];
+  let c = e;
+  for (let depth = 0; c !== undefined && depth < 8; depth++) {
+    parts.push(
+      c instanceof Error ? c.stack ?? `${c.name}: ${c.message}` : String(c),
+    );
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return parts.join("\nCaused by: ");
+}
+
 function isDict(v: unknown): v is RequestKwargs {
   if (v instanceof Map) return true;
   if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
@@ -187,12 +200,13 @@ class AppThread {
         });
         await this.#event({ event: "loaded", app: a.appPath });
       } catch (e) {
+        // The arbiter logs it, stack included, through its `log` hook.
         await this.#event({
           event: "boot_failed",
           app: a.appPath,
           message: errorMessage(e),
+          stack: stackWithCauses(e),
         });
-        console.error(`[dirty worker ${Deno.pid}] ${a.appPath}:`, e);
         return false;
       }
     }

@@ -30,6 +30,7 @@ export class Call {
   #reason: unknown = undefined;
   #onAbort = (): void => this.#fail(this.#signal!.reason);
   #rejecters = new Set<(reason: unknown) => void>();
+  #controller: AbortController | null = null;
 
   constructor(options: CallOptions, defaultTimeout: number) {
     this.#signal = options.signal;
@@ -51,6 +52,15 @@ export class Call {
 
   get failed(): boolean {
     return this.#reason !== undefined;
+  }
+
+  /** Aborts with the call's reason when it fails (deadline, caller's signal). */
+  get signal(): AbortSignal {
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#reason !== undefined) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
   }
 
   /**
@@ -79,6 +89,7 @@ export class Call {
   #fail(reason: unknown): void {
     if (this.#reason !== undefined) return;
     this.#reason = reason;
+    this.#controller?.abort(reason);
     if (this.#conn) {
       this.#conn.close();
       this.#onFail?.(this.#conn);

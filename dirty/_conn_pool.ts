@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { RetryOptions } from "../_internal/retry.ts";
 import { DirtyConnection } from "./_connection.ts";
 import type { Call } from "./_call.ts";
 import { DirtyConnectionError } from "./errors.ts";
@@ -23,16 +24,23 @@ export class ConnectionPool {
   readonly #path: string;
   readonly #decode: DirtyMessageDecodeOptions;
   readonly #max: number;
+  readonly #retry: boolean | RetryOptions | undefined;
   readonly #idle: DirtyConnection[] = [];
   readonly #busy = new Set<DirtyConnection>();
   readonly #waiters: Waiter[] = [];
   #opening = 0;
   #closed = false;
 
-  constructor(path: string, decode: DirtyMessageDecodeOptions, max: number) {
+  constructor(
+    path: string,
+    decode: DirtyMessageDecodeOptions,
+    max: number,
+    retry?: boolean | RetryOptions,
+  ) {
     this.#path = path;
     this.#decode = decode;
     this.#max = max;
+    this.#retry = retry;
   }
 
   /** Open connections (idle and busy). */
@@ -84,7 +92,12 @@ export class ConnectionPool {
 
   /** Opens a connection for a slot already counted in #opening. */
   async #open(call: Call): Promise<DirtyConnection> {
-    const opening = DirtyConnection.open(this.#path, this.#decode);
+    const opening = DirtyConnection.open(
+      this.#path,
+      this.#decode,
+      this.#retry,
+      call.signal,
+    );
     let conn: DirtyConnection;
     try {
       conn = await call.guard(opening);
@@ -127,6 +140,15 @@ export class ConnectionPool {
     }
     this.#wake();
   }
+  /**
+   * Closes the idle connections: one was found closed by the arbiter (it
+   * restarted), so the others, as old or older, are likely closed too.
+   */
+  dropIdle(): void {
+    for (const c of this.#idle.splice(0)) c.close();
+    this.#wake();
+  }
+
   /** Closes every connection; waiting calls reject. Idempotent. */
   close(): void {
     if (this.#closed) return;

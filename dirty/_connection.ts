@@ -7,6 +7,8 @@
  * @module
  */
 
+import { requireDeno } from "../_internal/deno_version.ts";
+import { connectWithRetry, type RetryOptions } from "../_internal/retry.ts";
 import { DirtyConnectionError, DirtyProtocolError } from "./errors.ts";
 import type { DirtyFrame } from "./message.ts";
 import {
@@ -23,22 +25,38 @@ export class DirtyConnection {
   readonly #queue: DirtyFrame[] = [];
   #buf = new Uint8Array(READ_SIZE);
   #closed = false;
+  #sent = 0;
 
   constructor(conn: Deno.Conn, options: DirtyMessageDecodeOptions) {
     this.#conn = conn;
     this.#decoder = new DirtyMessageDecoder(options);
   }
 
+  /**
+   * Connects; with `retry`, waits while the socket does not exist yet or
+   * nobody listens on it (an arbiter still starting or restarting).
+   * `signal` (the call's) stops the wait.
+   */
   static async open(
     path: string,
     options: DirtyMessageDecodeOptions,
+    retry?: boolean | RetryOptions,
+    signal?: AbortSignal,
   ): Promise<DirtyConnection> {
+    requireDeno("connect to dirty arbiter");
     try {
-      const conn = await Deno.connect({ transport: "unix", path });
+      const conn = await connectWithRetry<Deno.Conn>(
+        () => Deno.connect({ transport: "unix", path }),
+        retry,
+        "connect to dirty arbiter",
+        { signal },
+      );
       return new DirtyConnection(conn, options);
     } catch (cause) {
-      // A missing Deno permission is the caller's to see as is.
+      // A missing Deno permission, and the call's own end (its deadline or
+      // signal), are the caller's to see as they are.
       if (cause instanceof Deno.errors.NotCapable) throw cause;
+      if (signal?.aborted && cause === signal.reason) throw cause;
       const text = cause instanceof Error ? cause.message : String(cause);
       throw new DirtyConnectionError(
         `Failed to connect to dirty arbiter: ${text}`,
@@ -59,10 +77,17 @@ export class DirtyConnection {
     return this.#queue.length + this.#decoder.buffered;
   }
 
+  /** Bytes written on this connection so far. */
+  get sent(): number {
+    return this.#sent;
+  }
+
   async write(bytes: Uint8Array): Promise<void> {
     let off = 0;
     while (off < bytes.length) {
-      off += await this.#conn.write(bytes.subarray(off));
+      const n = await this.#conn.write(bytes.subarray(off));
+      off += n;
+      this.#sent += n;
     }
   }
 

@@ -178,9 +178,15 @@ export class PoolCore {
   }
 
   /** The worker could not load an app (it exits next). */
-  bootFailed(w: PoolWorker, app: string, message: string, now: number): void {
+  bootFailed(
+    w: PoolWorker,
+    app: string,
+    message: string,
+    stack: string,
+    now: number,
+  ): void {
     this.#out.now = now;
-    this.#fleet.bootFailed(w, app, message);
+    this.#fleet.bootFailed(w, app, message, stack);
   }
 
   /**

@@ -258,7 +258,7 @@ Deno.test("pool core: failed boots respawn with exponential back-off; requests f
     const w = h.spawns[i]!;
     times.push(h.now);
     h.spawn(w, false);
-    h.core.bootFailed(w, A, "broken init", h.now);
+    h.core.bootFailed(w, A, "broken init", "", h.now);
     h.exit(w, "exit code 3");
     if (i === 0) {
       const err = h.failed.get(first);

@@ -161,12 +161,14 @@ export class WorkerFleet {
     this.#wasReady = ready;
   }
 
-  /** The worker could not load an app (it exits next). */
-  bootFailed(w: PoolWorker, app: string, message: string): void {
+  /** The worker could not load an app (it exits next): logged with its stack. */
+  bootFailed(w: PoolWorker, app: string, message: string, stack = ""): void {
     w.slot.lastError = `${app}: ${message}`;
     this.#out.log(
       "error",
-      `Dirty worker ${w.pid} failed to boot: ${w.slot.lastError}`,
+      `Dirty worker ${w.pid} failed to boot: ${w.slot.lastError}${
+        stack ? `\n${stack}` : ""
+      }`,
     );
   }
 

@@ -301,6 +301,7 @@ export class WorkerPool {
           w,
           String(app),
           String(ev?.get("message")),
+          String(ev?.get("stack") ?? ""),
           now,
         );
         break;

@@ -62,6 +62,7 @@
  * @module
  */
 
+import { requireDeno } from "../_internal/deno_version.ts";
 import { checkDuration } from "../_internal/timers.ts";
 import {
   appWorkerLimit,
@@ -429,6 +430,7 @@ function directoryOf(fileUrl: string | URL): string {
 export async function startArbiter(
   options: ArbiterOptions,
 ): Promise<DirtyArbiter> {
+  requireDeno("start arbiter");
   const log = options.log ?? defaultLog;
   const cwd = options.cwd ?? Deno.cwd();
   const what = "start arbiter";

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { type RetryOptions, retrySettings } from "../_internal/retry.ts";
 import { checkDuration } from "../_internal/timers.ts";
 import type { DirtyConnection } from "./_connection.ts";
 import { Call } from "./_call.ts";
@@ -30,6 +31,8 @@ import type {
   DirtyValue,
   TlvDecodeOptions,
 } from "./tlv.ts";
+
+export type { RetryEvent, RetryOptions } from "../_internal/retry.ts";
 
 /** The environment variable gunicorn sets to the arbiter's socket path. */
 export const DIRTY_SOCKET_ENV = "GUNICORN_DIRTY_SOCKET";
@@ -71,6 +74,18 @@ export interface DirtyClientOptions {
    * @default {67108864}
    */
   maxMessageSize?: number;
+  /**
+   * Wait for an arbiter that is not listening yet (still starting, or
+   * restarting) when a call opens a connection: retry while the socket does
+   * not exist (`NotFound`) or nobody listens on it (`ConnectionRefused`),
+   * within the call's own timeout and signal too. `true` for the defaults
+   * (10 s budget, pauses of 50 ms doubling to 1 s), or a
+   * {@linkcode RetryOptions}. Other errors fail at once. Without it, one
+   * attempt.
+   *
+   * @default {false}
+   */
+  retry?: boolean | RetryOptions;
 }
 
 /** Per-call options. */
@@ -141,6 +156,13 @@ function field(payload: DirtyValue, key: string): DirtyValue {
  * {@linkcode DirtyNoWorkersAvailableError}, ...). Request ids are uint64
  * values from a per-client counter that starts at a random point.
  *
+ * An arbiter that restarts closes the pooled connections: the next call
+ * finds its connection closed before any byte of its request went out, and
+ * sends the request once more on a new connection (gunicorn 26.1's own
+ * client fails that call and reconnects on the next one). A request of
+ * which anything was sent is never sent twice. With `retry`, a call also
+ * waits for an arbiter that is not listening yet.
+ *
  * Permissions (Deno 2.9): `--allow-read=<socket> --allow-write=<socket>
  * --allow-net=unix:<socket>`, plus `--allow-env=GUNICORN_DIRTY_SOCKET` when
  * the path comes from there. A missing permission rejects with Deno's own
@@ -188,11 +210,18 @@ export class DirtyClient implements AsyncDisposable {
     if (Number.isNaN(max)) {
       throw new RangeError("Cannot create DirtyClient: maxConnections is NaN");
     }
-    this.#pool = new ConnectionPool(path, {
-      dict: "object",
-      ...options.decode,
-      maxMessageSize: options.maxMessageSize ?? MAX_MESSAGE_SIZE,
-    }, Math.max(1, max));
+    // Checked now: a bad duration is the constructor's error.
+    retrySettings(options.retry, "create DirtyClient");
+    this.#pool = new ConnectionPool(
+      path,
+      {
+        dict: "object",
+        ...options.decode,
+        maxMessageSize: options.maxMessageSize ?? MAX_MESSAGE_SIZE,
+      },
+      Math.max(1, max),
+      options.retry,
+    );
   }
 
   /**
@@ -278,9 +307,7 @@ export class DirtyClient implements AsyncDisposable {
     let conn: DirtyConnection | null = null;
     let reusable = false;
     try {
-      conn = await this.#pool.acquire(call);
-      call.attach(conn, (c) => this.#pool.release(c, false));
-      await this.#io(call, conn.write(bytes));
+      conn = await this.#send(call, bytes);
       const frame = await this.#io(call, conn.readFrame());
       // A RESPONSE or ERROR for our id leaves the connection in step.
       reusable = frame.id === id &&
@@ -289,6 +316,33 @@ export class DirtyClient implements AsyncDisposable {
     } finally {
       call.dispose();
       if (conn) this.#pool.release(conn, reusable && !call.failed);
+    }
+  }
+
+  /**
+   * Takes a connection and writes the request on it. A pooled connection
+   * the arbiter closed while it was idle (it restarted) fails the write
+   * before any byte of the request went out: then the request is sent
+   * once more, on a new connection, and the other idle ones are dropped.
+   * A request of which anything was sent is never sent again. A
+   * connection the write failed on is released here, not returned.
+   */
+  async #send(call: Call, bytes: Uint8Array): Promise<DirtyConnection> {
+    for (let again = false;; again = true) {
+      const conn = await this.#pool.acquire(call);
+      call.attach(conn, (c) => this.#pool.release(c, false));
+      const before = conn.sent;
+      try {
+        await this.#io(call, conn.write(bytes));
+        return conn;
+      } catch (e) {
+        this.#pool.release(conn, false);
+        // `before > 0`: a connection used before, so possibly stale.
+        if (again || call.failed || before === 0 || conn.sent !== before) {
+          throw e;
+        }
+        this.#pool.dropIdle();
+      }
     }
   }
 
@@ -405,10 +459,8 @@ export class DirtyClient implements AsyncDisposable {
     let conn: DirtyConnection | null = null;
     let reusable = false;
     try {
-      conn = await this.#pool.acquire(call);
-      call.attach(conn, (x) => this.#pool.release(x, false));
+      conn = await this.#send(call, bytes);
       const c = conn;
-      await this.#io(call, c.write(bytes));
       while (true) {
         const frame = await this.#io(call, c.readFrame(), options.idleTimeout);
         if (frame.id !== id) {

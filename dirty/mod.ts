@@ -19,6 +19,13 @@
  * socket and the arbiter's, and `--allow-env=GUNICORN_DIRTY_SOCKET`, plus
  * what `workerPermissions` adds).
  *
+ * Runtimes: Deno 2.9.0 or later (the clients' connections and
+ * `startArbiter` fail on an older Deno with an error naming both versions,
+ * `code` `"UNSUPPORTED_DENO"`). The codecs alone (TLV, header, messages)
+ * are `@sidecar/ipc/dirty/tlv`, which runs in any JavaScript runtime.
+ * `DirtyClient({ retry })` waits for an arbiter that is still starting or
+ * restarting.
+ *
  * Durations are milliseconds (`Infinity`: no limit); only the arbiter
  * CLI's gunicorn-style flags are seconds. Apps written in TypeScript run on
  * a thread of their own in each worker, get their keyword arguments as
@@ -62,28 +69,7 @@
  *
  * @module
  */
-export * from "./errors.ts";
-export * from "./tlv.ts";
-export * from "./dirty_float.ts";
-export * from "./tlv_encoder.ts";
-export * from "./tlv_decoder.ts";
-export {
-  decodeHeader,
-  type DirtyHeader,
-  type DirtyMessageType,
-  encodeHeader,
-  HEADER_SIZE,
-  MAGIC,
-  MAX_MESSAGE_SIZE,
-  MESSAGE_TYPE_CODES,
-  messageTypeName,
-  PROTOCOL_VERSION,
-  type RequestId,
-} from "./header.ts";
-export * from "./message.ts";
-export * from "./message_encoders.ts";
-export * from "./message_decoder.ts";
-export * from "./message_stream.ts";
+export * from "./tlv_codec.ts";
 export * from "./client.ts";
 export * from "./stash_client.ts";
 export * from "./stash_table.ts";

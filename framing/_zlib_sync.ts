@@ -126,43 +126,168 @@ export class SyncCodec {
   #closed = false;
 }
 
-/** zlib flush and zstd end-directive constants. */
-export const Z = {
-  NO_FLUSH: zlib.constants.Z_NO_FLUSH,
-  SYNC_FLUSH: zlib.constants.Z_SYNC_FLUSH,
-  FINISH: zlib.constants.Z_FINISH,
-  ZSTD_CONTINUE: zlib.constants.ZSTD_e_continue,
-  ZSTD_FLUSH: zlib.constants.ZSTD_e_flush,
-  ZSTD_END: zlib.constants.ZSTD_e_end,
-} as const;
+/**
+ * The parts of `node:zlib` the codecs use. Runtimes differ: Node 20's has
+ * no `createZstdCompress` (zstd came in Node 22.15/23.8), and Deno before
+ * 2.7 has one that throws when called.
+ */
+export interface ZlibModule {
+  /** Makes a deflate (zlib) engine. */
+  createDeflate(options?: object): unknown;
+  /** Makes an inflate (zlib) engine. */
+  createInflate(options?: object): unknown;
+  /** Makes a zstd compression engine, where the runtime has one. */
+  createZstdCompress?: ((options?: object) => unknown) | undefined;
+  /** Makes a zstd decompression engine, where the runtime has one. */
+  createZstdDecompress?: ((options?: object) => unknown) | undefined;
+  /** The flush modes and parameters. */
+  constants: Readonly<Record<string, number>>;
+}
+
+const NODE_ZLIB = zlib as unknown as ZlibModule;
+let backend: ZlibModule = NODE_ZLIB;
+let available: ReadonlySet<CodecName> | undefined;
+
+/** The compressed encodings this file provides. */
+export type CodecName = "zlib" | "zstd-8mb";
+
+/** zlib flush and zstd end-directive constants (of the codecs in use). */
+export interface FlushModes {
+  /** `Z_NO_FLUSH`. */
+  NO_FLUSH: number;
+  /** `Z_SYNC_FLUSH`. */
+  SYNC_FLUSH: number;
+  /** `ZSTD_e_continue`. */
+  ZSTD_CONTINUE: number;
+  /** `ZSTD_e_flush`. */
+  ZSTD_FLUSH: number;
+}
+
+/** The flush modes of the `node:zlib` in use. */
+export function flushModes(): FlushModes {
+  const c = backend.constants;
+  return {
+    NO_FLUSH: c.Z_NO_FLUSH ?? 0,
+    SYNC_FLUSH: c.Z_SYNC_FLUSH ?? 2,
+    ZSTD_CONTINUE: c.ZSTD_e_continue ?? 0,
+    ZSTD_FLUSH: c.ZSTD_e_flush ?? 1,
+  };
+}
 
 /** A zlib (RFC 1950) compressor: level 6, window 15, memLevel 8. */
 export function zlibCompressor(level = 6): SyncCodec {
   return new SyncCodec(
-    zlib.createDeflate({ level, windowBits: 15, memLevel: 8 }),
+    backend.createDeflate({ level, windowBits: 15, memLevel: 8 }),
   );
 }
 
 /** A zlib (RFC 1950) decompressor. */
 export function zlibDecompressor(maxOutput?: number): SyncCodec {
-  return new SyncCodec(zlib.createInflate(), maxOutput);
+  return new SyncCodec(backend.createInflate(), maxOutput);
 }
 
 /** A zstd compressor with Mercurial's settings (level 3, window <= 8 MiB). */
 export function zstdCompressor(level = 3): SyncCodec {
-  const c = zlib.constants;
+  const c = backend.constants;
+  if (typeof backend.createZstdCompress !== "function") {
+    throw new TypeError("Cannot create zstd compressor: node:zlib has no zstd");
+  }
   return new SyncCodec(
-    zlib.createZstdCompress({
-      params: { [c.ZSTD_c_compressionLevel]: level, [c.ZSTD_c_windowLog]: 21 },
+    backend.createZstdCompress({
+      params: {
+        [c.ZSTD_c_compressionLevel!]: level,
+        [c.ZSTD_c_windowLog!]: 21,
+      },
     }),
   );
 }
 
 /** A zstd decompressor refusing windows above 8 MiB. */
 export function zstdDecompressor(maxOutput?: number): SyncCodec {
-  const c = zlib.constants;
+  const c = backend.constants;
+  if (typeof backend.createZstdDecompress !== "function") {
+    throw new TypeError(
+      "Cannot create zstd decompressor: node:zlib has no zstd",
+    );
+  }
   return new SyncCodec(
-    zlib.createZstdDecompress({ params: { [c.ZSTD_d_windowLogMax]: 23 } }),
+    backend.createZstdDecompress({ params: { [c.ZSTD_d_windowLogMax!]: 23 } }),
     maxOutput,
   );
+}
+
+const PROBE = new TextEncoder().encode("hgrpc stream encoding probe");
+
+/** Whether a compressor/decompressor pair round-trips a flushed message. */
+function works(
+  compressor: () => SyncCodec,
+  decompressor: () => SyncCodec,
+  cont: number,
+  flush: number,
+  decode: number,
+): boolean {
+  let c: SyncCodec | undefined;
+  let d: SyncCodec | undefined;
+  try {
+    c = compressor();
+    d = decompressor();
+    const wire = concatBytes([c.process(PROBE, cont), c.process(EMPTY, flush)]);
+    const back = d.process(wire, decode);
+    return back.length === PROBE.length && back.every((b, i) => b === PROBE[i]);
+  } catch {
+    return false;
+  } finally {
+    c?.close();
+    d?.close();
+  }
+}
+
+/**
+ * Which compressed encodings the `node:zlib` in use really runs: each one
+ * is tried once (a compressor and a decompressor made, a flushed message
+ * sent through), so a runtime without zstd, or with a zstd that throws, is
+ * found out here and never during a connection.
+ *
+ * @returns The working encodings (cached until the backend changes).
+ */
+export function availableCodecs(): ReadonlySet<CodecName> {
+  if (available !== undefined) return available;
+  const m = flushModes();
+  const found = new Set<CodecName>();
+  if (
+    works(
+      zlibCompressor,
+      zlibDecompressor,
+      m.NO_FLUSH,
+      m.SYNC_FLUSH,
+      m.SYNC_FLUSH,
+    )
+  ) {
+    found.add("zlib");
+  }
+  if (
+    works(
+      zstdCompressor,
+      zstdDecompressor,
+      m.ZSTD_CONTINUE,
+      m.ZSTD_FLUSH,
+      m.ZSTD_CONTINUE,
+    )
+  ) {
+    found.add("zstd-8mb");
+  }
+  available = found;
+  return found;
+}
+
+/**
+ * Makes the codecs use another `node:zlib`-shaped module, as a runtime
+ * with a different `node:zlib` would (`null` restores the real one). For
+ * tests that simulate a runtime without zstd.
+ *
+ * @param module The module to use, or `null`.
+ */
+export function useZlibModule(module: ZlibModule | null): void {
+  backend = module ?? NODE_ZLIB;
+  available = undefined;
 }

@@ -25,6 +25,7 @@ import { createCommandFrames, OutputStream } from "./output_stream.ts";
 import { settingsFlagsError } from "./_settings.ts";
 import {
   createStreamDecoder,
+  onlyAvailableEncodings,
   type StreamDecoder,
   type StreamDecoderOptions,
 } from "./stream_encoding.ts";
@@ -226,16 +227,17 @@ export class ClientReactor {
     this.#active.set(request.requestId, request);
     request.state = "sending";
     const frames: Frame[] = [];
-    if (
-      !this.#settingsSent && this.#encoders !== null &&
-      this.#encoders.length > 0
-    ) {
+    // Only what this runtime can decode is offered (no zstd on Node 20).
+    const offer = this.#settingsSent || this.#encoders === null
+      ? []
+      : onlyAvailableEncodings(this.#encoders);
+    if (offer.length > 0) {
       this.#settingsSent = true;
       frames.push(this.#out.makeFrame(
         request.requestId,
         FRAME_TYPE.SENDER_PROTOCOL_SETTINGS,
         FRAME_FLAG.SENDER_PROTOCOL_SETTINGS_EOS,
-        encodeSettings(this.#encoders),
+        encodeSettings(offer),
       ));
     }
     const command = createCommandFrames(

@@ -111,7 +111,9 @@ export interface ClientReactorOptions {
   bufferSends?: boolean;
   /**
    * Encodings to advertise in a sender-protocol-settings frame, most
-   * preferred first; `null` sends no such frame.
+   * preferred first; `null` sends no such frame. Encodings this runtime
+   * cannot decode (see `availableStreamEncodings()`) are left out, and no
+   * frame is sent when none is left.
    *
    * @default {null}
    */

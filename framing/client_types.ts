@@ -13,6 +13,9 @@ export interface FramingClientOptions {
   /**
    * Encodings to advertise, most preferred first; `null` sends no
    * sender-protocol-settings frame (the server then uses identity).
+   * Encodings this runtime cannot decode (see `availableStreamEncodings()`)
+   * are left out: where zstd is missing the client offers zlib and
+   * identity.
    *
    * @default {["zstd-8mb", "zlib", "identity"]}
    */

@@ -64,6 +64,15 @@
  * Permissions: none for the codecs, reactors and in-memory channels;
  * `--allow-net` for TCP; `--allow-read --allow-write` for Unix sockets.
  *
+ * Runtimes: Deno 2.9.0 or later (`serve`, `connect` and `serveStdio` fail
+ * on an older Deno with an error naming both versions, `code`
+ * `"UNSUPPORTED_DENO"`). The codecs alone (frames, CBOR, human form) are
+ * `@sidecar/ipc/framing/frames`, which runs in any JavaScript runtime. The
+ * server and client offer and pick only the stream encodings the runtime
+ * runs ({@linkcode availableStreamEncodings}): without zstd in `node:zlib`
+ * they use zlib. `connect({ ..., retry })` waits for a server that is not
+ * listening yet.
+ *
  * ```ts
  * import { FramingClient, serveConnection } from "@sidecar/ipc/framing";
  * import assert from "node:assert/strict";
@@ -84,14 +93,7 @@
  *
  * @module
  */
-export * from "./errors.ts";
-export * from "./cbor.ts";
-export * from "./cbor_encoder.ts";
-export * from "./cbor_decoder.ts";
-export * from "./frame_codec.ts";
-export * from "./frame_encoder.ts";
-export * from "./frame_decoder.ts";
-export * from "./human_frame.ts";
+export * from "./frames.ts";
 export * from "./stream_encoding.ts";
 export * from "./output_stream.ts";
 export * from "./response_objects.ts";
@@ -100,7 +102,6 @@ export * from "./server_reactor_types.ts";
 export * from "./server_reactor.ts";
 export * from "./client_reactor_types.ts";
 export * from "./client_reactor.ts";
-export * from "./frame_stream.ts";
 export * from "./byte_channel.ts";
 export * from "./client_types.ts";
 export * from "./client.ts";

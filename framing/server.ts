@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { requireDeno } from "../_internal/deno_version.ts";
 import { acceptLoop } from "./_accept_loop.ts";
 import { connChannel, stdioChannel } from "./_conn_channel.ts";
 import { FramingError } from "./errors.ts";
@@ -62,6 +63,8 @@ export interface FramingServer extends AsyncDisposable {
  * socket itself ends it (see `finished`).
  *
  * Permissions: `--allow-net` (TCP) or `--allow-read --allow-write` (Unix).
+ * Needs Deno 2.9.0 or later (an older Deno gets an error naming both
+ * versions, `code` `"UNSUPPORTED_DENO"`).
  *
  * @param address Where to listen (`port: 0` picks a free port).
  * @param handlers Command handlers by name.
@@ -84,6 +87,7 @@ export function serve(
   handlers: Readonly<Record<string, CommandHandler>>,
   options: ServerOptions = {},
 ): FramingServer {
+  requireDeno("serve");
   const listener = address.transport === "unix"
     ? Deno.listen({ transport: "unix", path: address.path })
     : Deno.listen({
@@ -174,7 +178,8 @@ export function serve(
  * Serves one connection over this process's stdin and stdout (for a
  * server started as a child process, as Mercurial's tools do).
  *
- * Permissions: none beyond stdio.
+ * Permissions: none beyond stdio. Needs Deno 2.9.0 or later (an older
+ * Deno gets a rejection naming both versions, `code` `"UNSUPPORTED_DENO"`).
  *
  * @param handlers Command handlers by name.
  * @param options Per-connection options.
@@ -195,5 +200,10 @@ export function serveStdio(
   handlers: Readonly<Record<string, CommandHandler>>,
   options: ServeConnectionOptions = {},
 ): Promise<void> {
+  try {
+    requireDeno("serve on stdio");
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return serveConnection(stdioChannel(), handlers, options);
 }

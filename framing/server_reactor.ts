@@ -20,7 +20,10 @@ import {
 import { OutputStream } from "./output_stream.ts";
 import type { ResponseObject } from "./response_objects.ts";
 import { ResponseWriter } from "./response_writer.ts";
-import { STREAM_ENCODERS_ORDER } from "./stream_encoding.ts";
+import {
+  availableStreamEncodings,
+  STREAM_ENCODERS_ORDER,
+} from "./stream_encoding.ts";
 import {
   decodeRequest,
   isRefusal,
@@ -439,7 +442,8 @@ export class ServerReactor {
 
   /**
    * Creates an output stream (ids 2, 4, ...) whose encoder is the first of
-   * the server's order the client advertised, else `identity`.
+   * the server's order the client advertised and this runtime can run
+   * (see {@linkcode availableStreamEncodings}), else `identity`.
    *
    * @returns The stream.
    *
@@ -456,8 +460,12 @@ export class ServerReactor {
   makeOutputStream(): OutputStream {
     const s = new OutputStream(this.#nextStreamId);
     this.#nextStreamId += 2;
-    const name = this.#order.find((n) => this.#contentEncodings.includes(n)) ??
-      "identity";
+    // Never an encoding this runtime lacks (Node 20 has no zstd).
+    const available = availableStreamEncodings();
+    const name =
+      this.#order.find((n) =>
+        this.#contentEncodings.includes(n) && available.includes(n)
+      ) ?? "identity";
     s.setEncoder(name);
     return s;
   }

@@ -56,7 +56,9 @@ export interface ServerReactorOptions {
    */
   deferOutput?: boolean;
   /**
-   * The server's encoding preference order.
+   * The server's encoding preference order. Encodings this runtime cannot
+   * run (see `availableStreamEncodings()`) are skipped, so a client that
+   * offers zstd gets zlib or identity where zstd is missing.
    *
    * @default {["zstd-8mb", "zlib", "identity"]}
    */

@@ -10,8 +10,9 @@
 import type { CborValue } from "./cbor.ts";
 import { ProtocolError } from "./errors.ts";
 import {
+  availableCodecs,
+  flushModes,
   type SyncCodec,
-  Z,
   zlibCompressor,
   zlibDecompressor,
   zstdCompressor,
@@ -34,6 +35,51 @@ export const STREAM_ENCODERS_ORDER: readonly string[] = [
   "zlib",
   "identity",
 ];
+
+/**
+ * The encodings this runtime can really encode and decode, most preferred
+ * first: `identity` always, `zlib` and `zstd-8mb` when its `node:zlib` runs
+ * them (each is tried once, on first use: Node 20 has no zstd, Deno before
+ * 2.7 has one that throws). Servers and clients offer and accept only
+ * these, so a runtime without zstd falls back to zlib or identity.
+ *
+ * @returns A subset of {@linkcode STREAM_ENCODERS_ORDER}, in its order.
+ *
+ * @example Usage
+ * ```ts
+ * import { availableStreamEncodings } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * // Deno 2.9 has all three.
+ * assert.deepEqual(availableStreamEncodings(), ["zstd-8mb", "zlib", "identity"]);
+ * ```
+ */
+export function availableStreamEncodings(): readonly string[] {
+  const codecs = availableCodecs() as ReadonlySet<string>;
+  return STREAM_ENCODERS_ORDER.filter((n) => n === "identity" || codecs.has(n));
+}
+
+/**
+ * Keeps the names of `names` this runtime can run, in their order (see
+ * {@linkcode availableStreamEncodings}).
+ *
+ * @param names Encoding names, as configured or as a peer listed them.
+ * @returns The available ones.
+ *
+ * @example Usage
+ * ```ts
+ * import { onlyAvailableEncodings } from "@sidecar/ipc/framing";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(onlyAvailableEncodings(["br", "zlib", "identity"]), ["zlib", "identity"]);
+ * ```
+ */
+export function onlyAvailableEncodings(
+  names: readonly string[],
+): readonly string[] {
+  const available = availableStreamEncodings();
+  return names.filter((n) => available.includes(n));
+}
 
 /** The sending side of a stream encoding. */
 export interface StreamEncoder {
@@ -158,7 +204,8 @@ class CodecDecoder implements StreamDecoder {
  *
  * @param name `identity`, `zlib` or `zstd-8mb`.
  * @returns A fresh encoder context.
- * @throws {ProtocolError} `unknown stream encoder: <name>`.
+ * @throws {ProtocolError} `unknown stream encoder: <name>`, also for an
+ * encoding this runtime cannot run (see {@linkcode availableStreamEncodings}).
  *
  * @example Usage
  * ```ts
@@ -175,6 +222,10 @@ class CodecDecoder implements StreamDecoder {
  * ```
  */
 export function createStreamEncoder(name: string): StreamEncoder {
+  if (name !== "identity" && !availableStreamEncodings().includes(name)) {
+    throw new ProtocolError(`unknown stream encoder: ${name}`);
+  }
+  const Z = flushModes();
   switch (name) {
     case "identity":
       return new IdentityEncoder();
@@ -200,8 +251,8 @@ export function createStreamEncoder(name: string): StreamEncoder {
  * @param options Limits.
  * @returns A fresh decoder context.
  * @throws {ProtocolError} With Mercurial's messages (`unknown stream
- * decoder: <name>`, `<profile> decoder received unexpected additional
- * values`).
+ * decoder: <name>`, also for an encoding this runtime cannot run,
+ * `<profile> decoder received unexpected additional values`).
  *
  * @example Usage
  * ```ts
@@ -228,6 +279,12 @@ export function createStreamDecoder(
       `${label} decoder received unexpected additional values`,
     );
   }
+  // A runtime without the codec knows no such decoder, as Mercurial
+  // without the zstandard module does.
+  if (name !== "identity" && !availableStreamEncodings().includes(name)) {
+    throw new ProtocolError(`unknown stream decoder: ${name}`);
+  }
+  const Z = flushModes();
   switch (name) {
     case "identity":
       return new IdentityDecoder();

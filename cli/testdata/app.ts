@@ -36,3 +36,10 @@ export class TestApp {
     return ms;
   }
 }
+
+/** Imports fine, then fails in every worker: its constructor throws. */
+export class BrokenApp {
+  constructor() {
+    throw new Error("cannot open the model file");
+  }
+}
