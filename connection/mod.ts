@@ -56,6 +56,25 @@
  * {@linkcode Listener} also wants `--allow-sys` to bind with a private
  * mode, see its notes).
  *
+ * A sidecar spawned a moment ago may not listen yet: {@linkcode connect}
+ * and {@linkcode connectManager} take `retry` (`true`, or a
+ * {@linkcode RetryOptions}) to try the connect step again while nobody
+ * listens (`ConnectionRefused`) or the Unix socket does not exist yet
+ * (`NotFound`). The handshake is never retried: a wrong key fails at once.
+ *
+ * ## Runtimes and platforms
+ *
+ * - The transports ({@linkcode connect}, {@linkcode Listener},
+ *   {@linkcode connectManager}, {@linkcode ManagerClient},
+ *   {@linkcode ManagerServer}) need Deno 2.9.0 or later, and fail on an
+ *   older Deno with `Cannot <action>: @sidecar/ipc needs Deno 2.9.0 or
+ *   later, this is Deno 2.8.3` (`code` `"UNSUPPORTED_DENO"`). The pickle
+ *   codec alone is `@sidecar/ipc/connection/pickle`, which runs in any
+ *   JavaScript runtime.
+ * - TCP works on Linux, macOS and Windows. Unix socket paths work on Linux
+ *   and macOS (Deno has no Unix sockets on Windows), abstract addresses
+ *   (`"\0name"`) on Linux only. CI runs on Linux.
+ *
  * ```ts
  * import { connect, Listener } from "@sidecar/ipc/connection";
  * import assert from "node:assert/strict";
