@@ -255,7 +255,7 @@ peerTest(
       const manager = await connectManager(path, {
         authkey: "k",
         // The manager takes longer to come up than one control request may.
-        controlTimeout: 800,
+        controlTimeout: 1200,
         retry: {
           timeout: 30_000,
           minDelay: 20,
@@ -264,7 +264,7 @@ peerTest(
             if (e.attempt === 1) {
               timer = setTimeout(() => {
                 started = startPythonManager(py, "k", path);
-              }, 1000);
+              }, 1500);
             }
           },
         },

@@ -18,8 +18,9 @@
  * messages, on `decodeHeader`), `handshake.ts` and the `*pickle*.ts`
  * files. Where sockets are touched: `_receiver.ts` reads (one receive at a
  * time), `_sender.ts` frames messages onto the package's write queue,
- * which writes, `connection.ts` closes, `connect.ts` and `listener.ts`
- * open and accept.
+ * which writes, `connection.ts` closes, `_dial.ts` opens a client's
+ * socket (the step `retry` repeats) and runs its handshake once, and
+ * `listener.ts` binds and accepts.
  *
  * Errors, and how they map to CPython's: {@linkcode AuthenticationError}
  * (the same), {@linkcode BufferTooShort} (the same, carrying the whole
