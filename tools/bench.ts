@@ -30,10 +30,13 @@ for (const mod of ["connection", "framing", "session", "dirty", "cli"]) {
   }
 }
 
-let failures = 0;
+const failed: string[] = [];
 const goals: GoalRow[] = [];
+const took: string[] = [];
+const start = performance.now();
 for (const script of scripts) {
   console.log(`\n### ${script}\n`);
+  const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", `${root}${script}`],
     cwd: root,
@@ -49,14 +52,25 @@ for (const script of scripts) {
   }
   const { code } = await child.status;
   goals.push(...parseGoals(text));
+  took.push(`${script} ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   if (code !== 0) {
-    failures++;
+    failed.push(`${script} (exit code ${code})`);
     console.log(`${script} exited with code ${code}`);
   }
 }
 if (scripts.length === 0) console.log("No comparison scripts found");
+console.log(
+  `\nTook ${((performance.now() - start) / 1000).toFixed(0)} s (${
+    took.join(", ")
+  }); load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+);
 if (goals.length > 0) {
   console.log("\n## Summary: every row with a goal\n");
   console.log(goalTable(goals));
 }
-Deno.exit(failures === 0 ? 0 : 1);
+if (failed.length > 0) {
+  console.log(
+    `\nFailed, so their rows may be missing above: ${failed.join(", ")}`,
+  );
+}
+Deno.exit(failed.length === 0 ? 0 : 1);

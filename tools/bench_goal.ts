@@ -13,7 +13,10 @@ export interface GoalRow {
   module: string;
   /** What was measured, as the issue or README names it. */
   workload: string;
-  /** Ours against the reference (above 1: ours is faster or larger). */
+  /**
+   * Ours against the reference (above 1: ours is faster or larger); `NaN`
+   * when the reference could not be measured (it arrives as `null`).
+   */
   ratio: number;
   /** The least ratio that meets the goal. */
   goal: number;
@@ -64,13 +67,13 @@ export function goalTable(rows: readonly GoalRow[]): string {
     "| --- | --- | ---: | ---: | --- |",
   ];
   for (const r of rows) {
-    const ratio = Number.isFinite(r.ratio)
-      ? r.ratio.toFixed(2)
-      : String(r.ratio);
+    // JSON has no NaN: a row whose reference was missing has a null ratio.
+    const measured = typeof r.ratio === "number" && Number.isFinite(r.ratio);
+    const ratio = measured ? r.ratio.toFixed(2) : "not measured";
     lines.push(
       `| ${r.module} | ${r.workload} | ${ratio}${
         r.against ? ` (${r.against})` : ""
-      } | >= ${r.goal} | ${r.ratio >= r.goal ? "yes" : "NO"} |`,
+      } | >= ${r.goal} | ${measured && r.ratio >= r.goal ? "yes" : "NO"} |`,
     );
   }
   return lines.join("\n");

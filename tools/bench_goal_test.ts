@@ -35,3 +35,22 @@ Deno.test("goal rows survive the trip through a script's output into the summary
     /\| session \| 64 B sessions\/s \| 0\.50 \(ours\/Kea\) \| >= 1 \| NO \|/,
   );
 });
+
+Deno.test("a row whose reference was missing reads as not measured, not met", () => {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(s);
+  try {
+    reportGoal({ module: "dirty", workload: "echo", ratio: NaN, goal: 3 });
+  } finally {
+    console.log = log;
+  }
+  assert.equal(
+    lines[0],
+    '##goal {"module":"dirty","workload":"echo","ratio":null,"goal":3}',
+  );
+  assert.match(
+    goalTable(parseGoals(lines.join("\n"))),
+    /\| dirty \| echo \| not measured \| >= 3 \| NO \|/,
+  );
+});

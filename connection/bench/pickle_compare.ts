@@ -22,7 +22,8 @@
  * garbage collector's state (allocating 1 MiB buffers triggers it), so that
  * row alternates 10 ms runs of `dumps()` and of the floor, 41 times, and
  * shows the medians and the median of the per-pair ratios. `dumpsChunks()`
- * (no copy) is shown next to it.
+ * (no copy) is shown next to it. Rows with a goal are reported to
+ * `tools/bench.ts`'s summary through `tools/bench_goal.ts`.
  *
  * Run: `deno run -A connection/bench/pickle_compare.ts [python]`
  *
@@ -32,6 +33,7 @@ import process from "node:process";
 import { dumps, loads } from "../pickle.ts";
 import * as pickle from "../pickle.ts";
 import { pickleBenchPayloads } from "./_pickle_payloads.ts";
+import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
 
 const PAYLOADS = `
 payloads = {
@@ -290,6 +292,7 @@ console.log(
 );
 console.log("| row | ours | CPython | ratio | goal | met |");
 console.log("| --- | --- | --- | --- | --- | --- |");
+const goals: GoalRow[] = [];
 const print = (label: string, r: Row, peerName = ""): void => {
   const ratio = r.ratio ?? r.ours / r.peer;
   const goal = r.noGoal ? "none (see the floor row)" : `>= ${GOAL}`;
@@ -299,6 +302,14 @@ const print = (label: string, r: Row, peerName = ""): void => {
       r.peer.toFixed(0)
     } ${r.unit}${peerName} | ${ratio.toFixed(2)} | ${goal} | ${met} |`,
   );
+  if (r.noGoal) return;
+  goals.push({
+    module: "connection",
+    workload: label,
+    ratio,
+    goal: GOAL,
+    against: peerName ? "ours/floor" : `ours/CPython ${hello.version} C pickle`,
+  });
 };
 for (const r of dumpRows) print(`pickle dumps: ${r.name}`, r);
 for (const r of loadRows) print(`pickle loads: ${r.name}`, r);
@@ -309,6 +320,7 @@ if (floorRow) {
     " (floor)",
   );
 }
+for (const g of goals) reportGoal(g);
 console.log("\nratio = CPython's time / ours (MB/s of the pickle's size)");
 for (const s of sizes) console.log(`- ${s}`);
 if (chunksNote) console.log(`- ${chunksNote}`);

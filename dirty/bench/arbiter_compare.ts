@@ -6,7 +6,10 @@
  * 26 dirty arbiter (run stand-alone from its source with `python3 -S`).
  * Both arbiters run in processes of their own, driven by the same Deno
  * client from this process; rounds alternate between them and the best
- * round of each counts.
+ * round of each counts. Goal (issue 18): ours (1 in flight per worker, as
+ * gunicorn's workers run) >= 3 x gunicorn with 1 and with 16 callers; the
+ * two rows are reported to `tools/bench.ts`'s summary through
+ * `tools/bench_goal.ts` (without gunicorn, as not measured).
  *
  * ```sh
  * deno run -A dirty/bench/arbiter_compare.ts [--gunicorn /path/to/gunicorn-src] [--seconds 1.5] [--rounds 3]
@@ -21,6 +24,7 @@
 import { parseArgs } from "node:util";
 import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
+import { reportGoal } from "../../tools/bench_goal.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -35,6 +39,8 @@ const SECONDS = Number(values.seconds ?? "1.5");
 const ROUNDS = Number(values.rounds ?? "3");
 const WORKERS = Number(values.workers ?? "2");
 const here = new URL(".", import.meta.url).pathname;
+/** The goal of ours (1 in flight) / gunicorn, with 1 and with 16 callers. */
+const GOAL = 3;
 
 async function measure(
   socket: string,
@@ -207,15 +213,27 @@ console.log(
 console.log(
   `| callers | ${
     targets.map((t) => t.name).join(" | ")
-  } | ratio (ours, 1 in flight / gunicorn) |`,
+  } | ratio (ours, 1 in flight / gunicorn) | goal | met |`,
 );
-console.log(`| --- |${" --- |".repeat(targets.length)} --- |`);
+console.log(`| --- |${" --- |".repeat(targets.length)} --- | --- | --- |`);
+const ratios = new Map<1 | 16, number>();
 for (const k of [1, 16] as const) {
   const g = src ? best[2]![k] : 0;
+  const ratio = g ? best[0]![k] / g : NaN;
+  ratios.set(k, ratio);
   console.log(
     `| ${k} | ${best.map((b) => fmt(b[k])).join(" | ")} | ${
-      g ? (best[0]![k] / g).toFixed(2) + "x" : "-"
-    } |`,
+      g ? ratio.toFixed(2) + "x" : "-"
+    } | >= ${GOAL} | ${g ? (ratio >= GOAL ? "yes" : "no") : "-"} |`,
   );
 }
 if (!src) console.log("gunicorn source not found: comparison skipped");
+for (const [k, ratio] of ratios) {
+  reportGoal({
+    module: "dirty",
+    workload: `arbiter echo round trips/s, ${k} caller${k > 1 ? "s" : ""}`,
+    ratio,
+    goal: GOAL,
+    against: "ours (1 in flight)/gunicorn 26.1",
+  });
+}

@@ -743,9 +743,13 @@ function printTable(table: string[][]): void {
   const widths = table[0]!.map((_, i) =>
     Math.max(...table.map((r) => r[i]!.length))
   );
-  for (const r of table) {
+  for (const [n, r] of table.entries()) {
     console.log(
       "| " + r.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |",
     );
+    // The header's separator, so that the table is Markdown.
+    if (n === 0) {
+      console.log("| " + widths.map((w) => "-".repeat(w)).join(" | ") + " |");
+    }
   }
 }

@@ -14,10 +14,11 @@
  *   time, drives both), with our front as configured by default and with
  *   `deferAccept`, and the two mixed pairs.
  *
- * Rows with a goal (issue 18) say whether it is met. A second table gives
- * the CPU time each side spent per session (receiver and sender) or per
- * connection (front and worker), which a busy machine disturbs much less
- * than the rates.
+ * Rows with a goal (issue 18) say whether it is met, and are reported to
+ * `tools/bench.ts`'s summary through `tools/bench_goal.ts` (without Kea,
+ * as not measured). A second table gives the CPU time each side spent per
+ * session (receiver and sender) or per connection (front and worker),
+ * which a busy machine disturbs much less than the rates.
  *
  * Run: `deno run -A session/bench/compare.ts [--rounds N] [--ours PEER_TS]`
  * (needs kea-common and g++; `--ours` runs another checkout's
@@ -30,6 +31,7 @@ import {
   keaPeer,
   startJsonProcess,
 } from "../../_test_utils/session/kea.ts";
+import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
 
 function arg(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -154,6 +156,8 @@ interface Row {
   peer: (() => Promise<Sample>) | null;
   /** Goal for ours / peer, if the row has one. */
   goal?: number;
+  /** The row's name in the summary, and what its ratio compares. */
+  summary?: { workload: string; against: string };
   /** What the two CPU columns measure. */
   cpu: [string, string];
 }
@@ -172,7 +176,13 @@ for (
     label: `sessions/s, ${label} data, forwarder process -> receiver process`,
     ours: () => sessionsPerSecond(denoRecv, denoSend, n, len),
     peer: kea ? () => sessionsPerSecond(keaRecv, keaSend, n, len) : null,
-    ...(goal === undefined ? {} : { goal }),
+    ...(goal === undefined ? {} : {
+      goal,
+      summary: {
+        workload: `${label} sessions/s, forwarder process -> receiver process`,
+        against: "ours/Kea 2.2 C++",
+      },
+    }),
     cpu: SESSION_CPU,
   });
 }
@@ -195,6 +205,10 @@ rows.push({
   ours: () => e2e(denoFront, denoWorker, 5000),
   peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
   goal: 0.8,
+  summary: {
+    workload: "TCP connections/s end to end (accept, forward, worker answers)",
+    against: "ours/Kea-based C++ front+worker",
+  },
   cpu: E2E_CPU,
 });
 rows.push({
@@ -202,6 +216,10 @@ rows.push({
   ours: () => e2e(denoDeferFront, denoWorker, 5000),
   peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
   goal: 0.8,
+  summary: {
+    workload: "TCP connections/s end to end, our front with deferAccept",
+    against: "ours/Kea-based C++ front+worker",
+  },
   cpu: E2E_CPU,
 });
 if (kea) {
@@ -252,6 +270,7 @@ console.log(
   "| workload | ours | peer | ratio | goal | met | ours per round / peer per round |",
 );
 console.log("| --- | ---: | ---: | ---: | ---: | :---: | --- |");
+const goals: GoalRow[] = [];
 for (const { row, ours, peer } of results) {
   const o = pick(ours, "rate")!;
   const p = pick(peer, "rate");
@@ -270,6 +289,15 @@ for (const { row, ours, peer } of results) {
       ratio === null ? "-" : ratio.toFixed(2)
     } | ${goal} | ${met} | ${rounds} |`,
   );
+  if (row.goal !== undefined && row.summary !== undefined) {
+    goals.push({
+      module: "session",
+      workload: row.summary.workload,
+      ratio: ratio ?? NaN,
+      goal: row.goal,
+      against: row.summary.against,
+    });
+  }
 }
 console.log(
   "\nCPU time per session (sessions rows) or per connection (TCP rows), microseconds, median:\n",
@@ -287,4 +315,5 @@ for (const { row, ours, peer } of results) {
     );
   }
 }
+for (const g of goals) reportGoal(g);
 await Deno.remove(dir, { recursive: true }).catch(() => {});
