@@ -2,7 +2,7 @@
 // This module is browser compatible.
 /**
  * Byte helpers every module uses: joining, comparing (plain and constant
- * time), and views of any buffer.
+ * time), views of any buffer, and hex text.
  *
  * @module
  */
@@ -84,4 +84,23 @@ export function asBytes(
     return new Uint8Array(buf);
   }
   return undefined;
+}
+
+const HEX_DIGITS: readonly string[] = Array.from(
+  { length: 256 },
+  (_, b) => b.toString(16).padStart(2, "0"),
+);
+
+/**
+ * Lower-case hex of `bytes`, two digits a byte, no separators.
+ *
+ * @param bytes The bytes.
+ * @returns Their hex text.
+ */
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) {
+    s += HEX_DIGITS[bytes[i]!]!;
+  }
+  return s;
 }

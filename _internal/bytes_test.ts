@@ -1,6 +1,12 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { asBytes, concatBytes, equalBytes, timingSafeEqual } from "./bytes.ts";
+import {
+  asBytes,
+  concatBytes,
+  equalBytes,
+  timingSafeEqual,
+  toHex,
+} from "./bytes.ts";
 
 Deno.test("concatBytes() joins parts and returns a single part as it is", () => {
   const a = new Uint8Array([1, 2]);
@@ -31,4 +37,19 @@ Deno.test("asBytes() views any buffer without copying", () => {
   assert.equal(v.length, 4);
   assert.equal(asBytes(buf)!.length, 8);
   assert.equal(asBytes("x" as unknown as ArrayBuffer), undefined);
+});
+
+Deno.test("toHex() writes two lower-case digits a byte", () => {
+  assert.equal(toHex(new Uint8Array(0)), "");
+  assert.equal(
+    toHex(new Uint8Array([0, 1, 0x0f, 0x10, 0xab, 0xff])),
+    "00010f10abff",
+  );
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const hex = toHex(all);
+  assert.equal(hex.length, 512);
+  for (let i = 0; i < 256; i++) {
+    assert.equal(Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16), i);
+  }
+  assert.equal(toHex(all.subarray(254)), "feff");
 });

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { dumps, loads, UnpicklingError } from "./pickle.ts";
-import { fromHex } from "../_test_utils/assert.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import {
   picklableValue,
   PICKLE_VECTORS as VECTORS,
