@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { waitFor } from "../_test_utils/dirty/wait.ts";
 import { openFdCount, tempDir } from "../_test_utils/peers.ts";
 import { startFakeDirtyServer } from "../_test_utils/dirty/fake_server.ts";
-import { hexBytes, loadVectors } from "../_test_utils/dirty/vectors.ts";
+import { loadVectors } from "../_test_utils/dirty/vectors.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import { DirtyClient } from "./client.ts";
 import {
   DirtyAppError,
@@ -101,7 +102,7 @@ Deno.test("client: replayed gunicorn RESPONSE vectors give their decoded result"
     assert.ok(names.length >= 6);
     for (const v of names) {
       const expected =
-        (decodeMessage(hexBytes(v.hex), { float: "tagged" }).payload as Map<
+        (decodeMessage(fromHex(v.hex), { float: "tagged" }).payload as Map<
           string,
           unknown
         >)
@@ -137,7 +138,7 @@ Deno.test("client: replayed gunicorn ERROR vectors throw the mapped class with d
       assert.ok(err instanceof cls, String(err));
       assert.equal(err.constructor, cls, name);
       const msg = parseFrame(
-        decodeMessage(hexBytes(vectors.find((v) => v.name === name)!.hex)),
+        decodeMessage(fromHex(vectors.find((v) => v.name === name)!.hex)),
       );
       assert.ok(msg.type === "error");
       assert.equal(err.message, msg.error.message);

@@ -4,13 +4,9 @@
 // checks (fast-check re-chunking, random bytes into the reactors).
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../_test_utils/framing/hex.ts";
-import {
-  byteByByte,
-  collect,
-  concatBytes,
-  splitAt,
-} from "../_test_utils/chunks.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
+import { concatBytes } from "../_internal/bytes.ts";
+import { byteByByte, collect, splitAt } from "../_test_utils/chunks.ts";
 import {
   ClientReactor,
   createCommandFrames,

@@ -7,6 +7,7 @@
  * @module
  */
 import fc from "fast-check";
+import { toHex } from "../hex.ts";
 import {
   ByteArray,
   FrozenSet,
@@ -52,12 +53,6 @@ export type Tagged =
   | { t: "list" | "tuple" | "set" | "frozenset"; id: number; items: Tagged[] }
   | { t: "dict"; id: number; items: [Tagged, Tagged][] }
   | { t: "ref"; id: number };
-
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
 
 /** Python's `repr()` of a float. */
 export function pyFloatRepr(x: number): string {
@@ -113,8 +108,8 @@ export function toTagged(value: unknown, withIds = true): Tagged {
     }
     if (v === null) return { t: "none" };
     if (v instanceof PyFloat) return { t: "float", v: pyFloatRepr(v.value) };
-    if (v instanceof Uint8Array) return { t: "bytes", hex: hex(v) };
-    if (v instanceof ByteArray) return { t: "bytearray", hex: hex(v.bytes) };
+    if (v instanceof Uint8Array) return { t: "bytes", hex: toHex(v) };
+    if (v instanceof ByteArray) return { t: "bytearray", hex: toHex(v.bytes) };
     const seen = ids.get(v);
     if (seen !== undefined) return { t: "ref", id: seen };
     const id = withIds ? next++ : 0;
@@ -203,8 +198,8 @@ export function toPyExpr(value: unknown): string {
   const v = value;
   if (v === null) return "None";
   if (v instanceof PyFloat) return floatExpr(v.value);
-  if (v instanceof Uint8Array) return `bytes.fromhex('${hex(v)}')`;
-  if (v instanceof ByteArray) return `bytearray.fromhex('${hex(v.bytes)}')`;
+  if (v instanceof Uint8Array) return `bytes.fromhex('${toHex(v)}')`;
+  if (v instanceof ByteArray) return `bytearray.fromhex('${toHex(v.bytes)}')`;
   if (Array.isArray(v)) return `[${v.map(toPyExpr).join(", ")}]`;
   if (v instanceof Tuple) {
     return v.length === 0
@@ -257,7 +252,7 @@ export function identityFree(
   };
   const addBytes = (b: Uint8Array): void => {
     if (b.length <= 1) {
-      const h = hex(b);
+      const h = toHex(b);
       if (smallBytes.has(h)) ok = false;
       smallBytes.add(h);
     }

@@ -36,7 +36,8 @@ import {
   encodeResponse,
 } from "../../dirty/message_encoders.ts";
 import type { DirtyValue } from "../../dirty/tlv.ts";
-import { hexBytes, loadVectors } from "./vectors.ts";
+import { loadVectors } from "./vectors.ts";
+import { fromHex } from "../hex.ts";
 
 /** A running fake server. */
 export interface FakeDirtyServer extends AsyncDisposable {
@@ -57,7 +58,7 @@ for (
     ...loadVectors("extra-vectors.json"),
   ]
 ) {
-  if (v.kind === "message") vectorBytes.set(v.name, hexBytes(v.hex));
+  if (v.kind === "message") vectorBytes.set(v.name, fromHex(v.hex));
 }
 
 function withId(bytes: Uint8Array, id: bigint): Uint8Array {
@@ -356,7 +357,7 @@ export function startFakeDirtyServer(dir: string): FakeDirtyServer {
       case "close":
         return false;
       case "garbage":
-        await writeAll(conn, hexBytes("58580102000000000000000000000001"));
+        await writeAll(conn, fromHex("58580102000000000000000000000001"));
         return true;
       case "wrong_id":
         await writeAll(conn, encodeResponse(id + 1n, 1));
