@@ -103,6 +103,40 @@ export class RawFrameSplitter {
   }
 }
 
+/**
+ * The frames of a worker's connection to the arbiter: until the connection
+ * ends or a read fails (both end the iteration quietly), or a malformed
+ * frame arrives (logged to stderr, then the end).
+ *
+ * @param conn The connection.
+ * @param readSize Bytes read at a time.
+ * @returns The frames, in order.
+ */
+export async function* readArbiterFrames(
+  conn: Deno.Conn,
+  readSize: number,
+): AsyncGenerator<RawFrame> {
+  const splitter = new RawFrameSplitter();
+  const buf = new Uint8Array(readSize);
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch {
+      n = null;
+    }
+    if (n === null) return;
+    let frames;
+    try {
+      frames = splitter.push(buf.subarray(0, n));
+    } catch (e) {
+      console.error(`[dirty worker ${Deno.pid}] bad frame from arbiter:`, e);
+      return;
+    }
+    yield* frames;
+  }
+}
+
 /** Reads the 8 id bytes of a frame as a copy. */
 export function idBytes(frame: Uint8Array): Uint8Array {
   return frame.slice(8, 16);

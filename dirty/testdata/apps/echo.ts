@@ -325,3 +325,24 @@ export class BadFloatsApp extends DirtyApp {
     return "never";
   }
 }
+
+/**
+ * Its `close()` takes 300 ms, then writes `closed` to
+ * `<tmp>/sidecar-dirty-close-<worker pid>` (the worker needs write access
+ * there): a stop that does not wait for `close()` leaves no file.
+ */
+export class SlowCloseApp extends DirtyApp {
+  pid(): number {
+    return Deno.pid;
+  }
+
+  override async close(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 300));
+    await Deno.writeTextFile(closeMarkPath(Deno.pid), "closed");
+  }
+}
+
+/** Where {@linkcode SlowCloseApp} of worker `pid` writes its mark. */
+export function closeMarkPath(pid: number): string {
+  return `${Deno.env.get("TMPDIR") ?? "/tmp"}/sidecar-dirty-close-${pid}`;
+}
