@@ -4,6 +4,7 @@ import {
   asBytes,
   concatBytes,
   equalBytes,
+  growBytes,
   timingSafeEqual,
   toHex,
 } from "./bytes.ts";
@@ -52,4 +53,21 @@ Deno.test("toHex() writes two lower-case digits a byte", () => {
     assert.equal(Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16), i);
   }
   assert.equal(toHex(all.subarray(254)), "feff");
+});
+
+Deno.test("growBytes() keeps a large enough buffer, else doubles and copies the used bytes", () => {
+  const buf = new Uint8Array([1, 2, 3, 4]);
+  assert.equal(growBytes(buf, 4, 4), buf);
+  const grown = growBytes(buf, 3, 5);
+  assert.equal(grown.length, 64);
+  assert.deepEqual(grown.subarray(0, 4), new Uint8Array([1, 2, 3, 0]));
+  const big = new Uint8Array(100);
+  big[99] = 7;
+  assert.equal(growBytes(big, 100, 101).length, 200);
+  assert.equal(growBytes(big, 100, 1000).length, 1600);
+  assert.equal(growBytes(big, 100, 1000)[99], 7);
+  // The limit caps the doubling, never below what is needed.
+  assert.equal(growBytes(big, 100, 150, 120).length, 150);
+  assert.equal(growBytes(big, 100, 101, 120).length, 120);
+  assert.equal(growBytes(new Uint8Array(0), 0, 1).length, 64);
 });
