@@ -21,10 +21,7 @@ import {
   ProtocolError,
 } from "./errors.ts";
 import { Listener } from "./listener.ts";
-import {
-  ownTcpSockets,
-  ownUnixSockets,
-} from "../_test_utils/connection/sockets.ts";
+import { ownTcpSockets, ownUnixSockets } from "../_test_utils/sockets.ts";
 import { Tuple } from "./pickle.ts";
 
 const enc = new TextEncoder();

@@ -6,18 +6,19 @@
 import assert from "node:assert/strict";
 import { findPython, peerTest } from "../_test_utils/peers.ts";
 import { finish, spawn } from "../_test_utils/connection/python.ts";
-import { ownTcpSockets } from "../_test_utils/connection/sockets.ts";
+import { ownTcpSockets } from "../_test_utils/sockets.ts";
 import {
   acceptedSockets,
   acceptQueueLength,
   listeningFd,
+} from "../_test_utils/sockets.ts";
+import {
   readSome,
   readToEnd,
   Reports,
-  shutdownSocket,
-  until,
-  within,
 } from "../_test_utils/connection/listener.ts";
+import { shutdownSocket } from "../_test_utils/fd_table.ts";
+import { waitFor, within } from "../_test_utils/wait.ts";
 import { authenticate } from "./authenticate.ts";
 import { connect } from "./connect.ts";
 import { Connection } from "./connection.ts";
@@ -156,7 +157,7 @@ Deno.test("Listener: with 64 handshakes pending (the default bound), the 65th cl
   // The listener stopped accepting before the 64th challenge was sent:
   // the 65th stays in the accept queue.
   const late = await Deno.connect(address);
-  await until(
+  await waitFor(
     "the 65th in the accept queue",
     () => acceptQueueLength(port) === 1,
   );

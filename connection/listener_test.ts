@@ -2,10 +2,7 @@
 import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
 import { Reports } from "../_test_utils/connection/listener.ts";
-import {
-  ownTcpSockets,
-  ownUnixSockets,
-} from "../_test_utils/connection/sockets.ts";
+import { ownTcpSockets, ownUnixSockets } from "../_test_utils/sockets.ts";
 import { connect } from "./connect.ts";
 import {
   AuthenticationError,

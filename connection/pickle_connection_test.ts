@@ -15,8 +15,8 @@ import {
   tenMbValue,
   toPyExpr,
   toTagged,
-  unixSocketFds,
 } from "../_test_utils/connection/pickle.ts";
+import { unixSocketFds } from "../_test_utils/sockets.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
 

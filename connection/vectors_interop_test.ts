@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { toHex } from "../_test_utils/hex.ts";
 import { peerTest, pythons } from "../_test_utils/peers.ts";
 import { finish, type Lines, spawn } from "../_test_utils/connection/python.ts";
-import { ownTcpSockets } from "../_test_utils/connection/sockets.ts";
+import { ownTcpSockets } from "../_test_utils/sockets.ts";
 import {
   fixedRandom,
   type HandshakeScenario,

@@ -1,7 +1,8 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
 import { APP, ECHO, quiet, test } from "../_test_utils/dirty/apps.ts";
-import { alive, waitFor } from "../_test_utils/dirty/wait.ts";
+import { alive } from "../_test_utils/dirty/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { type DirtyArbiter, startArbiter } from "./arbiter.ts";
 import {
   DirtyNoWorkersAvailableError,

@@ -29,6 +29,7 @@ import {
   scanFrames,
   ServerReactor,
 } from "./mod.ts";
+import { turn } from "../_test_utils/wait.ts";
 
 const hex = (f: Frame): string => toHex(encodeFrame(f));
 
@@ -734,11 +735,6 @@ Deno.test("frame codec: decoder views, copies and pending across chunks", () => 
   );
 });
 
-/** Resolves after a turn of the event loop: every pending promise job ran. */
-function settled(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
 Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", async () => {
   const f: Frame = {
     requestId: 1,
@@ -759,7 +755,7 @@ Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", 
   const written = w.write(encodeFrames([f])).then(() => second = true);
   // Streams run on promise jobs: once the event loop has turned, every
   // step that could run has run.
-  await settled();
+  await turn();
   assert.deepStrictEqual(second, false); // three frames unread: no more bytes taken
   const r = dec.readable.getReader();
   const got: Frame[] = [];
@@ -783,7 +779,7 @@ Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", 
   await bw.write(encodeFrames([f, f, f]));
   let more = false;
   const moreWritten = bw.write(encodeFrames([f])).then(() => more = true);
-  await settled();
+  await turn();
   assert.deepStrictEqual(more, false);
   const br = bdec.readable.getReader();
   assert.deepStrictEqual((await br.read()).value?.length, 3);
