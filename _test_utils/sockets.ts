@@ -185,3 +185,17 @@ export async function unixSocketPair(
     listener.close();
   }
 }
+
+/**
+ * Opens now the socket pair Deno keeps for its signal handling, so that fd
+ * counts taken after it do not move by themselves. Deno opens that pair
+ * the first time a signal listener is added, and Deno 2.9.6 adds one of
+ * its own about half a second after it starts: a count taken before then
+ * grows by two sockets later, with nothing leaked.
+ */
+export function openRuntimeSignalSockets(): void {
+  const noop = (): void => {};
+  // SIGURG: ignored by default, so the moment without a listener is harmless.
+  Deno.addSignalListener("SIGURG", noop);
+  Deno.removeSignalListener("SIGURG", noop);
+}

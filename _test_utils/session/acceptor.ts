@@ -22,9 +22,12 @@ import { forwardTcpConnections } from "../../session/tcp_acceptor.ts";
 import { SocketSessionForwarder } from "../../session/forwarder.ts";
 import type { SocketSessionError } from "../../session/errors.ts";
 import { poller } from "../../session/_poller.ts";
-import { printJson as print, stdinLines } from "../child.ts";
+import { printJson as print, stdinLines, stdinReadStarted } from "../child.ts";
 import { fillFdTable, openLibc } from "../fd_table.ts";
-import { socketAndPipeCount as fdCount } from "../sockets.ts";
+import {
+  openRuntimeSignalSockets,
+  socketAndPipeCount as fdCount,
+} from "../sockets.ts";
 import { waitFor } from "../wait.ts";
 
 if (import.meta.main) {
@@ -42,10 +45,11 @@ if (import.meta.main) {
     commands.push("eof");
     wakeUp();
   })();
-  // Deno opens a couple of fds of its own in its first few hundred ms;
-  // with the table filled later they could not be opened. (The counts
-  // compare sockets and pipes only, so these do not matter there.)
-  await new Promise((r) => setTimeout(r, 700));
+  // Deno opens sockets of its own for signal handling about half a second
+  // after it starts, and an fd to read stdin with once the read started;
+  // with the table filled later they could not be opened.
+  openRuntimeSignalSockets();
+  await stdinReadStarted();
   const fds = fdCount();
   const acceptor = forwardTcpConnections({
     forwarder,

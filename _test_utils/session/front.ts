@@ -13,11 +13,23 @@ import {
   forwardUdpDatagrams,
   SocketSessionForwarder,
 } from "../../session/mod.ts";
+import {
+  openRuntimeSignalSockets,
+  socketAndPipeCount as count,
+} from "../sockets.ts";
+import { waitFor } from "../wait.ts";
+import { stdinReadStarted } from "../child.ts";
 
-async function fdCount(): Promise<number> {
-  let n = 0;
-  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
-  return n;
+/**
+ * This process's sockets and pipes, once they are as many as `want` (a
+ * close takes effect a little later), or after 5 s as they are then.
+ */
+async function fdCount(want?: number): Promise<number> {
+  if (want !== undefined) {
+    await waitFor("the fds to be released", () => count() === want, 5000)
+      .catch(() => {});
+  }
+  return count();
 }
 
 if (import.meta.main) {
@@ -40,23 +52,26 @@ if (import.meta.main) {
     }
     reportNow.resolve();
   })();
-  // Deno opens a couple of fds of its own in its first few hundred ms.
-  await new Promise((r) => setTimeout(r, 700));
+  // Deno opens sockets of its own for signal handling about half a second
+  // after it starts, and an fd to read stdin with once the read started:
+  // both before the count.
+  openRuntimeSignalSockets();
+  await stdinReadStarted();
   const ports = Object.fromEntries(
     Object.entries(acceptors).map(([k, a]) => [k, a.addr.port]),
   );
-  console.log(JSON.stringify({ ready: true, ...ports, fds: await fdCount() }));
+  const ready = await fdCount();
+  console.log(JSON.stringify({ ready: true, ...ports, fds: ready }));
   // A line on stdin asks for the report (stdin stays open, so the fds that
   // reading it uses are the same as at the start); its end stops us.
   await reportNow.promise;
-  await new Promise((r) => setTimeout(r, 50));
   const forwarded = Object.values(acceptors).reduce(
     (n, a) => n + a.forwarded,
     0,
   );
   console.log(
     JSON.stringify({
-      fds: await fdCount(),
+      fds: await fdCount(ready),
       forwarded,
       errors: errors.slice(0, 5),
     }),

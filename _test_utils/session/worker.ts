@@ -16,11 +16,22 @@ import {
   type SocketSession,
   SocketSessionListener,
 } from "../../session/mod.ts";
+import {
+  openRuntimeSignalSockets,
+  socketAndPipeCount as count,
+} from "../sockets.ts";
+import { waitFor } from "../wait.ts";
 
-async function fdCount(): Promise<number> {
-  let n = 0;
-  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
-  return n;
+/**
+ * This process's sockets and pipes, once they are as many as `want` (a
+ * close takes effect a little later), or after 5 s as they are then.
+ */
+async function fdCount(want?: number): Promise<number> {
+  if (want !== undefined) {
+    await waitFor("the fds to be released", () => count() === want, 5000)
+      .catch(() => {});
+  }
+  return count();
 }
 
 /** `<length>:<checksum>` of a message: u32 length, then that many bytes. */
@@ -71,9 +82,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
 if (import.meta.main) {
   const listener = SocketSessionListener.listen(Deno.args[0]!);
   const accepted = listener.accept();
-  // Deno opens a couple of fds of its own in its first few hundred ms.
-  await new Promise((r) => setTimeout(r, 700));
-  console.log(JSON.stringify({ ready: true, fds: await fdCount() }));
+  // Deno opens sockets of its own for signal handling about half a second
+  // after it starts: open them now, before the count.
+  openRuntimeSignalSockets();
+  const ready = await fdCount();
+  console.log(JSON.stringify({ ready: true, fds: ready }));
   const receiver = await accepted;
   const handlers: Promise<void>[] = [];
   const errors: string[] = [];
@@ -99,12 +112,11 @@ if (import.meta.main) {
   }
   await Promise.all(handlers);
   receiver.close();
-  await new Promise((r) => setTimeout(r, 50));
+  // The state of the ready line again: an accept() pending.
   const accepting = listener.accept().catch(() => {});
-  await new Promise((r) => setTimeout(r, 50));
   console.log(
     JSON.stringify({
-      fds: await fdCount(),
+      fds: await fdCount(ready),
       sessions,
       errors: errors.slice(0, 5),
     }),
