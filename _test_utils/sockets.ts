@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { waitFor } from "./wait.ts";
 
 /** Each of this process's socket fds with its socket's inode. */
 function socketFds(): { fd: number; inode: string }[] {
@@ -164,6 +165,20 @@ export function socketAndPipeCount(): number {
     }
   }
   return n;
+}
+
+/**
+ * {@linkcode socketAndPipeCount}, once it is `want` (a close is seen a
+ * little later), or after 5 s whatever it is then: the count a leak check
+ * compares with `want`.
+ */
+export async function socketAndPipeCountNear(want: number): Promise<number> {
+  await waitFor(
+    "the sockets and pipes to be released",
+    () => socketAndPipeCount() === want,
+    5000,
+  ).catch(() => {});
+  return socketAndPipeCount();
 }
 
 /**

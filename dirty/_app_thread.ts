@@ -29,7 +29,11 @@ import {
 import { settleWithin } from "../_internal/abort.ts";
 import { stackWithCauses } from "../_internal/error_stack.ts";
 import { WriteQueue } from "../_internal/write_queue.ts";
-import { getIdNumber, readArbiterFrames } from "./_frame_io.ts";
+import {
+  connectToArbiter,
+  getIdNumber,
+  readArbiterFrames,
+} from "./_frame_io.ts";
 import { decodeMessage } from "./message_decoder.ts";
 import {
   encodeChunk,
@@ -532,19 +536,8 @@ globalThis.addEventListener("unhandledrejection", (e) => {
 });
 
 async function start(config: WorkerConfig): Promise<void> {
-  // App output goes to stderr, next to the arbiter's log lines.
-  for (const name of ["log", "info", "debug", "table", "dir", "dirxml"]) {
-    (console as unknown as Record<string, unknown>)[name] = console.error;
-  }
-  let conn: Deno.UnixConn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path: config.socket });
-  } catch (e) {
-    console.error(
-      `[dirty worker ${Deno.pid}] cannot reach the arbiter at ${config.socket}: ${
-        errorMessage(e)
-      }`,
-    );
+  const conn = await connectToArbiter(config);
+  if (conn === null) {
     post({ type: "booted", ok: false });
     return;
   }

@@ -3,13 +3,15 @@
  * Frame plumbing for the arbiter and its workers: a splitter that cuts a
  * byte stream into whole raw frames (header validated by the codec, payload
  * left encoded so the arbiter can forward it without decoding), request id
- * patching. Frames are written through `_internal/write_queue.ts`.
+ * patching, and a worker's connection to the arbiter and the frames it
+ * reads there. Frames are written through `_internal/write_queue.ts`.
  *
  * @module
  */
 
 import { ByteBuffer } from "../_internal/byte_buffer.ts";
 import { DirtyProtocolError } from "./errors.ts";
+import type { WorkerConfig } from "./_worker_protocol.ts";
 import {
   decodeHeader,
   type DirtyMessageType,
@@ -163,4 +165,30 @@ export function getIdNumber(frame: Uint8Array): number {
   const lo = ((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) |
     frame[15]!) >>> 0;
   return hi * 4294967296 + lo;
+}
+
+/**
+ * Sends the thread's console output to stderr (next to the arbiter's log
+ * lines) and connects to the arbiter's socket for workers; on failure,
+ * says so on stderr and returns `null`.
+ *
+ * @param config The worker's config.
+ * @returns The connection, or `null`.
+ */
+export async function connectToArbiter(
+  config: WorkerConfig,
+): Promise<Deno.UnixConn | null> {
+  for (const name of ["log", "info", "debug", "table", "dir", "dirxml"]) {
+    (console as unknown as Record<string, unknown>)[name] = console.error;
+  }
+  try {
+    return await Deno.connect({ transport: "unix", path: config.socket });
+  } catch (e) {
+    console.error(
+      `[dirty worker ${Deno.pid}] cannot reach the arbiter at ${config.socket}: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+    );
+    return null;
+  }
 }

@@ -19,7 +19,11 @@
 
 import { setLongTimeout } from "../_internal/timers.ts";
 import { WriteQueue } from "../_internal/write_queue.ts";
-import { getIdNumber, readArbiterFrames } from "./_frame_io.ts";
+import {
+  connectToArbiter,
+  getIdNumber,
+  readArbiterFrames,
+} from "./_frame_io.ts";
 import { decodeMessage } from "./message_decoder.ts";
 import { encodeResponse } from "./message_encoders.ts";
 import { parseFrame } from "./message.ts";
@@ -160,22 +164,9 @@ class ProtocolThread {
 
 async function main(): Promise<void> {
   const config = parseWorkerConfig(Deno.args[0] ?? "{}");
-  // Output goes to stderr, next to the arbiter's log lines.
-  for (const name of ["log", "info", "debug", "table", "dir", "dirxml"]) {
-    (console as unknown as Record<string, unknown>)[name] = console.error;
-  }
   Deno.addSignalListener("SIGINT", () => {});
-  let conn: Deno.UnixConn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path: config.socket });
-  } catch (e) {
-    console.error(
-      `[dirty worker ${Deno.pid}] cannot reach the arbiter at ${config.socket}: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-    );
-    Deno.exit(1);
-  }
+  const conn = await connectToArbiter(config);
+  if (conn === null) Deno.exit(1);
   const worker = new ProtocolThread(config, conn);
   Deno.addSignalListener("SIGTERM", () => void worker.stop(true));
   // The end of stdin (arbiter gone or done with us) means stop.

@@ -15,22 +15,10 @@ import {
 } from "../../session/mod.ts";
 import {
   openRuntimeSignalSockets,
-  socketAndPipeCount as count,
+  socketAndPipeCount,
+  socketAndPipeCountNear,
 } from "../sockets.ts";
-import { waitFor } from "../wait.ts";
 import { stdinReadStarted } from "../child.ts";
-
-/**
- * This process's sockets and pipes, once they are as many as `want` (a
- * close takes effect a little later), or after 5 s as they are then.
- */
-async function fdCount(want?: number): Promise<number> {
-  if (want !== undefined) {
-    await waitFor("the fds to be released", () => count() === want, 5000)
-      .catch(() => {});
-  }
-  return count();
-}
 
 if (import.meta.main) {
   const forwarder = new SocketSessionForwarder(Deno.args[0]!);
@@ -60,7 +48,7 @@ if (import.meta.main) {
   const ports = Object.fromEntries(
     Object.entries(acceptors).map(([k, a]) => [k, a.addr.port]),
   );
-  const ready = await fdCount();
+  const ready = socketAndPipeCount();
   console.log(JSON.stringify({ ready: true, ...ports, fds: ready }));
   // A line on stdin asks for the report (stdin stays open, so the fds that
   // reading it uses are the same as at the start); its end stops us.
@@ -71,7 +59,7 @@ if (import.meta.main) {
   );
   console.log(
     JSON.stringify({
-      fds: await fdCount(ready),
+      fds: await socketAndPipeCountNear(ready),
       forwarded,
       errors: errors.slice(0, 5),
     }),

@@ -18,21 +18,9 @@ import {
 } from "../../session/mod.ts";
 import {
   openRuntimeSignalSockets,
-  socketAndPipeCount as count,
+  socketAndPipeCount,
+  socketAndPipeCountNear,
 } from "../sockets.ts";
-import { waitFor } from "../wait.ts";
-
-/**
- * This process's sockets and pipes, once they are as many as `want` (a
- * close takes effect a little later), or after 5 s as they are then.
- */
-async function fdCount(want?: number): Promise<number> {
-  if (want !== undefined) {
-    await waitFor("the fds to be released", () => count() === want, 5000)
-      .catch(() => {});
-  }
-  return count();
-}
 
 /** `<length>:<checksum>` of a message: u32 length, then that many bytes. */
 export function answerFor(message: Uint8Array): string {
@@ -85,7 +73,7 @@ if (import.meta.main) {
   // Deno opens sockets of its own for signal handling about half a second
   // after it starts: open them now, before the count.
   openRuntimeSignalSockets();
-  const ready = await fdCount();
+  const ready = socketAndPipeCount();
   console.log(JSON.stringify({ ready: true, fds: ready }));
   const receiver = await accepted;
   const handlers: Promise<void>[] = [];
@@ -116,7 +104,7 @@ if (import.meta.main) {
   const accepting = listener.accept().catch(() => {});
   console.log(
     JSON.stringify({
-      fds: await fdCount(ready),
+      fds: await socketAndPipeCountNear(ready),
       sessions,
       errors: errors.slice(0, 5),
     }),
