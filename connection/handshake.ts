@@ -23,7 +23,19 @@ export const HANDSHAKE_MAX_MESSAGE_SIZE = 256;
 const CHALLENGE = new TextEncoder().encode("#CHALLENGE#");
 const WELCOME = new TextEncoder().encode("#WELCOME#");
 const FAILURE = new TextEncoder().encode("#FAILURE#");
-const DIGESTS: readonly Digest[] = [
+/**
+ * Every {@linkcode Digest}: the HMAC digests CPython 3.12+ accepts, with
+ * Python's names (`multiprocessing.connection._ALLOWED_DIGESTS`).
+ *
+ * @example Usage
+ * ```ts
+ * import { HANDSHAKE_DIGESTS } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(HANDSHAKE_DIGESTS.includes("sha256"));
+ * ```
+ */
+export const HANDSHAKE_DIGESTS: readonly Digest[] = [
   "md5",
   "sha256",
   "sha384",
@@ -153,7 +165,7 @@ export class Handshake {
       );
     }
     const digest = options.digest ?? "sha256";
-    if (!DIGESTS.includes(digest)) {
+    if (!HANDSHAKE_DIGESTS.includes(digest)) {
       throw new TypeError(
         `Cannot create handshake: unsupported digest "${digest}"`,
       );
@@ -433,7 +445,7 @@ function parseTagged(m: Uint8Array): [Digest, Uint8Array, boolean] | undefined {
   const end = m.subarray(0, 10).indexOf(0x7d, 1);
   if (end < 1) return undefined;
   const name = new TextDecoder().decode(m.subarray(1, end)) as Digest;
-  if (!DIGESTS.includes(name)) return undefined;
+  if (!HANDSHAKE_DIGESTS.includes(name)) return undefined;
   return [name, m.subarray(end + 1), true];
 }
 
