@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
+import {
+  concatBytes,
+  equalBytes,
+  timingSafeEqual,
+} from "../_internal/bytes.ts";
 import { AuthenticationError, ProtocolError } from "./errors.ts";
 
 /** HMAC digests CPython 3.12+ accepts (`_ALLOWED_DIGESTS`), with Python's names. */
@@ -284,11 +289,11 @@ export class Handshake {
     } else {
       const tag = new TextEncoder().encode(`{${this.#digest}}`);
       const random = randomOf(this.#random, 40);
-      payload = concat(tag, random);
+      payload = concatBytes([tag, random]);
     }
     this.#challenge = payload;
     this.#phase = "await-response";
-    return concat(CHALLENGE, payload);
+    return concatBytes([CHALLENGE, payload]);
   }
 
   #onResponse(response: Uint8Array): HandshakeStep {
@@ -367,7 +372,7 @@ export class Handshake {
       }
       const mac = hmac(digest, this.#key, challenge);
       response = tagged
-        ? concat(new TextEncoder().encode(`{${digest}}`), mac)
+        ? concatBytes([new TextEncoder().encode(`{${digest}}`), mac])
         : mac;
     }
     this.#phase = "await-welcome";
@@ -375,7 +380,7 @@ export class Handshake {
   }
 
   #onWelcome(message: Uint8Array): HandshakeStep {
-    if (!bytesEqual(message, WELCOME)) {
+    if (!equalBytes(message, WELCOME)) {
       return this.#fail(
         new AuthenticationError(
           "Cannot authenticate: digest sent was rejected",
@@ -466,19 +471,8 @@ function randomOf(
   return bytes;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
 function startsWith(m: Uint8Array, prefix: Uint8Array): boolean {
   if (m.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (m[i] !== prefix[i]) return false;
   return true;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && startsWith(a, b);
 }

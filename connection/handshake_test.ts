@@ -14,6 +14,7 @@ import {
   loadHandshakeVectors,
   protocolOf,
 } from "../_test_utils/connection/vectors.ts";
+import { concatBytes } from "../_internal/bytes.ts";
 
 const vectors = await loadHandshakeVectors();
 
@@ -23,15 +24,7 @@ const CHALLENGE = enc.encode("#CHALLENGE#");
 const WELCOME = enc.encode("#WELCOME#");
 const FAILURE = enc.encode("#FAILURE#");
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const cat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 /** Runs two state machines against each other, recording frames in wire order. */
 function run(server: Handshake, client: Handshake): {

@@ -308,7 +308,7 @@ Deno.test("frame codec: fast-check random frame sequences survive arbitrary re-c
         assert.deepStrictEqual(out.map(hex), expected);
         const round = await collect(frames, new FrameEncoderStream());
         assert.deepStrictEqual(
-          toHex(new Uint8Array(round.flatMap((c) => [...c]))),
+          toHex(concatBytes(round)),
           toHex(bytes),
         );
       },

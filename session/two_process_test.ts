@@ -10,6 +10,7 @@ import {
   startJsonProcess,
 } from "../_test_utils/session/kea.ts";
 import { answerFor } from "../_test_utils/session/worker.ts";
+import { concatBytes } from "../_internal/bytes.ts";
 
 function spawn(script: string, args: string[]): JsonProcess {
   return startJsonProcess(Deno.execPath(), [
@@ -50,7 +51,7 @@ async function tcpClient(
     chunks.push(buf.slice(0, n));
   }
   return new TextDecoder().decode(
-    new Uint8Array(chunks.flatMap((c) => [...c])),
+    concatBytes(chunks),
   );
 }
 

@@ -21,6 +21,7 @@ import {
   socketAndPipeCount,
   socketAndPipeCountNear,
 } from "../sockets.ts";
+import { concatBytes } from "../../_internal/bytes.ts";
 
 /** `<length>:<checksum>` of a message: u32 length, then that many bytes. */
 export function answerFor(message: Uint8Array): string {
@@ -55,14 +56,9 @@ async function answerTcp(session: SocketSession): Promise<void> {
   await writer.close();
 }
 
+/** The parts joined, kept as one part for the next call. */
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
+  const out = concatBytes(parts);
   parts.splice(0, parts.length, out);
   return out;
 }
