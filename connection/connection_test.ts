@@ -223,10 +223,12 @@ Deno.test("Connection refuses negative or NaN sizes (a NaN writeHighWaterMark ma
       { closeTimeout: -1 },
     ]
   ) {
-    const name = Object.keys(options)[0]!;
+    const [name, value] = Object.entries(options)[0]!;
     assert.throws(() => new Connection(pair(), options), {
       name: "RangeError",
-      message: new RegExp(`Cannot create connection: invalid ${name}`),
+      message: name === "closeTimeout"
+        ? `Cannot create connection: closeTimeout must be a number of milliseconds >= 0 or Infinity, got ${value}`
+        : `Cannot create connection: invalid ${name} ${value}`,
     });
   }
 });

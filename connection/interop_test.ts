@@ -542,7 +542,7 @@ peerTest(
       await assert.rejects(
         () => connect(address, { authkey: "k", handshakeTimeout: 300 }),
         (e) =>
-          e instanceof ProtocolError &&
+          e instanceof ProtocolError && e.code === "HANDSHAKE_TIMEOUT" &&
           e.message.includes("timed out after 300 ms"),
       );
     });

@@ -126,7 +126,7 @@ Deno.test("Listener and connect(): wrong key fails on both sides, accept() goes 
 });
 
 Deno.test("Listener and connect() without keys skip the handshake", async () => {
-  using listener = new Listener({ port: 0 });
+  await using listener = new Listener({ port: 0 });
   const [server, client] = await Promise.all([
     listener.accept(),
     connect(listener.address),
@@ -184,6 +184,7 @@ Deno.test("Listener handshake timeout: a silent client ends in a ProtocolError r
     const pending = listener.accept({ signal: ac.signal }).catch((e) => e);
     const err = await errors.next();
     assert.ok(err instanceof ProtocolError, String(err));
+    assert.equal(err.code, "HANDSHAKE_TIMEOUT");
     assert.ok(err.message.includes("timed out after 200 ms"), err.message);
     assert.ok(err.cause instanceof DOMException);
     ac.abort(new Error("done"));
@@ -217,7 +218,7 @@ Deno.test("connect() handshake timeout: a listener that never challenges", async
 });
 
 Deno.test("Listener.accept() abort hands a later connection to the next accept", async () => {
-  using listener = new Listener({ port: 0 });
+  await using listener = new Listener({ port: 0 });
   await assert.rejects(
     () => listener.accept({ signal: AbortSignal.abort(new Error("pre")) }),
     (e) => e instanceof Error && e.message.includes("pre"),
@@ -303,7 +304,8 @@ Deno.test("connect() and Listener check sizes and timeouts before opening a sock
       () => connect({ port }, { authkey: "k", handshakeTimeout: NaN }),
       (e) =>
         e instanceof RangeError &&
-        e.message.includes("Cannot connect: invalid handshakeTimeout NaN"),
+        e.message ===
+          "Cannot connect: handshakeTimeout must be a number of milliseconds >= 0 or Infinity, got NaN",
     );
     // Only the listening socket (state 0A): no client socket was opened.
     assert.deepStrictEqual(
@@ -324,7 +326,8 @@ Deno.test("connect() and Listener check sizes and timeouts before opening a sock
     () => new Listener(`${dir.path}/s.sock`, { handshakeTimeout: -5 }),
     (e) =>
       e instanceof RangeError &&
-      e.message.includes("Cannot listen: invalid handshakeTimeout -5"),
+      e.message ===
+        "Cannot listen: handshakeTimeout must be a number of milliseconds >= 0 or Infinity, got -5",
   );
   assert.deepStrictEqual(ownUnixSockets(dir.path), []);
 });

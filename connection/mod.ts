@@ -80,7 +80,7 @@
  * | {@linkcode AuthenticationError} | `AUTHENTICATION_FAILED` |
  * | {@linkcode BufferTooShort} | `BUFFER_TOO_SHORT` |
  * | {@linkcode EOFError} | `EOF` |
- * | {@linkcode ProtocolError} | `MESSAGE_TOO_LARGE`, `TRUNCATED`, `BAD_LENGTH`, else `PROTOCOL_ERROR` (a handshake that broke the protocol or timed out) |
+ * | {@linkcode ProtocolError} | `MESSAGE_TOO_LARGE`, `TRUNCATED`, `BAD_LENGTH`, `HANDSHAKE_TIMEOUT` (no handshake within `handshakeTimeout`), else `PROTOCOL_ERROR` (a handshake that broke the protocol) |
  *
  * @module
  */
