@@ -18,7 +18,8 @@
  * Importing is free of permissions; each operation documents the ones it
  * needs. The modules need Deno 2.9.0 or later; the codecs alone also have
  * entry points for any JavaScript runtime (`@sidecar/ipc/framing/frames`,
- * `@sidecar/ipc/dirty/tlv`).
+ * `@sidecar/ipc/dirty/tlv`, `@sidecar/ipc/connection/pickle`,
+ * `@sidecar/ipc/session/header`).
  *
  * ```ts
  * import { connection } from "@sidecar/ipc";

@@ -31,3 +31,18 @@ function show(v: unknown): string {
   const text = typeof v === "string" ? JSON.stringify(v) : String(v);
   return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
+
+/**
+ * JSON text of `value` with every object's keys sorted, so that two
+ * structures compare equal whatever order their keys were written in.
+ */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+    const sorted: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      sorted[k] = (v as Record<string, unknown>)[k];
+    }
+    return sorted;
+  });
+}

@@ -9,7 +9,9 @@ import { connect } from "./connect.ts";
 import type { Connection } from "./connection.ts";
 import { AuthenticationError } from "./errors.ts";
 import { ManagerDisconnectedError, ManagerError } from "./manager_errors.ts";
+import { handshakeOn, openSocket } from "./_dial.ts";
 import { race } from "../_internal/abort.ts";
+import type { RetryOptions } from "../_internal/retry.ts";
 
 /** How to reach the manager. */
 export interface DialOptions extends AuthOptions {
@@ -24,6 +26,10 @@ export interface Dialed {
 
 const noop = (): void => {};
 
+function abandoned(): ManagerError {
+  return new ManagerError("MANAGER_CLOSED", "abandoned");
+}
+
 /** Opens connections to a manager, a bounded number at once. */
 export class Dialer {
   #address: Address;
@@ -31,11 +37,23 @@ export class Dialer {
   #max: number;
   #opening = 0;
   #waiters: (() => void)[] = [];
+  #retry: boolean | RetryOptions | undefined;
 
-  constructor(address: Address, options: DialOptions, maxPending: number) {
+  /**
+   * @param retry Until a socket to the manager was opened once, the
+   * connect step of a request is retried by this option, before (and
+   * outside) the request's deadline; later requests connect once.
+   */
+  constructor(
+    address: Address,
+    options: DialOptions,
+    maxPending: number,
+    retry?: boolean | RetryOptions,
+  ) {
     this.#address = address;
     this.#options = options;
     this.#max = maxPending;
+    this.#retry = retry;
   }
 
   /**
@@ -49,14 +67,39 @@ export class Dialer {
     signal: AbortSignal | undefined,
     timeout: number,
   ): Promise<Dialed> {
+    let socket: Deno.Conn | null = null;
+    const retry = this.#retry;
+    if (retry !== undefined && retry !== false) {
+      // The manager may still be starting: wait for it, then give the
+      // request its whole deadline. The handshake is not retried.
+      try {
+        socket = await openSocket(
+          this.#address,
+          retry,
+          signal,
+          "connect to the manager",
+        );
+      } catch (e) {
+        throw failure(e, method, signal);
+      }
+      this.#retry = undefined;
+    }
     let conn: Connection<unknown> | null = null;
     let lost = false;
     const work = (async () => {
       await this.#take();
       try {
-        if (lost) throw new ManagerError("MANAGER_CLOSED", "abandoned");
-        conn = await connect(this.#address, this.#options);
-        if (lost) throw new ManagerError("MANAGER_CLOSED", "abandoned");
+        if (lost) throw abandoned();
+        const opened = socket;
+        socket = null;
+        conn = opened !== null
+          ? await handshakeOn(opened, this.#options, undefined)
+          : await connect(this.#address, this.#options);
+        if (lost) {
+          // Given up on while connecting: nobody else will close it.
+          conn.close().catch(noop);
+          throw abandoned();
+        }
         await conn.sendBytes(bytes);
         return await conn.recvBytes();
       } finally {
@@ -76,19 +119,10 @@ export class Dialer {
       return { conn: conn!, reply };
     } catch (e) {
       (conn as Connection<unknown> | null)?.close().catch(noop);
-      if (
-        e instanceof AuthenticationError ||
-        (signal?.aborted && e === signal.reason) ||
-        (e instanceof DOMException && e.name === "TimeoutError")
-      ) {
-        throw e;
-      }
-      throw new ManagerDisconnectedError(
-        `Cannot send ${method}() to the manager: ${
-          e instanceof Error ? e.message : e
-        }`,
-        { cause: e },
-      );
+      // A socket the request never took (it waited for a slot).
+      (socket as Deno.Conn | null)?.close();
+      socket = null;
+      throw failure(e, method, signal);
     }
   }
 
@@ -105,4 +139,29 @@ export class Dialer {
     if (next !== undefined) next();
     else this.#opening--;
   }
+}
+
+/**
+ * What a failed request rejects with: an authentication failure, the
+ * caller's abort and a timeout as they are, anything else as a
+ * `ManagerDisconnectedError`.
+ */
+function failure(
+  e: unknown,
+  method: string,
+  signal: AbortSignal | undefined,
+): unknown {
+  if (
+    e instanceof AuthenticationError ||
+    (signal?.aborted && e === signal.reason) ||
+    (e instanceof DOMException && e.name === "TimeoutError")
+  ) {
+    return e;
+  }
+  return new ManagerDisconnectedError(
+    `Cannot send ${method}() to the manager: ${
+      e instanceof Error ? e.message : e
+    }`,
+    { cause: e },
+  );
 }

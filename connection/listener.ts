@@ -16,6 +16,7 @@ import { checkAuthOptions, runHandshake } from "./_run_handshake.ts";
 import { checkNumericOptions } from "./_options.ts";
 import { bindPrivate } from "./_bind_unix.ts";
 import { classifyAcceptError, nextBackoff } from "../_internal/accept_error.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
 
 /** Options of {@linkcode Listener}. */
 export interface ListenerOptions<T = unknown>
@@ -113,7 +114,9 @@ interface Waiter<T> {
  * Permissions: `--allow-net=<host>` for TCP. For a Unix socket path, the
  * narrowest set is `--allow-sys --allow-net=unix:<path> --allow-read=<path>
  * --allow-write=<path>`; without `--allow-sys` it needs plain `--allow-net`
- * and read/write on the socket's directory.
+ * and read/write on the socket's directory. Needs Deno 2.9.0 or later (an
+ * older Deno gets an error naming both versions, `code`
+ * `"UNSUPPORTED_DENO"`).
  *
  * @typeParam T The value type of the accepted connections' `send()`/`recv()`.
  *
@@ -178,6 +181,7 @@ export class Listener<T = unknown>
       );
     }
     checkAuthOptions(options);
+    requireDeno("listen");
     this.#options = options;
     this.#max = max;
     this.#onError = options.onError;

@@ -39,6 +39,8 @@ import {
 import { Token } from "./manager_token.ts";
 import type { LoadsOptions } from "./pickle.ts";
 import { checkDuration } from "../_internal/timers.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
+import { type RetryOptions, retrySettings } from "../_internal/retry.ts";
 
 /** Options of {@linkcode connectManager} and {@linkcode ManagerClient}. */
 export interface ManagerClientOptions extends Omit<AuthOptions, "authkey"> {
@@ -110,6 +112,21 @@ export interface ManagerClientOptions extends Omit<AuthOptions, "authkey"> {
    */
   proxies?: Record<string, ProxyClass>;
   /**
+   * Wait for a manager that is not listening yet (a manager process just
+   * started): until the client has reached the manager once (the check
+   * request of {@linkcode connectManager} is its first), the connect step
+   * is tried again while nobody listens (`ConnectionRefused`) or the Unix
+   * socket does not exist yet (`NotFound`). `true` for the defaults (10 s
+   * budget, pauses of 50 ms doubling to 1 s), or a `RetryOptions`. The
+   * budget is the wait's own: the request's timeout (`controlTimeout`)
+   * counts from the moment the socket connected. Nothing else is retried:
+   * the handshake runs once, so a wrong `authkey` fails after one attempt.
+   * Without it, one attempt.
+   *
+   * @default {false}
+   */
+  retry?: boolean | RetryOptions;
+  /**
    * Called with errors the client survives: a `decref` that failed while
    * releasing a proxy.
    *
@@ -135,6 +152,9 @@ const DEFAULT_POLL_INTERVAL = 100;
  * the proxy classes (as plain names), exceptions (as inert
  * {@linkcode PyException}s), and the list and array a manager's pickler
  * writes as calls.
+ *
+ * Needs Deno 2.9.0 or later (an older Deno gets an error naming both
+ * versions, `code` `"UNSUPPORTED_DENO"`).
  *
  * @example Usage
  * ```ts ignore
@@ -174,6 +194,7 @@ export class ManagerClient implements AsyncDisposable {
    * @param options The key and the client's options.
    */
   constructor(address: Address, options: ManagerClientOptions) {
+    requireDeno("create manager client");
     if (
       !(options?.authkey instanceof Uint8Array) &&
       typeof options?.authkey !== "string"
@@ -190,16 +211,22 @@ export class ManagerClient implements AsyncDisposable {
       );
     }
     const o = options;
-    this.#dialer = new Dialer(address, {
-      authkey: o.authkey,
-      ...(o.digest !== undefined && { digest: o.digest }),
-      ...(o.allowLegacy !== undefined && { allowLegacy: o.allowLegacy }),
-      ...(o.protocol !== undefined && { protocol: o.protocol }),
-      ...(o.handshakeTimeout !== undefined &&
-        { handshakeTimeout: o.handshakeTimeout }),
-      ...(o.maxMessageSize !== undefined &&
-        { maxMessageSize: o.maxMessageSize }),
-    }, maxPending);
+    retrySettings(o.retry, "create manager client"); // a bad duration throws now
+    this.#dialer = new Dialer(
+      address,
+      {
+        authkey: o.authkey,
+        ...(o.digest !== undefined && { digest: o.digest }),
+        ...(o.allowLegacy !== undefined && { allowLegacy: o.allowLegacy }),
+        ...(o.protocol !== undefined && { protocol: o.protocol }),
+        ...(o.handshakeTimeout !== undefined &&
+          { handshakeTimeout: o.handshakeTimeout }),
+        ...(o.maxMessageSize !== undefined &&
+          { maxMessageSize: o.maxMessageSize }),
+      },
+      maxPending,
+      o.retry,
+    );
     const maxProxies = options.maxProxiesPerReply ?? 1024;
     if (!Number.isInteger(maxProxies) || maxProxies < 0) {
       throw new RangeError(

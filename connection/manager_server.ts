@@ -35,6 +35,7 @@ import { ManagerIterator } from "./manager_dict.ts";
 import { Token } from "./manager_token.ts";
 import { loads, type LoadsOptions } from "./pickle.ts";
 import { Tuple } from "./pickle_types.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
 
 /** Options of {@linkcode ManagerServer}. */
 export interface ManagerServerOptions extends Omit<AuthOptions, "authkey"> {
@@ -122,7 +123,7 @@ const noop = (): void => {};
  * `Iterator` is registered for {@linkcode ManagerIterator}, as
  * `SyncManager` registers it.
  *
- * Permissions: those of {@linkcode Listener}.
+ * Permissions: those of {@linkcode Listener}. Needs Deno 2.9.0 or later.
  *
  * @example Serving Python clients
  * ```ts ignore
@@ -189,6 +190,7 @@ export class ManagerServer implements AsyncDisposable {
    * @param options The key and the server's options.
    */
   constructor(address: Address, options: ManagerServerOptions) {
+    requireDeno("create manager server");
     if (
       !(options?.authkey instanceof Uint8Array) &&
       typeof options?.authkey !== "string"

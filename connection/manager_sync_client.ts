@@ -24,6 +24,7 @@ import {
   EventProxy,
 } from "./manager_sync_proxies.ts";
 import { checkDuration } from "../_internal/timers.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
 
 /** The proxy class of each typeid `SyncManager` registers. */
 export const SYNC_MANAGER_PROXIES: Readonly<Record<string, ProxyClass>> = {
@@ -49,8 +50,15 @@ export const SYNC_MANAGER_PROXIES: Readonly<Record<string, ProxyClass>> = {
  * it answers and that both sides hold the key, and returns a
  * {@linkcode SyncManagerClient}.
  *
+ * With `retry`, it waits for a manager that is not listening yet (a
+ * manager process started a moment ago): the connect step of the check is
+ * tried again while nobody listens, and the handshake runs once (a wrong
+ * key fails at once with an {@linkcode AuthenticationError}).
+ *
  * Permissions: `--allow-net=<host>` for TCP; for a Unix socket path,
  * `--allow-net=unix:<path> --allow-read=<path> --allow-write=<path>`.
+ * Needs Deno 2.9.0 or later (an older Deno gets an error naming both
+ * versions, `code` `"UNSUPPORTED_DENO"`).
  *
  * @param address The manager's address (`{ hostname, port }` or a path).
  * Use the host the manager listens on: proxies passed back to it are
@@ -58,7 +66,8 @@ export const SYNC_MANAGER_PROXIES: Readonly<Record<string, ProxyClass>> = {
  * @param options The key, and the client's options.
  * @returns The client.
  * @throws {AuthenticationError} Wrong key.
- * @throws {ManagerDisconnectedError} No manager there.
+ * @throws {ManagerDisconnectedError} No manager there (after the retry
+ * budget, with `retry`), its `cause` the connect error.
  *
  * @example A CPython SyncManager
  * ```ts ignore
@@ -99,6 +108,7 @@ export async function connectManager(
   address: Address,
   options: ManagerClientOptions,
 ): Promise<SyncManagerClient> {
+  requireDeno("connect to the manager");
   const client = new SyncManagerClient(address, options);
   try {
     await client.dummy({ signal: options.signal });

@@ -18,8 +18,9 @@
  * messages, on `decodeHeader`), `handshake.ts` and the `*pickle*.ts`
  * files. Where sockets are touched: `_receiver.ts` reads (one receive at a
  * time), `_sender.ts` frames messages onto the package's write queue,
- * which writes, `connection.ts` closes, `connect.ts` and `listener.ts`
- * open and accept.
+ * which writes, `connection.ts` closes, `_dial.ts` opens a client's
+ * socket (the step `retry` repeats) and runs its handshake once, and
+ * `listener.ts` binds and accepts.
  *
  * Errors, and how they map to CPython's: {@linkcode AuthenticationError}
  * (the same), {@linkcode BufferTooShort} (the same, carrying the whole
@@ -55,6 +56,25 @@
  * `--allow-net=unix:<path> --allow-read=<path> --allow-write=<path>` (a
  * {@linkcode Listener} also wants `--allow-sys` to bind with a private
  * mode, see its notes).
+ *
+ * A sidecar spawned a moment ago may not listen yet: {@linkcode connect}
+ * and {@linkcode connectManager} take `retry` (`true`, or a
+ * {@linkcode RetryOptions}) to try the connect step again while nobody
+ * listens (`ConnectionRefused`) or the Unix socket does not exist yet
+ * (`NotFound`). The handshake is never retried: a wrong key fails at once.
+ *
+ * ## Runtimes and platforms
+ *
+ * - The transports ({@linkcode connect}, {@linkcode Listener},
+ *   {@linkcode connectManager}, {@linkcode ManagerClient},
+ *   {@linkcode ManagerServer}) need Deno 2.9.0 or later, and fail on an
+ *   older Deno with `Cannot <action>: @sidecar/ipc needs Deno 2.9.0 or
+ *   later, this is Deno 2.8.3` (`code` `"UNSUPPORTED_DENO"`). The pickle
+ *   codec alone is `@sidecar/ipc/connection/pickle`, which runs in any
+ *   JavaScript runtime.
+ * - TCP works on Linux, macOS and Windows. Unix socket paths work on Linux
+ *   and macOS (Deno has no Unix sockets on Windows), abstract addresses
+ *   (`"\0name"`) on Linux only. CI runs on Linux.
  *
  * ```ts
  * import { connect, Listener } from "@sidecar/ipc/connection";

@@ -56,9 +56,17 @@
  * limited (see {@linkcode LoadsOptions}), checked before anything is
  * allocated; a declared length beyond the input is a `"truncated"` error.
  *
+ * This is the entry point `@sidecar/ipc/connection/pickle`, for any
+ * JavaScript runtime (browsers, Node, Deno, Bun, workers): nothing here
+ * imports a `node:` module or uses a `Deno` API, directly or through its
+ * imports. A CI test bundles it for the browser and round-trips CPython's
+ * own pickles with it in Node 20 and in headless Chromium. The same
+ * exports are part of `@sidecar/ipc/connection`, whose connections,
+ * listeners and managers need Deno 2.9.0 or later.
+ *
  * @example Usage
  * ```ts
- * import { dumps, loads, PyDict, Tuple } from "@sidecar/ipc/connection";
+ * import { dumps, loads, PyDict, Tuple } from "@sidecar/ipc/connection/pickle";
  * import assert from "node:assert/strict";
  *
  * const bytes = dumps(new Tuple(["#RETURN", { result: [1, 2.5, "ok"] }]));
@@ -87,6 +95,7 @@ import type { PickleClass } from "./pickle_reduce.ts";
 export * from "./pickle_types.ts";
 export * from "./pickle_dict.ts";
 export * from "./pickle_reduce.ts";
+export type { MessageCodec } from "./codec.ts";
 
 /** Options of {@linkcode dumps}. */
 export interface DumpsOptions {
@@ -234,7 +243,7 @@ function encoderSettings(options: DumpsOptions): EncoderSettings {
  * allocating the result: the bytes are the same, written at the start of
  * `target` (Python has no equivalent; think of `TextEncoder.encodeInto`).
  * Reusing one buffer avoids the cost of fresh memory for large pickles, as
- * {@linkcode Connection.recvBytesInto} does on the receiving side.
+ * `Connection.recvBytesInto()` does on the receiving side.
  *
  * @param value The value to pickle.
  * @param target Where to write the pickle.

@@ -26,6 +26,7 @@ import {
   encodeSockaddr,
   type SocketAddress,
 } from "./sockaddr.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
 
 export class Acceptor implements SessionAcceptor {
   #fd: number;
@@ -83,6 +84,7 @@ export class Acceptor implements SessionAcceptor {
 }
 
 export function bindSocket(options: AcceptorOptions, type: number): number {
+  requireDeno("start acceptor");
   const sa = encodeSockaddr({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,

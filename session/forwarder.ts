@@ -28,6 +28,7 @@ import {
 } from "./_session_wire.ts";
 import { SOCKET_SESSION_BUFSIZE } from "./session_header.ts";
 import { encodeUnixSockaddr } from "./sockaddr.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
 
 export type { OutgoingSession } from "./_session_wire.ts";
 
@@ -238,6 +239,7 @@ export class SocketSessionForwarder implements AsyncDisposable {
    * ```
    */
   connect(): void {
+    requireDeno("connect forwarder");
     if (this.#queue.sock >= 0) {
       throw new TypeError("Cannot connect forwarder: it is already connected");
     }

@@ -17,6 +17,7 @@ import { poller } from "./_poller.ts";
 import { SocketSessionError } from "./errors.ts";
 import { SocketSessionReceiver } from "./receiver.ts";
 import { encodeUnixSockaddr } from "./sockaddr.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
 
 /** Options for {@linkcode SocketSessionListener.listen}. */
 export interface ListenOptions {
@@ -75,6 +76,7 @@ export class SocketSessionListener
    * @throws {SocketSessionError} When bind or listen fails (`EADDRINUSE`, ...).
    */
   constructor(path: string, options: ListenOptions = {}) {
+    requireDeno("listen for socket session forwarders");
     const addr = encodeUnixSockaddr(path);
     const cpath = new TextEncoder().encode(path + "\0");
     if (options.unlinkExisting) libc.unlink(cpath);

@@ -34,10 +34,27 @@
  *
  * The socket parts call libc through `Deno.dlopen` and need `--allow-ffi`,
  * which means full trust: FFI bypasses Deno's sandbox, so socket paths are
- * not checked against `--allow-read`/`--allow-write`. Linux x86_64 and
- * aarch64 (other platforms throw when the module loads). All waiting goes
- * through one shared `poll()` call per process, so a server waiting on many
- * sockets does not use up Deno's blocking thread pool.
+ * not checked against `--allow-read`/`--allow-write`. All waiting goes
+ * through one shared `epoll_wait` call per process, so a server waiting on
+ * many sockets does not use up Deno's blocking thread pool.
+ *
+ * ## Runtimes and platforms
+ *
+ * - Deno 2.9.0 or later: the forwarder's `connect()`, the listener, the
+ *   receiver and the acceptors fail on an older Deno with
+ *   `Cannot <action>: @sidecar/ipc needs Deno 2.9.0 or later, this is Deno
+ *   2.8.3` (`code` `"UNSUPPORTED_DENO"`).
+ * - The sockets work on Linux only, with glibc (`libc.so.6`), on x86_64
+ *   and aarch64: the struct layouts and constants are those two's, and the
+ *   transports use Linux's `epoll`, `eventfd`, `accept4` and `recvmmsg`.
+ *   CI runs on Linux x86_64. On macOS and Windows (which has no fd passing
+ *   over Unix sockets) importing the module works and the codecs run, but
+ *   the first socket call throws
+ *   `Cannot load socket sessions: platform <os>-<arch> is not supported
+ *   (Linux x86_64 and aarch64 are)`.
+ * - The codecs alone (the session header, {@linkcode SessionDecoder}, the
+ *   sockaddr images in the Linux and macOS layouts) are
+ *   `@sidecar/ipc/session/header`, which runs in any JavaScript runtime.
  *
  * Everything that owns an fd closes with `close(): Promise<void>` and
  * `await using`; the receiver, listener, sessions and adopted UDP sockets

@@ -17,6 +17,7 @@ import { END, MAX_SESSION_BYTES, SessionStream } from "./_session_stream.ts";
 import { SocketSessionError } from "./errors.ts";
 import { SOCKET_SESSION_BUFSIZE } from "./session_header.ts";
 import { SocketSession } from "./socket_session.ts";
+import { requireDeno } from "../_internal/deno_version.ts";
 
 /** Options for {@linkcode SocketSessionReceiver.pop}. */
 export interface PopOptions {
@@ -88,6 +89,7 @@ export class SocketSessionReceiver
    * @param fd The connected socket's fd.
    */
   constructor(fd: number) {
+    requireDeno("create socket session receiver");
     this.#fd = fd;
     setNonBlocking(fd);
     setIntOption(fd, P.SOL_SOCKET, P.SO_RCVBUF, SOCKET_SESSION_BUFSIZE);

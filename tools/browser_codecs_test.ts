@@ -35,6 +35,14 @@ const ENTRIES: { specifier: string; check: string }[] = [
     specifier: "@sidecar/ipc/dirty/tlv",
     check: "dirty/testdata/browser_check.ts",
   },
+  {
+    specifier: "@sidecar/ipc/connection/pickle",
+    check: "connection/testdata/browser_check.ts",
+  },
+  {
+    specifier: "@sidecar/ipc/session/header",
+    check: "session/testdata/browser_check.ts",
+  },
 ];
 
 // One temporary directory for every bundle, removed at unload.
@@ -113,12 +121,14 @@ Deno.test("the harness catches what it must: a node: import, a Deno call, a fail
   );
   assert.deepEqual(forbiddenReferences('const x="deno";Denominator;'), []);
   // deno bundle keeps node: imports (and Deno calls) as they are: the scan
-  // is what finds them, as it does in the whole framing and dirty modules.
+  // is what finds them, as it does in each whole module.
   for (
-    const [mod, expected] of [["framing", "node:zlib"], [
-      "dirty",
-      "node:async_hooks",
-    ]]
+    const [mod, expected] of [
+      ["framing", "node:zlib"],
+      ["dirty", "node:async_hooks"],
+      ["connection", "node:crypto"],
+      ["session", "node:net"],
+    ]
   ) {
     const found = forbiddenReferences(
       await bundleForBrowser(`${ROOT}${mod}/mod.ts`, `${DIR}/${mod}.min.js`, {
