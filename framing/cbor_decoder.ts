@@ -296,13 +296,16 @@ export class CborStreamDecoder {
       if (bytes !== null) {
         const want = this.#bytesSize - this.#bytesLen;
         const take = Math.min(want, end - pos);
-        const buf = growBytes(
-          bytes,
-          this.#bytesLen,
-          this.#bytesLen + take,
-          this.#bytesSize,
-        );
-        this.#bytes = buf;
+        let buf = bytes;
+        if (this.#bytesLen + take > buf.length) {
+          buf = growBytes(
+            bytes,
+            this.#bytesLen,
+            this.#bytesLen + take,
+            this.#bytesSize,
+          );
+          this.#bytes = buf;
+        }
         buf.set(chunk.subarray(pos, pos + take), this.#bytesLen);
         this.#bytesLen += take;
         pos += take;

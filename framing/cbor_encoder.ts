@@ -26,6 +26,7 @@ class Writer {
     this.buf = buf;
   }
   #ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
     this.buf = growBytes(this.buf, this.pos, this.pos + n);
   }
   head(major: number, n: number | bigint): void {

@@ -332,7 +332,7 @@ export class FrameEncoder {
    */
   encode(frames: readonly Frame[]): Uint8Array {
     const total = framesSize(frames, this.#limit);
-    this.#buf = growBytes(this.#buf, 0, total);
+    if (this.#buf.length < total) this.#buf = growBytes(this.#buf, 0, total);
     fillFrames(this.#buf, frames);
     return this.#buf.subarray(0, total);
   }
