@@ -156,3 +156,29 @@ export function deadlineSignal(
     },
   };
 }
+
+/**
+ * Waits for `p` to settle, for at most `ms` milliseconds: a bounded wait
+ * for something that may never come (a drain, a last report). Never
+ * rejects; a `p` that rejects after the wait is marked handled.
+ *
+ * @param p What to wait for.
+ * @param ms The most to wait (any length; `Infinity` waits as long as `p`
+ * takes).
+ * @returns Whether `p` settled within `ms`.
+ */
+export function settleWithin(
+  p: Promise<unknown>,
+  ms: number,
+): Promise<boolean> {
+  checkDuration(ms, "timeout", "wait");
+  const settled = p.then(() => true, () => true);
+  if (ms === Infinity) return settled;
+  return new Promise<boolean>((resolve) => {
+    const cancel = setLongTimeout(() => resolve(false), ms);
+    settled.then(() => {
+      cancel();
+      resolve(true);
+    });
+  });
+}

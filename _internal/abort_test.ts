@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { deadlineSignal, race, raceResource } from "./abort.ts";
+import { deadlineSignal, race, raceResource, settleWithin } from "./abort.ts";
 
 Deno.test("race() settles as the promise does without signal or deadline", async () => {
   const p = Promise.resolve(1);
@@ -95,4 +95,18 @@ Deno.test("deadlineSignal() aborts on the deadline or with its parent", async ()
   await new Promise((r) => setTimeout(r, 5));
   assert.equal(w.signal.aborted, false);
   w.clear();
+});
+
+Deno.test("settleWithin() says whether the promise settled in time, and never rejects", async () => {
+  assert.equal(await settleWithin(Promise.resolve(1), 1000), true);
+  assert.equal(await settleWithin(Promise.reject(new Error("x")), 1000), true);
+  assert.equal(await settleWithin(Promise.resolve(1), Infinity), true);
+  const never = new Promise<never>(() => {});
+  assert.equal(await settleWithin(never, 0), false);
+  // A loser that rejects later is handled (no unhandled rejection).
+  const late = Promise.withResolvers<never>();
+  assert.equal(await settleWithin(late.promise, 1), false);
+  late.reject(new Error("late"));
+  assert.throws(() => settleWithin(never, -1), RangeError);
+  assert.throws(() => settleWithin(never, NaN), RangeError);
 });

@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import net from "node:net";
-import { assertEquals, assertOk } from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import {
   ACCEPT_BACKOFF_MAX,
   ACCEPT_BACKOFF_MIN,
@@ -27,13 +27,13 @@ Deno.test("classifyAcceptError() by errno name: a superset of the session accept
       "ECONNREFUSED",
     ]
   ) {
-    assertEquals(classifyAcceptError(e), "skip", e);
+    assert.deepStrictEqual(classifyAcceptError(e), "skip", e);
   }
   for (const e of ["EBADF", "EINVAL", "ENOTSOCK", "EFAULT"]) {
-    assertEquals(classifyAcceptError(e), "stop", e);
+    assert.deepStrictEqual(classifyAcceptError(e), "stop", e);
   }
   for (const e of ["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM", "ENOSR", "E999"]) {
-    assertEquals(classifyAcceptError(e), "backoff", e);
+    assert.deepStrictEqual(classifyAcceptError(e), "backoff", e);
   }
   // Added here: what Deno's accept reports for a client reset before it
   // was accepted, and calls to retry at once.
@@ -48,7 +48,7 @@ Deno.test("classifyAcceptError() by errno name: a superset of the session accept
       "EWOULDBLOCK",
     ]
   ) {
-    assertEquals(classifyAcceptError(e), "skip", e);
+    assert.deepStrictEqual(classifyAcceptError(e), "skip", e);
   }
 });
 
@@ -94,8 +94,8 @@ Deno.test("classifyAcceptError() by Deno error class, code and message", () => {
     [{ name: "hasOwnProperty" }, undefined, "backoff"],
   ];
   for (const [error, name, action] of cases) {
-    assertEquals(acceptErrorName(error), name, String(error));
-    assertEquals(classifyAcceptError(error), action, String(error));
+    assert.deepStrictEqual(acceptErrorName(error), name, String(error));
+    assert.deepStrictEqual(classifyAcceptError(error), action, String(error));
   }
 });
 
@@ -103,12 +103,12 @@ Deno.test("nextBackoff(): 10 ms doubling to 100 ms, from 0 or nonsense", () => {
   const seen: number[] = [];
   let b = 0;
   for (let i = 0; i < 7; i++) seen.push(b = nextBackoff(b));
-  assertEquals(seen, [10, 20, 40, 80, 100, 100, 100]);
-  assertEquals(ACCEPT_BACKOFF_MIN, 10);
-  assertEquals(ACCEPT_BACKOFF_MAX, 100);
-  assertEquals(nextBackoff(-5), 10);
-  assertEquals(nextBackoff(NaN), 10);
-  assertEquals(nextBackoff(Infinity), 100);
+  assert.deepStrictEqual(seen, [10, 20, 40, 80, 100, 100, 100]);
+  assert.deepStrictEqual(ACCEPT_BACKOFF_MIN, 10);
+  assert.deepStrictEqual(ACCEPT_BACKOFF_MAX, 100);
+  assert.deepStrictEqual(nextBackoff(-5), 10);
+  assert.deepStrictEqual(nextBackoff(NaN), 10);
+  assert.deepStrictEqual(nextBackoff(Infinity), 100);
 });
 
 Deno.test("classifyAcceptError() on what Deno.Listener.accept() really throws: a reset client skips, a closed listener stops", async () => {
@@ -128,13 +128,13 @@ Deno.test("classifyAcceptError() on what Deno.Listener.accept() really throws: a
     },
     (e) => e,
   );
-  assertOk(reset instanceof Deno.errors.NotConnected, String(reset));
-  assertEquals(classifyAcceptError(reset), "skip");
+  assert.ok(reset instanceof Deno.errors.NotConnected, String(reset));
+  assert.deepStrictEqual(classifyAcceptError(reset), "skip");
   const pending = listener.accept().then(() => null, (e) => e);
   listener.close();
   const closed = await pending;
-  assertOk(closed instanceof Deno.errors.BadResource, String(closed));
-  assertEquals(classifyAcceptError(closed), "stop");
+  assert.ok(closed instanceof Deno.errors.BadResource, String(closed));
+  assert.deepStrictEqual(classifyAcceptError(closed), "stop");
 });
 
 // A child with its fd table full (soft RLIMIT_NOFILE lowered through FFI,
@@ -183,23 +183,23 @@ Deno.test("classifyAcceptError() on what Deno.Listener.accept() really throws: E
     stdout: "piped",
     stderr: "inherit",
   }).output();
-  assertOk(out.success, "the child failed");
+  assert.ok(out.success, "the child failed");
   const report = JSON.parse(new TextDecoder().decode(out.stdout));
-  assertOk(report.filled > 0, JSON.stringify(report));
+  assert.ok(report.filled > 0, JSON.stringify(report));
   // Deno 2.9.6: a plain Error carrying code "EMFILE".
-  assertEquals(report.emfile, {
+  assert.deepStrictEqual(report.emfile, {
     class: "Error",
     name: "Error",
     code: "EMFILE",
     message: "Too many open files (os error 24)",
   });
-  assertEquals(classifyAcceptError(report.emfile), "backoff");
+  assert.deepStrictEqual(classifyAcceptError(report.emfile), "backoff");
   // Deno 2.9.6: a TypeError carrying code "EINVAL".
-  assertEquals(report.shutdown, {
+  assert.deepStrictEqual(report.shutdown, {
     class: "TypeError",
     name: "TypeError",
     code: "EINVAL",
     message: "Invalid argument (os error 22)",
   });
-  assertEquals(classifyAcceptError(report.shutdown), "stop");
+  assert.deepStrictEqual(classifyAcceptError(report.shutdown), "stop");
 });

@@ -2,7 +2,7 @@
 // This module is browser compatible.
 /**
  * Byte helpers every module uses: joining, comparing (plain and constant
- * time), and views of any buffer.
+ * time), growing an output buffer, views of any buffer, and hex text.
  *
  * @module
  */
@@ -31,6 +31,33 @@ export function concatBytes(
     out.set(p, o);
     o += p.length;
   }
+  return out;
+}
+
+/**
+ * Room for `need` bytes: `buf` itself when it is large enough, else a new
+ * array twice as large (or more, up to `limit`) holding a copy of the
+ * first `used` bytes of `buf`. Doubling keeps the cost of any sequence of
+ * growths linear in the bytes written.
+ *
+ * @typeParam T The buffer's type.
+ * @param buf The current buffer.
+ * @param used How many of its bytes to keep.
+ * @param need How many bytes the result must hold.
+ * @param limit The most bytes to allocate (at least `need`).
+ * @returns `buf`, or the larger copy.
+ */
+export function growBytes<T extends Uint8Array>(
+  buf: T,
+  used: number,
+  need: number,
+  limit = Infinity,
+): T | Uint8Array<ArrayBuffer> {
+  if (need <= buf.length) return buf;
+  let size = Math.max(buf.length * 2, 64);
+  while (size < need) size *= 2;
+  const out = new Uint8Array(Math.min(size, Math.max(limit, need)));
+  if (used > 0) out.set(buf.subarray(0, used));
   return out;
 }
 
@@ -84,4 +111,23 @@ export function asBytes(
     return new Uint8Array(buf);
   }
   return undefined;
+}
+
+const HEX_DIGITS: readonly string[] = Array.from(
+  { length: 256 },
+  (_, b) => b.toString(16).padStart(2, "0"),
+);
+
+/**
+ * Lower-case hex of `bytes`, two digits a byte, no separators.
+ *
+ * @param bytes The bytes.
+ * @returns Their hex text.
+ */
+export function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i++) {
+    s += HEX_DIGITS[bytes[i]!]!;
+  }
+  return s;
 }

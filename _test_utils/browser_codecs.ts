@@ -9,6 +9,8 @@
  * @module
  */
 import { which } from "./peers.ts";
+import { killAfter } from "./child.ts";
+import { within } from "./wait.ts";
 
 /** The repository root (where `deno.json` is). */
 export const ROOT: string = new URL("..", import.meta.url).pathname;
@@ -230,7 +232,6 @@ export async function runInChromium(
   }).spawn();
   const output = Promise.all([drain(child.stdout), drain(child.stderr)]);
   const timeout = options.timeout ?? 60_000;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const exited = child.status.then(async (s): Promise<never> => {
     throw new Error(
       `Cannot run the check in Chromium: it exited (code ${s.code}) before the page reported\n${
@@ -241,21 +242,11 @@ export async function runInChromium(
   // Chromium exits after the result too (we stop it): not a failure then.
   exited.catch(() => {});
   try {
-    const r = await Promise.race([
-      outcome.promise,
-      exited,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `Cannot run the check in Chromium: no result within ${timeout} ms`,
-              ),
-            ),
-          timeout,
-        );
-      }),
-    ]);
+    const r = await within(
+      Promise.race([outcome.promise, exited]),
+      "the check's result in Chromium",
+      timeout,
+    );
     if (!r.ok) {
       throw new Error(
         `The check failed in Chromium (${r.runtime}):\n${r.error}`,
@@ -263,21 +254,14 @@ export async function runInChromium(
     }
     return { runtime: r.runtime, result: r.result ?? "" };
   } finally {
-    clearTimeout(timer);
     try {
       child.kill("SIGTERM");
     } catch {
       // Already gone.
     }
-    const killer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }, 10_000);
+    const stopWatchdog = killAfter(child, 10_000);
     await child.status;
-    clearTimeout(killer);
+    stopWatchdog();
     await output;
     await server.shutdown();
     await Deno.remove(profile, { recursive: true }).catch(() => {});

@@ -1,24 +1,10 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * Helpers to feed bytes through decoders in awkward pieces.
+ * Helpers to feed bytes through decoders in awkward pieces (join them
+ * again with `_internal/bytes.ts`'s `concatBytes`).
  *
  * @module
  */
-
-/** Concatenates byte arrays. */
-export function concatBytes(
-  parts: readonly Uint8Array[],
-): Uint8Array<ArrayBuffer> {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Splits `bytes` at the given cut points (sorted, deduplicated, clamped). */
 export function splitAt(

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { killAfter } from "./child.ts";
 
 const MAIN = new URL("../cli/main.ts", import.meta.url).pathname;
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -47,11 +48,7 @@ export async function runIpc(
   options: IpcRunOptions = {},
 ): Promise<IpcResult> {
   const child = command(args, options.env).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, options.timeout ?? 30_000);
+  const stopWatchdog = killAfter(child, options.timeout ?? 30_000);
   const writer = child.stdin.getWriter();
   const input = options.stdin ?? "";
   // Feed stdin while the output is read, or a full stdout pipe deadlocks.
@@ -62,7 +59,7 @@ export async function runIpc(
     await writer.close().catch(() => {});
   })();
   const [out] = await Promise.all([child.output(), feeding]);
-  clearTimeout(timer);
+  stopWatchdog();
   const dec = new TextDecoder();
   return {
     code: out.code,
@@ -129,18 +126,14 @@ export function spawnIpc(
     pump(child.stderr, stderrLines, "stderr"),
   ]);
   const writer = child.stdin.getWriter();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* gone */ }
-  }, options.timeout ?? 30_000);
+  const stopWatchdog = killAfter(child, options.timeout ?? 30_000);
   let result: Promise<IpcResult> | null = null;
   const wait = (): Promise<IpcResult> => {
     result ??= (async () => {
       await writer.close().catch(() => {});
       const status = await child.status;
       await pumps;
-      clearTimeout(timer);
+      stopWatchdog();
       return {
         code: status.code,
         stdout: stdoutLines.join("\n"),

@@ -3,34 +3,15 @@
 /**
  * What the round-trip checks of the runtime-neutral entry points use
  * (`<module>/testdata/browser_check.ts`, run by
- * `tools/browser_codecs_test.ts` in Node and in headless Chromium): hex
- * helpers and an equality check that throw plain `Error`s. No `node:`
- * module, no `Deno` API: these run in a browser.
+ * `tools/browser_codecs_test.ts` in Node and in headless Chromium): an
+ * equality check that throws plain `Error`s (hex comes from `hex.ts`). No
+ * `node:` module, no `Deno` API: these run in a browser.
  *
  * @module
  */
 
 /** A check module's export: throws on any mismatch, else says what passed. */
 export type CodecCheck = () => string | Promise<string>;
-
-/** Lower-case hex of bytes. */
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
-/** Bytes of a hex string. */
-export function fromHex(hex: string): Uint8Array<ArrayBuffer> {
-  if (hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) {
-    throw new TypeError(`Cannot parse hex: ${JSON.stringify(hex)}`);
-  }
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  }
-  return out;
-}
 
 /** Throws unless `actual` is `expected` (`Object.is`), naming `what`. */
 export function expectEqual(

@@ -318,24 +318,6 @@ export function firstLine(text: string): string {
   return i < 0 ? text : text.slice(0, i).trimEnd();
 }
 
-/**
- * An error's stack and the stacks of its causes, for `--verbose`.
- *
- * @param e The error.
- * @returns The text, one cause after the other.
- */
-export function errorDetails(e: unknown): string {
-  const parts: string[] = [];
-  let c = e;
-  for (let depth = 0; c !== undefined && depth < 8; depth++) {
-    parts.push(
-      c instanceof Error ? c.stack ?? `${c.name}: ${c.message}` : String(c),
-    );
-    c = c instanceof Error ? c.cause : undefined;
-  }
-  return parts.join("\nCaused by: ");
-}
-
 /** A command: parses its own arguments and returns an exit code. */
 export type Command = (
   args: string[],

@@ -17,6 +17,7 @@ import {
   type DirtyValue,
   StashClient,
 } from "../dirty/mod.ts";
+import { race } from "../_internal/abort.ts";
 import { startArbiter } from "../dirty/arbiter.ts";
 import { importAppClass, parseAppSpec } from "../dirty/app.ts";
 import { ByteArray, FrozenSet, PyFloat, Tuple } from "../connection/mod.ts";
@@ -569,13 +570,8 @@ async function serve(p: ParsedArgs, ctx: CommandContext): Promise<number> {
       clearInterval(ticker);
       progress(null);
     }
-    await Promise.race([
-      arbiter.closed,
-      new Promise<void>((resolve) => {
-        if (ctx.signal.aborted) resolve();
-        ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-      }),
-    ]);
+    // Until the arbiter closes by itself, or a signal stops it.
+    await race(arbiter.closed, { signal: ctx.signal }).catch(() => {});
     if (ctx.signal.aborted) {
       err(`ipc dirty serve: stopping (${ctx.signal.reason})`);
     }

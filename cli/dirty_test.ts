@@ -5,7 +5,8 @@ import {
 } from "../_test_utils/dirty/gunicorn.ts";
 import assert from "node:assert/strict";
 import { peerTest, tempDir } from "../_test_utils/peers.ts";
-import { runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
+import { type IpcResult, runIpc, spawnIpc } from "../_test_utils/cli_run.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 
 const APP = "./cli/testdata/app.ts:TestApp";
 
@@ -372,12 +373,12 @@ peerTest(
     }).spawn();
     try {
       const app = "dirty_demo_app:DemoApp";
-      // The first call waits for the socket and the worker to come up.
-      let r = await runIpc(["dirty", "call", sock, app, "add", "2", "3"]);
-      for (let i = 0; i < 100 && r.code !== 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      // The first calls wait for the socket and the worker to come up.
+      let r!: IpcResult;
+      await waitFor("gunicorn's arbiter to answer", async () => {
         r = await runIpc(["dirty", "call", sock, app, "add", "2", "3"]);
-      }
+        return r.code === 0;
+      }).catch(() => {});
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, "5\n");
       const types = await runIpc(["dirty", "call", sock, app, "types"]);

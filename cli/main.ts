@@ -16,13 +16,13 @@ import {
   CliError,
   type Command,
   err,
-  errorDetails,
   EXIT,
   firstLine,
   flushOut,
   help,
   usageHelp,
 } from "./_args.ts";
+import { stackWithCauses } from "../_internal/error_stack.ts";
 import { mpCommand } from "./mp.ts";
 import { hgCommand } from "./hg.ts";
 import { dirtyCommand } from "./dirty.ts";
@@ -102,7 +102,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CliError) {
       err(`ipc ${group}: ${e.message}`);
-      if (verbose && e.cause !== undefined) err(errorDetails(e.cause));
+      if (verbose && e.cause !== undefined) err(stackWithCauses(e.cause));
       return e.exitCode;
     }
     if (controller.signal.aborted) {
@@ -114,7 +114,7 @@ export async function main(args: string[]): Promise<number> {
     err(
       `ipc ${group}: ${firstLine(e instanceof Error ? e.message : String(e))}`,
     );
-    if (verbose) err(errorDetails(e));
+    if (verbose) err(stackWithCauses(e));
     return EXIT.FAILED;
   } finally {
     flushOut();
@@ -149,7 +149,7 @@ export async function runMain(args: string[]): Promise<never> {
   const { verbose } = globalOptions(args);
   const fatal = (e: unknown): void => {
     err(`ipc: ${firstLine(e instanceof Error ? e.message : String(e))}`);
-    if (verbose) err(errorDetails(e));
+    if (verbose) err(stackWithCauses(e));
     flushOut();
     Deno.exit(EXIT.FAILED);
   };

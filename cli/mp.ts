@@ -14,6 +14,7 @@ import {
   type Connection,
   type Digest,
   EOFError,
+  HANDSHAKE_DIGESTS,
   Listener,
   pickleCodec,
   UnpicklingError,
@@ -74,14 +75,6 @@ Exit codes: 0 done, 1 failed, 2 usage, 3 authentication, 4 bad input line
 or a received message that is not a pickle,
 130 interrupted.
 `;
-
-const DIGESTS: readonly Digest[] = [
-  "md5",
-  "sha256",
-  "sha384",
-  "sha3_256",
-  "sha3_384",
-];
 
 /** Parses an `ipc` address: `HOST:PORT`, `PORT`, a path, or `@abstract`. */
 export function parseAddress(text: string): Address {
@@ -173,9 +166,11 @@ export async function mpCommand(
   }
   const rawBytes = flag(p, "bytes");
   const digest = str(p, "digest") ?? "sha256";
-  if (!DIGESTS.includes(digest as Digest)) {
+  if (!HANDSHAKE_DIGESTS.includes(digest as Digest)) {
     throw usage(
-      `Cannot use --digest ${digest}: expected one of ${DIGESTS.join(", ")}`,
+      `Cannot use --digest ${digest}: expected one of ${
+        HANDSHAKE_DIGESTS.join(", ")
+      }`,
     );
   }
   const authkey = authkeyOf(p);

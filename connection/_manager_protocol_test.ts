@@ -22,7 +22,7 @@ import {
   Token,
   Tuple,
 } from "./mod.ts";
-import { fromHex, toHex } from "../_test_utils/assert.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 
 const V: Record<string, string> = JSON.parse(
   await Deno.readTextFile(

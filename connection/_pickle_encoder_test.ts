@@ -3,7 +3,7 @@
 // shape (_pickle_tuple.ts, _pickle_records.ts), through dumps().
 import assert from "node:assert/strict";
 import { dumps, Tuple } from "./pickle.ts";
-import { toHex } from "../_test_utils/assert.ts";
+import { toHex } from "../_test_utils/hex.ts";
 
 Deno.test("dumps() finds a shared tuple within one pickle only", () => {
   // Python: t = (1, 2); pickle.dumps([t, t]) and pickle.dumps([t]).

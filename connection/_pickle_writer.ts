@@ -7,6 +7,7 @@
 // hand the result out (a fresh copy, into a caller's buffer, as chunks).
 // connection.md section 4.5. _pickle_encoder.ts decides what to write.
 
+import { growBytes } from "../_internal/bytes.ts";
 import { OP } from "./_pickle_opcodes.ts";
 
 const FRAME_TARGET = 65536;
@@ -52,12 +53,8 @@ export class PickleWriter {
   }
 
   grow(n: number): void {
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
+    this.buf = growBytes(this.buf, this.pos, this.pos + n);
+    this.view = new DataView(this.buf.buffer);
   }
 
   /**

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { concatBytes } from "../_internal/bytes.ts";
-import { fromHex } from "../_test_utils/connection/hex.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import { EOFError, ProtocolError } from "./errors.ts";
 import { encodeMessage } from "./message_codec.ts";
 import { READ_BUFFER_SIZE, ReadBuffer } from "./_read_buffer.ts";

@@ -58,9 +58,7 @@ export async function runHandshake(
     if (t.timedOut() && e === t.signal.reason) {
       throw new ProtocolError(
         `Cannot authenticate: handshake timed out after ${ms} ms`,
-        {
-          cause: e,
-        },
+        { cause: e, code: "HANDSHAKE_TIMEOUT" },
       );
     }
     throw e;

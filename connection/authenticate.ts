@@ -96,8 +96,9 @@ export interface AuthOptions {
    */
   protocol?: "modern" | "legacy";
   /**
-   * Milliseconds the whole handshake may take. CPython has no limit and
-   * hangs on a silent peer (gh-123736); we raise a `ProtocolError`. A
+   * Milliseconds the whole handshake may take (`Infinity` for no limit).
+   * CPython has no limit and hangs on a silent peer (gh-123736); we raise a
+   * `ProtocolError` of code `"HANDSHAKE_TIMEOUT"`. A
    * `Listener` runs each connection's handshake on its own, so a slow or
    * silent client holds only its own slot (see `maxPendingHandshakes`),
    * never another client.

@@ -302,7 +302,7 @@ export class Connection<T = unknown>
    * assert.equal(await b.recvBytesInto(buf, 2), 3);
    * assert.deepEqual(buf, new Uint8Array([0, 0, 1, 2, 3]));
    * await a.sendBytes(new Uint8Array(9));
-   * const err = await assert.rejects(b.recvBytesInto(buf), BufferTooShort);
+   * await assert.rejects(b.recvBytesInto(buf), BufferTooShort);
    * await a.close();
    * await b.close();
    * ```

@@ -9,7 +9,7 @@ import {
   MessageDecoder,
   pipe,
 } from "./mod.ts";
-import { unixSocketPair } from "../_test_utils/connection/sockets.ts";
+import { unixSocketPair } from "../_test_utils/sockets.ts";
 
 const payload64 = new Uint8Array(64).fill(7);
 const frames = (() => {

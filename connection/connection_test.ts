@@ -3,11 +3,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { concatBytes } from "../_internal/bytes.ts";
 import { splitAt } from "../_test_utils/chunks.ts";
-import { fromHex } from "../_test_utils/connection/hex.ts";
-import {
-  ownUnixSockets,
-  unixSocketPair,
-} from "../_test_utils/connection/sockets.ts";
+import { fromHex } from "../_test_utils/hex.ts";
+import { ownUnixSockets, unixSocketPair } from "../_test_utils/sockets.ts";
 import { openFdCount, tempDir } from "../_test_utils/peers.ts";
 import { bytesCodec, type MessageCodec } from "./codec.ts";
 import { Connection } from "./connection.ts";
@@ -20,6 +17,7 @@ import {
 import { encodeMessage, MessageDecoder } from "./message_codec.ts";
 import { ByteArray, dumps, pickleCodec, Tuple } from "./pickle.ts";
 import { pipe } from "./pipe.ts";
+import { turn, within } from "../_test_utils/wait.ts";
 
 const enc = new TextEncoder();
 
@@ -109,13 +107,6 @@ function decodeAll(bytes: Uint8Array): Uint8Array[] {
   d.finish();
   return out;
 }
-
-/**
- * One macrotask turn: with a FakeConn or a pipe() every step of a
- * connection runs in microtasks, so this runs all that can run. Used only
- * to check that something is still pending (nothing can make it progress).
- */
-const quiet = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
 /** The outcome of `p`: its value, or the error it rejected with. */
 function outcome<V>(p: Promise<V>): Promise<V | unknown> {
@@ -232,10 +223,12 @@ Deno.test("Connection refuses negative or NaN sizes (a NaN writeHighWaterMark ma
       { closeTimeout: -1 },
     ]
   ) {
-    const name = Object.keys(options)[0]!;
+    const [name, value] = Object.entries(options)[0]!;
     assert.throws(() => new Connection(pair(), options), {
       name: "RangeError",
-      message: new RegExp(`Cannot create connection: invalid ${name}`),
+      message: name === "closeTimeout"
+        ? `Cannot create connection: closeTimeout must be a number of milliseconds >= 0 or Infinity, got ${value}`
+        : `Cannot create connection: invalid ${name} ${value}`,
     });
   }
 });
@@ -467,7 +460,7 @@ Deno.test("Connection applies backpressure past writeHighWaterMark", async () =>
   await c.sendBytes(new Uint8Array(40)); // 98 bytes queued or in flight
   let accepted = false;
   const p = c.sendBytes(new Uint8Array(60)).then(() => accepted = true); // 162 > 100
-  await quiet();
+  await turn();
   assert.equal(accepted, false);
   release();
   await p;
@@ -477,7 +470,7 @@ Deno.test("Connection applies backpressure past writeHighWaterMark", async () =>
   let written = false;
   const payload = new Uint8Array(100_000);
   const big = c.sendBytes(payload).then(() => written = true);
-  await quiet();
+  await turn();
   assert.equal(written, false);
   release();
   await big;
@@ -510,7 +503,7 @@ Deno.test("Connection.send() of large bytes writes the payload from the caller's
     const sent = Promise.all(values.map((v) => c.send(v))).then(() =>
       done = true
     );
-    await quiet();
+    await turn();
     // Resolves only once the caller's memory is written.
     assert.equal(done, false);
     release();
@@ -943,29 +936,6 @@ Deno.test("Connection checks an aborted receive's message against the limit of t
   });
 });
 
-/**
- * `p`, or a failure if it has not settled within `ms`: a guard that turns a
- * hang into a failing test, not a timing assertion.
- */
-async function settlesOrFail<V>(
-  p: Promise<V>,
-  what: string,
-  ms = 30_000,
-): Promise<V> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} hung for ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([p, hung]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("Connection.writable.abort() discards unsent messages and closes at once, even when the peer stopped reading", async () => {
   await using dir = await tempDir();
   const fdsBefore = openFdCount();
@@ -997,9 +967,9 @@ Deno.test("Connection.writable.abort() discards unsent messages and closes at on
   }
   const receiving = outcome(conn.recvBytes());
   const reason = new Error("enough");
-  await settlesOrFail(writer.abort(reason), "writer.abort()");
+  await within(writer.abort(reason), "writer.abort()");
   assert.ok(conn.closed);
-  const results = await settlesOrFail(Promise.all(sends), "the queued sends");
+  const results = await within(Promise.all(sends), "the queued sends");
   const discarded = results.filter((r) => r !== "sent");
   assert.ok(discarded.length > 0);
   for (const r of discarded) {
@@ -1037,10 +1007,10 @@ Deno.test("Connection.writable.abort() over a stream pair drops the unsent write
   }
   const written = outcome(writer.write(new Uint8Array(1024 * 1024)));
   const reason = new Error("enough");
-  await settlesOrFail(writer.abort(reason), "writer.abort()");
+  await within(writer.abort(reason), "writer.abort()");
   assert.ok(a.closed);
   let dropped = 0;
-  for (const r of await settlesOrFail(Promise.all(sends), "the sends")) {
+  for (const r of await within(Promise.all(sends), "the sends")) {
     if (r === undefined) continue; // written before the abort
     dropped++;
     assert.ok(r instanceof ConnectionError, String(r));
@@ -1058,8 +1028,8 @@ Deno.test("Connection.close() past closeTimeout settles every queued send on a s
   for (let i = 0; i < 6; i++) {
     sends.push(outcome(a.sendBytes(new Uint8Array(1024 * 1024))));
   }
-  await settlesOrFail(a.close(), "close()");
-  const results = await settlesOrFail(Promise.all(sends), "the sends");
+  await within(a.close(), "close()");
+  const results = await within(Promise.all(sends), "the sends");
   const dropped = results.filter((r) => r !== undefined);
   assert.ok(dropped.length > 0);
   for (const r of dropped) {

@@ -15,7 +15,7 @@
  * | receive after such an error | `OSError("connection is write-only")` | {@linkcode ConnectionError} | `WRITE_ONLY` |
  * | use after `close()` | `OSError("handle is closed")` | {@linkcode ConnectionError} | `CONNECTION_CLOSED` |
  * | the socket failed | `OSError(errno)` | {@linkcode ConnectionError} carrying the error as `cause` | its errno name (`EPIPE`, ...), else `TRANSPORT_FAILED` |
- * | handshake timeout | (CPython waits forever) | {@linkcode ProtocolError} carrying the abort reason as `cause` | `PROTOCOL_ERROR` |
+ * | handshake timeout | (CPython waits forever) | {@linkcode ProtocolError} carrying the abort reason as `cause` | `HANDSHAKE_TIMEOUT` |
  *
  * @module
  */
@@ -42,8 +42,11 @@
  *   ({@linkcode ProtocolError});
  * - `"BAD_LENGTH"`: a negative length other than `-1`, or a 64-bit length
  *   over 2^53 - 1 ({@linkcode ProtocolError});
+ * - `"HANDSHAKE_TIMEOUT"`: the handshake did not finish within
+ *   `handshakeTimeout` ({@linkcode ProtocolError}, the abort reason as
+ *   `cause`);
  * - `"PROTOCOL_ERROR"`: the default of a {@linkcode ProtocolError} (for
- *   example a handshake that broke the protocol or did not finish in time);
+ *   example a handshake that broke the protocol);
  * - `"CONNECTION_ERROR"`: the default of a {@linkcode ConnectionError}
  *   made without a code.
  */
@@ -57,6 +60,7 @@ export type ConnectionErrorCode =
   | "MESSAGE_TOO_LARGE"
   | "TRUNCATED"
   | "BAD_LENGTH"
+  | "HANDSHAKE_TIMEOUT"
   | "PROTOCOL_ERROR"
   | "CONNECTION_ERROR"
   | (string & Record<never, never>);

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
+import {
+  concatBytes,
+  equalBytes,
+  timingSafeEqual,
+} from "../_internal/bytes.ts";
 import { AuthenticationError, ProtocolError } from "./errors.ts";
 
 /** HMAC digests CPython 3.12+ accepts (`_ALLOWED_DIGESTS`), with Python's names. */
@@ -23,7 +28,19 @@ export const HANDSHAKE_MAX_MESSAGE_SIZE = 256;
 const CHALLENGE = new TextEncoder().encode("#CHALLENGE#");
 const WELCOME = new TextEncoder().encode("#WELCOME#");
 const FAILURE = new TextEncoder().encode("#FAILURE#");
-const DIGESTS: readonly Digest[] = [
+/**
+ * Every {@linkcode Digest}: the HMAC digests CPython 3.12+ accepts, with
+ * Python's names (`multiprocessing.connection._ALLOWED_DIGESTS`).
+ *
+ * @example Usage
+ * ```ts
+ * import { HANDSHAKE_DIGESTS } from "@sidecar/ipc/connection";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(HANDSHAKE_DIGESTS.includes("sha256"));
+ * ```
+ */
+export const HANDSHAKE_DIGESTS: readonly Digest[] = [
   "md5",
   "sha256",
   "sha384",
@@ -153,7 +170,7 @@ export class Handshake {
       );
     }
     const digest = options.digest ?? "sha256";
-    if (!DIGESTS.includes(digest)) {
+    if (!HANDSHAKE_DIGESTS.includes(digest)) {
       throw new TypeError(
         `Cannot create handshake: unsupported digest "${digest}"`,
       );
@@ -272,11 +289,11 @@ export class Handshake {
     } else {
       const tag = new TextEncoder().encode(`{${this.#digest}}`);
       const random = randomOf(this.#random, 40);
-      payload = concat(tag, random);
+      payload = concatBytes([tag, random]);
     }
     this.#challenge = payload;
     this.#phase = "await-response";
-    return concat(CHALLENGE, payload);
+    return concatBytes([CHALLENGE, payload]);
   }
 
   #onResponse(response: Uint8Array): HandshakeStep {
@@ -355,7 +372,7 @@ export class Handshake {
       }
       const mac = hmac(digest, this.#key, challenge);
       response = tagged
-        ? concat(new TextEncoder().encode(`{${digest}}`), mac)
+        ? concatBytes([new TextEncoder().encode(`{${digest}}`), mac])
         : mac;
     }
     this.#phase = "await-welcome";
@@ -363,7 +380,7 @@ export class Handshake {
   }
 
   #onWelcome(message: Uint8Array): HandshakeStep {
-    if (!bytesEqual(message, WELCOME)) {
+    if (!equalBytes(message, WELCOME)) {
       return this.#fail(
         new AuthenticationError(
           "Cannot authenticate: digest sent was rejected",
@@ -433,7 +450,7 @@ function parseTagged(m: Uint8Array): [Digest, Uint8Array, boolean] | undefined {
   const end = m.subarray(0, 10).indexOf(0x7d, 1);
   if (end < 1) return undefined;
   const name = new TextDecoder().decode(m.subarray(1, end)) as Digest;
-  if (!DIGESTS.includes(name)) return undefined;
+  if (!HANDSHAKE_DIGESTS.includes(name)) return undefined;
   return [name, m.subarray(end + 1), true];
 }
 
@@ -454,19 +471,8 @@ function randomOf(
   return bytes;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
 function startsWith(m: Uint8Array, prefix: Uint8Array): boolean {
   if (m.length < prefix.length) return false;
   for (let i = 0; i < prefix.length; i++) if (m[i] !== prefix[i]) return false;
   return true;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && startsWith(a, b);
 }

@@ -1,11 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
-import {
-  assertEquals,
-  assertOk,
-  assertThrows,
-  fromHex,
-  toHex,
-} from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import { AuthenticationError, ProtocolError } from "./errors.ts";
 import {
   type Digest,
@@ -19,6 +14,7 @@ import {
   loadHandshakeVectors,
   protocolOf,
 } from "../_test_utils/connection/vectors.ts";
+import { concatBytes } from "../_internal/bytes.ts";
 
 const vectors = await loadHandshakeVectors();
 
@@ -28,15 +24,7 @@ const CHALLENGE = enc.encode("#CHALLENGE#");
 const WELCOME = enc.encode("#WELCOME#");
 const FAILURE = enc.encode("#FAILURE#");
 
-function cat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
+const cat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 /** Runs two state machines against each other, recording frames in wire order. */
 function run(server: Handshake, client: Handshake): {
@@ -46,7 +34,7 @@ function run(server: Handshake, client: Handshake): {
 } {
   const frames: { dir: "S->C" | "C->S"; bytes: Uint8Array }[] = [];
   const result: { serverError?: Error; clientError?: Error } = {};
-  assertEquals(client.start().send, []);
+  assert.deepStrictEqual(client.start().send, []);
   const pending: ["S->C" | "C->S", Uint8Array][] = server.start().send.map((
     m,
   ) => ["S->C", m]);
@@ -84,19 +72,22 @@ Deno.test("Handshake reproduces the recorded CPython handshakes byte for byte", 
       const handshakeFrames = s.server_result.ok
         ? s.frames.slice(0, 6)
         : s.frames;
-      assertEquals(
+      assert.deepStrictEqual(
         r.frames.map((f) => `${f.dir} ${toHex(encodeMessage(f.bytes))}`),
         handshakeFrames.map((f) => `${f.dir} ${f.wire_hex}`),
       );
       if (s.server_result.ok) {
-        assertOk(server.done && client.done);
-        assertEquals([r.serverError, r.clientError], [undefined, undefined]);
+        assert.ok(server.done && client.done);
+        assert.deepStrictEqual([r.serverError, r.clientError], [
+          undefined,
+          undefined,
+        ]);
       } else {
-        assertOk(r.serverError instanceof AuthenticationError);
-        assertOk(r.serverError.message.includes("digest received was wrong"));
-        assertOk(r.clientError instanceof AuthenticationError);
-        assertOk(r.clientError.message.includes("digest sent was rejected"));
-        assertEquals([server.done, client.done], [false, false]);
+        assert.ok(r.serverError instanceof AuthenticationError);
+        assert.ok(r.serverError.message.includes("digest received was wrong"));
+        assert.ok(r.clientError instanceof AuthenticationError);
+        assert.ok(r.clientError.message.includes("digest sent was rejected"));
+        assert.deepStrictEqual([server.done, client.done], [false, false]);
       }
     });
   }
@@ -112,13 +103,13 @@ Deno.test("Handshake modern listener accepts every response form a 3.12+ server 
         randomBytes: fixedRandom(vectors.server_random),
       });
       const [challenge] = server.start().send;
-      assertEquals(
+      assert.deepStrictEqual(
         toHex(challenge!.subarray(11)),
         table["challenge_message_without_#CHALLENGE#"],
       );
       const step = server.receive(fromHex(hex));
-      assertEquals(step.error, undefined);
-      assertEquals(step.send, [WELCOME]);
+      assert.deepStrictEqual(step.error, undefined);
+      assert.deepStrictEqual(step.send, [WELCOME]);
     });
     await t.step(`${form} with allowLegacy false`, () => {
       const server = new Handshake("listener", {
@@ -129,10 +120,10 @@ Deno.test("Handshake modern listener accepts every response form a 3.12+ server 
       server.start();
       const step = server.receive(fromHex(hex));
       if (form.includes("md5")) {
-        assertOk(step.error instanceof AuthenticationError);
-        assertEquals(step.send, [FAILURE]);
+        assert.ok(step.error instanceof AuthenticationError);
+        assert.deepStrictEqual(step.send, [FAILURE]);
       } else {
-        assertEquals(step.send, [WELCOME]);
+        assert.deepStrictEqual(step.send, [WELCOME]);
       }
     });
   }
@@ -189,10 +180,10 @@ Deno.test("Handshake listener refuses bad responses with #FAILURE#", async (t) =
     await t.step(name, () => {
       const [server, challenge] = listenerAfterChallenge();
       const step = server.receive(make(challenge));
-      assertEquals(step.send, [FAILURE]);
-      assertOk(step.error instanceof AuthenticationError, String(step.error));
-      assertOk(step.error.message.includes(text), step.error.message);
-      assertThrows(() => server.receive(WELCOME), TypeError);
+      assert.deepStrictEqual(step.send, [FAILURE]);
+      assert.ok(step.error instanceof AuthenticationError, String(step.error));
+      assert.ok(step.error.message.includes(text), step.error.message);
+      assert.throws(() => server.receive(WELCOME), TypeError);
     });
   }
   await t.step(
@@ -200,8 +191,8 @@ Deno.test("Handshake listener refuses bad responses with #FAILURE#", async (t) =
     () => {
       const [server] = listenerAfterChallenge();
       const step = server.receive(new Uint8Array(300));
-      assertEquals(step.send, []);
-      assertOk(step.error instanceof ProtocolError);
+      assert.deepStrictEqual(step.send, []);
+      assert.ok(step.error instanceof ProtocolError);
     },
   );
 });
@@ -220,7 +211,7 @@ Deno.test("Handshake client answers each challenge form as CPython 3.12+ does", 
   const random20 = fromHex(vectors.server_random.legacy_20);
   await t.step("20 bytes: raw HMAC-MD5", () => {
     const { step } = clientReceiving(cat(CHALLENGE, random20));
-    assertEquals(step.send, [hmac("md5", KEY, random20)]);
+    assert.deepStrictEqual(step.send, [hmac("md5", KEY, random20)]);
   });
   for (
     const d of ["md5", "sha256", "sha384", "sha3_256", "sha3_384"] as Digest[]
@@ -228,14 +219,16 @@ Deno.test("Handshake client answers each challenge form as CPython 3.12+ does", 
     await t.step(`{${d}} + 40 bytes: tagged HMAC-${d}`, () => {
       const m = cat(enc.encode(`{${d}}`), random40);
       const { step } = clientReceiving(cat(CHALLENGE, m));
-      assertEquals(step.send, [cat(enc.encode(`{${d}}`), hmac(d, KEY, m))]);
+      assert.deepStrictEqual(step.send, [
+        cat(enc.encode(`{${d}}`), hmac(d, KEY, m)),
+      ]);
     });
   }
   await t.step("{md5} + 40 bytes gives 21 bytes", () => {
     const { step } = clientReceiving(
       cat(CHALLENGE, enc.encode("{md5}"), random40),
     );
-    assertEquals(step.send[0]!.length, 21);
+    assert.deepStrictEqual(step.send[0]!.length, 21);
   });
   const refused: [string, Uint8Array, string][] = [
     [
@@ -259,21 +252,21 @@ Deno.test("Handshake client answers each challenge form as CPython 3.12+ does", 
   for (const [name, m, text] of refused) {
     await t.step(`refuses ${name}`, () => {
       const { step } = clientReceiving(m);
-      assertEquals(step.send, []);
-      assertOk(step.error instanceof AuthenticationError);
-      assertOk(step.error.message.includes(text), step.error.message);
+      assert.deepStrictEqual(step.send, []);
+      assert.ok(step.error instanceof AuthenticationError);
+      assert.ok(step.error.message.includes(text), step.error.message);
     });
   }
   await t.step("a 300-byte challenge is a ProtocolError", () => {
     const { step } = clientReceiving(cat(CHALLENGE, new Uint8Array(289)));
-    assertOk(step.error instanceof ProtocolError);
+    assert.ok(step.error instanceof ProtocolError);
   });
   await t.step("allowLegacy false refuses 20-byte and {md5} challenges", () => {
     for (const m of [random20, cat(enc.encode("{md5}"), random40)]) {
       const { step } = clientReceiving(cat(CHALLENGE, m), {
         allowLegacy: false,
       });
-      assertOk(step.error instanceof AuthenticationError);
+      assert.ok(step.error instanceof AuthenticationError);
     }
   });
   await t.step(
@@ -281,8 +274,8 @@ Deno.test("Handshake client answers each challenge form as CPython 3.12+ does", 
     () => {
       const { client } = clientReceiving(cat(CHALLENGE, random20));
       const step = client.receive(FAILURE);
-      assertOk(step.error instanceof AuthenticationError);
-      assertOk(step.error.message.includes("rejected"));
+      assert.ok(step.error instanceof AuthenticationError);
+      assert.ok(step.error.message.includes("rejected"));
     },
   );
   await t.step(
@@ -292,7 +285,7 @@ Deno.test("Handshake client answers each challenge form as CPython 3.12+ does", 
       const { step } = clientReceiving(cat(CHALLENGE, m), {
         protocol: "legacy",
       });
-      assertEquals(step.send, [hmac("md5", KEY, m)]);
+      assert.deepStrictEqual(step.send, [hmac("md5", KEY, m)]);
     },
   );
 });
@@ -309,8 +302,8 @@ Deno.test("Handshake legacy listener refuses tagged responses, as CPython 3.11 d
     // A correct MAC with a tag: the 3.12+ form, which 3.11 never accepts.
     const tagged = cat(enc.encode(`{${digest}}`), hmac(digest, KEY, random20));
     const step = server.receive(tagged);
-    assertEquals(step.send, [FAILURE]);
-    assertOk(step.error instanceof AuthenticationError, digest);
+    assert.deepStrictEqual(step.send, [FAILURE]);
+    assert.ok(step.error instanceof AuthenticationError, digest);
   }
   const server = new Handshake("listener", {
     authkey: KEY,
@@ -318,7 +311,9 @@ Deno.test("Handshake legacy listener refuses tagged responses, as CPython 3.11 d
     randomBytes: () => random20,
   });
   server.start();
-  assertEquals(server.receive(hmac("md5", KEY, random20)).send, [WELCOME]);
+  assert.deepStrictEqual(server.receive(hmac("md5", KEY, random20)).send, [
+    WELCOME,
+  ]);
 });
 
 Deno.test("Handshake digest option selects the challenge tag, and both sides agree", () => {
@@ -334,61 +329,55 @@ Deno.test("Handshake digest option selects the challenge tag, and both sides agr
     const server = new Handshake("listener", { authkey: KEY, digest });
     const client = new Handshake("client", { authkey: KEY, digest });
     const r = run(server, client);
-    assertOk(server.done && client.done, digest);
-    assertOk(
+    assert.ok(server.done && client.done, digest);
+    assert.ok(
       toHex(r.frames[0]!.bytes).startsWith(
         toHex(cat(CHALLENGE, enc.encode(`{${digest}}`))),
       ),
     );
-    assertEquals(r.frames.length, 6);
+    assert.deepStrictEqual(r.frames.length, 6);
   }
 });
 
 Deno.test("Handshake validates its options", () => {
-  assertThrows(
+  assert.throws(
     () =>
       new Handshake("listener", { authkey: KEY, digest: "sha512" as Digest }),
     TypeError,
   );
-  assertThrows(
+  assert.throws(
     () => new Handshake("peer" as "client", { authkey: KEY }),
     TypeError,
   );
-  assertThrows(
+  assert.throws(
     () => new Handshake("client", { authkey: "k" as unknown as Uint8Array }),
     TypeError,
   );
-  assertThrows(
-    () =>
-      new Handshake("client", {
-        authkey: KEY,
-        protocol: "legacy",
-        allowLegacy: false,
-      }),
-    TypeError,
-  );
-  assertThrows(
-    () =>
-      new Handshake("client", {
-        authkey: KEY,
-        digest: "md5",
-        allowLegacy: false,
-      }),
-    TypeError,
-  );
+  assert.throws(() =>
+    new Handshake("client", {
+      authkey: KEY,
+      protocol: "legacy",
+      allowLegacy: false,
+    }), TypeError);
+  assert.throws(() =>
+    new Handshake("client", {
+      authkey: KEY,
+      digest: "md5",
+      allowLegacy: false,
+    }), TypeError);
   const hs = new Handshake("listener", {
     authkey: KEY,
     randomBytes: () => new Uint8Array(3),
   });
-  assertThrows(() => hs.start(), TypeError);
+  assert.throws(() => hs.start(), TypeError);
   const ok = new Handshake("client", { authkey: KEY });
   ok.start();
-  assertThrows(() => ok.start(), TypeError);
+  assert.throws(() => ok.start(), TypeError);
 });
 
 Deno.test("Handshake uses the empty key like CPython 3.13", () => {
   const server = new Handshake("listener", { authkey: new Uint8Array(0) });
   const client = new Handshake("client", { authkey: new Uint8Array(0) });
   run(server, client);
-  assertOk(server.done && client.done);
+  assert.ok(server.done && client.done);
 });

@@ -2,12 +2,8 @@
 // Interop with real CPython processes: 3.11 (legacy HMAC-MD5 handshake),
 // 3.12 and 3.13 (the {sha256} handshake). One Python process per scenario
 // group and interpreter; the cases run as steps against it.
-import {
-  assertEquals,
-  assertOk,
-  assertRejects,
-  toHex,
-} from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
+import { toHex } from "../_test_utils/hex.ts";
 import {
   findPython,
   peerTest,
@@ -25,10 +21,7 @@ import {
   ProtocolError,
 } from "./errors.ts";
 import { Listener } from "./listener.ts";
-import {
-  ownTcpSockets,
-  ownUnixSockets,
-} from "../_test_utils/connection/sockets.ts";
+import { ownTcpSockets, ownUnixSockets } from "../_test_utils/sockets.ts";
 import { Tuple } from "./pickle.ts";
 
 const enc = new TextEncoder();
@@ -143,8 +136,8 @@ for (const { minor, python } of pythons()) {
           const msg = pattern(n);
           await conn.sendBytes(msg);
           const got = await conn.recvBytes();
-          assertEquals(got.length, n);
-          assertOk(got.every((v, i) => v === msg[i]), `echo of ${n} bytes`);
+          assert.deepStrictEqual(got.length, n);
+          assert.ok(got.every((v, i) => v === msg[i]), `echo of ${n} bytes`);
         }
       }
 
@@ -171,14 +164,14 @@ for (const { minor, python } of pythons()) {
         });
       }
       await t.step("wrong key: AuthenticationError on both sides", async () => {
-        const err = await assertRejects(
+        await assert.rejects(
           () => connect(addr("tcp-key"), { authkey: "wrong" }),
-          AuthenticationError,
-          "digest sent was rejected",
+          (e) =>
+            e instanceof AuthenticationError &&
+            e.message.includes("digest sent was rejected"),
         );
-        assertOk(err);
         const event = await server.lines.json();
-        assertEquals([event.type, event.msg], [
+        assert.deepStrictEqual([event.type, event.msg], [
           "AuthenticationError",
           "digest received was wrong",
         ]);
@@ -191,17 +184,18 @@ for (const { minor, python } of pythons()) {
               1,
             ]);
           } else {
-            await assertRejects(
+            await assert.rejects(
               () =>
                 connect(addr("unix-key"), {
                   authkey: "secret",
                   allowLegacy: false,
                 }),
-              AuthenticationError,
-              "allowLegacy",
+              (e) =>
+                e instanceof AuthenticationError &&
+                e.message.includes("allowLegacy"),
             );
             const event = await server.lines.json();
-            assertEquals(event.listener, "unix-key"); // the Python side sees EOF mid-handshake
+            assert.deepStrictEqual(event.listener, "unix-key"); // the Python side sees EOF mid-handshake
           }
         },
       );
@@ -213,18 +207,27 @@ for (const { minor, python } of pythons()) {
           });
           await conn.sendBytes(enc.encode("CMD:into:12"));
           await conn.sendBytes(new Int32Array([1, 2, 3, 4]));
-          assertEquals(JSON.parse(dec.decode(await conn.recvBytes())), {
-            n: 16,
-            buf: [0, 0, 0, 1, 2, 3, 4, 0, 0, 0],
-          });
+          assert.deepStrictEqual(
+            JSON.parse(dec.decode(await conn.recvBytes())),
+            {
+              n: 16,
+              buf: [0, 0, 0, 1, 2, 3, 4, 0, 0, 0],
+            },
+          );
           await conn.sendBytes(enc.encode("CMD:into:36"));
           await conn.sendBytes(new Uint8Array(8));
-          assertEquals(JSON.parse(dec.decode(await conn.recvBytes())), {
-            error: "BufferTooShort",
-            len: 8,
-          });
+          assert.deepStrictEqual(
+            JSON.parse(dec.decode(await conn.recvBytes())),
+            {
+              error: "BufferTooShort",
+              len: 8,
+            },
+          );
           await conn.sendBytes(enc.encode("still in sync"));
-          assertEquals(dec.decode(await conn.recvBytes()), "still in sync");
+          assert.deepStrictEqual(
+            dec.decode(await conn.recvBytes()),
+            "still in sync",
+          );
         },
       );
       await t.step(
@@ -235,13 +238,19 @@ for (const { minor, python } of pythons()) {
           });
           await conn.sendBytes(enc.encode("CMD:maxlen:5"));
           await conn.sendBytes(new Uint8Array(5));
-          assertEquals(dec.decode(await conn.recvBytes()), "accepted");
+          assert.deepStrictEqual(
+            dec.decode(await conn.recvBytes()),
+            "accepted",
+          );
           await conn.sendBytes(enc.encode("CMD:maxlen:5"));
           await conn.sendBytes(new Uint8Array(6));
-          assertEquals(JSON.parse(dec.decode(await conn.recvBytes())), {
-            error: "bad message length",
-            flags: [false, true, false],
-          });
+          assert.deepStrictEqual(
+            JSON.parse(dec.decode(await conn.recvBytes())),
+            {
+              error: "bad message length",
+              flags: [false, true, false],
+            },
+          );
         },
       );
       await t.step(
@@ -251,30 +260,34 @@ for (const { minor, python } of pythons()) {
             authkey: "secret",
           });
           await a.sendBytes(enc.encode("CMD:send:100"));
-          await assertRejects(
+          await assert.rejects(
             () => a.recvBytes(99),
-            ProtocolError,
-            "exceeds the maximum of 99",
+            (e) =>
+              e instanceof ProtocolError &&
+              e.message.includes("exceeds the maximum of 99"),
           );
-          await assertRejects(
+          await assert.rejects(
             () => a.recvBytes(),
-            ConnectionError,
-            "write-only",
+            (e) =>
+              e instanceof ConnectionError && e.message.includes("write-only"),
           );
           await using b = await connect(addr("unix-key"), {
             authkey: "secret",
           });
           await b.sendBytes(enc.encode("CMD:send:100"));
-          const err = await assertRejects(
+          await assert.rejects(
             () => b.recvBytesInto(new Uint8Array(60), 10),
-            BufferTooShort,
+            (e) => {
+              assert.ok(e instanceof BufferTooShort, String(e));
+              assert.deepStrictEqual(e.bytes, pattern(100));
+              return true;
+            },
           );
-          assertEquals(err.bytes, pattern(100));
           await b.sendBytes(enc.encode("CMD:send:40"));
           const buf = new Uint8Array(60);
-          assertEquals(await b.recvBytesInto(buf, 20), 40);
-          assertEquals(buf.subarray(20), pattern(40));
-          assertEquals(buf.subarray(0, 20), new Uint8Array(20));
+          assert.deepStrictEqual(await b.recvBytesInto(buf, 20), 40);
+          assert.deepStrictEqual(buf.subarray(20), pattern(40));
+          assert.deepStrictEqual(buf.subarray(0, 20), new Uint8Array(20));
         },
       );
       await t.step(
@@ -286,31 +299,34 @@ for (const { minor, python } of pythons()) {
           await conn.sendBytes(enc.encode("CMD:pickle"));
           // The same bytes as the recorded conn.send(('echo', 'hello')).
           const raw = await conn.recvBytes();
-          assertEquals(
+          assert.deepStrictEqual(
             toHex(raw),
             "80049512000000000000008c046563686f948c0568656c6c6f9486942e",
           );
           await conn.sendBytes(enc.encode("CMD:pickle"));
           const value = await conn.recv();
-          assertOk(value instanceof Tuple);
-          assertEquals(value.items, ["echo", "hello"]);
+          assert.ok(value instanceof Tuple);
+          assert.deepStrictEqual(value.items, ["echo", "hello"]);
           await conn.sendBytes(enc.encode("CMD:load"));
           await conn.send({
             id: 7,
             tags: ["x", "y"],
             blob: new Uint8Array([1]),
           });
-          assertEquals(
+          assert.deepStrictEqual(
             dec.decode(await conn.recvBytes()),
             "{'id': 7, 'tags': ['x', 'y'], 'blob': b'\\x01'}",
           );
         },
       );
       const rest = await finish(server);
-      assertEquals(rest, []);
+      assert.deepStrictEqual(rest, []);
       // None of our client sockets to the Python listeners is left open.
       for (const name of ["tcp-key", "tcp-nokey"]) {
-        assertEquals(ownTcpSockets((addr(name) as { port: number }).port), []);
+        assert.deepStrictEqual(
+          ownTcpSockets((addr(name) as { port: number }).port),
+          [],
+        );
       }
     },
   );
@@ -408,11 +424,14 @@ for (const { minor, python } of pythons()) {
                 (e) => e,
               );
               const res = await client.lines.json();
-              assertEquals(res.error, "AuthenticationError");
+              assert.deepStrictEqual(res.error, "AuthenticationError");
               const report = await errors.next();
-              assertOk(report instanceof AuthenticationError, String(report));
+              assert.ok(report instanceof AuthenticationError, String(report));
               ac.abort(new Error("no good client"));
-              assertEquals((await pending)?.message, "no good client");
+              assert.deepStrictEqual(
+                (await pending)?.message,
+                "no good client",
+              );
               return;
             }
             const conn = await listener.accept();
@@ -420,17 +439,17 @@ for (const { minor, python } of pythons()) {
               await conn.sendBytes(await conn.recvBytes(n));
             }
             await conn.close();
-            assertEquals(await client.lines.json(), { ok: true });
+            assert.deepStrictEqual(await client.lines.json(), { ok: true });
             if (typeof listener.address === "object") {
-              assertOk(typeof listener.lastAccepted === "object");
+              assert.ok(typeof listener.lastAccepted === "object");
             }
           });
         }
-        assertEquals(await finish(client), []);
+        assert.deepStrictEqual(await finish(client), []);
       }
-      for (const port of ports) assertEquals(ownTcpSockets(port), []);
-      assertEquals(ownUnixSockets(dir.path), []);
-      assertEquals(ownUnixSockets(abstractName), []);
+      for (const port of ports) assert.deepStrictEqual(ownTcpSockets(port), []);
+      assert.deepStrictEqual(ownUnixSockets(dir.path), []);
+      assert.deepStrictEqual(ownUnixSockets(abstractName), []);
     },
   );
 }
@@ -497,32 +516,38 @@ peerTest(
     for (const [name, options, error] of framing) {
       await t.step(name, async () => {
         await using conn = await connect(address, options);
-        await assertRejects(() => conn.recvBytes(), ProtocolError, error);
+        await assert.rejects(
+          () => conn.recvBytes(),
+          (e) => e instanceof ProtocolError && e.message.includes(error),
+        );
       });
     }
     await t.step("garbage instead of a challenge", async () => {
-      await assertRejects(
+      await assert.rejects(
         () => connect(address, { authkey: "k" }),
-        AuthenticationError,
-        "expected a challenge",
+        (e) =>
+          e instanceof AuthenticationError &&
+          e.message.includes("expected a challenge"),
       );
     });
     await t.step("a 300-byte challenge", async () => {
-      await assertRejects(
+      await assert.rejects(
         () => connect(address, { authkey: "k" }),
-        ProtocolError,
-        "exceeds the maximum of 256",
+        (e) =>
+          e instanceof ProtocolError &&
+          e.message.includes("exceeds the maximum of 256"),
       );
     });
     await t.step("a peer that never answers: timeout", async () => {
-      await assertRejects(
+      await assert.rejects(
         () => connect(address, { authkey: "k", handshakeTimeout: 300 }),
-        ProtocolError,
-        "timed out after 300 ms",
+        (e) =>
+          e instanceof ProtocolError && e.code === "HANDSHAKE_TIMEOUT" &&
+          e.message.includes("timed out after 300 ms"),
       );
     });
     const rest = await finish(peer);
-    assertEquals(rest.length, behaviours.length);
-    assertEquals(ownTcpSockets(port), []);
+    assert.deepStrictEqual(rest.length, behaviours.length);
+    assert.deepStrictEqual(ownTcpSockets(port), []);
   },
 );

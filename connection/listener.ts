@@ -141,7 +141,7 @@ interface Waiter<T> {
  * ```
  */
 export class Listener<T = unknown>
-  implements AsyncIterable<Connection<T>>, Disposable, AsyncDisposable {
+  implements AsyncIterable<Connection<T>>, AsyncDisposable {
   #listener: Deno.Listener;
   #address: Address;
   #file: string | null = null;
@@ -224,7 +224,7 @@ export class Listener<T = unknown>
    * import { Listener } from "@sidecar/ipc/connection";
    * import assert from "node:assert/strict";
    *
-   * using listener = new Listener({ port: 0 });
+   * await using listener = new Listener({ port: 0 });
    * assert.ok(typeof listener.address === "object" && listener.address.port > 0);
    * ```
    */
@@ -244,7 +244,7 @@ export class Listener<T = unknown>
    * import { Listener } from "@sidecar/ipc/connection";
    * import assert from "node:assert/strict";
    *
-   * using listener = new Listener({ port: 0 });
+   * await using listener = new Listener({ port: 0 });
    * assert.equal(listener.lastAccepted, null);
    * ```
    */
@@ -269,7 +269,7 @@ export class Listener<T = unknown>
    * import { connect, Listener } from "@sidecar/ipc/connection";
    * import assert from "node:assert/strict";
    *
-   * using listener = new Listener({ port: 0 });
+   * await using listener = new Listener({ port: 0 });
    * const client = await connect(listener.address);
    * const server = await listener.accept();
    * await server.sendBytes(new Uint8Array([5]));
@@ -406,26 +406,6 @@ export class Listener<T = unknown>
     if (this.#pump !== null) closing.push(this.#pump);
     this.#closing = Promise.all(closing).then(() => {});
     return this.#closing;
-  }
-
-  /**
-   * Closes the listener (for `using`) without waiting: pending accepts
-   * reject and every socket is closed at once, but the runtime releases a
-   * socket only when its pending operations (the background accept, a
-   * handshake's read) have ended, a moment later. `await using` and
-   * {@linkcode Listener.close} resolve only then.
-   *
-   * @example Usage
-   * ```ts
-   * import { Listener } from "@sidecar/ipc/connection";
-   *
-   * {
-   *   using _listener = new Listener({ port: 0 });
-   * }
-   * ```
-   */
-  [Symbol.dispose](): void {
-    void this.close();
   }
 
   /**

@@ -3,21 +3,22 @@
 // sockets: clients that reset before they are accepted, silent clients,
 // the bound on pending handshakes, the order of accept(), onError, close()
 // and abort. The legitimate clients are real CPython processes.
-import { assertEquals, assertOk, assertThrows } from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
 import { findPython, peerTest } from "../_test_utils/peers.ts";
 import { finish, spawn } from "../_test_utils/connection/python.ts";
-import { ownTcpSockets } from "../_test_utils/connection/sockets.ts";
+import { ownTcpSockets } from "../_test_utils/sockets.ts";
 import {
   acceptedSockets,
   acceptQueueLength,
   listeningFd,
+} from "../_test_utils/sockets.ts";
+import {
   readSome,
   readToEnd,
   Reports,
-  shutdownSocket,
-  until,
-  within,
 } from "../_test_utils/connection/listener.ts";
+import { shutdownSocket } from "../_test_utils/fd_table.ts";
+import { waitFor, within } from "../_test_utils/wait.ts";
 import { authenticate } from "./authenticate.ts";
 import { connect } from "./connect.ts";
 import { Connection } from "./connection.ts";
@@ -61,7 +62,7 @@ peerTest(
     });
     const port = (listener.address as { port: number }).port;
     const client = spawn(py, PY_RESETS, [String(port), "100"]);
-    assertEquals(await client.lines.json(), { reset: 100 });
+    assert.deepStrictEqual(await client.lines.json(), { reset: 100 });
     // All 100 are in the accept queue, reset, before the loop starts.
     const served: string[] = [];
     const loop = (async () => {
@@ -75,20 +76,20 @@ peerTest(
     const stdin = client.child.stdin.getWriter();
     await stdin.write(enc.encode("go\n"));
     await stdin.close();
-    assertEquals(await within(client.lines.json(), "the reply"), {
+    assert.deepStrictEqual(await within(client.lines.json(), "the reply"), {
       reply: "world",
     });
     await loop;
-    assertEquals(served, ["hello"]);
+    assert.deepStrictEqual(served, ["hello"]);
     // Deno 2.9.6 reports each reset client as NotConnected (its
     // getpeername() fails); each one was skipped.
-    assertEquals(errors.seen.length, 100);
+    assert.deepStrictEqual(errors.seen.length, 100);
     for (const e of errors.seen) {
-      assertOk(e instanceof Deno.errors.NotConnected, String(e));
+      assert.ok(e instanceof Deno.errors.NotConnected, String(e));
     }
     await listener.close();
-    assertEquals(await finish(client), []);
-    assertEquals(ownTcpSockets(port), []);
+    assert.deepStrictEqual(await finish(client), []);
+    assert.deepStrictEqual(ownTcpSockets(port), []);
   },
 );
 
@@ -117,21 +118,21 @@ peerTest(
     });
     const port = (listener.address as { port: number }).port;
     const client = spawn(py, PY_SILENT, [String(port)]);
-    assertEquals(await client.lines.json(), { silent: 10 });
+    assert.deepStrictEqual(await client.lines.json(), { silent: 10 });
     // Before the fix, this accept() took the first silent client and
     // rejected with a ProtocolError after 5 s.
     const conn = await within(listener.accept(), "the CPython client");
-    assertEquals(dec.decode(await conn.recvBytes()), "hello");
+    assert.deepStrictEqual(dec.decode(await conn.recvBytes()), "hello");
     await conn.sendBytes(enc.encode("world"));
-    assertEquals(await client.lines.json(), { reply: "world" });
+    assert.deepStrictEqual(await client.lines.json(), { reply: "world" });
     await conn.close();
     // The ten are still in their handshakes; close() ends them unreported.
-    assertEquals(acceptedSockets(port), 10);
+    assert.deepStrictEqual(acceptedSockets(port), 10);
     await listener.close();
-    assertEquals(acceptedSockets(port), 0);
-    assertEquals(errors.seen, []);
-    assertEquals(await finish(client), []);
-    assertEquals(ownTcpSockets(port), []);
+    assert.deepStrictEqual(acceptedSockets(port), 0);
+    assert.deepStrictEqual(errors.seen, []);
+    assert.deepStrictEqual(await finish(client), []);
+    assert.deepStrictEqual(ownTcpSockets(port), []);
   },
 );
 
@@ -152,15 +153,15 @@ Deno.test("Listener: with 64 handshakes pending (the default bound), the 65th cl
   await within(
     Promise.all(silent.map((c) => readSome(c, CHALLENGE_SIZE))),
     "64 challenges",
-  ).then((sizes) => assertOk(sizes.every((n) => n === CHALLENGE_SIZE)));
+  ).then((sizes) => assert.ok(sizes.every((n) => n === CHALLENGE_SIZE)));
   // The listener stopped accepting before the 64th challenge was sent:
   // the 65th stays in the accept queue.
   const late = await Deno.connect(address);
-  await until(
+  await waitFor(
     "the 65th in the accept queue",
     () => acceptQueueLength(port) === 1,
   );
-  assertEquals(acceptedSockets(port), 64);
+  assert.deepStrictEqual(acceptedSockets(port), 64);
   const lateConn = new Connection(late);
   const lateAuth = authenticate(lateConn, "client", {
     authkey: enc.encode("k"),
@@ -169,21 +170,21 @@ Deno.test("Listener: with 64 handshakes pending (the default bound), the 65th cl
   // free, the 65th is accepted, authenticates, and is the first accepted.
   silent.shift()!.close();
   const report = await errors.next();
-  assertOk(report instanceof EOFError, String(report));
+  assert.ok(report instanceof EOFError, String(report));
   await within(lateAuth, "the 65th handshake");
   await lateConn.sendBytes(new Uint8Array([65]));
   const server = await within(first, "accept()");
-  assertEquals(await server.recvBytes(), new Uint8Array([65]));
-  assertEquals(acceptQueueLength(port), 0);
+  assert.deepStrictEqual(await server.recvBytes(), new Uint8Array([65]));
+  assert.deepStrictEqual(acceptQueueLength(port), 0);
   await server.close();
   await lateConn.close();
   await listener.close();
   for (const c of silent) {
-    assertEquals(await readToEnd(c), 0); // closed by the listener
+    assert.deepStrictEqual(await readToEnd(c), 0); // closed by the listener
     c.close();
   }
-  assertEquals(errors.seen.length, 1);
-  assertEquals(ownTcpSockets(port), []);
+  assert.deepStrictEqual(errors.seen.length, 1);
+  assert.deepStrictEqual(ownTcpSockets(port), []);
 });
 
 // Clients that connect in order 0, 1, 2 and authenticate when told:
@@ -233,10 +234,10 @@ peerTest(
     const accepts = [listener.accept(), listener.accept(), listener.accept()];
     for (const [k, i] of [2, 0, 1].entries()) {
       await say(`auth ${i}`);
-      assertEquals(await client.lines.json(), { authenticated: i });
+      assert.deepStrictEqual(await client.lines.json(), { authenticated: i });
       const conn = await within(accepts[k]!, `accept() #${k}`);
-      assertEquals(dec.decode(await conn.recvBytes()), String(i));
-      assertEquals(
+      assert.deepStrictEqual(dec.decode(await conn.recvBytes()), String(i));
+      assert.deepStrictEqual(
         (listener.lastAccepted as { port: number }).port,
         ports[i],
       );
@@ -248,12 +249,12 @@ peerTest(
     const moreIn = more.child.stdin.getWriter();
     for (const i of [1, 0]) {
       await moreIn.write(enc.encode(`auth ${i}\n`));
-      assertEquals(await more.lines.json(), { authenticated: i });
+      assert.deepStrictEqual(await more.lines.json(), { authenticated: i });
     }
     for (const i of [1, 0]) {
       const conn = await within(listener.accept(), "a queued connection");
-      assertEquals(dec.decode(await conn.recvBytes()), String(i));
-      assertEquals(
+      assert.deepStrictEqual(dec.decode(await conn.recvBytes()), String(i));
+      assert.deepStrictEqual(
         (listener.lastAccepted as { port: number }).port,
         morePorts[i],
       );
@@ -261,11 +262,11 @@ peerTest(
     }
     await stdin.close();
     await moreIn.close();
-    assertEquals(await finish(client), []);
-    assertEquals(await finish(more), []);
+    assert.deepStrictEqual(await finish(client), []);
+    assert.deepStrictEqual(await finish(more), []);
     await listener.close();
-    assertEquals(errors.seen, []);
-    assertEquals(ownTcpSockets(port), []);
+    assert.deepStrictEqual(errors.seen, []);
+    assert.deepStrictEqual(ownTcpSockets(port), []);
   },
 );
 
@@ -290,19 +291,19 @@ peerTest(
       (e) => e,
     );
     await stdin.write(enc.encode("wait 0\n"));
-    assertEquals(await client.lines.json(), { challenged: 0 });
+    assert.deepStrictEqual(await client.lines.json(), { challenged: 0 });
     ac.abort(reason);
-    assertEquals(await aborted, reason);
+    assert.deepStrictEqual(await aborted, reason);
     await stdin.write(enc.encode("auth 0\n"));
-    assertEquals(await client.lines.json(), { authenticated: 0 });
+    assert.deepStrictEqual(await client.lines.json(), { authenticated: 0 });
     const conn = await within(listener.accept(), "the next accept()");
-    assertEquals(dec.decode(await conn.recvBytes()), "0");
+    assert.deepStrictEqual(dec.decode(await conn.recvBytes()), "0");
     await conn.close();
     await stdin.close();
-    assertEquals(await finish(client), []);
+    assert.deepStrictEqual(await finish(client), []);
     await listener.close();
-    assertEquals(errors.seen, []);
-    assertEquals(ownTcpSockets(port), []);
+    assert.deepStrictEqual(errors.seen, []);
+    assert.deepStrictEqual(ownTcpSockets(port), []);
   },
 );
 
@@ -322,36 +323,36 @@ Deno.test("Listener.close() closes every socket in its handshake and every authe
     "three authenticated clients",
   );
   for (const c of silent) {
-    assertEquals(
+    assert.deepStrictEqual(
       await within(readSome(c, CHALLENGE_SIZE), "a challenge"),
       CHALLENGE_SIZE,
     );
   }
   const server = await taken;
   // Held: three in their handshake, two authenticated, one taken.
-  assertEquals(acceptedSockets(port), 6);
+  assert.deepStrictEqual(acceptedSockets(port), 6);
   await listener.close();
-  assertEquals(acceptedSockets(port), 1);
+  assert.deepStrictEqual(acceptedSockets(port), 1);
   // The taken connection still works; the others see the listener close.
   await server.sendBytes(new Uint8Array([1]));
   let open = 0;
   for (const c of clients) {
     try {
-      assertEquals(await c.recvBytes(), new Uint8Array([1]));
+      assert.deepStrictEqual(await c.recvBytes(), new Uint8Array([1]));
       open++;
     } catch (e) {
-      assertOk(e instanceof EOFError, String(e));
+      assert.ok(e instanceof EOFError, String(e));
     }
     await c.close();
   }
-  assertEquals(open, 1);
+  assert.deepStrictEqual(open, 1);
   for (const c of silent) {
-    assertEquals(await readToEnd(c), 0);
+    assert.deepStrictEqual(await readToEnd(c), 0);
     c.close();
   }
   await server.close();
-  assertEquals(errors.seen, []);
-  assertEquals(ownTcpSockets(port), []);
+  assert.deepStrictEqual(errors.seen, []);
+  assert.deepStrictEqual(ownTcpSockets(port), []);
 });
 
 Deno.test("Listener: a listening socket that stops listening ends accept() and the iteration with a ConnectionError (reported to onError)", async () => {
@@ -366,15 +367,15 @@ Deno.test("Listener: a listening socket that stops listening ends accept() and t
   })().then(() => null, (e) => e);
   shutdownSocket(listeningFd(port));
   const err = await within(pending, "accept() rejecting");
-  assertOk(err instanceof ConnectionError, String(err));
-  assertEquals(err.message, "Cannot accept: the listener failed");
-  assertEquals((err.cause as { code?: string }).code, "EINVAL");
-  assertEquals(await iteration, err);
-  assertEquals(errors.seen, [err]);
+  assert.ok(err instanceof ConnectionError, String(err));
+  assert.deepStrictEqual(err.message, "Cannot accept: the listener failed");
+  assert.deepStrictEqual((err.cause as { code?: string }).code, "EINVAL");
+  assert.deepStrictEqual(await iteration, err);
+  assert.deepStrictEqual(errors.seen, [err]);
   const again = await listener.accept().then(() => null, (e) => e);
-  assertEquals(again, err);
+  assert.deepStrictEqual(again, err);
   await listener.close();
-  assertEquals(ownTcpSockets(port), []);
+  assert.deepStrictEqual(ownTcpSockets(port), []);
 });
 
 Deno.test("Listener: an onError hook that throws closes the listener, and accept() rejects with what it threw", async () => {
@@ -391,36 +392,40 @@ Deno.test("Listener: an onError hook that throws closes the listener, and accept
     () => null,
     (e) => e,
   );
-  assertOk(bad instanceof AuthenticationError);
-  assertEquals(await within(pending, "accept() rejecting"), thrown);
+  assert.ok(bad instanceof AuthenticationError);
+  assert.deepStrictEqual(await within(pending, "accept() rejecting"), thrown);
   await listener.close();
-  assertEquals(ownTcpSockets(port), []);
+  assert.deepStrictEqual(ownTcpSockets(port), []);
 });
 
 Deno.test("Listener refuses a bad maxPendingHandshakes or handshake choice before it binds", () => {
   for (const bad of [0, -1, 1.5, NaN]) {
-    assertThrows(
+    assert.throws(
       () => new Listener({ port: 0 }, { maxPendingHandshakes: bad }),
-      RangeError,
-      `Cannot listen: invalid maxPendingHandshakes ${bad}`,
+      (e) =>
+        e instanceof RangeError &&
+        e.message.includes(
+          `Cannot listen: invalid maxPendingHandshakes ${bad}`,
+        ),
     );
   }
-  assertThrows(
+  assert.throws(
     () =>
       new Listener({ port: 0 }, {
         authkey: "k",
         digest: "sha1" as Digest,
       }),
-    TypeError,
-    'unsupported digest "sha1"',
+    (e) =>
+      e instanceof TypeError && e.message.includes('unsupported digest "sha1"'),
   );
-  assertThrows(
+  assert.throws(
     () =>
       new Listener({ port: 0 }, {
         authkey: 42 as unknown as string,
       }),
-    TypeError,
-    "authkey must be a Uint8Array",
+    (e) =>
+      e instanceof TypeError &&
+      e.message.includes("authkey must be a Uint8Array"),
   );
 });
 
@@ -445,24 +450,28 @@ Deno.test("Listener survives EMFILE: reports it, backs off, and accepts the wait
   await client.sendBytes(new Uint8Array([42]));
   await say("fill");
   const filled = await lines.json<{ filled: number }>();
-  assertOk(filled.filled > 0, JSON.stringify(filled));
+  assert.ok(filled.filled > 0, JSON.stringify(filled));
   await say("accept");
   // accept() does not reject: the failure is reported, and retried.
-  assertEquals(await within(lines.json(), "a report"), { error: "EMFILE" });
-  assertEquals(await within(lines.json(), "a second report"), {
+  assert.deepStrictEqual(await within(lines.json(), "a report"), {
+    error: "EMFILE",
+  });
+  assert.deepStrictEqual(await within(lines.json(), "a second report"), {
     error: "EMFILE",
   });
   await say("free");
   let line: Record<string, unknown>;
   while ("error" in (line = await within(lines.json(), "freed"))) {
-    assertEquals(line, { error: "EMFILE" });
+    assert.deepStrictEqual(line, { error: "EMFILE" });
   }
-  assertEquals(line, { freed: filled.filled });
-  assertEquals(await within(lines.json(), "the accept"), { accepted: 42 });
+  assert.deepStrictEqual(line, { freed: filled.filled });
+  assert.deepStrictEqual(await within(lines.json(), "the accept"), {
+    accepted: 42,
+  });
   await say("close");
-  assertEquals(await within(lines.json(), "close"), { closed: true });
+  assert.deepStrictEqual(await within(lines.json(), "close"), { closed: true });
   await stdin.close();
-  assertOk((await child.status).success);
+  assert.ok((await child.status).success);
 });
 
 Deno.test("Listener: the background accept keeps a process alive only while someone waits in accept() (a script that took its client and never closed the listener still exits)", async () => {
@@ -493,6 +502,6 @@ Deno.test("Listener: the background accept keeps a process alive only while some
       throw e;
     },
   );
-  assertOk(out.success);
-  assertEquals(dec.decode(out.stdout), "end of script\n");
+  assert.ok(out.success);
+  assert.deepStrictEqual(dec.decode(out.stdout), "end of script\n");
 });

@@ -7,28 +7,10 @@
  *
  * @module
  */
+import { PYTHON_PROXY_EXPOSED } from "./_manager_protocol.ts";
 import { PyException } from "./manager_errors.ts";
 import { PyDict } from "./pickle_dict.ts";
 import { Tuple } from "./pickle_types.ts";
-
-const DICT_EXPOSED = [
-  "__contains__",
-  "__delitem__",
-  "__getitem__",
-  "__iter__",
-  "__len__",
-  "__setitem__",
-  "clear",
-  "copy",
-  "get",
-  "items",
-  "keys",
-  "pop",
-  "popitem",
-  "setdefault",
-  "update",
-  "values",
-];
 
 /**
  * A dict with the methods of Python's `dict` that CPython's `DictProxy`
@@ -49,7 +31,7 @@ const DICT_EXPOSED = [
  */
 export class ManagerDict {
   /** The methods a Python proxy may call (those of `DictProxy`). */
-  static readonly exposed: readonly string[] = DICT_EXPOSED;
+  static readonly exposed: readonly string[] = PYTHON_PROXY_EXPOSED.DictProxy!;
   /** Positional parameter names, for keyword arguments. */
   static readonly parameters: Readonly<Record<string, readonly string[]>> = {
     get: ["key", "default"],

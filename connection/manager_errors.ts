@@ -212,9 +212,12 @@ export class ManagerDisconnectedError extends ManagerError {
  * assert.equal(e.module, "queue");
  * assert.equal(e.qualname, "Empty");
  * assert.equal(new PyException("KeyError", ["k"]).module, "builtins");
+ * assert.equal(e.code, "PYTHON_EXCEPTION");
  * ```
  */
 export class PyException extends Error {
+  /** Always `"PYTHON_EXCEPTION"`: the type is in `module` and `qualname`. */
+  readonly code: "PYTHON_EXCEPTION" = "PYTHON_EXCEPTION";
   /** The exception's module (`"builtins"` for a bare name). */
   readonly module: string;
   /** Its name in the module. */

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { concatBytes } from "../_internal/bytes.ts";
 import { byteByByte, collect, splitAt } from "../_test_utils/chunks.ts";
-import { fromHex, toHex } from "../_test_utils/connection/hex.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import { ProtocolError } from "./errors.ts";
 import {
   decodeHeader,

@@ -100,7 +100,10 @@
  * | {@linkcode AuthenticationError} | `AUTHENTICATION_FAILED` |
  * | {@linkcode BufferTooShort} | `BUFFER_TOO_SHORT` |
  * | {@linkcode EOFError} | `EOF` |
- * | {@linkcode ProtocolError} | `MESSAGE_TOO_LARGE`, `TRUNCATED`, `BAD_LENGTH`, else `PROTOCOL_ERROR` (a handshake that broke the protocol or timed out) |
+ * | {@linkcode ProtocolError} | `MESSAGE_TOO_LARGE`, `TRUNCATED`, `BAD_LENGTH`, `HANDSHAKE_TIMEOUT` (no handshake within `handshakeTimeout`), else `PROTOCOL_ERROR` (a handshake that broke the protocol) |
+ * | {@linkcode UnpicklingError} | `PICKLE_TRUNCATED`, `PICKLE_INVALID`, `PICKLE_REFUSED`, `PICKLE_LIMIT` (its `reason`) |
+ * | {@linkcode ManagerError} and its subclasses | `REMOTE_ERROR` ({@linkcode RemoteError}), `BAD_REPLY` ({@linkcode ManagerProtocolError}), `DISCONNECTED` ({@linkcode ManagerDisconnectedError}), `UNKNOWN_TYPEID`, `UNKNOWN_METHOD`, `UNPICKLABLE`, `PROXY_CLOSED`, `MANAGER_CLOSED` (see {@linkcode ManagerErrorCode}) |
+ * | {@linkcode PyException} | `PYTHON_EXCEPTION` (a Python exception to raise in the caller) |
  *
  * @module
  */

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { Listener } from "./listener.ts";
 import { loads, pickleCodec, Tuple } from "./pickle.ts";
-import { fromHex } from "../_test_utils/assert.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import { findPython, peerTest, tempDir } from "../_test_utils/peers.ts";
 import {
   picklableValue,
@@ -15,8 +15,8 @@ import {
   tenMbValue,
   toPyExpr,
   toTagged,
-  unixSocketFds,
 } from "../_test_utils/connection/pickle.ts";
+import { unixSocketFds } from "../_test_utils/sockets.ts";
 
 const TESTDATA = new URL("./testdata/", import.meta.url).pathname;
 

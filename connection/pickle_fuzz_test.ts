@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { dumps, loads, UnpicklingError } from "./pickle.ts";
-import { fromHex } from "../_test_utils/assert.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import {
   picklableValue,
   PICKLE_VECTORS as VECTORS,
@@ -52,9 +52,7 @@ function tryLoads(bytes: Uint8Array): void {
   } catch (e) {
     if (!(e instanceof UnpicklingError)) {
       throw new assert.AssertionError({
-        message: `untyped error ${e} for ${
-          Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")
-        }`,
+        message: `untyped error ${e} for ${toHex(bytes)}`,
       });
     }
     assert.ok(e.offset >= 0 && e.offset <= bytes.length);

@@ -13,7 +13,7 @@ import {
   Tuple,
   UnpicklingError,
 } from "./pickle.ts";
-import { fromHex, toHex } from "../_test_utils/assert.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import * as P from "./bench/_hostile_payloads.ts";
 
 function expectError(

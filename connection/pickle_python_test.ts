@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { dumps, loads } from "./pickle.ts";
-import { fromHex, toHex } from "../_test_utils/assert.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import { findPython, peerTest, type Python } from "../_test_utils/peers.ts";
 import {
   identityFree,

@@ -11,7 +11,7 @@ import {
   Tuple,
   UnpicklingError,
 } from "./mod.ts";
-import { fromHex, toHex } from "../_test_utils/assert.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import { findPython, peerTest } from "../_test_utils/peers.ts";
 
 // Made by CPython 3.11.7 (the same from 3.8 to 3.13):

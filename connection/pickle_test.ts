@@ -15,7 +15,7 @@ import {
   type UnpicklingErrorReason,
 } from "./pickle.ts";
 import type { MessageCodec } from "./codec.ts";
-import { fromHex, toHex } from "../_test_utils/assert.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import {
   normalizeTagged,
   PICKLE_VECTORS as VECTORS,

@@ -194,8 +194,19 @@ export type UnpicklingErrorReason =
   | "limit";
 
 /**
+ * The `code` of an {@linkcode UnpicklingError}: `PICKLE_` and its reason
+ * in capitals.
+ */
+export type UnpicklingErrorCode =
+  | "PICKLE_TRUNCATED"
+  | "PICKLE_INVALID"
+  | "PICKLE_REFUSED"
+  | "PICKLE_LIMIT";
+
+/**
  * Thrown by `loads()` for any input it cannot or will not decode. It names
- * the opcode and the byte offset where decoding stopped.
+ * the opcode and the byte offset where decoding stopped; its `code` is
+ * `PICKLE_` and its reason in capitals (`"PICKLE_REFUSED"`).
  *
  * - `"truncated"`: the input ends before the pickle does.
  * - `"invalid"`: malformed input (bad stack, bad memo index, bad UTF-8, ...).
@@ -214,13 +225,15 @@ export type UnpicklingErrorReason =
  *   () => loads(evil),
  *   (e) =>
  *     e instanceof UnpicklingError && e.reason === "refused" &&
- *     e.opcode === "GLOBAL" && e.offset === 0,
+ *     e.code === "PICKLE_REFUSED" && e.opcode === "GLOBAL" && e.offset === 0,
  * );
  * ```
  */
 export class UnpicklingError extends Error {
   /** The category of the failure. */
   readonly reason: UnpicklingErrorReason;
+  /** The stable code of the failure (`"PICKLE_"` and the reason). */
+  readonly code: UnpicklingErrorCode;
   /** Byte offset of the opcode being decoded (or of the input's end). */
   readonly offset: number;
   /** The pickletools name of that opcode, when there is one. */
@@ -245,6 +258,7 @@ export class UnpicklingError extends Error {
     super(message, options);
     this.name = "UnpicklingError";
     this.reason = reason;
+    this.code = `PICKLE_${reason.toUpperCase()}` as UnpicklingErrorCode;
     this.offset = offset;
     this.opcode = opcode;
   }

@@ -10,7 +10,7 @@ import {
   tempDir,
 } from "../_test_utils/peers.ts";
 import { finish, spawn } from "../_test_utils/connection/python.ts";
-import { ownUnixSockets } from "../_test_utils/connection/sockets.ts";
+import { ownUnixSockets } from "../_test_utils/sockets.ts";
 import type { Connection } from "./connection.ts";
 import { Listener } from "./listener.ts";
 

@@ -12,7 +12,7 @@ import {
   tempDir,
 } from "../_test_utils/peers.ts";
 import { finish, spawn } from "../_test_utils/connection/python.ts";
-import { ownUnixSockets } from "../_test_utils/connection/sockets.ts";
+import { ownUnixSockets } from "../_test_utils/sockets.ts";
 import { connect } from "./connect.ts";
 import { ByteArray, pickleCodec, Tuple } from "./pickle.ts";
 

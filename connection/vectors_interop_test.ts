@@ -3,10 +3,11 @@
 // real CPython 3.11.7 / 3.12.1 / 3.13.0 with os.urandom patched, our side
 // playing the other interpreter with the same fixed random bytes: every
 // frame on the wire, in both directions, must equal the recording.
-import { assertEquals, assertOk, toHex } from "../_test_utils/assert.ts";
+import assert from "node:assert/strict";
+import { toHex } from "../_test_utils/hex.ts";
 import { peerTest, pythons } from "../_test_utils/peers.ts";
 import { finish, type Lines, spawn } from "../_test_utils/connection/python.ts";
-import { ownTcpSockets } from "../_test_utils/connection/sockets.ts";
+import { ownTcpSockets } from "../_test_utils/sockets.ts";
 import {
   fixedRandom,
   type HandshakeScenario,
@@ -108,15 +109,15 @@ async function replay(
     if (client) {
       await conn.send("hello");
       const reply = await conn.recv();
-      assertOk(reply instanceof Tuple);
-      assertEquals(reply.items, ["echo", "hello"]);
+      assert.ok(reply instanceof Tuple);
+      assert.deepStrictEqual(reply.items, ["echo", "hello"]);
     } else {
-      assertEquals(await conn.recv(), "hello");
+      assert.deepStrictEqual(await conn.recv(), "hello");
       await conn.send(new Tuple(["echo", "hello"]));
     }
-    assertOk(s.server_result.ok);
+    assert.ok(s.server_result.ok);
   } catch (e) {
-    assertOk(
+    assert.ok(
       !s.server_result.ok && e instanceof AuthenticationError,
       String(e),
     );
@@ -124,12 +125,12 @@ async function replay(
     await conn.close();
   }
   const report = await reports.json();
-  assertEquals(report.ok === true, s.server_result.ok);
+  assert.deepStrictEqual(report.ok === true, s.server_result.ok);
   const [sent, received] = client
     ? ["C->S", "S->C"] as const
     : ["S->C", "C->S"] as const;
-  assertEquals(frames(rec.written), expected(s, sent));
-  assertEquals(frames(rec.readBytes), expected(s, received));
+  assert.deepStrictEqual(frames(rec.written), expected(s, sent));
+  assert.deepStrictEqual(frames(rec.readBytes), expected(s, received));
 }
 
 const byVersion = new Map(
@@ -166,7 +167,7 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
             ),
         );
       }
-      assertEquals(await finish(server), []);
+      assert.deepStrictEqual(await finish(server), []);
       // CPython as the client, our listener playing the recorded listener.
       const asClient = vectors.scenarios.filter((s) =>
         minorOf(s.client_python) === minor
@@ -183,11 +184,11 @@ for (const minor of ["3.11", "3.12", "3.13"] as const) {
           () => replay(s, "listener", client.lines, () => listener.accept()),
         );
       }
-      assertEquals(await finish(client), []);
+      assert.deepStrictEqual(await finish(client), []);
       // None of our sockets to or from the Python peers is left open.
-      assertEquals(ownTcpSockets(port), []);
+      assert.deepStrictEqual(ownTcpSockets(port), []);
       const ours = ownTcpSockets(listener.addr.port);
-      assertEquals(ours.length, 1, ours.join(", ")); // the listener itself
+      assert.deepStrictEqual(ours.length, 1, ours.join(", ")); // the listener itself
     },
   );
 }

@@ -7,14 +7,13 @@
  * exhausted resources (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`, anything
  * unexpected) back off 10 ms, doubling to 100 ms; only an error of the
  * listening socket itself ends the loop, with a
- * {@linkcode DirtyListenerError}. The classification is
- * `_internal/accept_error.ts`'s.
+ * {@linkcode DirtyListenerError}. The loop is `_internal/accept_loop.ts`'s;
+ * this file says what is logged and what the loop ends with.
  *
  * @module
  */
 
-import { classifyAcceptError, nextBackoff } from "../_internal/accept_error.ts";
-import { delay } from "../_internal/timers.ts";
+import { acceptLoop as loop } from "../_internal/accept_loop.ts";
 import { DirtyListenerError } from "./errors.ts";
 import type { LogFn } from "./_log.ts";
 
@@ -42,49 +41,33 @@ function text(e: unknown): string {
  * @param options Where connections and reports go, and the stop signal.
  * @returns Settles when the loop ends.
  */
-export async function acceptLoop<C extends Deno.Conn>(
+export function acceptLoop<C extends Deno.Conn>(
   listener: Deno.Listener<C>,
   options: AcceptLoopOptions<C>,
 ): Promise<void> {
-  const { what, log, signal } = options;
-  let backoff = 0;
-  while (!signal.aborted) {
-    let conn: C;
-    try {
-      conn = await listener.accept();
-    } catch (e) {
-      if (signal.aborted) return;
-      switch (classifyAcceptError(e)) {
-        case "skip":
-          log(
-            "info",
-            `Skipped a ${what} connection that failed before it was accepted: ${
-              text(e)
-            }`,
-          );
-          continue;
-        case "backoff":
-          backoff = nextBackoff(backoff);
-          log(
-            "warn",
-            `Cannot accept ${what} connections for now: ${
-              text(e)
-            }; retrying in ${backoff} ms`,
-          );
-          try {
-            await delay(backoff, signal);
-          } catch {
-            return;
-          }
-          continue;
-        case "stop":
-          throw new DirtyListenerError(
-            `Cannot accept ${what} connections: ${text(e)}`,
-            { cause: e },
-          );
+  const { what, log } = options;
+  return loop(() => listener.accept(), {
+    onConnection: options.onConnection,
+    onError(e, action, backoff) {
+      if (action === "skip") {
+        log(
+          "info",
+          `Skipped a ${what} connection that failed before it was accepted: ${
+            text(e)
+          }`,
+        );
+      } else {
+        log(
+          "warn",
+          `Cannot accept ${what} connections for now: ${
+            text(e)
+          }; retrying in ${backoff} ms`,
+        );
       }
-    }
-    backoff = 0;
-    options.onConnection(conn);
-  }
+    },
+    stopError: (e) =>
+      new DirtyListenerError(`Cannot accept ${what} connections: ${text(e)}`, {
+        cause: e,
+      }),
+  }, options.signal);
 }

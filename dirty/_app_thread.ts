@@ -26,8 +26,14 @@ import {
   DirtyTimeoutError,
   DirtyWorkerError,
 } from "./errors.ts";
+import { settleWithin } from "../_internal/abort.ts";
+import { stackWithCauses } from "../_internal/error_stack.ts";
 import { WriteQueue } from "../_internal/write_queue.ts";
-import { getIdNumber, RawFrameSplitter } from "./_frame_io.ts";
+import {
+  connectToArbiter,
+  getIdNumber,
+  readArbiterFrames,
+} from "./_frame_io.ts";
 import { decodeMessage } from "./message_decoder.ts";
 import {
   encodeChunk,
@@ -88,19 +94,6 @@ function stackOf(e: unknown): string | undefined {
   return e instanceof Error && typeof e.stack === "string"
     ? e.stack
     : undefined;
-}
-
-/** The stack of an error and of each `cause` under it. */
-function stackWithCauses(e: unknown): string {
-  const parts: string[] = [];
-  let c = e;
-  for (let depth = 0; c !== undefined && depth < 8; depth++) {
-    parts.push(
-      c instanceof Error ? c.stack ?? `${c.name}: ${c.message}` : String(c),
-    );
-    c = c instanceof Error ? c.cause : undefined;
-  }
-  return parts.join("\nCaused by: ");
 }
 
 function isDict(v: unknown): v is RequestKwargs {
@@ -215,24 +208,8 @@ class AppThread {
   }
 
   async serve(): Promise<void> {
-    const splitter = new RawFrameSplitter();
-    const buf = new Uint8Array(READ_SIZE);
-    for (;;) {
-      let n: number | null;
-      try {
-        n = await this.#conn.read(buf);
-      } catch {
-        n = null;
-      }
-      if (n === null) break;
-      let frames;
-      try {
-        frames = splitter.push(buf.subarray(0, n));
-      } catch (e) {
-        console.error(`[dirty worker ${Deno.pid}] bad frame from arbiter:`, e);
-        break;
-      }
-      for (const f of frames) this.#request(f.bytes);
+    for await (const f of readArbiterFrames(this.#conn, READ_SIZE)) {
+      this.#request(f.bytes);
     }
     post({ type: "lost" });
   }
@@ -484,16 +461,10 @@ class AppThread {
     this.#release(id, entry);
   }
 
-  /** Waits (up to `ms`) for in-flight requests to finish. */
-  #drain(ms: number): Promise<void> {
-    if (this.#inflight.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      this.#idle = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+  /** Waits (up to `ms`, any length) for in-flight requests to finish. */
+  async #drain(ms: number): Promise<void> {
+    if (this.#inflight.size === 0) return;
+    await settleWithin(new Promise<void>((r) => this.#idle = r), ms);
   }
 
   /** Stops: optionally drains, aborts the rest, closes every app. */
@@ -513,12 +484,7 @@ class AppThread {
         console.error(`[dirty worker ${Deno.pid}] close() failed:`, e);
       }
     });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.all(closing),
-      new Promise((r) => (timer = setTimeout(r, limit))),
-    ]);
-    clearTimeout(timer);
+    await settleWithin(Promise.all(closing), limit);
     await this.#out.flush().catch(() => {});
   }
 }
@@ -570,19 +536,8 @@ globalThis.addEventListener("unhandledrejection", (e) => {
 });
 
 async function start(config: WorkerConfig): Promise<void> {
-  // App output goes to stderr, next to the arbiter's log lines.
-  for (const name of ["log", "info", "debug", "table", "dir", "dirxml"]) {
-    (console as unknown as Record<string, unknown>)[name] = console.error;
-  }
-  let conn: Deno.UnixConn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path: config.socket });
-  } catch (e) {
-    console.error(
-      `[dirty worker ${Deno.pid}] cannot reach the arbiter at ${config.socket}: ${
-        errorMessage(e)
-      }`,
-    );
+  const conn = await connectToArbiter(config);
+  if (conn === null) {
     post({ type: "booted", ok: false });
     return;
   }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { race } from "../_internal/abort.ts";
 import {
   type CancelTimer,
   checkDuration,
@@ -29,7 +30,6 @@ export class Call {
   #onFail: ((conn: DirtyConnection) => void) | null = null;
   #reason: unknown = undefined;
   #onAbort = (): void => this.#fail(this.#signal!.reason);
-  #rejecters = new Set<(reason: unknown) => void>();
   #controller: AbortController | null = null;
 
   constructor(options: CallOptions, defaultTimeout: number) {
@@ -94,7 +94,6 @@ export class Call {
       this.#conn.close();
       this.#onFail?.(this.#conn);
     }
-    for (const r of this.#rejecters) r(reason);
   }
 
   /** Records the connection in use; a failure closes it and hands it back via `onFail`. */
@@ -113,16 +112,11 @@ export class Call {
       p.catch(() => {});
       throw this.#reason;
     }
-    let reject!: (reason: unknown) => void;
-    const stop = new Promise<never>((_, rej) => (reject = rej));
-    this.#rejecters.add(reject);
     try {
-      return await Promise.race([p, stop]);
+      return await race(p, { signal: this.signal });
     } catch (e) {
       p.catch(() => {});
       throw this.#reason ?? e;
-    } finally {
-      this.#rejecters.delete(reject);
     }
   }
 

@@ -110,12 +110,3 @@ export function readErrorDict(
     details: detailsFrom(field(dict, "details")),
   };
 }
-
-/** Lowercase hex of some bytes. */
-export function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) {
-    s += bytes[i]!.toString(16).padStart(2, "0");
-  }
-  return s;
-}

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { tlvValue } from "../_test_utils/dirty/values.ts";
-import { toHex } from "../_test_utils/dirty/vectors.ts";
+import { toHex } from "../_test_utils/hex.ts";
 import { DirtyProtocolError } from "./errors.ts";
 import { appFloatMode, FloatSlots } from "./_floats.ts";
 import { decodeTlv } from "./tlv_decoder.ts";

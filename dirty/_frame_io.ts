@@ -3,13 +3,15 @@
  * Frame plumbing for the arbiter and its workers: a splitter that cuts a
  * byte stream into whole raw frames (header validated by the codec, payload
  * left encoded so the arbiter can forward it without decoding), request id
- * patching. Frames are written through `_internal/write_queue.ts`.
+ * patching, and a worker's connection to the arbiter and the frames it
+ * reads there. Frames are written through `_internal/write_queue.ts`.
  *
  * @module
  */
 
 import { ByteBuffer } from "../_internal/byte_buffer.ts";
 import { DirtyProtocolError } from "./errors.ts";
+import type { WorkerConfig } from "./_worker_protocol.ts";
 import {
   decodeHeader,
   type DirtyMessageType,
@@ -103,6 +105,40 @@ export class RawFrameSplitter {
   }
 }
 
+/**
+ * The frames of a worker's connection to the arbiter: until the connection
+ * ends or a read fails (both end the iteration quietly), or a malformed
+ * frame arrives (logged to stderr, then the end).
+ *
+ * @param conn The connection.
+ * @param readSize Bytes read at a time.
+ * @returns The frames, in order.
+ */
+export async function* readArbiterFrames(
+  conn: Deno.Conn,
+  readSize: number,
+): AsyncGenerator<RawFrame> {
+  const splitter = new RawFrameSplitter();
+  const buf = new Uint8Array(readSize);
+  for (;;) {
+    let n: number | null;
+    try {
+      n = await conn.read(buf);
+    } catch {
+      n = null;
+    }
+    if (n === null) return;
+    let frames;
+    try {
+      frames = splitter.push(buf.subarray(0, n));
+    } catch (e) {
+      console.error(`[dirty worker ${Deno.pid}] bad frame from arbiter:`, e);
+      return;
+    }
+    yield* frames;
+  }
+}
+
 /** Reads the 8 id bytes of a frame as a copy. */
 export function idBytes(frame: Uint8Array): Uint8Array {
   return frame.slice(8, 16);
@@ -129,4 +165,30 @@ export function getIdNumber(frame: Uint8Array): number {
   const lo = ((frame[12]! << 24) | (frame[13]! << 16) | (frame[14]! << 8) |
     frame[15]!) >>> 0;
   return hi * 4294967296 + lo;
+}
+
+/**
+ * Sends the thread's console output to stderr (next to the arbiter's log
+ * lines) and connects to the arbiter's socket for workers; on failure,
+ * says so on stderr and returns `null`.
+ *
+ * @param config The worker's config.
+ * @returns The connection, or `null`.
+ */
+export async function connectToArbiter(
+  config: WorkerConfig,
+): Promise<Deno.UnixConn | null> {
+  for (const name of ["log", "info", "debug", "table", "dir", "dirxml"]) {
+    (console as unknown as Record<string, unknown>)[name] = console.error;
+  }
+  try {
+    return await Deno.connect({ transport: "unix", path: config.socket });
+  } catch (e) {
+    console.error(
+      `[dirty worker ${Deno.pid}] cannot reach the arbiter at ${config.socket}: ${
+        e instanceof Error ? e.message : String(e)
+      }`,
+    );
+    return null;
+  }
 }

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { toHex } from "../_internal/bytes.ts";
 import { DirtyError } from "./errors.ts";
 import { DirtyFloat } from "./dirty_float.ts";
 import type { DirtyValue } from "./tlv.ts";
@@ -100,11 +101,7 @@ function hashKey(key: DirtyValue): string {
       return numberKey(key);
   }
   if (key instanceof DirtyFloat) return numberKey(key.value);
-  if (key instanceof Uint8Array) {
-    let s = "b";
-    for (const c of key) s += c.toString(16).padStart(2, "0");
-    return s;
-  }
+  if (key instanceof Uint8Array) return "b" + toHex(key);
   throw new DirtyError(
     `unhashable type: '${Array.isArray(key) ? "list" : "dict"}'`,
   );

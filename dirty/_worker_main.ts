@@ -17,8 +17,13 @@
  * @module
  */
 
+import { setLongTimeout } from "../_internal/timers.ts";
 import { WriteQueue } from "../_internal/write_queue.ts";
-import { getIdNumber, RawFrameSplitter } from "./_frame_io.ts";
+import {
+  connectToArbiter,
+  getIdNumber,
+  readArbiterFrames,
+} from "./_frame_io.ts";
 import { decodeMessage } from "./message_decoder.ts";
 import { encodeResponse } from "./message_encoders.ts";
 import { parseFrame } from "./message.ts";
@@ -29,6 +34,7 @@ import {
   CONTROL_ID,
   CRASH_EXIT,
   type FromAppThread,
+  parseWorkerConfig,
   type ToAppThread,
   type WorkerConfig,
 } from "./_worker_protocol.ts";
@@ -76,8 +82,11 @@ class ProtocolThread {
       token: this.#config.token,
       role: "control",
     });
-    const beat = () => void this.#event({ event: "heartbeat" });
-    setInterval(beat, this.#config.heartbeatMs);
+    const beat = (): void => {
+      void this.#event({ event: "heartbeat" });
+      setLongTimeout(beat, this.#config.heartbeatMs);
+    };
+    setLongTimeout(beat, this.#config.heartbeatMs);
     this.#toApp({ type: "start", config: this.#config });
     await this.#read();
     await this.stop(false);
@@ -85,45 +94,27 @@ class ProtocolThread {
 
   /** Reads the arbiter's orders until the control connection ends. */
   async #read(): Promise<void> {
-    const splitter = new RawFrameSplitter();
-    const buf = new Uint8Array(16 * 1024);
-    for (;;) {
-      let n: number | null;
+    for await (const f of readArbiterFrames(this.#conn, 16 * 1024)) {
+      if (getIdNumber(f.bytes) !== CONTROL_ID || f.type !== "request") {
+        continue;
+      }
       try {
-        n = await this.#conn.read(buf);
+        const msg = parseFrame(decodeMessage(f.bytes));
+        if (msg.type !== "request") continue;
+        const id = Number(msg.args[0]);
+        const why = String(msg.args[1] ?? "client");
+        if (!Number.isSafeInteger(id)) continue;
+        if (msg.action === "cancel") {
+          this.#toApp({
+            type: "cancel",
+            id,
+            why: (WHYS.has(why) ? why : "client") as CancelWhy,
+          });
+        } else if (msg.action === "pause" || msg.action === "resume") {
+          this.#toApp({ type: msg.action, id });
+        }
       } catch {
-        n = null;
-      }
-      if (n === null) return;
-      let frames;
-      try {
-        frames = splitter.push(buf.subarray(0, n));
-      } catch (e) {
-        console.error(`[dirty worker ${Deno.pid}] bad frame from arbiter:`, e);
-        return;
-      }
-      for (const f of frames) {
-        if (getIdNumber(f.bytes) !== CONTROL_ID || f.type !== "request") {
-          continue;
-        }
-        try {
-          const msg = parseFrame(decodeMessage(f.bytes));
-          if (msg.type !== "request") continue;
-          const id = Number(msg.args[0]);
-          const why = String(msg.args[1] ?? "client");
-          if (!Number.isSafeInteger(id)) continue;
-          if (msg.action === "cancel") {
-            this.#toApp({
-              type: "cancel",
-              id,
-              why: (WHYS.has(why) ? why : "client") as CancelWhy,
-            });
-          } else if (msg.action === "pause" || msg.action === "resume") {
-            this.#toApp({ type: msg.action, id });
-          }
-        } catch {
-          // An order we cannot read is ignored.
-        }
+        // An order we cannot read is ignored.
       }
     }
   }
@@ -162,30 +153,20 @@ class ProtocolThread {
     if (this.#stopping) return Promise.resolve();
     this.#stopping = true;
     // Whatever happens in the app thread, the process ends.
-    setTimeout(() => Deno.exit(0), this.#config.closeTimeoutMs * 2 + 1000);
+    setLongTimeout(
+      () => Deno.exit(0),
+      this.#config.closeTimeoutMs * 2 + 1000,
+    );
     this.#toApp({ type: "stop", drain });
     return Promise.resolve();
   }
 }
 
 async function main(): Promise<void> {
-  const config = JSON.parse(Deno.args[0] ?? "{}") as WorkerConfig;
-  // Output goes to stderr, next to the arbiter's log lines.
-  for (const name of ["log", "info", "debug", "table", "dir", "dirxml"]) {
-    (console as unknown as Record<string, unknown>)[name] = console.error;
-  }
+  const config = parseWorkerConfig(Deno.args[0] ?? "{}");
   Deno.addSignalListener("SIGINT", () => {});
-  let conn: Deno.UnixConn;
-  try {
-    conn = await Deno.connect({ transport: "unix", path: config.socket });
-  } catch (e) {
-    console.error(
-      `[dirty worker ${Deno.pid}] cannot reach the arbiter at ${config.socket}: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-    );
-    Deno.exit(1);
-  }
+  const conn = await connectToArbiter(config);
+  if (conn === null) Deno.exit(1);
   const worker = new ProtocolThread(config, conn);
   Deno.addSignalListener("SIGTERM", () => void worker.stop(true));
   // The end of stdin (arbiter gone or done with us) means stop.

@@ -10,6 +10,7 @@
  */
 
 import { type CancelTimer, setLongTimeout } from "../_internal/timers.ts";
+import { settleWithin } from "../_internal/abort.ts";
 import { decodeMessage } from "./message_decoder.ts";
 import { encodeRequest } from "./message_encoders.ts";
 import type { DirtyError } from "./errors.ts";
@@ -364,14 +365,7 @@ export class WorkerPool {
     const child = p.child;
     const exit = child.status.then(async (status) => {
       // A crash report written before the exit is read first.
-      if (p.control !== null) {
-        let cancel: CancelTimer = () => {};
-        await Promise.race([
-          p.controlDone,
-          new Promise<void>((r) => (cancel = setLongTimeout(r, 1000))),
-        ]);
-        cancel();
-      }
+      if (p.control !== null) await settleWithin(p.controlDone, 1000);
       p.control?.close();
       p.data?.close();
       if (!p.worker.stopSent) child.stdin.close().catch(() => {});

@@ -50,12 +50,29 @@ export interface WorkerConfig {
   heartbeatMs: number;
   /** Directory relative module paths are resolved against. */
   cwd: string;
-  /** How long `close()` of the apps may take on stop, in milliseconds. */
+  /**
+   * How long `close()` of the apps may take on stop, in milliseconds
+   * (`Infinity` for no limit).
+   */
   closeTimeoutMs: number;
   /** The arbiter's private socket for workers. */
   socket: string;
   /** The one-time token this worker says hello with. */
   token: string;
+}
+
+/**
+ * The config the arbiter passed as JSON, where `Infinity` was written as
+ * `null`: a duration read back as `null` is `Infinity` again.
+ *
+ * @param json The worker's first argument.
+ * @returns The config.
+ */
+export function parseWorkerConfig(json: string): WorkerConfig {
+  const config = JSON.parse(json) as WorkerConfig;
+  config.heartbeatMs ??= Infinity;
+  config.closeTimeoutMs ??= Infinity;
+  return config;
 }
 
 /** The reserved control request id. */

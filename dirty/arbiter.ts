@@ -63,6 +63,7 @@
  */
 
 import { requireDeno } from "../_internal/deno_version.ts";
+import { race } from "../_internal/abort.ts";
 import { checkDuration } from "../_internal/timers.ts";
 import {
   appWorkerLimit,
@@ -247,7 +248,8 @@ class Arbiter implements DirtyArbiter {
   readonly #tempDir: string | null;
   readonly #sessions = new Set<ClientSession>();
   readonly #serving = new Set<Promise<void>>();
-  readonly #stopReadyWaits = new Set<(reason: unknown) => void>();
+  /** Aborted by close(): ready() waits end. */
+  readonly #stopReadyWaits = new AbortController();
   readonly #accepting: Promise<void>[];
   readonly #stopClients = new AbortController();
   readonly #stopWorkers = new AbortController();
@@ -345,25 +347,18 @@ class Arbiter implements DirtyArbiter {
     if (this.#closing !== null) {
       throw new Error("Cannot wait for workers: the arbiter is closed");
     }
-    const { promise, resolve, reject } = Promise.withResolvers<void>();
-    const onAbort = (): void => reject(signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    this.#stopReadyWaits.add(reject);
-    this.pool.ready().then(resolve);
-    try {
-      await promise;
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-      this.#stopReadyWaits.delete(reject);
-    }
+    const closed = this.#stopReadyWaits.signal;
+    await race(this.pool.ready(), {
+      signal: signal === undefined ? closed : AbortSignal.any([signal, closed]),
+    });
   }
 
   close(): Promise<void> {
     if (this.#closing === null) {
       this.#closing = this.#close();
-      for (const stop of this.#stopReadyWaits) {
-        stop(new Error("Cannot wait for workers: the arbiter was closed"));
-      }
+      this.#stopReadyWaits.abort(
+        new Error("Cannot wait for workers: the arbiter was closed"),
+      );
     }
     return this.#closing;
   }

@@ -1,7 +1,8 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
 import { APP, ECHO, quiet, test } from "../_test_utils/dirty/apps.ts";
-import { alive, waitFor } from "../_test_utils/dirty/wait.ts";
+import { alive } from "../_test_utils/dirty/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { type DirtyArbiter, startArbiter } from "./arbiter.ts";
 import {
   DirtyNoWorkersAvailableError,
@@ -11,8 +12,10 @@ import {
 import { encodeRequest } from "./message_encoders.ts";
 import type { DirtyInput } from "./tlv.ts";
 import { RawDirtyConn } from "../_test_utils/dirty/arbiter_client.ts";
+import { closeMarkPath } from "./testdata/apps/echo.ts";
 
 const BROKEN = `${ECHO}:BrokenApp`;
+const SLOW_CLOSE = `${ECHO}:SlowCloseApp`;
 const CLI = new URL("./arbiter_cli.ts", import.meta.url).pathname;
 /** Waits until `n` workers have booted; returns their pids. */
 async function bootedWorkers(socket: string, n: number): Promise<number[]> {
@@ -174,6 +177,37 @@ test("faults: close() drains in-flight requests", async () => {
   await closing;
   assert.equal(alive(pid), false);
   await assert.rejects(Deno.stat(arb.socketPath));
+});
+
+test("faults: close() lets apps' close() finish with a gracefulTimeout over 2^31 - 1 ms or Infinity", async () => {
+  // The limit reaches the worker process as JSON (where Infinity is null)
+  // and bounds both the apps' close() and the worker's own exit: with
+  // setTimeout, 2^31 ms and null ran out at once, and the worker exited
+  // before close() was done.
+  for (const gracefulTimeout of [2 ** 31, Infinity]) {
+    const arb = await startArbiter({
+      apps: [SLOW_CLOSE],
+      workers: 1,
+      gracefulTimeout,
+      workerPermissions: ["-A"],
+      log: quiet,
+    });
+    await arb.ready();
+    await using c = await RawDirtyConn.open(arb.socketPath);
+    const pid = await c.call(SLOW_CLOSE, "pid") as number;
+    const mark = closeMarkPath(pid);
+    try {
+      await arb.close();
+      await waitFor("the worker to exit", () => !alive(pid));
+      assert.equal(
+        await Deno.readTextFile(mark).catch(() => "no mark"),
+        "closed",
+        `gracefulTimeout ${gracefulTimeout}`,
+      );
+    } finally {
+      await Deno.remove(mark).catch(() => {});
+    }
+  }
 });
 
 /** Our arbiter's CLI hosting EchoApp, with `args`; its stdout is piped. */

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { APP, quiet, test } from "../_test_utils/dirty/apps.ts";
 import { RawDirtyConn } from "../_test_utils/dirty/arbiter_client.ts";
-import { LogRecorder, waitFor } from "../_test_utils/dirty/wait.ts";
+import { LogRecorder } from "../_test_utils/dirty/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { startArbiter } from "./arbiter.ts";
 import { encodeRequest } from "./message_encoders.ts";
 

@@ -16,7 +16,7 @@ import {
 import { ManageOp, StashOp } from "./message.ts";
 import { DirtyFloat } from "./dirty_float.ts";
 import { RawDirtyConn } from "../_test_utils/dirty/arbiter_client.ts";
-import { waitFor } from "../_test_utils/dirty/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 
 const LIMITED = `${ECHO}:LimitedApp`;
 const COUNTER = `${ECHO}:CounterApp`;

@@ -4,7 +4,7 @@
  * module (`arbiter.ts`), with real worker processes.
  */
 import assert from "node:assert/strict";
-import { waitFor } from "../_test_utils/dirty/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { APP, ECHO, quiet } from "../_test_utils/dirty/apps.ts";
 import { openFdCount } from "../_test_utils/peers.ts";
 import {

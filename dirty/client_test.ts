@@ -1,9 +1,10 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { waitFor } from "../_test_utils/dirty/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { openFdCount, tempDir } from "../_test_utils/peers.ts";
 import { startFakeDirtyServer } from "../_test_utils/dirty/fake_server.ts";
-import { hexBytes, loadVectors } from "../_test_utils/dirty/vectors.ts";
+import { loadVectors } from "../_test_utils/dirty/vectors.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import { DirtyClient } from "./client.ts";
 import {
   DirtyAppError,
@@ -54,13 +55,6 @@ async function withServer(
   await waitFor("the fds to be released", () => openFdCount() === before);
 }
 
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.ok(cond(), "condition never held");
-}
-
 Deno.test("client: execute returns results and keeps int/float/bytes/bigint apart", async () => {
   await withServer(async (server, mk) => {
     const client = mk();
@@ -101,7 +95,7 @@ Deno.test("client: replayed gunicorn RESPONSE vectors give their decoded result"
     assert.ok(names.length >= 6);
     for (const v of names) {
       const expected =
-        (decodeMessage(hexBytes(v.hex), { float: "tagged" }).payload as Map<
+        (decodeMessage(fromHex(v.hex), { float: "tagged" }).payload as Map<
           string,
           unknown
         >)
@@ -137,7 +131,7 @@ Deno.test("client: replayed gunicorn ERROR vectors throw the mapped class with d
       assert.ok(err instanceof cls, String(err));
       assert.equal(err.constructor, cls, name);
       const msg = parseFrame(
-        decodeMessage(hexBytes(vectors.find((v) => v.name === name)!.hex)),
+        decodeMessage(fromHex(vectors.find((v) => v.name === name)!.hex)),
       );
       assert.ok(msg.type === "error");
       assert.equal(err.message, msg.error.message);
@@ -224,7 +218,7 @@ Deno.test("client: an abandoned stream closes its connection; the next call is n
     assert.equal(client.connections, 0);
     assert.equal(await client.execute("fake:App", "add", [1, 1]), 2);
     assert.equal(server.accepted, 2);
-    await until(() => server.open === 1);
+    await waitFor("one open connection", () => server.open === 1);
   });
 });
 
@@ -259,7 +253,7 @@ Deno.test("client: a server that never answers gives DirtyTimeoutError within th
         e instanceof DirtyTimeoutError && /Timeout waiting/.test(e.message),
     );
     assert.equal(client.connections, 0);
-    await until(() => server.open === 0);
+    await waitFor("no open connection", () => server.open === 0);
     // Per-call timeout overrides the client's.
     assert.equal(
       await client.execute("fake:App", "sleep", [150], {}, { timeout: 2000 }),
@@ -307,11 +301,11 @@ Deno.test("client: abort signals reject with their reason and close the connecti
     assert.equal(server.accepted, 0);
     const ac = new AbortController();
     const p = client.execute("fake:App", "hang", [], {}, { signal: ac.signal });
-    await until(() => server.frames.length === 1);
+    await waitFor("one frame", () => server.frames.length === 1);
     ac.abort(reason);
     assert.equal(await p.catch((e) => e), reason);
     assert.equal(client.connections, 0);
-    await until(() => server.open === 0);
+    await waitFor("no open connection", () => server.open === 0);
   });
 });
 

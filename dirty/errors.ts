@@ -9,11 +9,11 @@
  * @module
  */
 
+import { toHex } from "../_internal/bytes.ts";
 import {
   copyDetails,
   type DetailValue,
   field,
-  hex,
   pickNumber,
   pickString,
   readErrorDict,
@@ -483,7 +483,7 @@ export class DirtyProtocolError extends DirtyError {
   ) {
     const details: Record<string, DirtyDetailValue> = {};
     if (options.rawData !== undefined) {
-      details.raw_data = hex(options.rawData.subarray(0, 100)).slice(0, 200);
+      details.raw_data = toHex(options.rawData.subarray(0, 100)).slice(0, 200);
     }
     super(message, { ...options, details: { ...details, ...options.details } });
     this.rawData = pickString(this.details, "raw_data");

@@ -9,7 +9,7 @@ import {
   gunicornPeer,
 } from "../_test_utils/dirty/gunicorn.ts";
 import assert from "node:assert/strict";
-import { waitFor } from "../_test_utils/dirty/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { openFdCount, peerTest, tempDir } from "../_test_utils/peers.ts";
 import { DirtyClient } from "./client.ts";
 import {

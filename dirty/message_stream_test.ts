@@ -1,7 +1,9 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { byteByByte, collect, concatBytes } from "../_test_utils/chunks.ts";
-import { hexBytes, loadVectors } from "../_test_utils/dirty/vectors.ts";
+import { concatBytes } from "../_internal/bytes.ts";
+import { byteByByte, collect } from "../_test_utils/chunks.ts";
+import { loadVectors } from "../_test_utils/dirty/vectors.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import { DirtyProtocolError } from "./errors.ts";
 import { decodeMessage } from "./message_decoder.ts";
 import { encodeChunk, encodeEnd, encodeResponse } from "./message_encoders.ts";
@@ -10,7 +12,7 @@ import { DirtyMessageDecoderStream } from "./message_stream.ts";
 const messages = [
   ...loadVectors("dirty-vectors.json"),
   ...loadVectors("extra-vectors.json"),
-].filter((v) => v.kind === "message").map((v) => hexBytes(v.hex));
+].filter((v) => v.kind === "message").map((v) => fromHex(v.hex));
 
 Deno.test("message stream: every vector message, fed byte by byte, comes out whole", async () => {
   const all = concatBytes(messages);
@@ -70,7 +72,7 @@ Deno.test("message stream: a stream ending mid-message errors, a bad header erro
   await assert.rejects(
     () =>
       collect(
-        [hexBytes("47440201000000000000000000000000")],
+        [fromHex("47440201000000000000000000000000")],
         new DirtyMessageDecoderStream(),
       ),
     (e) =>

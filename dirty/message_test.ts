@@ -1,14 +1,14 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { byteByByte, concatBytes, splitAt } from "../_test_utils/chunks.ts";
+import { concatBytes } from "../_internal/bytes.ts";
+import { byteByByte, splitAt } from "../_test_utils/chunks.ts";
 import {
   fromTagged,
-  hexBytes,
   loadVectors,
-  toHex,
   type Vector,
 } from "../_test_utils/dirty/vectors.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import {
   DirtyAppError,
   DirtyError,
@@ -55,7 +55,7 @@ function pyError(name: string, message: string): Error {
 Deno.test("message: every gunicorn message vector decodes and re-encodes byte-identically", () => {
   let n = 0;
   for (const v of vectors.filter((x) => x.kind === "message")) {
-    const bytes = hexBytes(v.hex);
+    const bytes = fromHex(v.hex);
     const frame = decodeMessage(bytes, EXACT);
     assert.equal(frame.type, v.decoded_type, v.name);
     // JSON numbers above 2^53 lost precision in the shared file; the header is authoritative.
@@ -206,7 +206,7 @@ Deno.test("message: the typed encoders reproduce gunicorn's bytes", () => {
 Deno.test("message: decode-error vectors fail in gunicorn's order with its messages", () => {
   let n = 0;
   for (const v of vectors.filter((x) => x.kind === "message_decode_error")) {
-    const bytes = hexBytes(v.hex);
+    const bytes = fromHex(v.hex);
     const err = (() => {
       try {
         (() => decodeMessage(bytes))();
@@ -248,7 +248,7 @@ Deno.test("message: decode-error vectors fail in gunicorn's order with its messa
 
 Deno.test("message: lenient vectors", () => {
   const v = vectors.find((x) => x.name === "payload_not_dict_but_accepted")!;
-  const frame = decodeMessage(hexBytes(v.hex));
+  const frame = decodeMessage(fromHex(v.hex));
   assert.deepStrictEqual(frame, { type: "response", id: 1n, payload: 5 });
   assert.throws(
     () => parseFrame(frame),
@@ -257,7 +257,7 @@ Deno.test("message: lenient vectors", () => {
       /payload is not a dict/.test(e.message),
   );
   const s = vectors.find((x) => x.name === "status_with_payload")!;
-  const st = decodeMessage(hexBytes(s.hex));
+  const st = decodeMessage(fromHex(s.hex));
   assert.equal(st.type, "status");
   assert.deepStrictEqual(parseFrame(st), { type: "status", id: 1n });
 });
@@ -309,17 +309,17 @@ Deno.test("message: parseFrame reads every type with gunicorn's defaults", () =>
     args: [],
     kwargs: new Map(),
   });
-  const err = parseFrame(decodeMessage(hexBytes(named("error_app").hex)));
+  const err = parseFrame(decodeMessage(fromHex(named("error_app").hex)));
   assert.ok(err.type === "error" && err.error instanceof DirtyAppError);
   assert.equal(err.error.traceback, "Traceback...");
   const foreign = parseFrame(
-    decodeMessage(hexBytes(named("error_plain_exception").hex)),
+    decodeMessage(fromHex(named("error_plain_exception").hex)),
   );
   assert.ok(foreign.type === "error");
   assert.equal(foreign.error.constructor, DirtyError);
   assert.equal(foreign.error.errorType, "ValueError");
   const stash = parseFrame(
-    decodeMessage(hexBytes(named("stash_put").hex), { dict: "object" }),
+    decodeMessage(fromHex(named("stash_put").hex), { dict: "object" }),
   );
   assert.deepStrictEqual(stash, {
     type: "stash",
@@ -377,10 +377,10 @@ Deno.test("message: encoders refuse bad ids and oversize payloads before writing
 
 Deno.test("message: the header is validated as soon as 16 bytes are in, before any payload", () => {
   const dec = new DirtyMessageDecoder({ maxMessageSize: 10 });
-  dec.push(hexBytes("474401020000"));
+  dec.push(fromHex("474401020000"));
   assert.equal(dec.buffered, 6);
   assert.throws(
-    () => dec.push(hexBytes("000b00000000000000010000")),
+    () => dec.push(fromHex("000b00000000000000010000")),
     (e) =>
       e instanceof DirtyProtocolError &&
       /Message too large: 11 bytes \(max: 10\)/.test(e.message),
@@ -392,7 +392,7 @@ Deno.test("message: the header is validated as soon as 16 bytes are in, before a
       e instanceof DirtyProtocolError && /Message too large/.test(e.message),
   );
   assert.throws(
-    () => decodeHeader(hexBytes("4744")),
+    () => decodeHeader(fromHex("4744")),
     (e) =>
       e instanceof DirtyProtocolError &&
       /Header too short: 2 bytes/.test(e.message),
@@ -470,7 +470,7 @@ Deno.test("message: fast-check random headers give typed errors only", () => {
 });
 
 Deno.test("message: decoded request args keep int/float apart in tagged mode", () => {
-  const f = decodeMessage(hexBytes(named("request_kwargs_order").hex), EXACT);
+  const f = decodeMessage(fromHex(named("request_kwargs_order").hex), EXACT);
   const kw = (f.payload as Map<string, DirtyValue>).get("kwargs") as Map<
     string,
     DirtyValue

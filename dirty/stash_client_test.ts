@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { waitFor } from "../_test_utils/dirty/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { openFdCount, tempDir } from "../_test_utils/peers.ts";
 import { startFakeDirtyServer } from "../_test_utils/dirty/fake_server.ts";
 import { DirtyClient } from "./client.ts";

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { growBytes } from "../_internal/bytes.ts";
 import { DirtyProtocolError } from "./errors.ts";
 import { pythonUtf8EncodeError } from "./_utf8.ts";
 import { DirtyFloat } from "./dirty_float.ts";
@@ -131,12 +132,8 @@ export class TlvWriter {
   #reserve(n: number): void {
     const need = this.#pos + n;
     if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
-    this.#buf = next;
-    this.#view = new DataView(next.buffer);
+    this.#buf = growBytes(this.#buf, this.#pos, need);
+    this.#view = new DataView(this.#buf.buffer);
   }
 
   /**

@@ -3,11 +3,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   fromTagged,
-  hexBytes,
   loadVectors,
-  toHex,
   type Vector,
 } from "../_test_utils/dirty/vectors.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import { tlvValue } from "../_test_utils/dirty/values.ts";
 import { DirtyProtocolError } from "./errors.ts";
 import { decodeTlv, decodeTlvAt } from "./tlv_decoder.ts";
@@ -30,7 +29,7 @@ function byKind(kind: string): Vector[] {
 Deno.test("tlv: every gunicorn TLV vector decodes to its value and re-encodes byte-identically", () => {
   let n = 0;
   for (const v of byKind("tlv")) {
-    const bytes = hexBytes(v.hex);
+    const bytes = fromHex(v.hex);
     const value = decodeTlv(bytes, EXACT);
     assert.deepStrictEqual(value, fromTagged(v.expected!), v.name);
     assert.equal(toHex(encodeTlv(value)), v.hex, v.name);
@@ -76,7 +75,7 @@ Deno.test("tlv: decode-error vectors fail with gunicorn's message and details", 
   for (const v of byKind("tlv_decode_error")) {
     const err = (() => {
       try {
-        (() => decodeTlv(hexBytes(v.hex)))();
+        (() => decodeTlv(fromHex(v.hex)))();
       } catch (e) {
         return e;
       }
@@ -91,7 +90,7 @@ Deno.test("tlv: decode-error vectors fail with gunicorn's message and details", 
 
 Deno.test("tlv: lenient vectors decode like gunicorn", () => {
   for (const v of byKind("tlv_decode_lenient")) {
-    const value = decodeTlv(hexBytes(v.hex), EXACT);
+    const value = decodeTlv(fromHex(v.hex), EXACT);
     assert.deepStrictEqual(value, fromTagged(v.expected!), v.name);
   }
 });
@@ -155,11 +154,11 @@ Deno.test("tlv: int and float stay apart through a round trip", () => {
   // beyond 2^53 a number is a float; bigint is the int
   assert.equal(toHex(encodeTlv(2 ** 60)), "0643b0000000000000");
   assert.equal(toHex(encodeTlv(2n ** 60n)), "051000000000000000");
-  const tagged = decodeTlv(hexBytes("063ff0000000000000"), EXACT);
+  const tagged = decodeTlv(fromHex("063ff0000000000000"), EXACT);
   assert.ok(tagged instanceof DirtyFloat);
-  assert.equal(decodeTlv(hexBytes("063ff0000000000000")), 1);
+  assert.equal(decodeTlv(fromHex("063ff0000000000000")), 1);
   assert.equal(
-    decodeTlv(hexBytes("050000000000000001"), { int: "bigint" }),
+    decodeTlv(fromHex("050000000000000001"), { int: "bigint" }),
     1n,
   );
   // safe-integer boundaries
@@ -176,9 +175,9 @@ Deno.test("tlv: int and float stay apart through a round trip", () => {
 });
 
 Deno.test("tlv: bool decodes any non-zero byte as true; dict duplicate keys keep the last", () => {
-  assert.equal(decodeTlv(hexBytes("0102")), true);
-  assert.equal(decodeTlv(hexBytes("01ff")), true);
-  const dup = hexBytes(
+  assert.equal(decodeTlv(fromHex("0102")), true);
+  assert.equal(decodeTlv(fromHex("01ff")), true);
+  const dup = fromHex(
     "2100000002" +
       "1100000001610500000000000000011100000001610500000000000000" + "02",
   );
@@ -208,32 +207,32 @@ Deno.test("tlv: non-string Map keys are refused on encode", () => {
 Deno.test("tlv: limits are checked before allocating", () => {
   // Huge declared lengths fail on the header, never allocate.
   assert.throws(
-    () => decodeTlv(hexBytes("10ffffffff")),
+    () => decodeTlv(fromHex("10ffffffff")),
     (e) =>
       e instanceof DirtyProtocolError &&
       /Bytes too large: 4294967295/.test(e.message),
   );
   assert.throws(
-    () => decodeTlv(hexBytes("11ffffffff")),
+    () => decodeTlv(fromHex("11ffffffff")),
     (e) =>
       e instanceof DirtyProtocolError && /String too large/.test(e.message),
   );
   assert.throws(
-    () => decodeTlv(hexBytes("20ffffffff")),
+    () => decodeTlv(fromHex("20ffffffff")),
     (e) =>
       e instanceof DirtyProtocolError &&
       /List too large: 4294967295 items/.test(e.message),
   );
   // Exactly at the limit the length is accepted, then truncation is reported.
   assert.throws(
-    () => decodeTlv(hexBytes("1004000000")),
+    () => decodeTlv(fromHex("1004000000")),
     (e) =>
       e instanceof DirtyProtocolError &&
       new RegExp(`expected ${MAX_BYTES_SIZE} bytes, got 0`).test(e.message),
   );
   // A list that claims a million items but has none.
   assert.throws(
-    () => decodeTlv(hexBytes("2000100000")),
+    () => decodeTlv(fromHex("2000100000")),
     (e) => e instanceof DirtyProtocolError && /no type byte/.test(e.message),
   );
 });
@@ -264,9 +263,9 @@ Deno.test("tlv: nesting is capped (decode and encode) and cycles are refused", (
 });
 
 Deno.test("tlv: strings are strict UTF-8 with Python's error texts, BOM kept", () => {
-  assert.equal(decodeTlv(hexBytes("1100000003efbbbf")), "\ufeff");
+  assert.equal(decodeTlv(fromHex("1100000003efbbbf")), "\ufeff");
   for (const v of vectors.filter((x) => x.kind === "utf8_decode_error")) {
-    const body = hexBytes(v.hex);
+    const body = fromHex(v.hex);
     const tlv = new Uint8Array(5 + body.length);
     tlv[0] = 0x11;
     new DataView(tlv.buffer).setUint32(1, body.length);
@@ -325,7 +324,7 @@ Deno.test("tlv: truncating any encoded value at any offset gives a typed error",
 });
 
 Deno.test("tlv: decodeTlvAt reads consecutive values like gunicorn's decode(data, offset)", () => {
-  const bytes = hexBytes("05000000000000002a" + "0101" + "00");
+  const bytes = fromHex("05000000000000002a" + "0101" + "00");
   let r = decodeTlvAt(bytes, 0);
   assert.deepStrictEqual(r, { value: 42, offset: 9 });
   r = decodeTlvAt(bytes, r.offset);
@@ -339,7 +338,7 @@ Deno.test("tlv: decodeTlvAt reads consecutive values like gunicorn's decode(data
 });
 
 Deno.test("tlv: decoded bytes are copies, not views of the input", () => {
-  const input = hexBytes("1000000002abcd");
+  const input = fromHex("1000000002abcd");
   const out = decodeTlv(input) as Uint8Array;
   input[5] = 0;
   assert.deepStrictEqual([...out], [0xab, 0xcd]);

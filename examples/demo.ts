@@ -37,6 +37,7 @@ import { dirtyStep } from "./dirty_step.ts";
 import { framingStep } from "./framing_step.ts";
 import { managersStep } from "./managers_step.ts";
 import { sessionStep } from "./session_step.ts";
+import { findPython } from "./_python.ts";
 
 const AUTHKEY = crypto.randomUUID();
 const enc = new TextEncoder();
@@ -46,22 +47,6 @@ function show(label: string, value: unknown): void {
   console.log(
     `  ${label}: ${Deno.inspect(value, { depth: 6, colors: false })}`,
   );
-}
-
-function findPython(): string | null {
-  for (const name of ["python3", "python"]) {
-    try {
-      const out = new Deno.Command(name, {
-        args: ["-c", "import multiprocessing.connection"],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-      if (out.success) return name;
-    } catch {
-      // Not on PATH.
-    }
-  }
-  return null;
 }
 
 /** The exchange the demo performs against any peer that serves the requests. */
@@ -198,7 +183,7 @@ async function connectionStep(): Promise<void> {
   console.log(
     "== @sidecar/ipc demo: Deno <-> Python multiprocessing.connection ==",
   );
-  const python = findPython();
+  const python = findPython("multiprocessing.connection");
   if (python) await withPython(python);
   else await withoutPython();
 }

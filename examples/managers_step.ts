@@ -17,6 +17,7 @@ import {
   ManagerServer,
   QueueProxy,
 } from "../connection/mod.ts";
+import { findPython } from "./_python.ts";
 
 const SCRIPT = new URL("./manager_jobs.py", import.meta.url).pathname;
 const TEXTS = [
@@ -24,22 +25,6 @@ const TEXTS = [
   "deno feeds the python workers",
   "proxies keep their reference counts balanced",
 ];
-
-function findPython(): string | null {
-  for (const name of ["python3", "python"]) {
-    try {
-      const out = new Deno.Command(name, {
-        args: ["-c", "import multiprocessing.managers"],
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-      if (out.success) return name;
-    } catch {
-      // Not on PATH.
-    }
-  }
-  return null;
-}
 
 function python(
   path: string,
@@ -194,7 +179,7 @@ async function denoHostsTheQueue(py: string, authkey: string): Promise<void> {
 /** Runs the step; returns a reason when it has to be skipped. */
 export async function managersStep(): Promise<string | void> {
   console.log("== managers: multiprocessing.managers, both ways ==");
-  const py = findPython();
+  const py = findPython("multiprocessing.managers");
   if (py === null) return "needs python3 (the manager peers are Python)";
   const authkey = crypto.randomUUID();
   await pythonHostsTheQueue(py, authkey);

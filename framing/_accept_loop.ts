@@ -3,17 +3,13 @@
  * The accept loop of `serve()`, on any `accept()`: no peer can end it. A
  * failure of one pending connection is skipped, a resource error backs off
  * (10 ms, doubling up to 100 ms), and only an error of the listening
- * socket itself ends it, with a typed error (the classification is the
- * package's, `_internal/accept_error.ts`).
+ * socket itself ends it, with a typed error (the loop is the package's,
+ * `_internal/accept_loop.ts`; this file makes its errors `FramingError`s).
  *
  * @module
  */
-import {
-  acceptErrorName,
-  classifyAcceptError,
-  nextBackoff,
-} from "../_internal/accept_error.ts";
-import { delay } from "../_internal/timers.ts";
+import { acceptErrorName } from "../_internal/accept_error.ts";
+import { acceptLoop as loop } from "../_internal/accept_loop.ts";
 import { FramingError } from "./errors.ts";
 
 /** The error reported for a failed `accept()`. */
@@ -34,30 +30,15 @@ export function acceptFailure(e: unknown): FramingError {
  * @param report Gets each failure the loop survives.
  * @param signal Ends the loop (and cuts a back-off short).
  */
-export async function acceptLoop<C>(
+export function acceptLoop<C>(
   accept: () => Promise<C>,
   onConn: (conn: C) => void,
   report: (error: FramingError) => void,
   signal: AbortSignal,
 ): Promise<void> {
-  let backoff = 0;
-  while (!signal.aborted) {
-    let conn: C;
-    try {
-      conn = await accept();
-      backoff = 0;
-    } catch (e) {
-      if (signal.aborted) return;
-      const action = classifyAcceptError(e);
-      const error = acceptFailure(e);
-      if (action === "stop") throw error;
-      report(error);
-      if (action === "backoff") {
-        backoff = nextBackoff(backoff);
-        await delay(backoff, signal).catch(() => {});
-      }
-      continue;
-    }
-    onConn(conn);
-  }
+  return loop(accept, {
+    onConnection: onConn,
+    onError: (e) => report(acceptFailure(e)),
+    stopError: acceptFailure,
+  }, signal);
 }

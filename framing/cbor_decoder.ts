@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { growBytes } from "../_internal/bytes.ts";
 import {
   BytestringChunk,
   type CborDecodeOptions,
@@ -297,10 +298,12 @@ export class CborStreamDecoder {
         const take = Math.min(want, end - pos);
         let buf = bytes;
         if (this.#bytesLen + take > buf.length) {
-          let size = buf.length * 2;
-          while (size < this.#bytesLen + take) size *= 2;
-          buf = new Uint8Array(Math.min(size, this.#bytesSize));
-          buf.set(bytes.subarray(0, this.#bytesLen));
+          buf = growBytes(
+            bytes,
+            this.#bytesLen,
+            this.#bytesLen + take,
+            this.#bytesSize,
+          );
           this.#bytes = buf;
         }
         buf.set(chunk.subarray(pos, pos + take), this.#bytesLen);

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { growBytes } from "../_internal/bytes.ts";
 import { allocBytes } from "./_byte_pool.ts";
 import {
   BytestringChunk,
@@ -26,11 +27,7 @@ class Writer {
   }
   #ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.pos));
-    this.buf = next;
+    this.buf = growBytes(this.buf, this.pos, this.pos + n);
   }
   head(major: number, n: number | bigint): void {
     this.#ensure(9);

@@ -3,7 +3,7 @@
 // bytes, refusals and their messages, partial and byte-at-a-time decoding).
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../_test_utils/framing/hex.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import {
   type BytestringChunk,
   CborDecodeError,

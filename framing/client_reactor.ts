@@ -46,6 +46,17 @@ function text(v: CborValue | undefined): string {
   return String(v);
 }
 
+/** The action for a stream decoder that failed on a payload. */
+function decodeFailure(e: unknown): ClientAction {
+  return {
+    action: "error",
+    message: e instanceof Error ? e.message : String(e),
+    error: e instanceof ProtocolError
+      ? e
+      : new ProtocolError(String(e), { cause: e }),
+  };
+}
+
 interface InputStream {
   decoder: StreamDecoder | null;
 }
@@ -302,13 +313,7 @@ export class ClientReactor {
       try {
         payload = stream.decoder.decode(payload);
       } catch (e) {
-        return {
-          action: "error",
-          message: e instanceof Error ? e.message : String(e),
-          error: e instanceof ProtocolError
-            ? e
-            : new ProtocolError(String(e), { cause: e }),
-        };
+        return decodeFailure(e);
       }
     }
     if (frame.streamFlags & STREAM_FLAG.END) {
@@ -438,13 +443,7 @@ export class ClientReactor {
       try {
         stream.decoder.decode(frame.payload);
       } catch (e) {
-        return {
-          action: "error",
-          message: e instanceof Error ? e.message : String(e),
-          error: e instanceof ProtocolError
-            ? e
-            : new ProtocolError(String(e), { cause: e }),
-        };
+        return decodeFailure(e);
       }
     }
     let action: ClientAction = { action: "noop" };

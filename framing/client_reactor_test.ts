@@ -3,7 +3,7 @@
 // cases where we answer with typed errors instead of raising.
 import { deflateSync, zstdCompressSync } from "node:zlib";
 import assert from "node:assert/strict";
-import { fromHex } from "../_test_utils/framing/hex.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import {
   type ClientAction,
   ClientReactor,

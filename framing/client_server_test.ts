@@ -24,11 +24,7 @@ import {
   ServerError,
 } from "./mod.ts";
 import { HANDLERS, testData } from "./testdata/interop_handlers.ts";
-
-/** One turn of the event loop (lets other tasks run; not a timed wait). */
-function turn(): Promise<void> {
-  return new Promise((r) => setTimeout(r, 0));
-}
+import { turn, within } from "../_test_utils/wait.ts";
 
 for (const encodings of [["identity"], ["zlib"], ["zstd-8mb"]]) {
   Deno.test(`client/server over TCP: interleaved calls, 100 KB data, errors (${encodings[0]})`, async () => {
@@ -419,15 +415,6 @@ Deno.test("client/server: one connection outlives 32768 calls (request ids wrap,
   await served;
 });
 
-/** Resolves to "hung" if `p` takes more than 2 s (a hang guard, not a timing check). */
-function orHung<T>(p: Promise<T>): Promise<T | "hung"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    p,
-    new Promise<"hung">((r) => timer = setTimeout(() => r("hung"), 2000)),
-  ]).finally(() => clearTimeout(timer));
-}
-
 Deno.test("client: a finished response still being read when its request id comes round again", async () => {
   const { client: c, server: s } = pair();
   const served = serveConnection(s, {
@@ -456,7 +443,10 @@ Deno.test("client: a finished response still being read when its request id come
   const reused = client.call("inc", { n: 41 });
   const first = reused.next();
   assert.deepStrictEqual(await Array.fromAsync(slow), [2]);
-  assert.deepStrictEqual(await orHung(first), { done: false, value: 42 });
+  assert.deepStrictEqual(await within(first, "the reused id's first value"), {
+    done: false,
+    value: 42,
+  });
   await client.close();
   await served;
 });
@@ -483,7 +473,10 @@ Deno.test("client: breaking out of a finished call whose full queue paused the r
     assert.deepStrictEqual(v, 1);
     break;
   }
-  const next = await orHung(Array.fromAsync(client.call("one")));
+  const next = await within(
+    Array.fromAsync(client.call("one")),
+    "the next call",
+  );
   assert.deepStrictEqual(next, [new TextEncoder().encode("ok")]);
   await client.close();
   await served;

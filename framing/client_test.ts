@@ -21,6 +21,7 @@ import {
   ProtocolError,
   STREAM_FLAG,
 } from "./mod.ts";
+import { concatBytes } from "../_internal/bytes.ts";
 
 peerTest(
   "client: Mercurial's 70,048-byte command-error frame fails only its call",
@@ -62,7 +63,7 @@ peerTest(
     assert.equal(await stderr, "");
     // One frame, not split, with a correct 24-bit length; decodeFrames
     // takes it with its default options too.
-    const frames = decodeFrames(new Uint8Array(seen.flatMap((c) => [...c])));
+    const frames = decodeFrames(concatBytes(seen));
     const errorFrame = frames.find((f) => f.requestId === 3)!;
     assert.equal(errorFrame.payload.length, 70048);
     assert.equal(errorFrame.flags, FRAME_FLAG.COMMAND_RESPONSE_EOS);

@@ -4,13 +4,9 @@
 // checks (fast-check re-chunking, random bytes into the reactors).
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../_test_utils/framing/hex.ts";
-import {
-  byteByByte,
-  collect,
-  concatBytes,
-  splitAt,
-} from "../_test_utils/chunks.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
+import { concatBytes } from "../_internal/bytes.ts";
+import { byteByByte, collect, splitAt } from "../_test_utils/chunks.ts";
 import {
   ClientReactor,
   createCommandFrames,
@@ -33,6 +29,7 @@ import {
   scanFrames,
   ServerReactor,
 } from "./mod.ts";
+import { turn } from "../_test_utils/wait.ts";
 
 const hex = (f: Frame): string => toHex(encodeFrame(f));
 
@@ -311,7 +308,7 @@ Deno.test("frame codec: fast-check random frame sequences survive arbitrary re-c
         assert.deepStrictEqual(out.map(hex), expected);
         const round = await collect(frames, new FrameEncoderStream());
         assert.deepStrictEqual(
-          toHex(new Uint8Array(round.flatMap((c) => [...c]))),
+          toHex(concatBytes(round)),
           toHex(bytes),
         );
       },
@@ -738,11 +735,6 @@ Deno.test("frame codec: decoder views, copies and pending across chunks", () => 
   );
 });
 
-/** Resolves after a turn of the event loop: every pending promise job ran. */
-function settled(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
-}
-
 Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", async () => {
   const f: Frame = {
     requestId: 1,
@@ -763,7 +755,7 @@ Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", 
   const written = w.write(encodeFrames([f])).then(() => second = true);
   // Streams run on promise jobs: once the event loop has turned, every
   // step that could run has run.
-  await settled();
+  await turn();
   assert.deepStrictEqual(second, false); // three frames unread: no more bytes taken
   const r = dec.readable.getReader();
   const got: Frame[] = [];
@@ -787,7 +779,7 @@ Deno.test("frame streams: highWaterMark bounds the frames and batches waiting", 
   await bw.write(encodeFrames([f, f, f]));
   let more = false;
   const moreWritten = bw.write(encodeFrames([f])).then(() => more = true);
-  await settled();
+  await turn();
   assert.deepStrictEqual(more, false);
   const br = bdec.readable.getReader();
   assert.deepStrictEqual((await br.read()).value?.length, 3);

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { growBytes } from "../_internal/bytes.ts";
 import { allocBytes } from "./_byte_pool.ts";
 import { copyInto, putHeader, sizeError } from "./_frame_header.ts";
 import {
@@ -331,11 +332,7 @@ export class FrameEncoder {
    */
   encode(frames: readonly Frame[]): Uint8Array {
     const total = framesSize(frames, this.#limit);
-    if (this.#buf.length < total) {
-      let size = this.#buf.length * 2;
-      while (size < total) size *= 2;
-      this.#buf = new Uint8Array(size);
-    }
+    if (this.#buf.length < total) this.#buf = growBytes(this.#buf, 0, total);
     fillFrames(this.#buf, frames);
     return this.#buf.subarray(0, total);
   }

@@ -19,6 +19,7 @@ import {
   STREAM_FLAG_NAMES,
 } from "./frame_codec.ts";
 import { nameOf, splitFlags } from "./_flag_names.ts";
+import { equalBytes } from "../_internal/bytes.ts";
 
 function parseFlags(
   field: string,
@@ -440,12 +441,6 @@ function flagsText(
   return parts.join("|");
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * Writes a frame in the human-readable form. The payload is written as
  * `cbor:<literal>` when it is exactly one CBOR value that re-encodes to the
@@ -473,7 +468,7 @@ export function frameToHumanString(frame: Frame): string {
       const v = values[0];
       if (
         values.length === 1 && !(v instanceof BytestringChunk) &&
-        sameBytes(encodeCbor(v!), frame.payload)
+        equalBytes(encodeCbor(v!), frame.payload)
       ) {
         payload = `cbor:${pythonRepr(v!)}`;
       }

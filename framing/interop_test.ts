@@ -26,6 +26,7 @@ import {
   ServerError,
 } from "./mod.ts";
 import { HANDLERS, testData } from "./testdata/interop_handlers.ts";
+import { concatBytes } from "../_internal/bytes.ts";
 
 /** The error `p` rejects with, checked to be a `cls`. */
 async function rejection<E extends Error>(
@@ -130,7 +131,7 @@ for (const defer of [false, true]) {
         assert.ok(chunks.every((c) => c instanceof BytestringChunk));
         assert.deepStrictEqual(chunks.at(-1)!.isLast, true);
         assert.deepStrictEqual(
-          dec.decode(new Uint8Array(chunks.flatMap((c) => [...c.bytes]))),
+          dec.decode(concatBytes(chunks.map((c) => c.bytes))),
           "a".repeat(10) + "b".repeat(40000) + "c",
         );
         assert.deepStrictEqual(
@@ -174,7 +175,7 @@ for (const defer of [false, true]) {
         const status = await child.status;
         assert.deepStrictEqual([status.code, await stderr], [0, ""]);
         const frames = decodeFrames(
-          new Uint8Array(seen.flatMap((c) => [...c])),
+          concatBytes(seen),
         );
         const settings = frames.find((f) => f.type === 9)!;
         assert.deepStrictEqual(
@@ -237,7 +238,7 @@ async function runHgClient(
     const results = JSON.parse(
       await Deno.readTextFile(`${dir}/results.json`),
     ) as HgResults;
-    return { results, c2s: new Uint8Array(c2s.flatMap((c) => [...c])) };
+    return { results, c2s: concatBytes(c2s) };
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -362,7 +363,7 @@ for (const defer of [false, true]) {
           },
         );
         checkHgResults(results);
-        const frames = decodeFrames(new Uint8Array(s2c.flatMap((c) => [...c])));
+        const frames = decodeFrames(concatBytes(s2c));
         s2c = [];
         const expected = encoders === "none"
           ? "identity"
@@ -472,7 +473,7 @@ async function golden(
     HANDLERS,
     { deferOutput: defer, maxConcurrentCommands: 1 },
   );
-  return { ours: new Uint8Array(chunks.flatMap((c) => [...c])), theirs };
+  return { ours: concatBytes(chunks), theirs };
 }
 
 for (const encoding of ["identity", "zlib", "zstd-8mb"]) {

@@ -2,7 +2,7 @@
 // Ported from Mercurial's tests/test-wireproto-serverreactor.py (the cases
 // that apply), plus our limits and the invalid vectors.
 import assert from "node:assert/strict";
-import { fromHex } from "../_test_utils/framing/hex.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import {
   CommandError,
   createCommandFrames,

@@ -1,6 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../_test_utils/framing/hex.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import {
   type CborValue,
   ClientReactor,

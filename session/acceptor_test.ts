@@ -3,11 +3,9 @@ import dgram from "node:dgram";
 import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
 import { leakFreeTest } from "../_test_utils/session/leaks.ts";
-import { waitFor } from "../_test_utils/session/wait.ts";
-import {
-  acceptQueueLength,
-  shutdownSocket,
-} from "../_test_utils/session/acceptor.ts";
+import { waitFor } from "../_test_utils/wait.ts";
+import { acceptQueueLength } from "../_test_utils/sockets.ts";
+import { shutdownSocket } from "../_test_utils/fd_table.ts";
 import { startJsonProcess } from "../_test_utils/session/kea.ts";
 import { pollerRoundTrip, pollNow } from "../_test_utils/session/raw.ts";
 import { delay } from "../_internal/timers.ts";

@@ -6,7 +6,7 @@ import dgram from "node:dgram";
 import assert from "node:assert/strict";
 import { peerTest, tempDir } from "../_test_utils/peers.ts";
 import { keaPeer, startPeer } from "../_test_utils/session/kea.ts";
-import { fromHex } from "../_test_utils/session/hex.ts";
+import { fromHex } from "../_test_utils/hex.ts";
 import { trackFds } from "../_test_utils/session/raw.ts";
 import { forwardTcpConnections } from "./tcp_acceptor.ts";
 import { adoptUdpSession } from "./adopt_udp.ts";

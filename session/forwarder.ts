@@ -1,7 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 
-import { race } from "../_internal/abort.ts";
-import { checkDuration, setLongTimeout } from "../_internal/timers.ts";
+import { race, settleWithin } from "../_internal/abort.ts";
+import { checkDuration } from "../_internal/timers.ts";
 import {
   closeFd,
   EAGAIN,
@@ -531,13 +531,7 @@ export class SocketSessionForwarder implements AsyncDisposable {
   async #close(): Promise<void> {
     const queue = this.#queue;
     const watch = queue.watch();
-    const deadline = Promise.withResolvers<void>();
-    const cancel = setLongTimeout(deadline.resolve, this.#closeTimeout);
-    const timedOut = await Promise.race([
-      watch.done.then(() => false),
-      deadline.promise.then(() => true),
-    ]);
-    cancel();
+    const timedOut = !await settleWithin(watch.done, this.#closeTimeout);
     watch.cancel();
     const reason = new SocketSessionError(
       "CLOSED",

@@ -1,7 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
 import { leakFreeTest } from "../_test_utils/session/leaks.ts";
-import { waitFor } from "../_test_utils/session/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { sessionPair, udpSession } from "../_test_utils/session/pair.ts";
 import { bindSocket, closeFd, fdIsOpen } from "../_test_utils/session/raw.ts";
 import type { OutgoingSession } from "./forwarder.ts";

@@ -2,7 +2,7 @@
 // Interop with the real BIND 10 socket session code in Debian 12's Kea 2.2.0
 // (kea-common: libkea-util-io.so.0), through _test_utils/session/kea_peer.cc.
 import assert from "node:assert/strict";
-import { toHex } from "../_test_utils/session/hex.ts";
+import { toHex } from "../_test_utils/hex.ts";
 import { peerTest, tempDir } from "../_test_utils/peers.ts";
 import { BAD_SESSION_CASES } from "../_test_utils/session/cases.ts";
 import { keaPeer, startPeer } from "../_test_utils/session/kea.ts";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
 import { udpSession } from "../_test_utils/session/pair.ts";
 import { trackFds } from "../_test_utils/session/raw.ts";
-import { waitFor } from "../_test_utils/session/wait.ts";
+import { waitFor } from "../_test_utils/wait.ts";
 import { poller } from "./_poller.ts";
 import { SocketSessionForwarder } from "./forwarder.ts";
 import { SocketSessionListener } from "./listener.ts";

@@ -1,7 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { fromHex, toHex } from "../_test_utils/session/hex.ts";
+import { fromHex, toHex } from "../_test_utils/hex.ts";
 import { BAD_SESSION_CASES } from "../_test_utils/session/cases.ts";
 import { SocketSessionError } from "./errors.ts";
 import { type DecodedSession, SessionDecoder } from "./session_decoder.ts";

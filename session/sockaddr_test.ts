@@ -1,7 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import fc from "fast-check";
 import assert from "node:assert/strict";
-import { toHex } from "../_test_utils/session/hex.ts";
+import { toHex } from "../_test_utils/hex.ts";
 import {
   decodeSockaddr,
   encodeSockaddr,

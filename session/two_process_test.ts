@@ -4,11 +4,13 @@
 import dgram from "node:dgram";
 import assert from "node:assert/strict";
 import { tempDir } from "../_test_utils/peers.ts";
+import { within } from "../_test_utils/wait.ts";
 import {
   type JsonProcess,
   startJsonProcess,
 } from "../_test_utils/session/kea.ts";
 import { answerFor } from "../_test_utils/session/worker.ts";
+import { concatBytes } from "../_internal/bytes.ts";
 
 function spawn(script: string, args: string[]): JsonProcess {
   return startJsonProcess(Deno.execPath(), [
@@ -49,7 +51,7 @@ async function tcpClient(
     chunks.push(buf.slice(0, n));
   }
   return new TextDecoder().decode(
-    new Uint8Array(chunks.flatMap((c) => [...c])),
+    concatBytes(chunks),
   );
 }
 
@@ -60,17 +62,11 @@ async function udpRoundTrip(
 ): Promise<string> {
   const sock = dgram.createSocket(type);
   try {
-    return await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new Error("Cannot get UDP answer: timed out")),
-        10000,
-      );
-      sock.once("message", (m) => {
-        clearTimeout(timer);
-        resolve(m.toString());
-      });
-      sock.send(msg, port, type === "udp4" ? "127.0.0.1" : "::1");
+    const answer = new Promise<string>((resolve) => {
+      sock.once("message", (m) => resolve(m.toString()));
     });
+    sock.send(msg, port, type === "udp4" ? "127.0.0.1" : "::1");
+    return await within(answer, "the UDP answer");
   } finally {
     await new Promise<void>((r) => sock.close(() => r()));
   }

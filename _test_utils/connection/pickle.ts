@@ -17,7 +17,7 @@ import {
   PyFloat,
   Tuple,
 } from "../../connection/pickle.ts";
-import { toHex as hex } from "../codec_check.ts";
+import { toHex as hex } from "../hex.ts";
 import { pyFloatRepr, type Tagged } from "./pickle_tagged.ts";
 
 export {
@@ -251,29 +251,4 @@ export function tenMbValue(): unknown {
     });
   }
   return { rows, meta: { n: 120000, nested: [[[[[1]]]]], none: null } };
-}
-
-/**
- * How many of this process's fds are Unix sockets bound to (or accepted on)
- * `path`. Unlike a count of every fd, it is not disturbed by tests running
- * in parallel in the same process.
- */
-export function unixSocketFds(path: string): number {
-  const inodes = new Set<string>();
-  const table = Deno.readTextFileSync("/proc/net/unix").split("\n").slice(1);
-  for (const line of table) {
-    const cols = line.trim().split(/\s+/);
-    if (cols[7] === path && cols[6] !== undefined) inodes.add(cols[6]);
-  }
-  let n = 0;
-  for (const entry of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      const target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
-      const m = /^socket:\[(\d+)\]$/.exec(target);
-      if (m && inodes.has(m[1]!)) n++;
-    } catch {
-      // The fd was closed while listing.
-    }
-  }
-  return n;
 }

@@ -14,7 +14,7 @@ import {
   PyFloat,
   Tuple,
 } from "../../connection/pickle.ts";
-import { toHex as hex } from "../codec_check.ts";
+import { toHex as hex } from "../hex.ts";
 
 /** A value in the tagged JSON form of the vectors' `expected` field. */
 export type Tagged =

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { fromHex } from "./hex.ts";
+import { fromHex } from "../hex.ts";
 
 /** One recorded run between two real interpreters. */
 export interface HandshakeScenario {

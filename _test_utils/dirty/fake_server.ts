@@ -36,7 +36,9 @@ import {
   encodeResponse,
 } from "../../dirty/message_encoders.ts";
 import type { DirtyValue } from "../../dirty/tlv.ts";
-import { hexBytes, loadVectors } from "./vectors.ts";
+import { delay } from "../../_internal/timers.ts";
+import { loadVectors } from "./vectors.ts";
+import { fromHex } from "../hex.ts";
 
 /** A running fake server. */
 export interface FakeDirtyServer extends AsyncDisposable {
@@ -57,7 +59,7 @@ for (
     ...loadVectors("extra-vectors.json"),
   ]
 ) {
-  if (v.kind === "message") vectorBytes.set(v.name, hexBytes(v.hex));
+  if (v.kind === "message") vectorBytes.set(v.name, fromHex(v.hex));
 }
 
 function withId(bytes: Uint8Array, id: bigint): Uint8Array {
@@ -103,7 +105,8 @@ export function startFakeDirtyServer(dir: string): FakeDirtyServer {
   const listener = Deno.listen({ transport: "unix", path });
   const conns = new Set<Deno.Conn>();
   const tasks = new Set<Promise<void>>();
-  const timers = new Map<ReturnType<typeof setTimeout>, () => void>();
+  /** Aborted on dispose: wakes sleeping handlers. */
+  const closing = new AbortController();
   const tables = new Map<string, Map<DirtyValue, DirtyValue>>();
   const server: FakeDirtyServer = {
     path,
@@ -115,11 +118,7 @@ export function startFakeDirtyServer(dir: string): FakeDirtyServer {
     async [Symbol.asyncDispose]() {
       listener.close();
       // Wake sleeping handlers so they finish (their writes then fail and end them).
-      for (const [t, wake] of timers) {
-        clearTimeout(t);
-        wake();
-      }
-      timers.clear();
+      closing.abort();
       for (const c of conns) {
         try {
           c.close();
@@ -131,13 +130,7 @@ export function startFakeDirtyServer(dir: string): FakeDirtyServer {
   };
 
   const sleep = (ms: number): Promise<void> =>
-    new Promise((r) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        r();
-      }, ms);
-      timers.set(t, r);
-    });
+    delay(ms, closing.signal).catch(() => {});
 
   async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
     let off = 0;
@@ -356,7 +349,7 @@ export function startFakeDirtyServer(dir: string): FakeDirtyServer {
       case "close":
         return false;
       case "garbage":
-        await writeAll(conn, hexBytes("58580102000000000000000000000001"));
+        await writeAll(conn, fromHex("58580102000000000000000000000001"));
         return true;
       case "wrong_id":
         await writeAll(conn, encodeResponse(id + 1n, 1));

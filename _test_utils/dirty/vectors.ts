@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { fromHex } from "../hex.ts";
 import { DirtyFloat } from "../../dirty/dirty_float.ts";
 import type { DirtyValue } from "../../dirty/tlv.ts";
 
@@ -44,22 +45,6 @@ export function loadVectors(name: string): Vector[] {
   return JSON.parse(Deno.readTextFileSync(new URL(name, dir)));
 }
 
-/** Hex to bytes. */
-export function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-  }
-  return out;
-}
-
-/** Lowercase hex of bytes (no separators). */
-export function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
 /** The value our decoder gives with `{ float: "tagged" }`. */
 export function fromTagged(t: Tagged): DirtyValue {
   switch (t.t) {
@@ -87,7 +72,7 @@ export function fromTagged(t: Tagged): DirtyValue {
     case "str":
       return t.v;
     case "bytes":
-      return hexBytes(t.hex);
+      return fromHex(t.hex);
     case "list":
       return t.items.map(fromTagged);
     case "dict": {

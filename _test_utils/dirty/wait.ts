@@ -1,24 +1,12 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * Waiting on events in the dirty arbiter tests: a bounded poll for a
- * condition, process liveness, and a log hook that can be waited on.
+ * Waiting on events in the dirty arbiter tests: process liveness and a log
+ * hook that can be waited on (a bounded poll is `../wait.ts`'s `waitFor`).
  *
  * @module
  */
 import type { ArbiterLogLevel } from "../../dirty/arbiter.ts";
-
-/** Polls `cond` every 25 ms until it holds; throws after `ms`. */
-export async function waitFor(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  ms = 15_000,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { EVENT_TIMEOUT, within } from "../wait.ts";
 
 /** True while the process exists and is not a zombie. */
 export function alive(pid: number): boolean {
@@ -48,22 +36,17 @@ export class LogRecorder {
   };
 
   /** Resolves with the first line (so far or to come) matching `re`. */
-  waitFor(re: RegExp, ms = 15_000): Promise<string> {
+  async waitFor(re: RegExp, ms = EVENT_TIMEOUT): Promise<string> {
     const seen = this.lines.find((l) => re.test(l.message));
-    if (seen) return Promise.resolve(seen.message);
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        this.#waiters.splice(this.#waiters.indexOf(w), 1);
-        reject(new Error(`Timed out waiting for a log line ${re}`));
-      }, ms);
-      const w = {
-        re,
-        resolve: (line: string) => {
-          clearTimeout(t);
-          resolve(line);
-        },
-      };
-      this.#waiters.push(w);
-    });
+    if (seen) return seen.message;
+    const w = { re, resolve: (_line: string): void => {} };
+    const line = new Promise<string>((resolve) => w.resolve = resolve);
+    this.#waiters.push(w);
+    try {
+      return await within(line, `a log line ${re}`, ms);
+    } finally {
+      const i = this.#waiters.indexOf(w);
+      if (i >= 0) this.#waiters.splice(i, 1);
+    }
   }
 }

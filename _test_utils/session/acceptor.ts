@@ -1,8 +1,7 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * Acceptor test helpers: the kernel accept queue of a listening port, a
- * listener shut down under the acceptor, and a child process that runs an
- * acceptor with its fd table full on command (to provoke `EMFILE`).
+ * A child process for the acceptor tests that runs an acceptor with its fd
+ * table full on command (to provoke `EMFILE`).
  *
  * The child (`import.meta.main`, args: the receiver's Unix path) connects a
  * forwarder, starts `forwardTcpConnections`, prints
@@ -23,57 +22,34 @@ import { forwardTcpConnections } from "../../session/tcp_acceptor.ts";
 import { SocketSessionForwarder } from "../../session/forwarder.ts";
 import type { SocketSessionError } from "../../session/errors.ts";
 import { poller } from "../../session/_poller.ts";
-import { waitFor } from "./wait.ts";
-import { fdCount, fillFdTable, openLibc } from "./fd_table.ts";
-
-export { shutdownSocket } from "./fd_table.ts";
-
-/**
- * Connections waiting in the kernel accept queue of the TCP socket
- * listening on `port` (the `rx_queue` of its LISTEN row in
- * `/proc/net/tcp{,6}`), or null when no such socket listens.
- */
-export async function acceptQueueLength(port: number): Promise<number | null> {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    const rows = (await Deno.readTextFile(file)).split("\n").slice(1);
-    for (const row of rows) {
-      const [, local, , state, queues] = row.trim().split(/\s+/);
-      if (state !== "0A" || !local?.endsWith(`:${hexPort}`)) continue;
-      return parseInt(queues!.split(":")[1]!, 16);
-    }
-  }
-  return null;
-}
+import { printJson as print, stdinLines, stdinReadStarted } from "../child.ts";
+import { fillFdTable, openLibc } from "../fd_table.ts";
+import {
+  openRuntimeSignalSockets,
+  socketAndPipeCount as fdCount,
+} from "../sockets.ts";
+import { waitFor } from "../wait.ts";
 
 if (import.meta.main) {
   const lib = openLibc();
-  const print = (o: unknown): void => console.log(JSON.stringify(o));
   const forwarder = new SocketSessionForwarder(Deno.args[0]!);
   forwarder.connect();
   // Read stdin before counting fds: reading it opens fds of its own.
   const commands: string[] = [];
   let wakeUp = (): void => {};
   const stdinDone = (async () => {
-    let rest = "";
-    for await (
-      const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())
-    ) {
-      rest += chunk;
-      let nl;
-      while ((nl = rest.indexOf("\n")) >= 0) {
-        commands.push(rest.slice(0, nl));
-        rest = rest.slice(nl + 1);
-      }
+    for await (const line of stdinLines()) {
+      commands.push(line);
       wakeUp();
     }
     commands.push("eof");
     wakeUp();
   })();
-  // Deno opens a couple of fds of its own in its first few hundred ms;
-  // with the table filled later they could not be opened. (The counts
-  // compare sockets and pipes only, so these do not matter there.)
-  await new Promise((r) => setTimeout(r, 700));
+  // Deno opens sockets of its own for signal handling about half a second
+  // after it starts, and an fd to read stdin with once the read started;
+  // with the table filled later they could not be opened.
+  openRuntimeSignalSockets();
+  await stdinReadStarted();
   const fds = fdCount();
   const acceptor = forwardTcpConnections({
     forwarder,

@@ -13,12 +13,12 @@ import {
   forwardUdpDatagrams,
   SocketSessionForwarder,
 } from "../../session/mod.ts";
-
-async function fdCount(): Promise<number> {
-  let n = 0;
-  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
-  return n;
-}
+import {
+  openRuntimeSignalSockets,
+  socketAndPipeCount,
+  socketAndPipeCountNear,
+} from "../sockets.ts";
+import { stdinReadStarted } from "../child.ts";
 
 if (import.meta.main) {
   const forwarder = new SocketSessionForwarder(Deno.args[0]!);
@@ -40,23 +40,26 @@ if (import.meta.main) {
     }
     reportNow.resolve();
   })();
-  // Deno opens a couple of fds of its own in its first few hundred ms.
-  await new Promise((r) => setTimeout(r, 700));
+  // Deno opens sockets of its own for signal handling about half a second
+  // after it starts, and an fd to read stdin with once the read started:
+  // both before the count.
+  openRuntimeSignalSockets();
+  await stdinReadStarted();
   const ports = Object.fromEntries(
     Object.entries(acceptors).map(([k, a]) => [k, a.addr.port]),
   );
-  console.log(JSON.stringify({ ready: true, ...ports, fds: await fdCount() }));
+  const ready = socketAndPipeCount();
+  console.log(JSON.stringify({ ready: true, ...ports, fds: ready }));
   // A line on stdin asks for the report (stdin stays open, so the fds that
   // reading it uses are the same as at the start); its end stops us.
   await reportNow.promise;
-  await new Promise((r) => setTimeout(r, 50));
   const forwarded = Object.values(acceptors).reduce(
     (n, a) => n + a.forwarded,
     0,
   );
   console.log(
     JSON.stringify({
-      fds: await fdCount(),
+      fds: await socketAndPipeCountNear(ready),
       forwarded,
       errors: errors.slice(0, 5),
     }),

@@ -11,41 +11,32 @@
  */
 import { SocketSessionListener } from "../../session/listener.ts";
 import type { SocketSessionError } from "../../session/errors.ts";
-import { fillFdTable, openLibc } from "./fd_table.ts";
+import { printJson as print, stdinLines } from "../child.ts";
+import { fillFdTable, openLibc } from "../fd_table.ts";
 
 if (import.meta.main) {
   const lib = openLibc();
-  const print = (o: unknown): void => console.log(JSON.stringify(o));
   const listener = SocketSessionListener.listen(Deno.args[0]!, {
     onError: (e) => print({ error: (e as SocketSessionError).code }),
   });
   let held: number[] = [];
   let accepting: Promise<void> = Promise.resolve();
   print({ ready: true });
-  let rest = "";
-  for await (
-    const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())
-  ) {
-    rest += chunk;
-    let nl;
-    while ((nl = rest.indexOf("\n")) >= 0) {
-      const cmd = rest.slice(0, nl);
-      rest = rest.slice(nl + 1);
-      if (cmd === "fill") {
-        held = fillFdTable(lib);
-        print({ filled: held.length });
-        accepting = listener.accept().then(
-          (r) => {
-            r.close();
-            print({ accepted: true });
-          },
-          (e) => print({ failed: (e as SocketSessionError).code ?? String(e) }),
-        );
-      } else if (cmd === "free") {
-        for (const fd of held) lib.symbols.close(fd);
-        print({ freed: held.length });
-        held = [];
-      }
+  for await (const cmd of stdinLines()) {
+    if (cmd === "fill") {
+      held = fillFdTable(lib);
+      print({ filled: held.length });
+      accepting = listener.accept().then(
+        (r) => {
+          r.close();
+          print({ accepted: true });
+        },
+        (e) => print({ failed: (e as SocketSessionError).code ?? String(e) }),
+      );
+    } else if (cmd === "free") {
+      for (const fd of held) lib.symbols.close(fd);
+      print({ freed: held.length });
+      held = [];
     }
   }
   await accepting;

@@ -23,6 +23,7 @@ import {
   encodeSockaddr,
   encodeUnixSockaddr,
 } from "../../session/sockaddr.ts";
+import { turn, waitFor } from "../wait.ts";
 
 /** Connects a raw Unix stream socket to `path`. */
 export function rawConnect(path: string): number {
@@ -196,7 +197,7 @@ export async function pollerRoundTrip(): Promise<void> {
     libc.write(pair[1]!, new Uint8Array(1), 1n);
     await poller.wait(pair[0]!, P.POLLIN);
     // The continuations of waits resolved in the same wake-up run first.
-    await new Promise((r) => setTimeout(r, 0));
+    await turn();
   } finally {
     closeFd(pair[0]!);
     closeFd(pair[1]!);
@@ -243,9 +244,8 @@ export function trackFds(): FdTracker {
   };
   return {
     async leaks() {
-      for (let i = 0; i < 200 && poller.running; i++) {
-        await new Promise((r) => setTimeout(r, 5));
-      }
+      await waitFor("the poller to go idle", () => !poller.running, 1000)
+        .catch(() => {});
       poller.closeIdle();
       const open = new Set<string>();
       for await (const e of Deno.readDir("/proc/self/fd")) {

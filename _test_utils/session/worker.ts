@@ -16,12 +16,12 @@ import {
   type SocketSession,
   SocketSessionListener,
 } from "../../session/mod.ts";
-
-async function fdCount(): Promise<number> {
-  let n = 0;
-  for await (const _ of Deno.readDir("/proc/self/fd")) n++;
-  return n;
-}
+import {
+  openRuntimeSignalSockets,
+  socketAndPipeCount,
+  socketAndPipeCountNear,
+} from "../sockets.ts";
+import { concatBytes } from "../../_internal/bytes.ts";
 
 /** `<length>:<checksum>` of a message: u32 length, then that many bytes. */
 export function answerFor(message: Uint8Array): string {
@@ -56,14 +56,9 @@ async function answerTcp(session: SocketSession): Promise<void> {
   await writer.close();
 }
 
+/** The parts joined, kept as one part for the next call. */
 function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
+  const out = concatBytes(parts);
   parts.splice(0, parts.length, out);
   return out;
 }
@@ -71,9 +66,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
 if (import.meta.main) {
   const listener = SocketSessionListener.listen(Deno.args[0]!);
   const accepted = listener.accept();
-  // Deno opens a couple of fds of its own in its first few hundred ms.
-  await new Promise((r) => setTimeout(r, 700));
-  console.log(JSON.stringify({ ready: true, fds: await fdCount() }));
+  // Deno opens sockets of its own for signal handling about half a second
+  // after it starts: open them now, before the count.
+  openRuntimeSignalSockets();
+  const ready = socketAndPipeCount();
+  console.log(JSON.stringify({ ready: true, fds: ready }));
   const receiver = await accepted;
   const handlers: Promise<void>[] = [];
   const errors: string[] = [];
@@ -99,12 +96,11 @@ if (import.meta.main) {
   }
   await Promise.all(handlers);
   receiver.close();
-  await new Promise((r) => setTimeout(r, 50));
+  // The state of the ready line again: an accept() pending.
   const accepting = listener.accept().catch(() => {});
-  await new Promise((r) => setTimeout(r, 50));
   console.log(
     JSON.stringify({
-      fds: await fdCount(),
+      fds: await socketAndPipeCountNear(ready),
       sessions,
       errors: errors.slice(0, 5),
     }),

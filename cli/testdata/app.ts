@@ -1,5 +1,6 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Test fixture: a dirty app for the `ipc dirty` command tests.
+import { delay } from "../../_internal/timers.ts";
 import { requestKwargs, requestSignal } from "../../dirty/app.ts";
 
 export class TestApp {
@@ -25,14 +26,7 @@ export class TestApp {
 
   /** Waits `ms`, or less when the arbiter gives up on the request. */
   async slow(ms: number): Promise<number> {
-    const signal = requestSignal();
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => {
-        clearTimeout(t);
-        resolve();
-      }, { once: true });
-    });
+    await delay(ms, requestSignal()).catch(() => {});
     return ms;
   }
 }

@@ -23,12 +23,9 @@ import {
   Tuple,
   UnpicklingError,
 } from "@sidecar/ipc/connection/pickle";
-import {
-  canonicalJson,
-  expectEqual,
-  fromHex,
-  toHex,
-} from "../../_test_utils/codec_check.ts";
+import { canonicalJson, expectEqual } from "../../_test_utils/codec_check.ts";
+import { fromHex, toHex } from "../../_test_utils/hex.ts";
+import { concatBytes } from "../../_internal/bytes.ts";
 import {
   normalizeTagged,
   type Tagged,
@@ -46,16 +43,6 @@ interface Vector {
 const NOT_LOSS_FREE = new Set(["shared_str_twice_p3", "shared_str_twice_p5"]);
 
 const EXACT = { floats: "wrap", dicts: "map" } as const;
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 function truncatedReason(bytes: Uint8Array): string {
   try {
@@ -90,7 +77,7 @@ export function check(): string {
       `${v.name}: our pickle decoded`,
     );
     expectEqual(
-      toHex(concat(dumpsChunks(value, { protocol: v.protocol }))),
+      toHex(concatBytes(dumpsChunks(value, { protocol: v.protocol }))),
       toHex(again),
       `${v.name}: dumpsChunks()`,
     );

@@ -6,6 +6,7 @@ import { startArbiter } from "../arbiter.ts";
 import { encodeRequest } from "../message_encoders.ts";
 import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { openFdCount } from "../../_test_utils/peers.ts";
+import { openRuntimeSignalSockets } from "../../_test_utils/sockets.ts";
 
 const APP = `${new URL("./apps/echo.ts", import.meta.url).href}:EchoApp`;
 const fds = () =>
@@ -17,13 +18,14 @@ const fds = () =>
     }
   });
 
-// Warm up the runtime's own lazily opened fds (Deno opens two sockets of
-// its own after about a second of running).
+// Warm up the fds the runtime and a first arbiter open once and keep (the
+// runtime's signal sockets, which Deno opens by itself after about half a
+// second, are opened at once).
+openRuntimeSignalSockets();
 {
   await using arb = await startArbiter({ apps: [APP], log: () => {} });
   await using c = await RawDirtyConn.open(arb.socketPath);
   await c.call(APP, "add", [1, 2]);
-  await new Promise((r) => setTimeout(r, 1200));
 }
 const before = openFdCount();
 const list = fds();

@@ -21,7 +21,8 @@ import {
   encodeTlv,
   parseFrame,
 } from "@sidecar/ipc/dirty/tlv";
-import { expectEqual, fromHex, toHex } from "../../_test_utils/codec_check.ts";
+import { expectEqual } from "../../_test_utils/codec_check.ts";
+import { fromHex, toHex } from "../../_test_utils/hex.ts";
 
 interface Vector {
   kind: string;

@@ -22,7 +22,8 @@ import {
   frameFromHumanString,
   frameToHumanString,
 } from "@sidecar/ipc/framing/frames";
-import { expectEqual, fromHex, toHex } from "../../_test_utils/codec_check.ts";
+import { expectEqual } from "../../_test_utils/codec_check.ts";
+import { fromHex, toHex } from "../../_test_utils/hex.ts";
 
 interface Vector {
   name: string;

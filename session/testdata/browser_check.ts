@@ -23,7 +23,8 @@ import {
   type SessionHeader,
   SocketSessionError,
 } from "@sidecar/ipc/session/header";
-import { expectEqual, fromHex, toHex } from "../../_test_utils/codec_check.ts";
+import { expectEqual } from "../../_test_utils/codec_check.ts";
+import { fromHex, toHex } from "../../_test_utils/hex.ts";
 
 interface Expected {
   name: string;

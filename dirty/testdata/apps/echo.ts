@@ -1,20 +1,13 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 // Test fixture: a dirty app with one action of each kind.
+import { delay } from "../../../_internal/timers.ts";
 import { DirtyApp, requestSignal } from "../../app.ts";
 import { DirtyFloat } from "../../dirty_float.ts";
 import { StashClient } from "../../stash_client.ts";
 
 /** Resolves after `ms`, or at once when the current request is given up. */
 function nap(ms: number, signal = requestSignal()): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
+  return delay(ms, signal).catch(() => {});
 }
 
 export class EchoApp extends DirtyApp {
@@ -75,14 +68,7 @@ export class EchoApp extends DirtyApp {
   }
 
   async sleep(ms: number): Promise<number> {
-    const signal = requestSignal();
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    await nap(ms);
     return ms;
   }
 
@@ -324,4 +310,25 @@ export class BadFloatsApp extends DirtyApp {
   hello(): string {
     return "never";
   }
+}
+
+/**
+ * Its `close()` takes 300 ms, then writes `closed` to
+ * `<tmp>/sidecar-dirty-close-<worker pid>` (the worker needs write access
+ * there): a stop that does not wait for `close()` leaves no file.
+ */
+export class SlowCloseApp extends DirtyApp {
+  pid(): number {
+    return Deno.pid;
+  }
+
+  override async close(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 300));
+    await Deno.writeTextFile(closeMarkPath(Deno.pid), "closed");
+  }
+}
+
+/** Where {@linkcode SlowCloseApp} of worker `pid` writes its mark. */
+export function closeMarkPath(pid: number): string {
+  return `${Deno.env.get("TMPDIR") ?? "/tmp"}/sidecar-dirty-close-${pid}`;
 }

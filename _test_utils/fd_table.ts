@@ -1,8 +1,9 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 /**
- * Filling a process's fd table (to provoke `EMFILE` in an accept loop),
- * counting its sockets and pipes, and shutting a listening socket down:
- * for the child processes of the session tests.
+ * Filling a process's fd table (to provoke `EMFILE` in an accept loop) and
+ * shutting a listening socket down, through libc: for the tests of every
+ * accept loop and their child processes (count the sockets and pipes with
+ * `sockets.ts`).
  *
  * @module
  */
@@ -73,18 +74,4 @@ export function fillFdTable(lib: FdLib): number[] {
     if (fd < 0) return held;
     held.push(fd);
   }
-}
-
-/** Open sockets and pipes (what the acceptor opens; not the runtime's other fds). */
-export function fdCount(): number {
-  let n = 0;
-  for (const e of Deno.readDirSync("/proc/self/fd")) {
-    try {
-      const target = Deno.readLinkSync(`/proc/self/fd/${e.name}`);
-      if (target.startsWith("socket:") || target.startsWith("pipe:")) n++;
-    } catch {
-      // Closed meanwhile (the directory's own fd).
-    }
-  }
-  return n;
 }
