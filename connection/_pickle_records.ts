@@ -7,6 +7,7 @@
 
 import { OP } from "./_pickle_opcodes.ts";
 import { ScalarWriter } from "./_pickle_scalars.ts";
+import { writeUtf8 } from "./_pickle_utf8.ts";
 
 /** Items per MARK ... APPENDS/SETITEMS/ADDITEMS batch (CPython's). */
 export const BATCH = 1000;
@@ -73,6 +74,10 @@ export abstract class RecordWriter extends ScalarWriter {
       this.saveSharedKeyItems(rec, keys);
       return;
     }
+    if (this.proto >= 4) {
+      this.saveBigRecordItems(rec, keys);
+      return;
+    }
     let i = 0;
     let count: number;
     do {
@@ -85,6 +90,69 @@ export abstract class RecordWriter extends ScalarWriter {
         this.save(rec[k]);
         if (++count === BATCH) break;
       }
+      this.op(OP.SETITEMS);
+    } while (count === BATCH);
+  }
+
+  /**
+   * The items of a plain object of more than MAX_SHARED_KEYS keys at
+   * protocol 4+. Keys of under 86 chars and float values are written in
+   * this loop, with the output position in a local; the rest goes through
+   * saveStrSlow() and save().
+   */
+  saveBigRecordItems(rec: Record<string, unknown>, keys: string[]): void {
+    const size = keys.length;
+    let i = 0;
+    let count: number;
+    do {
+      this.op(OP.MARK);
+      const stop = Math.min(size, i + BATCH);
+      count = stop - i;
+      let buf = this.buf;
+      let p = this.pos;
+      let limit = this.frameLimit();
+      for (; i < stop; i++) {
+        const k = keys[i]!;
+        const v = rec[k];
+        const n = k.length;
+        if (n >= 86 || p >= limit || p + 3 * n + 12 > buf.length) {
+          this.pos = p;
+          this.boundary();
+          this.saveStr(k);
+          this.save(v);
+          buf = this.buf;
+          p = this.pos;
+          limit = this.frameLimit();
+          continue;
+        }
+        // SHORT_BINUNICODE, the chars, MEMOIZE.
+        const start = p + 2;
+        p = start;
+        for (let j = 0; j < n; j++) {
+          const c = k.charCodeAt(j);
+          if (c >= 0x80) {
+            p = writeUtf8(k, buf, p, j);
+            break;
+          }
+          buf[p++] = c;
+        }
+        buf[start - 2] = OP.SHORT_BINUNICODE;
+        buf[start - 1] = p - start;
+        buf[p++] = OP.MEMOIZE;
+        this.memoLen++;
+        if (typeof v === "number" && !Number.isInteger(v) && p < limit) {
+          buf[p] = OP.BINFLOAT;
+          this.view.setFloat64(p + 1, v, false);
+          p += 9;
+        } else {
+          this.pos = p;
+          this.save(v);
+          buf = this.buf;
+          p = this.pos;
+          limit = this.frameLimit();
+        }
+      }
+      this.pos = p;
       this.op(OP.SETITEMS);
     } while (count === BATCH);
   }

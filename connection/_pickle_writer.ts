@@ -97,6 +97,17 @@ export class PickleWriter {
     }
   }
 
+  /**
+   * The position from which boundary() closes the open frame: an object
+   * starting before it needs no boundary() check. 0 when no frame is open
+   * (then ensure() opens one first).
+   */
+  frameLimit(): number {
+    const start = this.frameStart;
+    if (start >= 0) return start + HEADER + FRAME_TARGET;
+    return this.framing ? 0 : Infinity;
+  }
+
   op(code: number): void {
     this.ensure(1)[this.pos++] = code;
   }

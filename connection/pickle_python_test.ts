@@ -164,6 +164,59 @@ for (const minor of ["3.11", "3.13"] as const) {
   );
 
   peerTest(
+    `dumps() writes plain objects of more than 64 keys exactly like CPython ${minor}`,
+    python,
+    `python${minor}`,
+    async (py) => {
+      // The big-record loop writes short keys and float values itself and
+      // hands the rest (long or non-ASCII keys, other values, a full
+      // frame) to the general path: cover each of its exits, and frames
+      // closed in the middle of a batch.
+      const values: Record<string, unknown>[] = [];
+      const floats: Record<string, unknown> = {};
+      for (let i = 0; i < 5000; i++) floats[`key${i}`] = i * 1.5 + 0.25;
+      values.push(floats);
+      const mixed: Record<string, unknown> = {};
+      for (let i = 0; i < 2100; i++) {
+        const key = i % 7 === 0
+          ? `${"x".repeat(80 + (i % 11))}${i}`
+          : i % 11 === 0
+          ? `${"€".repeat(80 + (i % 17))}${i}`
+          : i % 5 === 0
+          ? `clé-${i}-${"é".repeat(i % 40)}`
+          : i % 13 === 0
+          ? `\u{1F600}${i}`
+          : `k${i}`;
+        mixed[key] = i % 3 === 0
+          ? i + 0.5
+          : i % 3 === 1
+          ? [i, `v${i}`, -0.0]
+          : i % 2 === 0
+          ? 2 ** 40 + i
+          : -0.0;
+      }
+      values.push(mixed);
+      const long: Record<string, unknown> = {};
+      for (let i = 0; i < 600; i++) long[`${"y".repeat(200)}${i}`] = i / 3;
+      values.push(long);
+      const cases: Case[] = [];
+      values.forEach((value, i) => {
+        for (const protocol of PROTOCOLS) {
+          cases.push({
+            name: `big record ${i}@p${protocol}`,
+            hex: toHex(dumps(value, { protocol })),
+            expr: toPyExpr(value),
+            protocol,
+            exact: true,
+          });
+        }
+      });
+      assert.ok(values.every((v) => identityFree(v, 4)));
+      await runCheck(py, cases);
+    },
+  );
+
+  peerTest(
     `loads() decodes what CPython ${minor} Connection.send() writes`,
     python,
     `python${minor}`,
