@@ -11,6 +11,13 @@
  * two rows are reported to `tools/bench.ts`'s summary through
  * `tools/bench_goal.ts` (without gunicorn, as not measured).
  *
+ * A floor row runs the same hops with no protocol at all: a relay process
+ * standing for the arbiter passes a request's bytes to echo servers in
+ * Web Workers of other processes (one per worker, in turn: standing for
+ * the workers' app threads and the round robin over them), and back
+ * (`_floor_peers.ts`), with one caller. A ratio to gunicorn above
+ * that row's is beyond what these hops allow in Deno.
+ *
  * ```sh
  * deno run -A dirty/bench/arbiter_compare.ts [--gunicorn /path/to/gunicorn-src] [--seconds 1.5] [--rounds 3]
  * ```
@@ -25,6 +32,7 @@ import { parseArgs } from "node:util";
 import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
 import { reportGoal } from "../../tools/bench_goal.ts";
+import { encodeRequest } from "../message_encoders.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -65,6 +73,79 @@ async function measure(
   const rate = n / ((performance.now() - t0) / 1000);
   for (const c of conns) c.close();
   return rate;
+}
+
+/**
+ * Round trips per second of raw bytes (one echo request's size) through
+ * the floor's relay and echo processes (`_floor_peers.ts`), one caller.
+ */
+async function measureFloor(socket: string): Promise<number> {
+  const msg = encodeRequest(1, "echo_app:EchoApp", "echo", [0, 0]);
+  const conn = await Deno.connect({ transport: "unix", path: socket });
+  const buf = new Uint8Array(64 * 1024);
+  const roundTrip = async (): Promise<void> => {
+    await conn.write(msg);
+    let got = 0;
+    while (got < msg.length) {
+      const n = await conn.read(buf);
+      if (n === null) throw new Error("The floor's relay went away");
+      got += n;
+    }
+  };
+  for (let i = 0; i < 1000; i++) await roundTrip();
+  let n = 0;
+  const t0 = performance.now();
+  const end = t0 + SECONDS * 1000;
+  while (performance.now() < end) {
+    await roundTrip();
+    n++;
+  }
+  const rate = n / ((performance.now() - t0) / 1000);
+  conn.close();
+  return rate;
+}
+
+/** Starts the floor's echo and relay processes; returns the relay socket. */
+async function startFloor(): Promise<
+  { socket: string; stop(): Promise<void> }
+> {
+  const dir = await Deno.makeTempDir({ prefix: "dirty-floor-" });
+  const script = new URL("./_floor_peers.ts", import.meta.url).pathname;
+  const start = async (args: string[]): Promise<Deno.ChildProcess> => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, ...args],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let text = "";
+    while (!text.includes("ready\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("Cannot start the floor's processes");
+      text += value;
+    }
+    reader.releaseLock();
+    void child.stdout.cancel().catch(() => {});
+    return child;
+  };
+  const echoes: Deno.ChildProcess[] = [];
+  const sockets: string[] = [];
+  for (let i = 0; i < WORKERS; i++) {
+    sockets.push(`${dir}/echo${i}.sock`);
+    echoes.push(await start(["echo", sockets[i]!]));
+  }
+  const relay = await start(["relay", `${dir}/relay.sock`, ...sockets]);
+  return {
+    socket: `${dir}/relay.sock`,
+    async stop() {
+      for (const c of [relay, ...echoes]) {
+        c.kill("SIGTERM");
+        await c.status;
+      }
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
 }
 
 interface Target {
@@ -195,16 +276,30 @@ if (src) targets.push(await gunicorn(src));
 // Rounds alternate between the arbiters, and the best round counts, so
 // that load from other processes on a shared machine hurts all alike.
 const best = targets.map(() => ({ 1: 0, 16: 0 }));
+const floor = await startFloor();
+let floorBest = 0;
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, t] of targets.entries()) {
+  // Each round starts with a different side: whichever side went first
+  // in a round was 10-20% slower (the same arbiter, measured first or
+  // second).
+  const sides: (() => Promise<void>)[] = [
+    ...targets.map((t, i) => async () => {
       for (const k of [1, 16] as const) {
         best[i]![k] = Math.max(best[i]![k], await measure(t.socket, t.app, k));
       }
+    }),
+    async () => {
+      floorBest = Math.max(floorBest, await measureFloor(floor.socket));
+    },
+  ];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let j = 0; j < sides.length; j++) {
+      await sides[(round + j) % sides.length]!();
     }
   }
 } finally {
   for (const t of targets) await t.stop();
+  await floor.stop();
 }
 const fmt = (x: number) => x.toFixed(0).padStart(9);
 console.log(
@@ -225,6 +320,22 @@ for (const k of [1, 16] as const) {
     `| ${k} | ${best.map((b) => fmt(b[k])).join(" | ")} | ${
       g ? ratio.toFixed(2) + "x" : "-"
     } | >= ${GOAL} | ${g ? (ratio >= GOAL ? "yes" : "no") : "-"} |`,
+  );
+}
+{
+  // The floor: raw bytes over the same hops (no goal; see the module doc).
+  const g = src ? best[2]![1] : 0;
+  console.log(
+    `| 1, floor: raw Deno relay + ${WORKERS} echo processes (in a Web Worker), no protocol | ${
+      fmt(floorBest)
+    } |${" - |".repeat(targets.length - 1)} ${
+      g ? (floorBest / g).toFixed(2) + "x" : "-"
+    } | none (a floor) | - |`,
+  );
+  console.log(
+    `ours (1 caller, 1 in flight) reaches ${
+      (100 * best[0]![1] / floorBest).toFixed(0)
+    }% of the floor's round trips/s`,
   );
 }
 if (!src) console.log("gunicorn source not found: comparison skipped");
