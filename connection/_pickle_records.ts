@@ -6,8 +6,7 @@
 // dict literals and attributes share. _pickle_encoder.ts walks the value.
 
 import { OP } from "./_pickle_opcodes.ts";
-import { ScalarWriter } from "./_pickle_scalars.ts";
-import { writeUtf8 } from "./_pickle_utf8.ts";
+import { ScalarWriter, writeShortStr } from "./_pickle_scalars.ts";
 
 /** Items per MARK ... APPENDS/SETITEMS/ADDITEMS batch (CPython's). */
 export const BATCH = 1000;
@@ -125,20 +124,7 @@ export abstract class RecordWriter extends ScalarWriter {
           limit = this.frameLimit();
           continue;
         }
-        // SHORT_BINUNICODE, the chars, MEMOIZE.
-        const start = p + 2;
-        p = start;
-        for (let j = 0; j < n; j++) {
-          const c = k.charCodeAt(j);
-          if (c >= 0x80) {
-            p = writeUtf8(k, buf, p, j);
-            break;
-          }
-          buf[p++] = c;
-        }
-        buf[start - 2] = OP.SHORT_BINUNICODE;
-        buf[start - 1] = p - start;
-        buf[p++] = OP.MEMOIZE;
+        p = writeShortStr(k, buf, p);
         this.memoLen++;
         if (typeof v === "number" && !Number.isInteger(v) && p < limit) {
           buf[p] = OP.BINFLOAT;

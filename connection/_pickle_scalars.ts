@@ -14,6 +14,28 @@ function hexDigit(c: number): number {
   return c <= 0x39 ? c - 0x30 : c - 0x57;
 }
 
+/**
+ * Writes a str of under 86 chars at protocol 4+ (SHORT_BINUNICODE, its
+ * UTF-8, MEMOIZE) at `p` in `buf`, which has room for `3 + 3 * s.length`
+ * bytes; returns the position after it. The caller counts the memo entry.
+ */
+export function writeShortStr(s: string, buf: Uint8Array, p: number): number {
+  const start = p + 2;
+  let q = start;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) {
+      q = writeUtf8(s, buf, q, i);
+      break;
+    }
+    buf[q++] = c;
+  }
+  buf[p] = OP.SHORT_BINUNICODE;
+  buf[p + 1] = q - start;
+  buf[q] = OP.MEMOIZE;
+  return q + 1;
+}
+
 /** Writes the scalar opcodes into a {@linkcode PickleWriter}. */
 export class ScalarWriter extends PickleWriter {
   /** The protocol, 2 to 5. */
@@ -150,22 +172,7 @@ export class ScalarWriter extends PickleWriter {
   saveStr(s: string): void {
     const n = s.length;
     if (n < 86 && this.proto >= 4) {
-      // SHORT_BINUNICODE, the chars, MEMOIZE.
-      const buf = this.ensure(3 + 3 * n);
-      const start = this.pos + 2;
-      let p = start;
-      for (let i = 0; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) {
-          p = writeUtf8(s, buf, p, i);
-          break;
-        }
-        buf[p++] = c;
-      }
-      buf[this.pos] = OP.SHORT_BINUNICODE;
-      buf[this.pos + 1] = p - start;
-      buf[p++] = OP.MEMOIZE;
-      this.pos = p;
+      this.pos = writeShortStr(s, this.ensure(3 + 3 * n), this.pos);
       this.memoLen++;
       return;
     }
