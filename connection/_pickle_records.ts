@@ -96,8 +96,9 @@ export abstract class RecordWriter extends ScalarWriter {
   /**
    * The items of a plain object of more than MAX_SHARED_KEYS keys at
    * protocol 4+. Keys of under 86 chars and float values are written in
-   * this loop, with the output position in a local; the rest goes through
-   * saveStrSlow() and save().
+   * this loop, with the output position in a local; the rest (and any item
+   * that would need a new frame or more room) goes through saveStr() and
+   * save().
    */
   saveBigRecordItems(rec: Record<string, unknown>, keys: string[]): void {
     const size = keys.length;
