@@ -151,15 +151,15 @@ function alternate(
   return { a: median(ta), b: median(tb), ratio: median(ratios) };
 }
 
+/** The rows shown with their walk floor: plain objects, lists, the memo. */
+const WALK_FLOOR_ROWS = new Set(["dict 1000 str->float", "nested config"]);
+
 /**
  * The walk that any pickler of JavaScript values does before it writes a
  * byte: each plain object's keys in order (`Object.keys()`), each value
  * read, each list and plain object put in an identity memo (a `Map`, as
  * CPython's memo). Nothing is written. Its time is a floor for `dumps()`.
  */
-/** The rows shown with their walk floor: plain objects, lists, the memo. */
-const WALK_FLOOR_ROWS = new Set(["dict 1000 str->float", "nested config"]);
-
 function walkFloor(value: unknown): number {
   const memo = new Map<object, number>();
   let touched = 0;

@@ -16,58 +16,57 @@
  * @module
  */
 
-/** Copies `from` to `to` until `from` ends. */
-async function pump(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+/**
+ * Copies what `from` reads to `targets`, each read to the next target in
+ * turn (one read is one request: a caller waits for each answer), until
+ * `from` ends; then closes the targets.
+ */
+async function pump(from: Deno.Conn, targets: Deno.Conn[]): Promise<void> {
   const buf = new Uint8Array(64 * 1024);
+  let next = 0;
   try {
     for (;;) {
       const n = await from.read(buf);
       if (n === null) break;
+      const to = targets[next]!;
+      next = (next + 1) % targets.length;
       let off = 0;
       while (off < n) off += await to.write(buf.subarray(off, n));
     }
   } catch {
     // The other side went away.
   }
-  try {
-    to.close();
-  } catch {
-    // Already closed.
+  for (const to of targets) {
+    try {
+      to.close();
+    } catch {
+      // Already closed.
+    }
   }
 }
 
-const ECHO_THREAD = `
-const listener = Deno.listen({ transport: "unix", path: PATH });
-postMessage("ready");
-for await (const conn of listener) {
-  (async () => {
-    const buf = new Uint8Array(64 * 1024);
-    try {
-      for (;;) {
-        const n = await conn.read(buf);
-        if (n === null) break;
-        let off = 0;
-        while (off < n) off += await conn.write(buf.subarray(off, n));
-      }
-    } catch { /* gone */ }
-    try { conn.close(); } catch { /* closed */ }
-  })();
-}
-`;
-
+/** This module run as the echo's Web Worker: its name is `echo:<socket>`. */
+const workerName = String((globalThis as { name?: unknown }).name ?? "");
 const [mode, path, up] = Deno.args;
-if (mode === "echo" && path) {
-  // The echo runs in a Web Worker, as a dirty worker's app code does.
-  const code = ECHO_THREAD.replace("PATH", JSON.stringify(path));
-  const worker = new Worker(
-    `data:application/javascript,${encodeURIComponent(code)}`,
-    { type: "module" },
+if (workerName.startsWith("echo:")) {
+  const listener = Deno.listen({
+    transport: "unix",
+    path: workerName.slice(5),
+  });
+  (globalThis as unknown as { postMessage(m: string): void }).postMessage(
+    "ready",
   );
+  for await (const conn of listener) void pump(conn, [conn]);
+} else if (mode === "echo" && path) {
+  // The echo runs in a Web Worker, as a dirty worker's app code does.
+  const worker = new Worker(import.meta.url, {
+    type: "module",
+    name: `echo:${path}`,
+  });
   worker.onmessage = () => console.log("ready");
 } else if (mode === "relay" && path && up) {
-  // One connection to each echo server per client; the client's reads go
-  // to them in turn (one read is one request: a caller waits for each
-  // answer), as an arbiter's round robin over its workers.
+  // One connection to each echo server per client, used in turn, as an
+  // arbiter's round robin over its workers.
   const ups = Deno.args.slice(2);
   const listener = Deno.listen({ transport: "unix", path });
   console.log("ready");
@@ -75,24 +74,8 @@ if (mode === "echo" && path) {
     const upstreams = await Promise.all(
       ups.map((p) => Deno.connect({ transport: "unix", path: p })),
     );
-    for (const u of upstreams) void pump(u, conn);
-    void (async () => {
-      const buf = new Uint8Array(64 * 1024);
-      let next = 0;
-      try {
-        for (;;) {
-          const n = await conn.read(buf);
-          if (n === null) break;
-          const to = upstreams[next]!;
-          next = (next + 1) % upstreams.length;
-          let off = 0;
-          while (off < n) off += await to.write(buf.subarray(off, n));
-        }
-      } catch {
-        // The client went away.
-      }
-      for (const u of upstreams) u.close();
-    })();
+    for (const u of upstreams) void pump(u, [conn]);
+    void pump(conn, upstreams);
   }
 } else {
   console.error(
