@@ -31,6 +31,32 @@ export async function* stdinLines(): AsyncGenerator<string> {
 }
 
 /**
+ * Reads a child's stdout until it contains `marker` (e.g. the line a
+ * server prints once it listens), then lets go of the stream.
+ *
+ * @param child The child, started with `stdout: "piped"`.
+ * @param marker What to wait for.
+ * @param what The error message if stdout ends first.
+ * @returns Everything read so far.
+ */
+export async function readUntil(
+  child: Deno.ChildProcess,
+  marker: string,
+  what: string,
+): Promise<string> {
+  const reader = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let text = "";
+  while (!text.includes(marker)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(what);
+    text += value;
+  }
+  reader.releaseLock();
+  return text;
+}
+
+/**
  * A watchdog for a child process: it is killed (`SIGKILL`) if it has not
  * exited `ms` milliseconds from now, so a hung child fails its test
  * instead of hanging it.

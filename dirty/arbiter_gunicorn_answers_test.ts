@@ -15,6 +15,7 @@ import {
   gunicornPeer,
 } from "../_test_utils/dirty/gunicorn.ts";
 import { peerTest, tempDir } from "../_test_utils/peers.ts";
+import { readUntil } from "../_test_utils/child.ts";
 import { startArbiter } from "./arbiter.ts";
 import { encodeFrame } from "./message_encoders.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
@@ -128,15 +129,7 @@ peerTest(
       stderr: "null",
     }).spawn();
     try {
-      const reader = child.stdout.pipeThrough(new TextDecoderStream())
-        .getReader();
-      let text = "";
-      while (!text.includes("ready")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("gunicorn's arbiter did not start");
-        text += value;
-      }
-      reader.releaseLock();
+      await readUntil(child, "ready", "gunicorn's arbiter did not start");
       assert.deepEqual(await run(sock, "dirty_demo_app:DemoApp"), recorded);
     } finally {
       child.kill("SIGTERM");

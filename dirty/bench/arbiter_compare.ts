@@ -31,6 +31,7 @@
 import { parseArgs } from "node:util";
 import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
+import { readUntil } from "../../_test_utils/child.ts";
 import { reportGoal } from "../../tools/bench_goal.ts";
 import { encodeRequest } from "../message_encoders.ts";
 
@@ -117,16 +118,7 @@ async function startFloor(): Promise<
       stdout: "piped",
       stderr: "inherit",
     }).spawn();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let text = "";
-    while (!text.includes("ready\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("Cannot start the floor's processes");
-      text += value;
-    }
-    reader.releaseLock();
-    void child.stdout.cancel().catch(() => {});
+    await readUntil(child, "ready\n", "Cannot start the floor's processes");
     return child;
   };
   const echoes: Deno.ChildProcess[] = [];
