@@ -24,8 +24,10 @@
  * shows the medians and the median of the per-pair ratios. `dumpsChunks()`
  * (no copy) is shown next to it. The "floor of pickle dumps" rows time
  * the walk that every pickler of JavaScript values does before it writes a
- * byte (`walkFloor()`), against CPython's whole `dumps()`: where that walk
- * alone is near CPython's time, the goal of 0.8 is near the floor.
+ * byte (`walkFloor()`), and the least writer (`_least_writer.ts`: the same
+ * bytes as `dumps()`, checked, from one plain recursive function with no
+ * checks and no other types), against CPython's whole `dumps()`: where
+ * they are near CPython's time, the goal of 0.8 is near the floor.
  * Rows with a goal are reported to
  * `tools/bench.ts`'s summary through `tools/bench_goal.ts`.
  *
@@ -36,6 +38,7 @@
 import process from "node:process";
 import { dumps, loads } from "../pickle.ts";
 import * as pickle from "../pickle.ts";
+import { leastWriter } from "./_least_writer.ts";
 import { pickleBenchPayloads } from "./_pickle_payloads.ts";
 import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
 
@@ -245,6 +248,7 @@ interface Row {
 const dumpRows: Row[] = [];
 const loadRows: Row[] = [];
 const walkRows: Row[] = [];
+const leastRows: Row[] = [];
 const sizes: string[] = [];
 let floorRow: Row | undefined;
 let chunksNote = "";
@@ -270,6 +274,11 @@ for (const [name, value] of Object.entries(values)) {
   let dec = Infinity;
   let chunks = Infinity;
   let walked = Infinity;
+  let least = Infinity;
+  // The least writer is a floor only where it writes the same bytes.
+  const leastSame = WALK_FLOOR_ROWS.has(name) &&
+    leastWriter(value).every((b, i) => b === ours[i]) &&
+    leastWriter(value).length === ours.length;
   for (let r = 0; r < ROUNDS; r++) {
     const t = await ask<{ dumps: number; loads: number }>(name);
     pyDumps = Math.min(pyDumps, t.dumps);
@@ -279,6 +288,7 @@ for (const [name, value] of Object.entries(values)) {
     if (WALK_FLOOR_ROWS.has(name)) {
       walked = Math.min(walked, once(() => walkFloor(value)));
     }
+    if (leastSame) least = Math.min(least, once(() => leastWriter(value)));
     if (value instanceof Uint8Array) {
       if (dumpsChunks !== undefined) {
         chunks = Math.min(chunks, once(() => dumpsChunks(value)));
@@ -298,6 +308,16 @@ for (const [name, value] of Object.entries(values)) {
     walkRows.push({
       name,
       ours: mb / walked,
+      peer: mb / pyDumps,
+      unit: "MB/s",
+      note: "",
+      noGoal: true,
+    });
+  }
+  if (least < Infinity) {
+    leastRows.push({
+      name,
+      ours: mb / least,
       peer: mb / pyDumps,
       unit: "MB/s",
       note: "",
@@ -378,6 +398,14 @@ if (floorRow) {
 for (const r of walkRows) {
   print(
     `floor of pickle dumps: ${r.name}: the walk alone (keys, values, identity memo), nothing written`,
+    r,
+    "",
+    "none (a floor for dumps())",
+  );
+}
+for (const r of leastRows) {
+  print(
+    `floor of pickle dumps: ${r.name}: the least writer (the same bytes, one plain function, no checks)`,
     r,
     "",
     "none (a floor for dumps())",
