@@ -3,13 +3,20 @@
 // The pickler: writes the same bytes as CPython's C pickler (3.8-3.14) for
 // the same value at protocols 2-5: memo, batches of 1000 (with CPython's
 // single-item and empty-trailing-batch quirks) and frames (connection.md
-// sections 4.3-4.5). This file walks the value: containers and the memo
-// of objects; _pickle_records.ts writes plain objects (shared keys),
-// _pickle_scalars.ts numbers and strings, _pickle_writer.ts holds the
-// output buffer and its frames.
+// sections 4.3-4.5). This file walks the value: the plain kinds inline in
+// save(), lists, tuples and the memo of objects; _pickle_pyobjects.ts
+// writes bytes, globals, Maps, sets and reduce calls, _pickle_records.ts
+// plain objects (shared keys), _pickle_scalars.ts numbers and strings,
+// _pickle_writer.ts holds the output buffer and its frames.
 
 import { OP } from "./_pickle_opcodes.ts";
-import { BATCH, RecordWriter } from "./_pickle_records.ts";
+import { BATCH } from "./_pickle_records.ts";
+import {
+  describe,
+  PyObjectWriter,
+  type Reducible,
+} from "./_pickle_pyobjects.ts";
+import { writeShortStr } from "./_pickle_scalars.ts";
 import { memoIndexOf, stampMemoIndex, Tuple } from "./_pickle_tuple.ts";
 import { ByteArray, FrozenSet, PyFloat } from "./pickle_types.ts";
 import { pickleReduce, PyGlobal, PyReduce } from "./pickle_reduce.ts";
@@ -19,16 +26,6 @@ export interface EncoderSettings {
   protocol: 2 | 3 | 4 | 5;
   maxDepth: number;
 }
-
-// Identities of the globals and constants CPython memoizes once per pickle.
-const G_CODECS_ENCODE = { module: "_codecs", name: "encode" };
-const G_BYTES = { module: "builtins", name: "bytes" };
-const G_BYTEARRAY = { module: "builtins", name: "bytearray" };
-const G_SET = { module: "builtins", name: "set" };
-const G_FROZENSET = { module: "builtins", name: "frozenset" };
-type GlobalId = typeof G_BYTES;
-type Reducible = { [pickleReduce](): unknown };
-const LATIN1 = { str: "latin1" };
 
 const PYFLOAT_PROTO: object = PyFloat.prototype;
 const TUPLE_PROTO: object = Tuple.prototype;
@@ -43,12 +40,6 @@ let spare: Encoder | null = null;
 let encoding = false;
 /** Numbers the top-level pickles, for the tuples' memo stamps. */
 let pickles = 0;
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value !== "object") return typeof value;
-  return (value as object).constructor?.name ?? "object";
-}
 
 /** Pickles `value`; throws `TypeError`/`RangeError` for what it cannot. */
 export function encodePickle(
@@ -110,9 +101,7 @@ function withEncoder<R>(
   }
 }
 
-class Encoder extends RecordWriter {
-  /** Memo indices of the objects saved so far (tuples: see `pickle`). */
-  memo: Map<object, number> = new Map();
+class Encoder extends PyObjectWriter {
   depth = 0;
   maxDepth = 0;
   /**
@@ -152,13 +141,109 @@ class Encoder extends RecordWriter {
     this.framing = false;
   }
 
-  /** The memo put of the object just made; `obj` is found again. */
-  memoPut(obj: object | null): void {
-    if (obj !== null) this.memo.set(obj, this.memoLen);
-    this.memoNew();
+  /**
+   * Pickles one value. At protocol 4+, when the value starts before the
+   * open frame's limit with room to spare (so it needs no boundary() and
+   * no ensure()), the plain kinds are written here with the position in a
+   * local: int32s, floats, strs under 86 chars, booleans, null, and the
+   * opening of a list or a plain object. Everything else goes to saveAny().
+   */
+  save(v: unknown): void {
+    let p = this.pos;
+    if (
+      this.proto < 4 || p >= this.frameLimit() || p + 270 > this.buf.length
+    ) {
+      this.saveAny(v);
+      return;
+    }
+    const buf = this.buf;
+    if (typeof v === "number") {
+      if ((v | 0) === v && (v !== 0 || 1 / v > 0)) {
+        if (v >= 0 && v < 256) {
+          buf[p++] = OP.BININT1;
+          buf[p++] = v;
+        } else if (v >= 0 && v < 65536) {
+          buf[p++] = OP.BININT2;
+          buf[p++] = v & 0xff;
+          buf[p++] = v >> 8;
+        } else {
+          buf[p++] = OP.BININT;
+          this.view.setInt32(p, v, true);
+          p += 4;
+        }
+        this.pos = p;
+        return;
+      }
+      if (Number.isInteger(v) && v !== 0) {
+        this.saveAny(v);
+        return;
+      }
+      buf[p] = OP.BINFLOAT;
+      this.view.setFloat64(p + 1, v, false);
+      this.pos = p + 9;
+      return;
+    }
+    if (typeof v === "string") {
+      if (v.length >= 86) {
+        this.saveAny(v);
+        return;
+      }
+      this.pos = writeShortStr(v, buf, p);
+      this.memoLen++;
+      return;
+    }
+    if (typeof v === "boolean") {
+      buf[p] = v ? OP.NEWTRUE : OP.NEWFALSE;
+      this.pos = p + 1;
+      return;
+    }
+    if (v === null) {
+      buf[p] = OP.NONE;
+      this.pos = p + 1;
+      return;
+    }
+    if (typeof v !== "object") {
+      this.saveAny(v);
+      return;
+    }
+    const isArray = Array.isArray(v);
+    if (!isArray) {
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== OBJECT_PROTO) {
+        this.saveNonPlain(v, proto);
+        return;
+      }
+    }
+    const next = this.memoLen;
+    const idx = this.memoTake(v, next);
+    if (idx !== next) {
+      this.memoGet(idx);
+      return;
+    }
+    this.memoLen = next + 1;
+    this.deeper();
+    buf[p] = isArray ? OP.EMPTY_LIST : OP.EMPTY_DICT;
+    buf[p + 1] = OP.MEMOIZE;
+    this.pos = p + 2;
+    if (isArray) this.batchList(v);
+    else this.saveRecordItems(v as Record<string, unknown>);
+    this.depth--;
   }
 
-  save(v: unknown): void {
+  /**
+   * The memo index of `o`, giving it `next` if it has none yet (one hash
+   * lookup where Map.prototype.getOrInsert exists).
+   */
+  memoTake(o: object, next: number): number {
+    if (GET_OR_INSERT) return this.memo.getOrInsert(o, next);
+    const idx = this.memo.get(o);
+    if (idx !== undefined) return idx;
+    this.memo.set(o, next);
+    return next;
+  }
+
+  /** save() for any value, through the general writers. */
+  saveAny(v: unknown): void {
     this.boundary();
     // `typeof v === "..."` tests compile to type checks; a switch over
     // `typeof v` calls the Typeof builtin and compares strings.
@@ -192,16 +277,11 @@ class Encoder extends RecordWriter {
     // Arrays first: Array.isArray() is cheaper than reading the prototype.
     const isArray = Array.isArray(o);
     const proto = isArray ? ARRAY_PROTO : Object.getPrototypeOf(o);
-    let idx: number | undefined;
     if (isArray || proto === OBJECT_PROTO) {
       // A record or a list: memoized right after its first opcode, so it
       // can take its memo entry now, in the same lookup that finds it.
       const next = this.memoLen;
-      if (GET_OR_INSERT) idx = this.memo.getOrInsert(o, next);
-      else {
-        idx = this.memo.get(o);
-        if (idx === undefined) this.memo.set(o, idx = next);
-      }
+      const idx = this.memoTake(o, next);
       if (idx !== next) {
         this.memoGet(idx);
         return;
@@ -217,6 +297,12 @@ class Encoder extends RecordWriter {
       this.depth--;
       return;
     }
+    this.saveNonPlain(o, proto);
+  }
+
+  /** An object that is neither a list nor a plain object. */
+  saveNonPlain(o: object, proto: object | null): void {
+    let idx: number;
     if (proto === TUPLE_PROTO && this.pickle !== 0) {
       // A tuple: its stamp says whether this pickle memoized it.
       idx = memoIndexOf(o as Tuple, this.pickle);
@@ -273,78 +359,6 @@ class Encoder extends RecordWriter {
       throw new RangeError(
         `Cannot pickle value: nesting depth exceeds the maximum of ${this.maxDepth}`,
       );
-    }
-  }
-
-  saveBytes(b: Uint8Array, identity: object | null): void {
-    const n = b.length;
-    if (this.proto >= 3) {
-      if (n < 256) {
-        this.ensure(2 + n);
-        this.buf[this.pos++] = OP.SHORT_BINBYTES;
-        this.buf[this.pos++] = n;
-        this.buf.set(b, this.pos);
-        this.pos += n;
-      } else if (n < 2 ** 32) {
-        this.writePayload(OP.BINBYTES, 4, b);
-      } else {
-        this.writePayload(OP.BINBYTES8, 8, b);
-      }
-      this.memoPut(identity);
-      return;
-    }
-    // Protocol 2 has no bytes opcode: CPython writes a call.
-    // Each boundary() below stands for one of CPython's nested save() calls.
-    if (n === 0) {
-      this.saveGlobal(G_BYTES);
-      this.boundary();
-      this.op(OP.EMPTY_TUPLE);
-    } else {
-      this.saveGlobal(G_CODECS_ENCODE);
-      this.boundary();
-      let latin1 = "";
-      for (let i = 0; i < n; i += 4096) {
-        latin1 += String.fromCharCode(...b.subarray(i, Math.min(n, i + 4096)));
-      }
-      this.boundary();
-      this.saveStr(latin1);
-      this.boundary();
-      const k = this.memo.get(LATIN1);
-      if (k !== undefined) this.memoGet(k);
-      else {
-        this.saveStr(LATIN1.str);
-        this.memo.set(LATIN1, this.memoLen - 1);
-      }
-      this.op(OP.TUPLE2);
-      this.memoPut(null);
-    }
-    this.op(OP.REDUCE);
-    this.memoPut(identity);
-  }
-
-  saveGlobal(g: GlobalId): void {
-    this.boundary();
-    const idx = this.memo.get(g);
-    if (idx !== undefined) {
-      this.memoGet(idx);
-    } else if (this.proto >= 4) {
-      this.boundary();
-      this.saveStr(g.module);
-      this.boundary();
-      this.saveStr(g.name);
-      this.op(OP.STACK_GLOBAL);
-      this.memoPut(g);
-    } else {
-      const module = this.proto < 3 && g.module === "builtins"
-        ? "__builtin__"
-        : g.module;
-      const text = `${module}\n${g.name}\n`;
-      this.ensure(1 + text.length);
-      this.buf[this.pos++] = OP.GLOBAL;
-      for (let i = 0; i < text.length; i++) {
-        this.buf[this.pos++] = text.charCodeAt(i);
-      }
-      this.memoPut(g);
     }
   }
 
@@ -421,141 +435,5 @@ class Encoder extends RecordWriter {
       this.op(n > 3 ? OP.TUPLE : OP.TUPLE1 + n - 1);
       this.memoPut(t);
     }
-  }
-
-  /** A Map or PyDict: a dict with any keys. */
-  saveMap(map: Map<unknown, unknown>): void {
-    this.op(OP.EMPTY_DICT);
-    this.memoPut(map);
-    const size = map.size;
-    if (size === 0) return;
-    const entries = map.entries();
-    if (size === 1) {
-      const e = entries.next();
-      if (!e.done) {
-        this.save(e.value[0]);
-        this.save(e.value[1]);
-      }
-      this.op(OP.SETITEM);
-      return;
-    }
-    let count: number;
-    do {
-      this.op(OP.MARK);
-      count = 0;
-      for (let e = entries.next(); !e.done; e = entries.next()) {
-        this.save(e.value[0]);
-        this.save(e.value[1]);
-        if (++count === BATCH) break;
-      }
-      this.op(OP.SETITEMS);
-    } while (count === BATCH);
-  }
-
-  saveSet(set: Set<unknown>): void {
-    if (this.proto < 4) {
-      this.saveReduceWithList(G_SET, set, [...set]);
-      return;
-    }
-    this.op(OP.EMPTY_SET);
-    this.memoPut(set);
-    if (set.size === 0) return;
-    const it = set.values();
-    let count: number;
-    do {
-      this.op(OP.MARK);
-      count = 0;
-      for (let e = it.next(); !e.done; e = it.next()) {
-        this.save(e.value);
-        if (++count === BATCH) break;
-      }
-      this.op(OP.ADDITEMS);
-    } while (count === BATCH);
-  }
-
-  saveFrozenSet(fs: FrozenSet): void {
-    if (this.proto < 4) {
-      this.saveReduceWithList(G_FROZENSET, fs, [...fs]);
-      return;
-    }
-    this.op(OP.MARK);
-    for (const item of fs) this.save(item);
-    const idx = this.memo.get(fs);
-    if (idx !== undefined) {
-      this.op(OP.POP_MARK);
-      this.memoGet(idx);
-      return;
-    }
-    this.op(OP.FROZENSET);
-    this.memoPut(fs);
-  }
-
-  /** `callable((list,))` as CPython's save_reduce writes it. */
-  saveReduceWithList(g: GlobalId, obj: object, items: unknown[]): void {
-    this.saveGlobal(g);
-    this.boundary(); // the argument tuple
-    this.boundary(); // the list in it
-    this.op(OP.EMPTY_LIST);
-    this.memoPut(null);
-    this.batchList(items);
-    this.op(OP.TUPLE1);
-    this.memoPut(null);
-    this.op(OP.REDUCE);
-    this.memoPut(obj);
-  }
-
-  /** CPython's save_reduce: the callable, the args, NEWOBJ/REDUCE, BUILD. */
-  saveReduce(r: PyReduce): void {
-    this.saveGlobal(r.callable);
-    this.save(r.args);
-    this.op(r.newobj ? OP.NEWOBJ : OP.REDUCE);
-    this.memoPut(r);
-    if (r.state !== undefined) {
-      this.save(r.state);
-      this.op(OP.BUILD);
-    }
-  }
-
-  /** An object with a [pickleReduce]() method, memoized as itself. */
-  saveReduced(o: Reducible): void {
-    const r = o[pickleReduce]();
-    if (r instanceof PyGlobal) {
-      this.saveGlobal(r);
-    } else if (r instanceof PyReduce) {
-      this.saveReduce(r);
-    } else {
-      throw new TypeError(
-        `Cannot pickle value: [pickleReduce]() of ${
-          describe(o)
-        } returned no PyReduce`,
-      );
-    }
-    this.memo.set(o, this.memo.get(r)!);
-  }
-
-  saveByteArray(ba: ByteArray): void {
-    const b = ba.bytes;
-    if (!(b instanceof Uint8Array)) {
-      throw new TypeError(
-        "Cannot pickle value: ByteArray holds a non-Uint8Array",
-      );
-    }
-    if (this.proto >= 5) {
-      this.writePayload(OP.BYTEARRAY8, 8, b);
-      this.memoPut(ba);
-      return;
-    }
-    this.saveGlobal(G_BYTEARRAY);
-    this.boundary(); // the argument tuple
-    if (b.length === 0) {
-      this.op(OP.EMPTY_TUPLE);
-    } else {
-      this.boundary(); // the bytes in it
-      this.saveBytes(b, null);
-      this.op(OP.TUPLE1);
-      this.memoPut(null);
-    }
-    this.op(OP.REDUCE);
-    this.memoPut(ba);
   }
 }
