@@ -106,7 +106,7 @@ export function bindSocket(options: AcceptorOptions, type: number): number {
         options.dualStack ? 0 : 1,
       );
     }
-    if (type === P.SOCK_STREAM && options.deferAccept) {
+    if (type === P.SOCK_STREAM && (options.deferAccept ?? true)) {
       const ms = Math.min(options.firstDataTimeout ?? 10000, MAX_TIMER_DELAY);
       setIntOption(
         fd,

@@ -30,13 +30,16 @@ export interface AcceptorOptions {
   /**
    * TCP: let the kernel hand over a connection only once its first bytes
    * arrived (`TCP_DEFER_ACCEPT`, for about `firstDataTimeout`, rounded up
-   * to seconds). The acceptor then reads and forwards each connection at
-   * once, without waiting for it, which makes it about twice as cheap per
-   * connection, and a client that connects and stays silent holds no fd
-   * meanwhile (nor a `maxPendingConnections` slot). One still silent after
-   * that is handed over anyway and gets `firstDataTimeout` as usual. For
-   * protocols where the client speaks first (HTTP, DNS over TCP).
-   * @default {false}
+   * to seconds). The acceptor forwards a connection only with its first
+   * bytes anyway; this way it reads and forwards each one at once, with no
+   * readiness wake-up to wait for them, which makes it about half as
+   * costly per connection, and a client that connects and stays silent
+   * holds no fd meanwhile (nor a `maxPendingConnections` slot). One still
+   * silent after that is handed over anyway and gets `firstDataTimeout` as
+   * usual, so it is closed after about twice `firstDataTimeout`. `false`
+   * accepts every connection at once and waits for its bytes in the
+   * acceptor (then silent clients count against `maxPendingConnections`).
+   * @default {true}
    */
   deferAccept?: boolean;
   /** Most bytes read before forwarding (1..65535). @default {65535} */

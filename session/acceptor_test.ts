@@ -42,6 +42,8 @@ leakFreeTest(
       forwarder,
       hostname: "::1",
       firstDataTimeout: 300,
+      // The userspace wait for first bytes (by default the kernel waits).
+      deferAccept: false,
       onError: (e) => errors.push(e),
     });
     assert.deepEqual(acceptor.addr.family, "IPv6");
@@ -182,6 +184,7 @@ leakFreeTest(
     const acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,
       firstDataTimeout: 50,
+      deferAccept: false,
       onError: () => {
         throw boom;
       },
@@ -199,6 +202,7 @@ leakFreeTest(
       await using quiet = forwardTcpConnections({
         forwarder: pair.forwarder,
         firstDataTimeout: 50,
+        deferAccept: false,
         onError: () => {
           thrown.resolve();
           throw boom;
@@ -223,6 +227,7 @@ leakFreeTest(
     await using acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,
       firstDataTimeout: Infinity,
+      deferAccept: false,
       onError: (e) => errors.push(e),
     });
     using _silent = await Deno.connect({
@@ -238,6 +243,7 @@ leakFreeTest(
     await using long = forwardTcpConnections({
       forwarder: pair.forwarder,
       firstDataTimeout: 2 ** 40,
+      deferAccept: false,
       onError: (e) => errors.push(e),
     });
     using _silent2 = await Deno.connect({
@@ -327,6 +333,8 @@ leakFreeTest(
     await using acceptor = forwardTcpConnections({
       forwarder,
       maxPendingConnections: 2,
+      // Silent clients take slots only when the acceptor accepts them.
+      deferAccept: false,
     });
     const port = acceptor.addr.port;
     assert.deepEqual(acceptor.pending, 0);
@@ -433,6 +441,7 @@ leakFreeTest(
       forwarder: pair.forwarder,
       maxPendingConnections: 1,
       firstDataTimeout: 200,
+      deferAccept: false,
       onError: (e) => errors.push(e),
     });
     const port = acceptor.addr.port;
@@ -450,13 +459,12 @@ leakFreeTest(
 );
 
 leakFreeTest(
-  "forwardTcpConnections({ deferAccept: true }): the kernel keeps a silent client (no fd, no pending slot) while a client with data is forwarded at once",
+  "forwardTcpConnections() by default (deferAccept) lets the kernel keep a silent client (no fd, no pending slot) while a client with data is forwarded at once",
   async (dir) => {
     await using pair = await sessionPair(dir, "d.sock");
     const errors: unknown[] = [];
     await using acceptor = forwardTcpConnections({
       forwarder: pair.forwarder,
-      deferAccept: true,
       onError: (e) => errors.push(e),
     });
     const port = acceptor.addr.port;
@@ -469,5 +477,29 @@ leakFreeTest(
     assert.deepEqual([acceptor.pending, acceptor.forwarded], [0, 1]);
     assert.deepEqual(await acceptQueueLength(port), 0);
     assert.deepEqual(errors, []);
+  },
+);
+
+leakFreeTest(
+  "forwardTcpConnections() by default: a client still silent after the kernel's defer period is handed over, then dropped after firstDataTimeout",
+  async (dir) => {
+    await using pair = await sessionPair(dir, "s.sock");
+    const errors: unknown[] = [];
+    await using acceptor = forwardTcpConnections({
+      forwarder: pair.forwarder,
+      // The kernel's period is this, rounded up to a second.
+      firstDataTimeout: 100,
+      onError: (e) => errors.push(e),
+    });
+    using silent = await Deno.connect({
+      hostname: "127.0.0.1",
+      port: acceptor.addr.port,
+    });
+    // Closed by the acceptor: handed over by the kernel after about a
+    // second, then 100 ms without bytes.
+    assert.deepEqual(await readAll(silent), "");
+    assert.deepEqual(errors.length, 1);
+    assert.deepEqual((errors[0] as SocketSessionError).code, "TIMEOUT");
+    assert.deepEqual([acceptor.pending, acceptor.forwarded], [0, 0]);
   },
 );

@@ -7,8 +7,13 @@
  *   (C: CPU seconds this process used meanwhile).
  * - `send PATH N LEN`: push N UDP sessions of LEN bytes (waiting with
  *   `send()` when the receiver lags), print `{"n":N,"seconds":S,"cpu":C}`.
- * - `e2e-front PATH [defer]`: forward TCP connections on 127.0.0.1 (port
- *   printed) until stdin ends (`defer`: with `deferAccept`).
+ * - `e2e-front PATH [nodefer]`: forward TCP connections on 127.0.0.1 (port
+ *   printed) until stdin ends (`nodefer`: with `deferAccept: false`).
+ * - `e2e-front-blocking PATH`: the floor of `compare.ts`: a front built
+ *   like the Kea-based peer's, which blocks this process's only thread in
+ *   `accept()` and then in `recv()` for each connection (one silent
+ *   client stalls it), and pushes each connection through our forwarder;
+ *   it runs until it is killed.
  * - `e2e-worker PATH`: answer "ok" on each forwarded connection (adopted
  *   with adoptTcpSession) until the forwarder closes.
  *
@@ -23,6 +28,9 @@ import {
   WouldBlockError,
 } from "../mod.ts";
 import process from "node:process";
+import { bindSocket } from "../_acceptor.ts";
+import { acceptSocket, closeFd, libc, P, socketName } from "../_libc.ts";
+import { decodeSockaddr } from "../sockaddr.ts";
 
 const [mode, path, a, b] = Deno.args;
 
@@ -95,11 +103,39 @@ if (mode === "recv") {
   await using acceptor = forwardTcpConnections({
     forwarder,
     hostname: "127.0.0.1",
-    deferAccept: a === "defer",
+    deferAccept: a !== "nodefer",
   });
   console.log(JSON.stringify({ port: acceptor.addr.port }));
   for await (const _ of Deno.stdin.readable) {
     // Run until stdin ends.
+  }
+} else if (mode === "e2e-front-blocking") {
+  const forwarder = new SocketSessionForwarder(path!);
+  forwarder.connect();
+  const fd = bindSocket({ forwarder, hostname: "127.0.0.1" }, P.SOCK_STREAM);
+  // Blocking, as the peer's: accept() and recv() wait in the kernel.
+  libc.fcntl(fd, P.F_SETFL, libc.fcntl(fd, P.F_GETFL, 0) & ~P.O_NONBLOCK);
+  const local = socketName(fd, false);
+  console.log(JSON.stringify({ port: decodeSockaddr(local).port }));
+  const buf = new Uint8Array(65535);
+  const remote = new Uint8Array(128);
+  const remoteLength = new Uint32Array(1);
+  for (;;) {
+    remoteLength[0] = remote.length;
+    const conn = acceptSocket(fd, false, remote, remoteLength);
+    if (conn < 0) break;
+    const n = Number(libc.recvfrom(conn, buf, 65535n, 0, null, null));
+    if (n > 0) {
+      await forwarder.send({
+        fd: conn,
+        type: P.SOCK_STREAM,
+        protocol: 6,
+        local,
+        remote: remote.slice(0, remoteLength[0]),
+        data: buf.subarray(0, n),
+      });
+    }
+    closeFd(conn);
   }
 } else if (mode === "e2e-worker") {
   using listener = SocketSessionListener.listen(path!, {
@@ -118,6 +154,8 @@ if (mode === "recv") {
   }
   console.log(JSON.stringify({ sessions }));
 } else {
-  console.error("usage: _peer.ts recv|send|e2e-front|e2e-worker PATH ...");
+  console.error(
+    "usage: _peer.ts recv|send|e2e-front|e2e-front-blocking|e2e-worker PATH ...",
+  );
   Deno.exit(64);
 }
