@@ -34,6 +34,10 @@ const LARGE_EXPRS = [
   "set(range(3000))",
   "frozenset(range(1000))",
   "tuple(range(2001))",
+  // Plain values written inline by save() (lists, dicts, scalars in them)
+  // across frame boundaries, and its exits near each boundary.
+  "[[i, str(i), i / 2, None, True, -i, 2 ** 40 + i] for i in range(6000)]",
+  "[{'k': i, 'v': [i, 'é' * (i % 3)], 'f': i % 2 == 0} for i in range(8000)]",
 ];
 
 interface Case {
