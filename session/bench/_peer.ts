@@ -14,6 +14,9 @@
  *   `accept()` and then in `recv()` for each connection (one silent
  *   client stalls it), and pushes each connection through our forwarder;
  *   it runs until it is killed.
+ * - `e2e-worker-blocking PATH`: the floor's worker, built like the peer's:
+ *   blocking `recvmsg()` on its only thread, "ok" sent on each forwarded
+ *   connection, until the forwarder closes.
  * - `e2e-worker PATH`: answer "ok" on each forwarded connection (adopted
  *   with adoptTcpSession) until the forwarder closes.
  *
@@ -29,8 +32,16 @@ import {
 } from "../mod.ts";
 import process from "node:process";
 import { bindSocket } from "../_acceptor.ts";
-import { acceptSocket, closeFd, libc, P, socketName } from "../_libc.ts";
-import { decodeSockaddr } from "../sockaddr.ts";
+import {
+  acceptSocket,
+  closeFd,
+  libc,
+  openSocket,
+  P,
+  socketName,
+} from "../_libc.ts";
+import { decodeSockaddr, encodeUnixSockaddr } from "../sockaddr.ts";
+import { SessionDecoder } from "../session_decoder.ts";
 
 const [mode, path, a, b] = Deno.args;
 
@@ -137,6 +148,63 @@ if (mode === "recv") {
     }
     closeFd(conn);
   }
+} else if (mode === "e2e-worker-blocking") {
+  // The floor's worker, built like the Kea-based peer's: one blocking
+  // recvmsg() after another on its only thread, the sessions cut by
+  // SessionDecoder, "ok" sent and the fd closed at once.
+  const addr = encodeUnixSockaddr(path!);
+  libc.unlink(new TextEncoder().encode(path + "\0"));
+  const lfd = openSocket(P.AF_UNIX, P.SOCK_STREAM);
+  if (libc.bind(lfd, addr, addr.length) < 0 || libc.listen(lfd, 16) < 0) {
+    throw new Error(`Cannot listen on ${path}`);
+  }
+  console.log(JSON.stringify({ ready: true }));
+  libc.fcntl(lfd, P.F_SETFL, libc.fcntl(lfd, P.F_GETFL, 0) & ~P.O_NONBLOCK);
+  const sock = acceptSocket(lfd, false);
+  const buf = new Uint8Array(256 * 1024);
+  const control = new Uint8Array(P.cmsgHeader + 4 * 64);
+  const iov = new Uint8Array(16);
+  const msg = new Uint8Array(P.msghdrSize);
+  const u64 = (b: Uint8Array, at: number, v: number): void => {
+    new DataView(b.buffer).setBigUint64(at, BigInt(v), true);
+  };
+  const ptr = (b: Uint8Array): number =>
+    Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
+  u64(iov, 0, ptr(buf));
+  u64(iov, 8, buf.length);
+  u64(msg, P.msgIov, ptr(iov));
+  u64(msg, P.msgIovLen, 1);
+  u64(msg, P.msgControl, ptr(control));
+  const controlView = new DataView(control.buffer);
+  const msgView = new DataView(msg.buffer);
+  const decoder = new SessionDecoder();
+  const fds: number[] = [];
+  const ok = new TextEncoder().encode("ok");
+  let sessions = 0;
+  for (;;) {
+    u64(msg, P.msgControlLen, control.length);
+    const n = Number(libc.recvmsg(sock, msg, 0));
+    if (n <= 0) break;
+    const controlLength = Number(msgView.getBigUint64(P.msgControlLen, true));
+    if (controlLength >= P.cmsgHeader) {
+      const len = Number(controlView.getBigUint64(0, true));
+      for (let at = P.cmsgHeader; at + 4 <= len; at += 4) {
+        fds.push(controlView.getInt32(at, true));
+      }
+    }
+    let i = 0;
+    while (i < n) {
+      const take = Math.min(decoder.needed, n - i);
+      const session = decoder.feed(buf.subarray(i, i + take));
+      i += take;
+      if (session === null) continue;
+      const fd = fds.shift()!;
+      libc.sendto(fd, ok, BigInt(ok.length), P.MSG_NOSIGNAL, null, 0);
+      closeFd(fd);
+      sessions++;
+    }
+  }
+  console.log(JSON.stringify({ sessions }));
 } else if (mode === "e2e-worker") {
   using listener = SocketSessionListener.listen(path!, {
     unlinkExisting: true,
@@ -155,7 +223,7 @@ if (mode === "recv") {
   console.log(JSON.stringify({ sessions }));
 } else {
   console.error(
-    "usage: _peer.ts recv|send|e2e-front|e2e-front-blocking|e2e-worker PATH ...",
+    "usage: _peer.ts recv|send|e2e-front|e2e-front-blocking|e2e-worker|e2e-worker-blocking PATH ...",
   );
   Deno.exit(64);
 }
