@@ -16,12 +16,13 @@
 import { errno, fdTrace, libc, P } from "./_libc.ts";
 import type { SessionStream } from "./_session_stream.ts";
 
-function pointerValue(buf: Uint8Array): number {
+/** The address of a buffer's first byte, for the structs FFI calls read. */
+export function pointerValue(buf: Uint8Array): number {
   return Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 }
 
 /** Writes a 64-bit little-endian unsigned value below 2^53 without BigInt. */
-function setU64(view: DataView, offset: number, value: number): void {
+export function setU64(view: DataView, offset: number, value: number): void {
   view.setUint32(offset, value >>> 0, true);
   view.setUint32(offset + 4, Math.floor(value / 0x100000000), true);
 }

@@ -185,6 +185,10 @@ function walkFloor(value: unknown): number {
   return touched;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
 function fromHex(hex: string): Uint8Array {
   const out = new Uint8Array(hex.length / 2);
   for (let i = 0; i < out.length; i++) {
@@ -255,8 +259,7 @@ let chunksNote = "";
 for (const [name, value] of Object.entries(values)) {
   const pyBytes = fromHex(hello.hex[name]!);
   const ours = dumps(value);
-  const same = ours.length === pyBytes.length &&
-    ours.every((b, i) => b === pyBytes[i]);
+  const same = sameBytes(ours, pyBytes);
   const equal = same ||
     (await ask<{ equal: boolean }>(`check ${name}\t${toHex(ours)}`)).equal;
   sizes.push(
@@ -277,8 +280,7 @@ for (const [name, value] of Object.entries(values)) {
   let least = Infinity;
   // The least writer is a floor only where it writes the same bytes.
   const leastSame = WALK_FLOOR_ROWS.has(name) &&
-    leastWriter(value).every((b, i) => b === ours[i]) &&
-    leastWriter(value).length === ours.length;
+    sameBytes(leastWriter(value), ours);
   for (let r = 0; r < ROUNDS; r++) {
     const t = await ask<{ dumps: number; loads: number }>(name);
     pyDumps = Math.min(pyDumps, t.dumps);

@@ -42,8 +42,14 @@ import {
 } from "../_libc.ts";
 import { decodeSockaddr, encodeUnixSockaddr } from "../sockaddr.ts";
 import { SessionDecoder } from "../session_decoder.ts";
+import { pointerValue, setU64 } from "../_msg_io.ts";
 
 const [mode, path, a, b] = Deno.args;
+
+/** Makes a socket blocking again (the floor's peers wait in the kernel). */
+function clearNonBlocking(fd: number): void {
+  libc.fcntl(fd, P.F_SETFL, libc.fcntl(fd, P.F_GETFL, 0) & ~P.O_NONBLOCK);
+}
 
 /** CPU time (user + system) this process used so far, in seconds. */
 function cpuSeconds(): number {
@@ -125,7 +131,7 @@ if (mode === "recv") {
   forwarder.connect();
   const fd = bindSocket({ forwarder, hostname: "127.0.0.1" }, P.SOCK_STREAM);
   // Blocking, as the peer's: accept() and recv() wait in the kernel.
-  libc.fcntl(fd, P.F_SETFL, libc.fcntl(fd, P.F_GETFL, 0) & ~P.O_NONBLOCK);
+  clearNonBlocking(fd);
   const local = socketName(fd, false);
   console.log(JSON.stringify({ port: decodeSockaddr(local).port }));
   const buf = new Uint8Array(65535);
@@ -159,30 +165,26 @@ if (mode === "recv") {
     throw new Error(`Cannot listen on ${path}`);
   }
   console.log(JSON.stringify({ ready: true }));
-  libc.fcntl(lfd, P.F_SETFL, libc.fcntl(lfd, P.F_GETFL, 0) & ~P.O_NONBLOCK);
+  clearNonBlocking(lfd);
   const sock = acceptSocket(lfd, false);
   const buf = new Uint8Array(256 * 1024);
   const control = new Uint8Array(P.cmsgHeader + 4 * 64);
   const iov = new Uint8Array(16);
   const msg = new Uint8Array(P.msghdrSize);
-  const u64 = (b: Uint8Array, at: number, v: number): void => {
-    new DataView(b.buffer).setBigUint64(at, BigInt(v), true);
-  };
-  const ptr = (b: Uint8Array): number =>
-    Number(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
-  u64(iov, 0, ptr(buf));
-  u64(iov, 8, buf.length);
-  u64(msg, P.msgIov, ptr(iov));
-  u64(msg, P.msgIovLen, 1);
-  u64(msg, P.msgControl, ptr(control));
+  const iovView = new DataView(iov.buffer);
   const controlView = new DataView(control.buffer);
   const msgView = new DataView(msg.buffer);
+  setU64(iovView, 0, pointerValue(buf));
+  setU64(iovView, 8, buf.length);
+  setU64(msgView, P.msgIov, pointerValue(iov));
+  setU64(msgView, P.msgIovLen, 1);
+  setU64(msgView, P.msgControl, pointerValue(control));
   const decoder = new SessionDecoder();
   const fds: number[] = [];
   const ok = new TextEncoder().encode("ok");
   let sessions = 0;
   for (;;) {
-    u64(msg, P.msgControlLen, control.length);
+    setU64(msgView, P.msgControlLen, control.length);
     const n = Number(libc.recvmsg(sock, msg, 0));
     if (n <= 0) break;
     const controlLength = Number(msgView.getBigUint64(P.msgControlLen, true));
