@@ -11,7 +11,8 @@
  * - end to end: TCP connections accepted by a front process, forwarded,
  *   answered ("ok") by a worker process, per second, Deno front + worker
  *   against Kea front + worker (the same Deno client, 50 connections at a
- *   time, drives both), with our front as configured by default (the
+ *   time, drives both; each run serves 2000 connections before it
+ *   measures 10000, so that both sides run warm), with our front as configured by default (the
  *   kernel holds each connection until its first bytes: `deferAccept`)
  *   and with `deferAccept: false`, and the two mixed pairs. A floor row
  *   runs a Deno front and worker built like the Kea-based peer's: each
@@ -26,9 +27,10 @@
  * session (receiver and sender) or per connection (front and worker),
  * which a busy machine disturbs much less than the rates.
  *
- * Run: `deno run -A session/bench/compare.ts [--rounds N] [--ours PEER_TS]`
- * (needs kea-common and g++; `--ours` runs another checkout's
- * `session/bench/_peer.ts` as our side, to compare before and after).
+ * Run: `deno run -A session/bench/compare.ts [--rounds N] [--ours PEER_TS]
+ * [--only TEXT]` (needs kea-common and g++; `--ours` runs another
+ * checkout's `session/bench/_peer.ts` as our side, to compare before and
+ * after; `--only` keeps the rows whose label contains TEXT).
  *
  * @module
  */
@@ -108,12 +110,9 @@ async function e2e(
   let next = 0;
   let ok = 0;
   const request = new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n");
-  const f0 = cpuOf(f.child.pid);
-  const w0 = cpuOf(w.child.pid);
-  const t0 = performance.now();
-  const run = async (): Promise<void> => {
+  const run = async (count: number): Promise<void> => {
     const buf = new Uint8Array(16);
-    while (next < total) {
+    while (next < count) {
       next++;
       using conn = await Deno.connect({ hostname: "127.0.0.1", port });
       await conn.write(request);
@@ -126,7 +125,15 @@ async function e2e(
       if (text === "ok") ok++;
     }
   };
-  await Promise.all(Array.from({ length: 50 }, run));
+  // Both sides serve WARMUP connections first, unmeasured: the rate is
+  // that of a running server, not of one still compiling its code.
+  await Promise.all(Array.from({ length: 50 }, () => run(WARMUP)));
+  if (ok !== WARMUP) throw new Error(`warm-up: ${ok}/${WARMUP} answered`);
+  next = ok = 0;
+  const f0 = cpuOf(f.child.pid);
+  const w0 = cpuOf(w.child.pid);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: 50 }, () => run(total)));
   const seconds = (performance.now() - t0) / 1000;
   const cpuA = (cpuOf(f.child.pid) - f0) / total;
   const cpuB = (cpuOf(w.child.pid) - w0) / total;
@@ -135,6 +142,9 @@ async function e2e(
   await w.child.status;
   return { rate: total / seconds, cpuA, cpuB };
 }
+
+/** Connections each end-to-end run serves before it measures. */
+const WARMUP = 2000;
 
 const kea = keaPeer();
 if (kea === null) {
@@ -210,8 +220,8 @@ if (kea) {
 }
 rows.push({
   label: "TCP connections/s end to end (accept, forward, worker answers)",
-  ours: () => e2e(denoFront, denoWorker, 5000),
-  peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
+  ours: () => e2e(denoFront, denoWorker, 10000),
+  peer: kea ? () => e2e(keaFront, keaWorker, 10000) : null,
   goal: 0.8,
   summary: {
     workload: "TCP connections/s end to end (accept, forward, worker answers)",
@@ -221,28 +231,28 @@ rows.push({
 });
 rows.push({
   label: "TCP connections/s end to end, our front with deferAccept: false",
-  ours: () => e2e(denoNoDeferFront, denoWorker, 5000),
-  peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
+  ours: () => e2e(denoNoDeferFront, denoWorker, 10000),
+  peer: kea ? () => e2e(keaFront, keaWorker, 10000) : null,
   cpu: E2E_CPU,
 });
 rows.push({
   label:
     "TCP connections/s end to end, floor: a Deno front and worker built like the peer's (blocking calls on their only thread)",
-  ours: () => e2e(blockingFront, blockingWorker, 5000),
-  peer: kea ? () => e2e(keaFront, keaWorker, 5000) : null,
+  ours: () => e2e(blockingFront, blockingWorker, 10000),
+  peer: kea ? () => e2e(keaFront, keaWorker, 10000) : null,
   cpu: E2E_CPU,
 });
 if (kea) {
   rows.push({
     label: "TCP connections/s: Kea front -> our worker (peer: Kea -> Kea)",
-    ours: () => e2e(keaFront, denoWorker, 5000),
-    peer: () => e2e(keaFront, keaWorker, 5000),
+    ours: () => e2e(keaFront, denoWorker, 10000),
+    peer: () => e2e(keaFront, keaWorker, 10000),
     cpu: E2E_CPU,
   });
   rows.push({
     label: "TCP connections/s: our front -> Kea worker (peer: Kea -> Kea)",
-    ours: () => e2e(denoFront, keaWorker, 5000),
-    peer: () => e2e(keaFront, keaWorker, 5000),
+    ours: () => e2e(denoFront, keaWorker, 10000),
+    peer: () => e2e(keaFront, keaWorker, 10000),
     cpu: E2E_CPU,
   });
 }
@@ -253,6 +263,10 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+const only = arg("--only");
+if (only !== undefined) {
+  rows.splice(0, rows.length, ...rows.filter((r) => r.label.includes(only)));
+}
 const results: { row: Row; ours: Sample[]; peer: Sample[] }[] = [];
 for (const row of rows) {
   const r = { row, ours: [] as Sample[], peer: [] as Sample[] };
