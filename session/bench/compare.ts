@@ -2,7 +2,8 @@
 /**
  * Compares our socket session forwarding with the real BIND 10 code in Kea
  * 2.2 (C++, `libkea-util-io.so.0`) on the same machine, in one run, the two
- * sides alternating round by round (the median of each side is shown):
+ * sides alternating round by round (the median of each side is shown; the
+ * ratio is the median of the rounds' ratios):
  *
  * - sessions forwarded per second, forwarder process -> receiver process,
  *   64 B, 4 KiB and 64 KiB data (rate measured by the receiver, first
@@ -298,7 +299,12 @@ const goals: GoalRow[] = [];
 for (const { row, ours, peer } of results) {
   const o = pick(ours, "rate")!;
   const p = pick(peer, "rate");
-  const ratio = p ? o / p : null;
+  // Each round runs both sides back to back: the median of the rounds'
+  // ratios is less swayed by a machine that slows down for a while than
+  // the ratio of the medians.
+  const ratio = p && peer.length === ours.length
+    ? median(ours.map((x, i) => x.rate / peer[i]!.rate))
+    : null;
   const goal = row.goal === undefined ? "-" : `>= ${row.goal.toFixed(1)}`;
   const met = row.goal === undefined || ratio === null
     ? "-"
