@@ -13,8 +13,9 @@
  *   answered ("ok") by a worker process, per second, Deno front + worker
  *   against Kea front + worker (the same Deno client, 50 connections at a
  *   time, drives both; each run serves 2000 connections before it
- *   measures 10000, so that both sides run warm), with our front as configured by default (the
- *   kernel holds each connection until its first bytes: `deferAccept`)
+ *   measures 10000, so that both sides run warm), with our front as
+ *   configured by default (the kernel holds each connection until its
+ *   first bytes: `deferAccept`)
  *   and with `deferAccept: false`, and the two mixed pairs. A floor row
  *   runs a Deno front and worker built like the Kea-based peer's: each
  *   blocks its only thread in `accept()`, `recv()` or `recvmsg()` (which
@@ -98,10 +99,14 @@ async function sessionsPerSecond(
   };
 }
 
+/** Connections each end-to-end run serves before it measures. */
+const WARMUP = 2000;
+/** Connections each end-to-end run measures. */
+const MEASURED = 10000;
+
 async function e2e(
   front: (path: string) => Proc,
   worker: (path: string) => Proc,
-  total: number,
 ): Promise<Sample> {
   const path = `${dir}/e-${crypto.randomUUID().slice(0, 8)}.sock`;
   const w = worker(path);
@@ -134,18 +139,17 @@ async function e2e(
   const f0 = cpuOf(f.child.pid);
   const w0 = cpuOf(w.child.pid);
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: 50 }, () => run(total)));
+  await Promise.all(Array.from({ length: 50 }, () => run(MEASURED)));
   const seconds = (performance.now() - t0) / 1000;
-  const cpuA = (cpuOf(f.child.pid) - f0) / total;
-  const cpuB = (cpuOf(w.child.pid) - w0) / total;
-  if (ok !== total) throw new Error(`end to end: ${ok}/${total} answered`);
+  const cpuA = (cpuOf(f.child.pid) - f0) / MEASURED;
+  const cpuB = (cpuOf(w.child.pid) - w0) / MEASURED;
+  if (ok !== MEASURED) {
+    throw new Error(`end to end: ${ok}/${MEASURED} answered`);
+  }
   await f[Symbol.asyncDispose]();
   await w.child.status;
-  return { rate: total / seconds, cpuA, cpuB };
+  return { rate: MEASURED / seconds, cpuA, cpuB };
 }
-
-/** Connections each end-to-end run serves before it measures. */
-const WARMUP = 2000;
 
 const kea = keaPeer();
 if (kea === null) {
@@ -221,8 +225,8 @@ if (kea) {
 }
 rows.push({
   label: "TCP connections/s end to end (accept, forward, worker answers)",
-  ours: () => e2e(denoFront, denoWorker, 10000),
-  peer: kea ? () => e2e(keaFront, keaWorker, 10000) : null,
+  ours: () => e2e(denoFront, denoWorker),
+  peer: kea ? () => e2e(keaFront, keaWorker) : null,
   goal: 0.8,
   summary: {
     workload: "TCP connections/s end to end (accept, forward, worker answers)",
@@ -232,28 +236,28 @@ rows.push({
 });
 rows.push({
   label: "TCP connections/s end to end, our front with deferAccept: false",
-  ours: () => e2e(denoNoDeferFront, denoWorker, 10000),
-  peer: kea ? () => e2e(keaFront, keaWorker, 10000) : null,
+  ours: () => e2e(denoNoDeferFront, denoWorker),
+  peer: kea ? () => e2e(keaFront, keaWorker) : null,
   cpu: E2E_CPU,
 });
 rows.push({
   label:
     "TCP connections/s end to end, floor: a Deno front and worker built like the peer's (blocking calls on their only thread)",
-  ours: () => e2e(blockingFront, blockingWorker, 10000),
-  peer: kea ? () => e2e(keaFront, keaWorker, 10000) : null,
+  ours: () => e2e(blockingFront, blockingWorker),
+  peer: kea ? () => e2e(keaFront, keaWorker) : null,
   cpu: E2E_CPU,
 });
 if (kea) {
   rows.push({
     label: "TCP connections/s: Kea front -> our worker (peer: Kea -> Kea)",
-    ours: () => e2e(keaFront, denoWorker, 10000),
-    peer: () => e2e(keaFront, keaWorker, 10000),
+    ours: () => e2e(keaFront, denoWorker),
+    peer: () => e2e(keaFront, keaWorker),
     cpu: E2E_CPU,
   });
   rows.push({
     label: "TCP connections/s: our front -> Kea worker (peer: Kea -> Kea)",
-    ours: () => e2e(denoFront, keaWorker, 10000),
-    peer: () => e2e(keaFront, keaWorker, 10000),
+    ours: () => e2e(denoFront, keaWorker),
+    peer: () => e2e(keaFront, keaWorker),
     cpu: E2E_CPU,
   });
 }
