@@ -18,6 +18,11 @@
  * (`_floor_peers.ts`), with one caller. A ratio to gunicorn above
  * that row's is beyond what these hops allow in Deno.
  *
+ * A second table gives the CPU time per round trip of each server (the
+ * arbiter's process and every process it started, from `/proc`) and of
+ * this client, the median of the rounds: on a shared machine it moves far
+ * less than the rates do.
+ *
  * ```sh
  * deno run -A dirty/bench/arbiter_compare.ts [--gunicorn /path/to/gunicorn-src] [--seconds 1.5] [--rounds 3]
  * ```
@@ -33,6 +38,11 @@ import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
 import { readUntil } from "../../_test_utils/child.ts";
 import { reportGoal } from "../../tools/bench_goal.ts";
+import {
+  cpuSecondsOf,
+  processCpuSeconds,
+  processTree,
+} from "../../_test_utils/proc_cpu.ts";
 import { encodeRequest } from "../message_encoders.ts";
 
 const { values } = parseArgs({
@@ -51,36 +61,73 @@ const here = new URL(".", import.meta.url).pathname;
 /** The goal of ours (1 in flight) / gunicorn, with 1 and with 16 callers. */
 const GOAL = 3;
 
+/** A round's rate and the CPU time it cost per round trip. */
+interface Round {
+  /** Round trips per second. */
+  rate: number;
+  /** Microseconds of CPU per round trip of the server's processes. */
+  server: number;
+  /** Microseconds of CPU per round trip of this client process. */
+  client: number;
+}
+
+/** This process's CPU seconds (all its threads). */
+const selfCpuSeconds = (): number => processCpuSeconds(Deno.pid);
+
+/**
+ * Runs `body` (which returns how many round trips it made) and measures it:
+ * rate, and CPU per round trip of the processes `pids` and of this one.
+ */
+async function timed(
+  pids: number[],
+  body: () => Promise<number>,
+): Promise<Round> {
+  const s0 = cpuSecondsOf(pids);
+  const c0 = selfCpuSeconds();
+  const t0 = performance.now();
+  const n = await body();
+  const dt = (performance.now() - t0) / 1000;
+  return {
+    rate: n / dt,
+    server: (cpuSecondsOf(pids) - s0) / n * 1e6,
+    client: (selfCpuSeconds() - c0) / n * 1e6,
+  };
+}
+
 async function measure(
-  socket: string,
-  app: string,
+  t: Target,
   callers: number,
-): Promise<number> {
+): Promise<Round> {
+  const { socket, app } = t;
   const conns = await Promise.all(
     Array.from({ length: callers }, () => RawDirtyConn.open(socket)),
   );
   // Warm up.
   await Promise.all(conns.map((c) => c.call(app, "echo", ["warm"])));
-  let n = 0;
-  const end = performance.now() + SECONDS * 1000;
-  const t0 = performance.now();
-  await Promise.all(conns.map(async (c, k) => {
-    while (performance.now() < end) {
-      const r = await c.call(app, "echo", [k, n]);
-      if (!Array.isArray(r) || r[0] !== k) throw new Error("bad reply");
-      n++;
-    }
-  }));
-  const rate = n / ((performance.now() - t0) / 1000);
+  const round = await timed(t.pids(), async () => {
+    let n = 0;
+    const end = performance.now() + SECONDS * 1000;
+    await Promise.all(conns.map(async (c, k) => {
+      while (performance.now() < end) {
+        const r = await c.call(app, "echo", [k, n]);
+        if (!Array.isArray(r) || r[0] !== k) throw new Error("bad reply");
+        n++;
+      }
+    }));
+    return n;
+  });
   for (const c of conns) c.close();
-  return rate;
+  return round;
 }
 
 /**
  * Round trips per second of raw bytes (one echo request's size) through
  * the floor's relay and echo processes (`_floor_peers.ts`), one caller.
  */
-async function measureFloor(socket: string): Promise<number> {
+async function measureFloor(
+  socket: string,
+  pids: number[],
+): Promise<Round> {
   const msg = encodeRequest(1, "echo_app:EchoApp", "echo", [0, 0]);
   const conn = await Deno.connect({ transport: "unix", path: socket });
   const buf = new Uint8Array(64 * 1024);
@@ -94,21 +141,22 @@ async function measureFloor(socket: string): Promise<number> {
     }
   };
   for (let i = 0; i < 1000; i++) await roundTrip();
-  let n = 0;
-  const t0 = performance.now();
-  const end = t0 + SECONDS * 1000;
-  while (performance.now() < end) {
-    await roundTrip();
-    n++;
-  }
-  const rate = n / ((performance.now() - t0) / 1000);
+  const round = await timed(pids, async () => {
+    let n = 0;
+    const end = performance.now() + SECONDS * 1000;
+    while (performance.now() < end) {
+      await roundTrip();
+      n++;
+    }
+    return n;
+  });
   conn.close();
-  return rate;
+  return round;
 }
 
 /** Starts the floor's echo and relay processes; returns the relay socket. */
 async function startFloor(): Promise<
-  { socket: string; stop(): Promise<void> }
+  { socket: string; pids: number[]; stop(): Promise<void> }
 > {
   const dir = await Deno.makeTempDir({ prefix: "dirty-floor-" });
   const script = new URL("./_floor_peers.ts", import.meta.url).pathname;
@@ -130,6 +178,7 @@ async function startFloor(): Promise<
   const relay = await start(["relay", `${dir}/relay.sock`, ...sockets]);
   return {
     socket: `${dir}/relay.sock`,
+    pids: [relay, ...echoes].map((c) => c.pid),
     async stop() {
       for (const c of [relay, ...echoes]) {
         c.kill("SIGTERM");
@@ -144,6 +193,8 @@ interface Target {
   name: string;
   socket: string;
   app: string;
+  /** The server's processes: the arbiter's and all it started. */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -178,6 +229,7 @@ async function serving(
     name,
     socket,
     app,
+    pids: () => processTree(child.pid),
     async stop() {
       child.kill("SIGTERM");
       await child.status;
@@ -267,21 +319,19 @@ const targets = [await ours(1), await ours(8)];
 if (src) targets.push(await gunicorn(src));
 // Rounds alternate between the arbiters, and the best round counts, so
 // that load from other processes on a shared machine hurts all alike.
-const best = targets.map(() => ({ 1: 0, 16: 0 }));
+const runs = targets.map(() => ({ 1: [] as Round[], 16: [] as Round[] }));
 const floor = await startFloor();
-let floorBest = 0;
+const floorRuns: Round[] = [];
 try {
   // Each round starts with a different side: whichever side went first
   // in a round was 10-20% slower (the same arbiter, measured first or
   // second).
   const sides: (() => Promise<void>)[] = [
     ...targets.map((t, i) => async () => {
-      for (const k of [1, 16] as const) {
-        best[i]![k] = Math.max(best[i]![k], await measure(t.socket, t.app, k));
-      }
+      for (const k of [1, 16] as const) runs[i]![k].push(await measure(t, k));
     }),
     async () => {
-      floorBest = Math.max(floorBest, await measureFloor(floor.socket));
+      floorRuns.push(await measureFloor(floor.socket, floor.pids));
     },
   ];
   for (let round = 0; round < ROUNDS; round++) {
@@ -294,6 +344,14 @@ try {
   await floor.stop();
 }
 const fmt = (x: number) => x.toFixed(0).padStart(9);
+const bestRate = (rs: Round[]): number => Math.max(...rs.map((r) => r.rate));
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const best = runs.map((r) => ({ 1: bestRate(r[1]), 16: bestRate(r[16]) }));
+const floorBest = bestRate(floorRuns);
 console.log(
   `dirty arbiter round trips/s (echo action, ${WORKERS} workers, best of ${ROUNDS} rounds of ${SECONDS}s)`,
 );
@@ -328,6 +386,26 @@ for (const k of [1, 16] as const) {
     `ours (1 caller, 1 in flight) reaches ${
       (100 * best[0]![1] / floorBest).toFixed(0)
     }% of the floor's round trips/s`,
+  );
+}
+{
+  // CPU per round trip: far less disturbed by other load than the rates.
+  const cpu = (rs: Round[]): string =>
+    `${median(rs.map((r) => r.server)).toFixed(1)} / ${
+      median(rs.map((r) => r.client)).toFixed(1)
+    }`;
+  console.log(
+    "\nCPU µs per round trip, median of the rounds: the server's processes (arbiter and workers, all they started) / this client process",
+  );
+  console.log(`| callers | ${targets.map((t) => t.name).join(" | ")} |`);
+  console.log(`| --- |${" --- |".repeat(targets.length)}`);
+  for (const k of [1, 16] as const) {
+    console.log(`| ${k} | ${runs.map((r) => cpu(r[k])).join(" | ")} |`);
+  }
+  console.log(
+    `| 1, floor (relay and echo processes / raw client) | ${cpu(floorRuns)} |${
+      " - |".repeat(targets.length - 1)
+    }`,
   );
 }
 if (!src) console.log("gunicorn source not found: comparison skipped");

@@ -42,6 +42,7 @@ import {
   startJsonProcess,
 } from "../../_test_utils/session/kea.ts";
 import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
+import { processCpuSeconds } from "../../_test_utils/proc_cpu.ts";
 
 function arg(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -63,11 +64,7 @@ interface Sample {
 }
 
 /** CPU seconds (user + system) a process used so far, from /proc. */
-function cpuOf(pid: number): number {
-  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1]!
-    .split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const cpuOf = processCpuSeconds;
 
 type Proc = JsonProcess;
 
