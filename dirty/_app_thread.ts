@@ -208,9 +208,11 @@ class AppThread {
   }
 
   async serve(): Promise<void> {
-    for await (const f of readArbiterFrames(this.#conn, READ_SIZE)) {
-      this.#request(f.bytes);
-    }
+    await readArbiterFrames(
+      this.#conn,
+      READ_SIZE,
+      (f) => this.#request(f.bytes),
+    );
     post({ type: "lost" });
   }
 

@@ -16,7 +16,9 @@ import {
   decodeHeader,
   type DirtyMessageType,
   HEADER_SIZE,
+  headerLength,
   MAX_MESSAGE_SIZE,
+  validHeaderType,
 } from "./header.ts";
 
 /** One whole frame, still encoded. */
@@ -76,7 +78,7 @@ export class RawFrameSplitter {
     let i = 0;
     const n = data.length;
     while (n - i >= HEADER_SIZE) {
-      const h = this.#header(data.subarray(i, i + HEADER_SIZE));
+      const h = this.#header(data, i);
       const end = i + HEADER_SIZE + h.length;
       if (end > n) break;
       out.push({ type: h.type, bytes: data.slice(i, end) });
@@ -86,8 +88,14 @@ export class RawFrameSplitter {
     return out;
   }
 
-  #header(bytes: Uint8Array): { type: DirtyMessageType; length: number } {
-    return decodeHeader(bytes.subarray(0, HEADER_SIZE), {
+  #header(
+    bytes: Uint8Array,
+    at = 0,
+  ): { type: DirtyMessageType; length: number } {
+    const type = validHeaderType(bytes, at, this.#limit);
+    if (type !== undefined) return { type, length: headerLength(bytes, at) };
+    // Not valid: the codec says why, in gunicorn's words.
+    return decodeHeader(bytes.subarray(at, at + HEADER_SIZE), {
       maxMessageSize: this.#limit,
     });
   }
@@ -106,18 +114,22 @@ export class RawFrameSplitter {
 }
 
 /**
- * The frames of a worker's connection to the arbiter: until the connection
- * ends or a read fails (both end the iteration quietly), or a malformed
- * frame arrives (logged to stderr, then the end).
+ * Reads the frames of a worker's connection to the arbiter and hands each
+ * to `onFrame` as it is cut (no promise per frame), until the connection
+ * ends or a read fails (both end it quietly), or a malformed frame arrives
+ * (logged to stderr, then the end). An error thrown by `onFrame` ends the
+ * reading and rejects.
  *
  * @param conn The connection.
  * @param readSize Bytes read at a time.
- * @returns The frames, in order.
+ * @param onFrame Receives each frame, in order.
+ * @returns Resolves at the end.
  */
-export async function* readArbiterFrames(
+export async function readArbiterFrames(
   conn: Deno.Conn,
   readSize: number,
-): AsyncGenerator<RawFrame> {
+  onFrame: (frame: RawFrame) => void,
+): Promise<void> {
   const splitter = new RawFrameSplitter();
   const buf = new Uint8Array(readSize);
   for (;;) {
@@ -135,7 +147,7 @@ export async function* readArbiterFrames(
       console.error(`[dirty worker ${Deno.pid}] bad frame from arbiter:`, e);
       return;
     }
-    yield* frames;
+    for (let i = 0; i < frames.length; i++) onFrame(frames[i]!);
   }
 }
 

@@ -22,6 +22,7 @@ import { WriteQueue } from "../_internal/write_queue.ts";
 import {
   connectToArbiter,
   getIdNumber,
+  type RawFrame,
   readArbiterFrames,
 } from "./_frame_io.ts";
 import { decodeMessage } from "./message_decoder.ts";
@@ -94,28 +95,29 @@ class ProtocolThread {
 
   /** Reads the arbiter's orders until the control connection ends. */
   async #read(): Promise<void> {
-    for await (const f of readArbiterFrames(this.#conn, 16 * 1024)) {
-      if (getIdNumber(f.bytes) !== CONTROL_ID || f.type !== "request") {
-        continue;
+    await readArbiterFrames(this.#conn, 16 * 1024, (f) => this.#order(f));
+  }
+
+  /** One frame of the control connection: an order about a request. */
+  #order(f: RawFrame): void {
+    if (getIdNumber(f.bytes) !== CONTROL_ID || f.type !== "request") return;
+    try {
+      const msg = parseFrame(decodeMessage(f.bytes));
+      if (msg.type !== "request") return;
+      const id = Number(msg.args[0]);
+      const why = String(msg.args[1] ?? "client");
+      if (!Number.isSafeInteger(id)) return;
+      if (msg.action === "cancel") {
+        this.#toApp({
+          type: "cancel",
+          id,
+          why: (WHYS.has(why) ? why : "client") as CancelWhy,
+        });
+      } else if (msg.action === "pause" || msg.action === "resume") {
+        this.#toApp({ type: msg.action, id });
       }
-      try {
-        const msg = parseFrame(decodeMessage(f.bytes));
-        if (msg.type !== "request") continue;
-        const id = Number(msg.args[0]);
-        const why = String(msg.args[1] ?? "client");
-        if (!Number.isSafeInteger(id)) continue;
-        if (msg.action === "cancel") {
-          this.#toApp({
-            type: "cancel",
-            id,
-            why: (WHYS.has(why) ? why : "client") as CancelWhy,
-          });
-        } else if (msg.action === "pause" || msg.action === "resume") {
-          this.#toApp({ type: msg.action, id });
-        }
-      } catch {
-        // An order we cannot read is ignored.
-      }
+    } catch {
+      // An order we cannot read is ignored.
     }
   }
 

@@ -13,6 +13,7 @@ import { DirtyAppError, DirtyError } from "./errors.ts";
 import { fnmatch, pyFloatRepr, pyStr, StashStore } from "./_stash.ts";
 import { Router } from "./_router.ts";
 import { getIdNumber, RawFrameSplitter, setIdNumber } from "./_frame_io.ts";
+import { decodeHeader, HEADER_SIZE } from "./header.ts";
 import { encodeChunk, encodeEnd, encodeRequest } from "./message_encoders.ts";
 import { DirtyFloat } from "./dirty_float.ts";
 
@@ -283,6 +284,61 @@ Deno.test("frame io: splitter cuts any byte split into the same frames", () => {
   const f = encodeEnd(0n);
   setIdNumber(f, 2 ** 40 + 7);
   assert.equal(getIdNumber(f), 2 ** 40 + 7);
+});
+
+Deno.test("arbiter units: the splitter accepts and refuses every header as decodeHeader does", () => {
+  const limit = 1024;
+  // Mostly valid headers, with one field at a time broken.
+  const header = fc.tuple(
+    fc.constantFrom(0x47, 0x58),
+    fc.constantFrom(0x44, 0x00),
+    fc.constantFrom(1, 0, 2),
+    fc.integer({ min: 0, max: 255 }),
+    fc.constantFrom(0, 1, limit, limit + 1, 0xffffffff),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  );
+  const outcome = (f: () => unknown): string => {
+    try {
+      return JSON.stringify(f(), (_k, v) => typeof v === "bigint" ? "n" : v);
+    } catch (e) {
+      return `${(e as Error).name}: ${(e as Error).message}`;
+    }
+  };
+  fc.assert(
+    fc.property(header, ([m0, m1, version, code, length, id]) => {
+      const h = new Uint8Array(HEADER_SIZE);
+      const view = new DataView(h.buffer);
+      h.set([m0, m1, version, code]);
+      view.setUint32(4, length);
+      view.setBigUint64(8, id);
+      const codec = outcome(() => {
+        const d = decodeHeader(h, { maxMessageSize: limit });
+        return { type: d.type, length: d.length };
+      });
+      // Split from the chunks: the type and payload length of the last of
+      // `count` frames, or the error.
+      const split = (chunks: Uint8Array[], count: number): string =>
+        outcome(() => {
+          const sp = new RawFrameSplitter(limit);
+          const frames = chunks.flatMap((c) => sp.push(c));
+          assert.equal(frames.length, count);
+          const f = frames[count - 1]!;
+          return { type: f.type, length: f.bytes.length - HEADER_SIZE };
+        });
+      // (Over the limit, the header alone is refused.)
+      const payload = new Uint8Array(length <= limit ? length : 0);
+      // A header alone, then its payload.
+      assert.equal(split([h, payload], 1), codec);
+      // The same header in the middle of a chunk (after a whole frame).
+      const first = encodeEnd(1n);
+      const chunk = new Uint8Array(first.length + HEADER_SIZE);
+      chunk.set(first);
+      chunk.set(h, first.length);
+      const mid = split([chunk, payload], 2);
+      assert.equal(mid, codec);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 Deno.test("cli: usage errors", async () => {

@@ -168,6 +168,38 @@ export function writeHeader(
 }
 
 /**
+ * The type of the header at `at` in `data` (16 bytes there), if it passes
+ * every check of {@linkcode decodeHeader} with `limit`; otherwise
+ * `undefined` (call `decodeHeader` for the error). Reads no id: the frame
+ * splitters' fast path (internal).
+ *
+ * @param data The bytes.
+ * @param at Where the header starts.
+ * @param limit The payload size limit.
+ * @returns The type, or `undefined`.
+ */
+export function validHeaderType(
+  data: Uint8Array,
+  at: number,
+  limit: number,
+): DirtyMessageType | undefined {
+  if (
+    data[at] !== 0x47 || data[at + 1] !== 0x44 ||
+    data[at + 2] !== PROTOCOL_VERSION
+  ) {
+    return undefined;
+  }
+  const length = headerLength(data, at);
+  return length <= limit ? CODE_TO_TYPE[data[at + 3]!] : undefined;
+}
+
+/** The payload length field of the header at `at` in `data` (internal). */
+export function headerLength(data: Uint8Array, at: number): number {
+  return ((data[at + 4]! << 24) | (data[at + 5]! << 16) |
+    (data[at + 6]! << 8) | data[at + 7]!) >>> 0;
+}
+
+/**
  * Decodes and validates a header in gunicorn's order: size, magic,
  * version, type, length limit. Extra bytes after the first 16 are ignored.
  *

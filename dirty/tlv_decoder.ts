@@ -32,6 +32,23 @@ import {
 
 const TWO_32 = 4294967296;
 const UTF8_DECODER = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * Strings of 32 to 256 bytes decoded lately, 64 slots chosen by length and
+ * a few bytes: an arbiter and its workers read the same app paths, actions
+ * and keys in every request, and a hit (every byte compared) costs far
+ * less than `TextDecoder`. Bounded (64 x 256 bytes), and a miss costs one
+ * compare and one copy more, so any input stays linear.
+ */
+const CACHE_MIN = 32;
+const CACHE_MAX = 256;
+const CACHE_MASK = 63;
+const cachedBytes: (Uint8Array | undefined)[] = new Array(CACHE_MASK + 1);
+const cachedStrings: string[] = new Array(CACHE_MASK + 1).fill("");
+
+function cacheSlot(data: Uint8Array, off: number, n: number): number {
+  return (n ^ data[off + n - 1]! ^ (data[off + (n >> 1)]! << 2)) & CACHE_MASK;
+}
 const PYTHON_TYPE_NAMES: Record<number, string> = {
   [TLV_NONE]: "NoneType",
   [TLV_BOOL]: "bool",
@@ -271,6 +288,24 @@ class Reader {
   }
 
   string(off: number, n: number): string {
+    const data = this.data;
+    if (n >= CACHE_MIN && n <= CACHE_MAX) {
+      const slot = cacheSlot(data, off, n);
+      const seen = cachedBytes[slot];
+      if (seen !== undefined && seen.length === n) {
+        let i = 0;
+        while (i < n && seen[i] === data[off + i]) i++;
+        if (i === n) return cachedStrings[slot]!;
+      }
+      const s = this.#decode(off, n);
+      cachedBytes[slot] = data.slice(off, off + n);
+      cachedStrings[slot] = s;
+      return s;
+    }
+    return this.#decode(off, n);
+  }
+
+  #decode(off: number, n: number): string {
     const data = this.data;
     if (n < 32) {
       let s = "";

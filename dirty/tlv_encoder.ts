@@ -391,8 +391,9 @@ export class TlvWriter {
         } bytes (max: ${MAX_STRING_SIZE})`,
       );
     }
-    if (n < 48) {
-      // Short strings: copy ASCII directly, fall back on the first non-ASCII.
+    if (n <= 256) {
+      // Short strings (app paths, actions, keys): copy ASCII directly, fall
+      // back on the first non-ASCII. Cheaper than `encodeInto` up to here.
       this.#reserve(5 + n);
       const b = this.#buf;
       const start = this.#pos + 5;

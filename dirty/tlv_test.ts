@@ -300,6 +300,88 @@ Deno.test("tlv: strings are strict UTF-8 with Python's error texts, BOM kept", (
   }
 });
 
+/** Counts the calls of a `TextDecoder` / `TextEncoder` method while `fn` runs. */
+function countCalls(
+  proto: object,
+  name: string,
+  fn: () => void,
+): number {
+  const target = proto as Record<string, (...a: unknown[]) => unknown>;
+  const original = target[name]!;
+  let calls = 0;
+  target[name] = function (this: unknown, ...a: unknown[]) {
+    calls++;
+    return original.apply(this, a);
+  };
+  try {
+    fn();
+  } finally {
+    target[name] = original;
+  }
+  return calls;
+}
+
+Deno.test("tlv: strings of 32-256 bytes read again come from the cache, never a stale one", () => {
+  const path = "file:///srv/app/models/summarizer.ts:Summarizer";
+  const bytes = encodeTlv(path);
+  assert.equal(decodeTlv(bytes), path);
+  // Read again: no TextDecoder call.
+  const again = countCalls(TextDecoder.prototype, "decode", () => {
+    for (let i = 0; i < 3; i++) assert.equal(decodeTlv(bytes), path);
+  });
+  assert.equal(again, 0);
+  // Strings that share a slot (same length, same last and middle bytes)
+  // and differ elsewhere: each reads as itself, whatever came before.
+  const twins = ["a", "b", "\u00e9"].map((c) => `${c}${"x".repeat(38)}y`);
+  for (let round = 0; round < 3; round++) {
+    for (const t of twins) assert.equal(decodeTlv(encodeTlv(t)), t);
+  }
+  // Bytes that are not UTF-8 are refused every time, and leave the slot
+  // to the string that holds it.
+  const bad = encodeTlv("z".repeat(40));
+  bad[5 + 3] = 0xff;
+  for (let i = 0; i < 2; i++) {
+    assert.throws(() => decodeTlv(bad), /Invalid UTF-8 in string/);
+  }
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.string({ unit: "binary", minLength: 8, maxLength: 90 }),
+        { minLength: 1, maxLength: 20 },
+      ),
+      (strings) => {
+        const wellFormed = strings.filter((x) => x.isWellFormed());
+        for (const x of [...wellFormed, ...wellFormed]) {
+          assert.equal(decodeTlv(encodeTlv(x)), x);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("tlv: ASCII strings up to 256 chars are written without TextEncoder, others as UTF-8", () => {
+  const ascii = "k".repeat(256);
+  const calls = countCalls(TextEncoder.prototype, "encodeInto", () => {
+    encodeTlv(ascii);
+    encodeTlv("file:///srv/app/models/summarizer.ts:Summarizer");
+  });
+  assert.equal(calls, 0);
+  // A non-ASCII char anywhere (the ASCII copy stops there and starts over).
+  for (const n of [47, 48, 100, 256, 257, 300]) {
+    for (const at of [0, n >> 1, n - 1]) {
+      const s = "a".repeat(at) + "\u00e9" + "b".repeat(n - at - 1);
+      const utf8 = new TextEncoder().encode(s);
+      const want = new Uint8Array(5 + utf8.length);
+      want[0] = 0x11;
+      new DataView(want.buffer).setUint32(1, utf8.length);
+      want.set(utf8, 5);
+      assert.deepEqual(encodeTlv(s), want, `${n} ${at}`);
+      assert.equal(decodeTlv(want), s);
+    }
+  }
+});
+
 Deno.test("tlv: truncating any encoded value at any offset gives a typed error", () => {
   const value = {
     s: "h\u00e9llo",
