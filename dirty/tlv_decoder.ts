@@ -49,6 +49,7 @@ const cachedStrings: string[] = new Array(CACHE_MASK + 1).fill("");
 function cacheSlot(data: Uint8Array, off: number, n: number): number {
   return (n ^ data[off + n - 1]! ^ (data[off + (n >> 1)]! << 2)) & CACHE_MASK;
 }
+
 const PYTHON_TYPE_NAMES: Record<number, string> = {
   [TLV_NONE]: "NoneType",
   [TLV_BOOL]: "bool",
