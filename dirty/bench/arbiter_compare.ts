@@ -71,9 +71,6 @@ interface Round {
   client: number;
 }
 
-/** This process's CPU seconds (all its threads). */
-const selfCpuSeconds = (): number => processCpuSeconds(Deno.pid);
-
 /**
  * Runs `body` (which returns how many round trips it made) and measures it:
  * rate, and CPU per round trip of the processes `pids` and of this one.
@@ -83,14 +80,14 @@ async function timed(
   body: () => Promise<number>,
 ): Promise<Round> {
   const s0 = cpuSecondsOf(pids);
-  const c0 = selfCpuSeconds();
+  const c0 = processCpuSeconds(Deno.pid);
   const t0 = performance.now();
   const n = await body();
   const dt = (performance.now() - t0) / 1000;
   return {
     rate: n / dt,
     server: (cpuSecondsOf(pids) - s0) / n * 1e6,
-    client: (selfCpuSeconds() - c0) / n * 1e6,
+    client: (processCpuSeconds(Deno.pid) - c0) / n * 1e6,
   };
 }
 

@@ -42,7 +42,8 @@ import {
   startJsonProcess,
 } from "../../_test_utils/session/kea.ts";
 import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
-import { processCpuSeconds } from "../../_test_utils/proc_cpu.ts";
+// CPU seconds (user + system) a process used so far, from /proc.
+import { processCpuSeconds as cpuOf } from "../../_test_utils/proc_cpu.ts";
 
 function arg(name: string): string | undefined {
   const i = Deno.args.indexOf(name);
@@ -62,9 +63,6 @@ interface Sample {
   /** Sender (or worker) CPU seconds per item. */
   cpuB: number;
 }
-
-/** CPU seconds (user + system) a process used so far, from /proc. */
-const cpuOf = processCpuSeconds;
 
 type Proc = JsonProcess;
 
