@@ -34,7 +34,7 @@ import {
   getIdNumber,
   readArbiterFrames,
 } from "./_frame_io.ts";
-import { decodeMessage } from "./message_decoder.ts";
+import { decodeFramePayload } from "./_payload.ts";
 import {
   encodeChunk,
   encodeEnd,
@@ -211,7 +211,7 @@ class AppThread {
     await readArbiterFrames(
       this.#conn,
       READ_SIZE,
-      (f) => this.#request(f.bytes),
+      (f) => this.#request(f.bytes, f.type),
     );
     post({ type: "lost" });
   }
@@ -286,7 +286,7 @@ class AppThread {
     if (this.#inflight.size === 0 && this.#idle) this.#idle();
   }
 
-  #request(bytes: Uint8Array<ArrayBuffer>): void {
+  #request(bytes: Uint8Array<ArrayBuffer>, type: string): void {
     const id = getIdNumber(bytes);
     if (id > this.#maxSeen) this.#maxSeen = id;
     const early = this.#early.get(id);
@@ -297,21 +297,22 @@ class AppThread {
     let kwargs: DirtyValue;
     let app: LoadedApp | undefined;
     try {
-      let frame = decodeMessage(bytes, { dict: "object", float: "tagged" });
-      if (frame.type !== "request") {
+      if (type !== "request") {
         this.#send(
           encodeError(
             id,
-            new DirtyWorkerError(`Unknown message type: ${frame.type}`),
+            new DirtyWorkerError(`Unknown message type: ${type}`),
           ),
         );
         return;
       }
-      let fields = requestFields(frame.payload);
+      // The splitter checked the header: only the payload is decoded.
+      let fields = requestFields(
+        decodeFramePayload(bytes, { dict: "object", float: "tagged" }),
+      );
       app = this.#apps.get(fields.appPath);
       if (app?.dicts === "map") {
-        frame = decodeMessage(bytes, { float: "tagged" });
-        fields = requestFields(frame.payload);
+        fields = requestFields(decodeFramePayload(bytes, { float: "tagged" }));
       }
       ({ appPath, action, kwargs } = fields);
       // The arbiter made args a list.

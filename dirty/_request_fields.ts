@@ -12,7 +12,8 @@
  */
 
 import { DirtyProtocolError } from "./errors.ts";
-import { decodeMessage } from "./message_decoder.ts";
+import { decodeHeader } from "./header.ts";
+import { decodeFramePayload } from "./_payload.ts";
 import { encodeRequest } from "./message_encoders.ts";
 import type { DirtyValue } from "./tlv.ts";
 import { dictGet, isDict } from "./_dict.ts";
@@ -93,8 +94,8 @@ export interface ForwardedRequest {
 export function forwardedRequest(
   frame: Uint8Array<ArrayBuffer>,
 ): ForwardedRequest {
-  const { id, payload } = decodeMessage(frame, { float: "tagged" });
-  const f = requestFields(payload);
+  // The splitter checked the header: only the payload is decoded here.
+  const f = requestFields(decodeFramePayload(frame, { float: "tagged" }));
   let args = f.args;
   let kwargs = f.kwargs;
   let rewrite = false;
@@ -120,7 +121,7 @@ export function forwardedRequest(
     action: f.action,
     frame: rewrite
       ? encodeRequest(
-        id,
+        decodeHeader(frame).id,
         f.appPath,
         f.action,
         args as DirtyValue[],

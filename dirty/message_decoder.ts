@@ -10,8 +10,8 @@
  */
 
 import { DirtyProtocolError } from "./errors.ts";
-import { decodeTlv } from "./tlv_decoder.ts";
-import type { DirtyValue, TlvDecodeOptions } from "./tlv.ts";
+import type { TlvDecodeOptions } from "./tlv.ts";
+import { decodePayload } from "./_payload.ts";
 import {
   decodeHeader,
   type DirtyHeader,
@@ -19,6 +19,8 @@ import {
   maxSize,
 } from "./header.ts";
 import type { DirtyFrame } from "./message.ts";
+
+const EMPTY = new Uint8Array(0);
 
 /** Options of the decoders. */
 export interface DirtyMessageDecodeOptions extends TlvDecodeOptions {
@@ -29,28 +31,6 @@ export interface DirtyMessageDecodeOptions extends TlvDecodeOptions {
    * @default {67108864}
    */
   maxMessageSize?: number;
-}
-
-function emptyDict(options: TlvDecodeOptions): DirtyValue {
-  return options.dict === "object" ? {} : new Map();
-}
-
-function decodePayload(
-  payload: Uint8Array,
-  options: TlvDecodeOptions,
-): DirtyValue {
-  if (payload.length === 0) return emptyDict(options);
-  try {
-    return decodeTlv(payload, options);
-  } catch (e) {
-    if (e instanceof DirtyProtocolError) throw e;
-    throw new DirtyProtocolError(
-      `Failed to decode TLV payload: ${
-        e instanceof Error ? e.message : String(e)
-      }`,
-      { rawData: payload.subarray(0, 50), cause: e },
-    );
-  }
 }
 
 /**
@@ -227,7 +207,7 @@ export class DirtyMessageDecoder {
           out.push({
             type: h.type,
             id: h.id,
-            payload: emptyDict(this.#options),
+            payload: decodePayload(EMPTY, this.#options),
           });
           continue;
         }

@@ -34,17 +34,21 @@ const TWO_32 = 4294967296;
 const UTF8_DECODER = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * Strings of 32 to 256 bytes decoded lately, 64 slots chosen by length and
- * a few bytes: an arbiter and its workers read the same app paths, actions
- * and keys in every request, and a hit (every byte compared) costs far
- * less than `TextDecoder`. Bounded (64 x 256 bytes), and a miss costs one
- * compare and one copy more, so any input stays linear.
+ * Strings of 1 to 256 bytes decoded lately, 64 slots chosen by length and
+ * a few bytes: an arbiter and its workers read the same keys, app paths
+ * and action names in every request, and a hit (every byte compared)
+ * costs far less than building the string again (a short one char by
+ * char, a long one through `TextDecoder`). A slot keeps its bytes in one
+ * shared arena, so a miss allocates nothing more: it costs one compare and
+ * one copy of at most 256 bytes, and any input stays linear.
  */
-const CACHE_MIN = 32;
 const CACHE_MAX = 256;
-const CACHE_MASK = 63;
-const cachedBytes: (Uint8Array | undefined)[] = new Array(CACHE_MASK + 1);
-const cachedStrings: string[] = new Array(CACHE_MASK + 1).fill("");
+const CACHE_SLOTS = 64;
+const CACHE_MASK = CACHE_SLOTS - 1;
+const cacheArena = new Uint8Array(CACHE_SLOTS * CACHE_MAX);
+/** Length of each slot's string in bytes; 0 for an empty slot. */
+const cacheLengths = new Uint16Array(CACHE_SLOTS);
+const cachedStrings: string[] = new Array(CACHE_SLOTS).fill("");
 
 function cacheSlot(data: Uint8Array, off: number, n: number): number {
   return (n ^ data[off + n - 1]! ^ (data[off + (n >> 1)]! << 2)) & CACHE_MASK;
@@ -289,21 +293,21 @@ class Reader {
   }
 
   string(off: number, n: number): string {
+    if (n === 0 || n > CACHE_MAX) return this.#decode(off, n);
     const data = this.data;
-    if (n >= CACHE_MIN && n <= CACHE_MAX) {
-      const slot = cacheSlot(data, off, n);
-      const seen = cachedBytes[slot];
-      if (seen !== undefined && seen.length === n) {
-        let i = 0;
-        while (i < n && seen[i] === data[off + i]) i++;
-        if (i === n) return cachedStrings[slot]!;
-      }
-      const s = this.#decode(off, n);
-      cachedBytes[slot] = data.slice(off, off + n);
-      cachedStrings[slot] = s;
-      return s;
+    const slot = cacheSlot(data, off, n);
+    const base = slot * CACHE_MAX;
+    if (cacheLengths[slot] === n) {
+      let i = 0;
+      while (i < n && cacheArena[base + i] === data[off + i]) i++;
+      if (i === n) return cachedStrings[slot]!;
     }
-    return this.#decode(off, n);
+    // Invalid UTF-8 throws here and leaves the slot as it was.
+    const s = this.#decode(off, n);
+    for (let i = 0; i < n; i++) cacheArena[base + i] = data[off + i]!;
+    cacheLengths[slot] = n;
+    cachedStrings[slot] = s;
+    return s;
   }
 
   #decode(off: number, n: number): string {
