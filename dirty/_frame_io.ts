@@ -39,6 +39,8 @@ export interface RawFrame {
 export class RawFrameSplitter {
   readonly #rest = new ByteBuffer();
   readonly #limit: number;
+  /** The payload length of the header #type() last read. */
+  #length = 0;
 
   constructor(maxMessageSize = MAX_MESSAGE_SIZE) {
     this.#limit = maxMessageSize;
@@ -49,9 +51,29 @@ export class RawFrameSplitter {
     return this.#rest.length;
   }
 
-  /** Feeds bytes; returns the frames they complete. */
+  /** Feeds bytes; returns the frames they complete, each a copy. */
   push(chunk: Uint8Array): RawFrame[] {
     const out: RawFrame[] = [];
+    this.split(chunk, true, (type, bytes) => out.push({ type, bytes }));
+    return out;
+  }
+
+  /**
+   * Feeds bytes and hands each frame they complete to `onFrame`, in order,
+   * as it is cut. With `copy` false, a frame that lies whole in `chunk` is
+   * a view of it, valid only until `onFrame` returns (for a receiver that
+   * decodes at once); a frame completed from earlier chunks is always a
+   * fresh buffer.
+   *
+   * @param chunk The bytes.
+   * @param copy Whether each frame is a copy the receiver may keep.
+   * @param onFrame Receives each frame's type and bytes.
+   */
+  split(
+    chunk: Uint8Array,
+    copy: boolean,
+    onFrame: (type: DirtyMessageType, bytes: Uint8Array<ArrayBuffer>) => void,
+  ): void {
     const rest = this.#rest;
     let data: Uint8Array;
     if (rest.length === 0) {
@@ -63,41 +85,48 @@ export class RawFrameSplitter {
         const take = Math.min(HEADER_SIZE - rest.length, chunk.length);
         rest.append(chunk.subarray(0, take));
         chunk = chunk.subarray(take);
-        if (rest.length < HEADER_SIZE) return out;
+        if (rest.length < HEADER_SIZE) return;
       }
-      const h = this.#header(rest.bytes);
-      const need = HEADER_SIZE + h.length - rest.length;
+      const type = this.#type(rest.bytes, 0);
+      const need = HEADER_SIZE + this.#length - rest.length;
       if (chunk.length < need) {
         rest.append(chunk);
-        return out;
+        return;
       }
       rest.append(chunk.subarray(0, need));
-      out.push({ type: h.type, bytes: rest.take(rest.length) });
+      onFrame(type, rest.take(rest.length));
       data = chunk.subarray(need);
     }
     let i = 0;
     const n = data.length;
     while (n - i >= HEADER_SIZE) {
-      const h = this.#header(data, i);
-      const end = i + HEADER_SIZE + h.length;
+      const type = this.#type(data, i);
+      const end = i + HEADER_SIZE + this.#length;
       if (end > n) break;
-      out.push({ type: h.type, bytes: data.slice(i, end) });
+      onFrame(
+        type,
+        (copy ? data.slice(i, end) : data.subarray(i, end)) as Uint8Array<
+          ArrayBuffer
+        >,
+      );
       i = end;
     }
     if (i < n) rest.append(data.subarray(i));
-    return out;
   }
 
-  #header(
-    bytes: Uint8Array,
-    at = 0,
-  ): { type: DirtyMessageType; length: number } {
+  /** The type of the valid header at `at`; its length goes to #length. */
+  #type(bytes: Uint8Array, at: number): DirtyMessageType {
     const type = validHeaderType(bytes, at, this.#limit);
-    if (type !== undefined) return { type, length: headerLength(bytes, at) };
-    // Not valid: the codec says why, in gunicorn's words.
-    return decodeHeader(bytes.subarray(at, at + HEADER_SIZE), {
+    if (type !== undefined) {
+      this.#length = headerLength(bytes, at);
+      return type;
+    }
+    // Not valid: the codec says why, in gunicorn's words (it throws).
+    const h = decodeHeader(bytes.subarray(at, at + HEADER_SIZE), {
       maxMessageSize: this.#limit,
     });
+    this.#length = h.length;
+    return h.type;
   }
 
   /** Throws if the stream ended inside a frame. */
@@ -118,7 +147,9 @@ export class RawFrameSplitter {
  * to `onFrame` as it is cut (no promise per frame), until the connection
  * ends or a read fails (both end it quietly), or a malformed frame arrives
  * (logged to stderr, then the end). An error thrown by `onFrame` ends the
- * reading and rejects.
+ * reading and rejects. The frame given to `onFrame`, and its bytes (most
+ * often a view of the read buffer, not a copy), are valid only until it
+ * returns: it decodes what it needs at once.
  *
  * @param conn The connection.
  * @param readSize Bytes read at a time.
@@ -132,6 +163,18 @@ export async function readArbiterFrames(
 ): Promise<void> {
   const splitter = new RawFrameSplitter();
   const buf = new Uint8Array(readSize);
+  const frame: RawFrame = { type: "request", bytes: buf };
+  let failure = null as { error: unknown } | null;
+  const each = (type: DirtyMessageType, bytes: Uint8Array<ArrayBuffer>) => {
+    frame.type = type;
+    frame.bytes = bytes;
+    try {
+      onFrame(frame);
+    } catch (error) {
+      failure = { error };
+      throw error;
+    }
+  };
   for (;;) {
     let n: number | null;
     try {
@@ -140,14 +183,13 @@ export async function readArbiterFrames(
       n = null;
     }
     if (n === null) return;
-    let frames;
     try {
-      frames = splitter.push(buf.subarray(0, n));
+      splitter.split(buf.subarray(0, n), false, each);
     } catch (e) {
+      if (failure !== null) throw failure.error;
       console.error(`[dirty worker ${Deno.pid}] bad frame from arbiter:`, e);
       return;
     }
-    for (let i = 0; i < frames.length; i++) onFrame(frames[i]!);
   }
 }
 

@@ -9,10 +9,15 @@ import {
   resolveAction,
   resolveAppModule,
 } from "./app.ts";
-import { DirtyAppError, DirtyError } from "./errors.ts";
+import { DirtyAppError, DirtyError, DirtyProtocolError } from "./errors.ts";
 import { fnmatch, pyFloatRepr, pyStr, StashStore } from "./_stash.ts";
 import { Router } from "./_router.ts";
-import { getIdNumber, RawFrameSplitter, setIdNumber } from "./_frame_io.ts";
+import {
+  getIdNumber,
+  RawFrameSplitter,
+  readArbiterFrames,
+  setIdNumber,
+} from "./_frame_io.ts";
 import { decodeHeader, HEADER_SIZE } from "./header.ts";
 import { encodeChunk, encodeEnd, encodeRequest } from "./message_encoders.ts";
 import { DirtyFloat } from "./dirty_float.ts";
@@ -284,6 +289,109 @@ Deno.test("frame io: splitter cuts any byte split into the same frames", () => {
   const f = encodeEnd(0n);
   setIdNumber(f, 2 ** 40 + 7);
   assert.equal(getIdNumber(f), 2 ** 40 + 7);
+});
+
+Deno.test("frame io: split() without copies gives push()'s frames as views of whole-chunk frames", () => {
+  const frames = [
+    encodeRequest(1n, "m:C", "add", [1, 2]),
+    encodeChunk(2n, "x".repeat(300)),
+    encodeEnd(3n),
+  ];
+  const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
+  let at = 0;
+  for (const f of frames) {
+    all.set(f, at);
+    at += f.length;
+  }
+  fc.assert(
+    fc.property(
+      fc.array(fc.integer({ min: 1, max: all.length }), { maxLength: 10 }),
+      (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const views = new RawFrameSplitter();
+        const copies = new RawFrameSplitter();
+        const got: Uint8Array[] = [];
+        const want: Uint8Array[] = [];
+        let prev = 0;
+        for (const p of [...points, all.length]) {
+          // Each chunk in a buffer of its own, overwritten once split.
+          const chunk = all.slice(prev, p);
+          views.split(chunk, false, (type, bytes) => {
+            assert.equal(type, decodeHeader(bytes).type);
+            got.push(bytes.slice());
+          });
+          chunk.fill(0);
+          for (const f of copies.push(all.subarray(prev, p))) {
+            want.push(f.bytes);
+          }
+          prev = p;
+        }
+        views.finish();
+        assert.deepEqual(got, want);
+        assert.deepEqual(got, frames);
+      },
+    ),
+    { numRuns: 200 },
+  );
+  // A frame whole in its chunk is not copied; one completed from earlier
+  // chunks is a buffer of its own.
+  const sp = new RawFrameSplitter();
+  const buffers: ArrayBufferLike[] = [];
+  sp.split(all.subarray(0, frames[0]!.length + 5), false, (_t, b) => {
+    buffers.push(b.buffer);
+  });
+  sp.split(all.subarray(frames[0]!.length + 5), false, (_t, b) => {
+    buffers.push(b.buffer);
+  });
+  assert.equal(buffers.length, 3);
+  assert.equal(buffers[0], all.buffer);
+  assert.notEqual(buffers[1], all.buffer);
+  assert.equal(buffers[2], all.buffer);
+});
+
+Deno.test("frame io: readArbiterFrames passes on onFrame's errors and ends quietly on a bad frame", async () => {
+  /** A connection that reads `chunks` in turn, then ends. */
+  const conn = (chunks: Uint8Array[]): Deno.Conn =>
+    ({
+      read(p: Uint8Array): Promise<number | null> {
+        const c = chunks.shift();
+        if (c === undefined) return Promise.resolve(null);
+        p.set(c);
+        return Promise.resolve(c.length);
+      },
+    }) as unknown as Deno.Conn;
+  const two = new Uint8Array([...encodeEnd(1n), ...encodeEnd(2n)]);
+  // Every frame, in order, its bytes valid while onFrame runs.
+  const ids: number[] = [];
+  await readArbiterFrames(conn([two, encodeEnd(3n)]), 1024, (f) => {
+    assert.equal(f.type, "end");
+    ids.push(getIdNumber(f.bytes));
+  });
+  assert.deepEqual(ids, [1, 2, 3]);
+  // An error of onFrame rejects, even one of the codec's own class.
+  const boom = new DirtyProtocolError("from onFrame");
+  await assert.rejects(
+    readArbiterFrames(conn([two]), 1024, () => {
+      throw boom;
+    }),
+    (e) => e === boom,
+  );
+  // A bad frame ends the reading quietly (said on stderr), after the
+  // frames before it.
+  const bad = new Uint8Array([...encodeEnd(4n), ...new Uint8Array(16)]);
+  const seen: number[] = [];
+  const error = console.error;
+  const said: unknown[] = [];
+  console.error = (...a: unknown[]) => said.push(a[0]);
+  try {
+    await readArbiterFrames(conn([bad, encodeEnd(5n)]), 1024, (f) => {
+      seen.push(getIdNumber(f.bytes));
+    });
+  } finally {
+    console.error = error;
+  }
+  assert.deepEqual(seen, [4]);
+  assert.match(String(said[0]), /bad frame from arbiter/);
 });
 
 Deno.test("arbiter units: the splitter accepts and refuses every header as decodeHeader does", () => {
