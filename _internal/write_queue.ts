@@ -96,7 +96,11 @@ const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
  * on whole, so memory held stays within about twice the bytes queued.
  */
 const SMALL_BATCH = BATCH_SIZE / 2;
-const DEFAULT_COPY_LIMIT = 16 * 1024;
+/**
+ * The default `copyLimit`: chunks of at most this many bytes are copied
+ * when queued.
+ */
+export const DEFAULT_COPY_LIMIT = 16 * 1024;
 
 interface Waiter {
   resolve(): void;

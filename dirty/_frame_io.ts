@@ -25,7 +25,10 @@ import {
 export interface RawFrame {
   /** The message type. */
   type: DirtyMessageType;
-  /** The whole frame (header and payload); owned by the receiver. */
+  /**
+   * The whole frame (header and payload): a copy, or a view valid only
+   * while the receiver's callback runs (as its producer says).
+   */
   bytes: Uint8Array<ArrayBuffer>;
 }
 

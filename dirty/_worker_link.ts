@@ -9,9 +9,9 @@
  * @module
  */
 
-import { WriteQueue } from "../_internal/write_queue.ts";
+import { DEFAULT_COPY_LIMIT, WriteQueue } from "../_internal/write_queue.ts";
 import { type RawFrame, RawFrameSplitter } from "./_frame_io.ts";
-import { MAX_MESSAGE_SIZE } from "./header.ts";
+import { type DirtyMessageType, MAX_MESSAGE_SIZE } from "./header.ts";
 
 const READ_SIZE = 256 * 1024;
 
@@ -20,7 +20,13 @@ export class WorkerLink {
   readonly #conn: Deno.UnixConn;
   readonly #out: WriteQueue;
   #closed = false;
-  /** Receives each frame; may throw to end the link (bad input). */
+  /**
+   * Receives each frame; may throw to end the link (bad input). The frame
+   * object is valid only until it returns, and so are the bytes of a frame
+   * of at most `DEFAULT_COPY_LIMIT` bytes (a view of the read buffer): the
+   * one keeper of a worker's frame, a client's write queue, copies such a
+   * frame when it is queued. A larger frame is a buffer of its own.
+   */
   onFrame: (frame: RawFrame) => void = () => {};
 
   /**
@@ -49,11 +55,17 @@ export class WorkerLink {
   async run(): Promise<string> {
     const splitter = new RawFrameSplitter(MAX_MESSAGE_SIZE);
     const buf = new Uint8Array(READ_SIZE);
+    const frame: RawFrame = { type: "response", bytes: buf };
+    const each = (type: DirtyMessageType, bytes: Uint8Array<ArrayBuffer>) => {
+      frame.type = type;
+      frame.bytes = bytes.length > DEFAULT_COPY_LIMIT ? bytes.slice() : bytes;
+      this.onFrame(frame);
+    };
     try {
       for (;;) {
         const n = await this.#conn.read(buf);
         if (n === null) return "it closed its connection";
-        for (const f of splitter.push(buf.subarray(0, n))) this.onFrame(f);
+        splitter.split(buf.subarray(0, n), false, each);
       }
     } catch (e) {
       if (this.#closed) return "its connection was closed";

@@ -119,12 +119,8 @@ export function encodeRequest(
   return encodeFrame(
     "request",
     id,
-    new Map<string, DirtyInput>([
-      ["app_path", appPath],
-      ["action", action],
-      ["args", args],
-      ["kwargs", kwargs],
-    ]),
+    // A plain object keeps its keys in this order (a Map costs more).
+    { app_path: appPath, action, args, kwargs },
     options,
   );
 }
