@@ -240,7 +240,8 @@ Deno.test("router: round-robin over ready workers with free slots, FIFO queues",
   assert.equal(r.pick("nope"), undefined);
 });
 
-Deno.test("frame io: splitter cuts any byte split into the same frames", () => {
+/** Three frames, and all of them in one buffer. */
+function threeFrames(): { frames: Uint8Array[]; all: Uint8Array } {
   const frames = [
     encodeRequest(1n, "m:C", "add", [1, 2]),
     encodeChunk(2n, "x".repeat(300)),
@@ -252,11 +253,21 @@ Deno.test("frame io: splitter cuts any byte split into the same frames", () => {
     all.set(f, at);
     at += f.length;
   }
+  return { frames, all };
+}
+
+/** Sorted distinct cut points of `all`, at most 10. */
+const cutPoints = (all: Uint8Array): fc.Arbitrary<number[]> =>
+  fc.array(fc.integer({ min: 1, max: all.length }), { maxLength: 10 }).map(
+    (cuts) => [...new Set(cuts)].sort((a, b) => a - b),
+  );
+
+Deno.test("frame io: splitter cuts any byte split into the same frames", () => {
+  const { frames, all } = threeFrames();
   fc.assert(
     fc.property(
-      fc.array(fc.integer({ min: 1, max: all.length }), { maxLength: 10 }),
-      (cuts) => {
-        const points = [...new Set(cuts)].sort((a, b) => a - b);
+      cutPoints(all),
+      (points) => {
         const sp = new RawFrameSplitter();
         const got: Uint8Array[] = [];
         let prev = 0;
@@ -292,22 +303,11 @@ Deno.test("frame io: splitter cuts any byte split into the same frames", () => {
 });
 
 Deno.test("frame io: split() without copies gives push()'s frames as views of whole-chunk frames", () => {
-  const frames = [
-    encodeRequest(1n, "m:C", "add", [1, 2]),
-    encodeChunk(2n, "x".repeat(300)),
-    encodeEnd(3n),
-  ];
-  const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
-  let at = 0;
-  for (const f of frames) {
-    all.set(f, at);
-    at += f.length;
-  }
+  const { frames, all } = threeFrames();
   fc.assert(
     fc.property(
-      fc.array(fc.integer({ min: 1, max: all.length }), { maxLength: 10 }),
-      (cuts) => {
-        const points = [...new Set(cuts)].sort((a, b) => a - b);
+      cutPoints(all),
+      (points) => {
         const views = new RawFrameSplitter();
         const copies = new RawFrameSplitter();
         const got: Uint8Array[] = [];
