@@ -28,19 +28,15 @@ import {
 } from "./errors.ts";
 import { settleWithin } from "../_internal/abort.ts";
 import { stackWithCauses } from "../_internal/error_stack.ts";
-import { WriteQueue } from "../_internal/write_queue.ts";
+import { DEFAULT_COPY_LIMIT, WriteQueue } from "../_internal/write_queue.ts";
+import { encodeFrameView } from "./_frame_view.ts";
 import {
   connectToArbiter,
   getIdNumber,
   readArbiterFrames,
 } from "./_frame_io.ts";
 import { decodeFramePayload } from "./_payload.ts";
-import {
-  encodeChunk,
-  encodeEnd,
-  encodeError,
-  encodeResponse,
-} from "./message_encoders.ts";
+import { encodeEnd, encodeError, encodeResponse } from "./message_encoders.ts";
 import { requestFields } from "./_request_fields.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
 import {
@@ -54,6 +50,7 @@ import { appFloatMode, type FloatMode, FloatSlots } from "./_floats.ts";
 import { pyTypeName } from "./_py_repr.ts";
 
 const HIGH_WATER = 1 << 20;
+const NO_OPTIONS = Object.freeze({});
 const READ_SIZE = 256 * 1024;
 
 interface LoadedApp {
@@ -140,8 +137,13 @@ class AppThread {
     });
   }
 
+  /**
+   * Queues a frame: one of at most the queue's copy limit is copied as it
+   * is queued, so it may be a view of a reused buffer; a larger one is
+   * copied here first.
+   */
   #send(bytes: Uint8Array): void {
-    this.#out.push(bytes);
+    this.#out.push(bytes.length <= DEFAULT_COPY_LIMIT ? bytes : bytes.slice());
   }
 
   #event(result: Record<string, DirtyInput>): Promise<void> {
@@ -396,7 +398,10 @@ class AppThread {
         await this.#stream(id, entry, iteratorOf(result));
         return;
       }
-      frame = encodeResponse(id, this.#floats.restore(result as DirtyInput));
+      // A view of the encoder's buffer, sent (copied or kept) just below.
+      frame = encodeFrameView("response", id, {
+        result: this.#floats.restore(result as DirtyInput) ?? null,
+      }, NO_OPTIONS);
     } catch (e) {
       if (entry.done) {
         this.#release(id, entry);
@@ -441,7 +446,9 @@ class AppThread {
           return;
         }
         this.#send(
-          encodeChunk(id, this.#floats.restore(r.value as DirtyInput)),
+          encodeFrameView("chunk", id, {
+            data: this.#floats.restore(r.value as DirtyInput) ?? null,
+          }, NO_OPTIONS),
         );
         if (this.#out.full) await this.#out.ready().catch(() => {});
       }

@@ -45,6 +45,15 @@ test("arbiter: unary calls, kwargs, streams and app errors", async () => {
       i: 1,
     }]);
     assert.deepEqual(await c.stream(APP, "stream", [0]), []);
+    // Results and chunks past the write queue's copy limit, one after the
+    // other (the worker encodes each in a reused buffer): each arrives
+    // whole and as itself.
+    const large = ["a", "b", "c", "d"].map((ch) => ch.repeat(40_000));
+    assert.deepEqual(await c.call(APP, "echo", large), large);
+    assert.deepEqual(
+      await c.stream(APP, "each", [[large[0]!, large[1]!, "small", large[2]!]]),
+      [large[0], large[1], "small", large[2]],
+    );
 
     await assert.rejects(c.call(APP, "fail", ["kaput"]), (e) => {
       assert.ok(e instanceof DirtyAppError);

@@ -10,17 +10,12 @@
 
 import { errorToDict } from "./errors.ts";
 import type { DirtyDictInput, DirtyInput, TlvEncodeOptions } from "./tlv.ts";
-import { TlvWriter } from "./tlv_encoder.ts";
 import {
-  checkId,
   type DirtyMessageType,
   encodeHeader,
-  HEADER_SIZE,
-  maxSize,
   type RequestId,
-  writeHeader,
 } from "./header.ts";
-import { DirtyProtocolError } from "./errors.ts";
+import { encodeFrameView } from "./_frame_view.ts";
 
 /** Options of the encoders. */
 export interface DirtyMessageEncodeOptions extends TlvEncodeOptions {
@@ -62,30 +57,8 @@ export function encodeFrame(
   payload?: DirtyInput,
   options: DirtyMessageEncodeOptions = {},
 ): Uint8Array<ArrayBuffer> {
-  const bigId = checkId(id);
-  const limit = maxSize(options.maxMessageSize);
-  // One spare writer is kept between calls; a nested call gets a fresh one.
-  let w = spareWriter;
-  spareWriter = null;
-  if (w === null) w = new TlvWriter(4096, options);
-  else w.reset(options);
-  try {
-    w.skip(HEADER_SIZE);
-    if (payload !== undefined) w.value(payload);
-    const length = w.length - HEADER_SIZE;
-    if (length > limit) {
-      throw new DirtyProtocolError(
-        `Message too large: ${length} bytes (max: ${limit})`,
-      );
-    }
-    writeHeader(w.dataView(), 0, type, bigId, length);
-    return w.bytes().slice();
-  } finally {
-    if (w.capacity <= 1 << 20) spareWriter = w;
-  }
+  return encodeFrameView(type, id, payload, options).slice();
 }
-
-let spareWriter: TlvWriter | null = null;
 
 /**
  * Encodes a REQUEST: `{"app_path", "action", "args", "kwargs"}` in that
@@ -150,7 +123,7 @@ export function encodeResponse(
   return encodeFrame(
     "response",
     id,
-    new Map([["result", result ?? null]]),
+    { result: result ?? null },
     options,
   );
 }
@@ -212,7 +185,7 @@ export function encodeChunk(
   data: DirtyInput,
   options: DirtyMessageEncodeOptions = {},
 ): Uint8Array<ArrayBuffer> {
-  return encodeFrame("chunk", id, new Map([["data", data ?? null]]), options);
+  return encodeFrame("chunk", id, { data: data ?? null }, options);
 }
 
 /**
