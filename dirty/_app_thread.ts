@@ -137,13 +137,18 @@ class AppThread {
     });
   }
 
+  /** Queues a frame of its own (kept by reference when large). */
+  #send(bytes: Uint8Array): void {
+    this.#out.push(bytes);
+  }
+
   /**
-   * Queues a frame: one of at most the queue's copy limit is copied as it
-   * is queued, so it may be a view of a reused buffer; a larger one is
+   * Queues a frame that is a view of the encoder's reused buffer: one of at
+   * most the queue's copy limit is copied as it is queued; a larger one is
    * copied here first.
    */
-  #send(bytes: Uint8Array): void {
-    this.#out.push(bytes.length <= DEFAULT_COPY_LIMIT ? bytes : bytes.slice());
+  #sendView(view: Uint8Array): void {
+    this.#out.push(view.length <= DEFAULT_COPY_LIMIT ? view : view.slice());
   }
 
   #event(result: Record<string, DirtyInput>): Promise<void> {
@@ -358,6 +363,8 @@ class AppThread {
     kwargs: DirtyValue,
   ): Promise<void> {
     let frame: Uint8Array;
+    /** Whether `frame` is a view of the encoder's buffer (a result). */
+    let view = false;
     try {
       if (app === undefined) {
         throw new Error(`Dirty app not found: ${appPath}`);
@@ -398,10 +405,11 @@ class AppThread {
         await this.#stream(id, entry, iteratorOf(result));
         return;
       }
-      // A view of the encoder's buffer, sent (copied or kept) just below.
+      // A view of the encoder's buffer, queued just below.
       frame = encodeFrameView("response", id, {
         result: this.#floats.restore(result as DirtyInput) ?? null,
       }, NO_OPTIONS);
+      view = true;
     } catch (e) {
       if (entry.done) {
         this.#release(id, entry);
@@ -418,7 +426,8 @@ class AppThread {
       );
     }
     this.#finish(id, entry);
-    this.#send(frame);
+    if (view) this.#sendView(frame);
+    else this.#send(frame);
   }
 
   async #stream(
@@ -445,7 +454,7 @@ class AppThread {
           this.#send(encodeEnd(id));
           return;
         }
-        this.#send(
+        this.#sendView(
           encodeFrameView("chunk", id, {
             data: this.#floats.restore(r.value as DirtyInput) ?? null,
           }, NO_OPTIONS),

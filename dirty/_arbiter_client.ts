@@ -19,7 +19,7 @@
  * @module
  */
 
-import { WriteQueue } from "../_internal/write_queue.ts";
+import { DEFAULT_COPY_LIMIT, WriteQueue } from "../_internal/write_queue.ts";
 import type { DirtyError } from "./errors.ts";
 import { encodeError } from "./message_encoders.ts";
 import { type RawFrame, RawFrameSplitter } from "./_frame_io.ts";
@@ -67,6 +67,9 @@ export class ClientSession {
     this.#host = host;
     this.#out = new WriteQueue(conn, {
       highWaterMark: host.pauseSize,
+      // A worker's frame of up to this size comes as a view of its link's
+      // read buffer (see WorkerLink.onFrame): this queue copies it.
+      copyLimit: DEFAULT_COPY_LIMIT,
       onError: () => this.#leave("client"),
     });
   }

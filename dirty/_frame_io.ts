@@ -70,12 +70,17 @@ export class RawFrameSplitter {
    *
    * @param chunk The bytes.
    * @param copy Whether each frame is a copy the receiver may keep.
-   * @param onFrame Receives each frame's type and bytes.
+   * @param onFrame Receives each frame's type and bytes, and whether the
+   * bytes are the receiver's own (a fresh buffer) or a view of `chunk`.
    */
   split(
     chunk: Uint8Array,
     copy: boolean,
-    onFrame: (type: DirtyMessageType, bytes: Uint8Array<ArrayBuffer>) => void,
+    onFrame: (
+      type: DirtyMessageType,
+      bytes: Uint8Array<ArrayBuffer>,
+      owned: boolean,
+    ) => void,
   ): void {
     const rest = this.#rest;
     let data: Uint8Array;
@@ -97,7 +102,7 @@ export class RawFrameSplitter {
         return;
       }
       rest.append(chunk.subarray(0, need));
-      onFrame(type, rest.take(rest.length));
+      onFrame(type, rest.take(rest.length), true);
       data = chunk.subarray(need);
     }
     let i = 0;
@@ -111,6 +116,7 @@ export class RawFrameSplitter {
         (copy ? data.slice(i, end) : data.subarray(i, end)) as Uint8Array<
           ArrayBuffer
         >,
+        copy,
       );
       i = end;
     }

@@ -56,9 +56,15 @@ export class WorkerLink {
     const splitter = new RawFrameSplitter(MAX_MESSAGE_SIZE);
     const buf = new Uint8Array(READ_SIZE);
     const frame: RawFrame = { type: "response", bytes: buf };
-    const each = (type: DirtyMessageType, bytes: Uint8Array<ArrayBuffer>) => {
+    const each = (
+      type: DirtyMessageType,
+      bytes: Uint8Array<ArrayBuffer>,
+      owned: boolean,
+    ) => {
       frame.type = type;
-      frame.bytes = bytes.length > DEFAULT_COPY_LIMIT ? bytes.slice() : bytes;
+      frame.bytes = owned || bytes.length <= DEFAULT_COPY_LIMIT
+        ? bytes
+        : bytes.slice();
       this.onFrame(frame);
     };
     try {

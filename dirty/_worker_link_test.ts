@@ -36,3 +36,33 @@ Deno.test("worker link: small frames are views for the moment, large ones stay i
   assert.equal(await link.run(), "it closed its connection");
   assert.deepEqual(kept, frames);
 });
+
+Deno.test("worker link: a large frame completed over several reads is copied once", async () => {
+  const big = encodeChunk(1n, "b".repeat(DEFAULT_COPY_LIMIT * 2));
+  const half = big.length >> 1;
+  const link = new WorkerLink(
+    fakeConn([big.slice(0, half), big.slice(half), encodeEnd(2n)]),
+  );
+  const kept: Uint8Array[] = [];
+  link.onFrame = (f) => {
+    kept.push(f.bytes.length <= DEFAULT_COPY_LIMIT ? f.bytes.slice() : f.bytes);
+  };
+  // Count the copies of frames as big as this one.
+  const proto = Object.getPrototypeOf(Uint8Array.prototype) as {
+    slice(this: Uint8Array, s?: number, e?: number): Uint8Array;
+  };
+  const slice = proto.slice;
+  let copies = 0;
+  proto.slice = function (this: Uint8Array, s?: number, e?: number) {
+    const out = slice.call(this, s, e);
+    if (out.length === big.length) copies++;
+    return out;
+  };
+  try {
+    assert.equal(await link.run(), "it closed its connection");
+  } finally {
+    proto.slice = slice;
+  }
+  assert.deepEqual(kept, [big, encodeEnd(2n)]);
+  assert.equal(copies, 1);
+});
