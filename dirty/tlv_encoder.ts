@@ -283,7 +283,11 @@ export class TlvWriter {
         );
       }
       this.#head(TLV_DICT, n);
+      // Exactly the n items the count says: a getter among the values may
+      // add to the map, or delete from it, while it is written.
+      let written = 0;
       for (const [k, item] of v) {
+        if (written === n) break;
         if (typeof k !== "string") {
           throw new DirtyProtocolError(
             `Dict key must be string, got ${typeName(k)}`,
@@ -291,6 +295,12 @@ export class TlvWriter {
         }
         this.#string(k);
         this.value(item, depth + 1);
+        written++;
+      }
+      if (written !== n || v.size !== n) {
+        throw new DirtyProtocolError(
+          `Cannot encode TLV: a dict changed size while it was encoded (${n} -> ${v.size} items)`,
+        );
       }
       return;
     }

@@ -478,3 +478,28 @@ Deno.test("tlv: DirtyFloat reads as its number in text and arithmetic", () => {
   assert.equal(+f * 2, 6);
   assert.equal(Math.max(f as unknown as number, 1), 3);
 });
+
+Deno.test("tlv: a Map that a getter grows or shrinks while it is encoded is refused, never miscounted", () => {
+  for (const change of ["grow", "shrink"] as const) {
+    const m = new Map<string, DirtyInput>();
+    const value = {
+      get x(): number {
+        if (change === "grow") m.set("later", 1);
+        else m.delete("b");
+        return 1;
+      },
+    };
+    m.set("a", value as unknown as DirtyInput);
+    m.set("b", 2);
+    assert.throws(
+      () => encodeTlv(m),
+      (e) =>
+        e instanceof DirtyProtocolError &&
+        /changed size while it was encoded/.test(e.message),
+      change,
+    );
+  }
+  // Unchanged maps are written as before.
+  const same = new Map<string, DirtyInput>([["a", 1], ["b", [2]]]);
+  assert.deepEqual(decodeTlv(encodeTlv(same)), same);
+});
