@@ -23,6 +23,7 @@ import { DEFAULT_COPY_LIMIT, WriteQueue } from "../_internal/write_queue.ts";
 import type { DirtyError } from "./errors.ts";
 import { encodeError } from "./message_encoders.ts";
 import { type RawFrame, RawFrameSplitter } from "./_frame_io.ts";
+import type { DirtyMessageType } from "./header.ts";
 import { forwardedRequest } from "./_request_fields.ts";
 import type { Request, RequestOwner, WorkerPool } from "./_worker_pool.ts";
 import type { LogFn } from "./_log.ts";
@@ -86,16 +87,16 @@ export class ClientSession {
         }
         const n = await this.#conn.read(buf);
         if (n === null) break;
-        for (const f of splitter.push(buf.subarray(0, n))) {
-          this.#frames.push(f);
-          this.#queuedBytes += f.bytes.length;
-        }
+        splitter.split(buf.subarray(0, n), true, this.#queue);
         this.#serve();
       }
     } catch (e) {
-      // Malformed input: close without a reply, as gunicorn does.
+      // Malformed input: close without a reply, as gunicorn does. It reads
+      // a frame, handles it completely, then reads the next, so the frames
+      // before the malformed one are served first.
       if (!this.#gone) {
         this.#host.log("debug", `Client connection error: ${String(e)}`);
+        await this.#serveQueued();
       }
     }
     if (this.#current === null && !this.#out.failed) {
@@ -105,6 +106,24 @@ export class ClientSession {
     }
     this.#leave("client");
     this.close();
+  }
+
+  /** Queues a frame the splitter cut (a copy). */
+  readonly #queue = (
+    type: DirtyMessageType,
+    bytes: Uint8Array<ArrayBuffer>,
+  ) => {
+    this.#frames.push({ type, bytes });
+    this.#queuedBytes += bytes.length;
+  };
+
+  /** Serves what is queued, each request to its end, unless the client goes. */
+  async #serveQueued(): Promise<void> {
+    for (;;) {
+      this.#serve();
+      if (this.#gone || this.#host.closing || this.#current === null) return;
+      await this.idle();
+    }
   }
 
   /** Resolves when no request of this client is running. */

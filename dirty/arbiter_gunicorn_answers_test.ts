@@ -17,7 +17,11 @@ import {
 import { peerTest, tempDir } from "../_test_utils/peers.ts";
 import { readUntil } from "../_test_utils/child.ts";
 import { startArbiter } from "./arbiter.ts";
-import { encodeFrame } from "./message_encoders.ts";
+import {
+  encodeFrame,
+  encodeRequest,
+  encodeStatus,
+} from "./message_encoders.ts";
 import type { DirtyInput, DirtyValue } from "./tlv.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -144,6 +148,81 @@ peerTest(
     });
     await arb.ready();
     assert.deepEqual(await run(arb.socketPath, APP), recorded);
+  },
+  { requiredInCi: false },
+);
+
+/**
+ * What a client sees when it writes a STATUS, a request that takes a while
+ * (`sleep` with `args`), then a frame with a bad magic, all at once or one
+ * write each: each frame's type and id, then "EOF".
+ */
+async function beforeBadFrame(
+  socket: string,
+  app: string,
+  args: DirtyInput[],
+  oneWrite: boolean,
+): Promise<string[]> {
+  await using c = await RawDirtyConn.open(socket);
+  const frames = [
+    encodeStatus(7n),
+    encodeRequest(8n, app, "sleep", args),
+    Uint8Array.from([0x58, 0x58, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+  ];
+  if (oneWrite) {
+    await c.write(new Uint8Array(frames.flatMap((f) => [...f])));
+  } else {
+    for (const f of frames) await c.write(f);
+  }
+  const seen: string[] = [];
+  for (;;) {
+    const f = await c.read();
+    if (f === null) return [...seen, "EOF"];
+    seen.push(`${f.type} ${f.id}`);
+  }
+}
+
+peerTest(
+  "gunicorn answers: the frames before a malformed one are answered, then the connection closes, as gunicorn 26.1 does",
+  gunicornPeer(),
+  GUNICORN_PEER_NAME,
+  async (peer) => {
+    const want = ["response 7", "response 8", "EOF"];
+    await using dir = await tempDir();
+    const sock = `${dir.path}/arbiter.sock`;
+    const child = new Deno.Command(peer.python, {
+      args: ["-S", RUNNER, "--gunicorn", peer.src, "--timeout", "10", sock],
+      env: { TMPDIR: dir.path },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      await readUntil(child, "ready", "gunicorn's arbiter did not start");
+      for (const oneWrite of [true, false]) {
+        assert.deepEqual(
+          await beforeBadFrame(sock, "dirty_demo_app:DemoApp", [0.2], oneWrite),
+          want,
+          `gunicorn, one write: ${oneWrite}`,
+        );
+      }
+    } finally {
+      child.kill("SIGTERM");
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    }
+    await using arb = await startArbiter({
+      apps: [APP],
+      workers: 1,
+      log: quiet,
+    });
+    await arb.ready();
+    for (const oneWrite of [true, false]) {
+      assert.deepEqual(
+        await beforeBadFrame(arb.socketPath, APP, [200], oneWrite),
+        want,
+        `ours, one write: ${oneWrite}`,
+      );
+    }
   },
   { requiredInCi: false },
 );

@@ -181,6 +181,27 @@ test("arbiter: malformed input closes the connection without a reply", async () 
   // The arbiter is still fine.
   await using ok = await RawDirtyConn.open(arb.socketPath);
   assert.equal(await ok.call(APP, "add", [1, 2]), 3);
+  // As gunicorn reads a frame and handles it completely before it reads
+  // the next, the frames before a malformed one are answered first, in
+  // the same write or not, a request still running included.
+  const badMagic = bad[0]!;
+  for (const split of [false, true]) {
+    await using c = await RawDirtyConn.open(arb.socketPath);
+    const first = [encodeStatus(7n), encodeRequest(8n, APP, "sleep", [200])];
+    if (split) {
+      for (const f of first) await c.write(f);
+      await c.write(badMagic);
+    } else {
+      await c.write(new Uint8Array([...first[0]!, ...first[1]!, ...badMagic]));
+    }
+    const status = await c.next();
+    assert.equal(status.id, 7n);
+    assert.equal(status.type, "response");
+    const slept = await c.next();
+    assert.equal(slept.id, 8n);
+    assert.equal(slept.type, "response");
+    assert.equal(await c.read(), null);
+  }
 });
 
 test("arbiter: stash, all ten operations", async () => {
