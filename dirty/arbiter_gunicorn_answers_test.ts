@@ -97,6 +97,29 @@ async function ours(socket: string, app: string): Promise<Answer[]> {
   return out;
 }
 
+/** Runs `fn` with the socket of gunicorn's own arbiter (its demo app), live. */
+async function withGunicornArbiter(
+  peer: { python: string; src: string },
+  fn: (socket: string) => Promise<void>,
+): Promise<void> {
+  await using dir = await tempDir();
+  const sock = `${dir.path}/arbiter.sock`;
+  const child = new Deno.Command(peer.python, {
+    args: ["-S", RUNNER, "--gunicorn", peer.src, "--timeout", "10", sock],
+    env: { TMPDIR: dir.path },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  try {
+    await readUntil(child, "ready", "gunicorn's arbiter did not start");
+    await fn(sock);
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+  }
+}
+
 test("gunicorn answers: malformed requests get the error types and messages of gunicorn 26.1", async () => {
   await using arb = await startArbiter({ apps: [APP], workers: 1, log: quiet });
   await arb.ready();
@@ -124,22 +147,9 @@ peerTest(
       return JSON.parse(new TextDecoder().decode(out.stdout));
     };
     // gunicorn's arbiter, live.
-    await using dir = await tempDir();
-    const sock = `${dir.path}/arbiter.sock`;
-    const child = new Deno.Command(peer.python, {
-      args: ["-S", RUNNER, "--gunicorn", peer.src, "--timeout", "10", sock],
-      env: { TMPDIR: dir.path },
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    try {
-      await readUntil(child, "ready", "gunicorn's arbiter did not start");
+    await withGunicornArbiter(peer, async (sock) => {
       assert.deepEqual(await run(sock, "dirty_demo_app:DemoApp"), recorded);
-    } finally {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-    }
+    });
     // Ours, through gunicorn's own protocol code.
     await using arb = await startArbiter({
       apps: [APP],
@@ -188,16 +198,7 @@ peerTest(
   GUNICORN_PEER_NAME,
   async (peer) => {
     const want = ["response 7", "response 8", "EOF"];
-    await using dir = await tempDir();
-    const sock = `${dir.path}/arbiter.sock`;
-    const child = new Deno.Command(peer.python, {
-      args: ["-S", RUNNER, "--gunicorn", peer.src, "--timeout", "10", sock],
-      env: { TMPDIR: dir.path },
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    try {
-      await readUntil(child, "ready", "gunicorn's arbiter did not start");
+    await withGunicornArbiter(peer, async (sock) => {
       for (const oneWrite of [true, false]) {
         assert.deepEqual(
           await beforeBadFrame(sock, "dirty_demo_app:DemoApp", [0.2], oneWrite),
@@ -205,11 +206,7 @@ peerTest(
           `gunicorn, one write: ${oneWrite}`,
         );
       }
-    } finally {
-      child.kill("SIGTERM");
-      await child.status;
-      await child.stdout.cancel().catch(() => {});
-    }
+    });
     await using arb = await startArbiter({
       apps: [APP],
       workers: 1,
