@@ -57,7 +57,8 @@ export class ClientSession {
   #paused = false;
   #gone = false;
   #more: (() => void) | null = null;
-  #idle: (() => void) | null = null;
+  /** Who waits for no request to be running (see idle()). */
+  #idleWaiters: (() => void)[] = [];
 
   /**
    * @param conn The accepted connection.
@@ -129,7 +130,7 @@ export class ClientSession {
   /** Resolves when no request of this client is running. */
   idle(): Promise<void> {
     if (this.#current === null) return Promise.resolve();
-    return new Promise((r) => (this.#idle = r));
+    return new Promise((r) => this.#idleWaiters.push(r));
   }
 
   /** Closes the connection (idempotent). */
@@ -234,9 +235,7 @@ export class ClientSession {
   #done(): void {
     this.#current = null;
     this.#paused = false;
-    const idle = this.#idle;
-    this.#idle = null;
-    idle?.();
+    this.#wakeIdle();
     this.#serve();
   }
 
@@ -252,8 +251,14 @@ export class ClientSession {
     this.#current = null;
     this.#host.pool.cancel(r, reason);
     this.#out.discard(new Error("client gone"));
-    const idle = this.#idle;
-    this.#idle = null;
-    idle?.();
+    this.#wakeIdle();
+  }
+
+  /** Resolves every idle() wait. */
+  #wakeIdle(): void {
+    const waiters = this.#idleWaiters;
+    if (waiters.length === 0) return;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
   }
 }

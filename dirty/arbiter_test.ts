@@ -204,6 +204,49 @@ test("arbiter: malformed input closes the connection without a reply", async () 
   }
 });
 
+test("arbiter: close() while a client's last request before a malformed frame runs answers it, then ends", async () => {
+  const arb = await startArbiter({ apps: [APP], workers: 1, log: quiet });
+  await arb.ready();
+  await using c = await RawDirtyConn.open(arb.socketPath);
+  await c.write(
+    new Uint8Array([
+      ...encodeRequest(8n, APP, "sleep", [300]),
+      ...Uint8Array.from([
+        0x58,
+        0x58,
+        1,
+        1,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+      ]),
+    ]),
+  );
+  // The session now waits for the request to end; close() waits for the
+  // session too. Both waits end.
+  await new Promise((r) => setTimeout(r, 100));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    arb.close().then(() => "closed"),
+    new Promise<string>((r) => (timer = setTimeout(() => r("hung"), 10_000))),
+  ]);
+  clearTimeout(timer);
+  assert.equal(closed, "closed");
+  const f = await c.next();
+  assert.equal(f.id, 8n);
+  assert.equal(f.type, "response");
+  assert.equal(await c.read(), null);
+});
+
 test("arbiter: stash, all ten operations", async () => {
   await using arb = await startArbiter({ apps: [APP], log: quiet });
   await using c = await RawDirtyConn.open(arb.socketPath);
