@@ -35,7 +35,8 @@ export interface RawFrame {
 /**
  * Cuts a byte stream into whole frames. Header checks (and their messages)
  * are the codec's; the payload is not decoded. A frame that arrives whole
- * in one chunk is copied out of it once; only the bytes of an incomplete
+ * in one chunk is copied out of it once, or handed on as a view of it;
+ * only the bytes of an incomplete
  * frame are kept (in a {@linkcode ByteBuffer}), so the cost stays linear in
  * the input however it is split.
  */
@@ -52,13 +53,6 @@ export class RawFrameSplitter {
   /** Bytes held of an incomplete frame. */
   get buffered(): number {
     return this.#rest.length;
-  }
-
-  /** Feeds bytes; returns the frames they complete, each a copy. */
-  push(chunk: Uint8Array): RawFrame[] {
-    const out: RawFrame[] = [];
-    this.split(chunk, true, (type, bytes) => out.push({ type, bytes }));
-    return out;
   }
 
   /**
