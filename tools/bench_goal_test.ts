@@ -54,3 +54,21 @@ Deno.test("a row whose reference was missing reads as not measured, not met", ()
     /\| dirty \| echo \| not measured \| >= 3 \| NO \|/,
   );
 });
+
+Deno.test("a missed row whose floor is under its goal says it is beyond reach", () => {
+  const rows = [
+    { module: "framing", workload: "a", ratio: 2, goal: 10, floor: 8.25 },
+    { module: "framing", workload: "b", ratio: 2, goal: 10, floor: 12 },
+    { module: "framing", workload: "c", ratio: 11, goal: 10, floor: 9 },
+  ];
+  const table = goalTable(parseGoals(
+    rows.map((r) => "##goal " + JSON.stringify(r)).join("\n"),
+  ));
+  assert.match(
+    table,
+    /\| framing \| a \| 2\.00 \| >= 10 \| NO: beyond reach, the floor itself reaches 8\.25 \|/,
+  );
+  // A floor above the goal leaves the miss a plain miss.
+  assert.match(table, /\| framing \| b \| 2\.00 \| >= 10 \| NO \|/);
+  assert.match(table, /\| framing \| c \| 11\.00 \| >= 10 \| yes \|/);
+});
