@@ -93,6 +93,21 @@ function best(rounds: number, run: () => void): number {
   return min;
 }
 
+/** `best` for a run that is asynchronous (one through Web Streams). */
+async function bestAsync(
+  rounds: number,
+  run: () => Promise<void>,
+): Promise<number> {
+  let min = Infinity;
+  for (let r = 0; r <= rounds; r++) {
+    const t0 = performance.now();
+    await run();
+    const dt = (performance.now() - t0) / 1000;
+    if (r > 0) min = Math.min(min, dt);
+  }
+  return min;
+}
+
 /**
  * Frame objects through `encode` (`encodeFrameChunks`, the default, or the
  * copying `encodeFrames`), bytes through `FrameDecoder.push`, `per` frames
@@ -139,89 +154,20 @@ const chunksApi = (frames: Frame[]): Uint8Array[] => encodeFrameChunks(frames);
 const copyApi = (frames: Frame[]): Uint8Array[] => [encodeFrames(frames)];
 
 /**
- * Web Streams: FrameEncoderStream piped into a frame decoder stream. With
- * `per` 0, one frame per chunk into FrameDecoderStream (one frame per chunk
- * out); otherwise arrays of `per` frames into FrameBatchDecoderStream (one
- * array per chunk of bytes out).
+ * Times arrays of `per` frames (`n` in all) made by a pulled source, sent
+ * through the stream hops that `through` builds for each round, and read
+ * back as arrays of frames; the best of `rounds` rounds after a warm-up
+ * round, in seconds.
  */
-async function oursStreams(
+function timeArrays(
   size: number,
   n: number,
   per: number,
   rounds: number,
+  through: (source: ReadableStream<Frame[]>) => ReadableStream<Frame[]>,
 ): Promise<number> {
   const payload = payloadOf(size);
-  let min = Infinity;
-  for (let r = 0; r <= rounds; r++) {
-    const t0 = performance.now();
-    let made = 0;
-    let count = 0;
-    let bytes = 0;
-    if (per === 0) {
-      const source = new ReadableStream<Frame>({
-        pull(controller) {
-          for (let i = 0; i < 64 && made < n; i++, made++) {
-            controller.enqueue(frameOf(payload));
-          }
-          if (made >= n) controller.close();
-        },
-      }, { highWaterMark: 64 });
-      const reader = source.pipeThrough(new FrameEncoderStream())
-        .pipeThrough(new FrameDecoderStream()).getReader();
-      for (;;) {
-        const next = await reader.read();
-        if (next.done) break;
-        count++;
-        bytes += next.value.payload.length;
-      }
-    } else {
-      const source = new ReadableStream<Frame[]>({
-        pull(controller) {
-          const frames = framesOf(payload, Math.min(per, n - made));
-          made += frames.length;
-          controller.enqueue(frames);
-          if (made >= n) controller.close();
-        },
-      });
-      const reader = source.pipeThrough(new FrameEncoderStream())
-        .pipeThrough(new FrameBatchDecoderStream()).getReader();
-      for (;;) {
-        const next = await reader.read();
-        if (next.done) break;
-        const frames = next.value;
-        for (let i = 0; i < frames.length; i++) {
-          count++;
-          bytes += frames[i]!.payload.length;
-        }
-      }
-    }
-    check(count, bytes, n, size);
-    const dt = (performance.now() - t0) / 1000;
-    if (r > 0) min = Math.min(min, dt);
-  }
-  return min;
-}
-
-/**
- * The floor of the Web Streams rows: the same stream hops as
- * `oursStreams` with `per` frames per array (an array in; out, one chunk
- * per array of small frames, or a header chunk and a payload chunk per
- * large frame, as `FrameEncoderStream` passes a large payload by
- * reference; one array out per chunk that completes frames, as
- * `FrameBatchDecoderStream` does), through two TransformStreams that
- * encode and decode nothing.
- */
-async function streamsFloor(
-  size: number,
-  n: number,
-  per: number,
-  rounds: number,
-): Promise<number> {
-  const payload = payloadOf(size);
-  const header = new Uint8Array(8);
-  let min = Infinity;
-  for (let r = 0; r <= rounds; r++) {
-    const t0 = performance.now();
+  return bestAsync(rounds, async () => {
     let made = 0;
     let count = 0;
     let bytes = 0;
@@ -233,10 +179,90 @@ async function streamsFloor(
         if (made >= n) controller.close();
       },
     });
-    // Small payloads are copied into one chunk per array (`batch`), large
-    // ones follow their header as chunks of their own.
-    const batch = new Uint8Array(8);
-    const large = size >= 16384;
+    const reader = through(source).getReader();
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      const frames = next.value;
+      for (let i = 0; i < frames.length; i++) {
+        count++;
+        bytes += frames[i]!.payload.length;
+      }
+    }
+    check(count, bytes, n, size);
+  });
+}
+
+/**
+ * Web Streams: FrameEncoderStream piped into a frame decoder stream. With
+ * `per` 0, one frame per chunk into FrameDecoderStream (one frame per chunk
+ * out); otherwise arrays of `per` frames into FrameBatchDecoderStream (one
+ * array per chunk of bytes out).
+ */
+async function oursStreams(
+  size: number,
+  n: number,
+  per: number,
+  rounds: number,
+): Promise<number> {
+  if (per !== 0) {
+    return await timeArrays(
+      size,
+      n,
+      per,
+      rounds,
+      (source) =>
+        source.pipeThrough(new FrameEncoderStream())
+          .pipeThrough(new FrameBatchDecoderStream()),
+    );
+  }
+  const payload = payloadOf(size);
+  return await bestAsync(rounds, async () => {
+    let made = 0;
+    let count = 0;
+    let bytes = 0;
+    const source = new ReadableStream<Frame>({
+      pull(controller) {
+        for (let i = 0; i < 64 && made < n; i++, made++) {
+          controller.enqueue(frameOf(payload));
+        }
+        if (made >= n) controller.close();
+      },
+    }, { highWaterMark: 64 });
+    const reader = source.pipeThrough(new FrameEncoderStream())
+      .pipeThrough(new FrameDecoderStream()).getReader();
+    for (;;) {
+      const next = await reader.read();
+      if (next.done) break;
+      count++;
+      bytes += next.value.payload.length;
+    }
+    check(count, bytes, n, size);
+  });
+}
+
+/**
+ * The floor of the Web Streams rows: the same stream hops as
+ * `oursStreams` with `per` frames per array (an array in; out, one chunk
+ * per array of small frames, or a header chunk and a payload chunk per
+ * large frame, as `FrameEncoderStream` passes a large payload by
+ * reference; one array out per chunk that completes frames, as
+ * `FrameBatchDecoderStream` does), through two TransformStreams that
+ * encode and decode nothing.
+ */
+function streamsFloor(
+  size: number,
+  n: number,
+  per: number,
+  rounds: number,
+): Promise<number> {
+  const payload = payloadOf(size);
+  const header = new Uint8Array(8);
+  // Small payloads are copied into one chunk per array (`batch`), large
+  // ones follow their header as chunks of their own.
+  const batch = new Uint8Array(8);
+  const large = size >= 16384;
+  return timeArrays(size, n, per, rounds, (source) => {
     const split = new TransformStream<Frame[], Uint8Array>(
       {
         transform(frames, controller) {
@@ -267,21 +293,8 @@ async function streamsFloor(
         controller.enqueue([frameOf(chunk)]);
       },
     });
-    const reader = source.pipeThrough(split).pipeThrough(join).getReader();
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) break;
-      const frames = next.value;
-      for (let i = 0; i < frames.length; i++) {
-        count++;
-        bytes += frames[i]!.payload.length;
-      }
-    }
-    check(count, bytes, n, size);
-    const dt = (performance.now() - t0) / 1000;
-    if (r > 0) min = Math.min(min, dt);
-  }
-  return min;
+    return source.pipeThrough(split).pipeThrough(join);
+  });
 }
 
 /**
@@ -291,47 +304,28 @@ async function streamsFloor(
  * decoder stream must each run a `transform` for every chunk, and must pass
  * at least one chunk per array, so no pair of them can be faster than this.
  */
-async function bareStreams(
+function bareStreams(
   size: number,
   n: number,
   per: number,
   rounds: number,
 ): Promise<number> {
-  const payload = payloadOf(size);
-  let min = Infinity;
-  const pass = <T>(chunk: T, controller: TransformStreamDefaultController<T>) =>
-    controller.enqueue(chunk);
-  for (let r = 0; r <= rounds; r++) {
-    const t0 = performance.now();
-    let made = 0;
-    let count = 0;
-    let bytes = 0;
-    const source = new ReadableStream<Frame[]>({
-      pull(controller) {
-        const frames = framesOf(payload, Math.min(per, n - made));
-        made += frames.length;
-        controller.enqueue(frames);
-        if (made >= n) controller.close();
-      },
-    });
-    const reader = source
-      .pipeThrough(new TransformStream<Frame[], Frame[]>({ transform: pass }))
-      .pipeThrough(new TransformStream<Frame[], Frame[]>({ transform: pass }))
-      .getReader();
-    for (;;) {
-      const next = await reader.read();
-      if (next.done) break;
-      const frames = next.value;
-      for (let i = 0; i < frames.length; i++) {
-        count++;
-        bytes += frames[i]!.payload.length;
-      }
-    }
-    check(count, bytes, n, size);
-    const dt = (performance.now() - t0) / 1000;
-    if (r > 0) min = Math.min(min, dt);
-  }
-  return min;
+  const pass = (
+    chunk: Frame[],
+    controller: TransformStreamDefaultController<Frame[]>,
+  ) => controller.enqueue(chunk);
+  return timeArrays(
+    size,
+    n,
+    per,
+    rounds,
+    (source) =>
+      source
+        .pipeThrough(new TransformStream<Frame[], Frame[]>({ transform: pass }))
+        .pipeThrough(
+          new TransformStream<Frame[], Frame[]>({ transform: pass }),
+        ),
+  );
 }
 
 /**
