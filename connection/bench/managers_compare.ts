@@ -318,16 +318,12 @@ for (const row of Object.keys(CALLS) as Row[]) {
       if (r > 0) side.rates.push(rate); // the first round warms up
     }
   }
-  const [p, o, f] = sides.map((side) => stats(side.rates)) as [
-    Stats,
-    Stats,
-    Stats,
-  ];
   const [cpy, mine, least] = sides.map((side) => side.rates) as [
     number[],
     number[],
     number[],
   ];
+  const [p, o, f] = [stats(cpy), stats(mine), stats(least)];
   const ratio = pairedRatio(mine, cpy);
   const floorRatio = pairedRatio(least, cpy);
   goals.push({
