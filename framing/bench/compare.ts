@@ -660,8 +660,8 @@ function main(): void {
       best: 0,
     };
     hgTime.best = Math.min(hgTime.batched, hgTime.one);
-    /** This size's ratios, by row id. */
-    const streamRatios = new Map<string, number>();
+    /** This size's ratio of every row, by row id. */
+    const ratios = new Map<string, number>();
     for (const [id, row] of Object.entries(ROWS)) {
       const t = Number(inChild([id, `${size}`, `${n}`, `${per}`, `${ROUNDS}`]));
       const h = hgTime[row.versus];
@@ -678,7 +678,7 @@ function main(): void {
           against: "ours/Mercurial",
         });
       }
-      streamRatios.set(id, ratio);
+      ratios.set(id, ratio);
       if (id === "chunks-one") oneBatchRatios.push(ratio);
       rows.push([
         `${size} B x ${n}`,
@@ -696,10 +696,10 @@ function main(): void {
       reportGoal({
         module: "framing",
         workload: `framing via Web Streams, ${size / 1024} KiB payloads`,
-        ratio: streamRatios.get("streams-batch")!,
+        ratio: ratios.get("streams-batch")!,
         goal: TARGET,
         against: "ours/Mercurial",
-        floor: streamRatios.get("streams-bare")!,
+        floor: ratios.get("streams-bare")!,
       });
     }
   }
