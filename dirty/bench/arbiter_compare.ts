@@ -5,8 +5,10 @@
  * time per connection), against our arbiter and against a real gunicorn
  * 26 dirty arbiter (run stand-alone from its source with `python3 -S`).
  * Both arbiters run in processes of their own, driven by the same Deno
- * client from this process; rounds alternate between them and the best
- * round of each counts. Goal (issue 18): ours (1 in flight per worker, as
+ * client from this process. Every round measures every side, in an order
+ * that changes from round to round; a ratio is the median of the rounds'
+ * ratios (CONTRIBUTING), and the ratio of each side's best round is shown
+ * beside it. Goal (issue 18): ours (1 in flight per worker, as
  * gunicorn's workers run) >= 3 x gunicorn with 1 and with 16 callers; the
  * two rows are reported to `tools/bench.ts`'s summary through
  * `tools/bench_goal.ts` (without gunicorn, as not measured).
@@ -16,7 +18,8 @@
  * Web Workers of other processes (one per worker, in turn: standing for
  * the workers' app threads and the round robin over them), and back
  * (`_floor_peers.ts`), with one caller. A ratio to gunicorn above
- * that row's is beyond what these hops allow in Deno.
+ * that row's is beyond what these hops allow in Deno: the row with 1
+ * caller carries it as its floor.
  *
  * A second table gives the CPU time per round trip of each server (the
  * arbiter's process and every process it started, from `/proc`) and of
@@ -24,7 +27,7 @@
  * less than the rates do.
  *
  * ```sh
- * deno run -A dirty/bench/arbiter_compare.ts [--gunicorn /path/to/gunicorn-src] [--seconds 1.5] [--rounds 3]
+ * deno run -A dirty/bench/arbiter_compare.ts [--gunicorn /path/to/gunicorn-src] [--seconds 1.5] [--rounds 5]
  * ```
  *
  * The gunicorn source is looked up in `--gunicorn`, `$GUNICORN_SRC`, then
@@ -55,7 +58,7 @@ const { values } = parseArgs({
   },
 });
 const SECONDS = Number(values.seconds ?? "1.5");
-const ROUNDS = Number(values.rounds ?? "3");
+const ROUNDS = Number(values.rounds ?? "5");
 const WORKERS = Number(values.workers ?? "2");
 const here = new URL(".", import.meta.url).pathname;
 /** The goal of ours (1 in flight) / gunicorn, with 1 and with 16 callers. */
@@ -314,8 +317,8 @@ async function gunicorn(src: string): Promise<Target> {
 const src = findGunicornSource(values.gunicorn);
 const targets = [await ours(1), await ours(8)];
 if (src) targets.push(await gunicorn(src));
-// Rounds alternate between the arbiters, and the best round counts, so
-// that load from other processes on a shared machine hurts all alike.
+// Every round measures every side back to back, so that load from other
+// processes on a shared machine hurts the sides of a round alike.
 const runs = targets.map(() => ({ 1: [] as Round[], 16: [] as Round[] }));
 const floor = await startFloor();
 const floorRuns: Round[] = [];
@@ -341,16 +344,19 @@ try {
   await floor.stop();
 }
 const fmt = (x: number) => x.toFixed(0).padStart(9);
-const bestRate = (rs: Round[]): number => Math.max(...rs.map((r) => r.rate));
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const best = runs.map((r) => ({ 1: bestRate(r[1]), 16: bestRate(r[16]) }));
-const floorBest = bestRate(floorRuns);
+const rates = (rs: Round[]): number[] => rs.map((r) => r.rate);
+const bestRate = (rs: Round[]): number => Math.max(...rates(rs));
+/** The median of the rounds' ratios a / b (round i of a with round i of b). */
+const pairedRatio = (a: Round[], b: Round[]): number =>
+  median(a.map((r, i) => r.rate / b[i]!.rate));
+const gunicornRuns = src ? runs[2]! : undefined;
 console.log(
-  `dirty arbiter round trips/s (echo action, ${WORKERS} workers, best of ${ROUNDS} rounds of ${SECONDS}s)`,
+  `dirty arbiter round trips/s (echo action, ${WORKERS} workers, median of ${ROUNDS} rounds of ${SECONDS}s; ratio: the median of the rounds' ratios [the ratio of the best rounds])`,
 );
 console.log(
   `| callers | ${
@@ -360,31 +366,33 @@ console.log(
 console.log(`| --- |${" --- |".repeat(targets.length)} --- | --- | --- |`);
 const ratios = new Map<1 | 16, number>();
 for (const k of [1, 16] as const) {
-  const g = src ? best[2]![k] : 0;
-  const ratio = g ? best[0]![k] / g : NaN;
+  const g = gunicornRuns?.[k];
+  const ratio = g ? pairedRatio(runs[0]![k], g) : NaN;
   ratios.set(k, ratio);
   console.log(
-    `| ${k} | ${best.map((b) => fmt(b[k])).join(" | ")} | ${
-      g ? ratio.toFixed(2) + "x" : "-"
+    `| ${k} | ${runs.map((r) => fmt(median(rates(r[k])))).join(" | ")} | ${
+      g
+        ? `${ratio.toFixed(2)}x [${
+          (bestRate(runs[0]![k]) / bestRate(g)).toFixed(2)
+        }x]`
+        : "-"
     } | >= ${GOAL} | ${g ? (ratio >= GOAL ? "yes" : "no") : "-"} |`,
   );
 }
-{
-  // The floor: raw bytes over the same hops (no goal; see the module doc).
-  const g = src ? best[2]![1] : 0;
-  console.log(
-    `| 1, floor: raw Deno relay + ${WORKERS} echo processes (in a Web Worker), no protocol | ${
-      fmt(floorBest)
-    } |${" - |".repeat(targets.length - 1)} ${
-      g ? (floorBest / g).toFixed(2) + "x" : "-"
-    } | none (a floor) | - |`,
-  );
-  console.log(
-    `ours (1 caller, 1 in flight) reaches ${
-      (100 * best[0]![1] / floorBest).toFixed(0)
-    }% of the floor's round trips/s`,
-  );
-}
+// The floor: raw bytes over the same hops (see the module doc).
+const floorRatio = gunicornRuns ? pairedRatio(floorRuns, gunicornRuns[1]) : NaN;
+console.log(
+  `| 1, floor: raw Deno relay + ${WORKERS} echo processes (in a Web Worker), no protocol | ${
+    fmt(median(rates(floorRuns)))
+  } |${" - |".repeat(targets.length - 1)} ${
+    gunicornRuns ? floorRatio.toFixed(2) + "x" : "-"
+  } | none (a floor) | - |`,
+);
+console.log(
+  `ours (1 caller, 1 in flight) reaches ${
+    (100 * pairedRatio(runs[0]![1], floorRuns)).toFixed(0)
+  }% of the floor's round trips/s (the median of the rounds)`,
+);
 {
   // CPU per round trip: far less disturbed by other load than the rates.
   const cpu = (rs: Round[]): string =>
@@ -413,5 +421,6 @@ for (const [k, ratio] of ratios) {
     ratio,
     goal: GOAL,
     against: "ours (1 in flight)/gunicorn 26.1",
+    ...(k === 1 && Number.isFinite(floorRatio) ? { floor: floorRatio } : {}),
   });
 }
