@@ -74,17 +74,85 @@ export function goalTable(rows: readonly GoalRow[]): string {
     "| --- | --- | ---: | ---: | --- |",
   ];
   for (const r of rows) {
-    // JSON has no NaN: a row whose reference was missing has a null ratio.
-    const measured = typeof r.ratio === "number" && Number.isFinite(r.ratio);
-    const ratio = measured ? r.ratio.toFixed(2) : "not measured";
-    let met = measured && r.ratio >= r.goal ? "yes" : "NO";
-    if (met === "NO" && typeof r.floor === "number" && r.floor < r.goal) {
-      met += `: beyond reach, the floor itself reaches ${r.floor.toFixed(2)}`;
-    }
+    const c = goalCells(r);
     lines.push(
-      `| ${r.module} | ${r.workload} | ${ratio}${
-        r.against ? ` (${r.against})` : ""
-      } | >= ${r.goal} | ${met} |`,
+      `| ${r.module} | ${r.workload} | ${c.ratio} | ${c.goal} | ${c.met} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** The ratio, goal and met cells of a row (`range`: after the ratio). */
+function goalCells(
+  r: GoalRow,
+  range = "",
+): { ratio: string; goal: string; met: string } {
+  // JSON has no NaN: a row whose reference was missing has a null ratio.
+  const measured = typeof r.ratio === "number" && Number.isFinite(r.ratio);
+  let met = measured && r.ratio >= r.goal ? "yes" : "NO";
+  if (met === "NO" && typeof r.floor === "number" && r.floor < r.goal) {
+    met += `: beyond reach, the floor itself reaches ${r.floor.toFixed(2)}`;
+  }
+  return {
+    ratio: `${measured ? r.ratio.toFixed(2) + range : "not measured"}${
+      r.against ? ` (${r.against})` : ""
+    }`,
+    goal: `>= ${r.goal}`,
+    met,
+  };
+}
+
+/** The middle value of `xs` (the mean of the two middle ones when even). */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/**
+ * The summary of several runs of the same comparisons: one line per row
+ * (module and workload), in the order rows first appear. A row's ratio is
+ * the median of its measured runs, with their range and how many of them
+ * met the goal; its floor, where it has one, is the median of the runs'
+ * floors. Met is read from the medians, as {@linkcode goalTable} reads one
+ * run. On a shared machine one run's ratio moves with the load of the
+ * moment; the median of whole runs, with the range beside it, moves less.
+ *
+ * @param runs The goal rows of each run, in run order.
+ * @returns The table as Markdown.
+ */
+export function goalRunsTable(runs: readonly (readonly GoalRow[])[]): string {
+  const byRow = new Map<string, { first: GoalRow; rows: GoalRow[] }>();
+  for (const rows of runs) {
+    for (const r of rows) {
+      const key = `${r.module}\n${r.workload}`;
+      const seen = byRow.get(key);
+      if (seen === undefined) byRow.set(key, { first: r, rows: [r] });
+      else seen.rows.push(r);
+    }
+  }
+  const lines = [
+    `| module | workload | ratio: median of ${runs.length} runs [range] | goal | met | runs that met it |`,
+    "| --- | --- | ---: | ---: | --- | ---: |",
+  ];
+  const finite = (x: unknown): x is number =>
+    typeof x === "number" && Number.isFinite(x);
+  for (const { first, rows } of byRow.values()) {
+    const ratios = rows.map((r) => r.ratio).filter(finite);
+    const floors = rows.map((r) => r.floor).filter(finite);
+    const { floor: _, ...rest } = first;
+    const row: GoalRow = {
+      ...rest,
+      ratio: ratios.length > 0 ? median(ratios) : NaN,
+      ...(floors.length > 0 ? { floor: median(floors) } : {}),
+    };
+    const range = ratios.length > 1
+      ? ` [${Math.min(...ratios).toFixed(2)}-${Math.max(...ratios).toFixed(2)}]`
+      : "";
+    const c = goalCells(row, range);
+    const metRuns = ratios.filter((x) => x >= first.goal).length;
+    lines.push(
+      `| ${first.module} | ${first.workload} | ${c.ratio} | ${c.goal} | ${c.met} | ${metRuns} of ${rows.length} |`,
     );
   }
   return lines.join("\n");

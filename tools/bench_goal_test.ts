@@ -1,6 +1,11 @@
 // Copyright 2026 the @sidecar/ipc authors. MIT license.
 import assert from "node:assert/strict";
-import { goalTable, parseGoals, reportGoal } from "./bench_goal.ts";
+import {
+  goalRunsTable,
+  goalTable,
+  parseGoals,
+  reportGoal,
+} from "./bench_goal.ts";
 
 Deno.test("goal rows survive the trip through a script's output into the summary", () => {
   const lines: string[] = [];
@@ -71,4 +76,38 @@ Deno.test("a missed row whose floor is under its goal says it is beyond reach", 
   // A floor above the goal leaves the miss a plain miss.
   assert.match(table, /\| framing \| b \| 2\.00 \| >= 10 \| NO \|/);
   assert.match(table, /\| framing \| c \| 11\.00 \| >= 10 \| yes \|/);
+});
+
+Deno.test("the summary of several runs reads each row from the median of its runs", () => {
+  const row = (workload: string, ratio: number, floor?: number) => ({
+    module: "dirty",
+    workload,
+    ratio,
+    goal: 3,
+    against: "ours/gunicorn",
+    ...(floor === undefined ? {} : { floor }),
+  });
+  const table = goalRunsTable([
+    [row("a", 2.65), row("b", 1.5, 2), row("c", NaN)],
+    [row("a", 3.23), row("b", 1.25, 2.5)],
+    [row("a", 3.09), row("b", 1.75, 1.5), row("c", 4)],
+  ]);
+  const lines = table.split("\n");
+  assert.equal(lines.length, 5);
+  assert.match(lines[0]!, /median of 3 runs \[range\]/);
+  // One miss in three runs: the median meets the goal.
+  assert.equal(
+    lines[2],
+    "| dirty | a | 3.09 [2.65-3.23] (ours/gunicorn) | >= 3 | yes | 2 of 3 |",
+  );
+  // The median of the floors, under the goal: beyond reach.
+  assert.equal(
+    lines[3],
+    "| dirty | b | 1.50 [1.25-1.75] (ours/gunicorn) | >= 3 | NO: beyond reach, the floor itself reaches 2.00 | 0 of 3 |",
+  );
+  // A run that could not measure the row counts as a run, not as a ratio.
+  assert.equal(
+    lines[4],
+    "| dirty | c | 4.00 (ours/gunicorn) | >= 3 | yes | 1 of 2 |",
+  );
 });
