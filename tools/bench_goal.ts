@@ -2,7 +2,8 @@
 /**
  * How a comparison script (`<module>/bench/*compare.ts`) reports a row that
  * has a goal: {@linkcode reportGoal} prints it as one marked line, which
- * `tools/bench.ts` collects into the summary table it ends with.
+ * `tools/bench.ts` collects into the summary table it ends with; and the
+ * {@linkcode median} the scripts report their rounds by.
  *
  * @module
  */
@@ -102,9 +103,17 @@ function goalCells(
   };
 }
 
-/** The middle value of `xs` (the mean of the two middle ones when even). */
-function median(xs: readonly number[]): number {
+/**
+ * The median of `xs`, the statistic every comparison script reports: the
+ * middle value, or the mean of the two middle ones when their number is
+ * even; `NaN` for none.
+ *
+ * @param xs The values (not changed).
+ * @returns Their median.
+ */
+export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import {
   goalRunsTable,
   goalTable,
+  median,
   parseGoals,
   reportGoal,
 } from "./bench_goal.ts";
@@ -110,4 +111,12 @@ Deno.test("the summary of several runs reads each row from the median of its run
     lines[4],
     "| dirty | c | 4.00 (ours/gunicorn) | >= 3 | yes | 1 of 2 |",
   );
+});
+
+Deno.test("median takes the middle value, the mean of the middle two when even, and leaves its input alone", () => {
+  const xs = [5, 1, 4];
+  assert.equal(median(xs), 4);
+  assert.deepEqual(xs, [5, 1, 4]);
+  assert.equal(median([4, 1, 3, 10]), 3.5);
+  assert.ok(Number.isNaN(median([])));
 });

@@ -44,7 +44,7 @@
  * @module
  */
 import process from "node:process";
-import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
+import { type GoalRow, median, reportGoal } from "../../tools/bench_goal.ts";
 import { Connection } from "../connection.ts";
 import { dumps, loads } from "../pickle.ts";
 
@@ -367,13 +367,6 @@ async function measure(work: Work, py: boolean): Promise<Windows> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** The windows of one repetition (a Deno run and a CPython run). */

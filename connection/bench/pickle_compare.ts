@@ -40,7 +40,7 @@ import { dumps, loads } from "../pickle.ts";
 import * as pickle from "../pickle.ts";
 import { leastWriter } from "./_least_writer.ts";
 import { pickleBenchPayloads } from "./_pickle_payloads.ts";
-import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
+import { type GoalRow, median, reportGoal } from "../../tools/bench_goal.ts";
 
 const PAYLOADS = `
 payloads = {
@@ -149,8 +149,6 @@ function alternate(
     tb.push(y);
     ratios.push(y / x);
   }
-  const median = (v: number[]): number =>
-    v.sort((p, q) => p - q)[v.length >> 1]!;
   return { a: median(ta), b: median(tb), ratio: median(ratios) };
 }
 

@@ -40,7 +40,7 @@ import { parseArgs } from "node:util";
 import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
 import { readUntil } from "../../_test_utils/child.ts";
-import { reportGoal } from "../../tools/bench_goal.ts";
+import { median, reportGoal } from "../../tools/bench_goal.ts";
 import {
   cpuSecondsOf,
   processCpuSeconds,
@@ -344,11 +344,6 @@ try {
   await floor.stop();
 }
 const fmt = (x: number) => x.toFixed(0).padStart(9);
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const rates = (rs: Round[]): number[] => rs.map((r) => r.rate);
 const bestRate = (rs: Round[]): number => Math.max(...rates(rs));
 /** The median of the rounds' ratios a / b (round i of a with round i of b). */

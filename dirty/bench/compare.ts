@@ -27,7 +27,7 @@
  */
 import process from "node:process";
 import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
-import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
+import { type GoalRow, median, reportGoal } from "../../tools/bench_goal.ts";
 import { decodeTlv } from "../tlv_decoder.ts";
 import { encodeTlv } from "../tlv_encoder.ts";
 import { PYTHON_VALUES, typicalRequest, typicalResponse } from "./typical.ts";
@@ -93,12 +93,6 @@ function once(fn: () => unknown): number {
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** gunicorn's side, or null when its source is missing. */

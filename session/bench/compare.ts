@@ -41,7 +41,7 @@ import {
   keaPeer,
   startJsonProcess,
 } from "../../_test_utils/session/kea.ts";
-import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
+import { type GoalRow, median, reportGoal } from "../../tools/bench_goal.ts";
 // CPU seconds (user + system) a process used so far, from /proc.
 import { processCpuSeconds as cpuOf } from "../../_test_utils/proc_cpu.ts";
 
@@ -255,12 +255,6 @@ if (kea) {
     peer: () => e2e(keaFront, keaWorker),
     cpu: E2E_CPU,
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 const only = arg("--only");
