@@ -45,7 +45,7 @@ import {
   type QueueProxy,
   Tuple,
 } from "../mod.ts";
-import { type GoalRow, reportGoal } from "../../tools/bench_goal.ts";
+import { type GoalRow, median, reportGoal } from "../../tools/bench_goal.ts";
 
 const quick = Deno.args.includes("--quick");
 const python = Deno.args.find((a) => a.startsWith("--python="))?.slice(9) ??
@@ -281,9 +281,7 @@ interface Stats {
  * sides back to back, so a slow phase of the machine touches both.
  */
 function pairedRatio(a: number[], b: number[]): number {
-  const r = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
-  const m = Math.floor(r.length / 2);
-  return r.length % 2 === 1 ? r[m]! : (r[m - 1]! + r[m]!) / 2;
+  return median(a.map((x, i) => x / b[i]!));
 }
 
 function stats(xs: number[]): Stats {
