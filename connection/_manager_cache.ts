@@ -85,11 +85,31 @@ export class RequestCache {
   }
 }
 
-/** Recent small replies whose value is a primitive (no proxy in them). */
+/** How many replies seen once are remembered (by hash) for admission. */
+const SEEN_ONCE = 8;
+
+/** FNV-1a of at most MAX_REPLY_SIZE bytes: a reply's admission key. */
+function hashBytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Recent small replies whose value is a primitive (no proxy in them). A
+ * reply is kept once it comes a second time, among the last SEEN_ONCE
+ * replies seen once: replies that change every time (`q.get()`, a
+ * counter) are then never copied in, which cost more than decoding them.
+ */
 export class ReplyCache {
   #bytes: Uint8Array[] = [];
   #replies: Reply[] = [];
   #next = 0;
+  /** Hashes of replies seen once (-1: free), a ring. */
+  #seen: number[] = new Array(SEEN_ONCE).fill(-1);
+  #seenNext = 0;
 
   /** The cached reply for exactly these bytes, if any. */
   get(bytes: Uint8Array): Reply | undefined {
@@ -101,7 +121,10 @@ export class ReplyCache {
     return undefined;
   }
 
-  /** Keeps `reply` for `bytes` when its value is a primitive. */
+  /**
+   * Keeps `reply` for `bytes` when its value is a primitive and the same
+   * bytes (by hash) came recently; otherwise remembers their hash.
+   */
   set(bytes: Uint8Array, reply: Reply): void {
     if (
       bytes.length > MAX_REPLY_SIZE || reply.kind !== "#RETURN" ||
@@ -109,6 +132,15 @@ export class ReplyCache {
     ) {
       return;
     }
+    const h = hashBytes(bytes);
+    const seen = this.#seen;
+    const at = seen.indexOf(h);
+    if (at < 0) {
+      seen[this.#seenNext] = h;
+      this.#seenNext = (this.#seenNext + 1) % SEEN_ONCE;
+      return;
+    }
+    seen[at] = -1;
     const i = this.#next;
     this.#next = (i + 1) % MAX_REPLIES;
     this.#bytes[i] = bytes.slice();

@@ -64,26 +64,49 @@ Deno.test("RequestCache: objects, long strings and kwargs are encoded each time"
 
 Deno.test("ReplyCache: only small #RETURN replies of a primitive, by exact bytes", () => {
   const cache = new ReplyCache();
+  // Each reply comes twice: a reply is kept when it comes again.
+  const twice = (bytes: Uint8Array): void => {
+    cache.set(bytes, parseReply(loads(bytes)));
+    cache.set(bytes, parseReply(loads(bytes)));
+  };
   const none = dumps(new Tuple(["#RETURN", null]));
   const r = parseReply(loads(none));
+  cache.set(none, r);
   cache.set(none, r);
   assert.equal(cache.get(none.slice()), r);
   const one = dumps(new Tuple(["#RETURN", 1]));
   assert.equal(cache.get(one), undefined);
   const list = dumps(new Tuple(["#RETURN", [1]]));
-  cache.set(list, parseReply(loads(list)));
+  twice(list);
   assert.equal(cache.get(list), undefined); // an array is mutable
   const err = dumps(new Tuple(["#TRACEBACK", "x"]));
-  cache.set(err, parseReply(loads(err)));
+  twice(err);
   assert.equal(cache.get(err), undefined);
   // Four entries, oldest replaced first.
-  for (let i = 0; i < 5; i++) {
-    const b = dumps(new Tuple(["#RETURN", i]));
-    cache.set(b, parseReply(loads(b)));
-  }
+  for (let i = 0; i < 5; i++) twice(dumps(new Tuple(["#RETURN", i])));
   assert.equal(cache.get(dumps(new Tuple(["#RETURN", 0]))), undefined);
   assert.deepEqual(cache.get(dumps(new Tuple(["#RETURN", 4]))), {
     kind: "#RETURN",
     value: 4,
   });
+});
+
+Deno.test("ReplyCache: a reply is kept when it comes again, so replies that change every time are never kept", () => {
+  const cache = new ReplyCache();
+  const reply = (v: number): Uint8Array => dumps(new Tuple(["#RETURN", v]));
+  // q.get() answers a new value each time: none is kept.
+  for (let i = 0; i < 100; i++) {
+    cache.set(reply(i), parseReply(loads(reply(i))));
+  }
+  for (let i = 0; i < 100; i++) assert.equal(cache.get(reply(i)), undefined);
+  // The same reply a second time is kept, also when another came between.
+  const a = reply(1000);
+  const b = reply(2000);
+  cache.set(a, parseReply(loads(a)));
+  cache.set(b, parseReply(loads(b)));
+  assert.equal(cache.get(a), undefined);
+  cache.set(a, parseReply(loads(a)));
+  cache.set(b, parseReply(loads(b)));
+  assert.deepEqual(cache.get(a), { kind: "#RETURN", value: 1000 });
+  assert.deepEqual(cache.get(b), { kind: "#RETURN", value: 2000 });
 });
