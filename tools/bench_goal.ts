@@ -119,6 +119,22 @@ export function median(xs: readonly number[]): number {
 }
 
 /**
+ * The ratio of two sides measured in paired rounds: the median of the
+ * rounds' ratios `a[i] / b[i]`. Each round measures the sides back to
+ * back, so a slow phase of the machine touches both (CONTRIBUTING).
+ *
+ * @param a One side's value in each round.
+ * @param b The other side's, in the same rounds.
+ * @returns The median of the paired ratios.
+ */
+export function pairedRatio(
+  a: readonly number[],
+  b: readonly number[],
+): number {
+  return median(a.map((x, i) => x / b[i]!));
+}
+
+/**
  * The summary of several runs of the same comparisons: one line per row
  * (module and workload), in the order rows first appear. A row's ratio is
  * the median of its measured runs, with their range and how many of them

@@ -4,6 +4,7 @@ import {
   goalRunsTable,
   goalTable,
   median,
+  pairedRatio,
   parseGoals,
   reportGoal,
 } from "./bench_goal.ts";
@@ -119,4 +120,12 @@ Deno.test("median takes the middle value, the mean of the middle two when even, 
   assert.deepEqual(xs, [5, 1, 4]);
   assert.equal(median([4, 1, 3, 10]), 3.5);
   assert.ok(Number.isNaN(median([])));
+});
+
+Deno.test("pairedRatio is the median of the rounds' ratios, not the ratio of the medians", () => {
+  // Round i of one side is divided by round i of the other.
+  const ours = [2, 9, 4];
+  const peer = [1, 3, 8];
+  assert.equal(pairedRatio(ours, peer), 2); // ratios 2, 3 and 0.5
+  assert.equal(median(ours) / median(peer), 4 / 3);
 });

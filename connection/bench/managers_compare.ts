@@ -45,7 +45,11 @@ import {
   type QueueProxy,
   Tuple,
 } from "../mod.ts";
-import { type GoalRow, median, reportGoal } from "../../tools/bench_goal.ts";
+import {
+  type GoalRow,
+  pairedRatio,
+  reportGoal,
+} from "../../tools/bench_goal.ts";
 
 const quick = Deno.args.includes("--quick");
 const python = Deno.args.find((a) => a.startsWith("--python="))?.slice(9) ??
@@ -274,14 +278,6 @@ async function cpython(row: Row, n: number): Promise<number> {
 interface Stats {
   best: number;
   median: number;
-}
-
-/**
- * The median of the rounds' ratios `a[i] / b[i]`: each round measures the
- * sides back to back, so a slow phase of the machine touches both.
- */
-function pairedRatio(a: number[], b: number[]): number {
-  return median(a.map((x, i) => x / b[i]!));
 }
 
 function stats(xs: number[]): Stats {

@@ -40,7 +40,7 @@ import { parseArgs } from "node:util";
 import { RawDirtyConn } from "../../_test_utils/dirty/arbiter_client.ts";
 import { findGunicornSource } from "../../_test_utils/dirty/gunicorn.ts";
 import { readUntil } from "../../_test_utils/child.ts";
-import { median, reportGoal } from "../../tools/bench_goal.ts";
+import { median, pairedRatio, reportGoal } from "../../tools/bench_goal.ts";
 import {
   cpuSecondsOf,
   processCpuSeconds,
@@ -346,9 +346,9 @@ try {
 const fmt = (x: number) => x.toFixed(0).padStart(9);
 const rates = (rs: Round[]): number[] => rs.map((r) => r.rate);
 const bestRate = (rs: Round[]): number => Math.max(...rates(rs));
-/** The median of the rounds' ratios a / b (round i of a with round i of b). */
-const pairedRatio = (a: Round[], b: Round[]): number =>
-  median(a.map((r, i) => r.rate / b[i]!.rate));
+/** The paired ratio of two sides' rates (round i of a with round i of b). */
+const rateRatio = (a: Round[], b: Round[]): number =>
+  pairedRatio(rates(a), rates(b));
 const gunicornRuns = src ? runs[2]! : undefined;
 console.log(
   `dirty arbiter round trips/s (echo action, ${WORKERS} workers, median of ${ROUNDS} rounds of ${SECONDS}s; ratio: the median of the rounds' ratios [the ratio of the best rounds])`,
@@ -362,7 +362,7 @@ console.log(`| --- |${" --- |".repeat(targets.length)} --- | --- | --- |`);
 const ratios = new Map<1 | 16, number>();
 for (const k of [1, 16] as const) {
   const g = gunicornRuns?.[k];
-  const ratio = g ? pairedRatio(runs[0]![k], g) : NaN;
+  const ratio = g ? rateRatio(runs[0]![k], g) : NaN;
   ratios.set(k, ratio);
   console.log(
     `| ${k} | ${runs.map((r) => fmt(median(rates(r[k])))).join(" | ")} | ${
@@ -375,7 +375,7 @@ for (const k of [1, 16] as const) {
   );
 }
 // The floor: raw bytes over the same hops (see the module doc).
-const floorRatio = gunicornRuns ? pairedRatio(floorRuns, gunicornRuns[1]) : NaN;
+const floorRatio = gunicornRuns ? rateRatio(floorRuns, gunicornRuns[1]) : NaN;
 console.log(
   `| 1, floor: raw Deno relay + ${WORKERS} echo processes (in a Web Worker), no protocol | ${
     fmt(median(rates(floorRuns)))
@@ -385,7 +385,7 @@ console.log(
 );
 console.log(
   `ours (1 caller, 1 in flight) reaches ${
-    (100 * pairedRatio(runs[0]![1], floorRuns)).toFixed(0)
+    (100 * rateRatio(runs[0]![1], floorRuns)).toFixed(0)
   }% of the floor's round trips/s (the median of the rounds)`,
 );
 {

@@ -41,7 +41,12 @@ import {
   keaPeer,
   startJsonProcess,
 } from "../../_test_utils/session/kea.ts";
-import { type GoalRow, median, reportGoal } from "../../tools/bench_goal.ts";
+import {
+  type GoalRow,
+  median,
+  pairedRatio,
+  reportGoal,
+} from "../../tools/bench_goal.ts";
 // CPU seconds (user + system) a process used so far, from /proc.
 import { processCpuSeconds as cpuOf } from "../../_test_utils/proc_cpu.ts";
 
@@ -296,7 +301,7 @@ for (const { row, ours, peer } of results) {
   // ratios is less swayed by a machine that slows down for a while than
   // the ratio of the medians.
   const ratio = p && peer.length === ours.length
-    ? median(ours.map((x, i) => x.rate / peer[i]!.rate))
+    ? pairedRatio(ours.map((x) => x.rate), peer.map((x) => x.rate))
     : null;
   const goal = row.goal === undefined ? "-" : `>= ${row.goal.toFixed(1)}`;
   const met = row.goal === undefined || ratio === null
